@@ -1,0 +1,89 @@
+# hy3d — Lua client for Tencent Hunyuan 3D.  `make` builds, `make test` tests, `make demo` demos.
+# Variables follow LuaRocks' names so a packager can override them.
+
+LUA_VERSION ?= 5.4
+LUA         ?= lua$(LUA_VERSION)
+LUA_INCDIR  ?= /usr/include/lua$(LUA_VERSION)
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+LUADIR      ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+BINDIR      ?= $(PREFIX)/bin
+CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+CFLAGS      ?= -O2 -g
+WARNINGS    = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wstrict-prototypes \
+              -Wmissing-prototypes -Wno-unused-parameter
+# macOS: LIBFLAG = -bundle -undefined dynamic_lookup
+LIBFLAG     ?= -shared
+BUILD       ?= build
+SANDBOX_LUA ?= lua5.4
+BUSTED      ?= /usr/bin/busted
+PROMPT      ?= a small wooden chair
+
+# Debian packages each target needs (installed by scripts/deps.sh when missing).
+DEPS_BUILD  = gcc make pkg-config lua$(LUA_VERSION) liblua$(LUA_VERSION)-dev libcurl4-openssl-dev lua-cjson
+DEPS_RUN    = $(DEPS_BUILD) lua-socket lua-zlib
+DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck
+
+SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_json.c src/hy3d_buf.c
+HDRS = src/hy3d.h src/hy3d_compat.h src/hy3d_buf.h
+OBJS = $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+CORE = $(BUILD)/hy3d/core.so
+
+all: $(CORE)
+
+$(CORE): $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(CURL_LIBS)
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 $(CFLAGS) $(WARNINGS) -fPIC -fvisibility=hidden -I$(LUA_INCDIR) -Isrc $(CURL_CFLAGS) -c -o $@ $<
+
+deps-build:
+	@scripts/deps.sh $(DEPS_BUILD)
+deps-run:
+	@scripts/deps.sh $(DEPS_RUN)
+deps-test:
+	@scripts/deps.sh $(DEPS_TEST)
+
+lint: deps-test
+	luacheck -q .
+
+# Lint, then the whole busted suite (real HTTP against hy3d-sandbox on 127.0.0.1).
+# The last line is "N passed, N failed".
+test: deps-test
+	@$(MAKE) --no-print-directory all
+	@luacheck -q . || { echo "luacheck failed"; echo "0 passed, 1 failed"; exit 1; }
+	@HY3D_SANDBOX_LUA=$(SANDBOX_LUA) $(LUA) $(BUSTED) --lua=$(LUA) -o spec/support/summary.lua $(BUSTED_ARGS)
+
+# Starts the sandbox, generates a model from PROMPT with examples/text_to_3d.lua into out/, stops
+# the sandbox. With HY3D_API_KEY set and no HY3D_BASE_URL it talks to the real service instead.
+demo: deps-run
+	@$(MAKE) --no-print-directory all
+	@mkdir -p out
+	@if [ -n "$${HY3D_API_KEY:-}" ] && [ -z "$${HY3D_BASE_URL:-}" ]; then \
+	  echo "demo: HY3D_API_KEY is set and HY3D_BASE_URL is not: using the real service"; \
+	  LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./$(BUILD)/?.so;;" \
+	    $(LUA) examples/text_to_3d.lua "$(PROMPT)" out; \
+	else \
+	  SANDBOX_LUA=$(SANDBOX_LUA) scripts/with-sandbox \
+	    env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./$(BUILD)/?.so;;" \
+	    $(LUA) examples/text_to_3d.lua "$(PROMPT)" out; \
+	fi
+
+# Runs the sandbox in the foreground (Ctrl-C stops it).
+sandbox: deps-run
+	$(SANDBOX_LUA) bin/hy3d-sandbox $(SANDBOX_ARGS)
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/hy3d $(DESTDIR)$(LUADIR)/hy3d/sandbox $(DESTDIR)$(BINDIR)
+	install -m 755 $(CORE) $(DESTDIR)$(LIBDIR)/hy3d/core.so
+	install -m 644 lua/hy3d/*.lua $(DESTDIR)$(LUADIR)/hy3d/
+	install -m 644 lua/hy3d/sandbox/*.lua $(DESTDIR)$(LUADIR)/hy3d/sandbox/
+	install -m 755 bin/hy3d-sandbox $(DESTDIR)$(BINDIR)/hy3d-sandbox
+
+clean:
+	rm -rf $(BUILD) out
+
+.PHONY: all deps-build deps-run deps-test lint test demo sandbox install clean

@@ -1,0 +1,29 @@
+#!/bin/sh
+# deps.sh — make sure the Debian packages a make target needs are installed.
+# Usage: scripts/deps.sh PACKAGE...
+# As root on Debian/Ubuntu it installs what is missing (saying what); elsewhere it names what is
+# missing and fails, so a build never dies later on an obscure missing header.
+set -u
+missing=""
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "deps: not a Debian system; make sure these (or your system's equivalents) are installed: $*" >&2
+  exit 0
+fi
+for p in "$@"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "deps: missing Debian packages:$missing" >&2
+  echo "deps: install them with: sudo apt-get install$missing" >&2
+  exit 1
+fi
+echo "deps: installing missing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null || { echo "deps: apt-get update failed" >&2; exit 1; }
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+  echo "deps: apt-get install$missing failed" >&2; exit 1; }
+echo "deps: installed:$missing"

@@ -1,0 +1,125 @@
+-- Starts hy3d-sandbox as a child process on 127.0.0.1 for a spec, and talks to its control
+-- endpoints with luasocket (never through the client under test).
+local socket = require "socket"
+local http = require "socket.http"
+local ltn12 = require "ltn12"
+local cjson = require "cjson"
+
+local KEY = "sk-hy3d-spec-0123456789abcdef"
+
+local Sandbox = {}
+Sandbox.__index = Sandbox
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- One control call: GET when body is nil, else POST with the JSON body. Returns the decoded answer.
+function Sandbox:control(what, body)
+  local chunks = {}
+  local payload = body and cjson.encode(body) or nil
+  local ok, code = http.request {
+    url = self.url .. "/_sandbox/" .. what,
+    method = payload and "POST" or "GET",
+    headers = payload and { ["Content-Type"] = "application/json", ["Content-Length"] = #payload } or nil,
+    source = payload and ltn12.source.string(payload) or nil,
+    sink = ltn12.sink.table(chunks),
+  }
+  assert(ok and code == 200, "sandbox control " .. what .. " failed: " .. tostring(code) .. " " .. table.concat(chunks))
+  return cjson.decode(table.concat(chunks))
+end
+
+function Sandbox:stats() return self:control("stats") end
+function Sandbox:config(t) return self:control("config", t) end
+function Sandbox:fault(rule) return self:control("faults", rule) end
+function Sandbox:reset() return self:control("reset", {}) end
+
+-- The request log, optionally only one route ("submit", "query", "files").
+function Sandbox:requests(route)
+  local all = self:control("requests").requests
+  if not route then return all end
+  local out = {}
+  for _, r in ipairs(all) do
+    if r.route == route then out[#out + 1] = r end
+  end
+  return out
+end
+
+-- Raw HTTP against the sandbox (for behaviours the client must not be used to check).
+function Sandbox:raw(method, path, headers, body)
+  local chunks = {}
+  local _, code, res_headers = http.request {
+    url = self.url .. path, method = method, headers = headers,
+    source = body and ltn12.source.string(body) or nil,
+    sink = ltn12.sink.table(chunks),
+  }
+  local text = table.concat(chunks)
+  local ok, decoded = pcall(cjson.decode, text)
+  return code, ok and decoded or text, res_headers
+end
+
+function Sandbox:stop()
+  if self.stopped then return end
+  self.stopped = true
+  pcall(self.control, self, "shutdown", {})
+  os.execute("kill " .. self.pid .. " 2>/dev/null")
+  os.remove(self.out)
+end
+
+local M = { key = KEY }
+
+--- Starts a sandbox. opts: wait_time, run_time (seconds, default 0.2 / 0.3), envelope,
+-- concurrency, extra (list of extra argv strings).
+function M.start(opts)
+  opts = opts or {}
+  local lua = os.getenv("HY3D_SANDBOX_LUA") or "lua5.4"
+  local out = os.tmpname()
+  local argv = { "--port", "0", "--lifetime", "900", "--api-key", KEY,
+                 "--wait-time", opts.wait_time or 0.2, "--run-time", opts.run_time or 0.3 }
+  if opts.envelope then argv[#argv + 1] = "--envelope"; argv[#argv + 1] = opts.envelope end
+  if opts.concurrency then argv[#argv + 1] = "--concurrency"; argv[#argv + 1] = opts.concurrency end
+  for _, a in ipairs(opts.extra or {}) do argv[#argv + 1] = a end
+  for i, a in ipairs(argv) do argv[i] = shell_quote(a) end
+  local cmd = ("%s bin/hy3d-sandbox %s > %s 2>&1 & echo $!"):format(lua, table.concat(argv, " "), out)
+  local p = assert(io.popen(cmd))
+  local pid = p:read("l")
+  p:close()
+  local deadline, url = socket.gettime() + 15
+  repeat
+    local text = read_file(out) or ""
+    url = text:match("^(http://[%d%.]+:%d+)\n")
+    if url then break end
+    socket.sleep(0.02)
+  until socket.gettime() > deadline
+  if not url then
+    os.execute("kill " .. pid .. " 2>/dev/null")
+    error("hy3d-sandbox did not start: " .. (read_file(out) or "(no output)"))
+  end
+  return setmetatable({ url = url, key = KEY, pid = pid, out = out }, Sandbox)
+end
+
+--- The Lua interpreter the suite runs under (for child processes).
+function M.lua()
+  return os.getenv("HY3D_TEST_LUA") or "lua5.4"
+end
+
+--- Runs a shell command line, returns its exit status (true on 0) and its whole output.
+function M.run(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local output = p:read("a")
+  local ok, _, code = p:close()
+  return ok == true, output, code
+end
+
+M.shell_quote = shell_quote
+M.read_file = read_file
+
+return M

@@ -1,0 +1,113 @@
+/* hy3d.h — internal declarations shared by the C core's translation units (not installed). */
+#ifndef HY3D_H
+#define HY3D_H
+
+#include <stdio.h>
+#include <curl/curl.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "hy3d_compat.h"
+#include "hy3d_buf.h"
+
+#define HY3D_VERSION "0.1.0"
+
+#define HY3D_CURL_GE(a, b, c) (LIBCURL_VERSION_NUM >= (((a) << 16) | ((b) << 8) | (c)))
+
+#if defined(_WIN32)
+#define HY3D_API __declspec(dllexport)
+#else
+#define HY3D_API __attribute__((visibility("default")))
+#endif
+
+#if defined(__GNUC__) && !defined(_WIN32)
+#pragma GCC visibility push(hidden)
+#endif
+
+/* Metatable names (registry keys); luaL_newmetatable also stores them as __name. */
+#define HY3D_ENGINE_MT  "hy3d.Engine"
+#define HY3D_REQUEST_MT "hy3d.Request"
+
+/*
+ * Per-lua_State context lives in upvalues shared by every C function of the module:
+ * upvalue 1 is the private lua-cjson instance's encode, upvalue 2 its decode.
+ */
+#define HY3D_NUPVALUES  2
+#define HY3D_UV_ENCODE  lua_upvalueindex(1)
+#define HY3D_UV_DECODE  lua_upvalueindex(2)
+
+/* API responses larger than this are refused (a JSON answer of the service is a few KB). */
+#define HY3D_MAX_API_BODY (32u * 1024u * 1024u)
+
+typedef struct hy3d_request hy3d_request;
+
+/* A client's transfer engine: one curl multi handle and the configuration of the API door. */
+typedef struct hy3d_engine {
+  CURLM *multi;                    /* NULL once closed */
+  hy3d_request *inflight;          /* attached requests (each anchored in the user value) */
+  int ninflight;
+  char *base_url;                  /* without trailing slash */
+  char *user_agent;
+  struct curl_slist *api_headers;  /* shared by API requests; holds the credential */
+  long timeout_ms;
+  long connect_timeout_ms;
+} hy3d_engine;
+
+enum { HY3D_REQ_IDLE, HY3D_REQ_RUNNING, HY3D_REQ_DONE };
+enum { HY3D_KIND_API, HY3D_KIND_FILE };
+
+/* One HTTP exchange on an easy handle: an API call (JSON body collected) or a file download. */
+struct hy3d_request {
+  CURL *easy;                      /* NULL once closed */
+  hy3d_engine *engine;             /* set while attached to the engine's multi handle */
+  hy3d_request *prev, *next;       /* links in engine->inflight */
+  int state;
+  int kind;
+  CURLcode result;
+  long http_status;
+  int sink_errno;                  /* file write/close failure (errno) */
+  int too_large;                   /* body exceeded its limit */
+  int cancelled;                   /* closed or its engine closed before completion */
+  hy3d_buf body;                   /* API body, or the first bytes of a failed download */
+  FILE *file;                      /* download sink */
+  curl_off_t bytes;                /* bytes written to the sink */
+  curl_off_t max_bytes;            /* 0 = unlimited */
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+/* hy3d_json.c */
+int hy3d_json_open(lua_State *L);
+int hy3d_json_encode(lua_State *L, int idx);
+int hy3d_json_decode(lua_State *L, const char *s, size_t len);
+extern const luaL_Reg hy3d_json_funcs[];
+
+/* hy3d_engine.c */
+int hy3d_engine_open(lua_State *L);
+void hy3d_engine_attach(lua_State *L, int engidx, int reqidx);
+void hy3d_engine_detach(lua_State *L, int engidx, hy3d_request *req);
+hy3d_engine *hy3d_checkengine(lua_State *L, int idx);
+extern const luaL_Reg hy3d_engine_funcs[];
+
+/* hy3d_request.c */
+int hy3d_request_open(lua_State *L);
+hy3d_request *hy3d_request_new(lua_State *L, int kind);
+hy3d_request *hy3d_checkrequest(lua_State *L, int idx);
+void hy3d_request_finish(hy3d_request *req, CURLcode result);
+int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *path,
+                           int bodyidx, long timeout_ms);
+int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *url,
+                            const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes);
+void hy3d_push_error(lua_State *L, const char *kind, const char *code, const char *message);
+
+/* hy3d_core.c */
+double hy3d_now(void);
+void hy3d_newclass(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta);
+
+#if defined(__GNUC__) && !defined(_WIN32)
+#pragma GCC visibility pop
+#endif
+
+/* The one exported symbol. */
+HY3D_API int luaopen_hy3d_core(lua_State *L);
+
+#endif

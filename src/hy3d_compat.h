@@ -1,0 +1,46 @@
+/* hy3d_compat.h — every Lua version difference the C core needs (5.1/LuaJIT to 5.4), in one place. */
+#ifndef HY3D_COMPAT_H
+#define HY3D_COMPAT_H
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#ifndef LUA_OK
+#define LUA_OK 0
+#endif
+
+/* Each userdata carries one user value, always a table (5.1 environments must be tables). */
+#if LUA_VERSION_NUM >= 504
+#define hy3d_newuserdata(L, sz)   lua_newuserdatauv((L), (sz), 1)
+#define hy3d_setuservalue(L, idx) ((void)lua_setiuservalue((L), (idx), 1))
+#define hy3d_getuservalue(L, idx) ((void)lua_getiuservalue((L), (idx), 1))
+#elif LUA_VERSION_NUM >= 502
+#define hy3d_newuserdata(L, sz)   lua_newuserdata((L), (sz))
+#define hy3d_setuservalue(L, idx) lua_setuservalue((L), (idx))
+#define hy3d_getuservalue(L, idx) ((void)lua_getuservalue((L), (idx)))
+#else
+#define hy3d_newuserdata(L, sz)   lua_newuserdata((L), (sz))
+#define hy3d_setuservalue(L, idx) ((void)lua_setfenv((L), (idx)))
+#define hy3d_getuservalue(L, idx) lua_getfenv((L), (idx))
+#endif
+
+#if LUA_VERSION_NUM >= 502
+#define hy3d_setfuncs luaL_setfuncs
+#else
+#define lua_rawlen(L, i) lua_objlen((L), (i))
+#define lua_absindex(L, i) \
+  ((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) : lua_gettop(L) + (i) + 1)
+/* luaL_setfuncs from 5.2, under our own name so it cannot clash with LuaJIT's or compat-5.3's. */
+static void hy3d_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
+  luaL_checkstack(L, nup + 1, "too many upvalues");
+  for (; l->name != NULL; l++) {
+    int i;
+    for (i = 0; i < nup; i++) lua_pushvalue(L, -nup);
+    lua_pushcclosure(L, l->func, nup);
+    lua_setfield(L, -(nup + 2), l->name);
+  }
+  lua_pop(L, nup);
+}
+#endif
+
+#endif

@@ -1,0 +1,378 @@
+/* hy3d_engine.c — a client's transfer engine: one curl multi handle, its in-flight requests, and non-blocking or efficiently blocking progress. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hy3d.h"
+
+hy3d_engine *hy3d_checkengine(lua_State *L, int idx) {
+  hy3d_engine *eng = (hy3d_engine *)luaL_checkudata(L, idx, HY3D_ENGINE_MT);
+  if (eng->multi == NULL) luaL_error(L, "attempt to use a closed hy3d.Engine");
+  return eng;
+}
+
+/* ===== attaching requests ===== */
+
+/*
+ * Puts the request at reqidx on the engine at engidx: anchors it in the engine's user value (so a
+ * request nobody holds still completes), records the engine in the request's user value (so the
+ * engine outlives it), links it and hands it to libcurl.
+ */
+void hy3d_engine_attach(lua_State *L, int engidx, int reqidx) {
+  hy3d_engine *eng = (hy3d_engine *)lua_touserdata(L, engidx);
+  hy3d_request *r = (hy3d_request *)lua_touserdata(L, reqidx);
+  CURLMcode mc;
+  hy3d_getuservalue(L, engidx);                 /* anchors */
+  lua_pushlightuserdata(L, (void *)r);
+  lua_pushvalue(L, reqidx);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  hy3d_getuservalue(L, reqidx);
+  lua_pushvalue(L, engidx);
+  lua_setfield(L, -2, "engine");
+  lua_pop(L, 1);
+  mc = curl_multi_add_handle(eng->multi, r->easy);
+  if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_add_handle: %s", curl_multi_strerror(mc));
+  r->engine = eng;
+  r->state = HY3D_REQ_RUNNING;
+  r->prev = NULL;
+  r->next = eng->inflight;
+  if (eng->inflight != NULL) eng->inflight->prev = r;
+  eng->inflight = r;
+  eng->ninflight++;
+}
+
+/* Takes a request off its engine (engine userdata at engidx) and drops the engine's anchor. */
+void hy3d_engine_detach(lua_State *L, int engidx, hy3d_request *r) {
+  hy3d_engine *eng = r->engine;
+  if (eng == NULL) return;
+  if (eng->multi != NULL) curl_multi_remove_handle(eng->multi, r->easy);
+  if (r->prev != NULL) r->prev->next = r->next; else eng->inflight = r->next;
+  if (r->next != NULL) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+  r->engine = NULL;
+  eng->ninflight--;
+  hy3d_getuservalue(L, engidx);
+  lua_pushlightuserdata(L, (void *)r);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+/* One non-blocking round: curl_multi_perform, then collect every finished transfer. */
+static void engine_drive(lua_State *L, int engidx, hy3d_engine *eng) {
+  int running = 0, left = 0;
+  CURLMsg *m;
+  CURLMcode mc = curl_multi_perform(eng->multi, &running);
+  if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_perform: %s", curl_multi_strerror(mc));
+  while ((m = curl_multi_info_read(eng->multi, &left)) != NULL) {
+    char *priv = NULL;
+    CURLcode result;
+    hy3d_request *r;
+    if (m->msg != CURLMSG_DONE) continue;
+    result = m->data.result;                    /* m is invalid once the handle is removed */
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+    r = (hy3d_request *)priv;
+    hy3d_engine_detach(L, engidx, r);
+    hy3d_request_finish(r, result);
+  }
+}
+
+/* Waits on the multi handle for at most `seconds` (sockets, libcurl timers); never spins. */
+static void engine_poll(lua_State *L, hy3d_engine *eng, double seconds) {
+  int ms;
+  CURLMcode mc;
+  if (seconds <= 0) return;
+  ms = seconds * 1000.0 >= (double)INT_MAX ? INT_MAX : (int)ceil(seconds * 1000.0);
+  mc = curl_multi_poll(eng->multi, NULL, 0, ms, NULL);
+  if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_poll: %s", curl_multi_strerror(mc));
+}
+
+/* ===== methods ===== */
+
+static long opt_timeout_ms(lua_State *L, int idx) {
+  lua_Number t = luaL_optnumber(L, idx, 0);
+  luaL_argcheck(L, t >= 0 && t < 1e9, idx, "timeout must be a number of seconds >= 0");
+  return (long)ceil(t * 1000.0);
+}
+
+/* Starts an API POST with the JSON encoding of the value at validx. Pushes the request or nil, err. */
+static int engine_start_api(lua_State *L, hy3d_engine *eng, const char *path, int validx, long timeout_ms) {
+  hy3d_request *r;
+  int bodyidx;
+  if (!hy3d_json_encode(L, validx)) {
+    lua_pushfstring(L, "the parameters cannot be sent as JSON: %s", lua_tostring(L, -1));
+    lua_pushnil(L);
+    hy3d_push_error(L, "invalid", "JSON_ENCODE", lua_tostring(L, -2));
+    return 2;
+  }
+  bodyidx = lua_gettop(L);
+  r = hy3d_request_new(L, HY3D_KIND_API);
+  if (!hy3d_request_setup_api(L, eng, r, path, bodyidx, timeout_ms)) return 2;
+  hy3d_engine_attach(L, 1, lua_gettop(L));
+  engine_drive(L, 1, eng);                      /* start connecting now; never blocks */
+  return 1;
+}
+
+/* engine:submit(params [, timeout]) -> request | nil, err */
+static int engine_submit(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  long tmo;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  tmo = opt_timeout_ms(L, 3);
+  return engine_start_api(L, eng, "/v1/ai3d/submit", 2, tmo);
+}
+
+/* engine:query(job_id [, timeout]) -> request | nil, err */
+static int engine_query(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  long tmo;
+  luaL_checktype(L, 2, LUA_TSTRING);
+  tmo = opt_timeout_ms(L, 3);
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "JobId");
+  return engine_start_api(L, eng, "/v1/ai3d/query", lua_gettop(L), tmo);
+}
+
+static long opt_field_number(lua_State *L, int t, const char *name, double scale) {
+  lua_Number v;
+  if (lua_isnoneornil(L, t)) return 0;
+  lua_getfield(L, t, name);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return 0; }
+  if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "download option '%s' must be a number", name);
+  v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(v >= 0 && v < 1e15)) luaL_error(L, "download option '%s' must be >= 0", name);
+  return (long)ceil(v * scale);
+}
+
+/* engine:download(url, path [, {timeout=, stall=, max_bytes=}]) -> request | nil, err */
+static int engine_download(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  const char *url, *path;
+  long timeout_ms, stall_s;
+  curl_off_t max_bytes;
+  hy3d_request *r;
+  luaL_checktype(L, 2, LUA_TSTRING);
+  luaL_checktype(L, 3, LUA_TSTRING);
+  if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
+  url = lua_tostring(L, 2);
+  path = lua_tostring(L, 3);
+  timeout_ms = opt_field_number(L, 4, "timeout", 1000.0);
+  stall_s = opt_field_number(L, 4, "stall", 1.0);
+  max_bytes = (curl_off_t)opt_field_number(L, 4, "max_bytes", 1.0);
+  lua_settop(L, 4);
+  r = hy3d_request_new(L, HY3D_KIND_FILE);
+  if (!hy3d_request_setup_file(L, eng, r, url, path, timeout_ms, stall_s, max_bytes))
+    return 2;                                   /* the unused request is left to __gc */
+  hy3d_engine_attach(L, 1, 5);
+  engine_drive(L, 1, eng);
+  return 1;
+}
+
+/*
+ * engine:wait(request [, seconds]) -> done
+ * Drives the engine until the request completes or `seconds` pass (nil or negative: until it
+ * completes; every request has its own libcurl timeout). wait(req, 0) never blocks.
+ */
+static int engine_wait(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  hy3d_request *r = hy3d_checkrequest(L, 2);
+  lua_Number secs = luaL_optnumber(L, 3, -1);
+  double deadline = secs >= 0 ? hy3d_now() + secs : -1;
+  if (r->state == HY3D_REQ_IDLE) return luaL_error(L, "hy3d.Engine:wait: the request was never started");
+  if (r->state == HY3D_REQ_RUNNING && r->engine != eng)
+    return luaL_error(L, "hy3d.Engine:wait: the request belongs to another engine");
+  for (;;) {
+    double left;
+    engine_drive(L, 1, eng);
+    if (r->state == HY3D_REQ_DONE) break;
+    left = deadline < 0 ? 3600.0 : deadline - hy3d_now();
+    if (left <= 0) break;
+    engine_poll(L, eng, left);
+  }
+  lua_pushboolean(L, r->state == HY3D_REQ_DONE);
+  return 1;
+}
+
+/*
+ * engine:step([seconds]) -> in_flight
+ * Does all due work; with seconds > 0 first waits up to that long for activity (a sleep that
+ * wakes early when a transfer needs attention).
+ */
+static int engine_step(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  lua_Number secs = luaL_optnumber(L, 2, 0);
+  engine_drive(L, 1, eng);
+  if (secs > 0) {
+    engine_poll(L, eng, secs);
+    engine_drive(L, 1, eng);
+  }
+  lua_pushinteger(L, eng->ninflight);
+  return 1;
+}
+
+/* engine:timeout() -> seconds until libcurl wants attention, or nil when it has no timer */
+static int engine_timeout(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  long ms = -1;
+  curl_multi_timeout(eng->multi, &ms);
+  if (ms < 0) lua_pushnil(L); else lua_pushnumber(L, (lua_Number)ms / 1000.0);
+  return 1;
+}
+
+/* engine:pending() -> number of requests in flight */
+static int engine_pending(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  lua_pushinteger(L, eng->ninflight);
+  return 1;
+}
+
+/* The one release shared by close, __gc and __close: idempotent; cancels what is in flight. */
+static int engine_close(lua_State *L) {
+  hy3d_engine *eng = (hy3d_engine *)luaL_checkudata(L, 1, HY3D_ENGINE_MT);
+  while (eng->inflight != NULL) {
+    hy3d_request *r = eng->inflight;
+    hy3d_engine_detach(L, 1, r);
+    r->state = HY3D_REQ_DONE;
+    r->cancelled = 1;
+  }
+  if (eng->multi != NULL) {
+    curl_multi_cleanup(eng->multi);
+    eng->multi = NULL;
+  }
+  if (eng->api_headers != NULL) {               /* holds the credential: wipe before freeing */
+    struct curl_slist *h;
+    for (h = eng->api_headers; h != NULL; h = h->next) memset(h->data, 0, strlen(h->data));
+    curl_slist_free_all(eng->api_headers);
+    eng->api_headers = NULL;
+  }
+  free(eng->base_url);
+  eng->base_url = NULL;
+  free(eng->user_agent);
+  eng->user_agent = NULL;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int engine_tostring(lua_State *L) {
+  hy3d_engine *eng = (hy3d_engine *)luaL_checkudata(L, 1, HY3D_ENGINE_MT);
+  if (eng->multi == NULL) lua_pushliteral(L, "hy3d.Engine (closed)");
+  else lua_pushfstring(L, "hy3d.Engine (%s, %d in flight)", eng->base_url, eng->ninflight);
+  return 1;
+}
+
+/* ===== construction ===== */
+
+static char *dup_string_field(lua_State *L, int t, const char *name, int required) {
+  const char *s;
+  char *copy;
+  size_t len;
+  lua_getfield(L, t, name);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    if (required) luaL_error(L, "hy3d.core.new: '%s' is required", name);
+    return NULL;
+  }
+  if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "hy3d.core.new: '%s' must be a string", name);
+  s = lua_tolstring(L, -1, &len);
+  if (strlen(s) != len || strpbrk(s, "\r\n") != NULL)
+    luaL_error(L, "hy3d.core.new: '%s' contains a line break or NUL", name);
+  copy = (char *)malloc(len + 1);
+  if (copy == NULL) luaL_error(L, "hy3d.core.new: out of memory");
+  memcpy(copy, s, len + 1);
+  lua_pop(L, 1);
+  return copy;
+}
+
+static long seconds_field_ms(lua_State *L, int t, const char *name, long dflt) {
+  lua_Number v;
+  lua_getfield(L, t, name);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return dflt; }
+  if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "hy3d.core.new: '%s' must be a number", name);
+  v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(v > 0 && v < 1e9)) luaL_error(L, "hy3d.core.new: '%s' must be > 0", name);
+  return (long)ceil(v * 1000.0);
+}
+
+/*
+ * core.new{ base_url=, authorization=, user_agent=, timeout=, connect_timeout= } -> engine
+ * The userdata is created closed and only then acquires its multi handle and strings, so an
+ * error half-way leaves an object __gc can release.
+ */
+static int engine_new(lua_State *L) {
+  hy3d_engine *eng;
+  char *auth;
+  size_t n;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  eng = (hy3d_engine *)hy3d_newuserdata(L, sizeof *eng);
+  memset(eng, 0, sizeof *eng);
+  luaL_getmetatable(L, HY3D_ENGINE_MT);
+  lua_setmetatable(L, 2);
+  lua_newtable(L);                              /* anchors of in-flight requests */
+  hy3d_setuservalue(L, 2);
+  eng->multi = curl_multi_init();
+  if (eng->multi == NULL) return luaL_error(L, "hy3d: curl_multi_init failed (out of memory?)");
+  eng->timeout_ms = seconds_field_ms(L, 1, "timeout", 60000L);
+  eng->connect_timeout_ms = seconds_field_ms(L, 1, "connect_timeout", 10000L);
+  eng->base_url = dup_string_field(L, 1, "base_url", 1);
+  n = strlen(eng->base_url);
+  while (n > 0 && eng->base_url[n - 1] == '/') eng->base_url[--n] = '\0';
+  eng->user_agent = dup_string_field(L, 1, "user_agent", 0);
+  eng->api_headers = curl_slist_append(NULL, "Content-Type: application/json");
+  if (eng->api_headers == NULL) return luaL_error(L, "hy3d.core.new: out of memory");
+  if (curl_slist_append(eng->api_headers, "Accept: application/json") == NULL ||
+      curl_slist_append(eng->api_headers, "Expect:") == NULL)
+    return luaL_error(L, "hy3d.core.new: out of memory");
+  auth = dup_string_field(L, 1, "authorization", 0);
+  if (auth != NULL) {
+    size_t len = strlen(auth) + sizeof "Authorization: ";
+    char *line = (char *)malloc(len);
+    struct curl_slist *ok = NULL;
+    if (line != NULL) {
+      memcpy(line, "Authorization: ", sizeof "Authorization: " - 1);
+      memcpy(line + sizeof "Authorization: " - 1, auth, strlen(auth) + 1);
+      ok = curl_slist_append(eng->api_headers, line);
+      memset(line, 0, len);
+      free(line);
+    }
+    memset(auth, 0, strlen(auth));
+    free(auth);
+    if (ok == NULL) return luaL_error(L, "hy3d.core.new: out of memory");
+  }
+  return 1;
+}
+
+static const luaL_Reg engine_methods[] = {
+  {"submit", engine_submit},
+  {"query", engine_query},
+  {"download", engine_download},
+  {"wait", engine_wait},
+  {"step", engine_step},
+  {"timeout", engine_timeout},
+  {"pending", engine_pending},
+  {"close", engine_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg engine_meta[] = {
+  {"__gc", engine_close},
+  {"__close", engine_close},
+  {"__tostring", engine_tostring},
+  {NULL, NULL}
+};
+
+const luaL_Reg hy3d_engine_funcs[] = {
+  {"new", engine_new},
+  {NULL, NULL}
+};
+
+/* Registers the hy3d.Engine metatable. Expects the module upvalues on top; leaves the stack as it was. */
+int hy3d_engine_open(lua_State *L) {
+  hy3d_newclass(L, HY3D_ENGINE_MT, engine_methods, engine_meta);
+  return 0;
+}

@@ -1,0 +1,434 @@
+/* hy3d_request.c — one HTTP exchange on a libcurl easy handle: setup, C-only callbacks, and its outcome as Lua values. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hy3d.h"
+
+/* ===== error tables ===== */
+
+/* Pushes a plain error table {kind=, code=, message=}; NULL fields are left out. */
+void hy3d_push_error(lua_State *L, const char *kind, const char *code, const char *message) {
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  if (code != NULL) {
+    lua_pushstring(L, code);
+    lua_setfield(L, -2, "code");
+  }
+  if (message != NULL) {
+    lua_pushstring(L, message);
+    lua_setfield(L, -2, "message");
+  }
+}
+
+static void set_int_field(lua_State *L, const char *name, long v) {
+  lua_pushinteger(L, (lua_Integer)v);
+  lua_setfield(L, -2, name);
+}
+
+/* The CURLE_ name without its prefix: a stable token for programs. */
+static const char *curl_code_name(CURLcode c) {
+  switch (c) {
+#define HY3D_CODE(n) case CURLE_##n: return #n;
+    HY3D_CODE(UNSUPPORTED_PROTOCOL) HY3D_CODE(FAILED_INIT) HY3D_CODE(URL_MALFORMAT)
+    HY3D_CODE(COULDNT_RESOLVE_PROXY) HY3D_CODE(COULDNT_RESOLVE_HOST) HY3D_CODE(COULDNT_CONNECT)
+    HY3D_CODE(WEIRD_SERVER_REPLY) HY3D_CODE(HTTP2) HY3D_CODE(PARTIAL_FILE)
+    HY3D_CODE(HTTP_RETURNED_ERROR) HY3D_CODE(WRITE_ERROR) HY3D_CODE(READ_ERROR)
+    HY3D_CODE(OUT_OF_MEMORY) HY3D_CODE(OPERATION_TIMEDOUT) HY3D_CODE(RANGE_ERROR)
+    HY3D_CODE(SSL_CONNECT_ERROR) HY3D_CODE(ABORTED_BY_CALLBACK) HY3D_CODE(TOO_MANY_REDIRECTS)
+    HY3D_CODE(GOT_NOTHING) HY3D_CODE(SSL_ENGINE_NOTFOUND) HY3D_CODE(SEND_ERROR)
+    HY3D_CODE(RECV_ERROR) HY3D_CODE(SSL_CERTPROBLEM) HY3D_CODE(SSL_CIPHER)
+    HY3D_CODE(PEER_FAILED_VERIFICATION) HY3D_CODE(BAD_CONTENT_ENCODING)
+    HY3D_CODE(FILESIZE_EXCEEDED) HY3D_CODE(SSL_CACERT_BADFILE) HY3D_CODE(SSL_SHUTDOWN_FAILED)
+    HY3D_CODE(AGAIN) HY3D_CODE(SSL_CRL_BADFILE) HY3D_CODE(SSL_ISSUER_ERROR)
+    HY3D_CODE(HTTP2_STREAM) HY3D_CODE(RECURSIVE_API_CALL)
+#if HY3D_CURL_GE(7, 66, 0)
+    HY3D_CODE(HTTP3)
+#endif
+#if HY3D_CURL_GE(7, 73, 0)
+    HY3D_CODE(PROXY)
+#endif
+#undef HY3D_CODE
+    default: return "CURL_ERROR";
+  }
+}
+
+/* A short, printable excerpt of a body for error messages: first line, at most 200 bytes. */
+static void push_snippet(lua_State *L, const hy3d_buf *b) {
+  char out[201];
+  size_t i, n = 0;
+  for (i = 0; i < b->len && n < sizeof out - 1; i++) {
+    unsigned char c = (unsigned char)b->data[i];
+    if (c == '\n' || c == '\r') break;
+    out[n++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+  }
+  lua_pushlstring(L, out, n);
+}
+
+static void set_http_fields(lua_State *L, const hy3d_request *r) {
+  if (r->http_status > 0) set_int_field(L, "http_status", r->http_status);
+#if HY3D_CURL_GE(7, 66, 0)
+  if (r->easy != NULL) {
+    curl_off_t ra = 0;
+    if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+      set_int_field(L, "retry_after", (long)ra);
+  }
+#endif
+}
+
+/* Pushes nil and an error for a transfer that did not produce a response. Returns 2. */
+static int push_transfer_error(lua_State *L, const hy3d_request *r) {
+  lua_pushnil(L);
+  if (r->cancelled) {
+    hy3d_push_error(L, "network", "CANCELLED", "the request was cancelled before it completed");
+  } else if (r->too_large && r->kind == HY3D_KIND_FILE) {
+    lua_pushfstring(L, "download is larger than max_bytes (%f bytes)", (lua_Number)r->max_bytes);
+    hy3d_push_error(L, "io", "MAX_BYTES", lua_tostring(L, -1));
+    lua_remove(L, -2);
+  } else if (r->too_large) {
+    hy3d_push_error(L, "decode", "RESPONSE_TOO_LARGE", "the response body is larger than an API answer can be");
+  } else if (r->sink_errno != 0) {
+    hy3d_push_error(L, r->kind == HY3D_KIND_FILE ? "io" : "network",
+                    r->sink_errno == ENOMEM ? "OUT_OF_MEMORY" : "WRITE_ERROR", strerror(r->sink_errno));
+    set_int_field(L, "errno", r->sink_errno);
+  } else {
+    long sent = 0;
+    const char *msg = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result);
+    hy3d_push_error(L, "network", curl_code_name(r->result), msg);
+    set_int_field(L, "curl_code", (long)r->result);
+    if (r->easy != NULL) curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &sent);
+    lua_pushboolean(L, sent > 0);
+    lua_setfield(L, -2, "sent");
+  }
+  set_http_fields(L, r);
+  return 2;
+}
+
+/* Reads t[name] (t at idx) as a string field of the error on top, if it is a string or number. */
+static void copy_string_field(lua_State *L, int idx, const char *name, const char *as) {
+  lua_getfield(L, idx, name);
+  if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
+    lua_setfield(L, -2, as);
+  } else {
+    lua_pop(L, 1);
+  }
+}
+
+/* Pushes nil and an http error (non-2xx without an API error body). errtab: OpenAI-style "error". */
+static int push_http_error(lua_State *L, const hy3d_request *r, int errtab) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "HTTP_%d", (int)r->http_status);
+  lua_pushfstring(L, "HTTP %d", (int)r->http_status);
+  hy3d_push_error(L, "http", lua_tostring(L, -2), lua_tostring(L, -1));
+  lua_remove(L, -2);
+  lua_remove(L, -2);                              /* nil, err */
+  if (errtab != 0 && lua_istable(L, errtab)) {
+    copy_string_field(L, errtab, "message", "message");
+    copy_string_field(L, errtab, "code", "code");
+  } else if (errtab != 0 && lua_type(L, errtab) == LUA_TSTRING) {
+    lua_pushvalue(L, errtab);
+    lua_setfield(L, -2, "message");
+  } else if (r->body.len > 0) {
+    lua_pushfstring(L, "HTTP %d: ", (int)r->http_status);
+    push_snippet(L, &r->body);
+    lua_concat(L, 2);
+    lua_setfield(L, -2, "message");
+  }
+  set_http_fields(L, r);
+  return 2;
+}
+
+/*
+ * The outcome of an API call: the unwrapped response table (a {"Response": ...} envelope or a
+ * flat object), or nil and an error of kind network, http, api or decode.
+ */
+static int push_api_result(lua_State *L, hy3d_request *r) {
+  int ok2xx = r->http_status >= 200 && r->http_status < 300;
+  int body;
+  if (r->result != CURLE_OK || r->cancelled) return push_transfer_error(L, r);
+  if (!hy3d_json_decode(L, r->body.data != NULL ? r->body.data : "", r->body.len) || !lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    if (!ok2xx) return push_http_error(L, r, 0);
+    lua_pushnil(L);
+    hy3d_push_error(L, "decode", "INVALID_JSON", NULL);
+    lua_pushliteral(L, "the response is not a JSON object: ");
+    push_snippet(L, &r->body);
+    lua_concat(L, 2);
+    lua_setfield(L, -2, "message");
+    set_http_fields(L, r);
+    return 2;
+  }
+  body = lua_gettop(L);
+  lua_getfield(L, body, "Response");                /* body, Response */
+  if (lua_istable(L, -1)) {
+    lua_replace(L, body);                           /* the unwrapped Response */
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, body, "Error");                   /* body, Error */
+  if (lua_istable(L, -1)) {
+    int e = lua_gettop(L);
+    lua_pushnil(L);
+    hy3d_push_error(L, "api", NULL, NULL);          /* body, Error, nil, err */
+    copy_string_field(L, e, "Code", "code");
+    copy_string_field(L, e, "Message", "message");
+    copy_string_field(L, body, "RequestId", "request_id");
+    set_http_fields(L, r);
+    return 2;
+  }
+  lua_pop(L, 1);
+  if (!ok2xx) {
+    lua_getfield(L, body, "error");                 /* body, error (OpenAI style) */
+    return push_http_error(L, r, lua_gettop(L));
+  }
+  return 1;
+}
+
+/* The outcome of a download: the number of bytes written, or nil and an error. */
+static int push_file_result(lua_State *L, hy3d_request *r) {
+  if (r->result != CURLE_OK || r->cancelled || r->sink_errno != 0) return push_transfer_error(L, r);
+  if (r->http_status < 200 || r->http_status >= 300) return push_http_error(L, r, 0);
+  lua_pushinteger(L, (lua_Integer)r->bytes);
+  return 1;
+}
+
+/* ===== libcurl callbacks: C only, never Lua, never raise ===== */
+
+static size_t api_write(char *p, size_t size, size_t n, void *ud) {
+  hy3d_request *r = (hy3d_request *)ud;
+  size_t len = size * n;
+  if (r->body.len + len > HY3D_MAX_API_BODY) {
+    r->too_large = 1;
+    return 0;
+  }
+  if (hy3d_buf_append(&r->body, p, len) != 0) {
+    r->sink_errno = ENOMEM;
+    return 0;
+  }
+  return len;
+}
+
+static size_t file_write(char *p, size_t size, size_t n, void *ud) {
+  hy3d_request *r = (hy3d_request *)ud;
+  size_t len = size * n;
+  long status = 0;
+  curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) {            /* an error page: keep its start for the message */
+    if (r->body.len < 1024) {
+      size_t keep = len < 1024 - r->body.len ? len : 1024 - r->body.len;
+      (void)hy3d_buf_append(&r->body, p, keep);
+    }
+    return len;
+  }
+  if (r->max_bytes > 0 && r->bytes + (curl_off_t)len > r->max_bytes) {
+    r->too_large = 1;
+    return 0;
+  }
+  if (fwrite(p, 1, len, r->file) != len) {
+    r->sink_errno = errno != 0 ? errno : EIO;
+    return 0;
+  }
+  r->bytes += (curl_off_t)len;
+  return len;
+}
+
+/* ===== lifecycle ===== */
+
+/* Marks a transfer complete (called by the engine after curl_multi_info_read said DONE). */
+void hy3d_request_finish(hy3d_request *r, CURLcode result) {
+  r->state = HY3D_REQ_DONE;
+  r->result = result;
+  curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->http_status);
+  if (r->file != NULL) {
+    if (fclose(r->file) != 0 && r->sink_errno == 0) r->sink_errno = errno != 0 ? errno : EIO;
+    r->file = NULL;
+  }
+}
+
+/* The one release shared by close, __gc and __close: idempotent, cancels a running transfer. */
+static void request_release(lua_State *L, hy3d_request *r, int idx) {
+  if (r->engine != NULL) {
+    hy3d_getuservalue(L, idx);
+    lua_getfield(L, -1, "engine");
+    hy3d_engine_detach(L, lua_gettop(L), r);
+    lua_pop(L, 2);
+  }
+  if (r->state == HY3D_REQ_RUNNING) {
+    r->state = HY3D_REQ_DONE;
+    r->cancelled = 1;
+  }
+  if (r->file != NULL) {
+    fclose(r->file);
+    r->file = NULL;
+  }
+  if (r->easy != NULL) {
+    curl_easy_cleanup(r->easy);
+    r->easy = NULL;
+  }
+  hy3d_buf_free(&r->body);
+}
+
+/*
+ * Pushes a new request userdata. It is created closed (easy == NULL) with its metatable and an
+ * empty user-value table, and only then acquires its easy handle, so a failure leaves nothing leaked.
+ */
+hy3d_request *hy3d_request_new(lua_State *L, int kind) {
+  hy3d_request *r = (hy3d_request *)hy3d_newuserdata(L, sizeof *r);
+  memset(r, 0, sizeof *r);
+  r->kind = kind;
+  luaL_getmetatable(L, HY3D_REQUEST_MT);
+  lua_setmetatable(L, -2);
+  lua_newtable(L);
+  hy3d_setuservalue(L, -2);
+  r->easy = curl_easy_init();
+  if (r->easy == NULL) luaL_error(L, "hy3d: curl_easy_init failed (out of memory?)");
+  return r;
+}
+
+hy3d_request *hy3d_checkrequest(lua_State *L, int idx) {
+  return (hy3d_request *)luaL_checkudata(L, idx, HY3D_REQUEST_MT);
+}
+
+/* Options every transfer shares. */
+static CURLcode setup_common(hy3d_engine *eng, hy3d_request *r, const char *url, long timeout_ms) {
+  CURLcode rc = CURLE_OK;
+  CURL *e = r->easy;
+  rc |= curl_easy_setopt(e, CURLOPT_URL, url);
+  rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r);
+  rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+  rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, eng->connect_timeout_ms);
+  rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  if (eng->user_agent != NULL) rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, eng->user_agent);
+#if HY3D_CURL_GE(7, 85, 0)
+  rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  rc |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+  rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  rc |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  return rc;
+}
+
+/*
+ * Prepares a JSON POST to base_url..path with the JSON text at bodyidx as its body. The text is
+ * anchored in the request's user value, so libcurl reads it in place (no copy). Returns 1, or
+ * pushes nil and an error and returns 0.
+ */
+int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *r, const char *path,
+                           int bodyidx, long timeout_ms) {
+  int reqidx = lua_gettop(L);
+  size_t len;
+  const char *body = lua_tolstring(L, bodyidx, &len);
+  CURLcode rc;
+  hy3d_getuservalue(L, reqidx);
+  lua_pushvalue(L, bodyidx);
+  lua_setfield(L, -2, "body");
+  lua_pop(L, 1);
+  lua_pushfstring(L, "%s%s", eng->base_url, path);
+  rc = setup_common(eng, r, lua_tostring(L, -1), timeout_ms > 0 ? timeout_ms : eng->timeout_ms);
+  lua_pop(L, 1);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, body);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, eng->api_headers);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_ACCEPT_ENCODING, "");
+  rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, api_write);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, (void *)r);
+  if (rc != CURLE_OK) {
+    lua_pushnil(L);
+    hy3d_push_error(L, "network", "FAILED_INIT", "could not set up the request (out of memory?)");
+    return 0;
+  }
+  return 1;
+}
+
+/*
+ * Prepares a GET of url streamed into the file at path (opened here, truncated). No API header is
+ * ever sent to a file host. Redirects are followed (http/https only). stall_s: abort when no byte
+ * arrives for that long. Returns 1, or pushes nil and an error and returns 0.
+ */
+int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *r, const char *url,
+                            const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes) {
+  CURLcode rc;
+  r->file = fopen(path, "wb");
+  if (r->file == NULL) {
+    int e = errno;
+    lua_pushnil(L);
+    lua_pushfstring(L, "cannot open %s: %s", path, strerror(e));
+    hy3d_push_error(L, "io", "OPEN_FAILED", lua_tostring(L, -1));
+    lua_remove(L, -2);
+    set_int_field(L, "errno", e);
+    return 0;
+  }
+  r->max_bytes = max_bytes;
+  rc = setup_common(eng, r, url, timeout_ms);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 1L);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_MAXREDIRS, 10L);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, file_write);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, (void *)r);
+  if (stall_s > 0) {
+    rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, stall_s);
+  }
+  if (rc != CURLE_OK) {
+    lua_pushnil(L);
+    hy3d_push_error(L, "network", "FAILED_INIT", "could not set up the download (out of memory?)");
+    return 0;
+  }
+  return 1;
+}
+
+/* ===== Lua methods ===== */
+
+/* req:done() -> boolean */
+static int request_done(lua_State *L) {
+  hy3d_request *r = hy3d_checkrequest(L, 1);
+  lua_pushboolean(L, r->state == HY3D_REQ_DONE);
+  return 1;
+}
+
+/* req:result() -> value | nil, err. API calls give the unwrapped response; downloads the byte count. */
+static int request_result(lua_State *L) {
+  hy3d_request *r = hy3d_checkrequest(L, 1);
+  if (r->state != HY3D_REQ_DONE) return luaL_error(L, "hy3d.Request: result() before the request completed");
+  return r->kind == HY3D_KIND_FILE ? push_file_result(L, r) : push_api_result(L, r);
+}
+
+/* req:close(), __gc, __close: cancel if running, free everything. Returns true. */
+static int request_close(lua_State *L) {
+  hy3d_request *r = hy3d_checkrequest(L, 1);
+  request_release(L, r, 1);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int request_tostring(lua_State *L) {
+  hy3d_request *r = hy3d_checkrequest(L, 1);
+  const char *state = r->easy == NULL ? "closed" : r->state == HY3D_REQ_DONE ? "done"
+                    : r->state == HY3D_REQ_RUNNING ? "running" : "idle";
+  lua_pushfstring(L, "hy3d.Request (%s, %s)", r->kind == HY3D_KIND_FILE ? "download" : "api", state);
+  return 1;
+}
+
+static const luaL_Reg request_methods[] = {
+  {"done", request_done},
+  {"result", request_result},
+  {"close", request_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg request_meta[] = {
+  {"__gc", request_close},
+  {"__close", request_close},
+  {"__tostring", request_tostring},
+  {NULL, NULL}
+};
+
+/* Registers the hy3d.Request metatable. Expects the module upvalues on top; leaves the stack as it was. */
+int hy3d_request_open(lua_State *L) {
+  hy3d_newclass(L, HY3D_REQUEST_MT, request_methods, request_meta);
+  return 0;
+}
