@@ -53,14 +53,14 @@ lint: deps-test
 # Lint, then the whole busted suite (real HTTP against hy3d-sandbox on 127.0.0.1).
 # The last line is "N passed, N failed".
 test: deps-test
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@luacheck -q . || { echo "luacheck failed"; echo "0 passed, 1 failed"; exit 1; }
-	@HY3D_SANDBOX_LUA=$(SANDBOX_LUA) $(LUA) $(BUSTED) --lua=$(LUA) -o spec/support/summary.lua $(BUSTED_ARGS)
+	@HY3D_SANDBOX_LUA=$(SANDBOX_LUA) HY3D_TEST_LUA=$(LUA) $(LUA) $(BUSTED) -o spec/support/summary.lua $(BUSTED_ARGS)
 
 # Starts the sandbox, generates a model from PROMPT with examples/text_to_3d.lua into out/, stops
 # the sandbox. With HY3D_API_KEY set and no HY3D_BASE_URL it talks to the real service instead.
 demo: deps-run
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@mkdir -p out
 	@if [ -n "$${HY3D_API_KEY:-}" ] && [ -z "$${HY3D_BASE_URL:-}" ]; then \
 	  echo "demo: HY3D_API_KEY is set and HY3D_BASE_URL is not: using the real service"; \

@@ -54,15 +54,17 @@ static const char *curl_code_name(CURLcode c) {
   }
 }
 
-/* A short, printable excerpt of a body for error messages: first line, at most 200 bytes. */
+/* A short, printable excerpt of a body for error messages: at most 200 bytes, whitespace collapsed. */
 static void push_snippet(lua_State *L, const hy3d_buf *b) {
   char out[201];
   size_t i, n = 0;
   for (i = 0; i < b->len && n < sizeof out - 1; i++) {
     unsigned char c = (unsigned char)b->data[i];
-    if (c == '\n' || c == '\r') break;
-    out[n++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    if (c < 0x20 || c == 0x7f) c = ' ';
+    if (c == ' ' && (n == 0 || out[n - 1] == ' ')) continue;
+    out[n++] = (char)c;
   }
+  while (n > 0 && out[n - 1] == ' ') n--;
   lua_pushlstring(L, out, n);
 }
 

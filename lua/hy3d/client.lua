@@ -217,8 +217,9 @@ function Client:query(job)
 end
 
 --- Polls a job until it is DONE (returns the result) or FAIL (nil, err of kind "job").
--- opts: interval (seconds between polls), timeout (total seconds, default 1800; on expiry
--- nil, err of kind "timeout" with job_id), on_status(result) (called when Status changes).
+-- opts: interval (seconds between polls), timeout (total seconds, default 1800, bounding every
+-- poll too; on expiry nil, err of kind "timeout" with job_id), on_status(result) (called when
+-- Status changes).
 function Client:wait(job, opts)
   local id = job_id_of(job, "hy3d wait")
   opts = check_options("hy3d wait", opts, WAIT_OPTIONS, 2)
@@ -230,21 +231,18 @@ function Client:wait(job, opts)
   if err then return nil, err end
   local deadline = now() + limit
   local last
-  local first = true
+  local function timed_out()
+    return self:_error { kind = "timeout", code = "WAIT_TIMEOUT", job_id = id, status = last,
+      message = ("job %s did not finish within %g s (last status %s); it goes on at the service:"
+        .. " wait again with its JobId"):format(id, limit, tostring(last)) }
+  end
   while true do
     local left = deadline - now()
-    if not first and left <= 0 then
-      return nil, self:_error { kind = "timeout", code = "WAIT_TIMEOUT", job_id = id, status = last,
-        message = ("job %s did not finish within %g s (last status %s); it goes on at the service:"
-          .. " wait again with its JobId"):format(id, limit, tostring(last)) }
-    end
-    local res, qerr = self:_query(id, first and self.timeout or min(self.timeout, left))
-    first = false
+    if left <= 0 then return nil, timed_out() end
+    local res, qerr = self:_query(id, min(self.timeout, left))
     if not res then
       if qerr.kind == "network" and qerr.code == "OPERATION_TIMEDOUT" and now() >= deadline then
-        qerr = { kind = "timeout", code = "WAIT_TIMEOUT", status = last,
-          message = ("job %s did not finish within %g s; it goes on at the service:"
-            .. " wait again with its JobId"):format(id, limit) }
+        return nil, timed_out()
       end
       qerr.job_id = id
       return nil, self:_error(qerr)

@@ -1,0 +1,53 @@
+-- LuaRocks build of hy3d: the same C core and Lua layer as `make`, with LuaRocks' builtin type.
+rockspec_format = "3.0"
+package = "hy3d"
+version = "scm-1"
+source = {
+  url = "git+https://example.invalid/hy3d/hy3d.git",   -- set when the project is published
+}
+description = {
+  summary = "Generate 3D models with Tencent Hunyuan 3D from Lua (libcurl + lua-cjson)",
+  detailed = [[
+hy3d submits text or image prompts to Tencent's Hunyuan 3D service, polls the jobs and downloads
+GLB/OBJ results. Its C core drives libcurl on a multi handle, so calls yield inside coroutines
+instead of blocking. Ships hy3d-sandbox, an offline emulator of the service.
+]],
+  license = "MIT",
+  labels = { "3d", "http", "libcurl", "tencent", "hunyuan" },
+}
+dependencies = {
+  "lua >= 5.1",
+  "lua-cjson >= 2.1.0",
+  "luasocket >= 3.0",   -- hy3d-sandbox
+  "lua-zlib >= 1.2",    -- hy3d-sandbox (PNG and zip result files)
+}
+external_dependencies = {
+  -- probe the library only: Debian/Ubuntu keep curl.h in a multiarch directory LuaRocks does not search
+  CURL = { library = "curl" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["hy3d.core"] = {
+      sources = { "src/hy3d_core.c", "src/hy3d_engine.c", "src/hy3d_request.c", "src/hy3d_json.c", "src/hy3d_buf.c" },
+      libraries = { "curl" },
+      incdirs = { "src", "$(CURL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)" },
+    },
+    ["hy3d"] = "lua/hy3d/init.lua",
+    ["hy3d.client"] = "lua/hy3d/client.lua",
+    ["hy3d.error"] = "lua/hy3d/error.lua",
+    ["hy3d.sandbox"] = "lua/hy3d/sandbox/init.lua",
+    ["hy3d.sandbox.http"] = "lua/hy3d/sandbox/http.lua",
+    ["hy3d.sandbox.assets"] = "lua/hy3d/sandbox/assets.lua",
+  },
+  platforms = {
+    windows = { modules = { ["hy3d.core"] = { libraries = { "libcurl" } } } },
+  },
+  install = {
+    bin = { ["hy3d-sandbox"] = "bin/hy3d-sandbox" },
+  },
+  copy_directories = { "examples" },
+}
+test_dependencies = { "busted" }
+test = { type = "busted" }

@@ -1,0 +1,286 @@
+-- hy3d clients against hy3d-sandbox: options, the request on the wire, query results, error kinds.
+local hy3d = require "hy3d"
+local cjson = require "cjson"
+local socket = require "socket"
+local sandbox = require "spec.support.sandbox"
+
+local function dead_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return port
+end
+
+describe("hy3d.new", function()
+  it("raises on unknown options, naming the known ones", function()
+    assert.has_error(function() hy3d.new { api_kye = "x" } end,
+      "hy3d.new: unknown option 'api_kye' (known: api_key, auth_scheme, base_url, connect_timeout, "
+      .. "poll_interval, timeout, user_agent, yield)")
+  end)
+
+  it("raises on wrong option types and values", function()
+    assert.has_error(function() hy3d.new "sk-x" end, "hy3d.new: options must be a table")
+    assert.has_error(function() hy3d.new { timeout = "60" } end, "hy3d.new: option 'timeout' must be a number, got string")
+    assert.has_error(function() hy3d.new { timeout = 0 } end, "hy3d.new: timeout must be > 0")
+    assert.has_error(function() hy3d.new { poll_interval = -1 } end, "hy3d.new: poll_interval must be >= 0")
+    assert.has_error(function() hy3d.new { base_url = "ftp://x" } end)
+    assert.has_error(function() hy3d.new { auth_scheme = "Basic" } end)
+    assert.has_error(function() hy3d.new { api_key = "sk-a\nb" } end, "hy3d.new: api_key contains control characters")
+  end)
+
+  it("defaults base_url to the environment, else the public gateway", function()
+    local c = hy3d.new {}
+    assert.equal(os.getenv("HY3D_BASE_URL") or "https://api.ai3d.cloud.tencent.com", c.base_url)
+    assert.equal(60, c.timeout)
+    assert.equal(5, c.poll_interval)
+    c:close()
+  end)
+end)
+
+describe("client", function()
+  local sb, client
+
+  setup(function()
+    sb = sandbox.start { wait_time = 1, run_time = 1 }
+    client = hy3d.new { api_key = sb.key, base_url = sb.url, poll_interval = 0.05 }
+  end)
+
+  teardown(function()
+    client:close()
+    sb:stop()
+  end)
+
+  before_each(function()
+    sb:reset()
+  end)
+
+  describe("submit", function()
+    it("sends exactly the documented request", function()
+      local params = { Prompt = "一把小木椅 — a small wooden chair 🪑", FaceCount = 50000, EnablePBR = true,
+                       GenerateType = "Normal", Model = "3.0" }
+      local job, err = client:submit(params)
+      assert.is_nil(err)
+      assert.matches("^%d+$", job.JobId)
+      assert.is_string(job.RequestId)
+      local log = sb:requests("submit")
+      assert.equal(1, #log)
+      local r = log[1]
+      assert.equal("POST", r.method)
+      assert.equal("/v1/ai3d/submit", r.path)
+      assert.equal("raw", r.auth)
+      assert.is_true(r.key_ok)
+      assert.equal("application/json", r.headers["content-type"])
+      assert.matches("^hy3d/0%.1%.0 ", r.headers["user-agent"])
+      assert.same(params, cjson.decode(r.body))
+      assert.truthy(r.body:find("一把小木椅 — a small wooden chair 🪑", 1, true))  -- UTF-8 intact, not escaped
+    end)
+
+    it("sends 'Bearer <key>' when auth_scheme is Bearer", function()
+      local c = hy3d.new { api_key = sb.key, base_url = sb.url, auth_scheme = "Bearer" }
+      assert(c:submit { Prompt = "x" })
+      local r = sb:requests("submit")[1]
+      assert.equal("bearer", r.auth)
+      assert.is_true(r.key_ok)
+      c:close()
+    end)
+
+    it("returns the service's validation errors as api errors", function()
+      local job, err = client:submit { Prompt = "x", FaceCount = 5 }
+      assert.is_nil(job)
+      assert.equal("api", err.kind)
+      assert.equal("InvalidParameter", err.code)
+      assert.matches("FaceCount", err.message)
+      assert.is_string(err.request_id)
+      assert.equal(200, err.http_status)
+      assert.is_false(err.retryable)
+    end)
+
+    it("reports values JSON cannot hold as invalid, without sending anything", function()
+      local job, err = client:submit { Prompt = "x", Callback = print }
+      assert.is_nil(job)
+      assert.equal("invalid", err.kind)
+      assert.equal(0, #sb:requests("submit"))
+    end)
+
+    it("fails with invalid, not a request, when there is no API key", function()
+      local c = hy3d.new { base_url = sb.url, api_key = "" }
+      local job, err = c:submit { Prompt = "x" }
+      assert.is_nil(job)
+      assert.equal("invalid", err.kind)
+      assert.matches("HY3D_API_KEY", err.message)
+      assert.equal(0, #sb:requests("submit"))
+      c:close()
+    end)
+  end)
+
+  describe("query", function()
+    it("returns each status as the job moves WAIT -> RUN -> DONE", function()
+      local job = assert(client:submit { Prompt = "a chair" })
+      local t0 = socket.gettime()
+      local r = assert(client:query(job))
+      assert.equal("WAIT", r.Status)
+      assert.same({}, r.ResultFile3Ds)
+      assert.equal("", r.ErrorCode)
+      socket.sleep(math.max(0, t0 + 1.5 - socket.gettime()))
+      r = assert(client:query(job.JobId))
+      assert.equal("RUN", r.Status)
+      socket.sleep(math.max(0, t0 + 2.6 - socket.gettime()))
+      r = assert(client:query(job))
+      assert.equal("DONE", r.Status)
+      assert.equal(2, #r.ResultFile3Ds)
+      assert.equal("OBJ", r.ResultFile3Ds[1].Type)
+      assert.equal("GLB", r.ResultFile3Ds[2].Type)
+      assert.matches("^http://127%.0%.0%.1:%d+/files/" .. job.JobId .. "/model%.glb%?q%-sign", r.ResultFile3Ds[2].Url)
+      assert.matches("preview%.png", r.ResultFile3Ds[2].PreviewImageUrl)
+      assert.is_string(r.RequestId)
+    end)
+
+    it("returns FAIL with the job's error code", function()
+      sb:fault { action = "fail", code = "FailedOperation.ServerError", message = "算法服务异常" }
+      sb:config { wait_time = 0, run_time = 0 }
+      local job = assert(client:submit { Prompt = "a chair" })
+      local r = assert(client:query(job))
+      assert.equal("FAIL", r.Status)
+      assert.equal("FailedOperation.ServerError", r.ErrorCode)
+      assert.equal("算法服务异常", r.ErrorMessage)
+      sb:config { wait_time = 1, run_time = 1 }
+    end)
+
+    it("reports an unknown JobId as an api error with the server's code", function()
+      local r, err = client:query("1357237233311637504")
+      assert.is_nil(r)
+      assert.equal("api", err.kind)
+      assert.equal("FailedOperation.JobNotFound", err.code)
+      assert.equal("1357237233311637504", err.job_id)
+      assert.is_string(err.request_id)
+    end)
+
+    it("sends the JobId as the documented body", function()
+      client:query("42")
+      local r = sb:requests("query")[1]
+      assert.equal("/v1/ai3d/query", r.path)
+      assert.same({ JobId = "42" }, cjson.decode(r.body))
+    end)
+
+    it("reuses one TCP connection for 100 sequential queries", function()
+      local job = assert(client:submit { Prompt = "a chair" })
+      for _ = 1, 100 do assert(client:query(job)) end
+      local conns = {}
+      for _, r in ipairs(sb:requests("query")) do conns[r.connection] = true end
+      local n = 0
+      for _ in pairs(conns) do n = n + 1 end
+      assert.equal(100, #sb:requests("query"))
+      assert.equal(1, n)
+    end)
+
+    it("raises on wrong argument types", function()
+      assert.has_error(function() client:query() end)
+      assert.has_error(function() client:query(12345) end)
+      assert.has_error(function() client:query {} end)
+      assert.has_error(function() client:query("") end)
+      assert.has_error(function() client:submit("a chair") end)
+      assert.has_error(function() client:wait(nil) end)
+      assert.has_error(function() client:download(nil, "x") end)
+    end)
+  end)
+
+  describe("errors", function()
+    it("reports a bad key as an http error with status 401", function()
+      local c = hy3d.new { api_key = "sk-wrong", base_url = sb.url }
+      local job, err = c:submit { Prompt = "x" }
+      assert.is_nil(job)
+      assert.equal("http", err.kind)
+      assert.equal(401, err.http_status)
+      assert.equal("invalid_api_key", err.code)
+      assert.equal("Incorrect API key provided", err.message)
+      c:close()
+    end)
+
+    it("reports nothing listening as a network error", function()
+      local c = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:" .. dead_port() }
+      local r, err = c:query("1")
+      assert.is_nil(r)
+      assert.equal("network", err.kind)
+      assert.equal("COULDNT_CONNECT", err.code)
+      assert.is_true(err.retryable)
+      assert.equal("1", err.job_id)
+      c:close()
+    end)
+
+    it("reports a non-JSON 200 body as a decode error", function()
+      sb:fault { route = "query", action = "garbage" }
+      local r, err = client:query("1")
+      assert.is_nil(r)
+      assert.equal("decode", err.kind)
+      assert.matches("not a JSON object", err.message)
+      assert.equal(200, err.http_status)
+    end)
+
+    it("reports a non-JSON error status as an http error", function()
+      sb:fault { route = "query", action = "status", status = 502, body = "Bad Gateway" }
+      local r, err = client:query("1")
+      assert.is_nil(r)
+      assert.equal("http", err.kind)
+      assert.equal(502, err.http_status)
+      assert.equal("HTTP_502", err.code)
+      assert.is_true(err.retryable)
+    end)
+
+    it("reports a dropped connection as a network error", function()
+      -- libcurl retries once by itself when a reused connection dies before answering: drop both
+      sb:fault { route = "query", action = "close", count = 2 }
+      local r, err = client:query("1")
+      assert.is_nil(r)
+      assert.equal("network", err.kind)
+      assert.equal("GOT_NOTHING", err.code)
+    end)
+
+    it("reports a per-request timeout as a network error", function()
+      local c = hy3d.new { api_key = sb.key, base_url = sb.url, timeout = 0.3 }
+      sb:fault { route = "query", action = "delay", delay = 1.5 }
+      local r, err = c:query("1")
+      assert.is_nil(r)
+      assert.equal("network", err.kind)
+      assert.equal("OPERATION_TIMEDOUT", err.code)
+      assert.is_true(err.sent)
+      c:close()
+    end)
+  end)
+end)
+
+describe("client with a flat response envelope", function()
+  it("accepts bodies without the Response wrapper", function()
+    local sb = sandbox.start { envelope = "flat", wait_time = 0, run_time = 0 }
+    local c = hy3d.new { api_key = sb.key, base_url = sb.url }
+    local job = assert(c:submit { Prompt = "a chair" })
+    assert.matches("^%d+$", job.JobId)
+    local r = assert(c:query(job))
+    assert.equal("DONE", r.Status)
+    local _, err = c:query("999")
+    assert.equal("api", err.kind)
+    assert.equal("FailedOperation.JobNotFound", err.code)
+    c:close()
+    sb:stop()
+  end)
+end)
+
+describe("module-level functions", function()
+  it("use a default client configured from the environment", function()
+    local sb = sandbox.start { wait_time = 0, run_time = 0.1 }
+    local script = [[
+      local hy3d = require "hy3d"
+      local job = assert(hy3d.submit { Prompt = "a chair" })
+      local r = assert(hy3d.query(job))
+      local done = assert(hy3d.wait(job.JobId, { interval = 0.05 }))
+      local path, bytes = assert(hy3d.download(done.ResultFile3Ds[2].Url, os.getenv("OUT")))
+      io.write(r.Status, " ", done.Status, " ", bytes)
+    ]]
+    local out = os.tmpname()
+    local ok, output = sandbox.run(("HY3D_API_KEY=%s HY3D_BASE_URL=%s OUT=%s LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' "
+      .. "LUA_CPATH='./build/?.so;;' %s -e %s"):format(sb.key, sb.url, out, sandbox.lua(), sandbox.shell_quote(script)))
+    assert.is_true(ok, output)
+    assert.matches("^%u+ DONE %d+$", output)
+    os.remove(out)
+    sb:stop()
+  end)
+end)

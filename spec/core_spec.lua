@@ -1,0 +1,171 @@
+-- hy3d.core: the C module on its own (JSON bridge, engine and request lifecycles, errors).
+local core = require "hy3d.core"
+local sandbox = require "spec.support.sandbox"
+
+-- A port on 127.0.0.1 where nothing listens.
+local function dead_port()
+  local socket = require "socket"
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return port
+end
+
+describe("hy3d.core", function()
+  it("reports its version and libcurl's", function()
+    assert.equal("0.1.0", core._VERSION)
+    assert.matches("^%d+%.%d+%.%d+", core.curl_version)
+  end)
+
+  it("has a monotonic clock that moves forward", function()
+    local a = core.now()
+    require("socket").sleep(0.01)
+    assert.is_true(core.now() - a >= 0.009)
+  end)
+
+  describe("JSON bridge", function()
+    it("round-trips tables through lua-cjson", function()
+      local text = core.encode { Prompt = "木椅子 🪑", FaceCount = 50000, EnablePBR = true,
+                                 MultiViewImages = { { ViewType = "left", ViewImageUrl = "u" } } }
+      local back = core.decode(text)
+      assert.equal("木椅子 🪑", back.Prompt)
+      assert.equal(50000, back.FaceCount)
+      assert.is_true(back.EnablePBR)
+      assert.equal("left", back.MultiViewImages[1].ViewType)
+    end)
+
+    it("returns nil and a message for values JSON cannot hold", function()
+      local v, err = core.encode { f = function() end }
+      assert.is_nil(v)
+      assert.matches("function", err)
+      v, err = core.decode("{not json")
+      assert.is_nil(v)
+      assert.is_string(err)
+    end)
+
+    it("uses a private cjson instance, leaving the host's settings alone", function()
+      local cjson = require "cjson"
+      cjson.encode_max_depth(2)
+      local ok = pcall(cjson.encode, { { { 1 } } })
+      assert.is_false(ok)
+      assert.equal("[[[1]]]", core.encode { { { 1 } } })
+      cjson.encode_max_depth(1000)
+    end)
+  end)
+
+  describe("engine", function()
+    it("rejects wrong option types and missing base_url", function()
+      assert.has_error(function() core.new() end)
+      assert.has_error(function() core.new {} end, "hy3d.core.new: 'base_url' is required")
+      assert.has_error(function() core.new { base_url = 1 } end, "hy3d.core.new: 'base_url' must be a string")
+      assert.has_error(function() core.new { base_url = "http://x", timeout = -1 } end,
+        "hy3d.core.new: 'timeout' must be > 0")
+      assert.has_error(function() core.new { base_url = "http://x", authorization = "a\r\nX-Evil: 1" } end,
+        "hy3d.core.new: 'authorization' contains a line break or NUL")
+    end)
+
+    it("raises on wrong argument types to its methods", function()
+      local e = core.new { base_url = "http://127.0.0.1:1" }
+      assert.has_error(function() e:submit("not a table") end)
+      assert.has_error(function() e:query(12345) end)
+      assert.has_error(function() e:download("http://x") end)
+      assert.has_error(function() e:wait("nope") end)
+      e:close()
+    end)
+
+    it("closes idempotently and refuses use after close", function()
+      local e = core.new { base_url = "http://127.0.0.1:1" }
+      assert.is_true(e:close())
+      assert.is_true(e:close())
+      assert.equal("hy3d.Engine (closed)", tostring(e))
+      assert.has_error(function() e:query("1") end, "attempt to use a closed hy3d.Engine")
+    end)
+
+    it("never shows the credential in tostring", function()
+      local e = core.new { base_url = "http://127.0.0.1:1", authorization = "sk-very-secret" }
+      assert.not_matches("sk%-very%-secret", tostring(e))
+      e:close()
+    end)
+
+    it("reports a refused connection as a network error that was never sent", function()
+      local e = core.new { base_url = "http://127.0.0.1:" .. dead_port() }
+      local req = assert(e:query("1"))
+      assert.is_true(e:wait(req, 5))
+      local res, err = req:result()
+      assert.is_nil(res)
+      assert.equal("network", err.kind)
+      assert.equal("COULDNT_CONNECT", err.code)
+      assert.is_false(err.sent)
+      e:close()
+    end)
+
+    it("does not block when asked to wait 0 seconds", function()
+      local sb = sandbox.start()
+      sb:fault { route = "query", action = "delay", delay = 1.0 }
+      local e = core.new { base_url = sb.url, authorization = sb.key }
+      local req = assert(e:query("1"))
+      local t0 = core.now()
+      assert.is_false(e:wait(req, 0))
+      assert.is_true(core.now() - t0 < 0.5)
+      assert.is_false(req:done())
+      assert.has_error(function() req:result() end, "hy3d.Request: result() before the request completed")
+      assert.is_true(e:wait(req))
+      local _, err = req:result()
+      assert.equal("api", err.kind)
+      e:close()
+      sb:stop()
+    end)
+
+    it("cancels in-flight requests when closed", function()
+      local sb = sandbox.start()
+      sb:fault { route = "query", action = "delay", delay = 2 }
+      local e = core.new { base_url = sb.url, authorization = sb.key }
+      local req = assert(e:query("1"))
+      assert.equal(1, e:pending())
+      e:close()
+      assert.is_true(req:done())
+      local _, err = req:result()
+      assert.equal("CANCELLED", err.code)
+      sb:stop()
+    end)
+
+    it("lets a request nobody holds finish, and collects engines and requests", function()
+      local sb = sandbox.start()
+      local e = core.new { base_url = sb.url, authorization = sb.key }
+      local weak = setmetatable({}, { __mode = "v" })
+      weak.req = assert(e:query("1"))
+      collectgarbage()
+      collectgarbage()
+      assert.is_not_nil(weak.req)        -- anchored by the engine while in flight
+      assert.equal(1, e:pending())
+      e:step(0)
+      local t0 = core.now()
+      while e:pending() > 0 and core.now() - t0 < 5 do e:step(0.1) end
+      assert.equal(0, e:pending())
+      weak.engine = e
+      e = nil -- luacheck: ignore 311
+      collectgarbage()
+      collectgarbage()
+      assert.is_nil(weak.req)
+      assert.is_nil(weak.engine)
+      sb:stop()
+    end)
+
+    it("closes through <close> on Lua 5.4", function()
+      if _VERSION ~= "Lua 5.4" then return end
+      local f = assert(load [[
+        local core = ...
+        local e <close> = core.new { base_url = "http://127.0.0.1:1" }
+        return e
+      ]])
+      local e = f(core)
+      assert.equal("hy3d.Engine (closed)", tostring(e))
+    end)
+
+    it("protects its metatables", function()
+      local e = core.new { base_url = "http://127.0.0.1:1" }
+      assert.equal("this metatable is locked", getmetatable(e))
+      e:close()
+    end)
+  end)
+end)
