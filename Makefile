@@ -24,6 +24,11 @@ PROMPT      ?= a small wooden chair
 DEPS_BUILD  = gcc make pkg-config lua$(LUA_VERSION) liblua$(LUA_VERSION)-dev libcurl4-openssl-dev lua-cjson
 DEPS_RUN    = $(DEPS_BUILD) lua-socket lua-zlib
 DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck
+DEPS_MEMORY = $(DEPS_TEST) valgrind
+
+# The specs that drive the C core in-process (the others mostly run child processes).
+MEMORY_SPECS = spec/core_spec.lua spec/client_spec.lua spec/download_spec.lua spec/error_spec.lua spec/wait_spec.lua
+SAN_CFLAGS   = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_json.c src/hy3d_buf.c
 HDRS = src/hy3d.h src/hy3d_compat.h src/hy3d_buf.h
@@ -46,6 +51,8 @@ deps-run:
 	@scripts/deps.sh $(DEPS_RUN)
 deps-test:
 	@scripts/deps.sh $(DEPS_TEST)
+deps-memory:
+	@scripts/deps.sh $(DEPS_MEMORY)
 
 lint: deps-test
 	luacheck -q .
@@ -56,6 +63,21 @@ test: deps-test
 	@$(MAKE) -s --no-print-directory all
 	@luacheck -q . || { echo "luacheck failed"; echo "0 passed, 1 failed"; exit 1; }
 	@HY3D_SANDBOX_LUA=$(SANDBOX_LUA) HY3D_TEST_LUA=$(LUA) $(LUA) $(BUSTED) -o spec/support/summary.lua $(BUSTED_ARGS)
+
+# The in-process specs against a core built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (the stock interpreter gets the runtimes preloaded; leaks are valgrind's job).
+asan: deps-memory
+	@$(MAKE) -s --no-print-directory BUILD=build/asan CFLAGS="$(SAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined" all
+	@HY3D_CPATH="./build/asan/?.so" HY3D_TEST_LUA=$(LUA) \
+	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(LUA) $(BUSTED) -o spec/support/summary.lua $(MEMORY_SPECS)
+
+# The same specs under valgrind memcheck: any invalid access or definite leak fails.
+valgrind: deps-memory
+	@$(MAKE) -s --no-print-directory all
+	@HY3D_TEST_LUA=$(LUA) valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  --show-leak-kinds=definite $(LUA) $(BUSTED) -o spec/support/summary.lua $(MEMORY_SPECS)
 
 # Starts the sandbox, generates a model from PROMPT with examples/text_to_3d.lua into out/, stops
 # the sandbox. With HY3D_API_KEY set and no HY3D_BASE_URL it talks to the real service instead.
@@ -86,4 +108,4 @@ install: all
 clean:
 	rm -rf $(BUILD) out
 
-.PHONY: all deps-build deps-run deps-test lint test demo sandbox install clean
+.PHONY: all deps-build deps-run deps-test deps-memory lint test asan valgrind demo sandbox install clean

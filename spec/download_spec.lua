@@ -150,6 +150,27 @@ describe("download", function()
     assert.is_true(resumes >= 1)
   end)
 
+  it("streams to disk without holding the body in memory", function()
+    local function peak_kb()
+      local status = sandbox.read_file("/proc/self/status")
+      return tonumber(status:match("VmHWM:%s*(%d+)"))
+    end
+    local size = 32 * 1024 * 1024
+    collectgarbage()
+    local before = peak_kb()
+    local path, bytes = client:download(sb.url .. "/_sandbox/blob?size=" .. size, dir .. "/blob.bin")
+    assert.equal(dir .. "/blob.bin", path)
+    assert.equal(size, bytes)
+    local f = assert(io.open(path, "rb"))
+    assert.equal(size, f:seek("end"))
+    f:seek("set", size - 16)
+    assert.equal("0123456789abcdef", f:read(16))
+    f:close()
+    os.remove(path)
+    -- a buffered body would raise the peak by the file's 32 MB
+    assert.is_true(peak_kb() - before < 8 * 1024, ("peak RSS grew by %d kB"):format(peak_kb() - before))
+  end)
+
   it("works at module level without an API key", function()
     local path = dir .. "/module.glb"
     local p, bytes = hy3d.download(url_of("GLB"), path)

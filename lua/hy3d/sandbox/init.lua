@@ -362,7 +362,16 @@ local CONFIG_KEYS = { wait_time = "number", run_time = "number", envelope = "str
                       concurrency = "number", url_ttl = "number", job_ttl = "number", log = "boolean" }
 local FAULT_ACTIONS = { delay = true, status = true, garbage = true, close = true, api_error = true, fail = true }
 
+local MAX_BLOB = 512 * 1024 * 1024
+
 function Sandbox:control(req, what)
+  if what == "blob" then       -- GET /_sandbox/blob?size=N: N bytes of a fixed pattern (download tests)
+    local size = tonumber(req.query:match("size=(%d+)") or "")
+    if not size or size > MAX_BLOB then return openai_error(400, "size must be 0.." .. MAX_BLOB, "bad_size") end
+    local pattern = "0123456789abcdef"
+    local body = pattern:rep(size // #pattern) .. pattern:sub(1, size % #pattern)
+    return { status = 200, headers = { ["Content-Type"] = "application/octet-stream" }, body = body }
+  end
   local body = {}
   if req.body ~= "" then
     local ok, decoded = pcall(cjson.decode, req.body)
