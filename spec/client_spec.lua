@@ -4,12 +4,6 @@ local cjson = require "cjson"
 local socket = require "socket"
 local sandbox = require "spec.support.sandbox"
 
-local function dead_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
 
 describe("hy3d.new", function()
   it("raises on unknown options, naming the known ones", function()
@@ -42,11 +36,10 @@ describe("client", function()
 
   setup(function()
     sb = sandbox.start { wait_time = 1, run_time = 1 }
-    client = hy3d.new { api_key = sb.key, base_url = sb.url, poll_interval = 0.05 }
+    client = sb:client { poll_interval = 0.05 }
   end)
 
   teardown(function()
-    client:close()
     sb:stop()
   end)
 
@@ -76,7 +69,7 @@ describe("client", function()
     end)
 
     it("sends 'Bearer <key>' when auth_scheme is Bearer", function()
-      local c = hy3d.new { api_key = sb.key, base_url = sb.url, auth_scheme = "Bearer" }
+      local c = sb:client { auth_scheme = "Bearer" }
       assert(c:submit { Prompt = "x" })
       local r = sb:requests("submit")[1]
       assert.equal("bearer", r.auth)
@@ -197,7 +190,7 @@ describe("client", function()
     end)
 
     it("reports nothing listening as a network error", function()
-      local c = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:" .. dead_port() }
+      local c = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:" .. sandbox.dead_port() }
       local r, err = c:query("1")
       assert.is_nil(r)
       assert.equal("network", err.kind)
@@ -236,7 +229,7 @@ describe("client", function()
     end)
 
     it("reports a per-request timeout as a network error", function()
-      local c = hy3d.new { api_key = sb.key, base_url = sb.url, timeout = 0.3 }
+      local c = sb:client { timeout = 0.3 }
       sb:fault { route = "query", action = "delay", delay = 1.5 }
       local r, err = c:query("1")
       assert.is_nil(r)
@@ -251,7 +244,7 @@ end)
 describe("client with a flat response envelope", function()
   it("accepts bodies without the Response wrapper", function()
     local sb = sandbox.start { envelope = "flat", wait_time = 0, run_time = 0 }
-    local c = hy3d.new { api_key = sb.key, base_url = sb.url }
+    local c = sb:client()
     local job = assert(c:submit { Prompt = "a chair" })
     assert.matches("^%d+$", job.JobId)
     local r = assert(c:query(job))

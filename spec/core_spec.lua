@@ -2,14 +2,6 @@
 local core = require "hy3d.core"
 local sandbox = require "spec.support.sandbox"
 
--- A port on 127.0.0.1 where nothing listens.
-local function dead_port()
-  local socket = require "socket"
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
 
 describe("hy3d.core", function()
   it("reports its version and libcurl's", function()
@@ -88,7 +80,7 @@ describe("hy3d.core", function()
     end)
 
     it("reports a refused connection as a network error that was never sent", function()
-      local e = core.new { base_url = "http://127.0.0.1:" .. dead_port() }
+      local e = core.new { base_url = "http://127.0.0.1:" .. sandbox.dead_port() }
       local req = assert(e:query("1"))
       assert.is_true(e:wait(req, 5))
       local res, err = req:result()

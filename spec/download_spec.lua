@@ -15,7 +15,7 @@ describe("download", function()
 
   setup(function()
     sb = sandbox.start { wait_time = 0, run_time = 0 }
-    client = hy3d.new { api_key = sb.key, base_url = sb.url }
+    client = sb:client()
     result = assert(client:wait(assert(client:submit { Prompt = "a chair" })))
     dir = os.tmpname()
     os.remove(dir)
@@ -23,7 +23,6 @@ describe("download", function()
   end)
 
   teardown(function()
-    client:close()
     sb:stop()
     os.execute("rm -rf " .. dir)
   end)

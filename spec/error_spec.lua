@@ -86,13 +86,13 @@ describe("credentials", function()
   end)
 
   it("never appear in tostring(client) or anywhere in the client table", function()
-    local c = hy3d.new { api_key = key, base_url = sb.url }
+    local c = sb:client()
     assert_no_secret(key, c)
     c:close()
   end)
 
   it("never appear in an error even when the server echoes the key", function()
-    local c = hy3d.new { api_key = key, base_url = sb.url }
+    local c = sb:client()
     sb:fault { route = "submit", action = "status", status = 401, content_type = "application/json",
                body = cjson.encode { error = { message = "Incorrect API key provided: " .. key, code = key } } }
     local job, err = c:submit { Prompt = "x" }
@@ -112,7 +112,7 @@ describe("credentials", function()
   end)
 
   it("are never stored by the sandbox's request log", function()
-    local c = hy3d.new { api_key = key, base_url = sb.url }
+    local c = sb:client()
     assert(c:submit { Prompt = "x" })
     assert_no_secret(key, sb:requests())
     c:close()

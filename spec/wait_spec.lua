@@ -1,5 +1,4 @@
 -- client:wait: polling to DONE/FAIL, deadlines, blocking in the main thread, yielding in coroutines.
-local hy3d = require "hy3d"
 local core = require "hy3d.core"
 local socket = require "socket"
 local sandbox = require "spec.support.sandbox"
@@ -26,11 +25,10 @@ describe("wait", function()
 
   setup(function()
     sb = sandbox.start { wait_time = 0.2, run_time = 0.3 }
-    client = hy3d.new { api_key = sb.key, base_url = sb.url, poll_interval = 0.05 }
+    client = sb:client { poll_interval = 0.05 }
   end)
 
   teardown(function()
-    client:close()
     sb:stop()
   end)
 
@@ -113,7 +111,7 @@ describe("wait", function()
 
   it("resumes a job from its JobId alone, as a later process would", function()
     local job = assert(client:submit { Prompt = "a chair" })
-    local other = hy3d.new { api_key = sb.key, base_url = sb.url }
+    local other = sb:client()
     local r = assert(other:wait(job.JobId, { interval = 0.05 }))
     assert.equal("DONE", r.Status)
     other:close()
@@ -163,7 +161,7 @@ describe("wait", function()
 
     it("yields through the client's yield option when one is given", function()
       local hints = {}
-      local c = hy3d.new { api_key = sb.key, base_url = sb.url, poll_interval = 0.05,
+      local c = sb:client { poll_interval = 0.05,
                            yield = function(delay) hints[#hints + 1] = delay; coroutine.yield("custom") end }
       local co = coroutine.create(function() return c:wait(assert(c:submit { Prompt = "a chair" })) end)
       local ok, what = coroutine.resume(co)

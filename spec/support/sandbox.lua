@@ -66,9 +66,19 @@ function Sandbox:raw(method, path, headers, body)
   return code, ok and decoded or text, res_headers
 end
 
+--- A client of this sandbox (its URL and key, plus opts); closed by stop().
+function Sandbox:client(opts)
+  local o = { api_key = self.key, base_url = self.url }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local c = require("hy3d").new(o)
+  self.clients[#self.clients + 1] = c
+  return c
+end
+
 function Sandbox:stop()
   if self.stopped then return end
   self.stopped = true
+  for _, c in ipairs(self.clients) do c:close() end
   pcall(self.control, self, "shutdown", {})
   os.execute("kill " .. self.pid .. " 2>/dev/null")
   os.remove(self.out)
@@ -103,7 +113,7 @@ function M.start(opts)
     os.execute("kill " .. pid .. " 2>/dev/null")
     error("hy3d-sandbox did not start: " .. (read_file(out) or "(no output)"))
   end
-  return setmetatable({ url = url, key = KEY, pid = pid, out = out }, Sandbox)
+  return setmetatable({ url = url, key = KEY, pid = pid, out = out, clients = {} }, Sandbox)
 end
 
 --- The Lua interpreter the suite runs under (for child processes).
@@ -117,6 +127,14 @@ function M.run(cmd)
   local output = p:read("a")
   local ok, _, code = p:close()
   return ok == true, output, code
+end
+
+--- A port on 127.0.0.1 where nothing listens.
+function M.dead_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return port
 end
 
 M.shell_quote = shell_quote
