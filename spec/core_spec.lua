@@ -121,6 +121,40 @@ describe("hy3d.core", function()
       sb:stop()
     end)
 
+    it("refuses result() on a closed request instead of inventing an error", function()
+      local sb = sandbox.start()
+      local e = core.new { base_url = sb.url, authorization = sb.key }
+      local req = assert(e:query("1"))
+      assert.is_true(e:wait(req, 5))
+      assert.equal("api", select(2, req:result()).kind)
+      assert.is_true(req:close())
+      assert.is_true(req:close())
+      assert.has_error(function() req:result() end, "attempt to use a closed hy3d.Request")
+      e:close()
+      sb:stop()
+    end)
+
+    it("releases a cancelled download's file when the engine closes", function()
+      local path = os.tmpname()
+      local function fds_on_path()
+        local _, out = sandbox.run("ls -l /proc/" .. sandbox.self_pid() .. "/fd")
+        local n = 0
+        for _ in out:gmatch(path:gsub("%p", "%%%0") .. "\n") do n = n + 1 end
+        return n
+      end
+      local sb = sandbox.start()
+      sb:fault { route = "any", action = "delay", delay = 3 }
+      local e = core.new { base_url = sb.url }
+      local req = assert(e:download(sb.url .. "/_sandbox/blob?size=10", path))
+      assert.equal(1, fds_on_path())
+      e:close()
+      assert.is_true(req:done())
+      assert.equal("CANCELLED", select(2, req:result()).code)
+      assert.equal(0, fds_on_path())
+      os.remove(path)
+      sb:stop()
+    end)
+
     it("lets a request nobody holds finish, and collects engines and requests", function()
       local sb = sandbox.start()
       local e = core.new { base_url = sb.url, authorization = sb.key }

@@ -3,6 +3,8 @@
 #define HY3D_H
 
 #include <stdio.h>
+/* CURLOPT_PROTOCOLS is deprecated since 7.85, but it is the fallback for an older runtime libcurl. */
+#define CURL_DISABLE_DEPRECATION 1
 #include <curl/curl.h>
 
 #include "lua.h"
@@ -93,6 +95,7 @@ int hy3d_request_open(lua_State *L);
 hy3d_request *hy3d_request_new(lua_State *L, int kind);
 hy3d_request *hy3d_checkrequest(lua_State *L, int idx);
 void hy3d_request_finish(hy3d_request *req, CURLcode result);
+void hy3d_request_cancel(hy3d_request *req);
 int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *path,
                            int bodyidx, long timeout_ms);
 int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *url,
@@ -101,6 +104,7 @@ void hy3d_push_error(lua_State *L, const char *kind, const char *code, const cha
 
 /* hy3d_core.c */
 double hy3d_now(void);
+long hy3d_seconds_to_ms(double seconds);
 void hy3d_newclass(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta);
 
 #if defined(__GNUC__) && !defined(_WIN32)

@@ -31,7 +31,7 @@
 #define lua_absindex(L, i) \
   ((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) : lua_gettop(L) + (i) + 1)
 /* luaL_setfuncs from 5.2, under our own name so it cannot clash with LuaJIT's or compat-5.3's. */
-static void hy3d_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
+static inline void hy3d_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
   luaL_checkstack(L, nup + 1, "too many upvalues");
   for (; l->name != NULL; l++) {
     int i;

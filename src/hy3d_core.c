@@ -1,6 +1,8 @@
 /* hy3d_core.c — luaopen_hy3d_core: libcurl's one-time global init, the per-state context, the monotonic clock and the module table. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <limits.h>
+#include <math.h>
 #include <time.h>
 #if defined(_WIN32)
 #include <windows.h>
@@ -23,6 +25,14 @@ double hy3d_now(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 #endif
+}
+
+/* Seconds to whole milliseconds for libcurl, rounded up and clamped to what a long holds. */
+long hy3d_seconds_to_ms(double seconds) {
+  double ms = ceil(seconds * 1000.0);
+  if (!(ms > 0)) return 0;
+  if (ms >= (double)LONG_MAX) return LONG_MAX;
+  return (long)ms;
 }
 
 /*

@@ -22,7 +22,11 @@ hy3d_engine *hy3d_checkengine(lua_State *L, int idx) {
 void hy3d_engine_attach(lua_State *L, int engidx, int reqidx) {
   hy3d_engine *eng = (hy3d_engine *)lua_touserdata(L, engidx);
   hy3d_request *r = (hy3d_request *)lua_touserdata(L, reqidx);
-  CURLMcode mc;
+  CURLMcode mc = curl_multi_add_handle(eng->multi, r->easy);
+  if (mc != CURLM_OK) {
+    hy3d_request_cancel(r);
+    luaL_error(L, "hy3d: curl_multi_add_handle: %s", curl_multi_strerror(mc));
+  }
   hy3d_getuservalue(L, engidx);                 /* anchors */
   lua_pushlightuserdata(L, (void *)r);
   lua_pushvalue(L, reqidx);
@@ -32,8 +36,6 @@ void hy3d_engine_attach(lua_State *L, int engidx, int reqidx) {
   lua_pushvalue(L, engidx);
   lua_setfield(L, -2, "engine");
   lua_pop(L, 1);
-  mc = curl_multi_add_handle(eng->multi, r->easy);
-  if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_add_handle: %s", curl_multi_strerror(mc));
   r->engine = eng;
   r->state = HY3D_REQ_RUNNING;
   r->prev = NULL;
@@ -94,7 +96,7 @@ static void engine_poll(lua_State *L, hy3d_engine *eng, double seconds) {
 static long opt_timeout_ms(lua_State *L, int idx) {
   lua_Number t = luaL_optnumber(L, idx, 0);
   luaL_argcheck(L, t >= 0 && t < 1e9, idx, "timeout must be a number of seconds >= 0");
-  return (long)ceil(t * 1000.0);
+  return hy3d_seconds_to_ms(t);
 }
 
 /* Starts an API POST with the JSON encoding of the value at validx. Pushes the request or nil, err. */
@@ -136,7 +138,8 @@ static int engine_query(lua_State *L) {
   return engine_start_api(L, eng, "/v1/ai3d/query", lua_gettop(L), tmo);
 }
 
-static long opt_field_number(lua_State *L, int t, const char *name, double scale) {
+/* opts[name] as a number >= 0 (0 when opts or the field is nil). */
+static lua_Number opt_field_number(lua_State *L, int t, const char *name) {
   lua_Number v;
   if (lua_isnoneornil(L, t)) return 0;
   lua_getfield(L, t, name);
@@ -144,11 +147,15 @@ static long opt_field_number(lua_State *L, int t, const char *name, double scale
   if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "download option '%s' must be a number", name);
   v = lua_tonumber(L, -1);
   lua_pop(L, 1);
-  if (!(v >= 0 && v < 1e15)) luaL_error(L, "download option '%s' must be >= 0", name);
-  return (long)ceil(v * scale);
+  if (!(v >= 0 && v < 9e15)) luaL_error(L, "download option '%s' must be >= 0", name);
+  return v;
 }
 
-/* engine:download(url, path [, {timeout=, stall=, max_bytes=}]) -> request | nil, err */
+/*
+ * engine:download(url, path [, {timeout=, stall=, max_bytes=}]) -> request | nil, err
+ * timeout: total seconds (default none); stall: seconds without a byte (default the engine's
+ * timeout); max_bytes: refuse larger bodies (default none).
+ */
 static int engine_download(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
   const char *url, *path;
@@ -160,9 +167,11 @@ static int engine_download(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
   url = lua_tostring(L, 2);
   path = lua_tostring(L, 3);
-  timeout_ms = opt_field_number(L, 4, "timeout", 1000.0);
-  stall_s = opt_field_number(L, 4, "stall", 1.0);
-  max_bytes = (curl_off_t)opt_field_number(L, 4, "max_bytes", 1.0);
+  timeout_ms = hy3d_seconds_to_ms(opt_field_number(L, 4, "timeout"));
+  stall_s = hy3d_seconds_to_ms(opt_field_number(L, 4, "stall")) / 1000;
+  if (stall_s == 0) stall_s = eng->timeout_ms / 1000;
+  if (stall_s == 0) stall_s = 1;
+  max_bytes = (curl_off_t)opt_field_number(L, 4, "max_bytes");
   lua_settop(L, 4);
   r = hy3d_request_new(L, HY3D_KIND_FILE);
   if (!hy3d_request_setup_file(L, eng, r, url, path, timeout_ms, stall_s, max_bytes))
@@ -175,7 +184,8 @@ static int engine_download(lua_State *L) {
 /*
  * engine:wait(request [, seconds]) -> done
  * Drives the engine until the request completes or `seconds` pass (nil or negative: until it
- * completes; every request has its own libcurl timeout). wait(req, 0) never blocks.
+ * completes; API requests have a libcurl timeout, downloads a stall limit). wait(req, 0) never
+ * blocks.
  */
 static int engine_wait(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
@@ -236,8 +246,7 @@ static int engine_close(lua_State *L) {
   while (eng->inflight != NULL) {
     hy3d_request *r = eng->inflight;
     hy3d_engine_detach(L, 1, r);
-    r->state = HY3D_REQ_DONE;
-    r->cancelled = 1;
+    hy3d_request_cancel(r);
   }
   if (eng->multi != NULL) {
     curl_multi_cleanup(eng->multi);
@@ -295,7 +304,7 @@ static long seconds_field_ms(lua_State *L, int t, const char *name, long dflt) {
   v = lua_tonumber(L, -1);
   lua_pop(L, 1);
   if (!(v > 0 && v < 1e9)) luaL_error(L, "hy3d.core.new: '%s' must be > 0", name);
-  return (long)ceil(v * 1000.0);
+  return hy3d_seconds_to_ms(v);
 }
 
 /*

@@ -227,6 +227,7 @@ static size_t file_write(char *p, size_t size, size_t n, void *ud) {
     r->too_large = 1;
     return 0;
   }
+  errno = 0;
   if (fwrite(p, 1, len, r->file) != len) {
     r->sink_errno = errno != 0 ? errno : EIO;
     return 0;
@@ -248,14 +249,8 @@ void hy3d_request_finish(hy3d_request *r, CURLcode result) {
   }
 }
 
-/* The one release shared by close, __gc and __close: idempotent, cancels a running transfer. */
-static void request_release(lua_State *L, hy3d_request *r, int idx) {
-  if (r->engine != NULL) {
-    hy3d_getuservalue(L, idx);
-    lua_getfield(L, -1, "engine");
-    hy3d_engine_detach(L, lua_gettop(L), r);
-    lua_pop(L, 2);
-  }
+/* Ends a transfer that will never complete (closed, or its engine closed): releases its file. */
+void hy3d_request_cancel(hy3d_request *r) {
   if (r->state == HY3D_REQ_RUNNING) {
     r->state = HY3D_REQ_DONE;
     r->cancelled = 1;
@@ -264,6 +259,17 @@ static void request_release(lua_State *L, hy3d_request *r, int idx) {
     fclose(r->file);
     r->file = NULL;
   }
+}
+
+/* The one release shared by close, __gc and __close: idempotent, cancels a running transfer. */
+static void request_release(lua_State *L, hy3d_request *r, int idx) {
+  if (r->engine != NULL) {
+    hy3d_getuservalue(L, idx);
+    lua_getfield(L, -1, "engine");
+    hy3d_engine_detach(L, lua_gettop(L), r);
+    lua_pop(L, 2);
+  }
+  hy3d_request_cancel(r);
   if (r->easy != NULL) {
     curl_easy_cleanup(r->easy);
     r->easy = NULL;
@@ -292,6 +298,18 @@ hy3d_request *hy3d_checkrequest(lua_State *L, int idx) {
   return (hy3d_request *)luaL_checkudata(L, idx, HY3D_REQUEST_MT);
 }
 
+/* http and https only, redirects included; the string options need libcurl 7.85 at run time. */
+static CURLcode restrict_protocols(CURL *e) {
+#if HY3D_CURL_GE(7, 85, 0)
+  if (curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+      curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK)
+    return CURLE_OK;
+#endif
+  if (curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK)
+    return CURLE_FAILED_INIT;
+  return curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+}
+
 /* Options every transfer shares. */
 static CURLcode setup_common(hy3d_engine *eng, hy3d_request *r, const char *url, long timeout_ms) {
   CURLcode rc = CURLE_OK;
@@ -303,13 +321,7 @@ static CURLcode setup_common(hy3d_engine *eng, hy3d_request *r, const char *url,
   rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, eng->connect_timeout_ms);
   rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
   if (eng->user_agent != NULL) rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, eng->user_agent);
-#if HY3D_CURL_GE(7, 85, 0)
-  rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  rc |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-  rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-  rc |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+  rc |= restrict_protocols(e);
   return rc;
 }
 
@@ -376,6 +388,8 @@ int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *r, con
     rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, stall_s);
   }
   if (rc != CURLE_OK) {
+    fclose(r->file);
+    r->file = NULL;
     lua_pushnil(L);
     hy3d_push_error(L, "network", "FAILED_INIT", "could not set up the download (out of memory?)");
     return 0;
@@ -395,6 +409,7 @@ static int request_done(lua_State *L) {
 /* req:result() -> value | nil, err. API calls give the unwrapped response; downloads the byte count. */
 static int request_result(lua_State *L) {
   hy3d_request *r = hy3d_checkrequest(L, 1);
+  if (r->easy == NULL) return luaL_error(L, "attempt to use a closed hy3d.Request");
   if (r->state != HY3D_REQ_DONE) return luaL_error(L, "hy3d.Request: result() before the request completed");
   return r->kind == HY3D_KIND_FILE ? push_file_result(L, r) : push_api_result(L, r);
 }

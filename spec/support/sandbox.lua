@@ -137,6 +137,11 @@ function M.dead_port()
   return port
 end
 
+--- The process id of this Lua process.
+function M.self_pid()
+  return assert(read_file("/proc/self/stat")):match("^(%d+)")
+end
+
 M.shell_quote = shell_quote
 M.read_file = read_file
 
