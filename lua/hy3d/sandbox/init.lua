@@ -197,7 +197,8 @@ end
 
 -- ===== request log and faults =====
 
--- Describes the Authorization header without keeping it: "raw", "bearer", "missing" or "other".
+-- Describes the Authorization header without keeping it: its form ("raw", "bearer" or "missing")
+-- and whether it carries a configured key.
 local function auth_form(value, keys)
   if not value or value == "" then return "missing", false end
   local bearer = value:match("^[Bb]earer%s+(.+)$")
@@ -255,6 +256,12 @@ function Sandbox:apply_fault(f)
   return nil
 end
 
+-- The response a request-phase fault puts in place of the real one, if any (a delay just waits).
+function Sandbox:injected(route)
+  local fault = self:take_fault(route, "request")
+  return fault and self:apply_fault(fault)
+end
+
 -- ===== routes =====
 
 function Sandbox:submit(p)
@@ -298,11 +305,8 @@ end
 function Sandbox:gateway(req, route)
   local auth, key_ok = auth_form(req.headers.authorization, self.cfg.keys)
   self:record(req, route, auth, key_ok)
-  local fault = self:take_fault(route, "request")
-  if fault then
-    local res = self:apply_fault(fault)
-    if res then return res end
-  end
+  local injected = self:injected(route)
+  if injected then return injected end
   if req.method ~= "POST" then
     return openai_error(405, "Method not allowed; use POST", "method_not_allowed")
   end
@@ -340,11 +344,8 @@ end
 -- GET /files/<JobId>/<name>?q-sign-time=...: the result files, like COS pre-signed URLs.
 function Sandbox:files(req, job_id, name)
   self:record(req, "files", req.headers.authorization and "present" or "missing", nil)
-  local fault = self:take_fault("files", "request")
-  if fault then
-    local res = self:apply_fault(fault)
-    if res then return res end
-  end
+  local injected = self:injected("files")
+  if injected then return injected end
   if req.method ~= "GET" and req.method ~= "HEAD" then return cos_error(405, "MethodNotAllowed", "method not allowed") end
   local job, kind = self.jobs[job_id], FILE_TYPES[name]
   if not job or not kind or status_of(job) ~= "DONE" then
