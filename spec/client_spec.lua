@@ -244,6 +244,7 @@ end)
 describe("client with a flat response envelope", function()
   it("accepts bodies without the Response wrapper", function()
     local sb = sandbox.start { envelope = "flat", wait_time = 0, run_time = 0 }
+    finally(function() sb:stop() end)
     local c = sb:client()
     local job = assert(c:submit { Prompt = "a chair" })
     assert.matches("^%d+$", job.JobId)
@@ -253,13 +254,13 @@ describe("client with a flat response envelope", function()
     assert.equal("api", err.kind)
     assert.equal("FailedOperation.JobNotFound", err.code)
     c:close()
-    sb:stop()
   end)
 end)
 
 describe("module-level functions", function()
   it("use a default client configured from the environment", function()
     local sb = sandbox.start { wait_time = 0, run_time = 0.1 }
+    finally(function() sb:stop() end)
     local script = [[
       local hy3d = require "hy3d"
       local job = assert(hy3d.submit { Prompt = "a chair" })
@@ -269,11 +270,10 @@ describe("module-level functions", function()
       io.write(r.Status, " ", done.Status, " ", bytes)
     ]]
     local out = os.tmpname()
-    local ok, output = sandbox.run(("HY3D_API_KEY=%s HY3D_BASE_URL=%s OUT=%s LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' "
-      .. "LUA_CPATH='./build/?.so;;' %s -e %s"):format(sb.key, sb.url, out, sandbox.lua(), sandbox.shell_quote(script)))
+    local ok, output = sandbox.run(("HY3D_API_KEY=%s HY3D_BASE_URL=%s OUT=%s %s %s -e %s")
+      :format(sb.key, sb.url, out, sandbox.lua_env(), sandbox.lua(), sandbox.shell_quote(script)))
     assert.is_true(ok, output)
     assert.matches("^%u+ DONE %d+$", output)
     os.remove(out)
-    sb:stop()
   end)
 end)

@@ -93,6 +93,7 @@ describe("hy3d.core", function()
 
     it("does not block when asked to wait 0 seconds", function()
       local sb = sandbox.start()
+      finally(function() sb:stop() end)
       sb:fault { route = "query", action = "delay", delay = 1.0 }
       local e = core.new { base_url = sb.url, authorization = sb.key }
       local req = assert(e:query("1"))
@@ -105,11 +106,11 @@ describe("hy3d.core", function()
       local _, err = req:result()
       assert.equal("api", err.kind)
       e:close()
-      sb:stop()
     end)
 
     it("cancels in-flight requests when closed", function()
       local sb = sandbox.start()
+      finally(function() sb:stop() end)
       sb:fault { route = "query", action = "delay", delay = 2 }
       local e = core.new { base_url = sb.url, authorization = sb.key }
       local req = assert(e:query("1"))
@@ -118,11 +119,11 @@ describe("hy3d.core", function()
       assert.is_true(req:done())
       local _, err = req:result()
       assert.equal("CANCELLED", err.code)
-      sb:stop()
     end)
 
     it("refuses result() on a closed request instead of inventing an error", function()
       local sb = sandbox.start()
+      finally(function() sb:stop() end)
       local e = core.new { base_url = sb.url, authorization = sb.key }
       local req = assert(e:query("1"))
       assert.is_true(e:wait(req, 5))
@@ -131,7 +132,6 @@ describe("hy3d.core", function()
       assert.is_true(req:close())
       assert.has_error(function() req:result() end, "attempt to use a closed hy3d.Request")
       e:close()
-      sb:stop()
     end)
 
     it("releases a cancelled download's file when the engine closes", function()
@@ -143,6 +143,7 @@ describe("hy3d.core", function()
         return n
       end
       local sb = sandbox.start()
+      finally(function() sb:stop() end)
       local e = core.new { base_url = sb.url }
       -- nothing drives the engine after this, so the transfer is still in flight at close()
       local req = assert(e:download(sb.url .. "/_sandbox/blob?size=10", path))
@@ -152,11 +153,11 @@ describe("hy3d.core", function()
       assert.equal("CANCELLED", select(2, req:result()).code)
       assert.equal(0, fds_on_path())
       os.remove(path)
-      sb:stop()
     end)
 
     it("lets a request nobody holds finish, and collects engines and requests", function()
       local sb = sandbox.start()
+      finally(function() sb:stop() end)
       local e = core.new { base_url = sb.url, authorization = sb.key }
       local weak = setmetatable({}, { __mode = "v" })
       weak.req = assert(e:query("1"))
@@ -174,7 +175,6 @@ describe("hy3d.core", function()
       collectgarbage()
       assert.is_nil(weak.req)
       assert.is_nil(weak.engine)
-      sb:stop()
     end)
 
     it("closes through <close> on Lua 5.4", function()

@@ -3,10 +3,9 @@ local sandbox = require "spec.support.sandbox"
 
 local ROOT = os.getenv("PWD")
 
--- Runs a Lua script file (or -e code) with the repository's modules and the sandbox's env.
+-- Runs a Lua script file (or -e code) with the suite's modules and the sandbox's env.
 local function run_lua(sb, args, cwd)
-  local env = ("HY3D_API_KEY=%s HY3D_BASE_URL=%s LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;;' LUA_CPATH='%s/build/?.so;;'")
-    :format(sb.key, sb.url, ROOT, ROOT, ROOT)
+  local env = ("HY3D_API_KEY=%s HY3D_BASE_URL=%s %s"):format(sb.key, sb.url, sandbox.lua_env())
   return sandbox.run(("cd %s && %s %s %s"):format(cwd or ROOT, env, sandbox.lua(), args))
 end
 
@@ -74,6 +73,7 @@ describe("README", function()
     local code = assert(section:match("```lua\n(.-)```"), "the Quick start has a lua block")
     assert.matches('hy3d.download', code)
     local sb = sandbox.start { wait_time = 0.1, run_time = 0.2 }
+    finally(function() sb:stop() end)
     local dir = tmpdir()
     local f = assert(io.open(dir .. "/quickstart.lua", "w"))
     f:write(code)
@@ -83,7 +83,6 @@ describe("README", function()
     assert.matches("GLB\thttp://", out)
     assert.equal("glTF", sandbox.read_file(dir .. "/chair.glb"):sub(1, 4))
     os.execute("rm -rf " .. dir)
-    sb:stop()
   end)
 
   it("shows the two commands first", function()

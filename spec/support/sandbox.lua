@@ -86,6 +86,19 @@ end
 
 local M = { key = KEY }
 
+-- Every sandbox started from this module instance; whatever a failed test left running is
+-- stopped when the Lua state closes (busted closes it on exit).
+local started = {}
+local function sweep()
+  for _, sb in ipairs(started) do sb:stop() end
+end
+if newproxy then                                  -- Lua 5.1 / LuaJIT: only userdata have __gc
+  M._sweeper = newproxy(true)
+  getmetatable(M._sweeper).__gc = sweep
+else
+  M._sweeper = setmetatable({}, { __gc = sweep })
+end
+
 --- Starts a sandbox. opts: wait_time, run_time (seconds, default 0.2 / 0.3), envelope,
 -- concurrency, extra (list of extra argv strings).
 function M.start(opts)
@@ -113,7 +126,23 @@ function M.start(opts)
     os.execute("kill " .. pid .. " 2>/dev/null")
     error("hy3d-sandbox did not start: " .. (read_file(out) or "(no output)"))
   end
-  return setmetatable({ url = url, key = KEY, pid = pid, out = out, clients = {} }, Sandbox)
+  local sb = setmetatable({ url = url, key = KEY, pid = pid, out = out, clients = {} }, Sandbox)
+  started[#started + 1] = sb
+  return sb
+end
+
+--- LUA_PATH and LUA_CPATH assignments for a child process: the suite's own module paths, made
+-- absolute, so a child loads the same build (e.g. the sanitizer build) from any directory.
+function M.lua_env()
+  local root = assert(os.getenv("PWD"))
+  local function absolute(paths)
+    local out = {}
+    for entry in paths:gmatch("[^;]+") do
+      out[#out + 1] = entry:sub(1, 2) == "./" and (root .. entry:sub(2)) or entry
+    end
+    return table.concat(out, ";")
+  end
+  return ("LUA_PATH=%s LUA_CPATH=%s"):format(shell_quote(absolute(package.path)), shell_quote(absolute(package.cpath)))
 end
 
 --- The Lua interpreter the suite runs under (for child processes).
