@@ -112,6 +112,16 @@ describe("download", function()
     assert.is_false(exists(path .. ".part"))
   end)
 
+  it("gives up when the host stalls longer than a sub-second stall limit", function()
+    sb:fault { route = "files", action = "delay", delay = 5 }
+    local path = dir .. "/stalled.glb"
+    local p, err = client:download(url_of("GLB"), path, { stall = 0.5 })
+    assert.is_nil(p)
+    assert.equal("network", err.kind)
+    assert.equal("OPERATION_TIMEDOUT", err.code)
+    assert.is_false(exists(path))
+  end)
+
   it("refuses files larger than max_bytes", function()
     local path = dir .. "/big.glb"
     local p, err = client:download(url_of("GLB"), path, { max_bytes = 100 })

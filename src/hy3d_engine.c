@@ -1,6 +1,5 @@
 /* hy3d_engine.c — a client's transfer engine: one curl multi handle, its in-flight requests, and non-blocking or efficiently blocking progress. */
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,11 +82,10 @@ static void engine_drive(lua_State *L, int engidx, hy3d_engine *eng) {
 
 /* Waits on the multi handle for at most `seconds` (sockets, libcurl timers); never spins. */
 static void engine_poll(lua_State *L, hy3d_engine *eng, double seconds) {
-  int ms;
+  long ms = hy3d_seconds_to_ms(seconds);
   CURLMcode mc;
-  if (seconds <= 0) return;
-  ms = seconds * 1000.0 >= (double)INT_MAX ? INT_MAX : (int)ceil(seconds * 1000.0);
-  mc = curl_multi_poll(eng->multi, NULL, 0, ms, NULL);
+  if (ms == 0) return;
+  mc = curl_multi_poll(eng->multi, NULL, 0, ms > INT_MAX ? INT_MAX : (int)ms, NULL);
   if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_poll: %s", curl_multi_strerror(mc));
 }
 
@@ -168,9 +166,9 @@ static int engine_download(lua_State *L) {
   url = lua_tostring(L, 2);
   path = lua_tostring(L, 3);
   timeout_ms = hy3d_seconds_to_ms(opt_field_number(L, 4, "timeout"));
-  stall_s = hy3d_seconds_to_ms(opt_field_number(L, 4, "stall")) / 1000;
-  if (stall_s == 0) stall_s = eng->timeout_ms / 1000;
-  if (stall_s == 0) stall_s = 1;
+  stall_s = hy3d_seconds_to_ms(opt_field_number(L, 4, "stall"));
+  if (stall_s == 0) stall_s = eng->timeout_ms;
+  stall_s = stall_s / 1000 + (stall_s % 1000 != 0);     /* whole seconds, rounded up */
   max_bytes = (curl_off_t)opt_field_number(L, 4, "max_bytes");
   lua_settop(L, 4);
   r = hy3d_request_new(L, HY3D_KIND_FILE);
