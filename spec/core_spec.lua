@@ -91,90 +91,101 @@ describe("hy3d.core", function()
       e:close()
     end)
 
-    it("does not block when asked to wait 0 seconds", function()
-      local sb = sandbox.start()
-      finally(function() sb:stop() end)
-      sb:fault { route = "query", action = "delay", delay = 1.0 }
-      local e = core.new { base_url = sb.url, authorization = sb.key }
-      local req = assert(e:query("1"))
-      local t0 = core.now()
-      assert.is_false(e:wait(req, 0))
-      assert.is_true(core.now() - t0 < 0.5)
-      assert.is_false(req:done())
-      assert.has_error(function() req:result() end, "hy3d.Request: result() before the request completed")
-      assert.is_true(e:wait(req))
-      local _, err = req:result()
-      assert.equal("api", err.kind)
-      e:close()
-    end)
+    describe("against the sandbox", function()
+      local sb
 
-    it("cancels in-flight requests when closed", function()
-      local sb = sandbox.start()
-      finally(function() sb:stop() end)
-      sb:fault { route = "query", action = "delay", delay = 2 }
-      local e = core.new { base_url = sb.url, authorization = sb.key }
-      local req = assert(e:query("1"))
-      assert.equal(1, e:pending())
-      e:close()
-      assert.is_true(req:done())
-      local _, err = req:result()
-      assert.equal("CANCELLED", err.code)
-    end)
-
-    it("refuses result() on a closed request instead of inventing an error", function()
-      local sb = sandbox.start()
-      finally(function() sb:stop() end)
-      local e = core.new { base_url = sb.url, authorization = sb.key }
-      local req = assert(e:query("1"))
-      assert.is_true(e:wait(req, 5))
-      assert.equal("api", select(2, req:result()).kind)
-      assert.is_true(req:close())
-      assert.is_true(req:close())
-      assert.has_error(function() req:result() end, "attempt to use a closed hy3d.Request")
-      e:close()
-    end)
-
-    it("releases a cancelled download's file when the engine closes", function()
-      local path = os.tmpname()
-      local function fds_on_path()
-        local _, out = sandbox.run("ls -l /proc/" .. sandbox.self_pid() .. "/fd")
-        local n = 0
-        for _ in out:gmatch(path:gsub("%p", "%%%0") .. "\n") do n = n + 1 end
-        return n
+      -- An engine with the sandbox's URL and key.
+      local function engine()
+        return core.new { base_url = sb.url, authorization = sb.key }
       end
-      local sb = sandbox.start()
-      finally(function() sb:stop() end)
-      local e = core.new { base_url = sb.url }
-      -- nothing drives the engine after this, so the transfer is still in flight at close()
-      local req = assert(e:download(sb.url .. "/_sandbox/blob?size=10", path))
-      assert.equal(1, fds_on_path())
-      e:close()
-      assert.is_true(req:done())
-      assert.equal("CANCELLED", select(2, req:result()).code)
-      assert.equal(0, fds_on_path())
-      os.remove(path)
-    end)
 
-    it("lets a request nobody holds finish, and collects engines and requests", function()
-      local sb = sandbox.start()
-      finally(function() sb:stop() end)
-      local e = core.new { base_url = sb.url, authorization = sb.key }
-      local weak = setmetatable({}, { __mode = "v" })
-      weak.req = assert(e:query("1"))
-      collectgarbage()
-      collectgarbage()
-      assert.is_not_nil(weak.req)        -- anchored by the engine while in flight
-      assert.equal(1, e:pending())
-      e:step(0)
-      local t0 = core.now()
-      while e:pending() > 0 and core.now() - t0 < 5 do e:step(0.1) end
-      assert.equal(0, e:pending())
-      weak.engine = e
-      e = nil -- luacheck: ignore 311
-      collectgarbage()
-      collectgarbage()
-      assert.is_nil(weak.req)
-      assert.is_nil(weak.engine)
+      setup(function()
+        sb = sandbox.start()
+      end)
+
+      teardown(function()
+        sb:stop()
+      end)
+
+      before_each(function()
+        sb:reset()
+      end)
+
+      it("does not block when asked to wait 0 seconds", function()
+        sb:fault { route = "query", action = "delay", delay = 1.0 }
+        local e = engine()
+        local req = assert(e:query("1"))
+        local t0 = core.now()
+        assert.is_false(e:wait(req, 0))
+        assert.is_true(core.now() - t0 < 0.5)
+        assert.is_false(req:done())
+        assert.has_error(function() req:result() end, "hy3d.Request: result() before the request completed")
+        assert.is_true(e:wait(req))
+        local _, err = req:result()
+        assert.equal("api", err.kind)
+        e:close()
+      end)
+
+      it("cancels in-flight requests when closed", function()
+        sb:fault { route = "query", action = "delay", delay = 2 }
+        local e = engine()
+        local req = assert(e:query("1"))
+        assert.equal(1, e:pending())
+        e:close()
+        assert.is_true(req:done())
+        local _, err = req:result()
+        assert.equal("CANCELLED", err.code)
+      end)
+
+      it("refuses result() on a closed request instead of inventing an error", function()
+        local e = engine()
+        local req = assert(e:query("1"))
+        assert.is_true(e:wait(req, 5))
+        assert.equal("api", select(2, req:result()).kind)
+        assert.is_true(req:close())
+        assert.is_true(req:close())
+        assert.has_error(function() req:result() end, "attempt to use a closed hy3d.Request")
+        e:close()
+      end)
+
+      it("releases a cancelled download's file when the engine closes", function()
+        local path = os.tmpname()
+        local function fds_on_path()
+          local _, out = sandbox.run("ls -l /proc/" .. sandbox.self_pid() .. "/fd")
+          local n = 0
+          for _ in out:gmatch(path:gsub("%p", "%%%0") .. "\n") do n = n + 1 end
+          return n
+        end
+        local e = core.new { base_url = sb.url }
+        -- nothing drives the engine after this, so the transfer is still in flight at close()
+        local req = assert(e:download(sb.url .. "/_sandbox/blob?size=10", path))
+        assert.equal(1, fds_on_path())
+        e:close()
+        assert.is_true(req:done())
+        assert.equal("CANCELLED", select(2, req:result()).code)
+        assert.equal(0, fds_on_path())
+        os.remove(path)
+      end)
+
+      it("lets a request nobody holds finish, and collects engines and requests", function()
+        local e = engine()
+        local weak = setmetatable({}, { __mode = "v" })
+        weak.req = assert(e:query("1"))
+        collectgarbage()
+        collectgarbage()
+        assert.is_not_nil(weak.req)        -- anchored by the engine while in flight
+        assert.equal(1, e:pending())
+        e:step(0)
+        local t0 = core.now()
+        while e:pending() > 0 and core.now() - t0 < 5 do e:step(0.1) end
+        assert.equal(0, e:pending())
+        weak.engine = e
+        e = nil -- luacheck: ignore 311
+        collectgarbage()
+        collectgarbage()
+        assert.is_nil(weak.req)
+        assert.is_nil(weak.engine)
+      end)
     end)
 
     it("closes through <close> on Lua 5.4", function()
