@@ -10,6 +10,8 @@ LUADIR      ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 BINDIR      ?= $(PREFIX)/bin
 CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+CRYPTO_CFLAGS ?= $(shell pkg-config --cflags libcrypto 2>/dev/null)
+CRYPTO_LIBS ?= $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 CFLAGS      ?= -O2 -g
 WARNINGS    = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wstrict-prototypes \
               -Wmissing-prototypes -Wno-unused-parameter
@@ -21,16 +23,16 @@ BUSTED      ?= /usr/bin/busted
 PROMPT      ?= a small wooden chair
 
 # Debian packages each target needs (installed by scripts/deps.sh when missing).
-DEPS_BUILD  = gcc make pkg-config lua$(LUA_VERSION) liblua$(LUA_VERSION)-dev libcurl4-openssl-dev lua-cjson
+DEPS_BUILD  = gcc make pkg-config lua$(LUA_VERSION) liblua$(LUA_VERSION)-dev libcurl4-openssl-dev libssl-dev lua-cjson
 DEPS_RUN    = $(DEPS_BUILD) lua-socket lua-zlib
 DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck
 DEPS_MEMORY = $(DEPS_TEST) valgrind
 
 # The specs that drive the C core in-process (the others mostly run child processes).
-MEMORY_SPECS = spec/core_spec.lua spec/client_spec.lua spec/download_spec.lua spec/error_spec.lua spec/wait_spec.lua
+MEMORY_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/client_spec.lua spec/download_spec.lua spec/error_spec.lua spec/wait_spec.lua
 SAN_CFLAGS   = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_json.c src/hy3d_buf.c
+SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_json.c src/hy3d_sign.c src/hy3d_buf.c
 HDRS = src/hy3d.h src/hy3d_compat.h src/hy3d_buf.h
 OBJS = $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 CORE = $(BUILD)/hy3d/core.so
@@ -39,11 +41,11 @@ all: $(CORE)
 
 $(CORE): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(CURL_LIBS)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(CURL_LIBS) $(CRYPTO_LIBS)
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c99 $(CFLAGS) $(WARNINGS) -fPIC -fvisibility=hidden -I$(LUA_INCDIR) -Isrc $(CURL_CFLAGS) -c -o $@ $<
+	$(CC) -std=c99 $(CFLAGS) $(WARNINGS) -fPIC -fvisibility=hidden -I$(LUA_INCDIR) -Isrc $(CURL_CFLAGS) $(CRYPTO_CFLAGS) -c -o $@ $<
 
 deps-build:
 	@scripts/deps.sh $(DEPS_BUILD)

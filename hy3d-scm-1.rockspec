@@ -24,15 +24,17 @@ dependencies = {
 external_dependencies = {
   -- probe the library only: Debian/Ubuntu keep curl.h in a multiarch directory LuaRocks does not search
   CURL = { library = "curl" },
+  OPENSSL = { library = "crypto" },   -- libcrypto: SHA-256, HMAC and base64 for TC3 signing
 }
 build = {
   type = "builtin",
   modules = {
     ["hy3d.core"] = {
-      sources = { "src/hy3d_core.c", "src/hy3d_engine.c", "src/hy3d_request.c", "src/hy3d_json.c", "src/hy3d_buf.c" },
-      libraries = { "curl" },
-      incdirs = { "src", "$(CURL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)" },
+      sources = { "src/hy3d_core.c", "src/hy3d_engine.c", "src/hy3d_request.c", "src/hy3d_json.c",
+                  "src/hy3d_sign.c", "src/hy3d_buf.c" },
+      libraries = { "curl", "crypto" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
     },
     ["hy3d"] = "lua/hy3d/init.lua",
     ["hy3d.client"] = "lua/hy3d/client.lua",
@@ -42,7 +44,7 @@ build = {
     ["hy3d.sandbox.assets"] = "lua/hy3d/sandbox/assets.lua",
   },
   platforms = {
-    windows = { modules = { ["hy3d.core"] = { libraries = { "libcurl" } } } },
+    windows = { modules = { ["hy3d.core"] = { libraries = { "libcurl", "libcrypto" } } } },
   },
   install = {
     bin = { ["hy3d-sandbox"] = "bin/hy3d-sandbox" },

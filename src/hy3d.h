@@ -102,6 +102,9 @@ int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *req, c
                             const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes);
 void hy3d_push_error(lua_State *L, const char *kind, const char *code, const char *message);
 
+/* hy3d_sign.c */
+extern const luaL_Reg hy3d_sign_funcs[];
+
 /* hy3d_core.c */
 double hy3d_now(void);
 long hy3d_seconds_to_ms(double seconds);

@@ -1,0 +1,332 @@
+/* hy3d_sign.c — TC3-HMAC-SHA256 signing and the primitives under it (SHA-256, HMAC-SHA256, base64), all from OpenSSL's libcrypto. */
+#include <ctype.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "hy3d.h"
+
+#define HY3D_SHA256_LEN 32
+#define HY3D_MAX_SIGNED_HEADERS 16
+
+static void hex_encode(const unsigned char *in, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  size_t i;
+  for (i = 0; i < n; i++) {
+    out[2 * i] = digits[in[i] >> 4];
+    out[2 * i + 1] = digits[in[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+static void sha256_hex(const void *data, size_t len, char out[2 * HY3D_SHA256_LEN + 1]) {
+  unsigned char md[HY3D_SHA256_LEN];
+  SHA256((const unsigned char *)data, len, md);
+  hex_encode(md, sizeof md, out);
+}
+
+/* HMAC-SHA256 of msg under key into out (32 bytes). Returns 0 when libcrypto fails. */
+static int hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
+                       unsigned char out[HY3D_SHA256_LEN]) {
+  unsigned int n = 0;
+  if (keylen > (size_t)INT_MAX) return 0;
+  return HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, msglen, out, &n) != NULL
+         && n == HY3D_SHA256_LEN;
+}
+
+/* core.sha256(s [, "hex"]) -> 32-byte digest, or 64 lowercase hex digits when asked */
+static int sign_sha256(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  const char *form = luaL_optstring(L, 2, "binary");
+  unsigned char md[HY3D_SHA256_LEN];
+  char hex[2 * HY3D_SHA256_LEN + 1];
+  SHA256((const unsigned char *)s, len, md);
+  if (strcmp(form, "hex") == 0) {
+    hex_encode(md, sizeof md, hex);
+    lua_pushstring(L, hex);
+  } else if (strcmp(form, "binary") == 0) {
+    lua_pushlstring(L, (const char *)md, sizeof md);
+  } else {
+    return luaL_argerror(L, 2, "expected \"hex\" or \"binary\"");
+  }
+  return 1;
+}
+
+/* core.hmac_sha256(key, msg [, "hex"]) -> 32-byte MAC, or hex */
+static int sign_hmac_sha256(lua_State *L) {
+  size_t klen, mlen;
+  const char *key = luaL_checklstring(L, 1, &klen);
+  const char *msg = luaL_checklstring(L, 2, &mlen);
+  const char *form = luaL_optstring(L, 3, "binary");
+  unsigned char mac[HY3D_SHA256_LEN];
+  char hex[2 * HY3D_SHA256_LEN + 1];
+  if (strcmp(form, "hex") != 0 && strcmp(form, "binary") != 0)
+    return luaL_argerror(L, 3, "expected \"hex\" or \"binary\"");
+  if (!hmac_sha256(key, klen, msg, mlen, mac)) return luaL_error(L, "hmac_sha256: libcrypto failed");
+  if (form[0] == 'h') {
+    hex_encode(mac, sizeof mac, hex);
+    lua_pushstring(L, hex);
+  } else {
+    lua_pushlstring(L, (const char *)mac, sizeof mac);
+  }
+  OPENSSL_cleanse(mac, sizeof mac);
+  return 1;
+}
+
+/* core.base64_encode(s) -> standard base64 with padding, no line breaks */
+static int sign_base64_encode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  luaL_Buffer b;
+  size_t done = 0;
+  luaL_buffinit(L, &b);
+  /* EVP_EncodeBlock takes an int length: encode in chunks that are a multiple of 3 bytes. */
+  while (done < len) {
+    unsigned char out[4 * 1024 + 1];
+    size_t n = len - done > 3 * 1024 ? 3 * 1024 : len - done;
+    int m = EVP_EncodeBlock(out, (const unsigned char *)s + done, (int)n);
+    luaL_addlstring(&b, (const char *)out, (size_t)m);
+    done += n;
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/*
+ * core.base64_decode(s) -> bytes | nil, message. Standard alphabet; padding optional, line
+ * breaks and spaces ignored (EVP_DecodeUpdate's rules). Never raises on bad input.
+ */
+static int sign_base64_decode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  EVP_ENCODE_CTX *ctx;
+  luaL_Buffer b;
+  size_t done = 0;
+  int ok = 1, outl;
+  unsigned char out[4 * 1024];           /* ≥ 3/4 of (a chunk + the 64 chars the context may hold) */
+  ctx = EVP_ENCODE_CTX_new();
+  if (!ctx) return luaL_error(L, "base64_decode: out of memory");
+  EVP_DecodeInit(ctx);
+  luaL_buffinit(L, &b);
+  while (ok && done < len) {
+    size_t n = len - done > 4 * 1024 ? 4 * 1024 : len - done;
+    if (EVP_DecodeUpdate(ctx, out, &outl, (const unsigned char *)s + done, (int)n) < 0) ok = 0;
+    else luaL_addlstring(&b, (const char *)out, (size_t)outl);
+    done += n;
+  }
+  if (ok) {
+    if (EVP_DecodeFinal(ctx, out, &outl) < 0) ok = 0;
+    else luaL_addlstring(&b, (const char *)out, (size_t)outl);
+  }
+  EVP_ENCODE_CTX_free(ctx);
+  luaL_pushresult(&b);
+  if (!ok) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_pushliteral(L, "invalid base64 data");
+    return 2;
+  }
+  return 1;
+}
+
+/* The UTC calendar date of a UNIX timestamp as YYYY-MM-DD (days-from-civil inverse; no libc time zone). */
+static void utc_date(long long ts, char out[32]) {
+  long long z = (ts >= 0 ? ts / 86400 : (ts - 86399) / 86400) + 719468;
+  long long era = (z >= 0 ? z : z - 146096) / 146097;
+  long long doe = z - era * 146097;
+  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  long long mp = (5 * doy + 2) / 153;
+  long long d = doy - (153 * mp + 2) / 5 + 1;
+  long long m = mp < 10 ? mp + 3 : mp - 9;
+  long long y = yoe + era * 400 + (m <= 2);
+  if (y < 0 || y > 9999) y = 0;
+  snprintf(out, 32, "%04lld-%02lld-%02lld", y, m, d);
+}
+
+/* A string field of the table at index 1, left on the stack to anchor it; raises naming the field (never its value). */
+static const char *field_string(lua_State *L, const char *name, size_t *len, const char *def) {
+  lua_getfield(L, 1, name);
+  if (lua_isnil(L, -1) && def) {
+    lua_pop(L, 1);
+    lua_pushstring(L, def);
+  }
+  if (lua_type(L, -1) != LUA_TSTRING) {
+    luaL_error(L, "tc3_sign: field '%s' must be a string", name);
+    return NULL;
+  }
+  return lua_tolstring(L, -1, len);
+}
+
+/* Appends `value` trimmed of surrounding spaces and lowercased (TC3's canonical header value). */
+static void add_canonical_value(luaL_Buffer *b, const char *v, size_t len) {
+  size_t i = 0, j = len;
+  while (i < j && isspace((unsigned char)v[i])) i++;
+  while (j > i && isspace((unsigned char)v[j - 1])) j--;
+  for (; i < j; i++) luaL_addchar(b, (char)tolower((unsigned char)v[i]));
+}
+
+static int name_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The value a signed header contributes: content-type and host from their fields, others from `headers`. */
+static const char *signed_value(lua_State *L, int hidx, const char *name, size_t *len,
+                                const char *ctype, size_t ctlen, const char *host, size_t hostlen) {
+  const char *v;
+  if (strcmp(name, "content-type") == 0) { *len = ctlen; return ctype; }
+  if (strcmp(name, "host") == 0) { *len = hostlen; return host; }
+  if (!lua_istable(L, hidx)) goto missing;
+  lua_getfield(L, hidx, name);
+  if (lua_type(L, -1) != LUA_TSTRING) goto missing;
+  v = lua_tolstring(L, -1, len);
+  lua_pop(L, 1);                  /* still referenced by the headers table */
+  return v;
+missing:
+  luaL_error(L, "tc3_sign: signed header '%s' has no value in 'headers'", name);
+  return NULL;
+}
+
+/*
+ * core.tc3_sign{ secret_id=, secret_key=, timestamp=, payload=, host=, content_type=?"application/json",
+ *                service=?"ai3d", headers=?{[lowercase name] = value}, signed_headers=?"content-type;host",
+ *                unsigned_payload=?false }
+ *   -> authorization, { date, credential_scope, hashed_payload, canonical_request, string_to_sign,
+ *                       signature, signed_headers }
+ * The steps are the reference's §4. `signed_headers` chooses which headers are signed (sorted for the
+ * canonical request; values trimmed and lowercased); headers other than host and content-type take
+ * their values from `headers`. The key material is wiped before returning and never appears in an error.
+ */
+static int sign_tc3(lua_State *L) {
+  size_t idlen, keylen, plen, hostlen, ctlen, svclen, shlen, len;
+  const char *secret_id, *secret_key, *payload, *host, *ctype, *service, *signed_list;
+  const char *creq, *scope, *sts, *signed_names;
+  const char *names[HY3D_MAX_SIGNED_HEADERS];
+  char namebuf[512], date[32], tsbuf[32];
+  char hashed[2 * HY3D_SHA256_LEN + 1], creq_hash[2 * HY3D_SHA256_LEN + 1], sig_hex[2 * HY3D_SHA256_LEN + 1];
+  unsigned char kdate[HY3D_SHA256_LEN], kservice[HY3D_SHA256_LEN], ksigning[HY3D_SHA256_LEN];
+  unsigned char sig[HY3D_SHA256_LEN];
+  unsigned char *keybuf;
+  long long ts;
+  int nnames = 0, i, unsigned_payload, ok, isnum = 0, hidx;
+  luaL_Buffer b;
+
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  secret_id = field_string(L, "secret_id", &idlen, NULL);
+  secret_key = field_string(L, "secret_key", &keylen, NULL);
+  payload = field_string(L, "payload", &plen, NULL);
+  host = field_string(L, "host", &hostlen, NULL);
+  ctype = field_string(L, "content_type", &ctlen, "application/json");
+  service = field_string(L, "service", &svclen, "ai3d");
+  signed_list = field_string(L, "signed_headers", &shlen, "content-type;host");
+  lua_getfield(L, 1, "timestamp");
+  ts = (long long)lua_tointegerx(L, -1, &isnum);
+  if (!isnum || ts < 0 || ts > 253402300799LL)
+    return luaL_error(L, "tc3_sign: field 'timestamp' must be a UNIX time (seconds, year 1970..9999)");
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "unsigned_payload");
+  unsigned_payload = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "headers");
+  hidx = lua_gettop(L);
+  if (!lua_isnil(L, hidx) && !lua_istable(L, hidx)) return luaL_error(L, "tc3_sign: field 'headers' must be a table");
+  if (idlen == 0 || keylen == 0) return luaL_error(L, "tc3_sign: secret_id and secret_key must not be empty");
+  if (svclen == 0 || strchr(service, '/')) return luaL_error(L, "tc3_sign: field 'service' is not a service name");
+  if (shlen == 0 || shlen >= sizeof namebuf) return luaL_error(L, "tc3_sign: field 'signed_headers' is empty or too long");
+
+  /* The signed header names: lowercased, split at ';', sorted, then joined again. */
+  for (i = 0; i <= (int)shlen; i++) namebuf[i] = (char)tolower((unsigned char)signed_list[i]);
+  {
+    char *p = namebuf;
+    while (p) {
+      char *semi = strchr(p, ';');
+      if (semi) *semi = '\0';
+      if (*p == '\0') return luaL_error(L, "tc3_sign: field 'signed_headers' has an empty name");
+      if (nnames == HY3D_MAX_SIGNED_HEADERS) return luaL_error(L, "tc3_sign: too many signed headers");
+      names[nnames++] = p;
+      p = semi ? semi + 1 : NULL;
+    }
+  }
+  qsort(names, (size_t)nnames, sizeof names[0], name_cmp);
+  luaL_buffinit(L, &b);
+  for (i = 0; i < nnames; i++) {
+    if (i) luaL_addchar(&b, ';');
+    luaL_addstring(&b, names[i]);
+  }
+  luaL_pushresult(&b);
+  signed_names = lua_tostring(L, -1);            /* anchored at hidx + 1 */
+
+  /* Steps 1-3: date, payload hash, canonical request. */
+  utc_date(ts, date);
+  snprintf(tsbuf, sizeof tsbuf, "%lld", ts);
+  if (unsigned_payload) sha256_hex("UNSIGNED-PAYLOAD", 16, hashed);
+  else sha256_hex(payload, plen, hashed);
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "POST\n/\n\n");
+  for (i = 0; i < nnames; i++) {
+    const char *v = signed_value(L, hidx, names[i], &len, ctype, ctlen, host, hostlen);
+    luaL_addstring(&b, names[i]);
+    luaL_addchar(&b, ':');
+    add_canonical_value(&b, v, len);
+    luaL_addchar(&b, '\n');
+  }
+  luaL_addchar(&b, '\n');
+  luaL_addstring(&b, signed_names);
+  luaL_addchar(&b, '\n');
+  luaL_addstring(&b, hashed);
+  luaL_pushresult(&b);
+  creq = lua_tolstring(L, -1, &len);             /* hidx + 2 */
+  sha256_hex(creq, len, creq_hash);
+  /* Steps 4-5: credential scope and string to sign. */
+  scope = lua_pushfstring(L, "%s/%s/tc3_request", date, service);                  /* hidx + 3 */
+  sts = lua_pushfstring(L, "TC3-HMAC-SHA256\n%s\n%s\n%s", tsbuf, scope, creq_hash);  /* hidx + 4 */
+  /* Step 6: the derived key chain, keyed first by "TC3" .. SecretKey. */
+  keybuf = (unsigned char *)lua_newuserdata(L, keylen + 3);
+  memcpy(keybuf, "TC3", 3);
+  memcpy(keybuf + 3, secret_key, keylen);
+  ok = hmac_sha256(keybuf, keylen + 3, date, strlen(date), kdate)
+       && hmac_sha256(kdate, sizeof kdate, service, svclen, kservice)
+       && hmac_sha256(kservice, sizeof kservice, "tc3_request", 11, ksigning)
+       && hmac_sha256(ksigning, sizeof ksigning, sts, strlen(sts), sig);
+  OPENSSL_cleanse(keybuf, keylen + 3);
+  OPENSSL_cleanse(kdate, sizeof kdate);
+  OPENSSL_cleanse(kservice, sizeof kservice);
+  OPENSSL_cleanse(ksigning, sizeof ksigning);
+  lua_pop(L, 1);
+  if (!ok) return luaL_error(L, "tc3_sign: libcrypto HMAC failed");
+  hex_encode(sig, sizeof sig, sig_hex);
+  OPENSSL_cleanse(sig, sizeof sig);
+  /* Step 7: the Authorization value, then the intermediates (for tests and verifiers). */
+  lua_pushfstring(L, "TC3-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+                  secret_id, scope, signed_names, sig_hex);
+  lua_createtable(L, 0, 7);
+  lua_pushstring(L, date);
+  lua_setfield(L, -2, "date");
+  lua_pushvalue(L, hidx + 3);
+  lua_setfield(L, -2, "credential_scope");
+  lua_pushstring(L, hashed);
+  lua_setfield(L, -2, "hashed_payload");
+  lua_pushvalue(L, hidx + 2);
+  lua_setfield(L, -2, "canonical_request");
+  lua_pushvalue(L, hidx + 4);
+  lua_setfield(L, -2, "string_to_sign");
+  lua_pushstring(L, sig_hex);
+  lua_setfield(L, -2, "signature");
+  lua_pushvalue(L, hidx + 1);
+  lua_setfield(L, -2, "signed_headers");
+  return 2;
+}
+
+const luaL_Reg hy3d_sign_funcs[] = {
+  {"sha256", sign_sha256},
+  {"hmac_sha256", sign_hmac_sha256},
+  {"base64_encode", sign_base64_encode},
+  {"base64_decode", sign_base64_decode},
+  {"tc3_sign", sign_tc3},
+  {NULL, NULL}
+};
