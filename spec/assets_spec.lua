@@ -1,0 +1,445 @@
+-- hy3d.sandbox.assets: per-job procedural models — shape from the prompt, FaceCount honoured,
+-- every served format well-formed, and a bounded cache.
+local assets = require "hy3d.sandbox.assets"
+local image = require "hy3d.sandbox.image"
+local cjson = require "cjson"
+local zlib = require "zlib"
+local sandbox = require "spec.support.sandbox"
+
+local unpack = string.unpack
+
+-- Writes bytes to a temporary file, runs `cmd <file>`, removes the file: ok, output.
+local function run_on(bytes, cmd)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  f:write(bytes)
+  f:close()
+  local ok, out = sandbox.run(cmd .. " " .. sandbox.shell_quote(path))
+  os.remove(path)
+  return ok, out
+end
+
+-- Checks a GLB's container and returns its glTF JSON, the BIN chunk and the triangle count.
+local function parse_glb(glb)
+  local magic, version, total = unpack("<c4I4I4", glb)
+  assert.equal("glTF", magic)
+  assert.equal(2, version)
+  assert.equal(#glb, total)
+  local jlen, jtype = unpack("<I4c4", glb, 13)
+  assert.equal("JSON", jtype)
+  assert.equal(0, jlen % 4)
+  local gltf = cjson.decode(glb:sub(21, 20 + jlen))
+  local blen, btype = unpack("<I4c4", glb, 21 + jlen)
+  assert.equal("BIN\0", btype)
+  assert.equal(#glb, 20 + jlen + 8 + blen)
+  assert.equal(blen, gltf.buffers[1].byteLength)
+  assert.equal("2.0", gltf.asset.version)
+  assert.is_table(gltf.meshes)
+  assert.is_table(gltf.accessors)
+  assert.is_table(gltf.bufferViews)
+  for _, view in ipairs(gltf.bufferViews) do
+    assert.is_true(view.byteOffset + view.byteLength <= blen)
+  end
+  local prim = gltf.meshes[1].primitives[1]
+  local indices = gltf.accessors[prim.indices + 1]
+  assert.equal(0, indices.count % 3)
+  return gltf, glb:sub(29 + jlen, 28 + jlen + blen), math.tointeger(indices.count // 3)
+end
+
+-- Local file headers of a zip, in order: name, method, data offset (0-based), sizes, crc.
+local function zip_entries(zip)
+  local entries, pos = {}, 1
+  while zip:sub(pos, pos + 3) == "PK\3\4" do
+    local _, _, flags, method, _, _, crc, csize, usize, nlen, xlen = unpack("<I4I2I2I2I2I2I4I4I4I2I2", zip, pos)
+    local name = zip:sub(pos + 30, pos + 29 + nlen)
+    local data_at = pos + 30 + nlen + xlen
+    entries[#entries + 1] = { name = name, method = method, flags = flags, offset = data_at - 1, crc = crc,
+                              csize = csize, usize = usize, data = zip:sub(data_at, data_at + csize - 1) }
+    pos = data_at + csize
+  end
+  return entries
+end
+
+local function count_lines(text, pattern)
+  local n = 0
+  for _ in text:gmatch(pattern) do n = n + 1 end
+  return n
+end
+
+describe("hy3d.sandbox.assets", function()
+  describe("shapes", function()
+    it("picks the shape from keywords in the prompt: the first keyword wins, plurals count", function()
+      local a = assets.new()
+      local cases = {
+        ["a small wooden chair"] = "chair", ["three bar STOOLS"] = "chair", ["a kitchen table"] = "table",
+        ["a red ball"] = "sphere", ["Planet Earth"] = "sphere", ["an apple"] = "sphere", ["a head"] = "sphere",
+        ["a wooden crate"] = "box", ["a cube"] = "box", ["a tiny house"] = "box", ["boxes"] = "box",
+        ["a ring"] = "torus", ["a glazed donut"] = "torus", ["old tires"] = "torus", ["a torus"] = "torus",
+        ["a coffee cup"] = "cylinder", ["a soda can"] = "cylinder", ["a stone tower"] = "cylinder",
+        ["a wine bottle"] = "cylinder", ["a vase"] = "cylinder", ["a cylinder"] = "cylinder",
+        ["a pine tree"] = "cone", ["a ball on a chair"] = "sphere", ["a chair with a ball"] = "chair",
+        ["一把木头椅子"] = "chair", ["一个红色的球"] = "sphere", ["咖啡杯"] = "cylinder",
+        -- whole words only: "can" is not in "candle... scan", "ring" is not in "string"
+        ["a string"] = a:describe { text = "a string" }.shape,
+      }
+      for text, shape in pairs(cases) do
+        assert.equal(shape, a:describe { text = text }.shape, text)
+      end
+      assert.not_equal("torus", a:describe { text = "a string" }.shape)
+    end)
+
+    it("is deterministic for prompts without keywords, and spreads them over the shapes", function()
+      local a, b = assets.new(), assets.new { max_faces = 5000 }
+      local seen = {}
+      for i = 1, 60 do
+        local text = "mysterious object number " .. i
+        local shape = a:describe { text = text }.shape
+        assert.equal(shape, b:describe { text = text }.shape)
+        assert.equal(shape, a:describe { text = text, faces = 1234, geometry = true }.shape)
+        seen[shape] = true
+      end
+      local kinds = 0
+      for _, name in ipairs(assets.shapes) do
+        if seen[name] then kinds = kinds + 1 end
+      end
+      assert.is_true(kinds >= 5, "only " .. kinds .. " shapes")
+      assert.equal("chair", a:describe {}.shape)
+      local img = string.rep("\255\216\255\224", 5000)
+      assert.equal(a:describe { text = img }.shape, b:describe { text = img }.shape)
+    end)
+
+    it("describes the target and keys the cache on shape, faces and texturing", function()
+      local a = assets.new { max_faces = 20000 }
+      local d = a:describe { text = "a chair", faces = 10000 }
+      assert.same({ shape = "chair", faces = 10000, geometry = false, key = d.key }, d)
+      assert.equal(5000, a:describe { text = "a chair" }.faces)
+      assert.equal(20000, a:describe { text = "a chair", faces = 50000 }.faces)
+      assert.equal(40, a:describe { text = "a chair", faces = 40.0 }.faces)
+      assert.is_true(a:describe { text = "a chair", faces = 10000, geometry = true }.geometry)
+      local keys = {}
+      for _, p in ipairs { { "chair", 10000, false }, { "chair", 10000, true }, { "chair", 9000, false },
+                           { "ball", 10000, false } } do
+        keys[a:describe { text = p[1], faces = p[2], geometry = p[3] }.key] = true
+      end
+      local n = 0
+      for _ in pairs(keys) do n = n + 1 end
+      assert.equal(4, n)
+      assert.equal(d.key, assets.new { max_faces = 20000 }:describe { text = "another chair", faces = 10000 }.key)
+    end)
+
+    it("refuses unknown options and caps below the coarsest mesh", function()
+      assert.has_error(function() assets.new { max_face = 10 } end)
+      assert.has_error(function() assets.new { max_faces = 100 } end)
+      assert.has_error(function() assets.new { cache_entries = 0 } end)
+      assert.has_error(function() assets.new { cache_bytes = "big" } end)
+      assert.has_error(function() assets.new { max_faces = 5000.5 } end)
+      assert.equal(5000, assets.new({ max_faces = 5000.0 }):describe({ faces = 9000 }).faces)   -- as JSON decodes it
+    end)
+  end)
+
+  describe("FaceCount", function()
+    it("tessellates to within 25% of the target, every shape", function()
+      local a = assets.new { cache_entries = 4 }
+      for _, shape in ipairs(assets.shapes) do
+        for _, faces in ipairs { 1000, 5000, 40000 } do
+          local d = a:describe { text = "a " .. shape, faces = faces }
+          assert.equal(shape, d.shape)
+          local _, _, triangles = parse_glb(a:file(d, "model.glb"))
+          assert.is_true(math.abs(triangles - faces) <= 0.25 * faces,
+            ("%s: %d triangles for %d"):format(shape, triangles, faces))
+        end
+      end
+    end)
+
+    it("honours 100000 and never exceeds max_faces", function()
+      local a = assets.new { cache_entries = 4 }
+      for _, text in ipairs { "a sphere", "a torus", "a cylinder", "a chair" } do
+        local d = a:describe { text = text, faces = 100000 }
+        local t0 = os.clock()
+        local _, _, triangles = parse_glb(a:file(d, "model.glb"))
+        assert.is_true(os.clock() - t0 < 2, "too slow")
+        assert.is_true(triangles <= 100000 and triangles >= 75000, text .. ": " .. triangles)
+      end
+      local small = assets.new { max_faces = 3000 }
+      for _, shape in ipairs(assets.shapes) do
+        local d = small:describe { text = shape, faces = 1000000 }
+        assert.equal(3000, d.faces)
+        local _, _, triangles = parse_glb(small:file(d, "model.glb"))
+        assert.is_true(triangles <= 3000 and triangles >= 2250, shape .. ": " .. triangles)
+      end
+    end)
+
+    it("switches to 32-bit indices past 65535 vertices", function()
+      local a = assets.new { max_faces = 300000 }
+      local gltf, _, triangles = parse_glb(a:file(a:describe { text = "a ball", faces = 250000 }, "model.glb"))
+      assert.is_true(gltf.accessors[1].count > 65535)
+      assert.equal(5125, gltf.accessors[gltf.meshes[1].primitives[1].indices + 1].componentType)
+      assert.is_true(triangles <= 300000 and math.abs(triangles - 250000) < 0.25 * 250000)
+    end)
+  end)
+
+  describe("files", function()
+    local a, d, glb, gltf, bin, triangles, nverts
+    setup(function()
+      a = assets.new()
+      d = a:describe { text = "a glazed donut", faces = 6000 }
+      glb = a:file(d, "model.glb")
+      gltf, bin, triangles = parse_glb(glb)
+      nverts = math.tointeger(gltf.accessors[1].count)
+    end)
+
+    it("GLB: positions, normals, uvs, indices and the embedded texture, all inside the buffer", function()
+      local prim = gltf.meshes[1].primitives[1]
+      assert.equal(0, prim.attributes.POSITION)
+      assert.is_number(prim.attributes.NORMAL)
+      assert.is_number(prim.attributes.TEXCOORD_0)
+      assert.equal(5123, gltf.accessors[prim.indices + 1].componentType)
+      local texture = a:file(d, "texture.png")
+      local view = gltf.bufferViews[gltf.images[1].bufferView + 1]
+      assert.equal(texture, bin:sub(view.byteOffset + 1, view.byteOffset + view.byteLength))
+      assert.equal(0, gltf.materials[1].pbrMetallicRoughness.baseColorTexture.index)
+      -- every index refers to a vertex
+      local iview = gltf.bufferViews[gltf.accessors[prim.indices + 1].bufferView + 1]
+      local top = 0
+      for k = 0, triangles * 3 - 1 do
+        top = math.max(top, (unpack("<I2", bin, iview.byteOffset + 2 * k + 1)))
+      end
+      assert.equal(nverts - 1, top)
+      -- POSITION min/max are the data's own bounds
+      local pview, lo = gltf.bufferViews[1], { math.huge, math.huge, math.huge }
+      for v = 0, nverts - 1 do
+        for k = 1, 3 do
+          lo[k] = math.min(lo[k], (unpack("<f", bin, pview.byteOffset + 12 * v + 4 * (k - 1) + 1)))
+        end
+      end
+      assert.same(lo, gltf.accessors[1].min)
+    end)
+
+    it("GLB without texture for geometry-only jobs", function()
+      local g = a:describe { text = "a glazed donut", faces = 6000, geometry = true }
+      local ggltf = parse_glb(a:file(g, "model.glb"))
+      assert.is_nil(ggltf.images)
+      assert.is_nil(ggltf.meshes[1].primitives[1].attributes.TEXCOORD_0)
+      assert.is_nil(a:file(g, "texture.png"))
+    end)
+
+    it("OBJ zip: obj, mtl and texture that unzip accepts", function()
+      local zip, ctype = a:file(d, "model.zip")
+      assert.equal("application/zip", ctype)
+      local ok, out = run_on(zip, "unzip -t")
+      assert.is_true(ok, out)
+      assert.matches("model%.obj%s+OK", out)
+      assert.matches("model%.mtl%s+OK", out)
+      assert.matches("texture%.png%s+OK", out)
+      local obj, mtl = a:file(d, "model.obj"), a:file(d, "model.mtl")
+      assert.equal(nverts, count_lines(obj, "\nv "))
+      assert.equal(nverts, count_lines(obj, "\nvn "))
+      assert.equal(triangles, count_lines(obj, "\nf "))
+      assert.matches("mtllib model%.mtl", obj)
+      assert.matches("map_Kd texture%.png", mtl)
+      local entries = zip_entries(zip)
+      assert.equal(obj, zlib.inflate(-15)(entries[1].data))
+      local g = a:describe { text = "a glazed donut", faces = 6000, geometry = true }
+      ok, out = run_on(a:file(g, "model.zip"), "unzip -t")
+      assert.is_true(ok, out)
+      assert.matches("model%.obj", out)
+      assert.not_matches("texture%.png", out)
+      assert.not_matches("map_Kd", a:file(g, "model.mtl"))
+    end)
+
+    it("STL: binary, one record per triangle", function()
+      local stl = a:file(d, "model.stl")
+      assert.equal(triangles, (unpack("<I4", stl, 81)))
+      assert.equal(84 + 50 * triangles, #stl)
+      -- the first facet's normal has unit length
+      local nx, ny, nz = unpack("<fff", stl, 85)
+      assert.is_true(math.abs(nx * nx + ny * ny + nz * nz - 1) < 1e-4)
+    end)
+
+    it("FBX: an ASCII 7.4 document with the mesh's vertices and polygons", function()
+      local fbx = a:file(d, "model.fbx")
+      assert.equal("; FBX 7.4.0 project file\n", fbx:sub(1, 25))
+      assert.matches("FBXVersion: 7400", fbx)
+      assert.matches("Vertices: %*" .. 3 * nverts .. " {", fbx)
+      assert.matches("PolygonVertexIndex: %*" .. 3 * triangles .. " {", fbx)
+      assert.matches("Normals: %*" .. 3 * nverts .. " {", fbx)
+      assert.matches('C: "OO",%d+,0', fbx)
+      local body = fbx:match("PolygonVertexIndex: %*%d+ {\n\t\t\ta: ([^}]*)}")
+      local negatives, values = 0, 0
+      for v in body:gmatch("%-?%d+") do
+        values = values + 1
+        if v:sub(1, 1) == "-" then negatives = negatives + 1 end
+      end
+      assert.equal(3 * triangles, values)
+      assert.equal(triangles, negatives)
+    end)
+
+    it("USDZ: one stored usda entry, its data 64-byte aligned", function()
+      local usdz, ctype = a:file(d, "model.usdz")
+      assert.equal("model/vnd.usdz+zip", ctype)
+      local entries = zip_entries(usdz)
+      assert.equal(1, #entries)
+      local e = entries[1]
+      assert.equal("model.usda", e.name)
+      assert.equal(0, e.method)
+      assert.equal(0, e.flags)
+      assert.equal(0, e.offset % 64)
+      assert.equal(e.usize, e.csize)
+      assert.equal(zlib.crc32()(e.data), e.crc)
+      assert.equal("#usda 1.0\n", e.data:sub(1, 10))
+      assert.matches('def Mesh "mesh"', e.data)
+      assert.matches("int%[%] faceVertexCounts", e.data)
+      local ok, out = run_on(usdz, "unzip -t")
+      assert.is_true(ok, out)
+      -- alignment holds whatever the name length
+      local many = {}
+      for i = 1, 5 do many[i] = { name = string.rep("n", i * 7) .. ".usda", data = string.rep("x", i * 13) } end
+      for _, entry in ipairs(zip_entries(assets.zip(many, { stored = true, align = 64 }))) do
+        assert.equal(0, entry.offset % 64)
+        assert.equal(0, entry.method)
+      end
+    end)
+
+    it("GIF: GIF89a, 128x128 screen, byte-wide codes that never grow, trailer", function()
+      local gif, ctype = a:file(d, "model.gif")
+      assert.equal("image/gif", ctype)
+      assert.equal("GIF89a", gif:sub(1, 6))
+      local w, h, flags = unpack("<I2I2B", gif, 7)
+      assert.equal(128, w)
+      assert.equal(128, h)
+      assert.equal(0x80, flags & 0x80)                 -- global colour table
+      local palette = 3 * (1 << ((flags & 7) + 1))
+      local pos = 14 + palette
+      assert.equal(0x2C, gif:byte(pos))
+      assert.equal(128, (unpack("<I2", gif, pos + 5)))
+      local min_code = gif:byte(pos + 10)
+      assert.equal(7, min_code)
+      pos = pos + 11
+      local data = {}
+      while gif:byte(pos) ~= 0 do
+        local n = gif:byte(pos)
+        data[#data + 1] = gif:sub(pos + 1, pos + n)
+        pos = pos + n + 1
+      end
+      assert.equal(#gif, pos + 1)
+      assert.equal(0x3B, gif:byte(#gif))
+      local codes, pixels, run = table.concat(data), 0, 0
+      assert.equal(128, codes:byte(1))                 -- Clear first
+      assert.equal(129, codes:byte(#codes))            -- End last
+      for i = 2, #codes - 1 do
+        local c = codes:byte(i)
+        if c == 128 then run = 0 else
+          assert.is_true(c < 128)
+          pixels, run = pixels + 1, run + 1
+          assert.is_true(run <= 126)
+        end
+      end
+      assert.equal(128 * 128, pixels)
+    end)
+
+    it("MP4: an ISO-BMFF placeholder whose boxes add up", function()
+      local mp4, ctype = a:file(d, "model.mp4")
+      assert.equal("video/mp4", ctype)
+      assert.equal("ftypisom", mp4:sub(5, 12))
+      local pos, kinds = 1, {}
+      while pos <= #mp4 do
+        local size, kind = unpack(">I4c4", mp4, pos)
+        assert.is_true(size >= 8)
+        kinds[#kinds + 1] = kind
+        pos = pos + size
+      end
+      assert.equal(#mp4 + 1, pos)
+      assert.same({ "ftyp", "free", "mdat" }, kinds)
+    end)
+
+    it("previews and texture are PNGs that pngcheck accepts", function()
+      for name, size in pairs { ["preview.png"] = 256, ["texture.png"] = 128 } do
+        local png, ctype = a:file(d, name)
+        assert.equal("image/png", ctype)
+        assert.same({ format = "png", width = size, height = size }, image.info(png))
+        local ok, out = run_on(png, "pngcheck -q")
+        assert.is_true(ok, out)
+      end
+      -- the preview shows this mesh: another shape renders differently
+      local other = a:describe { text = "a chair", faces = 6000 }
+      assert.not_equal(a:file(d, "preview.png"), a:file(other, "preview.png"))
+    end)
+
+    it("serves every name with a content type, and nil for an unknown one", function()
+      for _, name in ipairs { "model.glb", "model.zip", "model.obj", "model.mtl", "model.stl", "model.fbx",
+                              "model.usdz", "model.gif", "model.mp4", "preview.png", "texture.png" } do
+        local body, ctype = a:file(d, name)
+        assert.is_string(body, name)
+        assert.is_true(#body > 0, name)
+        assert.matches("^%a+/", ctype)
+      end
+      assert.is_nil(a:file(d, "model.blend"))
+      assert.is_nil(a:file(d, "../etc/passwd"))
+    end)
+
+    it("is deterministic: a fresh generator writes the same bytes", function()
+      local b = assets.new()
+      local bd = b:describe { text = "a glazed donut", faces = 6000 }
+      for _, name in ipairs { "model.glb", "model.zip", "model.fbx", "model.usdz", "model.gif", "preview.png" } do
+        assert.equal(a:file(d, name), b:file(bd, name), name)
+      end
+    end)
+  end)
+
+  describe("cache", function()
+    it("returns the very same string for a repeated request", function()
+      local a = assets.new()
+      local d = a:describe { text = "a vase", faces = 20000 }
+      local first = a:file(d, "model.glb")
+      local misses = a:stats().misses
+      local t0 = os.clock()
+      local again = a:file(assets.new():describe { text = "a tall vase", faces = 20000 }, "model.glb")
+      assert.is_true(os.clock() - t0 < 0.01)
+      assert.equal(("%p"):format(first), ("%p"):format(again))
+      assert.equal(misses, a:stats().misses)
+      assert.is_true(a:stats().hits >= 1)
+    end)
+
+    it("evicts the least recently used file past its entry bound", function()
+      local a = assets.new { cache_entries = 3 }
+      local d = a:describe { text = "a cube", faces = 500 }
+      for _, name in ipairs { "model.stl", "model.obj", "model.fbx", "model.gif" } do a:file(d, name) end
+      assert.equal(3, a:stats().entries)
+      local misses = a:stats().misses
+      a:file(d, "model.gif")                           -- still cached
+      assert.equal(misses, a:stats().misses)
+      a:file(d, "model.stl")                           -- the oldest: evicted, generated again
+      assert.equal(misses + 1, a:stats().misses)
+      assert.equal(3, a:stats().entries)
+    end)
+
+    it("keeps its total size within the byte bound", function()
+      local bound = 300000
+      local a = assets.new { cache_bytes = bound }
+      local d = a:describe { text = "a cube", faces = 2000 }
+      local total = 0
+      for _, name in ipairs { "model.stl", "model.obj", "model.fbx", "model.glb", "model.usdz" } do
+        total = total + #a:file(d, name)
+      end
+      assert.is_true(total > bound)
+      assert.is_true(a:stats().bytes <= bound)
+      assert.is_true(a:stats().entries >= 1)
+    end)
+  end)
+
+  describe("one-chair functions of older sandboxes", function()
+    it("still build every file", function()
+      local files = assets.build()
+      local _, _, triangles = parse_glb(files.glb)
+      assert.equal(108, triangles)
+      assert.equal(108, (unpack("<I4", files.stl, 81)))
+      assert.same({ format = "png", width = 256, height = 256 }, image.info(files.png))
+      local ok, out = run_on(files.zip, "unzip -t")
+      assert.is_true(ok, out)
+      local m = assets.mesh()
+      assert.equal(216, #m.positions)
+      assert.equal(3, #m.positions[1])
+      assert.equal(108 * 3, #m.indices)
+    end)
+  end)
+end)
