@@ -1,7 +1,8 @@
 -- luacheck configuration (`make test` runs `luacheck -q .`).
 std = "max"
 max_line_length = 130
-include_files = { "lua", "spec", "examples", "bin", ".busted", ".luacheckrc" }
-exclude_files = { "build", "out" }
+include_files = { "lua", "spec", "examples", "bin", "bench/*.lua", ".busted", ".luacheckrc" }
+exclude_files = { "build", "out", "spec/sdk" }
 files["spec"] = { std = "+busted" }
 files["bin/hy3d-sandbox"] = { globals = { "arg" } }
+files["bench"] = { globals = { "wrk" } }   -- wrk scripts

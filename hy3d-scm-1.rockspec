@@ -42,6 +42,10 @@ build = {
     ["hy3d.sandbox"] = "lua/hy3d/sandbox/init.lua",
     ["hy3d.sandbox.http"] = "lua/hy3d/sandbox/http.lua",
     ["hy3d.sandbox.assets"] = "lua/hy3d/sandbox/assets.lua",
+    ["hy3d.sandbox.actions"] = "lua/hy3d/sandbox/actions.lua",
+    ["hy3d.sandbox.faults"] = "lua/hy3d/sandbox/faults.lua",
+    ["hy3d.sandbox.image"] = "lua/hy3d/sandbox/image.lua",
+    ["hy3d.sandbox.tc3"] = "lua/hy3d/sandbox/tc3.lua",
   },
   platforms = {
     windows = { modules = { ["hy3d.core"] = { libraries = { "libcurl", "libcrypto" } } } },

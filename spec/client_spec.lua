@@ -81,7 +81,7 @@ describe("client", function()
       local job, err = client:submit { Prompt = "x", FaceCount = 5 }
       assert.is_nil(job)
       assert.equal("api", err.kind)
-      assert.equal("InvalidParameter", err.code)
+      assert.equal("InvalidParameterValue", err.code)
       assert.matches("FaceCount", err.message)
       assert.is_string(err.request_id)
       assert.equal(200, err.http_status)

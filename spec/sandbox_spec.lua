@@ -1,4 +1,6 @@
--- hy3d-sandbox: the emulator itself — validation like the service, limits, keep-alive, files.
+-- hy3d-sandbox (hy3d.sandbox): the server — both doors on one job store, lifecycle, limits, expiry,
+-- result files, credits, inspection, the request log, the command line and keep-alive connections.
+-- Parameter rules are in sandbox_actions_spec, signatures in sandbox_tc3_spec, faults in sandbox_faults_spec.
 local cjson = require "cjson"
 local socket = require "socket"
 local sandbox = require "spec.support.sandbox"
@@ -62,6 +64,35 @@ describe("hy3d-sandbox", function()
       assert.is_false(bad)
       assert.equal(2, code)
       assert.matches("unknown argument %-%-bogus", out2)
+      for _, flag in ipairs { "--secret-id", "--wait-s", "--run-s", "--fault", "--seed", "--log", "--concurrency" } do
+        assert.matches(flag:gsub("%-", "%%-"), out)
+      end
+    end)
+
+    it("parses its options and environment", function()
+      local parse = require("hy3d.sandbox").parse_args
+      local env = {}
+      local getenv = function(k) return env[k] end
+      local cfg = assert(parse({ "--wait-s", "0.5", "--run-s", "2", "--concurrency", "rapid=2", "--secret-id", "A",
+        "--secret-key", "B", "--region", "*", "--rate-limit", "0", "--result-format", "replace", "--gateway-credits" }, getenv))
+      assert.equal(0.5, cfg.wait_time)
+      assert.equal(2, cfg.run_time)
+      assert.same({ pro = 3, rapid = 2, default = 1 }, cfg.concurrency)
+      assert.same({ A = "B" }, cfg.secrets)
+      assert.same({ "*" }, cfg.regions)
+      assert.equal("replace", cfg.result_format)
+      assert.is_true(cfg.gateway_credits)
+      assert.same({ pro = 4, default = 1 }, parse({ "--concurrency", "4" }, getenv).concurrency)
+      assert.is_nil(parse({ "--secret-id", "A" }, getenv))
+      assert.is_nil(parse({ "--concurrency", "wizard=2" }, getenv))
+      assert.is_nil(parse({ "--envelope", "boxed" }, getenv))
+      assert.is_nil(parse({ "--wait-s" }, getenv))
+      env = { HY3D_SANDBOX_KEYS = "sk-1,sk-2", HY3D_SANDBOX_SECRET_ID = "X", HY3D_SANDBOX_SECRET_KEY = "Y",
+              HY3D_SANDBOX_FAULTS = "query:close" }
+      cfg = assert(parse({}, getenv))
+      assert.same({ "sk-1", "sk-2" }, cfg.keys)
+      assert.same({ X = "Y" }, cfg.secrets)
+      assert.equal("close", cfg.faults[1].action)
     end)
   end)
 
@@ -94,37 +125,6 @@ describe("hy3d-sandbox", function()
       assert.equal("InvalidParameter", body.Response.Error.Code)
     end)
 
-    it("validates Pro parameters like the service", function()
-      sb:config { concurrency = 0 }
-      assert.equal("UnknownParameter", api_error_code { Prompt = "x", prompt = "x" })
-      assert.equal("InvalidParameter", api_error_code {})
-      assert.equal("InvalidParameter", api_error_code { Prompt = "x", ImageUrl = "https://e.com/a.png" })
-      assert.is_nil(api_error_code { GenerateType = "Sketch", Prompt = "x", ImageUrl = "https://e.com/a.png" })
-      assert.is_nil(api_error_code { ImageUrl = { Url = "data:image/png;base64,iVBOR" } })
-      assert.is_nil(api_error_code { Prompt = string.rep("椅", 1024) })
-      local code, msg = api_error_code { Prompt = string.rep("椅", 1025) }
-      assert.equal("InvalidParameter", code)
-      assert.matches("【Prompt】", msg)
-      assert.equal("InvalidParameter", api_error_code { Prompt = "x", FaceCount = 2999 })
-      assert.equal("InvalidParameter", api_error_code { Prompt = "x", FaceCount = 1500001 })
-      assert.is_nil(api_error_code { Prompt = "x", FaceCount = 3000 })
-      code, msg = api_error_code { Prompt = "x", GenerateType = "normal" }
-      assert.equal("InvalidParameter", code)
-      assert.equal("【GenerateType】仅支持Normal,LowPoly,Geometry,Sketch", msg)
-      assert.equal("InvalidParameter", api_error_code { Prompt = "x", Model = "3.1", GenerateType = "LowPoly" })
-      assert.equal("InvalidParameter", api_error_code { Prompt = "x", Model = "4.0" })
-      assert.equal("InvalidParameter", api_error_code { Prompt = "x", ResultFormat = "OBJ" })
-      assert.equal("InvalidParameter", api_error_code { Prompt = "x", EnablePBR = "yes" })
-      assert.equal("InvalidParameter", api_error_code {
-        ImageUrl = "https://e.com/f.png",
-        MultiViewImages = { { ViewType = "left", ViewImageUrl = "u" }, { ViewType = "left", ViewImageUrl = "v" } } })
-      assert.equal("InvalidParameter", api_error_code {
-        ImageUrl = "https://e.com/f.png", MultiViewImages = { { ViewType = "top", ViewImageUrl = "u" } } })
-      assert.is_nil(api_error_code { Model = "3.1", ImageUrl = "https://e.com/f.png",
-        MultiViewImages = { { ViewType = "top", ViewImageUrl = "u" } } })
-      sb:config { concurrency = 3 }
-    end)
-
     it("requires a JobId on query and reports unknown ones", function()
       local h = { ["Content-Type"] = "application/json", Authorization = sb.key, ["Content-Length"] = 2 }
       local _, body = sb:raw("POST", "/v1/ai3d/query", h, "{}")
@@ -145,6 +145,288 @@ describe("hy3d-sandbox", function()
       assert.equal("当前已达到2个任务上限，请稍后重试", msg)
       assert.equal(2, sb:stats().jobs_running)
       sb:config { run_time = 0.2, concurrency = 3 }
+    end)
+  end)
+
+  describe("one job store behind both doors", function()
+    it("lets the API 3.0 door query a gateway job and the gateway query an API 3.0 job", function()
+      local _, g = submit { Prompt = "a lamp" }
+      local _, a = sb:api("SubmitHunyuanTo3DProJob", { Prompt = "a lamp" })
+      local _, q = sb:api("QueryHunyuanTo3DProJob", { JobId = g.Response.JobId })
+      assert.is_string(q.Response.Status)
+      local body = cjson.encode { JobId = a.Response.JobId }
+      local _, gq = sb:raw("POST", "/v1/ai3d/query",
+        { Authorization = sb.key, ["Content-Type"] = "application/json", ["Content-Length"] = #body }, body)
+      assert.is_string(gq.Response.Status)
+      assert.equal(2, sb:stats().jobs_created)
+    end)
+
+    it("goes WAIT -> RUN -> DONE on the configured timings", function()
+      sb:config { wait_time = 0.3, run_time = 0.3 }
+      local _, a = sb:api("SubmitHunyuanTo3DRapidJob", { Prompt = "x" })
+      local id, seen = a.Response.JobId, {}
+      local t0 = socket.gettime()
+      while socket.gettime() - t0 < 2 do
+        local _, q = sb:api("QueryHunyuanTo3DRapidJob", { JobId = id })
+        local st = q.Response.Status
+        if seen[#seen] ~= st then seen[#seen + 1] = st end
+        if st == "DONE" then break end
+        socket.sleep(0.05)
+      end
+      assert.same({ "WAIT", "RUN", "DONE" }, seen)
+      sb:config { wait_time = 0, run_time = 0.2 }
+    end)
+  end)
+
+  describe("limits", function()
+    it("holds one slot per family by default and three for Pro, each family apart", function()
+      sb:config { run_time = 30, concurrency = { pro = 3, default = 1 } }
+      local function code_of(action, params)
+        local _, b = sb:api(action, params)
+        return b.Response.Error and b.Response.Error.Code
+      end
+      for i = 1, 3 do assert.is_nil(code_of("SubmitHunyuanTo3DProJob", { Prompt = tostring(i) })) end
+      assert.equal("RequestLimitExceeded.JobNumExceed", code_of("SubmitHunyuanTo3DProJob", { Prompt = "4" }))
+      assert.is_nil(code_of("SubmitHunyuanTo3DRapidJob", { Prompt = "r1" }))
+      local code = code_of("SubmitHunyuanTo3DRapidJob", { Prompt = "r2" })
+      assert.equal("RequestLimitExceeded.JobNumExceed", code)
+      assert.is_nil(code_of("SubmitHunyuanTo3DMotionJob", { Prompt = "walk" }))
+      local st = sb:stats()
+      assert.equal(5, st.jobs_running)
+      assert.same({ pro = 3, rapid = 1, motion = 1 }, st.jobs_by_family)
+      sb:config { run_time = 0.2, concurrency = { pro = 0, default = 0 } }
+    end)
+
+    it("keeps a slot for the cool-down after a job finishes", function()
+      sb:config { run_time = 0.1, slot_cooldown = 0.6, concurrency = { rigging = 1, pro = 0 } }
+      local _, m = sb:api("SubmitHunyuanTo3DProJob", { Prompt = "m" })
+      socket.sleep(0.2)
+      local _, q = sb:api("QueryHunyuanTo3DProJob", { JobId = m.Response.JobId })
+      local url = q.Response.ResultFile3Ds[1].Url
+      local params = { File3D = { Type = "FBX", Url = url } }
+      local _, a = sb:api("SubmitAutoRiggingJob", params)
+      assert.is_nil(a.Response.Error)
+      socket.sleep(0.3)                                 -- DONE, but still cooling down
+      local _, b = sb:api("SubmitAutoRiggingJob", params)
+      assert.equal("RequestLimitExceeded.JobNumExceed", b.Response.Error.Code)
+      socket.sleep(0.5)
+      local _, c = sb:api("SubmitAutoRiggingJob", params)
+      assert.is_nil(c.Response.Error)
+      sb:config { run_time = 0.2, slot_cooldown = 0, concurrency = { pro = 0, default = 0 } }
+    end)
+
+    it("answers RequestLimitExceeded beyond the per-action request rate", function()
+      sb:config { rate_limit = 5 }
+      local codes = {}
+      for i = 1, 8 do
+        local _, b = sb:api("QueryHunyuanTo3DProJob", { JobId = "1" })
+        codes[i] = b.Response.Error.Code
+      end
+      sb:config { rate_limit = 0 }
+      local limited = 0
+      for _, c in ipairs(codes) do if c == "RequestLimitExceeded" then limited = limited + 1 end end
+      assert.is_true(limited >= 3 - 1 and limited <= 3, "limited " .. limited)   -- a second boundary may split the burst
+      assert.is_true(sb:stats().rate_limited >= 2)
+      -- other actions have their own budget
+      sb:config { rate_limit = 1 }
+      local _, b = sb:api("DescribeAutoRiggingJob", { JobId = "1" })
+      assert.equal("FailedOperation.JobNotFound", b.Response.Error.Code)
+      sb:config { rate_limit = 0 }
+    end)
+  end)
+
+  describe("expiry", function()
+    it("forgets JobIds after job_ttl, with the configured code", function()
+      local _, a = sb:api("SubmitHunyuanTo3DProJob", { Prompt = "x" })
+      sb:config { job_ttl = 0.1 }
+      socket.sleep(0.2)
+      local _, q = sb:api("QueryHunyuanTo3DProJob", { JobId = a.Response.JobId })
+      assert.equal("FailedOperation.JobNotFound", q.Response.Error.Code)
+      sb:config { expired_code = "ResourceNotFound" }
+      _, q = sb:api("QueryHunyuanTo3DProJob", { JobId = a.Response.JobId })
+      assert.equal("ResourceNotFound", q.Response.Error.Code)
+      sb:config { job_ttl = 86400, expired_code = "FailedOperation.JobNotFound" }
+    end)
+
+    it("answers an expired file URL with 403 like object storage", function()
+      sb:config { url_ttl = 1 }
+      local _, a = sb:api("SubmitHunyuanTo3DProJob", { Prompt = "x" })
+      socket.sleep(0.3)
+      local _, q = sb:api("QueryHunyuanTo3DProJob", { JobId = a.Response.JobId })
+      local path = q.Response.ResultFile3Ds[2].Url:match("^http://[^/]+(/.*)$")
+      assert.equal(200, (sb:raw("GET", path)))
+      socket.sleep(2.1 - 0.3)
+      local status, body = sb:raw("GET", path)
+      assert.equal(403, status)
+      assert.matches("<Code>AccessDenied</Code>", body)
+      sb:config { url_ttl = 86399 }
+    end)
+  end)
+
+  describe("results", function()
+    local function finished(action, query, params)
+      local _, a = sb:api(action, params)
+      assert.is_nil(a.Response.Error, a.Response.Error and a.Response.Error.Message)
+      socket.sleep(0.3)
+      local _, q = sb:api(query, { JobId = a.Response.JobId })
+      assert.equal("DONE", q.Response.Status)
+      return q.Response
+    end
+
+    local function types(r)
+      local t = {}
+      for i, f in ipairs(r.ResultFile3Ds) do t[i] = f.Type end
+      return table.concat(t, ",")
+    end
+
+    it("returns each family's file set, every URL served", function()
+      local pro = finished("SubmitHunyuanTo3DProJob", "QueryHunyuanTo3DProJob", { Prompt = "x", ResultFormat = "USDZ" })
+      assert.equal("OBJ,GLB,USDZ", types(pro))
+      local model = pro.ResultFile3Ds[2].Url
+      local cases = {
+        { "SubmitHunyuanTo3DRapidJob", "QueryHunyuanTo3DRapidJob", { Prompt = "x" }, "OBJ" },
+        { "SubmitHunyuanTo3DRapidJob", "QueryHunyuanTo3DRapidJob", { Prompt = "x", EnableGeometry = true }, "GLB" },
+        { "SubmitHunyuanTo3DRapidJob", "QueryHunyuanTo3DRapidJob", { Prompt = "x", ResultFormat = "MP4" }, "MP4" },
+        { "SubmitHunyuan3DPartJob", "QueryHunyuan3DPartJob", { File = { Type = "FBX", Url = model } }, "OBJ,FBX,IMAGE" },
+        { "SubmitHunyuanTo3DUVJob", "DescribeHunyuanTo3DUVJob", { File = { Type = "GLB", Url = model } }, "OBJ,FBX,IMAGE" },
+        { "SubmitReduceFaceJob", "DescribeReduceFaceJob", { File3D = { Type = "GLB", Url = model } }, "OBJ,GLB,IMAGE" },
+        { "SubmitTextureTo3DJob", "DescribeTextureTo3DJob", { File3D = { Type = "GLB", Url = model }, Prompt = "wood" },
+          "TEXTURE_IMAGE,MTL,ZIP,OBJ,GLB,IMAGE" },
+        { "SubmitProfileTo3DJob", "DescribeProfileTo3DJob",
+          { Profile = { Url = "https://e.com/me.jpg" }, Template = "guitar" }, "POSTPROCESS_OBJ,OBJ,IMAGE,MTL,FBX" },
+        { "SubmitHunyuanTo3DMotionJob", "DescribeHunyuanTo3DMotionJob", { Prompt = "walk" }, "FBX" },
+        { "SubmitAutoRiggingJob", "DescribeAutoRiggingJob", { File3D = { Type = "GLB", Url = model } }, "FBX" },
+      }
+      for _, c in ipairs(cases) do
+        local r = finished(c[1], c[2], c[3])
+        assert.equal(c[4], types(r), c[1])
+        for _, f in ipairs(r.ResultFile3Ds) do
+          local path = f.Url:match("^http://[^/]+(/.*)$")
+          local status, _, headers = sb:raw("HEAD", path)
+          assert.equal(200, status, f.Url)
+          assert.is_true(tonumber(headers["content-length"]) > 0)
+        end
+        if c[1] == "SubmitHunyuan3DPartJob" then
+          local status, info = sb:raw("GET", r.PartSegmentationInfoUrl:match("^http://[^/]+(/.*)$"))
+          assert.equal(200, status)
+          assert.is_table(info.MeshName_part_1)
+        end
+      end
+      assert.is_nil(finished("SubmitHunyuanTo3DRapidJob", "QueryHunyuanTo3DRapidJob", { Prompt = "x" }).ResultCreditConsumed)
+    end)
+
+    it("computes credits from the billing table", function()
+      local r = finished("SubmitHunyuanTo3DProJob", "QueryHunyuanTo3DProJob",
+        { Prompt = "x", FaceCount = 50000, EnablePBR = true })
+      assert.equal(40, r.ResultCreditConsumed)
+      assert.same({ FaceCount = 10, ["GenerateType-Normal"] = 20, Pbr = 10 }, cjson.decode(r.ResultCreditDetails))
+      r = finished("SubmitHunyuanTo3DProJob", "QueryHunyuanTo3DProJob",
+        { ImageUrl = "https://e.com/f.png", GenerateType = "Geometry", EnablePBR = true, ResultFormat = "STL",
+          MultiViewImages = { { ViewType = "left", ViewImageUrl = "https://e.com/l.png" } } })
+      assert.equal(15 + 10 + 5, r.ResultCreditConsumed)
+      assert.same({ ["GenerateType-Geometry"] = 15, MultiViewImages = 10, ResultFormat = 5 }, cjson.decode(r.ResultCreditDetails))
+      r = finished("SubmitHunyuanTo3DProJob", "QueryHunyuanTo3DProJob",
+        { Prompt = "x", GenerateType = "LowPoly", FaceCount = 5000 })
+      assert.equal(25, r.ResultCreditConsumed)
+      assert.is_true(sb:stats().credits_consumed >= 40 + 30 + 25)
+    end)
+
+    it("omits credits on the gateway unless asked", function()
+      local _, g = submit { Prompt = "x" }
+      socket.sleep(0.3)
+      local body = cjson.encode { JobId = g.Response.JobId }
+      local h = { Authorization = sb.key, ["Content-Type"] = "application/json", ["Content-Length"] = #body }
+      local _, q = sb:raw("POST", "/v1/ai3d/query", h, body)
+      assert.is_nil(q.Response.ResultCreditConsumed)
+      sb:config { gateway_credits = true }
+      _, q = sb:raw("POST", "/v1/ai3d/query", h, body)
+      assert.equal(20, q.Response.ResultCreditConsumed)
+      sb:config { gateway_credits = false }
+    end)
+
+    it("serves a valid GLB, a readable OBJ zip and real PNG previews", function()
+      local r = finished("SubmitHunyuanTo3DProJob", "QueryHunyuanTo3DProJob", { Prompt = "a round ball", FaceCount = 20000 })
+      local get = function(url) return (assert(require("socket.http").request(url))) end
+      local glb = get(r.ResultFile3Ds[2].Url)
+      local magic, version, length = string.unpack("<c4I4I4", glb)
+      assert.equal("glTF", magic)
+      assert.equal(2, version)
+      assert.equal(#glb, length)
+      local jlen, jtype = string.unpack("<I4c4", glb, 13)
+      assert.equal("JSON", jtype)
+      local gltf = cjson.decode(glb:sub(21, 20 + jlen))
+      assert.equal("2.0", gltf.asset.version)
+      local indices = gltf.accessors[gltf.meshes[1].primitives[1].indices + 1]
+      local triangles = indices.count / 3
+      assert.is_true(triangles > 15000 and triangles < 25000, "triangles " .. triangles)
+      local blen, btype = string.unpack("<I4c4", glb, 21 + jlen)
+      assert.equal("BIN\0", btype)
+      assert.equal(#glb, 20 + jlen + 8 + blen)
+      local zip = os.tmpname()
+      local f = assert(io.open(zip, "wb"))
+      f:write(get(r.ResultFile3Ds[1].Url))
+      f:close()
+      local ok, listing = sandbox.run("unzip -l " .. zip .. " && unzip -tq " .. zip)
+      os.remove(zip)
+      assert.is_true(ok, listing)
+      assert.matches("%.obj", listing)
+      assert.matches("%.mtl", listing)
+      local png = get(r.ResultFile3Ds[1].PreviewImageUrl)
+      assert.equal("\137PNG\r\n\26\n", png:sub(1, 8))
+      assert.equal("IHDR", png:sub(13, 16))
+      local w, h = string.unpack(">I4I4", png, 17)
+      assert.is_true(w > 0 and h > 0)
+    end)
+
+    it("makes the mesh from the prompt: same prompt, same model; another prompt, another model", function()
+      local function glb_of(prompt)
+        local r = finished("SubmitHunyuanTo3DProJob", "QueryHunyuanTo3DProJob", { Prompt = prompt })
+        return (assert(require("socket.http").request(r.ResultFile3Ds[2].Url)))
+      end
+      local a, b, c = glb_of("a wooden chair"), glb_of("a wooden chair"), glb_of("a glass sphere")
+      assert.equal(a, b)
+      assert.are_not.equal(a, c)
+    end)
+  end)
+
+  describe("inspection", function()
+    it("reports connections, requests per route and action, jobs and faults", function()
+      submit { Prompt = "x" }
+      sb:api("QueryHunyuanTo3DProJob", { JobId = "1" })
+      sb:fault { route = "files", action = "close" }
+      local st = sb:stats()
+      assert.equal(1, st.requests.submit)
+      assert.equal(1, st.requests.QueryHunyuanTo3DProJob)
+      assert.equal(1, st.jobs_created)
+      assert.equal(1, st.jobs.WAIT + st.jobs.RUN + st.jobs.DONE)
+      assert.equal(1, st.faults_pending)
+      assert.is_number(st.connections_open)
+      assert.is_number(st.requests_served)
+    end)
+
+    it("writes a JSON-lines request log with keys and signatures redacted", function()
+      local log = os.tmpname()
+      local other = sandbox.start { extra = { "--log", log } }
+      local body = '{"Prompt":"x"}'
+      other:raw("POST", "/v1/ai3d/submit", { Authorization = "Bearer " .. other.key, ["Content-Type"] = "application/json",
+        ["Content-Length"] = #body }, body)
+      other:api("QueryHunyuanTo3DProJob", { JobId = "1" }, { headers = { ["X-TC-Token"] = "sts-token-secret" } })
+      other:stop()
+      local text = sandbox.read_file(log)
+      os.remove(log)
+      local lines = {}
+      for line in text:gmatch("[^\n]+") do lines[#lines + 1] = cjson.decode(line) end
+      assert.equal(2, #lines)
+      assert.equal("submit", lines[1].route)
+      assert.equal("bearer", lines[1].auth)
+      assert.equal(200, lines[1].status)
+      assert.equal("QueryHunyuanTo3DProJob", lines[2].action)
+      assert.equal("FailedOperation.JobNotFound", lines[2].code)
+      assert.equal(sandbox.secret_id, lines[2].secret_id)
+      assert.is_nil(text:find(other.key, 1, true))
+      assert.is_nil(text:find(sandbox.secret_key, 1, true))
+      assert.is_nil(text:find("sts-token-secret", 1, true))
+      assert.is_nil(text:find("Signature=", 1, true))
     end)
   end)
 

@@ -6,6 +6,8 @@ local ltn12 = require "ltn12"
 local cjson = require "cjson"
 
 local KEY = "sk-hy3d-spec-0123456789abcdef"
+local SECRET_ID = "AKIDhy3dSpecSecretId00000000000000"
+local SECRET_KEY = "hy3dSpecSecretKey0123456789abcdef"
 
 local Sandbox = {}
 Sandbox.__index = Sandbox
@@ -66,6 +68,38 @@ function Sandbox:raw(method, path, headers, body)
   return code, ok and decoded or text, res_headers
 end
 
+--- Calls an API 3.0 action over real HTTP with a TC3-HMAC-SHA256 signature (from hy3d.core).
+-- opts: secret_id, secret_key, timestamp, region, version, body (raw payload), content_type,
+-- signed_headers, sign_host, headers (extra or overriding; false removes one), method.
+-- Returns the HTTP status, the decoded body (or the raw text) and the response headers.
+function Sandbox:api(action, params, opts)
+  opts = opts or {}
+  local payload = opts.body or cjson.encode(params or {})
+  local host = self.url:match("^http://([^/]+)")
+  local ts = opts.timestamp or os.time()
+  local ctype = opts.content_type or "application/json"
+  local headers = {
+    ["Content-Type"] = ctype, ["X-TC-Action"] = action, ["X-TC-Version"] = opts.version or "2025-05-13",
+    ["X-TC-Region"] = opts.region or "ap-guangzhou", ["X-TC-Timestamp"] = tostring(ts),
+    ["Content-Length"] = #payload, Host = host,
+  }
+  local lower = {}
+  for k, v in pairs(headers) do lower[k:lower()] = tostring(v) end
+  for k, v in pairs(opts.headers or {}) do if v then lower[k:lower()] = tostring(v) end end
+  headers.Authorization = require("hy3d.core").tc3_sign {
+    secret_id = opts.secret_id or SECRET_ID, secret_key = opts.secret_key or SECRET_KEY, timestamp = ts,
+    payload = payload, host = opts.sign_host or host, content_type = ctype,
+    signed_headers = opts.signed_headers, headers = lower,
+  }
+  for k, v in pairs(opts.headers or {}) do
+    for name in pairs(headers) do
+      if name:lower() == k:lower() then headers[name] = nil end
+    end
+    if v then headers[k] = v end
+  end
+  return self:raw(opts.method or "POST", "/", headers, payload)
+end
+
 --- A client of this sandbox (its URL and key, plus opts); closed by stop().
 function Sandbox:client(opts)
   local o = { api_key = self.key, base_url = self.url }
@@ -84,7 +118,7 @@ function Sandbox:stop()
   os.remove(self.out)
 end
 
-local M = { key = KEY }
+local M = { key = KEY, secret_id = SECRET_ID, secret_key = SECRET_KEY }
 
 -- Every sandbox started from this module instance; whatever a failed test left running is
 -- stopped when the Lua state closes (busted closes it on exit).
@@ -100,13 +134,14 @@ else
 end
 
 --- Starts a sandbox. opts: wait_time, run_time (seconds, default 0.2 / 0.3), envelope,
--- concurrency, extra (list of extra argv strings).
+-- concurrency, rate_limit (default 0: off, so suites can poll fast), extra (list of argv strings).
 function M.start(opts)
   opts = opts or {}
   local lua = os.getenv("HY3D_SANDBOX_LUA") or "lua5.4"
   local out = os.tmpname()
-  local argv = { "--port", "0", "--lifetime", "900", "--api-key", KEY,
-                 "--wait-time", opts.wait_time or 0.2, "--run-time", opts.run_time or 0.3 }
+  local argv = { "--port", "0", "--lifetime", "900", "--api-key", KEY, "--secret-id", SECRET_ID,
+                 "--secret-key", SECRET_KEY, "--wait-time", opts.wait_time or 0.2, "--run-time", opts.run_time or 0.3,
+                 "--rate-limit", opts.rate_limit or 0 }
   if opts.envelope then argv[#argv + 1] = "--envelope"; argv[#argv + 1] = opts.envelope end
   if opts.concurrency then argv[#argv + 1] = "--concurrency"; argv[#argv + 1] = opts.concurrency end
   for _, a in ipairs(opts.extra or {}) do argv[#argv + 1] = a end
@@ -126,7 +161,7 @@ function M.start(opts)
     os.execute("kill " .. pid .. " 2>/dev/null")
     error("hy3d-sandbox did not start: " .. (read_file(out) or "(no output)"))
   end
-  local sb = setmetatable({ url = url, key = KEY, pid = pid, out = out, clients = {} }, Sandbox)
+  local sb = setmetatable({ url = url, key = KEY, secret_id = SECRET_ID, pid = pid, out = out, clients = {} }, Sandbox)
   started[#started + 1] = sb
   return sb
 end

@@ -139,8 +139,21 @@ function Server:serve(conn)
     end
     self.stats.requests_served = self.stats.requests_served + 1
     if res.drop then return end                          -- close without answering (fault)
-    if res.close then keep_alive = false end
-    if not send(sock, response_bytes(res, req.method == "HEAD", keep_alive)) then return end
+    if res.reset then                                    -- close with a TCP RST (fault)
+      sock:setoption("linger", { on = true, timeout = 0 })
+      return
+    end
+    if res.close or res.cut_after then keep_alive = false end
+    local bytes = response_bytes(res, req.method == "HEAD", keep_alive)
+    if res.cut_after or res.stall_after then             -- faults: the body cut short, or paused
+      local head = bytes:find("\r\n\r\n", 1, true) + 3
+      local split = head + (res.cut_after or res.stall_after)
+      if not send(sock, bytes:sub(1, split)) then return end
+      if res.cut_after then return end
+      sleep(res.stall or 1)
+      bytes = bytes:sub(split + 1)
+    end
+    if not send(sock, bytes) then return end
     if not keep_alive or self.stopped then return end
   end
 end

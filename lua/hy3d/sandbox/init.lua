@@ -1,42 +1,53 @@
 --- hy3d-sandbox: an offline emulator of Tencent's Hunyuan 3D service for development, demos and
--- tests. This version emulates the OpenAI-compatible gateway (`/v1/ai3d/submit`, `/v1/ai3d/query`)
--- with jobs that go WAIT -> RUN -> DONE (or FAIL) on configurable timings, result files it serves
--- itself, fault injection, and control endpoints under `/_sandbox/`.
+-- tests. Two doors share one job store: the OpenAI-compatible gateway (`/v1/ai3d/submit`,
+-- `/v1/ai3d/query`, API key) and Tencent Cloud API 3.0 (`POST /`, `X-TC-Action`, TC3-HMAC-SHA256)
+-- with all 19 ai3d actions. Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result
+-- files are generated and served by the sandbox behind COS-like signed URLs; faults, limits and
+-- expiry are configurable; `/_sandbox/` has the control and inspection endpoints.
 local cjson = require "cjson"
 local socket = require "socket"
 local http = require "hy3d.sandbox.http"
 local assets = require "hy3d.sandbox.assets"
+local actions = require "hy3d.sandbox.actions"
+local faults = require "hy3d.sandbox.faults"
+local tc3 = require "hy3d.sandbox.tc3"
 
 local gettime = socket.gettime
 local format, concat = string.format, table.concat
+local floor = math.floor
 
-local VERSION = "0.1.0"
+local VERSION = "0.2.0"
+local API_VERSION = "2025-05-13"
+
+-- The default API 3.0 credentials (fake, like the default API key).
+local SANDBOX_SECRET_ID = "AKIDhy3dSandboxSecretId0000000000"
+local SANDBOX_SECRET_KEY = "hy3dSandboxSecretKey000000000000"
 
 local DEFAULTS = {
   host = "127.0.0.1",
   port = 0,
-  keys = { "sk-hy3d-sandbox" },
-  wait_time = 1,          -- seconds a job stays WAIT
-  run_time = 3,           -- seconds a job stays RUN
-  envelope = "wrapped",   -- "wrapped": {"Response": {...}}; "flat": the object alone (reference §2.4 [R])
-  concurrency = 3,        -- Pro jobs per account in WAIT/RUN; 0 = unlimited
-  url_ttl = 86399,        -- seconds a result URL stays valid (COS q-sign-time window)
-  job_ttl = 86400,        -- seconds a JobId stays queryable
-  lifetime = nil,         -- exit after this many seconds (a safety net for scripts)
-  log = false,            -- one line per request on stderr
+  keys = { "sk-hy3d-sandbox" },                 -- gateway API keys
+  secrets = { [SANDBOX_SECRET_ID] = SANDBOX_SECRET_KEY },   -- API 3.0 SecretId -> SecretKey
+  regions = { "ap-guangzhou" },                 -- X-TC-Region values accepted ("*" accepts any)
+  wait_time = 1,            -- seconds a job stays WAIT
+  run_time = 3,             -- seconds a job stays RUN
+  envelope = "wrapped",     -- gateway bodies: "wrapped" {"Response": {...}} or "flat" (reference §2.4 [R])
+  concurrency = { pro = 3, default = 1 },       -- jobs in WAIT/RUN per family; 0 = unlimited
+  slot_cooldown = 0,        -- seconds a finished job still holds its slot (reported for AutoRigging [R])
+  rate_limit = 20,          -- requests per second per action; 0 = unlimited
+  url_ttl = 86399,          -- seconds a result URL stays valid (COS q-sign-time window)
+  job_ttl = 86400,          -- seconds a JobId stays queryable
+  expired_code = "FailedOperation.JobNotFound",   -- answer for unknown or expired JobIds (reference §6 [I])
+  result_format = "add",    -- Pro ResultFormat adds a file to OBJ+GLB ("add") or replaces them ("replace")
+  gateway_credits = false,  -- gateway queries carry ResultCreditConsumed/Details (one report says not [R])
+  max_skew = 300,           -- seconds of clock skew before AuthFailure.SignatureExpire
+  max_body = 10 * 1024 * 1024,   -- request bodies above this get RequestSizeLimitExceeded
+  max_faces = 100000,       -- cap on generated triangles (FaceCount is honoured up to this)
+  seed = nil,               -- seeds JobIds, RequestIds and probabilistic faults
+  faults = nil,             -- fault rules to start with (see hy3d.sandbox.faults)
+  log = false,              -- request log: false, a file name, or "-" for stderr (JSON lines)
+  lifetime = nil,           -- exit after this many seconds (a safety net for scripts)
 }
-
-local PRO_FIELDS = {
-  Model = "string", Prompt = "string", ImageBase64 = "string", ImageUrl = "any",
-  MultiViewImages = "table", EnablePBR = "boolean", FaceCount = "number", GenerateType = "string",
-  PolygonType = "string", ResultFormat = "string",
-}
-local GENERATE_TYPES = { Normal = true, LowPoly = true, Geometry = true, Sketch = true }
-local POLYGON_TYPES = { triangle = true, quadrilateral = true }
-local RESULT_FORMATS = { STL = true, USDZ = true, FBX = true }
-local VIEWS_30 = { left = true, right = true, back = true }
-local VIEWS_31 = { top = true, bottom = true, left_front = true, right_front = true }
-local MAX_IMAGE_BYTES = 6 * 1024 * 1024
 
 -- A placeholder that encodes as [] (lua-cjson 2.1.0 encodes every empty table as {}).
 local EMPTY_ARRAY_MARK = "\1hy3d-empty-array\1"
@@ -47,14 +58,9 @@ local function encode(v)
 end
 
 local function uuid()
-  local r = {}
-  for i = 1, 16 do r[i] = math.random(0, 255) end
-  r[7] = (r[7] & 0x0f) | 0x40
-  r[9] = (r[9] & 0x3f) | 0x80
-  local h = {}
-  for i = 1, 16 do h[i] = format("%02x", r[i]) end
-  return concat(h, "", 1, 4) .. "-" .. concat(h, "", 5, 6) .. "-" .. concat(h, "", 7, 8) .. "-"
-    .. concat(h, "", 9, 10) .. "-" .. concat(h, "", 11, 16)
+  local a, b, c, d = math.random(0, 0xffffffff), math.random(0, 0xffff), math.random(0, 0x0fff),
+    math.random(0, 0x3fff)
+  return format("%08x-%04x-4%03x-%04x-%012x", a, b, c, d | 0x8000, math.random(0, 0xffffffffffff))
 end
 
 local Sandbox = {}
@@ -68,27 +74,32 @@ local function json_response(status, body, extra)
   return { status = status, headers = headers, body = encode(body) }
 end
 
--- A service answer (HTTP 200) in the configured envelope, with a fresh RequestId.
-function Sandbox:answer(fields)
+-- A service answer (HTTP 200) with a fresh RequestId: wrapped in Response on the API 3.0 door,
+-- in the configured envelope on the gateway.
+function Sandbox:answer(fields, door)
   fields.RequestId = uuid()
-  if self.cfg.envelope == "flat" then return json_response(200, fields) end
+  if door == "gateway" and self.cfg.envelope == "flat" then return json_response(200, fields) end
   return json_response(200, { Response = fields })
 end
 
 -- A business error: HTTP 200 with Response.Error (the API's convention).
-function Sandbox:api_error(code, message)
-  return self:answer { Error = { Code = code, Message = message } }
+function Sandbox:api_error(code, message, door)
+  local res = self:answer({ Error = { Code = code, Message = message } }, door)
+  res.code = code
+  return res
 end
 
 local function openai_error(status, message, code, kind)
-  return json_response(status, { error = { message = message, type = kind or "invalid_request_error", code = code } })
+  local res = json_response(status, { error = { message = message, type = kind or "invalid_request_error", code = code } })
+  res.code = code
+  return res
 end
 
 -- ===== jobs =====
 
 function Sandbox:new_job_id()
   self.job_seq = (self.job_seq + 1) % 4096
-  local ms = math.floor(gettime() * 1000) - 1288834974657
+  local ms = floor(gettime() * 1000) - 1288834974657
   return format("%d", (ms << 22) | (self.job_seq << 10) | math.random(0, 1023))
 end
 
@@ -99,106 +110,102 @@ local function status_of(job, now)
   return job.fail and "FAIL" or "DONE"
 end
 
-function Sandbox:running_jobs()
-  local n, now = 0, gettime()
-  for _, job in pairs(self.jobs) do
-    local s = status_of(job, now)
-    if s == "WAIT" or s == "RUN" then n = n + 1 end
+function Sandbox:limit_of(family)
+  local c = self.cfg.concurrency
+  if type(c) == "number" then return family == "pro" and c or 1 end
+  return c[family] or c.default or 1
+end
+
+-- Jobs of `family` holding a concurrency slot (WAIT, RUN, or finished within the cool-down).
+function Sandbox:busy_slots(family, now)
+  now = now or gettime()
+  local list, n = self.active[family] or {}, 0
+  local keep = {}
+  for _, job in ipairs(list) do
+    if now < job.created + job.wait_time + job.run_time + self.cfg.slot_cooldown and self.jobs[job.id] then
+      keep[#keep + 1] = job
+      n = n + 1
+    end
   end
+  self.active[family] = keep
   return n
+end
+
+-- Forgets jobs whose id and files have both expired (the store stays bounded in long runs).
+function Sandbox:sweep(now)
+  local order, horizon = self.order, math.max(self.cfg.job_ttl, self.cfg.url_ttl) + self.cfg.wait_time + self.cfg.run_time
+  while self.order_head <= #order do
+    local job = self.jobs[order[self.order_head]]
+    if job and now - job.created <= horizon then break end
+    if job then self.jobs[job.id] = nil end
+    order[self.order_head] = nil
+    self.order_head = self.order_head + 1
+  end
+  if self.order_head > 1024 and self.order_head > #order / 2 then
+    local compact = {}
+    for i = self.order_head, #order do compact[#compact + 1] = order[i] end
+    self.order, self.order_head = compact, 1
+  end
+end
+
+function Sandbox:store(job)
+  self.jobs[job.id] = job
+  self.order[#self.order + 1] = job.id
+  self.stats.jobs_created = self.stats.jobs_created + 1
 end
 
 -- COS-like signed URL of one result file.
 function Sandbox:file_url(job, name)
-  local start = math.floor(gettime())
+  local start = floor(gettime())
+  local stop = start + self.cfg.url_ttl
   return format("%s/files/%s/%s?q-sign-algorithm=sha1&q-ak=AKIDsandbox&q-sign-time=%d%%3B%d"
     .. "&q-key-time=%d%%3B%d&q-header-list=host&q-url-param-list=&q-signature=%s",
-    self.base_url, job.id, name, start, start + self.cfg.url_ttl, start, start + self.cfg.url_ttl,
-    (uuid():gsub("-", "")))
+    self.base_url, job.id, name, start, stop, start, stop, (uuid():gsub("-", "")))
 end
 
 function Sandbox:result_files(job)
-  local preview = self:file_url(job, "preview.png")
-  local files = {}
-  if job.params.GenerateType ~= "Geometry" then
-    files[#files + 1] = { Type = "OBJ", Url = self:file_url(job, "model.zip"), PreviewImageUrl = preview }
-  end
-  files[#files + 1] = { Type = "GLB", Url = self:file_url(job, "model.glb"), PreviewImageUrl = preview }
-  if job.params.ResultFormat == "STL" then
-    files[#files + 1] = { Type = "STL", Url = self:file_url(job, "model.stl"), PreviewImageUrl = preview }
+  local files, preview = {}, self:file_url(job, "preview.png")
+  for _, entry in ipairs(job.results) do
+    local f = { Type = entry[1], Url = self:file_url(job, entry[2]) }
+    if job.family == "pro" or job.family == "rapid" then f.PreviewImageUrl = preview end
+    files[#files + 1] = f
   end
   return files
 end
 
--- ===== validation (reference §5.3, §8, §12.3) =====
-
-local function param_error(field, rule)
-  return "InvalidParameter", format("【%s】%s", field, rule)
-end
-
--- Returns nil when params are acceptable, else code, message.
-local function validate_pro(p)
-  for k, v in pairs(p) do
-    local want = PRO_FIELDS[k]
-    if not want then return "UnknownParameter", format("The parameter `%s` is not recognized.", k) end
-    if want ~= "any" and type(v) ~= want then return param_error(k, "参数类型错误") end
-  end
-  local model = p.Model or "3.0"
-  if model ~= "3.0" and model ~= "3.1" then return param_error("Model", "仅支持3.0,3.1") end
-  local gen = p.GenerateType or "Normal"
-  if not GENERATE_TYPES[gen] then return param_error("GenerateType", "仅支持Normal,LowPoly,Geometry,Sketch") end
-  if model == "3.1" and (gen == "LowPoly" or gen == "Sketch") then
-    return param_error("GenerateType", "3.1版本不支持LowPoly和Sketch")
-  end
-  local image = p.ImageUrl
-  if type(image) == "table" then image = image.Url end
-  if p.ImageUrl ~= nil and type(image) ~= "string" then return param_error("ImageUrl", "参数类型错误") end
-  local inputs = (p.Prompt and 1 or 0) + (p.ImageBase64 and 1 or 0) + (image and 1 or 0)
-  if gen == "Sketch" then
-    if not (p.ImageBase64 or image) then return param_error("ImageBase64/ImageUrl", "Sketch模式需要提供图片") end
-  elseif inputs ~= 1 then
-    return param_error("Prompt/ImageBase64/ImageUrl", "必须且只能提供其中一个")
-  end
-  if p.Prompt then
-    local n = utf8.len(p.Prompt)
-    if not n then return param_error("Prompt", "不是合法的UTF-8文本") end
-    if n == 0 then return param_error("Prompt", "不能为空") end
-    if n > 1024 then return param_error("Prompt", "长度不能超过1024个字符") end
-  end
-  if p.ImageBase64 and #p.ImageBase64 * 3 / 4 > MAX_IMAGE_BYTES then
-    return param_error("ImageBase64", "图片大小不能超过6M")
-  end
-  if p.FaceCount then
-    if p.FaceCount ~= math.floor(p.FaceCount) then return param_error("FaceCount", "必须是整数") end
-    if p.FaceCount < 3000 or p.FaceCount > 1500000 then return param_error("FaceCount", "取值范围为[3000, 1500000]") end
-  end
-  if p.PolygonType and not POLYGON_TYPES[p.PolygonType] then
-    return param_error("PolygonType", "仅支持triangle,quadrilateral")
-  end
-  if p.ResultFormat and not RESULT_FORMATS[p.ResultFormat] then
-    return param_error("ResultFormat", "仅支持STL,USDZ,FBX")
-  end
-  if p.MultiViewImages then
-    local seen = {}
-    for i, v in ipairs(p.MultiViewImages) do
-      if type(v) ~= "table" then return param_error("MultiViewImages", "参数类型错误") end
-      local view = v.ViewType
-      if not (VIEWS_30[view] or VIEWS_31[view]) then return param_error("MultiViewImages.ViewType", "取值错误") end
-      if VIEWS_31[view] and model ~= "3.1" then return param_error("MultiViewImages.ViewType", view .. "仅3.1版本支持") end
-      if seen[view] then return param_error("MultiViewImages.ViewType", "视角不能重复") end
-      seen[view] = i
-      if type(v.ViewImageUrl) ~= "string" and type(v.ViewImageBase64) ~= "string" then
-        return param_error("MultiViewImages", "每个视角需要提供ViewImageUrl或ViewImageBase64")
-      end
-    end
+-- The file `name` of a job, if the job has one by that name.
+local function file_of(job, name)
+  if name == "preview.png" and (job.family == "pro" or job.family == "rapid") then return name end
+  if name == "segmentation.json" and job.family == "part" then return name end
+  for _, entry in ipairs(job.results) do
+    if entry[2] == name then return name end
   end
   return nil
 end
 
--- ===== request log and faults =====
+-- A URL given as input (an image or a model): this sandbox's own file URLs must name a live
+-- file; other URLs are accepted without fetching (the sandbox never reaches the network).
+function Sandbox:check_url(url, field)
+  local prefix = self.base_url .. "/files/"
+  if url:sub(1, #prefix) ~= prefix then return nil end
+  local job_id, name = url:sub(#prefix + 1):match("^(%d+)/([%w%.]+)")
+  local job = job_id and self.jobs[job_id]
+  local window_end = tonumber(url:match("q%-sign%-time=%d+%%3B(%d+)") or "")
+  if not job or not file_of(job, name) or status_of(job) ~= "DONE" or not window_end or gettime() > window_end then
+    return "FailedOperation.DownloadError", format("文件下载失败。（%s）", field)
+  end
+  return nil
+end
 
--- Describes the Authorization header without keeping it: its form ("raw", "bearer" or "missing")
--- and whether it carries a configured key.
+-- ===== request log =====
+
+local function abbreviate(body)
+  if #body <= 4096 then return body end
+  return body:sub(1, 256) .. format("...(%d bytes)", #body)
+end
+
+-- Describes the gateway Authorization header without keeping it: its form ("raw", "bearer" or
+-- "missing") and whether it carries a configured key.
 local function auth_form(value, keys)
   if not value or value == "" then return "missing", false end
   local bearer = value:match("^[Bb]earer%s+(.+)$")
@@ -209,161 +216,352 @@ local function auth_form(value, keys)
   return bearer and "bearer" or "raw", false
 end
 
-function Sandbox:record(req, route, auth, key_ok)
+local SECRET_HEADERS = { authorization = true, ["x-tc-token"] = true }
+
+function Sandbox:record(req, entry)
   local headers = {}
   for k, v in pairs(req.headers) do
-    if k ~= "authorization" then headers[k] = v end
+    if not SECRET_HEADERS[k] then headers[k] = v end
   end
+  if req.headers.authorization and entry.auth == "tc3" then headers.authorization = tc3.redact(req.headers.authorization) end
+  if req.headers["x-tc-token"] then headers["x-tc-token"] = "<redacted>" end
+  entry.method, entry.path, entry.query, entry.headers = req.method, req.path, req.query, headers
+  entry.body, entry.time, entry.connection = abbreviate(req.body or ""), gettime(), req.connection
   local log = self.requests
-  log[#log + 1] = { method = req.method, path = req.path, query = req.query, route = route,
-                    auth = auth, key_ok = key_ok, headers = headers, body = req.body, time = gettime(),
-                    connection = req.connection }
+  log[#log + 1] = entry
   if #log > 200 then table.remove(log, 1) end
-  if self.cfg.log then
-    io.stderr:write(format("hy3d-sandbox: %s %s (%s)\n", req.method, req.path, route))
-  end
+  local counts = self.stats.requests
+  local key = entry.action or entry.route
+  counts[key] = (counts[key] or 0) + 1
+  return entry
 end
 
--- The first fault rule that matches this route, consumed (count) if one does.
-function Sandbox:take_fault(route, phase)
-  for i, f in ipairs(self.faults) do
-    if (f.route == route or f.route == "any") and (f.phase or "request") == phase then
-      if f.count > 0 then
-        f.count = f.count - 1
-        if f.count == 0 then table.remove(self.faults, i) end
-      end
-      return f
-    end
-  end
+function Sandbox:write_log(entry, res)
+  if not self.log_file then return end
+  local line = { time = entry.time, method = entry.method, path = entry.path, route = entry.route,
+                 action = entry.action, auth = entry.auth, secret_id = entry.secret_id, status = res.status,
+                 code = res.code, connection = entry.connection, body = entry.body ~= "" and entry.body or nil }
+  self.log_file:write(encode(line), "\n")
+  self.log_file:flush()
 end
 
--- Applies a request-phase fault. Returns a response to send instead, or nil to go on.
-function Sandbox:apply_fault(f)
-  if f.action == "delay" then
+-- ===== faults =====
+
+-- The response a request-phase fault puts in place of the real one, or a decoration for it
+-- (cut, stall), or nil. A delay just waits and lets the request go on.
+function Sandbox:request_fault(tags, door)
+  local f = self.faults:take(tags, "request")
+  if not f then return nil end
+  local a = f.action
+  if a == "delay" then
     http.sleep(f.delay or 1)
     return nil
-  elseif f.action == "status" then
-    return { status = f.status or 500, headers = { ["Content-Type"] = f.content_type or "text/plain" },
-             body = f.body or (http.reasons[f.status or 500] or "error") .. "\n" }
-  elseif f.action == "garbage" then
-    return { status = 200, headers = { ["Content-Type"] = "text/html" },
-             body = f.body or "<html><body>502 upstream hiccup</body></html>" }
-  elseif f.action == "close" then
-    return { drop = true }
-  elseif f.action == "api_error" then
-    return self:api_error(f.code or "InternalError", f.message or "内部错误")
+  elseif a == "status" then
+    local status = f.status or 500
+    local headers = { ["Content-Type"] = f.content_type or "text/plain" }
+    if status == 429 or f.retry_after then headers["Retry-After"] = format("%g", f.retry_after or 1) end
+    return { replace = { status = status, headers = headers, body = f.body or (http.reasons[status] or "error") .. "\n" } }
+  elseif a == "garbage" then
+    return { replace = { status = 200, headers = { ["Content-Type"] = "text/html" },
+                         body = f.body or "<html><body>502 upstream hiccup</body></html>" } }
+  elseif a == "close" then
+    return { replace = { drop = true } }
+  elseif a == "reset" then
+    return { replace = { reset = true } }
+  elseif a == "api_error" then
+    return { replace = self:api_error(f.code or "InternalError", f.message or "内部错误", door) }
+  elseif a == "cut" then
+    return { decorate = { cut_after = f.after } }
+  elseif a == "stall" then
+    return { decorate = { stall_after = f.after, stall = f.stall or 2 } }
+  end
+end
+
+-- Runs `handler` under the faults that match `tags`.
+function Sandbox:with_faults(tags, door, handler)
+  local f = self:request_fault(tags, door)
+  if f and f.replace then return f.replace end
+  local res = handler()
+  if f and f.decorate then
+    local d = f.decorate
+    local n = #(res.body or "")
+    if d.cut_after then res.cut_after = math.min(d.cut_after or n // 2, math.max(n - 1, 0)) end
+    if d.stall_after then res.stall_after, res.stall = math.min(d.stall_after or n // 2, n), d.stall end
+  end
+  return res
+end
+
+-- ===== actions =====
+
+-- Rate limit: at most cfg.rate_limit requests per second per action (reference §5.1).
+function Sandbox:rate_limited(action)
+  local limit = self.cfg.rate_limit
+  if limit <= 0 then return false end
+  local second = floor(gettime())
+  local bucket = self.rate[action]
+  if not bucket or bucket.second ~= second then
+    bucket = { second = second, n = 0 }
+    self.rate[action] = bucket
+  end
+  bucket.n = bucket.n + 1
+  return bucket.n > limit
+end
+
+function Sandbox:submit(action, p, door)
+  local family = action.family
+  local limit = self:limit_of(family)
+  local now = gettime()
+  self:sweep(now)
+  if limit > 0 and self:busy_slots(family, now) >= limit then
+    return self:api_error("RequestLimitExceeded.JobNumExceed", format("当前已达到%d个任务上限，请稍后重试", limit), door)
+  end
+  local desc = self.assets:describe { text = actions.mesh_source(p), faces = p.FaceCount,
+                                      geometry = p.GenerateType == "Geometry" or p.EnableGeometry == true }
+  local total, details = actions.credits(family, p)
+  local job = { id = self:new_job_id(), family = family, action = action.name, created = now, params = p,
+                wait_time = self.cfg.wait_time, run_time = self.cfg.run_time, desc = desc,
+                results = actions.result_files(family, p, self.cfg), credits = total, credit_details = details }
+  local fail = self.faults:take({ "submit", action.name, family }, "job")
+  if fail then
+    job.fail = { code = fail.code or "FailedOperation.ServerError", message = fail.message or "算法服务异常" }
+  end
+  self:store(job)
+  self.active[family] = self.active[family] or {}
+  table.insert(self.active[family], job)
+  return self:answer({ JobId = job.id }, door)
+end
+
+function Sandbox:query(action, p, door)
+  local job = self.jobs[p.JobId]
+  local now = gettime()
+  if job and (now - job.created > self.cfg.job_ttl or job.family ~= action.family) then job = nil end
+  if not job then return self:api_error(self.cfg.expired_code, "任务不存在", door) end
+  local status = status_of(job, now)
+  local r = { Status = status, ErrorCode = "", ErrorMessage = "", ResultFile3Ds = EMPTY_ARRAY_MARK }
+  if status == "DONE" then
+    r.ResultFile3Ds = self:result_files(job)
+    if job.family == "pro" and (door ~= "gateway" or self.cfg.gateway_credits) then
+      r.ResultCreditConsumed = job.credits
+      r.ResultCreditDetails = cjson.encode(job.credit_details)
+    end
+    if job.family == "part" then
+      r.PartSegmentationInfoUrl = self:file_url(job, "segmentation.json")
+    end
+    if not job.charged then
+      job.charged = true
+      self.stats.credits_consumed = self.stats.credits_consumed + job.credits
+    end
+  elseif status == "FAIL" then
+    r.ErrorCode, r.ErrorMessage = job.fail.code, job.fail.message
+  end
+  return self:answer(r, door)
+end
+
+-- Convert3DFormat: synchronous; the converted file is served like a job's result.
+function Sandbox:convert(p, door)
+  local source = p.File3D
+  local job = { id = self:new_job_id(), family = "convert", action = "Convert3DFormat", created = gettime(),
+                params = p, wait_time = 0, run_time = 0, credits = 5,
+                desc = self.assets:describe { text = "convert:" .. source },
+                results = { { p.Format, actions.FILE_NAMES[p.Format] } } }
+  self:store(job)
+  self.stats.credits_consumed = self.stats.credits_consumed + job.credits
+  return self:answer({ ResultFile3D = self:file_url(job, actions.FILE_NAMES[p.Format]) }, door)
+end
+
+-- Validates and runs one action (both doors end here).
+function Sandbox:perform(action, body, door)
+  if self:rate_limited(action.name) then
+    self.stats.rate_limited = self.stats.rate_limited + 1
+    return self:api_error("RequestLimitExceeded", format("请求频率超过限制：每个接口每秒最多%d次。", self.cfg.rate_limit), door)
+  end
+  local ok, p = pcall(cjson.decode, body)
+  if not ok or type(p) ~= "table" then return self:api_error("InvalidParameter", "请求体不是合法的JSON对象", door) end
+  local ctx = { door = door, check_url = function(url, field) return self:check_url(url, field) end }
+  local code, message = actions.validate(action, p, ctx)
+  if code then return self:api_error(code, message, door) end
+  if action.role == "submit" then return self:submit(action, p, door) end
+  if action.role == "query" then return self:query(action, p, door) end
+  return self:convert(p, door)
+end
+
+local function json_content_type(value)
+  local ct = (value or ""):lower()
+  return ct:match("^application/json%s*$") or ct:match("^application/json%s*;")
+end
+
+-- POST /v1/ai3d/{submit,query}: the OpenAI-compatible gateway (Pro only).
+function Sandbox:gateway(req, route)
+  local auth, key_ok = auth_form(req.headers.authorization, self.cfg.keys)
+  local action = actions.ACTIONS[route == "submit" and "SubmitHunyuanTo3DProJob" or "QueryHunyuanTo3DProJob"]
+  local entry = self:record(req, { route = route, door = "gateway", auth = auth, key_ok = key_ok })
+  local res = self:with_faults({ route, "gateway", action.name, "pro" }, "gateway", function()
+    if req.method ~= "POST" then return openai_error(405, "Method not allowed; use POST", "method_not_allowed") end
+    if not key_ok then
+      if auth == "missing" then
+        return openai_error(401, "You didn't provide an API key in the Authorization header", "invalid_api_key")
+      end
+      return openai_error(401, "Incorrect API key provided", "invalid_api_key")
+    end
+    if not json_content_type(req.headers["content-type"]) then
+      return self:api_error("InvalidParameter", "Content-Type must be application/json", "gateway")
+    end
+    if #req.body > self.cfg.max_body then
+      return self:api_error("RequestSizeLimitExceeded", "请求包体过大", "gateway")
+    end
+    return self:perform(action, req.body, "gateway")
+  end)
+  self:write_log(entry, res)
+  return res
+end
+
+local function region_ok(regions, region)
+  for _, r in ipairs(regions) do
+    if r == "*" or r == region then return true end
+  end
+  return false
+end
+
+-- The checks of the API 3.0 door before the action runs, in the service's order.
+function Sandbox:api_preflight(req, entry)
+  local h = req.headers
+  if req.method ~= "POST" then
+    return self:api_error("UnsupportedProtocol", "hy3d-sandbox emulates API 3.0 over POST (the SDKs' default).")
+  end
+  for _, name in ipairs { "x-tc-action", "x-tc-version", "x-tc-timestamp" } do
+    if not h[name] or h[name] == "" then
+      local param = name:match("^x%-tc%-(.+)$"):gsub("^%l", string.upper)
+      return self:api_error("MissingParameter", format("The request is missing a required parameter `%s`.", param))
+    end
+  end
+  if h["x-tc-version"] ~= API_VERSION then
+    return self:api_error("NoSuchVersion", format("The API version `%s` does not exist (ai3d has %s).",
+      h["x-tc-version"], API_VERSION))
+  end
+  local secret_id, code, message = tc3.verify(req, self.cfg.secrets, { max_skew = self.cfg.max_skew, service = "ai3d" })
+  if not secret_id then
+    local parsed = req.headers.authorization and tc3.parse(req.headers.authorization)
+    entry.secret_id = parsed and parsed.secret_id
+    return self:api_error(code, message)
+  end
+  entry.secret_id = secret_id
+  local region = h["x-tc-region"]
+  if not region or region == "" then
+    return self:api_error("MissingParameter", "The request is missing a required parameter `Region`.")
+  end
+  if not region_ok(self.cfg.regions, region) then
+    return self:api_error("UnsupportedRegion", format("The region `%s` is not supported by ai3d.", region))
+  end
+  if not actions.ACTIONS[h["x-tc-action"]] then
+    return self:api_error("InvalidAction", format("The action `%s` is not found.", h["x-tc-action"]))
+  end
+  if not json_content_type(h["content-type"]) then
+    return self:api_error("InvalidParameter", "Content-Type must be application/json")
+  end
+  if #req.body > self.cfg.max_body then
+    return self:api_error("RequestSizeLimitExceeded", "The request body is larger than 10 MB.")
   end
   return nil
 end
 
--- The response a request-phase fault puts in place of the real one, if any (a delay just waits).
-function Sandbox:injected(route)
-  local fault = self:take_fault(route, "request")
-  return fault and self:apply_fault(fault)
-end
-
--- ===== routes =====
-
-function Sandbox:submit(p)
-  local code, message = validate_pro(p)
-  if code then return self:api_error(code, message) end
-  local limit = self.cfg.concurrency
-  if limit > 0 and self:running_jobs() >= limit then
-    return self:api_error("RequestLimitExceeded.JobNumExceed", format("当前已达到%d个任务上限，请稍后重试", limit))
-  end
-  local job = { id = self:new_job_id(), created = gettime(), params = p,
-                wait_time = self.cfg.wait_time, run_time = self.cfg.run_time }
-  local fail = self:take_fault("submit", "job")
-  if fail then
-    job.fail = { code = fail.code or "FailedOperation.ServerError", message = fail.message or "算法服务异常" }
-  end
-  self.jobs[job.id] = job
-  self.stats.jobs_created = self.stats.jobs_created + 1
-  return self:answer { JobId = job.id }
-end
-
-function Sandbox:query(p)
-  if p.JobId == nil then return self:api_error("MissingParameter", "【JobId】缺少必填参数") end
-  if type(p.JobId) ~= "string" then return self:api_error(param_error("JobId", "参数类型错误")) end
-  for k in pairs(p) do
-    if k ~= "JobId" then return self:api_error("UnknownParameter", format("The parameter `%s` is not recognized.", k)) end
-  end
-  local job = self.jobs[p.JobId]
-  if job and gettime() - job.created > self.cfg.job_ttl then job = nil end
-  if not job then return self:api_error("FailedOperation.JobNotFound", "任务不存在") end
-  local status = status_of(job)
-  local r = { Status = status, ErrorCode = "", ErrorMessage = "", ResultFile3Ds = EMPTY_ARRAY_MARK }
-  if status == "DONE" then
-    r.ResultFile3Ds = self:result_files(job)
-  elseif status == "FAIL" then
-    r.ErrorCode, r.ErrorMessage = job.fail.code, job.fail.message
-  end
-  return self:answer(r)
-end
-
--- POST /v1/ai3d/{submit,query}: key, method, content type and body checked like the service.
-function Sandbox:gateway(req, route)
-  local auth, key_ok = auth_form(req.headers.authorization, self.cfg.keys)
-  self:record(req, route, auth, key_ok)
-  local injected = self:injected(route)
-  if injected then return injected end
-  if req.method ~= "POST" then
-    return openai_error(405, "Method not allowed; use POST", "method_not_allowed")
-  end
-  if not key_ok then
-    if auth == "missing" then
-      return openai_error(401, "You didn't provide an API key in the Authorization header", "invalid_api_key")
-    end
-    return openai_error(401, "Incorrect API key provided", "invalid_api_key")
-  end
-  local ctype = (req.headers["content-type"] or ""):lower()
-  if not ctype:match("^application/json%s*;?") or ctype:match("^application/json[^;%s]") then
-    return self:api_error("InvalidParameter", "Content-Type must be application/json")
-  end
-  local ok, body = pcall(cjson.decode, req.body)
-  if not ok or type(body) ~= "table" then
-    return self:api_error("InvalidParameter", "请求体不是合法的JSON对象")
-  end
-  if route == "submit" then return self:submit(body) end
-  return self:query(body)
+-- POST / with X-TC-Action: Tencent Cloud API 3.0. Every API answer is HTTP 200.
+function Sandbox:api3(req)
+  local name = req.headers["x-tc-action"]
+  local action = actions.ACTIONS[name or ""]
+  local entry = self:record(req, { route = "api", door = "api", action = name, auth = "tc3" })
+  local tags = { "api", name or "", action and action.family or "", action and action.role or "" }
+  if action and action.role == "sync" then tags[#tags + 1] = "convert" end
+  local res = self:with_faults(tags, "api", function()
+    return self:api_preflight(req, entry) or self:perform(action, req.body, "api")
+  end)
+  self:write_log(entry, res)
+  return res
 end
 
 local FILE_TYPES = {
-  ["model.glb"] = { "glb", "model/gltf-binary" },
-  ["model.zip"] = { "zip", "application/zip" },
-  ["model.stl"] = { "stl", "model/stl" },
-  ["preview.png"] = { "png", "image/png" },
+  ["model.glb"] = "model.glb", ["model.zip"] = "model.zip", ["postprocess.zip"] = "model.zip",
+  ["model.stl"] = "model.stl", ["model.fbx"] = "model.fbx", ["model.usdz"] = "model.usdz",
+  ["model.mp4"] = "model.mp4", ["model.gif"] = "model.gif", ["model.obj"] = "model.obj",
+  ["model.mtl"] = "model.mtl", ["preview.png"] = "preview.png", ["texture.png"] = "texture.png",
 }
 
 local function cos_error(status, code, message)
-  return { status = status, headers = { ["Content-Type"] = "application/xml" },
+  return { status = status, headers = { ["Content-Type"] = "application/xml" }, code = code,
            body = format("<?xml version='1.0' encoding='utf-8' ?>\n<Error><Code>%s</Code><Message>%s</Message></Error>\n",
              code, message) }
 end
 
+function Sandbox:file_body(job, name)
+  if name == "segmentation.json" then
+    return cjson.encode { MeshName_part_1 = { face_ids = { 0, 1, 2 }, color = "#FF805C" } }, "application/json"
+  end
+  return self.assets:file(job.desc, FILE_TYPES[name])
+end
+
 -- GET /files/<JobId>/<name>?q-sign-time=...: the result files, like COS pre-signed URLs.
 function Sandbox:files(req, job_id, name)
-  self:record(req, "files", req.headers.authorization and "present" or "missing", nil)
-  local injected = self:injected("files")
-  if injected then return injected end
-  if req.method ~= "GET" and req.method ~= "HEAD" then return cos_error(405, "MethodNotAllowed", "method not allowed") end
-  local job, kind = self.jobs[job_id], FILE_TYPES[name]
-  if not job or not kind or status_of(job) ~= "DONE" then
-    return cos_error(404, "NoSuchKey", "The specified key does not exist.")
-  end
-  local window_end = tonumber((req.query:match("q%-sign%-time=%d+%%3B(%d+)")))
-  if not window_end then return cos_error(403, "AccessDenied", "Request has no valid signature.") end
-  if gettime() > window_end then return cos_error(403, "AccessDenied", "Request has expired") end
-  return { status = 200, headers = { ["Content-Type"] = kind[2] }, body = self.assets[kind[1]] }
+  local entry = self:record(req, { route = "files", auth = req.headers.authorization and "present" or "missing" })
+  local res = self:with_faults({ "files" }, "files", function()
+    if req.method ~= "GET" and req.method ~= "HEAD" then return cos_error(405, "MethodNotAllowed", "method not allowed") end
+    local job = self.jobs[job_id]
+    if not job or not file_of(job, name) or status_of(job) ~= "DONE" then
+      return cos_error(404, "NoSuchKey", "The specified key does not exist.")
+    end
+    local window_end = tonumber((req.query:match("q%-sign%-time=%d+%%3B(%d+)")))
+    if not window_end then return cos_error(403, "AccessDenied", "Request has no valid signature.") end
+    if gettime() > window_end then return cos_error(403, "AccessDenied", "Request has expired") end
+    local body, ctype = self:file_body(job, name)
+    if not body then return cos_error(404, "NoSuchKey", "The specified key does not exist.") end
+    return { status = 200, headers = { ["Content-Type"] = ctype }, body = body }
+  end)
+  self:write_log(entry, res)
+  return res
 end
 
 -- ===== control endpoints (/_sandbox/...) =====
 
-local CONFIG_KEYS = { wait_time = "number", run_time = "number", envelope = "string",
-                      concurrency = "number", url_ttl = "number", job_ttl = "number", log = "boolean" }
-local FAULT_ACTIONS = { delay = true, status = true, garbage = true, close = true, api_error = true, fail = true }
+local CONFIG_KEYS = {
+  wait_time = "number", run_time = "number", envelope = "string", concurrency = "table", slot_cooldown = "number",
+  rate_limit = "number", url_ttl = "number", job_ttl = "number", expired_code = "string", result_format = "string",
+  gateway_credits = "boolean", max_skew = "number", regions = "table",
+}
 
 local MAX_BLOB = 512 * 1024 * 1024
+
+function Sandbox:job_counts()
+  local by_status, by_family, now = { WAIT = 0, RUN = 0, DONE = 0, FAIL = 0 }, {}, gettime()
+  for _, job in pairs(self.jobs) do
+    local s = status_of(job, now)
+    by_status[s] = by_status[s] + 1
+    by_family[job.family] = (by_family[job.family] or 0) + 1
+  end
+  return by_status, by_family
+end
+
+function Sandbox:stats_body()
+  local s = {}
+  for k, v in pairs(self.server.stats) do s[k] = v end
+  for k, v in pairs(self.stats) do s[k] = v end
+  local by_status, by_family = self:job_counts()
+  s.jobs = by_status
+  s.jobs_by_family = by_family
+  s.jobs_running = by_status.WAIT + by_status.RUN
+  s.faults_fired = self.faults.fired
+  s.faults_pending = #self.faults.rules
+  if next(s.requests) == nil then s.requests = nil end
+  if next(by_family) == nil then s.jobs_by_family = nil end
+  return s
+end
+
+function Sandbox:set_config(body)
+  for k, v in pairs(body) do
+    if CONFIG_KEYS[k] ~= type(v) and not (k == "concurrency" and type(v) == "number") then
+      return openai_error(400, "unknown or mistyped config key: " .. tostring(k), "bad_config")
+    end
+  end
+  for k, v in pairs(body) do self.cfg[k] = v end
+  return json_response(200, self:public_config())
+end
 
 function Sandbox:control(req, what)
   if what == "blob" then       -- GET /_sandbox/blob?size=N: N bytes of a fixed pattern (download tests)
@@ -379,46 +577,37 @@ function Sandbox:control(req, what)
     if not ok or type(decoded) ~= "table" then return openai_error(400, "body must be a JSON object", "bad_json") end
     body = decoded
   end
+  local post = req.method == "POST"
   if what == "stats" then
-    local s = {}
-    for k, v in pairs(self.server.stats) do s[k] = v end
-    for k, v in pairs(self.stats) do s[k] = v end
-    s.jobs_running = self:running_jobs()
-    return json_response(200, s)
+    return json_response(200, self:stats_body())
   elseif what == "requests" then
     local list = self.requests
-    if #list == 0 then return json_response(200, { requests = EMPTY_ARRAY_MARK }) end
-    return json_response(200, { requests = list })
-  elseif what == "config" and req.method == "POST" then
-    for k, v in pairs(body) do
-      if CONFIG_KEYS[k] ~= type(v) then
-        return openai_error(400, "unknown or mistyped config key: " .. tostring(k), "bad_config")
-      end
-      self.cfg[k] = v
-    end
-    return json_response(200, self:public_config())
+    return json_response(200, { requests = #list > 0 and list or EMPTY_ARRAY_MARK })
   elseif what == "config" then
+    if post then return self:set_config(body) end
     return json_response(200, self:public_config())
-  elseif what == "faults" and req.method == "POST" then
+  elseif what == "faults" and post then
     local rules = body[1] and body or { body }
+    local n = #self.faults.rules
     for _, f in ipairs(rules) do
-      if not FAULT_ACTIONS[f.action] then
-        return openai_error(400, "unknown fault action: " .. tostring(f.action), "bad_fault")
+      local ok, err = self.faults:add(f)
+      if not ok then
+        for i = #self.faults.rules, n + 1, -1 do self.faults.rules[i] = nil end
+        return openai_error(400, err, "bad_fault")
       end
-      f.route = f.route or "any"
-      f.count = f.count or 1
-      f.phase = f.action == "fail" and "job" or "request"
-      if f.action == "fail" then f.route = "submit" end
-      self.faults[#self.faults + 1] = f
     end
-    return json_response(200, { faults = #self.faults })
-  elseif what == "reset" and req.method == "POST" then
-    self.jobs, self.faults, self.requests = {}, {}, {}
-    self.stats.jobs_created = 0
+    return json_response(200, { faults = #self.faults.rules })
+  elseif what == "faults" then
+    return json_response(200, { faults = #self.faults.rules > 0 and self.faults.rules or EMPTY_ARRAY_MARK,
+                                fired = self.faults.fired })
+  elseif what == "reset" and post then
+    self.jobs, self.order, self.order_head, self.active, self.requests, self.rate = {}, {}, 1, {}, {}, {}
+    self.faults:clear()
+    self.stats = { jobs_created = 0, credits_consumed = 0, rate_limited = 0, requests = {} }
     local st = self.server.stats
     st.connections_opened, st.requests_served = st.connections_open, 0
     return json_response(200, { reset = true })
-  elseif what == "shutdown" and req.method == "POST" then
+  elseif what == "shutdown" and post then
     self.server:stop()
     return json_response(200, { stopping = true })
   end
@@ -433,12 +622,14 @@ end
 
 function Sandbox:handle(req)
   local path = req.path
+  if path == "/" and req.headers["x-tc-action"] then return self:api3(req) end
   if path == "/v1/ai3d/submit" then return self:gateway(req, "submit") end
   if path == "/v1/ai3d/query" then return self:gateway(req, "query") end
   local job_id, name = path:match("^/files/(%d+)/([%w%.]+)$")
   if job_id then return self:files(req, job_id, name) end
   local what = path:match("^/_sandbox/(%a+)$")
   if what then return self:control(req, what) end
+  if path == "/" and req.method == "POST" then return self:api3(req) end
   if path == "/" or path == "/health" then
     return json_response(200, { service = "hy3d-sandbox", version = VERSION })
   end
@@ -450,11 +641,26 @@ local function new(cfg)
   local c = {}
   for k, v in pairs(DEFAULTS) do c[k] = v end
   for k, v in pairs(cfg or {}) do
-    if DEFAULTS[k] == nil and k ~= "lifetime" then error("hy3d-sandbox: unknown option " .. tostring(k), 2) end
+    if DEFAULTS[k] == nil and k ~= "lifetime" and k ~= "seed" and k ~= "faults" then
+      error("hy3d-sandbox: unknown option " .. tostring(k), 2)
+    end
     c[k] = v
   end
-  local self = setmetatable({ cfg = c, jobs = {}, faults = {}, requests = {}, job_seq = 0,
-                              stats = { jobs_created = 0 }, assets = assets.build() }, Sandbox)
+  if c.seed then math.randomseed(c.seed) end
+  local self = setmetatable({
+    cfg = c, jobs = {}, order = {}, order_head = 1, active = {}, requests = {}, rate = {}, job_seq = 0,
+    stats = { jobs_created = 0, credits_consumed = 0, rate_limited = 0, requests = {} },
+    assets = assets.new { max_faces = c.max_faces }, faults = faults.new(c.seed),
+  }, Sandbox)
+  for _, rule in ipairs(c.faults or {}) do
+    local ok, err = self.faults:add(rule)
+    if not ok then error("hy3d-sandbox: " .. err, 2) end
+  end
+  if c.log == "-" then
+    self.log_file = io.stderr
+  elseif type(c.log) == "string" then
+    self.log_file = assert(io.open(c.log, "a"))
+  end
   self.server = http.new(function(req) return self:handle(req) end)
   return self
 end
@@ -477,71 +683,152 @@ end
 
 local USAGE = [[
 usage: hy3d-sandbox [options]
-  --host ADDR          address to bind (default 127.0.0.1)
-  --port N             port (default 0: pick a free one)
-  --api-key KEY        accept this API key (repeatable; default sk-hy3d-sandbox;
-                       also HY3D_SANDBOX_KEYS=key1,key2)
-  --wait-time S        seconds a job stays WAIT (default 1)
-  --run-time S         seconds a job stays RUN (default 3)
-  --envelope MODE      wrapped (default) or flat response bodies
-  --concurrency N      Pro jobs running at once per account (default 3; 0 = unlimited)
-  --url-ttl S          seconds a result URL stays valid (default 86399)
-  --lifetime S         exit after S seconds
-  --log                print one line per request on stderr
+  --host ADDR            address to bind (default 127.0.0.1)
+  --port N               port (default 0: pick a free one)
+  --api-key KEY          accept this gateway API key (repeatable; default sk-hy3d-sandbox;
+                         also HY3D_SANDBOX_KEYS=key1,key2)
+  --secret-id ID --secret-key KEY
+                         accept these API 3.0 credentials (repeatable pairs; default
+                         AKIDhy3dSandboxSecretId0000000000 / hy3dSandboxSecretKey000000000000;
+                         also HY3D_SANDBOX_SECRET_ID / HY3D_SANDBOX_SECRET_KEY)
+  --region R             accept this X-TC-Region (repeatable; default ap-guangzhou; * = any)
+  --wait-s S             seconds a job stays WAIT (default 1; alias --wait-time)
+  --run-s S              seconds a job stays RUN (default 3; alias --run-time)
+  --concurrency N|F=N,.. jobs at once: N for Pro, or per family (pro, rapid, part, uv, reduce_face,
+                         texture, profile, motion, rigging, default); 0 = unlimited (default pro=3, others 1)
+  --slot-cooldown S      seconds a finished job still holds its slot (default 0)
+  --rate-limit N         requests per second per action (default 20; 0 = unlimited)
+  --url-ttl S            seconds a result URL stays valid (default 86399)
+  --job-ttl S            seconds a JobId stays queryable (default 86400)
+  --expired-code CODE    error for unknown/expired JobIds (default FailedOperation.JobNotFound)
+  --envelope MODE        gateway bodies: wrapped (default) or flat
+  --result-format MODE   Pro ResultFormat adds a file (add, default) or replaces OBJ+GLB (replace)
+  --gateway-credits      include credit fields in gateway query answers
+  --max-faces N          cap on generated triangles (default 100000)
+  --fault SPEC           inject faults: ROUTE:ACTION[:key=value,...] (repeatable; also
+                         HY3D_SANDBOX_FAULTS, rules separated by ';'); see the README
+  --seed N               make JobIds, RequestIds and probabilistic faults repeatable
+  --log FILE             append a JSON line per request to FILE (- for stderr); secrets redacted
+  --lifetime S           exit after S seconds
   --help
 The first line printed is the base URL, e.g. http://127.0.0.1:40123
 ]]
 
---- Command-line entry point (bin/hy3d-sandbox).
-local function main(argv)
-  local cfg, keys = {}, {}
-  local env_keys = os.getenv("HY3D_SANDBOX_KEYS")
-  if env_keys then
-    for k in env_keys:gmatch("[^,%s]+") do keys[#keys + 1] = k end
+local function fail_usage(message)
+  io.stderr:write("hy3d-sandbox: ", message, "\n")
+  return 2
+end
+
+-- "3" -> { pro = 3, default = 1 }; "pro=3,rapid=2" -> { pro = 3, rapid = 2, default = 1 }
+local function parse_concurrency(v)
+  if tonumber(v) then return { pro = tonumber(v), default = 1 } end
+  local t = { pro = 3, default = 1 }
+  for pair in v:gmatch("[^,]+") do
+    local k, n = pair:match("^%s*([%w_]+)=(%d+)%s*$")
+    if not k or not (actions.FAMILIES[k] or k == "default") then return nil end
+    t[k] = tonumber(n)
   end
-  local numeric = { ["--port"] = "port", ["--wait-time"] = "wait_time", ["--run-time"] = "run_time",
-                    ["--concurrency"] = "concurrency", ["--url-ttl"] = "url_ttl", ["--lifetime"] = "lifetime" }
+  return t
+end
+
+local NUMERIC = {
+  ["--port"] = "port", ["--wait-s"] = "wait_time", ["--wait-time"] = "wait_time", ["--run-s"] = "run_time",
+  ["--run-time"] = "run_time", ["--url-ttl"] = "url_ttl", ["--job-ttl"] = "job_ttl", ["--lifetime"] = "lifetime",
+  ["--rate-limit"] = "rate_limit", ["--slot-cooldown"] = "slot_cooldown", ["--max-faces"] = "max_faces",
+  ["--seed"] = "seed",
+}
+local STRING = { ["--host"] = "host", ["--envelope"] = "envelope", ["--expired-code"] = "expired_code",
+                 ["--result-format"] = "result_format", ["--log"] = "log" }
+local VALUED = { ["--api-key"] = true, ["--secret-id"] = true, ["--secret-key"] = true, ["--region"] = true,
+                 ["--fault"] = true, ["--concurrency"] = true }
+local CHOICES = { envelope = { wrapped = true, flat = true }, result_format = { add = true, replace = true } }
+
+--- Parses argv and the environment into a config table, or nil, message.
+local function parse_args(argv, getenv)
+  local cfg, keys, ids, secret_keys, regions, fault_specs = {}, {}, {}, {}, {}, {}
+  for k in (getenv("HY3D_SANDBOX_KEYS") or ""):gmatch("[^,%s]+") do keys[#keys + 1] = k end
+  if getenv("HY3D_SANDBOX_SECRET_ID") and getenv("HY3D_SANDBOX_SECRET_KEY") then
+    ids[1], secret_keys[1] = getenv("HY3D_SANDBOX_SECRET_ID"), getenv("HY3D_SANDBOX_SECRET_KEY")
+  end
+  if getenv("HY3D_SANDBOX_FAULTS") then fault_specs[1] = getenv("HY3D_SANDBOX_FAULTS") end
   local i = 1
   while i <= #argv do
     local a, v = argv[i], argv[i + 1]
     if a == "--help" or a == "-h" then
-      io.write(USAGE)
-      return 0
-    elseif numeric[a] then
-      if not tonumber(v) then io.stderr:write("hy3d-sandbox: ", a, " needs a number\n") return 2 end
-      cfg[numeric[a]] = tonumber(v)
-      i = i + 1
-    elseif a == "--host" or a == "--envelope" then
-      if not v then io.stderr:write("hy3d-sandbox: ", a, " needs a value\n") return 2 end
-      cfg[a:sub(3)] = v
-      i = i + 1
-    elseif a == "--api-key" then
-      if not v then io.stderr:write("hy3d-sandbox: --api-key needs a value\n") return 2 end
-      keys[#keys + 1] = v
-      i = i + 1
-    elseif a == "--log" then
-      cfg.log = true
-    else
-      io.stderr:write("hy3d-sandbox: unknown argument ", a, "\n", USAGE)
-      return 2
+      return { help = true }
+    elseif a == "--log" and (v == nil or v:sub(1, 2) == "--") then
+      cfg.log = "-"                                  -- bare --log: stderr, as before
+      i = i - 1
+    elseif a == "--gateway-credits" then
+      cfg.gateway_credits = true
+      i = i - 1
+    elseif not (NUMERIC[a] or STRING[a] or VALUED[a]) then
+      return nil, "unknown argument " .. a
+    elseif v == nil then
+      return nil, a .. " needs a value"
+    elseif NUMERIC[a] then
+      if not tonumber(v) then return nil, a .. " needs a number" end
+      cfg[NUMERIC[a]] = tonumber(v)
+    elseif STRING[a] then
+      local key = STRING[a]
+      if CHOICES[key] and not CHOICES[key][v] then return nil, a .. ": unknown value " .. v end
+      cfg[key] = v
+    elseif a == "--api-key" then keys[#keys + 1] = v
+    elseif a == "--secret-id" then ids[#ids + 1] = v
+    elseif a == "--secret-key" then secret_keys[#secret_keys + 1] = v
+    elseif a == "--region" then regions[#regions + 1] = v
+    elseif a == "--fault" then fault_specs[#fault_specs + 1] = v
+    else                                             -- --concurrency
+      cfg.concurrency = parse_concurrency(v)
+      if not cfg.concurrency then return nil, "--concurrency needs N or family=N,... (families: pro, rapid, ...)" end
     end
-    i = i + 1
+    i = i + 2
   end
   if #keys > 0 then cfg.keys = keys end
-  if cfg.envelope and cfg.envelope ~= "wrapped" and cfg.envelope ~= "flat" then
-    io.stderr:write("hy3d-sandbox: --envelope must be wrapped or flat\n")
+  if #ids ~= #secret_keys then return nil, "--secret-id and --secret-key come in pairs" end
+  if #ids > 0 then
+    cfg.secrets = {}
+    for n = 1, #ids do cfg.secrets[ids[n]] = secret_keys[n] end
+  end
+  if #regions > 0 then cfg.regions = regions end
+  if #fault_specs > 0 then
+    local probe = faults.new(1)
+    cfg.faults = {}
+    for _, spec in ipairs(fault_specs) do
+      local rules, err = probe:parse(spec)
+      if not rules then return nil, "--fault: " .. err end
+      for _, r in ipairs(rules) do cfg.faults[#cfg.faults + 1] = r end
+    end
+  end
+  return cfg
+end
+
+--- Command-line entry point (bin/hy3d-sandbox).
+local function main(argv)
+  local cfg, err = parse_args(argv, os.getenv)
+  if not cfg then
+    fail_usage(err)
+    io.stderr:write(USAGE)
     return 2
   end
-  math.randomseed(math.floor(gettime() * 1000) % 2147483647)
-  local sb = new(cfg)
-  local url, err = sb:listen()
+  if cfg.help then
+    io.write(USAGE)
+    return 0
+  end
+  if not cfg.seed then math.randomseed(floor(gettime() * 1000) % 2147483647) end
+  local ok, sb = pcall(new, cfg)
+  if not ok then return fail_usage(tostring(sb)) end
+  local url, lerr = sb:listen()
   if not url then
-    io.stderr:write("hy3d-sandbox: cannot listen on ", sb.cfg.host, ":", tostring(sb.cfg.port), ": ", tostring(err), "\n")
+    io.stderr:write("hy3d-sandbox: cannot listen on ", sb.cfg.host, ":", tostring(sb.cfg.port), ": ", tostring(lerr), "\n")
     return 1
   end
+  local ids = {}
+  for id in pairs(sb.cfg.secrets) do ids[#ids + 1] = id end
+  table.sort(ids)
   io.stdout:write(url, "\n")
-  io.stdout:write(format("hy3d-sandbox %s: API keys: %s; jobs WAIT %gs, RUN %gs\n", VERSION,
-    concat(sb.cfg.keys, ", "), sb.cfg.wait_time, sb.cfg.run_time))
+  io.stdout:write(format("hy3d-sandbox %s: API keys: %s; SecretIds: %s; jobs WAIT %gs, RUN %gs\n", VERSION,
+    concat(sb.cfg.keys, ", "), concat(ids, ", "), sb.cfg.wait_time, sb.cfg.run_time))
   io.stdout:flush()
   sb:run()
   return 0
@@ -550,7 +837,10 @@ end
 return {
   new = new,
   main = main,
+  parse_args = parse_args,
   defaults = DEFAULTS,
-  validate_pro = validate_pro,
+  secret_id = SANDBOX_SECRET_ID,
+  secret_key = SANDBOX_SECRET_KEY,
+  api_version = API_VERSION,
   _VERSION = VERSION,
 }
