@@ -69,6 +69,24 @@ describe("hy3d-sandbox", function()
       end
     end)
 
+    it("runs in-process from Lua, driven by step()", function()
+      local sb2 = require("hy3d.sandbox").new { wait_time = 0, run_time = 0, keys = { "sk-in-process" } }
+      local url = assert(sb2:listen())
+      local c = assert(socket.connect("127.0.0.1", tonumber(url:match(":(%d+)$"))))
+      c:settimeout(0)
+      assert(c:send(request_bytes("/v1/ai3d/submit", "sk-in-process", '{"Prompt":"x"}')))
+      local got = ""
+      for _ = 1, 100 do
+        sb2:step(0.01)
+        local data, _, partial = c:receive(4096)
+        got = got .. (data or partial or "")
+        if got:find("JobId", 1, true) then break end
+      end
+      c:close()
+      sb2:close()
+      assert.matches('"JobId":"%d+"', got)
+    end)
+
     it("parses its options and environment", function()
       local parse = require("hy3d.sandbox").parse_args
       local env = {}
@@ -89,8 +107,8 @@ describe("hy3d-sandbox", function()
       assert.is_nil(parse({ "--wait-s" }, getenv))
       env = { HY3D_SANDBOX_KEYS = "sk-1,sk-2", HY3D_SANDBOX_SECRET_ID = "X", HY3D_SANDBOX_SECRET_KEY = "Y",
               HY3D_SANDBOX_FAULTS = "query:close" }
-      cfg = assert(parse({}, getenv))
-      assert.same({ "sk-1", "sk-2" }, cfg.keys)
+      cfg = assert(parse({ "--key", "sk-3" }, getenv))
+      assert.same({ "sk-1", "sk-2", "sk-3" }, cfg.keys)
       assert.same({ X = "Y" }, cfg.secrets)
       assert.equal("close", cfg.faults[1].action)
     end)

@@ -114,6 +114,19 @@ describe("hy3d-sandbox API 3.0 authentication", function()
     assert.equal("<redacted>", r.headers["x-tc-token"])
   end)
 
+  it("verifies the reference's §4.1 request", function()
+    local req = { method = "POST", body = '{"JobId":"1357237233311637504"}', headers = {
+      host = "ai3d.tencentcloudapi.com", ["content-type"] = "application/json",
+      ["x-tc-action"] = "QueryHunyuanTo3DProJob", ["x-tc-timestamp"] = "1767225600",
+      authorization = "TC3-HMAC-SHA256 Credential=AKIDEXAMPLEEXAMPLEEXAMPLE/2026-01-01/ai3d/tc3_request, "
+        .. "SignedHeaders=content-type;host, Signature=adb56e73a3ebf08ff853ee6b5f6ef0b82852fcfe9c0d640f51554d111662b911" } }
+    local secrets = { AKIDEXAMPLEEXAMPLEEXAMPLE = "EXAMPLESECRETKEYEXAMPLESECRETKEY" }
+    assert.equal("AKIDEXAMPLEEXAMPLEEXAMPLE", tc3.verify(req, secrets, { now = 1767225600 + 299 }))
+    assert.equal("AuthFailure.SignatureExpire", select(2, tc3.verify(req, secrets, { now = 1767225600 + 301 })))
+    req.body = '{"JobId":"1357237233311637505"}'
+    assert.equal("AuthFailure.SignatureFailure", select(2, tc3.verify(req, secrets, { now = 1767225600 })))
+  end)
+
   it("parses Authorization values", function()
     local a = tc3.parse("TC3-HMAC-SHA256 Credential=AKID/2026-01-01/ai3d/tc3_request, SignedHeaders=Content-Type;Host, "
       .. "Signature=ABCDEF")

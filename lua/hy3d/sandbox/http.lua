@@ -248,9 +248,15 @@ function Server:run(lifetime)
     if deadline and gettime() >= deadline then break end
     self:step(0.5)
   end
+  self:close()
+end
+
+--- Closes every connection and the listening socket.
+function Server:close()
   for _, conn in pairs(self.conns) do conn.sock:close() end
   self.conns = {}
-  self.listener:close()
+  if self.listener then self.listener:close() end
+  self.listener = nil
 end
 
 function Server:stop()

@@ -326,8 +326,12 @@ function Sandbox:submit(action, p, door)
     job.fail = { code = fail.code or "FailedOperation.ServerError", message = fail.message or "算法服务异常" }
   end
   self:store(job)
-  self.active[family] = self.active[family] or {}
-  table.insert(self.active[family], job)
+  local list = self.active[family] or {}
+  self.active[family] = list
+  list[#list + 1] = job
+  if limit <= 0 and #list > (self.prune_at[family] or 1024) then   -- unlimited: prune now and then
+    self.prune_at[family] = 2 * self:busy_slots(family, now) + 1024
+  end
   return self:answer({ JobId = job.id }, door)
 end
 
@@ -648,7 +652,7 @@ local function new(cfg)
   end
   if c.seed then math.randomseed(c.seed) end
   local self = setmetatable({
-    cfg = c, jobs = {}, order = {}, order_head = 1, active = {}, requests = {}, rate = {}, job_seq = 0,
+    cfg = c, jobs = {}, order = {}, order_head = 1, active = {}, prune_at = {}, requests = {}, rate = {}, job_seq = 0,
     stats = { jobs_created = 0, credits_consumed = 0, rate_limited = 0, requests = {} },
     assets = assets.new { max_faces = c.max_faces }, faults = faults.new(c.seed),
   }, Sandbox)
@@ -681,11 +685,18 @@ function Sandbox:run()
   return self.server:run(self.cfg.lifetime)
 end
 
+--- Stops listening and closes every connection (for a sandbox driven with step()).
+function Sandbox:close()
+  self.server:close()
+  if self.log_file and self.log_file ~= io.stderr then self.log_file:close() end
+  self.log_file = nil
+end
+
 local USAGE = [[
 usage: hy3d-sandbox [options]
   --host ADDR            address to bind (default 127.0.0.1)
   --port N               port (default 0: pick a free one)
-  --api-key KEY          accept this gateway API key (repeatable; default sk-hy3d-sandbox;
+  --api-key KEY          accept this gateway API key (repeatable; alias --key; default sk-hy3d-sandbox;
                          also HY3D_SANDBOX_KEYS=key1,key2)
   --secret-id ID --secret-key KEY
                          accept these API 3.0 credentials (repeatable pairs; default
@@ -739,7 +750,7 @@ local NUMERIC = {
 }
 local STRING = { ["--host"] = "host", ["--envelope"] = "envelope", ["--expired-code"] = "expired_code",
                  ["--result-format"] = "result_format", ["--log"] = "log" }
-local VALUED = { ["--api-key"] = true, ["--secret-id"] = true, ["--secret-key"] = true, ["--region"] = true,
+local VALUED = { ["--api-key"] = true, ["--key"] = true, ["--secret-id"] = true, ["--secret-key"] = true, ["--region"] = true,
                  ["--fault"] = true, ["--concurrency"] = true }
 local CHOICES = { envelope = { wrapped = true, flat = true }, result_format = { add = true, replace = true } }
 
@@ -773,7 +784,7 @@ local function parse_args(argv, getenv)
       local key = STRING[a]
       if CHOICES[key] and not CHOICES[key][v] then return nil, a .. ": unknown value " .. v end
       cfg[key] = v
-    elseif a == "--api-key" then keys[#keys + 1] = v
+    elseif a == "--api-key" or a == "--key" then keys[#keys + 1] = v
     elseif a == "--secret-id" then ids[#ids + 1] = v
     elseif a == "--secret-key" then secret_keys[#secret_keys + 1] = v
     elseif a == "--region" then regions[#regions + 1] = v
@@ -831,6 +842,7 @@ local function main(argv)
     concat(sb.cfg.keys, ", "), concat(ids, ", "), sb.cfg.wait_time, sb.cfg.run_time))
   io.stdout:flush()
   sb:run()
+  sb:close()
   return 0
 end
 
