@@ -146,7 +146,8 @@ function M.start(opts)
   if opts.concurrency then argv[#argv + 1] = "--concurrency"; argv[#argv + 1] = opts.concurrency end
   for _, a in ipairs(opts.extra or {}) do argv[#argv + 1] = a end
   for i, a in ipairs(argv) do argv[i] = shell_quote(a) end
-  local cmd = ("%s bin/hy3d-sandbox %s > %s 2>&1 & echo $!"):format(lua, table.concat(argv, " "), out)
+  -- the child loads the suite's own build of hy3d.core (the sandbox uses it for TC3 and base64)
+  local cmd = ("%s %s bin/hy3d-sandbox %s > %s 2>&1 & echo $!"):format(M.lua_env(), lua, table.concat(argv, " "), out)
   local p = assert(io.popen(cmd))
   local pid = p:read("l")
   p:close()
