@@ -489,8 +489,30 @@ describe("hy3d-sandbox", function()
   end)
 
   describe("connections", function()
+    it("keeps thousands of jobs on one keep-alive connection", function()
+      sb:config { concurrency = { pro = 0, default = 0 } }
+      local c = assert(socket.connect("127.0.0.1", tonumber(sb.url:match(":(%d+)$"))))
+      c:settimeout(10)
+      local first
+      for i = 1, 2000 do
+        assert(c:send(request_bytes("/v1/ai3d/submit", sb.key, '{"Prompt":"chair ' .. (i % 7) .. '"}')))
+        local status, _, body = read_response(c)
+        assert.equal(200, status)
+        first = first or cjson.decode(body).Response.JobId
+      end
+      assert(c:send(request_bytes("/v1/ai3d/query", sb.key, '{"JobId":"' .. first .. '"}')))
+      local _, _, body = read_response(c)
+      c:close()
+      assert.is_string(cjson.decode(body).Response.Status)
+      local st = sb:stats()
+      assert.equal(2000, st.jobs_created)
+      assert.equal(2000 + 1, st.requests.submit + st.requests.query)
+      sb:config { concurrency = { pro = 3, default = 1 } }
+    end)
+
+
     it("serves many concurrent keep-alive connections and counts them", function()
-      local n = 60
+      local n = 200
       local before = sb:stats()
       local conns = {}
       for i = 1, n do
