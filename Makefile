@@ -29,7 +29,7 @@ DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck
 DEPS_MEMORY = $(DEPS_TEST) valgrind
 
 # The specs that drive the C core in-process (the others mostly run child processes).
-MEMORY_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/client_spec.lua spec/download_spec.lua spec/error_spec.lua spec/wait_spec.lua
+MEMORY_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/api3_spec.lua spec/client_spec.lua spec/download_spec.lua spec/error_spec.lua spec/wait_spec.lua
 SAN_CFLAGS   = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_json.c src/hy3d_sign.c src/hy3d_buf.c

@@ -8,8 +8,8 @@ local sandbox = require "spec.support.sandbox"
 describe("hy3d.new", function()
   it("raises on unknown options, naming the known ones", function()
     assert.has_error(function() hy3d.new { api_kye = "x" } end,
-      "hy3d.new: unknown option 'api_kye' (known: api_key, auth_scheme, base_url, connect_timeout, "
-      .. "poll_interval, timeout, user_agent, yield)")
+      "hy3d.new: unknown option 'api_kye' (known: api_key, auth_scheme, base_url, connect_timeout, endpoint, "
+      .. "language, poll_interval, region, secret_id, secret_key, timeout, token, user_agent, version, yield)")
   end)
 
   it("raises on wrong option types and values", function()

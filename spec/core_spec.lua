@@ -205,4 +205,42 @@ describe("hy3d.core", function()
       e:close()
     end)
   end)
+  describe("API 3.0 engines", function()
+    local TC3 = { secret_id = "AKIDx", secret_key = "core-spec-secret-key", version = "2025-05-13" }
+
+    it("need both credentials and a version, and never echo the key", function()
+      for _, missing in ipairs { "secret_id", "secret_key", "version" } do
+        local t = {}
+        for k, v in pairs(TC3) do if k ~= missing then t[k] = v end end
+        local ok, err = pcall(core.new, { base_url = "http://127.0.0.1:9", tc3 = t })
+        assert.is_false(ok)
+        assert.matches("'" .. missing .. "' is required", err)
+      end
+      local ok, err = pcall(core.new, { base_url = "http://127.0.0.1:9", tc3 = { secret_id = "", secret_key = "k",
+        version = "v" } })
+      assert.is_false(ok)
+      assert.matches("must not be empty", err)
+      assert.has_error(function() core.new { base_url = "http://127.0.0.1:9", tc3 = "AKIDx:key" } end)
+      local e = core.new { base_url = "http://127.0.0.1:9", tc3 = TC3 }
+      assert.is_nil(tostring(e):find(TC3.secret_key, 1, true))
+      e:close()
+      e:close()
+    end)
+
+    it("call only on an engine with credentials, with an action name only", function()
+      local g = core.new { base_url = "http://127.0.0.1:9" }
+      assert.has_error(function() g:call("QueryHunyuanTo3DProJob", {}) end,
+        "hy3d.Engine:call: this engine has no API 3.0 credentials")
+      g:close()
+      local e = core.new { base_url = "http://127.0.0.1:" .. sandbox.dead_port(), tc3 = TC3 }
+      assert.has_error(function() e:call("Query Job", {}) end)
+      assert.has_error(function() e:call("", {}) end)
+      local req = assert(e:call("QueryHunyuanTo3DProJob", { JobId = "1" }))
+      e:wait(req)
+      local v, err = req:result()
+      assert.is_nil(v)
+      assert.equal("network", err.kind)
+      e:close()
+    end)
+  end)
 end)

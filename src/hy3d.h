@@ -53,6 +53,15 @@ typedef struct hy3d_engine {
   struct curl_slist *api_headers;  /* shared by API requests; holds the credential */
   long timeout_ms;
   long connect_timeout_ms;
+  /* API 3.0 (TC3-HMAC-SHA256) credentials and headers; tc3_id is NULL on a gateway engine. */
+  char *tc3_id;
+  char *tc3_key;                   /* wiped before it is freed */
+  char *tc3_token;                 /* STS token (X-TC-Token), wiped too */
+  char *tc3_region;
+  char *tc3_version;
+  char *tc3_language;
+  char *tc3_service;
+  char *tc3_host;                  /* the Host header sent and signed */
 } hy3d_engine;
 
 enum { HY3D_REQ_IDLE, HY3D_REQ_RUNNING, HY3D_REQ_DONE };
@@ -71,6 +80,7 @@ struct hy3d_request {
   int too_large;                   /* body exceeded its limit */
   int cancelled;                   /* closed or its engine closed before completion */
   hy3d_buf body;                   /* API body, or the first bytes of a failed download */
+  struct curl_slist *headers;      /* this request's own headers (API 3.0), freed with it */
   FILE *file;                      /* download sink */
   curl_off_t bytes;                /* bytes written to the sink */
   curl_off_t max_bytes;            /* 0 = unlimited */
@@ -98,11 +108,31 @@ void hy3d_request_finish(hy3d_request *req, CURLcode result);
 void hy3d_request_cancel(hy3d_request *req);
 int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *path,
                            int bodyidx, long timeout_ms);
+void hy3d_slist_wipe(struct curl_slist *list);
 int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *url,
                             const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes);
 void hy3d_push_error(lua_State *L, const char *kind, const char *code, const char *message);
 
 /* hy3d_sign.c */
+#define HY3D_TC3_MAX_HEADERS 16
+
+/* What a TC3-HMAC-SHA256 signature covers (a POST to "/"); signed header names lowercase and sorted. */
+typedef struct hy3d_tc3 {
+  const char *secret_id;
+  const char *secret_key;
+  size_t secret_key_len;
+  const char *service;
+  const char *payload;
+  size_t payload_len;
+  long long timestamp;
+  int unsigned_payload;
+  int nheaders;
+  const char *names[HY3D_TC3_MAX_HEADERS];
+  const char *values[HY3D_TC3_MAX_HEADERS];
+  size_t value_lens[HY3D_TC3_MAX_HEADERS];
+} hy3d_tc3;
+
+int hy3d_tc3_compute(lua_State *L, const hy3d_tc3 *in, int steps);
 extern const luaL_Reg hy3d_sign_funcs[];
 
 /* hy3d_core.c */

@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hy3d.h"
 
@@ -136,6 +137,103 @@ static int engine_query(lua_State *L) {
   return engine_start_api(L, eng, "/v1/ai3d/query", lua_gettop(L), tmo);
 }
 
+/* Appends "Name: value" to *list; 0 when out of memory. */
+static int add_header(struct curl_slist **list, const char *name, const char *value) {
+  size_t n = strlen(name), v = strlen(value);
+  char *line = (char *)malloc(n + v + 3);
+  struct curl_slist *next;
+  if (line == NULL) return 0;
+  memcpy(line, name, n);
+  memcpy(line + n, ": ", 2);
+  memcpy(line + n + 2, value, v + 1);
+  next = curl_slist_append(*list, line);
+  memset(line, 0, n + v + 2);
+  free(line);
+  if (next == NULL) return 0;
+  *list = next;
+  return 1;
+}
+
+/*
+ * The headers of one API 3.0 request for the JSON body at bodyidx, signed now: Content-Type, Host,
+ * X-TC-*, Authorization. Pushes the Authorization value while it builds (popped before return).
+ * Returns the list or NULL when out of memory.
+ */
+static struct curl_slist *tc3_headers(lua_State *L, hy3d_engine *eng, const char *action, int bodyidx) {
+  struct curl_slist *list = NULL;
+  hy3d_tc3 in;
+  char ts[32];
+  int ok;
+  memset(&in, 0, sizeof in);
+  in.secret_id = eng->tc3_id;
+  in.secret_key = eng->tc3_key;
+  in.secret_key_len = strlen(eng->tc3_key);
+  in.service = eng->tc3_service;
+  in.payload = lua_tolstring(L, bodyidx, &in.payload_len);
+  in.timestamp = (long long)time(NULL);          /* UTC seconds since the epoch */
+  in.nheaders = 2;
+  in.names[0] = "content-type";
+  in.values[0] = "application/json";
+  in.value_lens[0] = sizeof "application/json" - 1;
+  in.names[1] = "host";
+  in.values[1] = eng->tc3_host;
+  in.value_lens[1] = strlen(eng->tc3_host);
+  hy3d_tc3_compute(L, &in, 0);                   /* authorization */
+  snprintf(ts, sizeof ts, "%lld", in.timestamp);
+  ok = add_header(&list, "Content-Type", "application/json")
+       && add_header(&list, "Host", eng->tc3_host)
+       && add_header(&list, "Accept", "application/json")
+       && add_header(&list, "Expect", "")
+       && add_header(&list, "X-TC-Action", action)
+       && add_header(&list, "X-TC-Version", eng->tc3_version)
+       && add_header(&list, "X-TC-Timestamp", ts)
+       && (eng->tc3_region == NULL || add_header(&list, "X-TC-Region", eng->tc3_region))
+       && (eng->tc3_language == NULL || add_header(&list, "X-TC-Language", eng->tc3_language))
+       && (eng->tc3_token == NULL || add_header(&list, "X-TC-Token", eng->tc3_token))
+       && add_header(&list, "Authorization", lua_tostring(L, -1));
+  lua_pop(L, 1);
+  if (!ok) {
+    hy3d_slist_wipe(list);
+    return NULL;
+  }
+  return list;
+}
+
+/*
+ * engine:call(action, params [, timeout]) -> request | nil, err
+ * An API 3.0 action: params as the JSON body of POST /, signed with TC3-HMAC-SHA256 at the
+ * current time. Only on an engine made with tc3 credentials.
+ */
+static int engine_call(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  const char *action = luaL_checkstring(L, 2);
+  const char *p;
+  hy3d_request *r;
+  long tmo;
+  int bodyidx;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  tmo = opt_timeout_ms(L, 4);
+  lua_settop(L, 3);
+  if (eng->tc3_id == NULL) return luaL_error(L, "hy3d.Engine:call: this engine has no API 3.0 credentials");
+  for (p = action; *p; p++)
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) break;
+  if (*p != '\0' || p == action) return luaL_argerror(L, 2, "an action name is letters and digits");
+  if (!hy3d_json_encode(L, 3)) {
+    lua_pushfstring(L, "the parameters cannot be sent as JSON: %s", lua_tostring(L, -1));
+    lua_pushnil(L);
+    hy3d_push_error(L, "invalid", "JSON_ENCODE", lua_tostring(L, -2));
+    return 2;
+  }
+  bodyidx = lua_gettop(L);
+  r = hy3d_request_new(L, HY3D_KIND_API);
+  r->headers = tc3_headers(L, eng, action, bodyidx);
+  if (r->headers == NULL) return luaL_error(L, "hy3d.Engine:call: out of memory");
+  if (!hy3d_request_setup_api(L, eng, r, "/", bodyidx, tmo)) return 2;
+  hy3d_engine_attach(L, 1, lua_gettop(L));
+  engine_drive(L, 1, eng);
+  return 1;
+}
+
 /* opts[name] as a number >= 0 (0 when opts or the field is nil). */
 static lua_Number opt_field_number(lua_State *L, int t, const char *name) {
   lua_Number v;
@@ -238,6 +336,15 @@ static int engine_pending(lua_State *L) {
   return 1;
 }
 
+/* Zeroes and frees a secret string; NULL is fine. */
+static void wipe_free(char **s) {
+  if (*s != NULL) {
+    memset(*s, 0, strlen(*s));
+    free(*s);
+    *s = NULL;
+  }
+}
+
 /* The one release shared by close, __gc and __close: idempotent; cancels what is in flight. */
 static int engine_close(lua_State *L) {
   hy3d_engine *eng = (hy3d_engine *)luaL_checkudata(L, 1, HY3D_ENGINE_MT);
@@ -250,16 +357,22 @@ static int engine_close(lua_State *L) {
     curl_multi_cleanup(eng->multi);
     eng->multi = NULL;
   }
-  if (eng->api_headers != NULL) {               /* holds the credential: wipe before freeing */
-    struct curl_slist *h;
-    for (h = eng->api_headers; h != NULL; h = h->next) memset(h->data, 0, strlen(h->data));
-    curl_slist_free_all(eng->api_headers);
-    eng->api_headers = NULL;
-  }
+  hy3d_slist_wipe(eng->api_headers);           /* holds the credential */
+  eng->api_headers = NULL;
   free(eng->base_url);
   eng->base_url = NULL;
   free(eng->user_agent);
   eng->user_agent = NULL;
+  wipe_free(&eng->tc3_key);
+  wipe_free(&eng->tc3_token);
+  free(eng->tc3_id);
+  free(eng->tc3_region);
+  free(eng->tc3_version);
+  free(eng->tc3_language);
+  free(eng->tc3_service);
+  free(eng->tc3_host);
+  eng->tc3_id = eng->tc3_region = eng->tc3_version = eng->tc3_language = NULL;
+  eng->tc3_service = eng->tc3_host = NULL;
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -305,8 +418,48 @@ static long seconds_field_ms(lua_State *L, int t, const char *name, long dflt) {
   return hy3d_seconds_to_ms(v);
 }
 
+/* The host[:port] of an http(s) URL (what libcurl sends as Host), malloc'ed; NULL when there is none. */
+static char *url_host(const char *url) {
+  const char *start = strstr(url, "://"), *end, *at;
+  char *host;
+  size_t n;
+  if (start == NULL) return NULL;
+  start += 3;
+  end = start + strcspn(start, "/?#");
+  at = memchr(start, '@', (size_t)(end - start));
+  if (at != NULL) start = at + 1;
+  n = (size_t)(end - start);
+  if (n == 0) return NULL;
+  host = (char *)malloc(n + 1);
+  if (host == NULL) return NULL;
+  memcpy(host, start, n);
+  host[n] = '\0';
+  return host;
+}
+
+/* Reads the tc3 = { secret_id=, secret_key=, token=, region=, version=, language=, service= } table. */
+static void engine_tc3(lua_State *L, hy3d_engine *eng, int t) {
+  eng->tc3_id = dup_string_field(L, t, "secret_id", 1);
+  eng->tc3_key = dup_string_field(L, t, "secret_key", 1);
+  eng->tc3_token = dup_string_field(L, t, "token", 0);
+  eng->tc3_region = dup_string_field(L, t, "region", 0);
+  eng->tc3_version = dup_string_field(L, t, "version", 1);
+  eng->tc3_language = dup_string_field(L, t, "language", 0);
+  eng->tc3_service = dup_string_field(L, t, "service", 0);
+  if (eng->tc3_id[0] == '\0' || eng->tc3_key[0] == '\0')
+    luaL_error(L, "hy3d.core.new: tc3 secret_id and secret_key must not be empty");
+  if (eng->tc3_service == NULL) {
+    eng->tc3_service = (char *)malloc(sizeof "ai3d");
+    if (eng->tc3_service == NULL) luaL_error(L, "hy3d.core.new: out of memory");
+    memcpy(eng->tc3_service, "ai3d", sizeof "ai3d");
+  }
+  eng->tc3_host = url_host(eng->base_url);
+  if (eng->tc3_host == NULL) luaL_error(L, "hy3d.core.new: base_url has no host");
+}
+
 /*
- * core.new{ base_url=, authorization=, user_agent=, timeout=, connect_timeout= } -> engine
+ * core.new{ base_url=, authorization=, tc3=, user_agent=, timeout=, connect_timeout= } -> engine
+ * authorization: the gateway's Authorization value; tc3: API 3.0 credentials (see engine_tc3).
  * The userdata is created closed and only then acquires its multi handle and strings, so an
  * error half-way leaves an object __gc can release.
  */
@@ -351,12 +504,17 @@ static int engine_new(lua_State *L) {
     free(auth);
     if (ok == NULL) return luaL_error(L, "hy3d.core.new: out of memory");
   }
+  lua_getfield(L, 1, "tc3");
+  if (lua_istable(L, -1)) engine_tc3(L, eng, lua_gettop(L));
+  else if (!lua_isnil(L, -1)) return luaL_error(L, "hy3d.core.new: 'tc3' must be a table");
+  lua_pop(L, 1);
   return 1;
 }
 
 static const luaL_Reg engine_methods[] = {
   {"submit", engine_submit},
   {"query", engine_query},
+  {"call", engine_call},
   {"download", engine_download},
   {"wait", engine_wait},
   {"step", engine_step},

@@ -274,7 +274,16 @@ static void request_release(lua_State *L, hy3d_request *r, int idx) {
     curl_easy_cleanup(r->easy);
     r->easy = NULL;
   }
+  hy3d_slist_wipe(r->headers);
+  r->headers = NULL;
   hy3d_buf_free(&r->body);
+}
+
+/* Frees a header list after zeroing every line (some carry credentials). NULL is fine. */
+void hy3d_slist_wipe(struct curl_slist *list) {
+  struct curl_slist *h;
+  for (h = list; h != NULL; h = h->next) memset(h->data, 0, strlen(h->data));
+  curl_slist_free_all(list);
 }
 
 /*
@@ -346,7 +355,7 @@ int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *r, cons
   rc |= curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
   rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, body);
   rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-  rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, eng->api_headers);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers != NULL ? r->headers : eng->api_headers);
   rc |= curl_easy_setopt(r->easy, CURLOPT_ACCEPT_ENCODING, "");
   rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, api_write);
   rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, (void *)r);

@@ -10,7 +10,6 @@
 #include "hy3d.h"
 
 #define HY3D_SHA256_LEN 32
-#define HY3D_MAX_SIGNED_HEADERS 16
 
 static void hex_encode(const unsigned char *in, size_t n, char *out) {
   static const char digits[] = "0123456789abcdef";
@@ -141,11 +140,10 @@ static void utc_date(long long ts, char out[32]) {
   long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
   long long mp = (5 * doy + 2) / 153;
-  long long d = doy - (153 * mp + 2) / 5 + 1;
-  long long m = mp < 10 ? mp + 3 : mp - 9;
+  int d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  int m = (int)(mp < 10 ? mp + 3 : mp - 9);
   long long y = yoe + era * 400 + (m <= 2);
-  if (y < 0 || y > 9999) y = 0;
-  snprintf(out, 32, "%04lld-%02lld-%02lld", y, m, d);
+  snprintf(out, 32, "%04d-%02d-%02d", (int)(y < 0 ? 0 : y > 9999 ? 9999 : y), m, d);
 }
 
 /* A string field of the table at index 1, left on the stack to anchor it; raises naming the field (never its value). */
@@ -174,105 +172,40 @@ static int name_cmp(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The value a signed header contributes: content-type and host from their fields, others from `headers`. */
-static const char *signed_value(lua_State *L, int hidx, const char *name, size_t *len,
-                                const char *ctype, size_t ctlen, const char *host, size_t hostlen) {
-  const char *v;
-  if (strcmp(name, "content-type") == 0) { *len = ctlen; return ctype; }
-  if (strcmp(name, "host") == 0) { *len = hostlen; return host; }
-  if (!lua_istable(L, hidx)) goto missing;
-  lua_getfield(L, hidx, name);
-  if (lua_type(L, -1) != LUA_TSTRING) goto missing;
-  v = lua_tolstring(L, -1, len);
-  lua_pop(L, 1);                  /* still referenced by the headers table */
-  return v;
-missing:
-  luaL_error(L, "tc3_sign: signed header '%s' has no value in 'headers'", name);
-  return NULL;
-}
-
 /*
- * core.tc3_sign{ secret_id=, secret_key=, timestamp=, payload=, host=, content_type=?"application/json",
- *                service=?"ai3d", headers=?{[lowercase name] = value}, signed_headers=?"content-type;host",
- *                unsigned_payload=?false }
- *   -> authorization, { date, credential_scope, hashed_payload, canonical_request, string_to_sign,
- *                       signature, signed_headers }
- * The steps are the reference's §4. `signed_headers` chooses which headers are signed (sorted for the
- * canonical request; values trimmed and lowercased); headers other than host and content-type take
- * their values from `headers`. The key material is wiped before returning and never appears in an error.
+ * Steps 1-7 of the reference's §4 for `POST /`. `names`/`values` are the signed headers, names
+ * lowercase and sorted. Pushes the Authorization value and, when `steps` is set, a table of the
+ * intermediates. The key material is wiped before returning; errors never mention it.
  */
-static int sign_tc3(lua_State *L) {
-  size_t idlen, keylen, plen, hostlen, ctlen, svclen, shlen, len;
-  const char *secret_id, *secret_key, *payload, *host, *ctype, *service, *signed_list;
-  const char *creq, *scope, *sts, *signed_names;
-  const char *names[HY3D_MAX_SIGNED_HEADERS];
-  char namebuf[512], date[32], tsbuf[32];
+int hy3d_tc3_compute(lua_State *L, const hy3d_tc3 *in, int steps) {
+  char date[32], tsbuf[32];
   char hashed[2 * HY3D_SHA256_LEN + 1], creq_hash[2 * HY3D_SHA256_LEN + 1], sig_hex[2 * HY3D_SHA256_LEN + 1];
   unsigned char kdate[HY3D_SHA256_LEN], kservice[HY3D_SHA256_LEN], ksigning[HY3D_SHA256_LEN];
   unsigned char sig[HY3D_SHA256_LEN];
   unsigned char *keybuf;
-  long long ts;
-  int nnames = 0, i, unsigned_payload, ok, isnum = 0, hidx;
+  const char *creq, *scope, *sts, *signed_names;
+  size_t len;
+  int i, ok, base = lua_gettop(L);
   luaL_Buffer b;
 
-  luaL_checktype(L, 1, LUA_TTABLE);
-  lua_settop(L, 1);
-  secret_id = field_string(L, "secret_id", &idlen, NULL);
-  secret_key = field_string(L, "secret_key", &keylen, NULL);
-  payload = field_string(L, "payload", &plen, NULL);
-  host = field_string(L, "host", &hostlen, NULL);
-  ctype = field_string(L, "content_type", &ctlen, "application/json");
-  service = field_string(L, "service", &svclen, "ai3d");
-  signed_list = field_string(L, "signed_headers", &shlen, "content-type;host");
-  lua_getfield(L, 1, "timestamp");
-  ts = (long long)lua_tointegerx(L, -1, &isnum);
-  if (!isnum || ts < 0 || ts > 253402300799LL)
-    return luaL_error(L, "tc3_sign: field 'timestamp' must be a UNIX time (seconds, year 1970..9999)");
-  lua_pop(L, 1);
-  lua_getfield(L, 1, "unsigned_payload");
-  unsigned_payload = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  lua_getfield(L, 1, "headers");
-  hidx = lua_gettop(L);
-  if (!lua_isnil(L, hidx) && !lua_istable(L, hidx)) return luaL_error(L, "tc3_sign: field 'headers' must be a table");
-  if (idlen == 0 || keylen == 0) return luaL_error(L, "tc3_sign: secret_id and secret_key must not be empty");
-  if (svclen == 0 || strchr(service, '/')) return luaL_error(L, "tc3_sign: field 'service' is not a service name");
-  if (shlen == 0 || shlen >= sizeof namebuf) return luaL_error(L, "tc3_sign: field 'signed_headers' is empty or too long");
-
-  /* The signed header names: lowercased, split at ';', sorted, then joined again. */
-  for (i = 0; i <= (int)shlen; i++) namebuf[i] = (char)tolower((unsigned char)signed_list[i]);
-  {
-    char *p = namebuf;
-    while (p) {
-      char *semi = strchr(p, ';');
-      if (semi) *semi = '\0';
-      if (*p == '\0') return luaL_error(L, "tc3_sign: field 'signed_headers' has an empty name");
-      if (nnames == HY3D_MAX_SIGNED_HEADERS) return luaL_error(L, "tc3_sign: too many signed headers");
-      names[nnames++] = p;
-      p = semi ? semi + 1 : NULL;
-    }
-  }
-  qsort(names, (size_t)nnames, sizeof names[0], name_cmp);
   luaL_buffinit(L, &b);
-  for (i = 0; i < nnames; i++) {
+  for (i = 0; i < in->nheaders; i++) {
     if (i) luaL_addchar(&b, ';');
-    luaL_addstring(&b, names[i]);
+    luaL_addstring(&b, in->names[i]);
   }
   luaL_pushresult(&b);
-  signed_names = lua_tostring(L, -1);            /* anchored at hidx + 1 */
-
+  signed_names = lua_tostring(L, base + 1);
   /* Steps 1-3: date, payload hash, canonical request. */
-  utc_date(ts, date);
-  snprintf(tsbuf, sizeof tsbuf, "%lld", ts);
-  if (unsigned_payload) sha256_hex("UNSIGNED-PAYLOAD", 16, hashed);
-  else sha256_hex(payload, plen, hashed);
+  utc_date(in->timestamp, date);
+  snprintf(tsbuf, sizeof tsbuf, "%lld", in->timestamp);
+  if (in->unsigned_payload) sha256_hex("UNSIGNED-PAYLOAD", 16, hashed);
+  else sha256_hex(in->payload, in->payload_len, hashed);
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "POST\n/\n\n");
-  for (i = 0; i < nnames; i++) {
-    const char *v = signed_value(L, hidx, names[i], &len, ctype, ctlen, host, hostlen);
-    luaL_addstring(&b, names[i]);
+  for (i = 0; i < in->nheaders; i++) {
+    luaL_addstring(&b, in->names[i]);
     luaL_addchar(&b, ':');
-    add_canonical_value(&b, v, len);
+    add_canonical_value(&b, in->values[i], in->value_lens[i]);
     luaL_addchar(&b, '\n');
   }
   luaL_addchar(&b, '\n');
@@ -280,20 +213,20 @@ static int sign_tc3(lua_State *L) {
   luaL_addchar(&b, '\n');
   luaL_addstring(&b, hashed);
   luaL_pushresult(&b);
-  creq = lua_tolstring(L, -1, &len);             /* hidx + 2 */
+  creq = lua_tolstring(L, base + 2, &len);
   sha256_hex(creq, len, creq_hash);
   /* Steps 4-5: credential scope and string to sign. */
-  scope = lua_pushfstring(L, "%s/%s/tc3_request", date, service);                  /* hidx + 3 */
-  sts = lua_pushfstring(L, "TC3-HMAC-SHA256\n%s\n%s\n%s", tsbuf, scope, creq_hash);  /* hidx + 4 */
+  scope = lua_pushfstring(L, "%s/%s/tc3_request", date, in->service);                 /* base + 3 */
+  sts = lua_pushfstring(L, "TC3-HMAC-SHA256\n%s\n%s\n%s", tsbuf, scope, creq_hash);  /* base + 4 */
   /* Step 6: the derived key chain, keyed first by "TC3" .. SecretKey. */
-  keybuf = (unsigned char *)lua_newuserdata(L, keylen + 3);
+  keybuf = (unsigned char *)lua_newuserdata(L, in->secret_key_len + 3);
   memcpy(keybuf, "TC3", 3);
-  memcpy(keybuf + 3, secret_key, keylen);
-  ok = hmac_sha256(keybuf, keylen + 3, date, strlen(date), kdate)
-       && hmac_sha256(kdate, sizeof kdate, service, svclen, kservice)
+  memcpy(keybuf + 3, in->secret_key, in->secret_key_len);
+  ok = hmac_sha256(keybuf, in->secret_key_len + 3, date, strlen(date), kdate)
+       && hmac_sha256(kdate, sizeof kdate, in->service, strlen(in->service), kservice)
        && hmac_sha256(kservice, sizeof kservice, "tc3_request", 11, ksigning)
        && hmac_sha256(ksigning, sizeof ksigning, sts, strlen(sts), sig);
-  OPENSSL_cleanse(keybuf, keylen + 3);
+  OPENSSL_cleanse(keybuf, in->secret_key_len + 3);
   OPENSSL_cleanse(kdate, sizeof kdate);
   OPENSSL_cleanse(kservice, sizeof kservice);
   OPENSSL_cleanse(ksigning, sizeof ksigning);
@@ -303,23 +236,104 @@ static int sign_tc3(lua_State *L) {
   OPENSSL_cleanse(sig, sizeof sig);
   /* Step 7: the Authorization value, then the intermediates (for tests and verifiers). */
   lua_pushfstring(L, "TC3-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-                  secret_id, scope, signed_names, sig_hex);
+                  in->secret_id, scope, signed_names, sig_hex);                      /* base + 5 */
+  if (!steps) {
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
+    return 1;
+  }
   lua_createtable(L, 0, 7);
   lua_pushstring(L, date);
   lua_setfield(L, -2, "date");
-  lua_pushvalue(L, hidx + 3);
+  lua_pushvalue(L, base + 3);
   lua_setfield(L, -2, "credential_scope");
   lua_pushstring(L, hashed);
   lua_setfield(L, -2, "hashed_payload");
-  lua_pushvalue(L, hidx + 2);
+  lua_pushvalue(L, base + 2);
   lua_setfield(L, -2, "canonical_request");
-  lua_pushvalue(L, hidx + 4);
+  lua_pushvalue(L, base + 4);
   lua_setfield(L, -2, "string_to_sign");
   lua_pushstring(L, sig_hex);
   lua_setfield(L, -2, "signature");
-  lua_pushvalue(L, hidx + 1);
+  lua_pushvalue(L, base + 1);
   lua_setfield(L, -2, "signed_headers");
+  lua_replace(L, base + 2);
+  lua_replace(L, base + 1);
+  lua_settop(L, base + 2);
   return 2;
+}
+
+/*
+ * core.tc3_sign{ secret_id=, secret_key=, timestamp=, payload=, host=, content_type=?"application/json",
+ *                service=?"ai3d", headers=?{[lowercase name] = value}, signed_headers=?"content-type;host",
+ *                unsigned_payload=?false }
+ *   -> authorization, { date, credential_scope, hashed_payload, canonical_request, string_to_sign,
+ *                       signature, signed_headers }
+ * `signed_headers` chooses which headers are signed (sorted for the canonical request; values
+ * trimmed and lowercased); headers other than host and content-type take their values from `headers`.
+ */
+static int sign_tc3(lua_State *L) {
+  size_t idlen, hostlen, ctlen, svclen, shlen;
+  const char *host, *ctype, *signed_list;
+  char namebuf[512];
+  hy3d_tc3 in;
+  int i, isnum = 0, hidx;
+
+  memset(&in, 0, sizeof in);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  in.secret_id = field_string(L, "secret_id", &idlen, NULL);
+  in.secret_key = field_string(L, "secret_key", &in.secret_key_len, NULL);
+  in.payload = field_string(L, "payload", &in.payload_len, NULL);
+  host = field_string(L, "host", &hostlen, NULL);
+  ctype = field_string(L, "content_type", &ctlen, "application/json");
+  in.service = field_string(L, "service", &svclen, "ai3d");
+  signed_list = field_string(L, "signed_headers", &shlen, "content-type;host");
+  lua_getfield(L, 1, "timestamp");
+  in.timestamp = (long long)lua_tointegerx(L, -1, &isnum);
+  if (!isnum || in.timestamp < 0 || in.timestamp > 253402300799LL)
+    return luaL_error(L, "tc3_sign: field 'timestamp' must be a UNIX time (seconds, year 1970..9999)");
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "unsigned_payload");
+  in.unsigned_payload = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "headers");
+  hidx = lua_gettop(L);
+  if (!lua_isnil(L, hidx) && !lua_istable(L, hidx)) return luaL_error(L, "tc3_sign: field 'headers' must be a table");
+  if (idlen == 0 || in.secret_key_len == 0) return luaL_error(L, "tc3_sign: secret_id and secret_key must not be empty");
+  if (svclen == 0 || strchr(in.service, '/')) return luaL_error(L, "tc3_sign: field 'service' is not a service name");
+  if (shlen == 0 || shlen >= sizeof namebuf) return luaL_error(L, "tc3_sign: field 'signed_headers' is empty or too long");
+
+  /* The signed header names: lowercased, split at ';', sorted. */
+  for (i = 0; i <= (int)shlen; i++) namebuf[i] = (char)tolower((unsigned char)signed_list[i]);
+  {
+    char *p = namebuf;
+    while (p) {
+      char *semi = strchr(p, ';');
+      if (semi) *semi = '\0';
+      if (*p == '\0') return luaL_error(L, "tc3_sign: field 'signed_headers' has an empty name");
+      if (in.nheaders == HY3D_TC3_MAX_HEADERS) return luaL_error(L, "tc3_sign: too many signed headers");
+      in.names[in.nheaders++] = p;
+      p = semi ? semi + 1 : NULL;
+    }
+  }
+  qsort(in.names, (size_t)in.nheaders, sizeof in.names[0], name_cmp);
+  for (i = 0; i < in.nheaders; i++) {
+    const char *name = in.names[i];
+    if (strcmp(name, "content-type") == 0) {
+      in.values[i] = ctype;
+      in.value_lens[i] = ctlen;
+    } else if (strcmp(name, "host") == 0) {
+      in.values[i] = host;
+      in.value_lens[i] = hostlen;
+    } else {
+      if (lua_istable(L, hidx)) lua_getfield(L, hidx, name); else lua_pushnil(L);
+      if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "tc3_sign: signed header '%s' has no value in 'headers'", name);
+      in.values[i] = lua_tolstring(L, -1, &in.value_lens[i]);   /* anchored on the stack */
+    }
+  }
+  return hy3d_tc3_compute(L, &in, 1);
 }
 
 const luaL_Reg hy3d_sign_funcs[] = {

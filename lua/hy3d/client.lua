@@ -1,4 +1,6 @@
---- hy3d clients: options, submit/query/wait on the compatible gateway, and downloads.
+--- hy3d clients: options and credentials, submit/query/wait on either door (the compatible
+-- gateway with an API key, or Tencent Cloud API 3.0 with a SecretId/SecretKey), any API 3.0
+-- action by name, and downloads.
 -- Every network call runs on the client's engine (one curl multi handle). Inside a coroutine a
 -- call never blocks: it yields while its transfer or timer is pending. In the main thread it
 -- blocks efficiently in curl_multi_poll.
@@ -17,9 +19,14 @@ end
 
 local VERSION = core._VERSION
 
---- Option defaults (environment variables HY3D_API_KEY and HY3D_BASE_URL come first).
+--- Option defaults (environment variables come first: HY3D_API_KEY, HY3D_BASE_URL for the
+-- gateway; TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN,
+-- TENCENTCLOUD_REGION and HY3D_ENDPOINT for API 3.0).
 local DEFAULTS = {
   base_url = "https://api.ai3d.cloud.tencent.com",
+  endpoint = "https://ai3d.tencentcloudapi.com",
+  region = "ap-guangzhou",
+  version = "2025-05-13",
   timeout = 60,           -- seconds per HTTP request
   connect_timeout = 10,   -- seconds to connect
   poll_interval = 5,      -- seconds between polls in wait
@@ -29,8 +36,25 @@ local DEFAULTS = {
 local OPTION_TYPES = {
   api_key = "string", base_url = "string", auth_scheme = "string", timeout = "number",
   connect_timeout = "number", poll_interval = "number", user_agent = "string", yield = "function",
+  secret_id = "string", secret_key = "string", token = "string", region = "string", endpoint = "string",
+  version = "string", language = "string",
 }
-local WAIT_OPTIONS = { interval = "number", timeout = "number", on_status = "function" }
+local SUBMIT_OPTIONS = { kind = "string" }
+local QUERY_OPTIONS = { kind = "string" }
+local WAIT_OPTIONS = { interval = "number", timeout = "number", on_status = "function", kind = "string" }
+
+--- Job kinds: the API 3.0 Submit and Query/Describe action of each family (the gateway has pro).
+local KINDS = {
+  pro = { submit = "SubmitHunyuanTo3DProJob", query = "QueryHunyuanTo3DProJob" },
+  rapid = { submit = "SubmitHunyuanTo3DRapidJob", query = "QueryHunyuanTo3DRapidJob" },
+  part = { submit = "SubmitHunyuan3DPartJob", query = "QueryHunyuan3DPartJob" },
+  uv = { submit = "SubmitHunyuanTo3DUVJob", query = "DescribeHunyuanTo3DUVJob" },
+  reduce_face = { submit = "SubmitReduceFaceJob", query = "DescribeReduceFaceJob" },
+  texture = { submit = "SubmitTextureTo3DJob", query = "DescribeTextureTo3DJob" },
+  profile = { submit = "SubmitProfileTo3DJob", query = "DescribeProfileTo3DJob" },
+  motion = { submit = "SubmitHunyuanTo3DMotionJob", query = "DescribeHunyuanTo3DMotionJob" },
+  rigging = { submit = "SubmitAutoRiggingJob", query = "DescribeAutoRiggingJob" },
+}
 local DOWNLOAD_OPTIONS = { timeout = "number", stall = "number", max_bytes = "number" }
 
 -- Secrets per client, kept out of the client table so no dump of it can show them.
@@ -69,20 +93,55 @@ local function env(name)
   return nil
 end
 
---- Creates a client. Options: api_key, base_url, auth_scheme ("Bearer"), timeout,
--- connect_timeout, poll_interval, user_agent, yield (a function that replaces coroutine.yield).
+local function trimmed(v, what)
+  if v == nil then return nil end
+  v = v:match("^%s*(.-)%s*$")
+  if v:find("[%c]") then error("hy3d.new: " .. what .. " contains control characters", 3) end
+  if v == "" then return nil end
+  return v
+end
+
+local function check_url(v, what)
+  if not v:match("^https?://[^/%s]+") then
+    error(("hy3d.new: %s must be an http:// or https:// URL, got %q"):format(what, v), 3)
+  end
+  return v
+end
+
+-- The credentials and door: explicit options first, then the environment. Returns the mode
+-- ("gateway", "api3" or nil when there are none) and the settings of that door.
+local function credentials(opts)
+  local key = trimmed(opts.api_key, "api_key")
+  local id, secret = trimmed(opts.secret_id, "secret_id"), trimmed(opts.secret_key, "secret_key")
+  if key and (id or secret) then
+    error("hy3d.new: give either api_key (the gateway) or secret_id/secret_key (API 3.0), not both", 3)
+  end
+  if not (key or id or secret) then
+    key = trimmed(env("HY3D_API_KEY"), "HY3D_API_KEY")
+    if not key then
+      id = trimmed(env("TENCENTCLOUD_SECRET_ID"), "TENCENTCLOUD_SECRET_ID")
+      secret = trimmed(env("TENCENTCLOUD_SECRET_KEY"), "TENCENTCLOUD_SECRET_KEY")
+    end
+  end
+  if (id == nil) ~= (secret == nil) then
+    error("hy3d.new: secret_id and secret_key go together (options, or TENCENTCLOUD_SECRET_ID and "
+      .. "TENCENTCLOUD_SECRET_KEY)", 3)
+  end
+  if key then return "gateway", { key = key } end
+  if id then
+    return "api3", { id = id, secret = secret,
+      token = trimmed(opts.token, "token") or trimmed(env("TENCENTCLOUD_SESSION_TOKEN"), "TENCENTCLOUD_SESSION_TOKEN") }
+  end
+  return nil, {}
+end
+
+--- Creates a client. Gateway options: api_key, base_url, auth_scheme ("Bearer"). API 3.0
+-- options: secret_id, secret_key, token (STS), region, endpoint, version, language. Both:
+-- timeout, connect_timeout, poll_interval, user_agent, yield (a function that replaces
+-- coroutine.yield). An api_key selects the gateway, a SecretId/SecretKey API 3.0.
 local function new(opts)
   opts = check_options("hy3d.new", opts, OPTION_TYPES, 2)
-  local key = opts.api_key or env("HY3D_API_KEY")
-  if key then
-    key = key:match("^%s*(.-)%s*$")
-    if key:find("[%c]") then error("hy3d.new: api_key contains control characters", 2) end
-    if key == "" then key = nil end
-  end
-  local base_url = opts.base_url or env("HY3D_BASE_URL") or DEFAULTS.base_url
-  if not base_url:match("^https?://[^/%s]+") then
-    error("hy3d.new: base_url must be an http:// or https:// URL, got " .. ("%q"):format(base_url), 2)
-  end
+  local mode, cred = credentials(opts)
   local scheme = opts.auth_scheme
   if scheme ~= nil and scheme:lower() ~= "bearer" then
     error("hy3d.new: auth_scheme must be nil (raw key, as documented) or \"Bearer\"", 2)
@@ -95,24 +154,39 @@ local function new(opts)
   if pi ~= nil and (pi ~= pi or pi < 0) then
     error("hy3d.new: poll_interval must be >= 0", 2)
   end
+  local base_url
+  if mode == "api3" then
+    base_url = check_url(opts.endpoint or env("HY3D_ENDPOINT") or DEFAULTS.endpoint, "endpoint")
+  else
+    base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or DEFAULTS.base_url, "base_url")
+  end
+  local region = opts.region or env("TENCENTCLOUD_REGION") or DEFAULTS.region
   local timeout = opts.timeout or DEFAULTS.timeout
   local user_agent = opts.user_agent
     or ("hy3d/%s (libcurl/%s; %s)"):format(VERSION, core.curl_version, _VERSION)
   local self = setmetatable({
     base_url = base_url,
+    mode = mode,
+    region = mode == "api3" and region or nil,
     timeout = timeout,
     poll_interval = opts.poll_interval or DEFAULTS.poll_interval,
     _engine = core.new {
       base_url = base_url,
-      authorization = key and (scheme and ("Bearer " .. key) or key) or nil,
+      authorization = cred.key and (scheme and ("Bearer " .. cred.key) or cred.key) or nil,
+      tc3 = mode == "api3" and {
+        secret_id = cred.id, secret_key = cred.secret, token = cred.token, region = region,
+        version = opts.version or DEFAULTS.version, language = opts.language,
+      } or nil,
       user_agent = user_agent,
       timeout = timeout,
       connect_timeout = opts.connect_timeout or DEFAULTS.connect_timeout,
     },
     _yield = opts.yield,
-    _has_key = key ~= nil,
+    _has_key = mode ~= nil,
   }, Client)
-  secrets_of[self] = { key }
+  local secrets = {}
+  for _, v in ipairs { "key", "secret", "token" } do secrets[#secrets + 1] = cred[v] end
+  secrets_of[self] = secrets
   return self
 end
 
@@ -125,7 +199,50 @@ end
 function Client:_no_key()
   if self._has_key then return nil end
   return self:_error { kind = "invalid", code = "NO_CREDENTIALS",
-    message = "no API key: pass api_key to hy3d.new or set HY3D_API_KEY" }
+    message = "no credentials: pass api_key (or set HY3D_API_KEY) for the gateway, or secret_id and "
+      .. "secret_key (or set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY) for API 3.0" }
+end
+
+-- An error from the engine, with the hint the usual cause of SignatureExpire needs.
+function Client:_api_error(err)
+  if err.code == "AuthFailure.SignatureExpire" then
+    err.message = tostring(err.message) .. " [hy3d signs with this machine's clock (UTC "
+      .. os.date("!%Y-%m-%d %H:%M:%S") .. "): check that it is right]"
+  end
+  return self:_error(err)
+end
+
+-- The action names of a job kind, or nil and an invalid error (unknown kind, or not on this door).
+function Client:_kind(kind)
+  kind = kind or "pro"
+  local k = KINDS[kind]
+  if not k then
+    local names = {}
+    for name in pairs(KINDS) do names[#names + 1] = name end
+    table.sort(names)
+    return nil, self:_error { kind = "invalid", code = "UNKNOWN_KIND",
+      message = ("unknown job kind %q (kinds: %s)"):format(kind, table.concat(names, ", ")) }
+  end
+  if self.mode == "gateway" and kind ~= "pro" then
+    return nil, self:_error { kind = "invalid", code = "KIND_NEEDS_API3",
+      message = ("the gateway (api_key) offers only Pro jobs; kind %q needs API 3.0 credentials "
+        .. "(secret_id and secret_key)"):format(kind) }
+  end
+  return k, kind
+end
+
+-- Starts and settles one API request: an action on API 3.0, or the gateway route.
+function Client:_api(action, params, timeout)
+  local req, err
+  if self.mode == "api3" then
+    req, err = self._engine:call(action, params, timeout)
+  elseif action == KINDS.pro.submit then
+    req, err = self._engine:submit(params, timeout)
+  else
+    req, err = self._engine:query(params.JobId, timeout)
+  end
+  if not req then return nil, err end
+  return self:_settle(req)
 end
 
 -- Gives control back to whoever resumes this coroutine; `delay` hints when hy3d needs it back.
@@ -175,51 +292,57 @@ local function job_id_of(job, what)
   return id
 end
 
--- One query request with its own time limit.
-function Client:_query(id, timeout)
-  local req, err = self._engine:query(id, timeout)
-  if not req then return nil, err end
-  return self:_settle(req)
+-- The kind of a job table or of the options given with a bare JobId.
+local function kind_of(job, opts)
+  return opts.kind or (type(job) == "table" and job.kind) or nil
 end
 
 -- ===== public methods =====
 
---- Submits a generation job. `params` is a table of API fields sent as the JSON body unchanged.
--- Returns the job (the unwrapped response: JobId, RequestId) or nil, err.
-function Client:submit(params)
+--- Submits a job. `params` is a table of API fields sent as the JSON body unchanged; opts.kind
+-- picks the family: "pro" (default), "rapid", "part", "uv", "reduce_face", "texture", "profile",
+-- "motion", "rigging" (all but pro need API 3.0). Returns the job (the unwrapped response: JobId,
+-- RequestId, and `kind`) or nil, err.
+function Client:submit(params, opts)
   if type(params) ~= "table" then error("hy3d submit: expects a table of API fields", 2) end
+  opts = check_options("hy3d submit", opts, SUBMIT_OPTIONS, 2)
   local err = self:_no_key()
   if err then return nil, err end
-  local req, serr = self._engine:submit(params)
-  if not req then return nil, self:_error(serr) end
-  local job, rerr = self:_settle(req)
-  if not job then return nil, self:_error(rerr) end
+  local k, kind = self:_kind(opts.kind)
+  if not k then return nil, kind end
+  local job, rerr = self:_api(k.submit, params)
+  if not job then return nil, self:_api_error(rerr) end
   if type(job.JobId) ~= "string" and type(job.JobId) ~= "number" then
     return nil, self:_error { kind = "decode", code = "NO_JOB_ID", request_id = job.RequestId,
       message = "the submit response has no JobId" }
   end
   job.JobId = tostring(job.JobId)
+  job.kind = kind
   return job
 end
 
---- Queries a job once. Returns the unwrapped response (Status, ResultFile3Ds, ErrorCode, ...)
--- or nil, err.
-function Client:query(job)
+--- Queries a job once (a job table, or a JobId with opts.kind when it is not pro). Returns the
+-- unwrapped response (Status, ResultFile3Ds, ErrorCode, ...) or nil, err.
+function Client:query(job, opts)
   local id = job_id_of(job, "hy3d query")
+  opts = check_options("hy3d query", opts, QUERY_OPTIONS, 2)
   local err = self:_no_key()
   if err then return nil, err end
-  local res, qerr = self:_query(id)
+  local k, kind = self:_kind(kind_of(job, opts))
+  if not k then return nil, kind end
+  local res, qerr = self:_api(k.query, { JobId = id })
   if not res then
     qerr.job_id = id
-    return nil, self:_error(qerr)
+    return nil, self:_api_error(qerr)
   end
+  res.kind = kind
   return res
 end
 
 --- Polls a job until it is DONE (returns the result) or FAIL (nil, err of kind "job").
 -- opts: interval (seconds between polls), timeout (total seconds, default 1800, bounding every
 -- poll too; on expiry nil, err of kind "timeout" with job_id), on_status(result) (called when
--- Status changes).
+-- Status changes), kind (for a bare JobId that is not pro).
 function Client:wait(job, opts)
   local id = job_id_of(job, "hy3d wait")
   opts = check_options("hy3d wait", opts, WAIT_OPTIONS, 2)
@@ -229,6 +352,8 @@ function Client:wait(job, opts)
   if limit ~= limit or limit < 0 then error("hy3d wait: timeout must be >= 0", 2) end
   local err = self:_no_key()
   if err then return nil, err end
+  local k, kind = self:_kind(kind_of(job, opts))
+  if not k then return nil, kind end
   local deadline = now() + limit
   local last
   local function timed_out()
@@ -239,14 +364,15 @@ function Client:wait(job, opts)
   while true do
     local left = deadline - now()
     if left <= 0 then return nil, timed_out() end
-    local res, qerr = self:_query(id, min(self.timeout, left))
+    local res, qerr = self:_api(k.query, { JobId = id }, min(self.timeout, left))
     if not res then
       if qerr.kind == "network" and qerr.code == "OPERATION_TIMEDOUT" and now() >= deadline then
         return nil, timed_out()
       end
       qerr.job_id = id
-      return nil, self:_error(qerr)
+      return nil, self:_api_error(qerr)
     end
+    res.kind = kind
     local status = type(res.Status) == "string" and res.Status:upper() or nil
     if not status then
       return nil, self:_error { kind = "decode", code = "NO_STATUS", job_id = id, request_id = res.RequestId,
@@ -265,6 +391,33 @@ function Client:wait(job, opts)
     end
     self:_sleep_until(min(now() + interval, deadline))
   end
+end
+
+--- Calls any API 3.0 action by name with a table of parameters: the escape hatch for actions
+-- hy3d has no method for. Returns the unwrapped Response or nil, err (API errors: kind "api",
+-- code, message, request_id). Needs API 3.0 credentials.
+function Client:call(action, params)
+  if type(action) ~= "string" or not action:match("^%w+$") then
+    error("hy3d call: action must be an API action name such as \"DescribeAutoRiggingJob\"", 2)
+  end
+  if params ~= nil and type(params) ~= "table" then error("hy3d call: params must be a table", 2) end
+  local err = self:_no_key()
+  if err then return nil, err end
+  if self.mode ~= "api3" then
+    return nil, self:_error { kind = "invalid", code = "CALL_NEEDS_API3",
+      message = "call reaches API 3.0 actions and needs secret_id and secret_key; this client uses the gateway (api_key)" }
+  end
+  local res, cerr = self:_api(action, params or {})
+  if not res then return nil, self:_api_error(cerr) end
+  return res
+end
+
+--- Converts a model file to another format (the synchronous Convert3DFormat): params are
+-- File3D (the model's URL) and Format (STL, USDZ, FBX, MP4 or GIF). Returns the response with
+-- ResultFile3D (the converted file's URL) or nil, err. Needs API 3.0 credentials.
+function Client:convert(params)
+  if type(params) ~= "table" then error("hy3d convert: expects { File3D = url, Format = ... }", 2) end
+  return self:call("Convert3DFormat", params)
 end
 
 --- Streams url to the file at path (through path..".part", renamed on success, removed on
@@ -306,12 +459,16 @@ end
 Client.__close = Client.close
 
 function Client:__tostring()
-  return ("hy3d.Client (%s, %s)"):format(self.base_url, self._has_key and "API key set" or "no API key")
+  local how = self.mode == "gateway" and "gateway, API key set"
+    or self.mode == "api3" and ("API 3.0, %s, SecretId set"):format(self.region)
+    or "no credentials"
+  return ("hy3d.Client (%s, %s)"):format(self.base_url, how)
 end
 
 return {
   new = new,
   defaults = DEFAULTS,
+  kinds = KINDS,
   Client = Client,
   isyieldable = isyieldable,
 }

@@ -31,17 +31,28 @@ local M = {
   defaults = client.defaults,
   null = core.decode("null"),
   new = client.new,
+  kinds = client.kinds,
   Error = errors,
 }
 
 --- Submits a job on the default client (see Client:submit).
-function M.submit(params)
-  return default():submit(params)
+function M.submit(params, opts)
+  return default():submit(params, opts)
 end
 
 --- Queries a job once on the default client (see Client:query).
-function M.query(job)
-  return default():query(job)
+function M.query(job, opts)
+  return default():query(job, opts)
+end
+
+--- Calls an API 3.0 action by name on the default client (see Client:call).
+function M.call(action, params)
+  return default():call(action, params)
+end
+
+--- Converts a model file's format on the default client (see Client:convert).
+function M.convert(params)
+  return default():convert(params)
 end
 
 --- Polls a job until it is DONE or FAIL on the default client (see Client:wait).
