@@ -1,8 +1,9 @@
 -- luacheck configuration (`make test` runs `luacheck -q .`).
 std = "max"
 max_line_length = 130
-include_files = { "lua", "spec", "examples", "bin", "bench/*.lua", ".busted", ".luacheckrc" }
-exclude_files = { "build", "out", "spec/sdk" }
+include_files = { "lua/**/*.lua", "spec/**/*.lua", "examples/**/*.lua", "bin", "bench/*.lua", ".busted", ".luacheckrc" }
+exclude_files = { "build", "out", "spec/sdk", "spec/support/*.c", "examples/**/*.md" }
 files["spec"] = { std = "+busted" }
 files["bin/hy3d-sandbox"] = { globals = { "arg" } }
 files["bench"] = { globals = { "wrk" } }   -- wrk scripts
+files["examples/love"] = { globals = { "love" } }

@@ -16,7 +16,7 @@ instead of blocking. Ships hy3d-sandbox, an offline emulator of the service.
   labels = { "3d", "http", "libcurl", "tencent", "hunyuan" },
 }
 dependencies = {
-  "lua >= 5.1",
+  "lua >= 5.1, < 5.5",
   "lua-cjson >= 2.1.0",
   "luasocket >= 3.0",   -- hy3d-sandbox
   "lua-zlib >= 1.2",    -- hy3d-sandbox (PNG and zip result files)
@@ -39,6 +39,7 @@ build = {
     ["hy3d"] = "lua/hy3d/init.lua",
     ["hy3d.client"] = "lua/hy3d/client.lua",
     ["hy3d.error"] = "lua/hy3d/error.lua",
+    ["hy3d.scheduler"] = "lua/hy3d/scheduler.lua",
     ["hy3d.sandbox"] = "lua/hy3d/sandbox/init.lua",
     ["hy3d.sandbox.http"] = "lua/hy3d/sandbox/http.lua",
     ["hy3d.sandbox.assets"] = "lua/hy3d/sandbox/assets.lua",

@@ -395,7 +395,10 @@ describe("hy3d.sandbox.assets", function()
       local t0 = os.clock()
       local again = a:file(assets.new():describe { text = "a tall vase", faces = 20000 }, "model.glb")
       assert.is_true(os.clock() - t0 < 0.01)
-      assert.equal(("%p"):format(first), ("%p"):format(again))
+      assert.equal(first, again)
+      if pcall(string.format, "%p", first) then       -- Lua 5.4: the very same string object
+        assert.equal(("%p"):format(first), ("%p"):format(again))
+      end
       assert.equal(misses, a:stats().misses)
       assert.is_true(a:stats().hits >= 1)
     end)

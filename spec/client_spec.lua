@@ -25,7 +25,7 @@ describe("hy3d.new", function()
   it("defaults base_url to the environment, else the public gateway", function()
     local c = hy3d.new {}
     assert.equal(os.getenv("HY3D_BASE_URL") or "https://api.ai3d.cloud.tencent.com", c.base_url)
-    assert.equal(60, c.timeout)
+    assert.equal(60, c.request_timeout)
     assert.equal(5, c.poll_interval)
     c:close()
   end)

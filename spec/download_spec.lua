@@ -2,6 +2,7 @@
 local hy3d = require "hy3d"
 local http = require "socket.http"
 local socket = require "socket"
+local binary = require "spec.support.binary"
 local sandbox = require "spec.support.sandbox"
 
 local function exists(path)
@@ -47,11 +48,11 @@ describe("download", function()
   it("fetches a valid glTF 2.0 binary", function()
     local path = assert(client:download(url_of("GLB"), dir .. "/model.glb"))
     local data = sandbox.read_file(path)
-    local magic, version, length = string.unpack("<c4I4I4", data)
+    local magic, version, length = data:sub(1, 4), binary.u32le(data, 5), binary.u32le(data, 9)
     assert.equal("glTF", magic)
     assert.equal(2, version)
     assert.equal(#data, length)
-    local json_len, json_type = string.unpack("<I4c4", data, 13)
+    local json_len, json_type = binary.u32le(data, 13), data:sub(17, 20)
     assert.equal("JSON", json_type)
     local gltf = require("cjson").decode(data:sub(21, 20 + json_len))
     assert.equal("2.0", gltf.asset.version)

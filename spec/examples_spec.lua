@@ -1,4 +1,5 @@
 -- examples/ and the README's quick start, run as a user would against hy3d-sandbox.
+local binary = require "spec.support.binary"
 local sandbox = require "spec.support.sandbox"
 
 local ROOT = os.getenv("PWD")
@@ -56,10 +57,37 @@ describe("examples", function()
     assert.matches('submitted "a red teapot" as rapid job %d+', out)
     assert.equal("glTF", sandbox.read_file(dir .. "/a-red-teapot.glb"):sub(1, 4))
     local stl = sandbox.read_file(dir .. "/a-red-teapot.stl")
-    assert.equal(84 + 50 * string.unpack("<I4", stl, 81), #stl)
+    assert.equal(84 + 50 * binary.u32le(stl, 81), #stl)
     assert.is_nil(out:find(sandbox.secret_key, 1, true))
     os.execute("rm -rf " .. dir)
   end)
+
+  it("batch.lua runs 7 models at most 3 at a time from one thread", function()
+    local dir = tmpdir()
+    local ok, out = run_lua(sb, "examples/batch.lua 7 3 " .. dir)
+    assert.is_true(ok, out)
+    assert.matches("7 models saved in " .. dir:gsub("%p", "%%%0") .. ", at most 3 at a time", out)
+    for i = 1, 7 do
+      assert.equal("glTF", sandbox.read_file(("%s/model-%02d.glb"):format(dir, i)):sub(1, 4))
+    end
+    os.execute("rm -rf " .. dir)
+  end)
+
+  for _, loop in ipairs { "cqueues", "luv", "copas" } do
+    it(loop .. ".lua runs jobs inside that event loop", function()
+      local probe = sandbox.run(("%s %s -e 'require(\"%s\")'"):format(sandbox.lua_env(), sandbox.lua(),
+        loop == "luv" and "luv" or loop))
+      if not probe then
+        pending(("%s is not installed for this Lua (%s)"):format(loop, _VERSION))
+        return
+      end
+      local ok, out = run_lua(sb, ("examples/%s.lua 2"):format(loop))
+      assert.is_true(ok, out)
+      assert.matches("2 jobs done", out)
+      local _, n = out:gsub(": DONE, 2 files", "")
+      assert.equal(2, n)
+    end)
+  end
 
   it("resume_job.lua waits for a job submitted elsewhere", function()
     local ok, out = run_lua(sb, [[-e 'io.write(assert(require("hy3d").submit{Prompt="x"}).JobId)']])
@@ -108,7 +136,7 @@ describe("README", function()
         assert.equal("glTF", sandbox.read_file(dir .. "/chair.glb"):sub(1, 4))
       else
         local stl = assert(sandbox.read_file(dir .. "/teapot.stl"))
-        assert.equal(84 + 50 * string.unpack("<I4", stl, 81), #stl)
+        assert.equal(84 + 50 * binary.u32le(stl, 81), #stl)
       end
       os.execute("rm -rf " .. dir)
     end

@@ -10,7 +10,7 @@ local function drive(co, ...)
   local args = { ... }
   while coroutine.status(co) ~= "dead" do
     local t0 = core.now()
-    out = { coroutine.resume(co, table.unpack(args)) }
+    out = { coroutine.resume(co, (table.unpack or unpack)(args)) }
     longest = math.max(longest, core.now() - t0)
     resumes = resumes + 1
     assert(out[1], out[2])

@@ -53,6 +53,8 @@ typedef struct hy3d_engine {
   struct curl_slist *api_headers;  /* shared by API requests; holds the credential */
   long timeout_ms;
   long connect_timeout_ms;
+  int epfd;                        /* epoll set of libcurl's sockets (a pollable fd for event loops), or -1 */
+  int collect;                     /* record finished requests for engine:completed() (a scheduler asked) */
   /* API 3.0 (TC3-HMAC-SHA256) credentials and headers; tc3_id is NULL on a gateway engine. */
   char *tc3_id;
   char *tc3_key;                   /* wiped before it is freed */

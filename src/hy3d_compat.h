@@ -43,4 +43,33 @@ static inline void hy3d_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
 }
 #endif
 
+/*
+ * Integer conversion with 5.3's rule everywhere: a number (or numeric string) converts only when
+ * its value is integral and representable, else 0 with *isnum = 0. 5.1 has no lua_tointegerx;
+ * 5.2's and LuaJIT's truncate fractions (and 5.2's lua_tointeger is a macro over lua_tointegerx),
+ * so below 5.3 both names are ours.
+ */
+#if LUA_VERSION_NUM < 503
+#include <stddef.h>
+#include <stdint.h>
+static inline lua_Integer hy3d_tointegerx(lua_State *L, int idx, int *isnum) {
+  lua_Integer i = 0;
+  int ok = 0;
+  if (lua_isnumber(L, idx)) {
+    lua_Number n = lua_tonumber(L, idx);
+    /* lua_Integer is ptrdiff_t below 5.3; both bounds are exact powers of two as doubles */
+    if (n >= (lua_Number)PTRDIFF_MIN && n < -(lua_Number)PTRDIFF_MIN && (lua_Number)(lua_Integer)n == n) {
+      i = (lua_Integer)n;
+      ok = 1;
+    }
+  }
+  if (isnum != NULL) *isnum = ok;
+  return i;
+}
+#undef lua_tointeger
+#undef lua_tointegerx
+#define lua_tointegerx(L, i, isnum) hy3d_tointegerx((L), (i), (isnum))
+#define lua_tointeger(L, i) hy3d_tointegerx((L), (i), NULL)
+#endif
+
 #endif

@@ -1,6 +1,7 @@
 /* hy3d_core.c — luaopen_hy3d_core: libcurl's one-time global init, the per-state context, the monotonic clock and the module table. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <time.h>
@@ -10,8 +11,16 @@
 
 #include "hy3d.h"
 
-/* The only mutable C global: curl_global_init must run once per process. */
+/*
+ * The only mutable C globals: curl_global_init must run once per process, and what
+ * curl_version_info reports is read then too (libcurl rewrites a shared struct on every call, so
+ * a second state loading hy3d on another thread must not call it again). Written once, before
+ * any other state can exist when the host follows the README's thread note; read-only after.
+ */
 static int hy3d_curl_ready = 0;
+static char hy3d_curl_version[64];
+static unsigned int hy3d_curl_num = 0;
+static int hy3d_curl_has_ssl = 0;
 
 /* Seconds on a monotonic clock (never jumps with the wall clock). */
 double hy3d_now(void) {
@@ -60,21 +69,42 @@ static int core_now(lua_State *L) {
   return 1;
 }
 
+/* core.sleep(seconds): sleeps the thread (for schedulers with nothing in flight to wait on). */
+static int core_sleep(lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  if (s > 0) {
+#if defined(_WIN32)
+    Sleep((DWORD)(s * 1000.0));
+#else
+    struct timespec ts;
+    if (s > 1e6) s = 1e6;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+#endif
+  }
+  return 0;
+}
+
 static const luaL_Reg core_funcs[] = {
   {"now", core_now},
+  {"sleep", core_sleep},
   {NULL, NULL}
 };
 
 HY3D_API int luaopen_hy3d_core(lua_State *L) {
-  curl_version_info_data *info;
   if (!hy3d_curl_ready) {
+    curl_version_info_data *info;
     CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (rc != CURLE_OK) return luaL_error(L, "hy3d: curl_global_init: %s", curl_easy_strerror(rc));
+    info = curl_version_info(CURLVERSION_NOW);
+    snprintf(hy3d_curl_version, sizeof hy3d_curl_version, "%s", info->version);
+    hy3d_curl_num = info->version_num;
+    hy3d_curl_has_ssl = (info->features & CURL_VERSION_SSL) != 0;
     hy3d_curl_ready = 1;
   }
-  info = curl_version_info(CURLVERSION_NOW);
-  if (info->version_num < 0x074200)             /* curl_multi_poll */
-    return luaL_error(L, "hy3d needs libcurl 7.66.0 or newer (found %s)", info->version);
+  if (hy3d_curl_num < 0x074200)                 /* curl_multi_poll */
+    return luaL_error(L, "hy3d needs libcurl 7.66.0 or newer (found %s)", hy3d_curl_version);
   hy3d_json_open(L);                            /* encode, decode: the module upvalues */
   hy3d_engine_open(L);
   hy3d_request_open(L);
@@ -91,9 +121,9 @@ HY3D_API int luaopen_hy3d_core(lua_State *L) {
   hy3d_setfuncs(L, hy3d_sign_funcs, 0);
   lua_pushliteral(L, HY3D_VERSION);
   lua_setfield(L, -2, "_VERSION");
-  lua_pushstring(L, info->version);
+  lua_pushstring(L, hy3d_curl_version);
   lua_setfield(L, -2, "curl_version");
-  lua_pushboolean(L, (info->features & CURL_VERSION_SSL) != 0);
+  lua_pushboolean(L, hy3d_curl_has_ssl);
   lua_setfield(L, -2, "curl_ssl");
   return 1;
 }

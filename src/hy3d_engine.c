@@ -3,6 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__linux__)
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+#define HY3D_EPOLL 1
+#endif
 
 #include "hy3d.h"
 
@@ -62,12 +68,74 @@ void hy3d_engine_detach(lua_State *L, int engidx, hy3d_request *r) {
   lua_pop(L, 1);
 }
 
-/* One non-blocking round: curl_multi_perform, then collect every finished transfer. */
+/*
+ * Lets libcurl act on what is ready. With an epoll set (Linux) this is the event-driven
+ * curl_multi_socket_action on just the sockets epoll reports and on expired timers, so an idle
+ * engine with hundreds of transfers costs a few microseconds; elsewhere it is curl_multi_perform.
+ */
+static CURLMcode engine_act(hy3d_engine *eng) {
+  int running = 0;
+#if defined(HY3D_EPOLL)
+  if (eng->epfd >= 0) {
+    struct epoll_event evs[64];
+    long ms = -1;
+    int n, i;
+    CURLMcode mc = CURLM_OK;
+    curl_multi_timeout(eng->multi, &ms);
+    if (ms == 0) mc = curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    do {
+      n = epoll_wait(eng->epfd, evs, 64, 0);
+      for (i = 0; i < n && mc == CURLM_OK; i++) {
+        int mask = 0;
+        if (evs[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+        if (evs[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+        if (evs[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+        mc = curl_multi_socket_action(eng->multi, evs[i].data.fd, mask, &running);
+      }
+    } while (n == 64 && mc == CURLM_OK);
+    return mc;
+  }
+#endif
+  return curl_multi_perform(eng->multi, &running);
+}
+
+/* Most finished requests kept for engine:completed() between two calls; past it, "overflow". */
+#define HY3D_MAX_COMPLETED 4096
+
+/*
+ * Appends the finished request r (still anchored) to the engine's completion list, the user
+ * value's "done" field, once a scheduler has asked for it with engine:completed().
+ */
+static void note_completed(lua_State *L, int engidx, hy3d_engine *eng, hy3d_request *r) {
+  size_t n;
+  if (!eng->collect) return;
+  hy3d_getuservalue(L, engidx);                 /* anchors */
+  lua_pushlightuserdata(L, (void *)r);
+  lua_rawget(L, -2);                            /* anchors, request */
+  lua_getfield(L, -2, "done");                  /* anchors, request, list|nil */
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -4, "done");
+  }
+  n = lua_rawlen(L, -1);
+  if (n >= HY3D_MAX_COMPLETED) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "overflow");
+  } else {
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, (int)n + 1);
+  }
+  lua_pop(L, 3);
+}
+
+/* One non-blocking round: let libcurl act, then collect every finished transfer. */
 static void engine_drive(lua_State *L, int engidx, hy3d_engine *eng) {
-  int running = 0, left = 0;
+  int left = 0;
   CURLMsg *m;
-  CURLMcode mc = curl_multi_perform(eng->multi, &running);
-  if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_perform: %s", curl_multi_strerror(mc));
+  CURLMcode mc = engine_act(eng);
+  if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_socket_action/perform: %s", curl_multi_strerror(mc));
   while ((m = curl_multi_info_read(eng->multi, &left)) != NULL) {
     char *priv = NULL;
     CURLcode result;
@@ -76,18 +144,83 @@ static void engine_drive(lua_State *L, int engidx, hy3d_engine *eng) {
     result = m->data.result;                    /* m is invalid once the handle is removed */
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
     r = (hy3d_request *)priv;
+    note_completed(L, engidx, eng, r);
     hy3d_engine_detach(L, engidx, r);
     hy3d_request_finish(r, result);
   }
 }
 
-/* Waits on the multi handle for at most `seconds` (sockets, libcurl timers); never spins. */
+/*
+ * Waits for at most `seconds` until a socket is ready or libcurl's next timer is due; never
+ * spins. epoll_wait on the engine's set when there is one, else curl_multi_poll.
+ */
 static void engine_poll(lua_State *L, hy3d_engine *eng, double seconds) {
   long ms = hy3d_seconds_to_ms(seconds);
   CURLMcode mc;
   if (ms == 0) return;
+#if defined(HY3D_EPOLL)
+  if (eng->epfd >= 0) {
+    struct epoll_event ev;
+    long timer = -1;
+    curl_multi_timeout(eng->multi, &timer);
+    if (timer >= 0 && timer < ms) ms = timer;
+    if (ms > 0) epoll_wait(eng->epfd, &ev, 1, ms > INT_MAX ? INT_MAX : (int)ms);   /* EINTR: just return */
+    return;
+  }
+#endif
   mc = curl_multi_poll(eng->multi, NULL, 0, ms > INT_MAX ? INT_MAX : (int)ms, NULL);
   if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_poll: %s", curl_multi_strerror(mc));
+}
+
+/* ===== one pollable fd for event loops ===== */
+
+#if defined(HY3D_EPOLL)
+/*
+ * CURLMOPT_SOCKETFUNCTION: mirrors libcurl's sockets and the events it wants into the engine's
+ * epoll set, so the epoll fd is readable exactly when some transfer needs attention. C only: it
+ * never calls Lua and never fails loudly (a failed epoll_ctl only costs promptness; curl's own
+ * timeouts still drive the transfer).
+ */
+static int engine_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
+  hy3d_engine *eng = (hy3d_engine *)userp;
+  struct epoll_event ev;
+  (void)easy;
+  (void)socketp;
+  if (eng->epfd < 0) return 0;
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(eng->epfd, EPOLL_CTL_DEL, s, NULL);
+    return 0;
+  }
+  memset(&ev, 0, sizeof ev);
+  ev.data.fd = s;
+  if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) ev.events |= EPOLLIN;
+  if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) ev.events |= EPOLLOUT;
+  if (epoll_ctl(eng->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
+    epoll_ctl(eng->epfd, EPOLL_CTL_ADD, s, &ev);
+  return 0;
+}
+#endif
+
+/*
+ * engine:completed() -> list | nil
+ * The requests that finished since the last call (in order; list.overflow is true when more than
+ * 4096 did, and some were left out). The first call turns the recording on.
+ */
+static int engine_completed(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  eng->collect = 1;
+  hy3d_getuservalue(L, 1);
+  lua_getfield(L, -1, "done");
+  lua_pushnil(L);
+  lua_setfield(L, -3, "done");
+  return 1;
+}
+
+/* engine:pollfd() -> fd | nil: readable whenever a transfer needs engine:step (Linux epoll) */
+static int engine_pollfd(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  if (eng->epfd < 0) lua_pushnil(L); else lua_pushinteger(L, eng->epfd);
+  return 1;
 }
 
 /* ===== methods ===== */
@@ -111,8 +244,7 @@ static int engine_start_api(lua_State *L, hy3d_engine *eng, const char *path, in
   bodyidx = lua_gettop(L);
   r = hy3d_request_new(L, HY3D_KIND_API);
   if (!hy3d_request_setup_api(L, eng, r, path, bodyidx, timeout_ms)) return 2;
-  hy3d_engine_attach(L, 1, lua_gettop(L));
-  engine_drive(L, 1, eng);                      /* start connecting now; never blocks */
+  hy3d_engine_attach(L, 1, lua_gettop(L));    /* the next wait or step starts it */
   return 1;
 }
 
@@ -230,7 +362,6 @@ static int engine_call(lua_State *L) {
   if (r->headers == NULL) return luaL_error(L, "hy3d.Engine:call: out of memory");
   if (!hy3d_request_setup_api(L, eng, r, "/", bodyidx, tmo)) return 2;
   hy3d_engine_attach(L, 1, lua_gettop(L));
-  engine_drive(L, 1, eng);
   return 1;
 }
 
@@ -273,7 +404,6 @@ static int engine_download(lua_State *L) {
   if (!hy3d_request_setup_file(L, eng, r, url, path, timeout_ms, stall_s, max_bytes))
     return 2;                                   /* the unused request is left to __gc */
   hy3d_engine_attach(L, 1, 5);
-  engine_drive(L, 1, eng);
   return 1;
 }
 
@@ -357,6 +487,10 @@ static int engine_close(lua_State *L) {
     curl_multi_cleanup(eng->multi);
     eng->multi = NULL;
   }
+#if defined(HY3D_EPOLL)
+  if (eng->epfd >= 0) close(eng->epfd);
+#endif
+  eng->epfd = -1;
   hy3d_slist_wipe(eng->api_headers);           /* holds the credential */
   eng->api_headers = NULL;
   free(eng->base_url);
@@ -471,12 +605,20 @@ static int engine_new(lua_State *L) {
   lua_settop(L, 1);
   eng = (hy3d_engine *)hy3d_newuserdata(L, sizeof *eng);
   memset(eng, 0, sizeof *eng);
+  eng->epfd = -1;
   luaL_getmetatable(L, HY3D_ENGINE_MT);
   lua_setmetatable(L, 2);
   lua_newtable(L);                              /* anchors of in-flight requests */
   hy3d_setuservalue(L, 2);
   eng->multi = curl_multi_init();
   if (eng->multi == NULL) return luaL_error(L, "hy3d: curl_multi_init failed (out of memory?)");
+#if defined(HY3D_EPOLL)
+  eng->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (eng->epfd >= 0) {
+    curl_multi_setopt(eng->multi, CURLMOPT_SOCKETFUNCTION, engine_socket_cb);
+    curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, (void *)eng);
+  }
+#endif
   eng->timeout_ms = seconds_field_ms(L, 1, "timeout", 60000L);
   eng->connect_timeout_ms = seconds_field_ms(L, 1, "connect_timeout", 10000L);
   eng->base_url = dup_string_field(L, 1, "base_url", 1);
@@ -520,6 +662,8 @@ static const luaL_Reg engine_methods[] = {
   {"step", engine_step},
   {"timeout", engine_timeout},
   {"pending", engine_pending},
+  {"pollfd", engine_pollfd},
+  {"completed", engine_completed},
   {"close", engine_close},
   {NULL, NULL}
 };

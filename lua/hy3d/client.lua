@@ -6,6 +6,7 @@
 -- blocks efficiently in curl_multi_poll.
 local core = require "hy3d.core"
 local errors = require "hy3d.error"
+local scheduler = require "hy3d.scheduler"
 
 local now = core.now
 local new_error = errors.new
@@ -168,7 +169,7 @@ local function new(opts)
     base_url = base_url,
     mode = mode,
     region = mode == "api3" and region or nil,
-    timeout = timeout,
+    request_timeout = timeout,
     poll_interval = opts.poll_interval or DEFAULTS.poll_interval,
     _engine = core.new {
       base_url = base_url,
@@ -184,6 +185,8 @@ local function new(opts)
     _yield = opts.yield,
     _has_key = mode ~= nil,
   }, Client)
+  if not self._yield and scheduler.default_yield then self._yield = scheduler.default_yield(self) end
+  scheduler.add_client(self)
   local secrets = {}
   for _, v in ipairs { "key", "secret", "token" } do secrets[#secrets + 1] = cred[v] end
   secrets_of[self] = secrets
@@ -245,9 +248,13 @@ function Client:_api(action, params, timeout)
   return self:_settle(req)
 end
 
--- Gives control back to whoever resumes this coroutine; `delay` hints when hy3d needs it back.
-function Client:_pause(delay)
-  if self._yield then
+-- Gives control back to whoever resumes this coroutine: the pump, for a spawned task (told what
+-- it waits for: a request or a wake time), else the `yield` option or coroutine.yield. `delay`
+-- hints when hy3d needs control back.
+function Client:_pause(delay, req, wake)
+  if scheduler.current() then
+    yield(scheduler.TOKEN, req, wake)
+  elseif self._yield then
     self._yield(delay or 0)
   else
     yield()
@@ -258,7 +265,7 @@ end
 function Client:_settle(req)
   local eng = self._engine
   if isyieldable() then
-    while not eng:wait(req, 0) do self:_pause(eng:timeout()) end
+    while not eng:wait(req, 0) do self:_pause(eng:timeout(), req) end
   else
     eng:wait(req)
   end
@@ -273,7 +280,7 @@ function Client:_sleep_until(t)
       eng:step(0)
       local left = t - now()
       if left <= 0 then return end
-      self:_pause(left)
+      self:_pause(left, nil, t)
     end
   end
   while true do
@@ -364,7 +371,7 @@ function Client:wait(job, opts)
   while true do
     local left = deadline - now()
     if left <= 0 then return nil, timed_out() end
-    local res, qerr = self:_api(k.query, { JobId = id }, min(self.timeout, left))
+    local res, qerr = self:_api(k.query, { JobId = id }, min(self.request_timeout, left))
     if not res then
       if qerr.kind == "network" and qerr.code == "OPERATION_TIMEDOUT" and now() >= deadline then
         return nil, timed_out()
@@ -380,7 +387,13 @@ function Client:wait(job, opts)
     end
     if status ~= last then
       last = status
-      if opts.on_status then opts.on_status(res) end
+      if opts.on_status then
+        local ok, cerr = pcall(opts.on_status, res)
+        if not ok then
+          return nil, self:_error { kind = "callback", code = "ON_STATUS", job_id = id, status = status,
+            message = "on_status raised: " .. tostring(cerr) .. " (the job goes on; wait again with its JobId)" }
+        end
+      end
     end
     if status == "DONE" then return res end
     if status == "FAIL" then
@@ -433,7 +446,7 @@ function Client:download(url, path, opts)
   end
   local tmp = path .. ".part"
   local req, err = self._engine:download(url, tmp, {
-    timeout = opts.timeout, stall = opts.stall or self.timeout, max_bytes = opts.max_bytes })
+    timeout = opts.timeout, stall = opts.stall or self.request_timeout, max_bytes = opts.max_bytes })
   if not req then
     os.remove(tmp)
     return nil, self:_error(err)
@@ -451,8 +464,44 @@ function Client:download(url, path, opts)
   return path, bytes
 end
 
+--- The host-loop pump, non-blocking: drives the transfers of every client in this Lua state
+-- and resumes the tasks of hy3d.spawn that are due, spending at most `budget` seconds on resumes
+-- (default require("hy3d").update_budget, 0.5 ms). Call it once per frame. Returns the number
+-- of live tasks.
+function Client:update(budget) -- luacheck: ignore 212
+  return require("hy3d").update(budget)
+end
+
+--- Like update, but may first wait up to `timeout` seconds for work (in curl_multi_poll).
+function Client:step(timeout) -- luacheck: ignore 212
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0) then
+    error("hy3d step: timeout must be a number of seconds >= 0", 2)
+  end
+  return scheduler.step(timeout or 0)
+end
+
+--- A file descriptor that is readable whenever this client's transfers need attention (Linux;
+-- nil elsewhere). With events() and timeout() it makes the client a cqueues pollable.
+function Client:pollfd()
+  if self._closed then return nil end
+  return self._engine:pollfd()
+end
+
+--- The events to wait for on pollfd(): always "r".
+function Client:events() -- luacheck: ignore 212
+  return "r"
+end
+
+--- Seconds until this client's transfers need attention even without socket activity (nil:
+-- only socket activity will do).
+function Client:timeout()
+  if self._closed then return nil end
+  return self._engine:timeout()
+end
+
 --- Closes the client: cancels transfers in flight and frees the engine. Idempotent.
 function Client:close()
+  self._closed = true
   return self._engine:close()
 end
 

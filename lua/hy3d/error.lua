@@ -9,6 +9,7 @@ local KINDS = {
   job = true,       -- the job ended with Status FAIL
   timeout = true,   -- wait's deadline passed (the job itself goes on)
   invalid = true,   -- caught locally before sending
+  callback = true,  -- a user callback (on_status) raised; the job goes on
   io = true,        -- local file trouble
 }
 

@@ -10,6 +10,9 @@
 local core = require "hy3d.core"
 local client = require "hy3d.client"
 local errors = require "hy3d.error"
+local scheduler = require "hy3d.scheduler"
+
+local ceil, max = math.ceil, math.max
 
 local VERSION = "0.1.0"
 
@@ -34,6 +37,119 @@ local M = {
   kinds = client.kinds,
   Error = errors,
 }
+
+--- Pauses the calling task for `seconds` without blocking anything else (inside hy3d.spawn);
+-- outside a task it simply sleeps.
+function M.sleep(seconds)
+  if type(seconds) ~= "number" or seconds ~= seconds or seconds < 0 then
+    error("hy3d.sleep: expects a number of seconds >= 0", 2)
+  end
+  if scheduler.current() then
+    coroutine.yield(scheduler.TOKEN, nil, core.now() + seconds)
+  else
+    core.sleep(seconds)
+  end
+end
+
+--- Runs fn(...) in a coroutine that the pump (hy3d.update, hy3d.step, hy3d.run or any
+-- client:update) drives; inside it submit, wait, download and call never block. Returns a task
+-- (task:status(), task:result(), task.error).
+function M.spawn(fn, ...)
+  return scheduler.spawn(fn, ...)
+end
+
+--- Non-blocking pump: drives every client's transfers and resumes due tasks. Call it once per
+-- frame. `budget` (seconds, default 0.0005) bounds the time spent resuming tasks in one call;
+-- what is left waits for the next call. Returns the number of live tasks.
+function M.update(budget)
+  return scheduler.update(budget or M.update_budget)
+end
+
+--- The default resume budget of hy3d.update and client:update, in seconds.
+M.update_budget = 0.00025
+
+--- The pump, allowed to wait up to `timeout` seconds for work first (never spinning).
+function M.step(timeout)
+  return scheduler.step(timeout or 0)
+end
+
+--- Seconds until the pump next has work (0: now; nil: nothing pending): a timeout for a host
+-- loop that waits on its own sockets between hy3d.update calls.
+function M.timeout()
+  return scheduler.timeout()
+end
+
+--- Drives every spawned task to the end: true, or false and the errors of the tasks that failed.
+function M.run()
+  return scheduler.run()
+end
+
+-- luv: a poll watcher on each client's pollfd and one timer for the next due time; idle, they
+-- stop, so uv.run() returns once nothing is left to do.
+local function use_luv(uv)
+  local polls, timer = {}, uv.new_timer()
+  local rearm, in_callback
+  local function pump()
+    in_callback = true
+    scheduler.update()
+    rearm()
+    in_callback = false
+  end
+  function rearm()
+    local t = scheduler.timeout()
+    local idle = t == nil and scheduler.count() == 0
+    for c, p in pairs(polls) do
+      if idle or c._closed then p:stop() else p:start("r", pump) end
+    end
+    if t then timer:start(max(0, ceil(t * 1000)), 0, pump) else timer:stop() end
+  end
+  local function attach(c)
+    local fd = c:pollfd()
+    if not fd or polls[c] then return end
+    polls[c] = uv.new_poll(fd)
+  end
+  scheduler.set_hooks(attach, function() timer:start(0, 0, pump) end)
+  timer:start(0, 0, pump)
+  return function()                               -- undo: close the handles, let libuv finish
+    for _, p in pairs(polls) do p:close() end
+    timer:close()
+    if not in_callback then uv.run("nowait") end
+  end
+end
+
+local undo_adapter
+
+--- Hands hy3d to a host's event loop: cqueues (inside a cqueues coroutine, hy3d waits with
+-- cqueues.poll on the client's pollfd), luv (watchers on each client's pollfd and a timer drive
+-- the pump; spawn jobs with hy3d.spawn and run uv.run()), or copas (inside a copas thread,
+-- hy3d yields with copas.sleep). Returns the adapter's name.
+function M.use(lib)
+  scheduler.default_yield = nil                  -- one adapter at a time; hy3d.use(nil) removes it
+  scheduler.set_hooks(nil, nil)
+  if undo_adapter then undo_adapter() end
+  undo_adapter = nil
+  if lib == nil then return nil end
+  if type(lib) ~= "table" then error("hy3d.use: expects the cqueues, luv or copas module", 2) end
+  if lib.poll and lib.running and lib.new then
+    scheduler.default_yield = function(c)
+      return function(delay) lib.poll(c, delay) end
+    end
+    return "cqueues"
+  elseif lib.new_poll and lib.new_timer then
+    undo_adapter = use_luv(lib)
+    return "luv"
+  elseif lib.addthread and lib.sleep then
+    scheduler.default_yield = function()
+      return function(delay) lib.sleep(math.min(delay or 0, 0.01)) end
+    end
+    return "copas"
+  elseif lib.addthread and lib.step then
+    error("hy3d.use: this copas (" .. tostring(lib._VERSION) .. ") has no timers (copas.sleep, copas 2+), so its "
+      .. "threads cannot wait for hy3d; run hy3d work with hy3d.spawn and call hy3d.update() between "
+      .. "copas.step calls (examples/copas.lua)", 2)
+  end
+  error("hy3d.use: not a module hy3d knows (cqueues, luv or copas)", 2)
+end
 
 --- Submits a job on the default client (see Client:submit).
 function M.submit(params, opts)

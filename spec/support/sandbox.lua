@@ -19,7 +19,7 @@ end
 local function read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -146,10 +146,10 @@ function M.start(opts)
   if opts.concurrency then argv[#argv + 1] = "--concurrency"; argv[#argv + 1] = opts.concurrency end
   for _, a in ipairs(opts.extra or {}) do argv[#argv + 1] = a end
   for i, a in ipairs(argv) do argv[i] = shell_quote(a) end
-  -- the child loads the suite's own build of hy3d.core (the sandbox uses it for TC3 and base64)
-  local cmd = ("%s %s bin/hy3d-sandbox %s > %s 2>&1 & echo $!"):format(M.lua_env(), lua, table.concat(argv, " "), out)
+  -- the child loads a build of hy3d.core for its own Lua (the sandbox uses it for TC3 and base64)
+  local cmd = ("%s %s bin/hy3d-sandbox %s > %s 2>&1 & echo $!"):format(M.sandbox_env(), lua, table.concat(argv, " "), out)
   local p = assert(io.popen(cmd))
-  local pid = p:read("l")
+  local pid = p:read("*l")
   p:close()
   local deadline, url = socket.gettime() + 15
   repeat
@@ -167,31 +167,49 @@ function M.start(opts)
   return sb
 end
 
---- LUA_PATH and LUA_CPATH assignments for a child process: the suite's own module paths, made
--- absolute, so a child loads the same build (e.g. the sanitizer build) from any directory.
-function M.lua_env()
+-- A path list with its "./" entries made absolute (relative to the directory the suite runs in).
+local function absolute(paths)
   local root = assert(os.getenv("PWD"))
-  local function absolute(paths)
-    local out = {}
-    for entry in paths:gmatch("[^;]+") do
-      out[#out + 1] = entry:sub(1, 2) == "./" and (root .. entry:sub(2)) or entry
-    end
-    return table.concat(out, ";")
+  local out = {}
+  for entry in paths:gmatch("[^;]+") do
+    out[#out + 1] = entry:sub(1, 2) == "./" and (root .. entry:sub(2)) or entry
   end
+  return table.concat(out, ";")
+end
+
+--- LUA_PATH and LUA_CPATH assignments for a child process run with M.lua(): the suite's own module
+-- paths, made absolute, so a child loads the same build (e.g. the sanitizer build) from any directory.
+function M.lua_env()
   return ("LUA_PATH=%s LUA_CPATH=%s"):format(shell_quote(absolute(package.path)), shell_quote(absolute(package.cpath)))
 end
 
---- The Lua interpreter the suite runs under (for child processes).
-function M.lua()
-  return os.getenv("HY3D_TEST_LUA") or "lua5.4"
+--- LUA_PATH and LUA_CPATH assignments for a hy3d-sandbox child (HY3D_SANDBOX_LUA, Lua 5.3+). By
+-- default, on Lua 5.4, the suite's own paths (lua_env()). With HY3D_SANDBOX_CPATH set, or when the
+-- suite runs on another Lua (whose C modules the child cannot load), the checkout's Lua modules,
+-- the core build in HY3D_SANDBOX_CPATH (default ./build/?.so, the 5.4 build) and the child's
+-- own default paths.
+function M.sandbox_env()
+  local cpath = os.getenv("HY3D_SANDBOX_CPATH")
+  if not cpath and _VERSION == "Lua 5.4" then return M.lua_env() end
+  return ("LUA_PATH=%s LUA_CPATH=%s"):format(shell_quote(absolute("./lua/?.lua;./lua/?/init.lua") .. ";;"),
+    shell_quote(absolute(cpath or "./build/?.so") .. ";;"))
 end
 
---- Runs a shell command line, returns its exit status (true on 0) and its whole output.
+--- The Lua interpreter the suite runs under (for child processes): HY3D_TEST_LUA, else the
+-- Debian name of the running one (lua5.4, lua5.1, luajit, …).
+function M.lua()
+  return os.getenv("HY3D_TEST_LUA") or (rawget(_G, "jit") and "luajit") or ("lua" .. _VERSION:match("%d+%.%d+"))
+end
+
+--- Runs a shell command line, returns true when it exits with 0, its whole output (stdout and
+-- stderr) and its exit code. The shell reports the code (Lua 5.1's and LuaJIT's close() do not).
 function M.run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local output = p:read("a")
-  local ok, _, code = p:close()
-  return ok == true, output, code
+  local p = assert(io.popen("( " .. cmd .. "\n) 2>&1; printf '\\nhy3d-spec-exit:%d' \"$?\""))
+  local all = p:read("*a")
+  p:close()
+  local output, code = all:match("^(.*)\nhy3d%-spec%-exit:(%d+)$")
+  code = tonumber(code)
+  return code == 0, output or all, code
 end
 
 --- A port on 127.0.0.1 where nothing listens.

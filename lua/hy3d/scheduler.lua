@@ -1,0 +1,263 @@
+--- hy3d's pump: spawned tasks (coroutines hy3d resumes when what they wait for is ready), the
+-- clients whose transfers it drives, and the adapters that hand all of it to a host's event loop
+-- (cqueues, luv, copas). One scheduler per Lua state; nothing here is shared between states.
+local core = require "hy3d.core"
+
+local now = core.now
+local create, resume, status, running = coroutine.create, coroutine.resume, coroutine.status, coroutine.running
+local unpack = table.unpack or unpack   -- luacheck: ignore 143
+local min = math.min
+
+-- What a task yields to say what it waits for: TOKEN, request (or nil), wake time (or nil).
+local TOKEN = {}
+
+local tasks = {}                                  -- live tasks, in spawn order
+local failures = {}                               -- errors of failed tasks, in order
+local finished = 0                                -- tasks that ended since the list was last compacted
+local task_of = setmetatable({}, { __mode = "k" })   -- coroutine -> task
+local clients = setmetatable({}, { __mode = "k" })   -- client -> true (weak: GC'd clients drop out)
+local hooks = { attach = nil, wake = nil }        -- set by an adapter
+
+-- What the pump knows about waiting tasks: by request, by timer, or ready to run.
+local waiting = {}                                -- request -> task
+local sleepers = {}                               -- task -> true (those with a wake time)
+local next_wake = math.huge                       -- the earliest wake time among sleepers
+local runnable = {}                               -- tasks to resume, in order
+local overflowed = false                          -- some engine dropped completions: scan waiting
+
+local Task = {}
+Task.__index = Task
+Task.__name = "hy3d.Task"
+
+--- "running", "done" or "failed".
+function Task:status()
+  return self.state
+end
+
+--- The function's return values once done, or nil and the error once failed.
+function Task:result()
+  if self.state == "done" then return unpack(self.results, 1, self.results.n) end
+  if self.state == "failed" then return nil, self.error end
+  return nil, "the task is still running"
+end
+
+function Task:__tostring()
+  return ("hy3d.Task (%s)"):format(self.state)
+end
+
+local M = { TOKEN = TOKEN }
+
+--- Called with (task, err) when a spawned task raises; the default writes one line to stderr.
+function M.on_error(task, err)
+  io.stderr:write("hy3d: a spawned task failed: ", tostring(err), "\n")
+  return task
+end
+
+--- The running task, when the caller is one (client methods then yield to the pump).
+function M.current()
+  local co = running()
+  return co and task_of[co] or nil
+end
+
+--- Registers a client so the pump drives its transfers.
+function M.add_client(client)
+  clients[client] = true
+  if hooks.attach then hooks.attach(client) end
+end
+
+--- Runs fn(...) in a coroutine the pump drives: it starts at the next update, step or run.
+-- Inside it, submit, wait, download and call yield to the pump instead of blocking.
+function M.spawn(fn, ...)
+  if type(fn) ~= "function" then error("hy3d.spawn: expects a function", 2) end
+  local task = setmetatable({ state = "running", co = create(fn), args = { n = select("#", ...), ... },
+                              started = false }, Task)
+  task_of[task.co] = task
+  tasks[#tasks + 1] = task
+  runnable[#runnable + 1] = task
+  if hooks.wake then hooks.wake() end
+  return task
+end
+
+-- Resumes one task and files it by what it waits for next, or records how it ended.
+local function run_task(task)
+  local ok, a, b, c
+  if task.started then
+    ok, a, b, c = resume(task.co)
+  else
+    task.started = true
+    ok, a, b, c = resume(task.co, unpack(task.args, 1, task.args.n))
+    task.args = nil
+  end
+  if not ok then
+    finished = finished + 1
+    task.state, task.error = "failed", debug.traceback(task.co, tostring(a))
+    failures[#failures + 1] = task.error
+    M.on_error(task, task.error)
+  elseif status(task.co) == "dead" then
+    finished = finished + 1
+    task.state = "done"
+    task.results = { n = 3, a, b, c }
+  elseif a == TOKEN and b then
+    if b:done() then runnable[#runnable + 1] = task else waiting[b] = task end
+  elseif a == TOKEN and c then
+    task.wake = c
+    sleepers[task] = true
+    if c < next_wake then next_wake = c end
+  else                                            -- a plain yield: resume a moment later
+    task.wake = now() + 0.001
+    sleepers[task] = true
+    if task.wake < next_wake then next_wake = task.wake end
+  end
+end
+
+-- Moves to `runnable` the tasks whose request finished (reported by each engine) or whose wake
+-- time has come.
+local function collect(t)
+  for client in pairs(clients) do
+    if not client._closed then
+      local eng = client._engine
+      eng:step(0)
+      local done = eng:completed()
+      if done then
+        for i = 1, #done do
+          local task = waiting[done[i]]
+          if task then
+            waiting[done[i]] = nil
+            runnable[#runnable + 1] = task
+          end
+        end
+        if done.overflow then overflowed = true end
+      end
+    end
+  end
+  if overflowed then                              -- completions were dropped: look at every request
+    overflowed = false
+    for req, task in pairs(waiting) do
+      if req:done() then
+        waiting[req] = nil
+        runnable[#runnable + 1] = task
+      end
+    end
+  end
+  if t >= next_wake then
+    next_wake = math.huge
+    for task in pairs(sleepers) do
+      if t >= task.wake then
+        sleepers[task], task.wake = nil, nil
+        runnable[#runnable + 1] = task
+      elseif task.wake < next_wake then
+        next_wake = task.wake
+      end
+    end
+  end
+end
+
+--- Non-blocking: drives every client's transfers and resumes the tasks whose request finished
+-- or whose timer is due. With `budget` (seconds), stops resuming once that much time has gone
+-- and leaves the rest, first in line, for the next call: a frame's cost stays bounded however
+-- many jobs finish at once. Returns the number of live tasks.
+function M.update(budget)
+  local t = now()
+  collect(t)
+  local stop = budget and (t + budget) or math.huge
+  local queue = runnable
+  runnable = {}
+  local i, n = 1, #queue
+  while i <= n do
+    local task = queue[i]
+    i = i + 1
+    if task.state == "running" then
+      run_task(task)
+      if i <= n and now() >= stop then break end
+    end
+  end
+  if i <= n then                                  -- over budget: the rest go first next time
+    local rest = {}
+    for k = i, n do rest[#rest + 1] = queue[k] end
+    for k = 1, #runnable do rest[#rest + 1] = runnable[k] end
+    runnable = rest
+  end
+  if finished > 0 then                            -- drop the finished; spawned ones stay
+    local live = {}
+    for k = 1, #tasks do
+      if tasks[k].state == "running" then live[#live + 1] = tasks[k] end
+    end
+    tasks, finished = live, 0
+  end
+  return #tasks
+end
+
+--- Seconds until the pump next has work: a task's timer or a libcurl timer; 0 when something is
+-- ready now; nil when nothing is pending at all.
+function M.timeout()
+  if #runnable > 0 then return 0 end
+  local t, best = now(), nil
+  if next_wake < math.huge then best = next_wake - t end
+  for client in pairs(clients) do
+    if not client._closed and client._engine:pending() > 0 then
+      local ct = client._engine:timeout()
+      if ct then best = min(best or math.huge, ct) end
+    end
+  end
+  if best and best < 0 then best = 0 end
+  return best
+end
+
+--- Like update, but first waits up to `timeout` seconds (default: until something is due) for
+-- a transfer or timer, sleeping in curl_multi_poll (never spinning). Returns the live tasks.
+function M.step(timeout)
+  local wait = M.timeout()
+  if timeout and (wait == nil or timeout < wait) then wait = timeout end
+  if wait and wait > 0 then
+    local busy = {}
+    for client in pairs(clients) do
+      if not client._closed and client._engine:pending() > 0 then busy[#busy + 1] = client end
+    end
+    if #busy == 1 then
+      busy[1]._engine:step(wait)
+    elseif #busy > 1 then                          -- several multi handles: wait on one, briefly
+      busy[1]._engine:step(min(wait, 0.005))
+    elseif #tasks > 0 then
+      core.sleep(wait)
+    end
+  end
+  return M.update()
+end
+
+--- Drives every spawned task to the end. Returns true, or false and the list of the errors of
+-- the tasks that failed meanwhile.
+function M.run()
+  local first = #failures + 1
+  while #tasks > 0 do M.step(1) end
+  if #failures >= first then return false, { unpack(failures, first) } end
+  return true
+end
+
+--- The number of live tasks.
+function M.count()
+  return #tasks
+end
+
+--- The clients the pump drives (for adapters).
+function M.clients()
+  local list = {}
+  for client in pairs(clients) do
+    if not client._closed then list[#list + 1] = client end
+  end
+  return list
+end
+
+--- Set by an adapter: function(client) -> the yield function for clients made afterwards.
+M.default_yield = nil
+
+--- Adapter hooks: attach(client) for each client, wake() when a task is spawned.
+function M.set_hooks(attach, wake)
+  hooks.attach, hooks.wake = attach, wake
+  if attach then
+    for client in pairs(clients) do
+      if not client._closed then attach(client) end
+    end
+  end
+end
+
+return M

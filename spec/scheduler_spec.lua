@@ -1,0 +1,247 @@
+-- hy3d.scheduler: the pump (spawn, update, step, run), callbacks that fail, and the adapters for
+-- cqueues, luv and copas, against the sandbox. Version-neutral: it runs on every Lua of the matrix.
+local hy3d = require "hy3d"
+local core = require "hy3d.core"
+local scheduler = require "hy3d.scheduler"
+local sandbox = require "spec.support.sandbox"
+
+local now = core.now
+
+local function try_require(name)
+  local ok, mod = pcall(require, name)
+  return ok and mod or nil
+end
+
+describe("hy3d pump", function()
+  local sb, client
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0.1, run_time = 0.4, extra = { "--concurrency", "pro=0" } }
+    client = sb:client { poll_interval = 0.05 }
+  end)
+
+  teardown(function()
+    sb:stop()
+  end)
+
+  it("runs spawned jobs concurrently on one thread", function()
+    local results, inflight, peak = {}, 0, 0
+    for i = 1, 8 do
+      hy3d.spawn(function(n)
+        local job = assert(client:submit { Prompt = "job " .. n })
+        inflight = inflight + 1
+        if inflight > peak then peak = inflight end
+        results[n] = assert(client:wait(job)).Status
+        inflight = inflight - 1
+      end, i)
+    end
+    assert.is_true((hy3d.run()))
+    for i = 1, 8 do assert.equal("DONE", results[i]) end
+    assert.equal(8, peak)                         -- all eight were at the service at once
+  end)
+
+  it("gives back a task's results and reports a task's error without raising", function()
+    local good = hy3d.spawn(function(a, b) return a + b, "ok" end, 2, 3)
+    local seen
+    local saved = scheduler.on_error
+    scheduler.on_error = function(task, err) seen = { task, err } end
+    local bad = hy3d.spawn(function() error("boom in a task") end)
+    local ok, errors = hy3d.run()
+    scheduler.on_error = saved
+    assert.is_false(ok)
+    assert.equal(1, #errors)
+    assert.matches("boom in a task", errors[1])
+    assert.equal("done", good:status())
+    local sum, word = good:result()
+    assert.equal(5, sum)
+    assert.equal("ok", word)
+    assert.equal("failed", bad:status())
+    assert.equal(bad, seen[1])
+    assert.matches("boom in a task", tostring(bad.error))
+    assert.is_nil((bad:result()))
+    assert.has_error(function() hy3d.spawn("not a function") end)
+  end)
+
+  it("never blocks in update() while the server stalls", function()
+    sb:fault { route = "query", action = "delay", delay = 0.8, count = -1 }
+    local finished = 0
+    for i = 1, 5 do
+      hy3d.spawn(function()
+        local job = assert(client:submit { Prompt = "stall " .. i })
+        assert(client:wait(job))
+        finished = finished + 1
+      end)
+    end
+    local longest, frames, t0 = 0, 0, now()
+    local live = 5
+    while live > 0 and now() - t0 < 10 do
+      local a = now()
+      live = client:update()
+      local d = now() - a
+      if d > longest then longest = d end
+      frames = frames + 1
+      core.sleep(0.005)
+    end
+    sb:reset()
+    assert.equal(5, finished)
+    assert.is_true(frames > 50)
+    -- each query stalls 0.8 s on the server; a frame must never wait for it
+    assert.is_true(longest < 0.1, "the longest update() took " .. longest .. " s")
+  end)
+
+  it("waits in step() without spinning", function()
+    local task = hy3d.spawn(function()
+      local job = assert(client:submit { Prompt = "slow" })
+      return assert(client:wait(job, { interval = 0.3 })).Status
+    end)
+    local cpu, t0 = os.clock(), now()
+    while task:status() == "running" do hy3d.step(1) end
+    assert.equal("DONE", (task:result()))
+    assert.is_true(now() - t0 >= 0.4)
+    assert.is_true(os.clock() - cpu < 0.25, "step() used " .. (os.clock() - cpu) .. " s of CPU")
+  end)
+
+  it("spends at most the budget on resumes in one update and catches up later", function()
+    local resumed = 0
+    for _ = 1, 50 do
+      hy3d.spawn(function()
+        local t = now()
+        while now() - t < 0.001 do end            -- 1 ms of work per resume
+        resumed = resumed + 1
+      end)
+    end
+    hy3d.update(0.005)
+    assert.is_true(resumed < 50, "all 50 ran in one update")
+    assert.is_true(resumed >= 1)
+    assert.is_true((hy3d.run()))
+    assert.equal(50, resumed)
+  end)
+
+  it("pauses a task with hy3d.sleep while others go on", function()
+    local order = {}
+    hy3d.spawn(function() hy3d.sleep(0.2); order[#order + 1] = "slow" end)
+    hy3d.spawn(function() hy3d.sleep(0.05); order[#order + 1] = "fast" end)
+    assert.is_true((hy3d.run()))
+    assert.same({ "fast", "slow" }, order)
+    assert.has_error(function() hy3d.sleep(-1) end)
+  end)
+
+  it("reports an on_status that raises as a callback error, and the job goes on", function()
+    local job = assert(client:submit { Prompt = "callback" })
+    local _, err = client:wait(job, { on_status = function() error("my callback broke") end })
+    assert.equal("callback", err.kind)
+    assert.equal(job.JobId, err.job_id)
+    assert.matches("my callback broke", err.message)
+    assert.equal("DONE", assert(client:wait(job)).Status)
+  end)
+
+  it("offers a pollable fd and timeout for event loops", function()
+    if not client:pollfd() then
+      pending("no epoll on this system: pollfd() is nil")
+      return
+    end
+    assert.is_number(client:pollfd())
+    assert.equal("r", client:events())
+    local c = hy3d.new { api_key = "x", base_url = "http://127.0.0.1:9" }
+    c:close()
+    assert.is_nil(c:pollfd())
+    assert.is_nil(c:timeout())
+  end)
+end)
+
+describe("hy3d.use", function()
+  local sb
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0.1, run_time = 0.4, extra = { "--concurrency", "pro=0" } }
+  end)
+
+  teardown(function()
+    hy3d.use(nil)
+    sb:stop()
+  end)
+
+  it("refuses what it does not know", function()
+    assert.has_error(function() hy3d.use({}) end)
+    assert.has_error(function() hy3d.use("cqueues") end)
+    assert.is_nil(hy3d.use(nil))
+  end)
+
+  it("runs jobs inside cqueues coroutines, waiting with cqueues.poll", function()
+    local cqueues = try_require("cqueues")
+    if not cqueues then
+      pending("lua-cqueues is not installed for " .. _VERSION)
+      return
+    end
+    assert.equal("cqueues", hy3d.use(cqueues))
+    local client = sb:client { poll_interval = 0.2 }
+    local cq = cqueues.new()
+    local statuses, ticks = {}, 0
+    for i = 1, 3 do
+      cq:wrap(function()
+        local job = assert(client:submit { Prompt = "cq " .. i })
+        statuses[i] = assert(client:wait(job)).Status
+      end)
+    end
+    cq:wrap(function()
+      while #statuses < 3 do ticks = ticks + 1; cqueues.sleep(0.05) end
+    end)
+    local cpu = os.clock()
+    assert(cq:loop())
+    hy3d.use(nil)
+    assert.same({ "DONE", "DONE", "DONE" }, statuses)
+    assert.is_true(ticks >= 5)
+    assert.is_true(os.clock() - cpu < 0.3, "cqueues loop used " .. (os.clock() - cpu) .. " s of CPU")
+  end)
+
+  it("runs spawned jobs from a luv loop, which returns when they are done", function()
+    local uv = try_require("luv")
+    if not uv then
+      pending("lua-luv is not installed for " .. _VERSION)
+      return
+    end
+    local client = sb:client { poll_interval = 0.2 }
+    assert.equal("luv", hy3d.use(uv))
+    local statuses = {}
+    for i = 1, 3 do
+      hy3d.spawn(function()
+        local job = assert(client:submit { Prompt = "uv " .. i })
+        statuses[i] = assert(client:wait(job)).Status
+      end)
+    end
+    local cpu = os.clock()
+    uv.run()
+    hy3d.use(nil)
+    assert.same({ "DONE", "DONE", "DONE" }, statuses)
+    assert.is_true(os.clock() - cpu < 0.3, "uv loop used " .. (os.clock() - cpu) .. " s of CPU")
+  end)
+
+  it("works beside copas", function()
+    local copas = try_require("copas")
+    if not copas then
+      pending("lua-copas is not installed for " .. _VERSION .. " (Debian builds it for 5.1 and 5.2)")
+      return
+    end
+    local client = sb:client { poll_interval = 0.2 }
+    local statuses = {}
+    local job_fn = function(i)
+      local job = assert(client:submit { Prompt = "copas " .. i })
+      statuses[#statuses + 1] = assert(client:wait(job)).Status
+    end
+    if copas.sleep then                           -- copas 2+: hy3d waits inside copas threads
+      assert.equal("copas", hy3d.use(copas))
+      for i = 1, 2 do copas.addthread(job_fn, i) end
+      copas.loop()
+      hy3d.use(nil)
+    else                                          -- copas 1.x: no timers; alternate the loops
+      assert.has_error(function() hy3d.use(copas) end)
+      for i = 1, 2 do hy3d.spawn(job_fn, i) end
+      local live = 2
+      while live > 0 do
+        copas.step(math.min(hy3d.timeout() or 0.05, 0.05))
+        live = hy3d.update()
+      end
+    end
+    assert.same({ "DONE", "DONE" }, statuses)
+  end)
+end)
