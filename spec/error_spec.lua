@@ -92,7 +92,7 @@ describe("credentials", function()
   end)
 
   it("never appear in an error even when the server echoes the key", function()
-    local c = sb:client()
+    local c = sb:client { max_retries = 0 }
     sb:fault { route = "submit", action = "status", status = 401, content_type = "application/json",
                body = cjson.encode { error = { message = "Incorrect API key provided: " .. key, code = key } } }
     local job, err = c:submit { Prompt = "x" }

@@ -43,7 +43,7 @@ describe("examples", function()
   it("text_to_3d.lua exits non-zero with a readable error", function()
     local ok, out = run_lua(sb, "examples/text_to_3d.lua ''")
     assert.is_false(ok)
-    assert.matches("text_to_3d: hy3d api error InvalidParameter", out)
+    assert.matches("text_to_3d: hy3d invalid error INVALID_PARAMETER: Prompt: must not be empty", out)
   end)
 
   it("api3.lua generates through API 3.0 and converts the model to STL", function()

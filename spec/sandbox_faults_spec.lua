@@ -82,7 +82,7 @@ describe("hy3d-sandbox faults", function()
     assert.is_nil(r.status)
     assert.equal("closed", r.err)
     -- luasocket reports both as "closed"; libcurl tells an empty reply (52) from a reset (56)
-    local client = sb:client()
+    local client = sb:client { max_retries = 0 }
     sb:fault { route = "query", action = "close" }
     local _, err = client:query("1")
     assert.equal(52, err.curl_code)

@@ -25,7 +25,7 @@ describe("wait", function()
 
   setup(function()
     sb = sandbox.start { wait_time = 0.2, run_time = 0.3 }
-    client = sb:client { poll_interval = 0.05 }
+    client = sb:client { poll_interval = 0.05, max_retries = 0 }   -- retries: reliability_spec
   end)
 
   teardown(function()

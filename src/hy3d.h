@@ -53,6 +53,10 @@ typedef struct hy3d_engine {
   struct curl_slist *api_headers;  /* shared by API requests; holds the credential */
   long timeout_ms;
   long connect_timeout_ms;
+  long stall_s;                    /* API requests: abort after this many seconds without a byte (0: off) */
+  char *ca_file;                   /* CURLOPT_CAINFO, or NULL for libcurl's default */
+  char *ca_path;                   /* CURLOPT_CAPATH */
+  int insecure;                    /* 1: no TLS peer/host verification (only when asked) */
   int epfd;                        /* epoll set of libcurl's sockets (a pollable fd for event loops), or -1 */
   int collect;                     /* record finished requests for engine:completed() (a scheduler asked) */
   /* API 3.0 (TC3-HMAC-SHA256) credentials and headers; tc3_id is NULL on a gateway engine. */
@@ -109,7 +113,7 @@ hy3d_request *hy3d_checkrequest(lua_State *L, int idx);
 void hy3d_request_finish(hy3d_request *req, CURLcode result);
 void hy3d_request_cancel(hy3d_request *req);
 int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *path,
-                           int bodyidx, long timeout_ms);
+                           int bodyidx, long timeout_ms, int fresh);
 void hy3d_slist_wipe(struct curl_slist *list);
 int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *url,
                             const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes);

@@ -232,7 +232,8 @@ static long opt_timeout_ms(lua_State *L, int idx) {
 }
 
 /* Starts an API POST with the JSON encoding of the value at validx. Pushes the request or nil, err. */
-static int engine_start_api(lua_State *L, hy3d_engine *eng, const char *path, int validx, long timeout_ms) {
+static int engine_start_api(lua_State *L, hy3d_engine *eng, const char *path, int validx, long timeout_ms,
+                            int fresh) {
   hy3d_request *r;
   int bodyidx;
   if (!hy3d_json_encode(L, validx)) {
@@ -243,7 +244,7 @@ static int engine_start_api(lua_State *L, hy3d_engine *eng, const char *path, in
   }
   bodyidx = lua_gettop(L);
   r = hy3d_request_new(L, HY3D_KIND_API);
-  if (!hy3d_request_setup_api(L, eng, r, path, bodyidx, timeout_ms)) return 2;
+  if (!hy3d_request_setup_api(L, eng, r, path, bodyidx, timeout_ms, fresh)) return 2;
   hy3d_engine_attach(L, 1, lua_gettop(L));    /* the next wait or step starts it */
   return 1;
 }
@@ -254,7 +255,7 @@ static int engine_submit(lua_State *L) {
   long tmo;
   luaL_checktype(L, 2, LUA_TTABLE);
   tmo = opt_timeout_ms(L, 3);
-  return engine_start_api(L, eng, "/v1/ai3d/submit", 2, tmo);
+  return engine_start_api(L, eng, "/v1/ai3d/submit", 2, tmo, 1);
 }
 
 /* engine:query(job_id [, timeout]) -> request | nil, err */
@@ -266,7 +267,7 @@ static int engine_query(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushvalue(L, 2);
   lua_setfield(L, -2, "JobId");
-  return engine_start_api(L, eng, "/v1/ai3d/query", lua_gettop(L), tmo);
+  return engine_start_api(L, eng, "/v1/ai3d/query", lua_gettop(L), tmo, 0);
 }
 
 /* Appends "Name: value" to *list; 0 when out of memory. */
@@ -332,9 +333,10 @@ static struct curl_slist *tc3_headers(lua_State *L, hy3d_engine *eng, const char
 }
 
 /*
- * engine:call(action, params [, timeout]) -> request | nil, err
+ * engine:call(action, params [, timeout [, fresh]]) -> request | nil, err
  * An API 3.0 action: params as the JSON body of POST /, signed with TC3-HMAC-SHA256 at the
- * current time. Only on an engine made with tc3 credentials.
+ * current time. Only on an engine made with tc3 credentials. fresh: use a new connection (for
+ * submits, which must never be sent twice).
  */
 static int engine_call(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
@@ -342,9 +344,10 @@ static int engine_call(lua_State *L) {
   const char *p;
   hy3d_request *r;
   long tmo;
-  int bodyidx;
+  int bodyidx, fresh;
   luaL_checktype(L, 3, LUA_TTABLE);
   tmo = opt_timeout_ms(L, 4);
+  fresh = lua_toboolean(L, 5);
   lua_settop(L, 3);
   if (eng->tc3_id == NULL) return luaL_error(L, "hy3d.Engine:call: this engine has no API 3.0 credentials");
   for (p = action; *p; p++)
@@ -360,7 +363,7 @@ static int engine_call(lua_State *L) {
   r = hy3d_request_new(L, HY3D_KIND_API);
   r->headers = tc3_headers(L, eng, action, bodyidx);
   if (r->headers == NULL) return luaL_error(L, "hy3d.Engine:call: out of memory");
-  if (!hy3d_request_setup_api(L, eng, r, "/", bodyidx, tmo)) return 2;
+  if (!hy3d_request_setup_api(L, eng, r, "/", bodyidx, tmo, fresh)) return 2;
   hy3d_engine_attach(L, 1, lua_gettop(L));
   return 1;
 }
@@ -497,6 +500,9 @@ static int engine_close(lua_State *L) {
   eng->base_url = NULL;
   free(eng->user_agent);
   eng->user_agent = NULL;
+  free(eng->ca_file);
+  free(eng->ca_path);
+  eng->ca_file = eng->ca_path = NULL;
   wipe_free(&eng->tc3_key);
   wipe_free(&eng->tc3_token);
   free(eng->tc3_id);
@@ -592,7 +598,8 @@ static void engine_tc3(lua_State *L, hy3d_engine *eng, int t) {
 }
 
 /*
- * core.new{ base_url=, authorization=, tc3=, user_agent=, timeout=, connect_timeout= } -> engine
+ * core.new{ base_url=, authorization=, tc3=, user_agent=, timeout=, connect_timeout=, stall=, ca_file=,
+ *           ca_path=, insecure= } -> engine
  * authorization: the gateway's Authorization value; tc3: API 3.0 credentials (see engine_tc3).
  * The userdata is created closed and only then acquires its multi handle and strings, so an
  * error half-way leaves an object __gc can release.
@@ -625,6 +632,13 @@ static int engine_new(lua_State *L) {
   n = strlen(eng->base_url);
   while (n > 0 && eng->base_url[n - 1] == '/') eng->base_url[--n] = '\0';
   eng->user_agent = dup_string_field(L, 1, "user_agent", 0);
+  eng->ca_file = dup_string_field(L, 1, "ca_file", 0);
+  eng->ca_path = dup_string_field(L, 1, "ca_path", 0);
+  lua_getfield(L, 1, "insecure");
+  eng->insecure = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  eng->stall_s = seconds_field_ms(L, 1, "stall", 0L);
+  eng->stall_s = eng->stall_s / 1000 + (eng->stall_s % 1000 != 0);     /* whole seconds, rounded up */
   eng->api_headers = curl_slist_append(NULL, "Content-Type: application/json");
   if (eng->api_headers == NULL) return luaL_error(L, "hy3d.core.new: out of memory");
   if (curl_slist_append(eng->api_headers, "Accept: application/json") == NULL ||

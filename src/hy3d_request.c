@@ -330,6 +330,12 @@ static CURLcode setup_common(hy3d_engine *eng, hy3d_request *r, const char *url,
   rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, eng->connect_timeout_ms);
   rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
   if (eng->user_agent != NULL) rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, eng->user_agent);
+  if (eng->ca_file != NULL) rc |= curl_easy_setopt(e, CURLOPT_CAINFO, eng->ca_file);
+  if (eng->ca_path != NULL) rc |= curl_easy_setopt(e, CURLOPT_CAPATH, eng->ca_path);
+  if (eng->insecure) {
+    rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
   rc |= restrict_protocols(e);
   return rc;
 }
@@ -340,7 +346,7 @@ static CURLcode setup_common(hy3d_engine *eng, hy3d_request *r, const char *url,
  * pushes nil and an error and returns 0.
  */
 int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *r, const char *path,
-                           int bodyidx, long timeout_ms) {
+                           int bodyidx, long timeout_ms, int fresh) {
   int reqidx = lua_gettop(L);
   size_t len;
   const char *body = lua_tolstring(L, bodyidx, &len);
@@ -359,6 +365,15 @@ int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *r, cons
   rc |= curl_easy_setopt(r->easy, CURLOPT_ACCEPT_ENCODING, "");
   rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, api_write);
   rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, (void *)r);
+  /*
+   * A submit goes on a fresh connection: libcurl silently sends a request again when a reused
+   * keep-alive connection dies before any response byte, and a second submit is a second job.
+   */
+  if (fresh) rc |= curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, 1L);
+  if (eng->stall_s > 0) {
+    rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, eng->stall_s);
+  }
   if (rc != CURLE_OK) {
     lua_pushnil(L);
     hy3d_push_error(L, "network", "FAILED_INIT", "could not set up the request (out of memory?)");

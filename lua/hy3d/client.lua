@@ -7,6 +7,7 @@
 local core = require "hy3d.core"
 local errors = require "hy3d.error"
 local scheduler = require "hy3d.scheduler"
+local validate = require "hy3d.validate"
 
 local now = core.now
 local new_error = errors.new
@@ -32,13 +33,20 @@ local DEFAULTS = {
   connect_timeout = 10,   -- seconds to connect
   poll_interval = 5,      -- seconds between polls in wait
   wait_timeout = 1800,    -- seconds wait polls before giving up (the job goes on)
+  stall = 30,             -- seconds an API response may go without a byte
+  max_retries = 3,        -- retries after the first try (reads; submits only when provably unsent)
+  retry_base = 1,         -- seconds: backoff base (full jitter: random in [0, base * 2^n])
+  retry_max = 30,         -- seconds: the longest pause between tries (and the longest Retry-After honoured)
 }
 
 local OPTION_TYPES = {
   api_key = "string", base_url = "string", auth_scheme = "string", timeout = "number",
   connect_timeout = "number", poll_interval = "number", user_agent = "string", yield = "function",
   secret_id = "string", secret_key = "string", token = "string", region = "string", endpoint = "string",
-  version = "string", language = "string",
+  version = "string", language = "string", stall = "number", max_retries = "number", retry_base = "number",
+  retry_max = "number", on_retry = "function", retry_submit = "boolean", max_concurrent_jobs = "number",
+  validate = "boolean", ca_file = "string", ca_path = "string", insecure = "boolean", allow_http = "boolean",
+  log = "function", debug = "boolean",
 }
 local SUBMIT_OPTIONS = { kind = "string" }
 local QUERY_OPTIONS = { kind = "string" }
@@ -102,9 +110,20 @@ local function trimmed(v, what)
   return v
 end
 
-local function check_url(v, what)
+-- True for http URLs whose host is loopback (127.0.0.0/8, ::1, localhost).
+local function loopback(url)
+  local host = url:match("^%a+://%[([^%]]+)%]") or url:match("^%a+://([^/:?#]+)") or ""
+  host = host:lower()
+  return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+local function check_url(v, what, allow_http)
   if not v:match("^https?://[^/%s]+") then
     error(("hy3d.new: %s must be an http:// or https:// URL, got %q"):format(what, v), 3)
+  end
+  if v:match("^http://") and not allow_http and not loopback(v) then
+    error(("hy3d.new: %s is plain http:// to a host that is not loopback; use https://, or pass "
+      .. "allow_http = true if you really mean it"):format(what), 3)
   end
   return v
 end
@@ -155,12 +174,25 @@ local function new(opts)
   if pi ~= nil and (pi ~= pi or pi < 0) then
     error("hy3d.new: poll_interval must be >= 0", 2)
   end
+  for _, name in ipairs { "stall", "retry_base", "retry_max" } do
+    local v = opts[name]
+    if v ~= nil and (v ~= v or v < 0) then error("hy3d.new: " .. name .. " must be >= 0", 2) end
+  end
+  local mr, mcj = opts.max_retries, opts.max_concurrent_jobs
+  if mr ~= nil and (mr ~= mr or mr < 0 or mr ~= math.floor(mr)) then
+    error("hy3d.new: max_retries must be a whole number >= 0", 2)
+  end
+  if mcj ~= nil and (mcj ~= mcj or mcj < 1 or mcj ~= math.floor(mcj)) then
+    error("hy3d.new: max_concurrent_jobs must be a whole number >= 1", 2)
+  end
   local base_url
   if mode == "api3" then
-    base_url = check_url(opts.endpoint or env("HY3D_ENDPOINT") or DEFAULTS.endpoint, "endpoint")
+    base_url = check_url(opts.endpoint or env("HY3D_ENDPOINT") or DEFAULTS.endpoint, "endpoint", opts.allow_http)
   else
-    base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or DEFAULTS.base_url, "base_url")
+    base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or DEFAULTS.base_url, "base_url", opts.allow_http)
   end
+  local log = opts.log
+  if not log and opts.debug then log = function(line) io.stderr:write(line, "\n") end end
   local region = opts.region or env("TENCENTCLOUD_REGION") or DEFAULTS.region
   local timeout = opts.timeout or DEFAULTS.timeout
   local user_agent = opts.user_agent
@@ -181,9 +213,17 @@ local function new(opts)
       user_agent = user_agent,
       timeout = timeout,
       connect_timeout = opts.connect_timeout or DEFAULTS.connect_timeout,
+      stall = (opts.stall or DEFAULTS.stall) > 0 and (opts.stall or DEFAULTS.stall) or nil,
+      ca_file = opts.ca_file, ca_path = opts.ca_path, insecure = opts.insecure == true,
     },
     _yield = opts.yield,
     _has_key = mode ~= nil,
+    _retry = { max = mr or DEFAULTS.max_retries, base = opts.retry_base or DEFAULTS.retry_base,
+               cap = opts.retry_max or DEFAULTS.retry_max, hook = opts.on_retry, submit = opts.retry_submit == true },
+    _validate = opts.validate ~= false,
+    _allow_http = opts.allow_http == true,
+    _log = log,
+    _slots = mcj and { max = mcj, active = {}, count = 0, queue = {}, next_ticket = 1 } or nil,
   }, Client)
   if not self._yield and scheduler.default_yield then self._yield = scheduler.default_yield(self) end
   scheduler.add_client(self)
@@ -234,18 +274,95 @@ function Client:_kind(kind)
   return k, kind
 end
 
--- Starts and settles one API request: an action on API 3.0, or the gateway route.
-function Client:_api(action, params, timeout)
+-- One try: an action on API 3.0, or the gateway route. A submit goes on a fresh connection.
+function Client:_try(action, params, timeout, submit)
   local req, err
   if self.mode == "api3" then
-    req, err = self._engine:call(action, params, timeout)
-  elseif action == KINDS.pro.submit then
+    req, err = self._engine:call(action, params, timeout, submit)
+  elseif submit then
     req, err = self._engine:submit(params, timeout)
   else
     req, err = self._engine:query(params.JobId, timeout)
   end
   if not req then return nil, err end
   return self:_settle(req)
+end
+
+-- Network failures that prove the request never reached the server.
+local UNSENT = { COULDNT_RESOLVE_HOST = true, COULDNT_RESOLVE_PROXY = true, COULDNT_CONNECT = true,
+                 SSL_CONNECT_ERROR = true, PROXY = true }
+
+-- Whether err may be retried. Reads: network errors, 429, 5xx, RequestLimitExceeded*. A submit
+-- only when it provably never reached the service or the service refused it; `ambiguous` is
+-- true when a submit may have created a job.
+function Client:_retryable(err, submit)
+  local limited = err.kind == "api" and tostring(err.code or ""):match("^RequestLimitExceeded") ~= nil
+  local status = err.http_status
+  if submit then
+    if limited or (err.kind == "http" and status == 429) then return true end
+    if err.kind == "network" and (UNSENT[err.code] or err.sent == false) then return true end
+    if err.kind == "invalid" or err.kind == "api" or (err.kind == "http" and status and status < 500) then
+      return false
+    end
+    return self._retry.submit, true                -- after sending: ambiguous
+  end
+  if err.kind == "network" then return err.code ~= "CANCELLED" end
+  if err.kind == "http" then return status == 429 or (status ~= nil and status >= 500) end
+  return limited
+end
+
+-- Seconds to pause before try number `attempt` + 1: full jitter, or the server's Retry-After.
+function Client:_backoff(attempt, err)
+  local r = self._retry
+  if err.retry_after then return err.retry_after end
+  return math.random() * math.min(r.cap, r.base * 2 ^ (attempt - 1))
+end
+
+local AMBIGUOUS = " — the submit may have reached the service, so a job may exist (and be billed): "
+  .. "look for it before submitting again (hy3d does not retry it unless retry_submit = true)"
+
+-- Runs one API call with retries (see _retryable), logging each try when asked. Every error
+-- carries `attempts`. `deadline` (monotonic) bounds the pauses.
+function Client:_api(action, params, timeout, deadline)
+  local submit = action:match("^Submit") ~= nil
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local t0 = now()
+    if self._log then self:_log_line(("hy3d: -> %s %s %s"):format(self.mode, action, core.encode(params) or "?")) end
+    local res, err = self:_try(action, params, timeout, submit)
+    if self._log then
+      self:_log_line(("hy3d: <- %s %s in %.3f s%s"):format(action, res and "ok" or tostring(self:_error(err)),
+        now() - t0, res and res.RequestId and (", request " .. tostring(res.RequestId)) or ""))
+    end
+    if res then return res end
+    err.attempts = attempt
+    local retry, ambiguous = self:_retryable(err, submit)
+    if ambiguous then err.retryable = false end
+    local delay = retry and self:_backoff(attempt, err)
+    if not retry or attempt > self._retry.max or delay > self._retry.cap
+        or (deadline and now() + delay >= deadline) then
+      if ambiguous then
+        err.message = tostring(err.message or err.code) .. AMBIGUOUS
+        err.maybe_submitted = true
+      end
+      return nil, err
+    end
+    if self._retry.hook then
+      local ok, herr = pcall(self._retry.hook, attempt, delay, self:_error(err))
+      if not ok then
+        return nil, { kind = "callback", code = "ON_RETRY", attempts = attempt,
+                      message = "on_retry raised: " .. tostring(herr) }
+      end
+    end
+    self:_sleep_until(now() + delay)
+  end
+end
+
+-- One line to the log option, with every secret taken out.
+function Client:_log_line(line)
+  local ok = pcall(self._log, errors.redact(line, secrets_of[self]))
+  if not ok then self._log = nil end              -- a broken logger is dropped, never fatal
 end
 
 -- Gives control back to whoever resumes this coroutine: the pump, for a spawned task (told what
@@ -317,15 +434,85 @@ function Client:submit(params, opts)
   if err then return nil, err end
   local k, kind = self:_kind(opts.kind)
   if not k then return nil, kind end
-  local job, rerr = self:_api(k.submit, params)
-  if not job then return nil, self:_api_error(rerr) end
+  if self._validate then
+    local bad = validate.check(kind, params)
+    if bad then
+      return nil, self:_error { kind = "invalid", code = "INVALID_PARAMETER", field = bad.field,
+        message = bad.message .. " (checked locally; nothing was sent — validate = false skips the check)" }
+    end
+  end
+  local ticket = self:_take_slot(kind)
+  local job, rerr
+  while true do
+    job, rerr = self:_api(k.submit, params)
+    if job or not self._slots or rerr.code ~= "RequestLimitExceeded.JobNumExceed" then break end
+    self:_sleep_until(now() + math.min(self._retry.cap, math.max(1, self.poll_interval)))   -- the account is full
+    self:_wait_for_slot()
+  end
+  if not job then
+    self:_release_slot(ticket)
+    return nil, self:_api_error(rerr)
+  end
   if type(job.JobId) ~= "string" and type(job.JobId) ~= "number" then
+    self:_release_slot(ticket)
     return nil, self:_error { kind = "decode", code = "NO_JOB_ID", request_id = job.RequestId,
       message = "the submit response has no JobId" }
   end
   job.JobId = tostring(job.JobId)
   job.kind = kind
+  self:_hold_slot(ticket, job)
   return job
+end
+
+-- ===== max_concurrent_jobs: a local FIFO of submits, a slot per unfinished job =====
+
+-- Waits (yielding, or blocking efficiently) until this submit is first in line and a slot is
+-- free. Returns a ticket, or nil when the option is off.
+function Client:_take_slot(kind)
+  local slots = self._slots
+  if not slots then return nil end
+  local ticket = { n = slots.next_ticket, kind = kind }
+  slots.next_ticket = slots.next_ticket + 1
+  slots.queue[#slots.queue + 1] = ticket
+  while slots.queue[1] ~= ticket or slots.count >= slots.max do self:_wait_for_slot() end
+  table.remove(slots.queue, 1)
+  slots.count = slots.count + 1
+  return ticket
+end
+
+-- Pauses a moment; when every slot is held, polls the oldest job this client holds a slot for,
+-- so a slot frees even when nobody waits on that job.
+function Client:_wait_for_slot()
+  local slots = self._slots
+  if slots.count >= slots.max then
+    local oldest
+    for _, job in pairs(slots.active) do
+      if not oldest or job.held < oldest.held then oldest = job end
+    end
+    if oldest and now() - (oldest.checked or 0) >= self.poll_interval then
+      oldest.checked = now()
+      local res = self:_api(KINDS[oldest.kind].query, { JobId = oldest.id })
+      if res and (res.Status == "DONE" or res.Status == "FAIL") then self:_job_ended(oldest.id) end
+    end
+  end
+  self:_sleep_until(now() + 0.05)
+end
+
+function Client:_hold_slot(ticket, job)
+  if ticket then self._slots.active[job.JobId] = { id = job.JobId, kind = ticket.kind, held = now() } end
+end
+
+function Client:_release_slot(ticket)
+  if ticket then self._slots.count = self._slots.count - 1 end
+end
+
+-- A job of this client reached DONE or FAIL: its slot is free.
+function Client:_job_ended(id)
+  local slots = self._slots
+  if slots and slots.active[id] then
+    slots.active[id] = nil
+    slots.count = slots.count - 1
+  end
 end
 
 --- Queries a job once (a job table, or a JobId with opts.kind when it is not pro). Returns the
@@ -343,6 +530,7 @@ function Client:query(job, opts)
     return nil, self:_api_error(qerr)
   end
   res.kind = kind
+  if res.Status == "DONE" or res.Status == "FAIL" then self:_job_ended(id) end
   return res
 end
 
@@ -371,7 +559,7 @@ function Client:wait(job, opts)
   while true do
     local left = deadline - now()
     if left <= 0 then return nil, timed_out() end
-    local res, qerr = self:_api(k.query, { JobId = id }, min(self.request_timeout, left))
+    local res, qerr = self:_api(k.query, { JobId = id }, min(self.request_timeout, left), deadline)
     if not res then
       if qerr.kind == "network" and qerr.code == "OPERATION_TIMEDOUT" and now() >= deadline then
         return nil, timed_out()
@@ -395,6 +583,7 @@ function Client:wait(job, opts)
         end
       end
     end
+    if status == "DONE" or status == "FAIL" then self:_job_ended(id) end
     if status == "DONE" then return res end
     if status == "FAIL" then
       local code = res.ErrorCode ~= "" and res.ErrorCode or "FAIL"

@@ -1,0 +1,197 @@
+--- Local checks of the documented Pro and Rapid rules (reference §5.3, §5.4, §8), made before
+-- anything is sent so a mistake costs nothing: one-of inputs, prompt lengths in UTF-8
+-- characters, FaceCount, enum spelling and case, 3.1-only options, image sizes, views. Fields
+-- the rules do not mention pass through (Tencent adds fields; the service has the last word).
+-- Version-neutral Lua (5.1 to 5.4, LuaJIT). A client option (validate = false) turns it off.
+local floor = math.floor
+local byte = string.byte
+
+local MB = 1024 * 1024
+
+-- The number of UTF-8 characters in s, or nil when s is not valid UTF-8.
+local function utf8_length(s)
+  local i, n, len = 1, 0, #s
+  while i <= len do
+    local c = byte(s, i)
+    local extra
+    if c < 0x80 then extra = 0
+    elseif c >= 0xC2 and c <= 0xDF then extra = 1
+    elseif c >= 0xE0 and c <= 0xEF then extra = 2
+    elseif c >= 0xF0 and c <= 0xF4 then extra = 3
+    else return nil end
+    for k = 1, extra do
+      local cc = byte(s, i + k)
+      if not cc or cc < 0x80 or cc > 0xBF then return nil end
+    end
+    if extra == 2 then
+      local c2 = byte(s, i + 1)
+      if (c == 0xE0 and c2 < 0xA0) or (c == 0xED and c2 > 0x9F) then return nil end   -- overlong, surrogates
+    elseif extra == 3 then
+      local c2 = byte(s, i + 1)
+      if (c == 0xF0 and c2 < 0x90) or (c == 0xF4 and c2 > 0x8F) then return nil end
+    end
+    i = i + extra + 1
+    n = n + 1
+  end
+  return n
+end
+
+-- Bytes a base64 string decodes to (padding and whitespace aside).
+local function decoded_size(b64)
+  local clean = b64:gsub("%s", "")
+  local pad = clean:match("(=*)$")
+  return floor(#clean * 3 / 4) - #pad
+end
+
+local function is_int(v)
+  return type(v) == "number" and v == v and v == floor(v) and v > -math.huge and v < math.huge
+end
+
+local function join(list)
+  return table.concat(list, ", ")
+end
+
+local function one_of(v, list)
+  for _, x in ipairs(list) do if v == x then return true end end
+  return false
+end
+
+local PRO = {
+  models = { "3.0", "3.1" },
+  generate = { "Normal", "LowPoly", "Geometry", "Sketch" },
+  polygon = { "triangle", "quadrilateral" },
+  formats = { "STL", "USDZ", "FBX" },
+  views = { "left", "right", "back", "top", "bottom", "left_front", "right_front" },
+  views_31 = { top = true, bottom = true, left_front = true, right_front = true },
+}
+local RAPID_FORMATS = { "OBJ", "GLB", "STL", "USDZ", "FBX", "MP4" }
+
+-- A failed rule: the field, and a sentence that says the rule.
+local function bad(field, rule)
+  return { field = field, message = field .. ": " .. rule }
+end
+
+local function check_string(p, field)
+  local v = p[field]
+  if v ~= nil and type(v) ~= "string" then return bad(field, "must be a string, got " .. type(v)) end
+  return nil
+end
+
+local function check_prompt(p, limit)
+  local e = check_string(p, "Prompt")
+  if e or p.Prompt == nil then return e end
+  local n = utf8_length(p.Prompt)
+  if not n then return bad("Prompt", "is not valid UTF-8") end
+  if n == 0 then return bad("Prompt", "must not be empty") end
+  if n > limit then return bad("Prompt", ("at most %d characters (UTF-8), got %d"):format(limit, n)) end
+  return nil
+end
+
+-- Exactly one of Prompt, ImageBase64, ImageUrl (a Sketch takes an image, and a prompt besides).
+local function check_inputs(p, sketch)
+  for _, f in ipairs { "ImageBase64" } do
+    local e = check_string(p, f)
+    if e then return e end
+  end
+  local url = p.ImageUrl
+  if type(url) == "table" then url = url.Url end
+  if p.ImageUrl ~= nil and type(url) ~= "string" then
+    return bad("ImageUrl", "must be a URL string (or {Url = ...} on the gateway)")
+  end
+  local image = (p.ImageBase64 ~= nil and 1 or 0) + (url ~= nil and 1 or 0)
+  if image > 1 then return bad("ImageBase64/ImageUrl", "give one image, not both") end
+  if sketch then
+    if image == 0 then return bad("ImageBase64/ImageUrl", "a Sketch needs an image (and may add a Prompt)") end
+  elseif image + (p.Prompt ~= nil and 1 or 0) ~= 1 then
+    return bad("Prompt/ImageBase64/ImageUrl", "give exactly one of them")
+  end
+  if p.ImageBase64 then
+    if p.ImageBase64:match("^data:") then
+      return bad("ImageBase64", "is raw base64 without a data: prefix (a data URI goes in ImageUrl)")
+    end
+    local size = decoded_size(p.ImageBase64)
+    if size > 6 * MB then return bad("ImageBase64", ("at most 6 MB of image, got %.1f MB"):format(size / MB)) end
+  end
+  return nil
+end
+
+local function check_pro(p)
+  local model = p.Model or "3.0"
+  if p.Model ~= nil and not one_of(p.Model, PRO.models) then
+    return bad("Model", "one of " .. join(PRO.models) .. " (a string), got " .. tostring(p.Model))
+  end
+  local gen = p.GenerateType or "Normal"
+  if p.GenerateType ~= nil and not one_of(p.GenerateType, PRO.generate) then
+    return bad("GenerateType", "one of " .. join(PRO.generate) .. " (case matters), got " .. tostring(p.GenerateType))
+  end
+  if model == "3.1" and (gen == "LowPoly" or gen == "Sketch") then
+    return bad("GenerateType", gen .. " is not available with Model 3.1")
+  end
+  local e = check_prompt(p, 1024) or check_inputs(p, gen == "Sketch")
+  if e then return e end
+  if p.FaceCount ~= nil and not (is_int(p.FaceCount) and p.FaceCount >= 3000 and p.FaceCount <= 1500000) then
+    return bad("FaceCount", "an integer in [3000, 1500000], got " .. tostring(p.FaceCount))
+  end
+  if p.PolygonType ~= nil and not one_of(p.PolygonType, PRO.polygon) then
+    return bad("PolygonType", "one of " .. join(PRO.polygon) .. ", got " .. tostring(p.PolygonType))
+  end
+  if p.ResultFormat ~= nil and not one_of(p.ResultFormat, PRO.formats) then
+    return bad("ResultFormat", "one of " .. join(PRO.formats) .. " for Pro, got " .. tostring(p.ResultFormat))
+  end
+  if p.EnablePBR ~= nil and type(p.EnablePBR) ~= "boolean" then
+    return bad("EnablePBR", "must be a boolean, got " .. type(p.EnablePBR))
+  end
+  local views = p.MultiViewImages
+  if views ~= nil then
+    if type(views) ~= "table" then return bad("MultiViewImages", "must be a list of views") end
+    if p.ImageBase64 == nil and p.ImageUrl == nil then
+      return bad("MultiViewImages", "needs the front view as ImageBase64 or ImageUrl")
+    end
+    local seen, total = {}, p.ImageBase64 and #p.ImageBase64 or 0
+    for i, v in ipairs(views) do
+      local field = ("MultiViewImages[%d]"):format(i)
+      if type(v) ~= "table" then return bad(field, "must be a table {ViewType, ViewImageUrl|ViewImageBase64}") end
+      if not one_of(v.ViewType, PRO.views) then
+        return bad(field .. ".ViewType", "one of " .. join(PRO.views) .. ", got " .. tostring(v.ViewType))
+      end
+      if PRO.views_31[v.ViewType] and model ~= "3.1" then
+        return bad(field .. ".ViewType", v.ViewType .. " needs Model 3.1")
+      end
+      if seen[v.ViewType] then return bad(field .. ".ViewType", "each view once; " .. v.ViewType .. " repeats") end
+      seen[v.ViewType] = true
+      if type(v.ViewImageUrl) ~= "string" and type(v.ViewImageBase64) ~= "string" then
+        return bad(field, "needs ViewImageUrl or ViewImageBase64")
+      end
+      total = total + (type(v.ViewImageBase64) == "string" and #v.ViewImageBase64 or 0)
+    end
+    if total > 8 * MB then return bad("MultiViewImages", "the images together at most 8 MB encoded") end
+  end
+  return nil
+end
+
+local function check_rapid(p)
+  local e = check_prompt(p, 200) or check_inputs(p, false)
+  if e then return e end
+  if p.ResultFormat ~= nil and not one_of(p.ResultFormat, RAPID_FORMATS) then
+    return bad("ResultFormat", "one of " .. join(RAPID_FORMATS) .. " for Rapid, got " .. tostring(p.ResultFormat))
+  end
+  if p.EnableGeometry == true and p.ResultFormat == "OBJ" then
+    return bad("ResultFormat", "OBJ is not available with EnableGeometry")
+  end
+  return nil
+end
+
+local CHECKS = { pro = check_pro, rapid = check_rapid }
+
+--- Checks params for a job of `kind` ("pro", "rapid"; other kinds are left to the service).
+-- Returns nil when nothing is wrong, else { field = ..., message = ... }.
+local function check(kind, params)
+  local f = CHECKS[kind]
+  if not f then return nil end
+  return f(params)
+end
+
+return {
+  check = check,
+  utf8_length = utf8_length,
+}
