@@ -420,6 +420,7 @@ static int engine_wait(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
   hy3d_request *r = hy3d_checkrequest(L, 2);
   lua_Number secs = luaL_optnumber(L, 3, -1);
+  luaL_argcheck(L, secs == secs && secs < 1e9, 3, "seconds must be a number (negative: no limit)");
   double deadline = secs >= 0 ? hy3d_now() + secs : -1;
   if (r->state == HY3D_REQ_IDLE) return luaL_error(L, "hy3d.Engine:wait: the request was never started");
   if (r->state == HY3D_REQ_RUNNING && r->engine != eng)
@@ -444,6 +445,7 @@ static int engine_wait(lua_State *L) {
 static int engine_step(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
   lua_Number secs = luaL_optnumber(L, 2, 0);
+  luaL_argcheck(L, secs >= 0 && secs < 1e9, 2, "seconds must be a finite number >= 0");
   engine_drive(L, 1, eng);
   if (secs > 0) {
     engine_poll(L, eng, secs);

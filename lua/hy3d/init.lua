@@ -62,6 +62,9 @@ end
 -- frame. `budget` (seconds, default 0.0005) bounds the time spent resuming tasks in one call;
 -- what is left waits for the next call. Returns the number of live tasks.
 function M.update(budget)
+  if budget ~= nil and (type(budget) ~= "number" or budget ~= budget or budget < 0) then
+    error("hy3d.update: budget must be a number of seconds >= 0", 2)
+  end
   return scheduler.update(budget or M.update_budget)
 end
 
@@ -70,6 +73,9 @@ M.update_budget = 0.00025
 
 --- The pump, allowed to wait up to `timeout` seconds for work first (never spinning).
 function M.step(timeout)
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0 or timeout >= 1e9) then
+    error("hy3d.step: timeout must be a finite number of seconds >= 0", 2)
+  end
   return scheduler.step(timeout or 0)
 end
 

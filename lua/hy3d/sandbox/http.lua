@@ -61,9 +61,11 @@ local function parse_head(head)
     name = name:lower()
     headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
   end
-  local path, query = target:match("^([^?]*)%??(.*)$")
+  -- absolute-form (a client talking to a proxy): serve it as if it had come directly
+  local via_proxy = target:match("^https?://[^/]+(/.*)$") or (target:match("^https?://[^/]+$") and "/")
+  local path, query = (via_proxy or target):match("^([^?]*)%??(.*)$")
   return { method = method, target = target, path = path, query = query, version = version,
-           headers = headers }
+           headers = headers, proxied = via_proxy ~= nil }
 end
 
 local function response_bytes(res, head_only, keep_alive)

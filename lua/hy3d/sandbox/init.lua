@@ -227,6 +227,7 @@ function Sandbox:record(req, entry)
   if req.headers["x-tc-token"] then headers["x-tc-token"] = "<redacted>" end
   entry.method, entry.path, entry.query, entry.headers = req.method, req.path, req.query, headers
   entry.body, entry.time, entry.connection = abbreviate(req.body or ""), gettime(), req.connection
+  entry.proxied = req.proxied or nil
   local log = self.requests
   log[#log + 1] = entry
   if #log > 200 then table.remove(log, 1) end
@@ -237,6 +238,7 @@ function Sandbox:record(req, entry)
 end
 
 function Sandbox:write_log(entry, res)
+  entry.status, entry.code = res.status, res.code
   if not self.log_file then return end
   local line = { time = entry.time, method = entry.method, path = entry.path, route = entry.route,
                  action = entry.action, auth = entry.auth, secret_id = entry.secret_id, status = res.status,

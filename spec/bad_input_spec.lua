@@ -1,0 +1,145 @@
+-- Bad input from the user: every public function given wrong types, nil, huge strings, invalid
+-- UTF-8, NaN, deep or cyclic tables — a clear error (a raise for programmer mistakes, nil + an
+-- invalid error for bad values), never a crash. Version-neutral.
+local hy3d = require "hy3d"
+local core = require "hy3d.core"
+
+local BAD = { false, 0 / 0, 1 / 0, -1, "", ("x"):rep(1024 * 1024), "\255\254", {}, function() end,
+              coroutine.create(function() end), io.stdout }
+
+local function deep(n)
+  local t = {}
+  local top = t
+  for _ = 1, n do
+    t.x = {}
+    t = t.x
+  end
+  return top
+end
+
+local function cyclic()
+  local t = { Prompt = "x" }
+  t.self = t
+  return t
+end
+
+-- Calls f(...) and checks it either returned (anything) or raised a string error, not a crash.
+local function survives(f, ...)
+  local ok, err = pcall(f, ...)
+  if not ok then assert.is_string(err, "the error is a message") end
+  return ok, err
+end
+
+describe("bad input", function()
+  local client = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9", max_retries = 0, timeout = 1 }
+  local api3 = hy3d.new { secret_id = "AKIDx", secret_key = "k", endpoint = "http://127.0.0.1:9", max_retries = 0,
+                          timeout = 1 }
+
+  it("hy3d.new raises a message for every wrong option", function()
+    for _, v in ipairs(BAD) do
+      for _, name in ipairs { "api_key", "timeout", "base_url", "poll_interval", "max_retries", "stall",
+                              "max_concurrent_jobs", "yield", "validate", "secret_id" } do
+        local ok = survives(hy3d.new, { [name] = v })
+        if ok then hy3d.new({ [name] = v }):close() end
+      end
+      survives(hy3d.new, v)
+    end
+    assert.has_error(function() hy3d.new { timeout = 0 / 0 } end)
+    assert.has_error(function() hy3d.new { max_concurrent_jobs = 0 } end)
+    assert.has_error(function() hy3d.new { max_retries = 1.5 } end)
+  end)
+
+  it("client methods raise for wrong argument types", function()
+    for _, c in ipairs { client, api3 } do
+      for _, v in ipairs { nil, 42, true, function() end } do
+        assert.has_error(function() c:submit(v) end)
+        assert.has_error(function() c:query(v) end)
+        assert.has_error(function() c:wait(v) end)
+        assert.has_error(function() c:download(v, "x") end)
+        assert.has_error(function() c:download("http://127.0.0.1:9/x", v) end)
+        assert.has_error(function() c:call(v, {}) end)
+        assert.has_error(function() c:convert(v) end)
+      end
+      assert.has_error(function() c:query({}) end)
+      assert.has_error(function() c:wait("1", { interval = -1 }) end)
+      assert.has_error(function() c:wait("1", { timeout = 0 / 0 }) end)
+      assert.has_error(function() c:submit({ Prompt = "x" }, { kind = 5 }) end)
+      assert.has_error(function() c:step("soon") end)
+    end
+  end)
+
+  it("bad values come back as invalid errors, without a request", function()
+    local values = {
+      { Prompt = ("椅"):rep(400000) },                 -- a huge prompt
+      { Prompt = "\255\254 invalid UTF-8" },
+      { Prompt = "x", FaceCount = 0 / 0 },
+      { Prompt = "x", FaceCount = 1 / 0 },
+      { Prompt = "x", Nested = deep(2000) },
+      cyclic(),
+      { Prompt = "x", Callback = function() end },
+    }
+    for _, c in ipairs { client, api3 } do
+      for _, params in ipairs(values) do
+        local job, err = c:submit(params)
+        assert.is_nil(job)
+        assert.equal("invalid", err.kind, tostring(err))
+        assert.is_string(err.message)
+      end
+    end
+    local loose = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9", validate = false }
+    for _, params in ipairs { { Prompt = "x", FaceCount = 0 / 0 }, { Prompt = "x", T = deep(2000) }, cyclic() } do
+      local _, err = loose:submit(params)
+      assert.equal("invalid", err.kind)
+      assert.equal("JSON_ENCODE", err.code)
+    end
+    loose:close()
+  end)
+
+  it("call and convert take only tables and action names", function()
+    assert.has_error(function() api3:call("Convert3DFormat", "File3D=x") end)
+    assert.has_error(function() api3:call("Bad Action", {}) end)
+    assert.has_error(function() api3:call(("A"):rep(10) .. "\0", {}) end)
+    local _, err = api3:call("Convert3DFormat", { File3D = cyclic() })
+    assert.equal("invalid", err.kind)
+  end)
+
+  it("the pump and the module functions raise for wrong arguments", function()
+    assert.has_error(function() hy3d.spawn(nil) end)
+    assert.has_error(function() hy3d.spawn({}) end)
+    assert.has_error(function() hy3d.sleep("1") end)
+    assert.has_error(function() hy3d.sleep(0 / 0) end)
+    assert.has_error(function() hy3d.use(42) end)
+    assert.has_error(function() hy3d.update("soon") end)
+    assert.has_error(function() hy3d.step(-1) end)
+  end)
+
+  it("the C core survives garbage in every entry point", function()
+    for _, v in ipairs(BAD) do
+      survives(core.encode, v)
+      survives(core.decode, v)
+      survives(core.base64_decode, v)
+      survives(core.base64_encode, v)
+      survives(core.sha256, v)
+      survives(core.hmac_sha256, v, v)
+      survives(core.tc3_sign, { secret_id = v, secret_key = v, payload = v, host = v, timestamp = v })
+      survives(core.new, { base_url = v })
+      survives(core.new, { base_url = "http://127.0.0.1:9", tc3 = v })
+    end
+    for _, s in ipairs { "", "{", "[1,2", ('{"a":'):rep(2000), "\0\1\2", ("9"):rep(5000), '"\\ud800"' } do
+      survives(core.decode, s)
+    end
+    local e = core.new { base_url = "http://127.0.0.1:9" }
+    local spot = os.tmpname()                       -- any file a bad download might create goes here
+    for _, v in ipairs(BAD) do
+      survives(e.submit, e, v)
+      survives(e.query, e, v)
+      survives(e.download, e, v, spot)
+      if type(v) ~= "string" then survives(e.download, e, "http://127.0.0.1:9/x", v) end
+      survives(e.wait, e, v)
+      survives(e.step, e, v)
+    end
+    e:close()
+    os.remove(spot)
+    assert.has_error(function() e:submit({}) end)   -- closed: a clear error
+  end)
+end)

@@ -1,0 +1,389 @@
+-- Reliability: every fault the sandbox can inject, against submit and against query, with the
+-- outcome, the number of requests the server saw (never a duplicate submit) and the job id kept;
+-- the local queue, local validation, TLS and plain-http rules, proxies, the debug log.
+-- Version-neutral (runs on every Lua of the matrix).
+local hy3d = require "hy3d"
+local core = require "hy3d.core"
+local sandbox = require "spec.support.sandbox"
+
+local now = core.now
+
+describe("faults", function()
+  local sb, client, retries
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0, run_time = 0.2, extra = { "--concurrency", "pro=0" } }
+    client = sb:client { poll_interval = 0.05, retry_base = 0.01, retry_max = 2, stall = 1,
+                         on_retry = function(attempt, delay, err) retries[#retries + 1] = { attempt, delay, err } end }
+  end)
+
+  teardown(function()
+    sb:stop()
+  end)
+
+  before_each(function()
+    sb:reset()
+    retries = {}
+  end)
+
+  local function seen(route) return #sb:requests(route) end
+
+  -- One row of the fault table: the rule, then what submit and query must do.
+  -- submit/query: "ok" or the error kind; s_requests/q_requests: requests the server saw.
+  local TABLE = {
+    { "503", { action = "status", status = 503 }, "http", 1, "ok", 2 },
+    { "500", { action = "status", status = 500 }, "http", 1, "ok", 2 },
+    { "429 without Retry-After", { action = "status", status = 429 }, "ok", 2, "ok", 2 },
+    { "429 with Retry-After", { action = "status", status = 429, retry_after = 1 }, "ok", 2, "ok", 2 },
+    { "reset before the response", { action = "reset" }, "network", 1, "ok", 2 },
+    { "reset mid-body", { action = "cut", after = 20 }, "network", 1, "ok", 2 },
+    { "truncated JSON body", { action = "status", status = 200, content_type = "application/json",
+      body = '{"Response": {"JobId": "12' }, "decode", 1, "decode", 1 },
+    { "non-JSON body", { action = "garbage" }, "decode", 1, "decode", 1 },
+    -- libcurl's low-speed limit averages over its last 5 s: a stall shows after about stall + 5 s
+    { "stalled body (beyond the stall limit)", { action = "stall", after = 5, stall = 8 }, "network", 1, "ok", 2 },
+    { "slow body (within it)", { action = "stall", after = 5, stall = 0.3 }, "ok", 1, "ok", 1 },
+    { "added latency", { action = "delay", delay = 0.3 }, "ok", 1, "ok", 1 },
+    { "RequestLimitExceeded", { action = "api_error", code = "RequestLimitExceeded", message = "slow down" },
+      "ok", 2, "ok", 2 },
+    { "a transient FailedOperation", { action = "api_error", code = "FailedOperation.ServerError",
+      message = "算法服务异常" }, "api", 1, "api", 1 },
+  }
+
+  for _, row in ipairs(TABLE) do
+    local name, rule, s_out, s_n, q_out, q_n = row[1], row[2], row[3], row[4], row[5], row[6]
+
+    it(name .. ": submit " .. s_out .. " after " .. s_n .. " request(s), never twice", function()
+      local r = {}
+      for k, v in pairs(rule) do r[k] = v end
+      r.route = "submit"
+      sb:fault(r)
+      local t0 = now()
+      local job, err = client:submit { Prompt = "fault " .. name }
+      assert.equal(s_n, seen("submit"), "requests the server saw")
+      if s_out == "ok" then
+        assert.is_nil(err, err and tostring(err))
+        assert.matches("^%d+$", job.JobId)
+        assert.equal(1, sb:stats().jobs_created)
+        if rule.retry_after then assert.is_true(now() - t0 >= 0.95) end
+      else
+        assert.is_nil(job)
+        assert.equal(s_out, err.kind)
+        assert.equal(s_n, err.attempts)
+        if s_out ~= "api" then                      -- it left: a job may exist, and hy3d says so
+          assert.is_false(err.retryable)
+          assert.is_true(err.maybe_submitted)
+          assert.matches("a job may exist", err.message)
+        end
+      end
+    end)
+
+    it(name .. ": query " .. q_out .. " after " .. q_n .. " request(s), job id kept", function()
+      local job = assert(client:submit { Prompt = "q " .. name })
+      local r = {}
+      for k, v in pairs(rule) do r[k] = v end
+      r.route = "query"
+      sb:fault(r)
+      local res, err = client:query(job)
+      assert.equal(q_n, seen("query"))
+      if q_out == "ok" then
+        assert.is_nil(err, err and tostring(err))
+        assert.is_string(res.Status)
+      else
+        assert.equal(q_out, err.kind)
+        assert.equal(job.JobId, err.job_id)
+        assert.equal(q_n, err.attempts)
+      end
+    end)
+  end
+
+  it("reports each retry to on_retry with its delay and error", function()
+    sb:fault { route = "query", action = "status", status = 503, count = 2 }
+    assert(client:query("1") == nil)                 -- JobNotFound in the end, after two retries
+    assert.equal(2, #retries)
+    assert.same({ 1, 2 }, { retries[1][1], retries[2][1] })
+    assert.equal(503, retries[1][3].http_status)
+    assert.is_true(retries[1][2] >= 0 and retries[1][2] <= 0.01)
+    assert.is_true(retries[2][2] >= 0 and retries[2][2] <= 0.02)
+  end)
+
+  it("gives up after max_retries with err.attempts", function()
+    sb:fault { route = "query", action = "status", status = 503, count = -1 }
+    local _, err = client:query("1")
+    assert.equal(4, err.attempts)
+    assert.equal(4, seen("query"))
+  end)
+
+  it("does not honour a Retry-After beyond retry_max", function()
+    sb:fault { route = "query", action = "status", status = 429, retry_after = 30 }
+    local t0 = now()
+    local _, err = client:query("1")
+    assert.is_true(now() - t0 < 1)
+    assert.equal(429, err.http_status)
+    assert.equal(30, err.retry_after)
+    assert.equal(1, err.attempts)
+  end)
+
+  it("retries a submit that never left: connection refused", function()
+    local c = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:" .. sandbox.dead_port(), retry_base = 0.01 }
+    local _, err = c:submit { Prompt = "x" }
+    assert.equal("network", err.kind)
+    assert.equal("COULDNT_CONNECT", err.code)
+    assert.equal(4, err.attempts)
+    assert.is_true(err.retryable)
+    assert.is_nil(err.maybe_submitted)
+    c:close()
+  end)
+
+  it("retries a submit that never left: unresolvable host", function()
+    local c = hy3d.new { api_key = "sk-x", base_url = "http://hy3d-nowhere.invalid", allow_http = true,
+                         retry_base = 0.01, max_retries = 1 }
+    local _, err = c:submit { Prompt = "x" }
+    assert.equal("network", err.kind)
+    assert.equal("COULDNT_RESOLVE_HOST", err.code)
+    assert.equal(2, err.attempts)
+    c:close()
+  end)
+
+  it("retries a submit that was ambiguous only when asked (retry_submit)", function()
+    local c = sb:client { retry_base = 0.01, retry_submit = true }
+    sb:fault { route = "submit", action = "status", status = 502 }
+    local job = assert(c:submit { Prompt = "x" })
+    assert.matches("^%d+$", job.JobId)
+    assert.equal(2, seen("submit"))
+  end)
+
+  it("never lets libcurl resend a submit on a dead keep-alive connection", function()
+    assert(client:query("1") == nil)                 -- a kept-alive connection now exists
+    sb:fault { route = "submit", action = "close" }
+    local _, err = client:submit { Prompt = "x" }
+    assert.equal("GOT_NOTHING", err.code)
+    assert.equal(1, seen("submit"))
+    assert.equal(0, sb:stats().jobs_created)
+  end)
+
+  it("reports JobNumExceed after its retries without a queue", function()
+    sb:config { concurrency = { pro = 1 }, run_time = 30 }
+    assert(client:submit { Prompt = "holds the slot" })
+    local _, err = client:submit { Prompt = "no slot" }
+    sb:config { concurrency = { pro = 0 }, run_time = 0.2 }
+    assert.equal("api", err.kind)
+    assert.equal("RequestLimitExceeded.JobNumExceed", err.code)
+    assert.equal(4, err.attempts)
+    assert.equal(1, sb:stats().jobs_created)
+  end)
+
+  it("keeps the job id of a job that ends in FAIL and of one that expired", function()
+    sb:fault { action = "fail", code = "FailedOperation.InnerError", message = "服务内部错误，请重试。" }
+    local job = assert(client:submit { Prompt = "x" })
+    local _, err = client:wait(job)
+    assert.equal("job", err.kind)
+    assert.equal("FailedOperation.InnerError", err.code)
+    assert.equal(job.JobId, err.job_id)
+    sb:config { job_ttl = 0 }
+    _, err = client:query(job)
+    sb:config { job_ttl = 86400 }
+    assert.equal("FailedOperation.JobNotFound", err.code)
+    assert.equal(job.JobId, err.job_id)
+    assert.equal(1, err.attempts)
+  end)
+end)
+
+describe("max_concurrent_jobs", function()
+  it("queues a batch on a 2-slot account so every submit goes through", function()
+    local sb = sandbox.start { wait_time = 0.1, run_time = 0.3, extra = { "--concurrency", "pro=2" } }
+    local client = sb:client { poll_interval = 0.05, max_concurrent_jobs = 2 }
+    local statuses, peak, inflight = {}, 0, 0
+    for i = 1, 6 do
+      hy3d.spawn(function()
+        local job = assert(client:submit { Prompt = "batch " .. i })
+        inflight = inflight + 1
+        if inflight > peak then peak = inflight end
+        local status = assert(client:wait(job)).Status
+        inflight = inflight - 1
+        statuses[#statuses + 1] = status
+      end)
+    end
+    assert.is_true((hy3d.run()))
+    assert.equal(6, #statuses)
+    assert.is_true(peak >= 2)
+    assert.equal(6, sb:stats().jobs_created)
+    local submits = sb:requests("submit")
+    assert.equal(6, #submits)                       -- the local queue held the rest: never refused
+    for _, r in ipairs(submits) do assert.is_nil(r.code) end
+    sb:stop()
+  end)
+
+  it("frees a slot by itself when nobody waits on the job", function()
+    local sb = sandbox.start { wait_time = 0, run_time = 0.2 }
+    local client = sb:client { poll_interval = 0.05, max_concurrent_jobs = 1 }
+    assert(client:submit { Prompt = "first" })       -- never waited on
+    local t0 = now()
+    local job = assert(client:submit { Prompt = "second" })
+    assert.is_true(now() - t0 >= 0.15)
+    assert.matches("^%d+$", job.JobId)
+    sb:stop()
+  end)
+
+  it("waits for the account when the service says it is full", function()
+    local sb = sandbox.start { wait_time = 0, run_time = 0.4, extra = { "--concurrency", "pro=1" } }
+    local other = sb:client {}
+    assert(other:submit { Prompt = "someone else's job" })
+    local client = sb:client { poll_interval = 0.1, max_concurrent_jobs = 3 }
+    local job = assert(client:submit { Prompt = "mine" })
+    assert.matches("^%d+$", job.JobId)
+    assert.equal(2, sb:stats().jobs_created)
+    sb:stop()
+  end)
+end)
+
+describe("local validation", function()
+  local c = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9" }   -- nothing is ever sent
+
+  local function rejects(params, field, kind)
+    local _, err = c:submit(params, kind and { kind = kind } or nil)
+    assert.is_table(err, field)
+    assert.equal("invalid", err.kind)
+    assert.equal("INVALID_PARAMETER", err.code)
+    assert.equal(field, err.field)
+    return err.message
+  end
+
+  it("checks the documented Pro rules before sending", function()
+    assert.matches("exactly one", rejects({}, "Prompt/ImageBase64/ImageUrl"))
+    rejects({ Prompt = "x", ImageUrl = "https://e.com/a.png" }, "Prompt/ImageBase64/ImageUrl")
+    rejects({ ImageBase64 = "aGk=", ImageUrl = "https://e.com/a.png" }, "ImageBase64/ImageUrl")
+    rejects({ GenerateType = "Sketch", Prompt = "x" }, "ImageBase64/ImageUrl")
+    assert.matches("1024", rejects({ Prompt = ("椅"):rep(1025) }, "Prompt"))
+    rejects({ Prompt = "" }, "Prompt")
+    rejects({ Prompt = "\255abc" }, "Prompt")
+    rejects({ Prompt = "\237\160\128" }, "Prompt")      -- an encoded surrogate is not UTF-8
+    assert.matches("%[3000, 1500000%]", rejects({ Prompt = "x", FaceCount = 2999 }, "FaceCount"))
+    rejects({ Prompt = "x", FaceCount = 5000.5 }, "FaceCount")
+    rejects({ Prompt = "x", FaceCount = 0 / 0 }, "FaceCount")
+    assert.matches("case matters", rejects({ Prompt = "x", GenerateType = "normal" }, "GenerateType"))
+    rejects({ Prompt = "x", Model = 3.1 }, "Model")
+    rejects({ Prompt = "x", Model = "3.1", GenerateType = "LowPoly" }, "GenerateType")
+    rejects({ Prompt = "x", ResultFormat = "OBJ" }, "ResultFormat")
+    rejects({ Prompt = "x", PolygonType = "Triangle" }, "PolygonType")
+    rejects({ Prompt = "x", EnablePBR = "yes" }, "EnablePBR")
+    rejects({ ImageBase64 = ("A"):rep(8 * 1024 * 1024 + 4) }, "ImageBase64")
+    rejects({ ImageBase64 = "data:image/png;base64,aGk=" }, "ImageBase64")
+    local front = "https://e.com/f.png"
+    rejects({ ImageUrl = front, MultiViewImages = { { ViewType = "top", ViewImageUrl = front } } },
+      "MultiViewImages[1].ViewType")
+    rejects({ ImageUrl = front, MultiViewImages = { { ViewType = "left", ViewImageUrl = front },
+      { ViewType = "left", ViewImageUrl = front } } }, "MultiViewImages[2].ViewType")
+    rejects({ Prompt = "x", MultiViewImages = { { ViewType = "left", ViewImageUrl = front } } }, "MultiViewImages")
+  end)
+
+  it("checks Rapid's own limits", function()
+    c = hy3d.new { secret_id = "AKIDx", secret_key = "k", endpoint = "http://127.0.0.1:9" }
+    rejects({ Prompt = ("a"):rep(201) }, "Prompt", "rapid")
+    rejects({ Prompt = "x", ResultFormat = "GIF" }, "ResultFormat", "rapid")
+    rejects({ Prompt = "x", EnableGeometry = true, ResultFormat = "OBJ" }, "ResultFormat", "rapid")
+  end)
+
+  it("can be turned off, leaving the judgement to the service", function()
+    local sb = sandbox.start {}
+    local loose = sb:client { validate = false, max_retries = 0 }
+    local _, err = loose:submit { Prompt = "x", FaceCount = 5 }
+    assert.equal("api", err.kind)
+    assert.equal("InvalidParameterValue", err.code)
+    assert.equal(1, #sb:requests("submit"))
+    sb:stop()
+  end)
+
+  it("lets good parameters through, fields it does not know included", function()
+    local sb = sandbox.start {}
+    local ok_client = sb:client {}
+    assert(ok_client:submit { Prompt = ("椅"):rep(1024), FaceCount = 3000, GenerateType = "LowPoly",
+                              PolygonType = "quadrilateral", ResultFormat = "FBX", EnablePBR = true })
+    local _, err = ok_client:submit { Prompt = "x", NewFieldFromTencent = 1 }
+    assert.equal("UnknownParameter", err.code)     -- the sandbox is strict; hy3d let it through
+    sb:stop()
+  end)
+end)
+
+describe("transport safety", function()
+  it("refuses plain http to hosts that are not loopback unless allowed", function()
+    assert.has_error(function() hy3d.new { api_key = "k", base_url = "http://api.example.com" } end)
+    assert.has_error(function()
+      hy3d.new { secret_id = "a", secret_key = "b", endpoint = "http://ai3d.example.com" }
+    end)
+    for _, url in ipairs { "http://127.0.0.1:1", "http://localhost:1", "http://[::1]:1", "https://api.example.com" } do
+      hy3d.new { api_key = "k", base_url = url }:close()
+    end
+    hy3d.new { api_key = "k", base_url = "http://api.example.com", allow_http = true }:close()
+  end)
+
+  it("verifies TLS by default, and accepts a ca_file or insecure = true when asked", function()
+    if not sandbox.run("command -v openssl") then
+      pending("openssl is not installed")
+      return
+    end
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local ok, out = sandbox.run(("cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem "
+      .. "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1"):format(dir))
+    assert.is_true(ok, out)
+    local port = sandbox.dead_port()
+    sandbox.run(("cd %s && (openssl s_server -quiet -www -accept %d -cert cert.pem -key key.pem "
+      .. ">/dev/null 2>&1 & echo $! > pid)"):format(dir, port))
+    local pid = sandbox.read_file(dir .. "/pid"):match("%d+")
+    local url = "https://127.0.0.1:" .. port
+    local function outcome(opts)
+      opts.api_key, opts.base_url, opts.max_retries, opts.timeout = "sk-x", url, 0, 1
+      local c = hy3d.new(opts)
+      local err
+      for _ = 1, 50 do                               -- until s_server listens
+        err = select(2, c:query("1"))
+        if err.code ~= "COULDNT_CONNECT" then break end
+        core.sleep(0.05)
+      end
+      c:close()
+      return err
+    end
+    local strict = outcome {}
+    local trusted = outcome { ca_file = dir .. "/cert.pem" }
+    local loose = outcome { insecure = true }
+    os.execute("kill " .. tostring(pid) .. " 2>/dev/null; rm -rf " .. dir)
+    assert.equal("network", strict.kind)
+    assert.equal("PEER_FAILED_VERIFICATION", strict.code)
+    -- past the handshake s_server never answers a POST: a timeout, not a TLS error
+    for _, e in ipairs { trusted, loose } do
+      assert.equal("OPERATION_TIMEDOUT", e.code, tostring(e))
+    end
+  end)
+
+  it("goes through the proxy named in the environment", function()
+    local sb = sandbox.start {}
+    local script = [[
+      local hy3d = require "hy3d"
+      local c = hy3d.new { api_key = os.getenv("KEY"), base_url = "http://hy3d-proxied.invalid", allow_http = true }
+      local job = assert(c:submit { Prompt = "through the proxy" })
+      io.write(job.JobId)
+    ]]
+    local ok, out = sandbox.run(("env http_proxy=%s KEY=%s %s %s -e %s"):format(sb.url, sb.key, sandbox.lua_env(),
+      sandbox.lua(), sandbox.shell_quote(script)))
+    assert.is_true(ok, out)
+    assert.matches("^%d+$", out)
+    local r = sb:requests("submit")[1]
+    assert.is_true(r.proxied)
+    sb:stop()
+  end)
+
+  it("logs each exchange when asked, with the secrets taken out", function()
+    local sb = sandbox.start {}
+    local lines = {}
+    local c = sb:client { log = function(line) lines[#lines + 1] = line end }
+    assert(c:submit { Prompt = "logged " .. sb.key })
+    local text = table.concat(lines, "\n")
+    assert.matches("%-> gateway SubmitHunyuanTo3DProJob", text)
+    assert.matches("<%- SubmitHunyuanTo3DProJob ok in", text)
+    assert.is_nil(text:find(sb.key, 1, true))
+    assert.matches("%[redacted%]", text)
+    sb:stop()
+  end)
+end)
