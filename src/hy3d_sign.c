@@ -301,6 +301,10 @@ static int sign_tc3(lua_State *L) {
   hidx = lua_gettop(L);
   if (!lua_isnil(L, hidx) && !lua_istable(L, hidx)) return luaL_error(L, "tc3_sign: field 'headers' must be a table");
   if (idlen == 0 || in.secret_key_len == 0) return luaL_error(L, "tc3_sign: secret_id and secret_key must not be empty");
+  /* Used as C strings below: an embedded NUL would silently sign a shorter value than the one given. */
+  if (strlen(in.secret_id) != idlen) return luaL_error(L, "tc3_sign: field 'secret_id' contains a NUL byte");
+  if (strlen(in.service) != svclen) return luaL_error(L, "tc3_sign: field 'service' contains a NUL byte");
+  if (strlen(signed_list) != shlen) return luaL_error(L, "tc3_sign: field 'signed_headers' contains a NUL byte");
   if (svclen == 0 || strchr(in.service, '/')) return luaL_error(L, "tc3_sign: field 'service' is not a service name");
   if (shlen == 0 || shlen >= sizeof namebuf) return luaL_error(L, "tc3_sign: field 'signed_headers' is empty or too long");
 
