@@ -231,9 +231,15 @@ static long opt_timeout_ms(lua_State *L, int idx) {
   return hy3d_seconds_to_ms(t);
 }
 
-/* Starts an API POST with the JSON encoding of the value at validx. Pushes the request or nil, err. */
+static struct curl_slist *tc3_headers(lua_State *L, hy3d_engine *eng, const char *action, int bodyidx);
+
+/*
+ * Starts an API POST with the JSON encoding of the value at validx. With an action, it is an API
+ * 3.0 call (POST /, signed headers of its own); without, a gateway route. fresh: a new connection.
+ * Pushes the request or nil, err.
+ */
 static int engine_start_api(lua_State *L, hy3d_engine *eng, const char *path, int validx, long timeout_ms,
-                            int fresh) {
+                            int fresh, const char *action) {
   hy3d_request *r;
   int bodyidx;
   if (!hy3d_json_encode(L, validx)) {
@@ -244,6 +250,10 @@ static int engine_start_api(lua_State *L, hy3d_engine *eng, const char *path, in
   }
   bodyidx = lua_gettop(L);
   r = hy3d_request_new(L, HY3D_KIND_API);
+  if (action != NULL) {
+    r->headers = tc3_headers(L, eng, action, bodyidx);
+    if (r->headers == NULL) return luaL_error(L, "hy3d.Engine:call: out of memory");
+  }
   if (!hy3d_request_setup_api(L, eng, r, path, bodyidx, timeout_ms, fresh)) return 2;
   hy3d_engine_attach(L, 1, lua_gettop(L));    /* the next wait or step starts it */
   return 1;
@@ -255,7 +265,7 @@ static int engine_submit(lua_State *L) {
   long tmo;
   luaL_checktype(L, 2, LUA_TTABLE);
   tmo = opt_timeout_ms(L, 3);
-  return engine_start_api(L, eng, "/v1/ai3d/submit", 2, tmo, 1);
+  return engine_start_api(L, eng, "/v1/ai3d/submit", 2, tmo, 1, NULL);
 }
 
 /* engine:query(job_id [, timeout]) -> request | nil, err */
@@ -267,7 +277,7 @@ static int engine_query(lua_State *L) {
   lua_createtable(L, 0, 1);
   lua_pushvalue(L, 2);
   lua_setfield(L, -2, "JobId");
-  return engine_start_api(L, eng, "/v1/ai3d/query", lua_gettop(L), tmo, 0);
+  return engine_start_api(L, eng, "/v1/ai3d/query", lua_gettop(L), tmo, 0, NULL);
 }
 
 /* Appends "Name: value" to *list; 0 when out of memory. */
@@ -342,9 +352,8 @@ static int engine_call(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
   const char *action = luaL_checkstring(L, 2);
   const char *p;
-  hy3d_request *r;
   long tmo;
-  int bodyidx, fresh;
+  int fresh;
   luaL_checktype(L, 3, LUA_TTABLE);
   tmo = opt_timeout_ms(L, 4);
   fresh = lua_toboolean(L, 5);
@@ -353,19 +362,7 @@ static int engine_call(lua_State *L) {
   for (p = action; *p; p++)
     if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) break;
   if (*p != '\0' || p == action) return luaL_argerror(L, 2, "an action name is letters and digits");
-  if (!hy3d_json_encode(L, 3)) {
-    lua_pushfstring(L, "the parameters cannot be sent as JSON: %s", lua_tostring(L, -1));
-    lua_pushnil(L);
-    hy3d_push_error(L, "invalid", "JSON_ENCODE", lua_tostring(L, -2));
-    return 2;
-  }
-  bodyidx = lua_gettop(L);
-  r = hy3d_request_new(L, HY3D_KIND_API);
-  r->headers = tc3_headers(L, eng, action, bodyidx);
-  if (r->headers == NULL) return luaL_error(L, "hy3d.Engine:call: out of memory");
-  if (!hy3d_request_setup_api(L, eng, r, "/", bodyidx, tmo, fresh)) return 2;
-  hy3d_engine_attach(L, 1, lua_gettop(L));
-  return 1;
+  return engine_start_api(L, eng, "/", 3, tmo, fresh, action);
 }
 
 /* opts[name] as a number >= 0 (0 when opts or the field is nil). */

@@ -663,10 +663,7 @@ end
 
 --- Like update, but may first wait up to `timeout` seconds for work (in curl_multi_poll).
 function Client:step(timeout) -- luacheck: ignore 212
-  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0) then
-    error("hy3d step: timeout must be a number of seconds >= 0", 2)
-  end
-  return scheduler.step(timeout or 0)
+  return require("hy3d").step(timeout)
 end
 
 --- A file descriptor that is readable whenever this client's transfers need attention (Linux;
