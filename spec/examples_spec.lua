@@ -10,13 +10,6 @@ local function run_lua(sb, args, cwd, extra_env)
   return sandbox.run(("cd %s && %s %s %s"):format(cwd or ROOT, env, sandbox.lua(), args))
 end
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p " .. d))
-  return d
-end
-
 describe("examples", function()
   local sb
 
@@ -29,7 +22,7 @@ describe("examples", function()
   end)
 
   it("text_to_3d.lua saves a GLB and its preview", function()
-    local dir = tmpdir()
+    local dir = sandbox.tmpdir()
     local ok, out = run_lua(sb, "examples/text_to_3d.lua 'a tiny stool' " .. dir)
     assert.is_true(ok, out)
     assert.matches('submitted "a tiny stool" as job %d+', out)
@@ -47,7 +40,7 @@ describe("examples", function()
   end)
 
   it("api3.lua generates through API 3.0 and converts the model to STL", function()
-    local dir = tmpdir()
+    local dir = sandbox.tmpdir()
     local env = ("TENCENTCLOUD_SECRET_ID=%s TENCENTCLOUD_SECRET_KEY=%s HY3D_ENDPOINT=%s %s"):format(
       sandbox.secret_id, sandbox.secret_key, sb.url, sandbox.lua_env())
     local ok, out = sandbox.run(("cd %s && env HY3D_API_KEY= %s %s examples/api3.lua 'a red teapot' %s"):format(
@@ -63,7 +56,7 @@ describe("examples", function()
   end)
 
   it("batch.lua runs 7 models at most 3 at a time from one thread", function()
-    local dir = tmpdir()
+    local dir = sandbox.tmpdir()
     local ok, out = run_lua(sb, "examples/batch.lua 7 3 " .. dir)
     assert.is_true(ok, out)
     assert.matches("7 models saved in " .. dir:gsub("%p", "%%%0") .. ", at most 3 at a time", out)
@@ -125,7 +118,7 @@ describe("README", function()
     local env = ("HY3D_ENDPOINT=%s TENCENTCLOUD_SECRET_ID=%s TENCENTCLOUD_SECRET_KEY=%s"):format(
       sb.url, sandbox.secret_id, sandbox.secret_key)
     for i, code in ipairs(blocks) do
-      local dir = tmpdir()
+      local dir = sandbox.tmpdir()
       local f = assert(io.open(dir .. "/quickstart.lua", "w"))
       f:write(code)
       f:close()

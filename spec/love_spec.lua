@@ -2,6 +2,7 @@
 -- no display needed) against hy3d-sandbox. It must finish the job, download and load the model,
 -- and never let hy3d hold up a frame.
 local sandbox = require "spec.support.sandbox"
+local u32 = require("spec.support.binary").u32le
 local cjson = require "cjson"
 
 local ROOT = os.getenv("PWD") or "."
@@ -10,36 +11,18 @@ local CORE = ROOT .. "/build/luajit/hy3d/core.so"   -- LÖVE runs LuaJIT: it nee
 local FRAMES = 1200                                 -- 20 s at 60 fps; the job takes about 1 s
 local MAX_FRAME_MS = 50                             -- generous: shows hy3d never blocks a frame
 
--- Runs a shell command; returns its exit code and its output (stdout and stderr). The exit code
--- comes from the shell itself, so this works on every Lua (5.1 and LuaJIT's popen:close() do not
--- report it).
-local function run(cmd)
-  local p = assert(io.popen(cmd .. ' 2>&1; echo "exit=$?"'))
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("exit=(%d+)%s*$"))
-  return code, (out:gsub("exit=%d+%s*$", ""))
-end
-
 local q = sandbox.shell_quote
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(run("mkdir -p " .. q(d)) == 0)
-  return d
-end
 
 -- Why the spec cannot run here, or nil.
 local function missing()
-  local code, out = run(q(LOVE) .. " --version")
-  if code ~= 0 then
+  local ok, out = sandbox.run(q(LOVE) .. " --version")
+  if not ok then
     return ("LÖVE is not installed (`%s --version` failed; apt-get install love, or set HY3D_LOVE)"):format(LOVE)
   end
   if not out:match("LOVE 11%.") then
     return "examples/love needs LÖVE 11, found: " .. (out:match("[^\n]*") or "?")
   end
-  if run("test -f " .. q(CORE)) ~= 0 then
+  if not sandbox.run("test -f " .. q(CORE)) then
     return "build/luajit/hy3d/core.so (the LuaJIT build of hy3d.core, which LÖVE loads) is missing: "
       .. "run `make LUA_VERSION=jit`"
   end
@@ -59,7 +42,7 @@ local function play(sb, dir, extra)
   local assigns = {}
   for k, v in pairs(env) do assigns[#assigns + 1] = k .. "=" .. q(v) end
   -- LuaJIT reads LUA_PATH/LUA_CPATH: a 5.4 setting there must not leak into LÖVE
-  local code, out = run(("cd %s && env -u LUA_PATH -u LUA_CPATH %s %s examples/love"):format(
+  local _, out, code = sandbox.run(("cd %s && env -u LUA_PATH -u LUA_CPATH %s %s examples/love"):format(
     q(ROOT), table.concat(assigns, " "), q(LOVE)))
   local line = out:match("(frames=[^\n]*)")
   local fields = {}
@@ -71,11 +54,6 @@ local function play(sb, dir, extra)
 end
 
 -- Triangles in a GLB, counted here independently of the game (portable: no string.unpack).
-local function u32(s, i)
-  local a, b, c, d = s:byte(i, i + 3)
-  return a + b * 256 + c * 65536 + d * 16777216
-end
-
 local function glb_triangles(glb)
   local gltf = cjson.decode(glb:sub(21, 20 + u32(glb, 13)))
   local n = 0
@@ -104,8 +82,8 @@ describe("examples/love (LÖVE, headless)", function()
   end)
 
   it("generates, downloads and loads a model while every frame stays short", function()
-    local dir = tmpdir()
-    finally(function() run("rm -rf " .. q(dir)) end)
+    local dir = sandbox.tmpdir()
+    finally(function() sandbox.run("rm -rf " .. q(dir)) end)
     local code, out, r = play(sb, dir)
     assert.equal(0, code, out)
     assert.equal("DONE", r.status, out)
@@ -136,8 +114,8 @@ describe("examples/love (LÖVE, headless)", function()
   end)
 
   it("exits 1 with the error on its result line when the key is wrong", function()
-    local dir = tmpdir()
-    finally(function() run("rm -rf " .. q(dir)) end)
+    local dir = sandbox.tmpdir()
+    finally(function() sandbox.run("rm -rf " .. q(dir)) end)
     local code, out, r = play(sb, dir, { HY3D_API_KEY = "sk-wrong" })
     assert.equal(1, code, out)
     assert.equal("error", r.status, out)
@@ -145,8 +123,8 @@ describe("examples/love (LÖVE, headless)", function()
   end)
 
   it("exits 1 when the job is not done within its frames", function()
-    local dir = tmpdir()
-    finally(function() run("rm -rf " .. q(dir)) end)
+    local dir = sandbox.tmpdir()
+    finally(function() sandbox.run("rm -rf " .. q(dir)) end)
     local code, out, r = play(sb, dir, { HY3D_HEADLESS_FRAMES = 5 })
     assert.equal(1, code, out)
     assert.equal("5", r.frames)

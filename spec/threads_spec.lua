@@ -1,42 +1,18 @@
 -- Several OS threads, each with its own lua_State, each running a job end to end against
 -- hy3d-sandbox at the same time (spec/support/threads.c: pthreads on liblua5.4).
 local sandbox = require "spec.support.sandbox"
+local u32 = require("spec.support.binary").u32le
 local cjson = require "cjson"
 
 local ROOT = os.getenv("PWD") or "."
 local SOURCE = ROOT .. "/spec/support/threads.c"
 local BUILT = ROOT .. "/build/threads"            -- a Makefile-built driver, used when up to date
 
--- Runs a shell command; returns its exit code and its output (stdout and stderr). The exit code
--- comes from the shell itself, so this works on every Lua (5.1 and LuaJIT's popen:close() do not
--- report it).
-local function run(cmd)
-  local p = assert(io.popen(cmd .. ' 2>&1; echo "exit=$?"'))
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("exit=(%d+)%s*$"))
-  return code, (out:gsub("exit=%d+%s*$", ""))
-end
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(run("mkdir -p " .. sandbox.shell_quote(d)) == 0)
-  return d
-end
-
 -- package.path / package.cpath for the driver's 5.4 states: the suite's own when the suite runs
 -- on Lua 5.4 (made absolute), else the 5.4 build in ./build that the sandbox uses too.
 local function lua54_paths()
-  local function absolute(paths)
-    local out = {}
-    for entry in paths:gmatch("[^;]+") do
-      out[#out + 1] = entry:sub(1, 2) == "./" and (ROOT .. entry:sub(2)) or entry
-    end
-    return table.concat(out, ";")
-  end
   if _VERSION == "Lua 5.4" and not rawget(_G, "jit") then
-    return absolute(package.path), absolute(package.cpath)
+    return sandbox.absolute(package.path), sandbox.absolute(package.cpath)
   end
   return ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua", ROOT .. "/build/?.so"
 end
@@ -45,15 +21,15 @@ end
 -- temporary file. Returns its path, or nil and why it cannot be had.
 local function driver()
   local q = sandbox.shell_quote
-  if run(("test -x %s && test %s -nt %s"):format(q(BUILT), q(BUILT), q(SOURCE))) == 0 then return BUILT end
-  if run("command -v cc") ~= 0 then return nil, "no C compiler (cc)" end
-  if run("test -f /usr/include/lua5.4/lua.h") ~= 0 then
+  if sandbox.run(("test -x %s && test %s -nt %s"):format(q(BUILT), q(BUILT), q(SOURCE))) then return BUILT end
+  if not sandbox.run("command -v cc") then return nil, "no C compiler (cc)" end
+  if not sandbox.run("test -f /usr/include/lua5.4/lua.h") then
     return nil, "the Lua 5.4 headers are missing (/usr/include/lua5.4/lua.h; apt-get install liblua5.4-dev)"
   end
   local bin = os.tmpname()
-  local code, out = run(("cc -std=c99 -O2 -Wall -Wextra -I/usr/include/lua5.4 %s -o %s -llua5.4 -lpthread"):format(
+  local ok, out = sandbox.run(("cc -std=c99 -O2 -Wall -Wextra -I/usr/include/lua5.4 %s -o %s -llua5.4 -lpthread"):format(
     q(SOURCE), q(bin)))
-  if code ~= 0 then
+  if not ok then
     os.remove(bin)
     error("spec/support/threads.c does not compile:\n" .. out)
   end
@@ -61,14 +37,8 @@ local function driver()
   return bin, nil, true
 end
 
--- A portable reading of a GLB's header (no string.unpack on 5.1/LuaJIT).
-local function u32(s, i)
-  local a, b, c, d = s:byte(i, i + 3)
-  return a + b * 256 + c * 65536 + d * 16777216
-end
-
 describe("hy3d from two OS threads, a lua_State each", function()
-  if run("test -f " .. sandbox.shell_quote(ROOT .. "/build/hy3d/core.so")) ~= 0 then
+  if not sandbox.run("test -f " .. sandbox.shell_quote(ROOT .. "/build/hy3d/core.so")) then
     pending("build/hy3d/core.so (the Lua 5.4 core the threads load) is missing: run `make`")
     return
   end
@@ -86,14 +56,14 @@ describe("hy3d from two OS threads, a lua_State each", function()
       return
     end
     local sb = sandbox.start { wait_time = 0.3, run_time = 0.5 }
-    local dir = tmpdir()
+    local dir = sandbox.tmpdir()
     finally(function()
       sb:stop()
-      run("rm -rf " .. sandbox.shell_quote(dir))
+      sandbox.run("rm -rf " .. sandbox.shell_quote(dir))
     end)
     local lua_path, lua_cpath = lua54_paths()
     local q = sandbox.shell_quote
-    local code, out = run(("env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 HY3D_BASE_URL=%s "
+    local _, out, code = sandbox.run(("env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 HY3D_BASE_URL=%s "
       .. "HY3D_API_KEY=%s HY3D_OUT=%s HY3D_LUA_PATH=%s HY3D_CPATH=%s %s 2"):format(
       q(sb.url), q(sb.key), q(dir), q(lua_path), q(lua_cpath), q(bin)))
     assert.equal(0, code, out)

@@ -177,6 +177,16 @@ local function absolute(paths)
   return table.concat(out, ";")
 end
 
+--- A new empty directory under the system's temporary directory.
+function M.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p " .. shell_quote(d)))
+  return d
+end
+
+M.absolute = absolute
+
 --- LUA_PATH and LUA_CPATH assignments for a child process run with M.lua(): the suite's own module
 -- paths, made absolute, so a child loads the same build (e.g. the sanitizer build) from any directory.
 function M.lua_env()
