@@ -40,6 +40,7 @@ local DEFAULTS = {
   expired_code = "FailedOperation.JobNotFound",   -- answer for unknown or expired JobIds (reference §6 [I])
   result_format = "add",    -- Pro ResultFormat adds a file to OBJ+GLB ("add") or replaces them ("replace")
   gateway_credits = false,  -- gateway queries carry ResultCreditConsumed/Details (one report says not [R])
+  ranges = true,            -- file URLs and /_sandbox/blob honour Range (false: always 200, no Accept-Ranges)
   max_skew = 300,           -- seconds of clock skew before AuthFailure.SignatureExpire
   max_body = 10 * 1024 * 1024,   -- request bodies above this get RequestSizeLimitExceeded
   max_faces = 100000,       -- cap on generated triangles (FaceCount is honoured up to this)
@@ -242,7 +243,8 @@ function Sandbox:write_log(entry, res)
   if not self.log_file then return end
   local line = { time = entry.time, method = entry.method, path = entry.path, route = entry.route,
                  action = entry.action, auth = entry.auth, secret_id = entry.secret_id, status = res.status,
-                 code = res.code, connection = entry.connection, body = entry.body ~= "" and entry.body or nil }
+                 code = res.code, connection = entry.connection, range = entry.range, if_range = entry.if_range,
+                 body = entry.body ~= "" and entry.body or nil }
   self.log_file:write(encode(line), "\n")
   self.log_file:flush()
 end
@@ -484,6 +486,74 @@ function Sandbox:api3(req)
   return res
 end
 
+-- ===== byte ranges (like COS/S3: one range per request, If-Range, 416) =====
+
+-- FNV-1a (64-bit) of a short string, as 16 hex digits.
+local function fnv64(s)
+  local h = 0xcbf29ce484222325
+  for i = 1, #s do h = (h ~ s:byte(i)) * 0x100000001b3 end
+  return format("%016x", h)
+end
+
+-- A strong ETag from what determines the bytes (never from the bytes themselves, which may be
+-- hundreds of MB): equal for equal bytes, different when the bytes differ.
+local function etag_of(identity, size)
+  return format('"%s"', fnv64(format("hy3d-sandbox/%s/%s/%d", VERSION, identity, size)))
+end
+
+-- What a Range header asks of a representation of `total` bytes (RFC 9110 §14.1-14.2): nil to
+-- ignore it (another unit, or several ranges: answered whole, as RFC 9110 allows), false when it
+-- does not parse or cannot be satisfied, else the first and last offsets (0-based, inclusive).
+local function byte_range(value, total)
+  local unit, set = value:match("^%s*([^=%s]+)%s*=%s*(.-)%s*$")
+  if not unit then return false end
+  if unit:lower() ~= "bytes" then return nil end
+  local specs = {}
+  for item in set:gmatch("[^,]+") do
+    item = item:match("^%s*(.-)%s*$")
+    if item ~= "" then
+      local a, b = item:match("^(%d*)%s*%-%s*(%d*)$")
+      if not a or (a == "" and b == "") then return false end
+      a, b = tonumber(a), tonumber(b)
+      if a and b and b < a then return false end
+      specs[#specs + 1] = { a, b }
+    end
+  end
+  if #specs == 0 then return false end
+  if #specs > 1 then return nil end
+  local first, last = specs[1][1], specs[1][2]
+  if not first then                                   -- bytes=-K: the last K bytes
+    if last == 0 or total == 0 then return false end
+    return math.max(total - last, 0), total - 1
+  end
+  if first >= total then return false end
+  return first, math.min(last or total - 1, total - 1)
+end
+
+-- Answers a GET or HEAD of `body` like object storage: a strong ETag and, unless cfg.ranges is
+-- false, `Accept-Ranges: bytes` and the Range header honoured: 206 with Content-Range and just
+-- those bytes, 416 with `Content-Range: bytes */TOTAL` (the body from `refusal()`), or the whole
+-- body when the range is to be ignored or If-Range names another ETag.
+function Sandbox:serve_bytes(req, body, headers, etag, refusal)
+  headers.ETag = etag
+  local whole = { status = 200, headers = headers, body = body }
+  if self.cfg.ranges == false then return whole end
+  headers["Accept-Ranges"] = "bytes"
+  local range, if_range = req.headers.range, req.headers["if-range"]
+  if not range or (if_range and if_range ~= etag) then return whole end
+  local first, last = byte_range(range, #body)
+  if first == nil then return whole end
+  if not first then
+    local res = refusal()
+    res.status = 416
+    res.headers["Accept-Ranges"] = "bytes"
+    res.headers["Content-Range"] = format("bytes */%d", #body)
+    return res
+  end
+  headers["Content-Range"] = format("bytes %d-%d/%d", first, last, #body)
+  return { status = 206, headers = headers, body = body:sub(first + 1, last + 1) }
+end
+
 local FILE_TYPES = {
   ["model.glb"] = "model.glb", ["model.zip"] = "model.zip", ["postprocess.zip"] = "model.zip",
   ["model.stl"] = "model.stl", ["model.fbx"] = "model.fbx", ["model.usdz"] = "model.usdz",
@@ -504,9 +574,11 @@ function Sandbox:file_body(job, name)
   return self.assets:file(job.desc, FILE_TYPES[name])
 end
 
--- GET /files/<JobId>/<name>?q-sign-time=...: the result files, like COS pre-signed URLs.
+-- GET /files/<JobId>/<name>?q-sign-time=...: the result files, like COS pre-signed URLs (byte
+-- ranges included). The log entry keeps the Range and If-Range a client sent (range, if_range).
 function Sandbox:files(req, job_id, name)
-  local entry = self:record(req, { route = "files", auth = req.headers.authorization and "present" or "missing" })
+  local entry = self:record(req, { route = "files", auth = req.headers.authorization and "present" or "missing",
+                                   range = req.headers.range, if_range = req.headers["if-range"] })
   local res = self:with_faults({ "files" }, "files", function()
     if req.method ~= "GET" and req.method ~= "HEAD" then return cos_error(405, "MethodNotAllowed", "method not allowed") end
     local job = self.jobs[job_id]
@@ -518,7 +590,10 @@ function Sandbox:files(req, job_id, name)
     if gettime() > window_end then return cos_error(403, "AccessDenied", "Request has expired") end
     local body, ctype = self:file_body(job, name)
     if not body then return cos_error(404, "NoSuchKey", "The specified key does not exist.") end
-    return { status = 200, headers = { ["Content-Type"] = ctype }, body = body }
+    local identity = name == "segmentation.json" and name or (job.desc.key .. "|" .. FILE_TYPES[name])
+    return self:serve_bytes(req, body, { ["Content-Type"] = ctype }, etag_of(identity, #body), function()
+      return cos_error(416, "InvalidRange", "The requested range is not satisfiable")
+    end)
   end)
   self:write_log(entry, res)
   return res
@@ -529,7 +604,7 @@ end
 local CONFIG_KEYS = {
   wait_time = "number", run_time = "number", envelope = "string", concurrency = "table", slot_cooldown = "number",
   rate_limit = "number", url_ttl = "number", job_ttl = "number", expired_code = "string", result_format = "string",
-  gateway_credits = "boolean", max_skew = "number", regions = "table",
+  gateway_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean",
 }
 
 local MAX_BLOB = 512 * 1024 * 1024
@@ -575,7 +650,10 @@ function Sandbox:control(req, what)
     if not size or size > MAX_BLOB then return openai_error(400, "size must be 0.." .. MAX_BLOB, "bad_size") end
     local pattern = "0123456789abcdef"
     local body = pattern:rep(size // #pattern) .. pattern:sub(1, size % #pattern)
-    return { status = 200, headers = { ["Content-Type"] = "application/octet-stream" }, body = body }
+    return self:serve_bytes(req, body, { ["Content-Type"] = "application/octet-stream" }, etag_of("blob", size),
+      function()
+        return { headers = { ["Content-Type"] = "text/plain" }, body = "range not satisfiable\n" }
+      end)
   end
   local body = {}
   if req.body ~= "" then
@@ -717,6 +795,9 @@ usage: hy3d-sandbox [options]
   --envelope MODE        gateway bodies: wrapped (default) or flat
   --result-format MODE   Pro ResultFormat adds a file (add, default) or replaces OBJ+GLB (replace)
   --gateway-credits      include credit fields in gateway query answers
+  --no-ranges            ignore Range on result files and /_sandbox/blob: always 200 with the whole
+                         body and no Accept-Ranges (a host without range support). By default they
+                         answer like COS: ETag, Accept-Ranges, 206 for one byte range, 416 past the end
   --max-faces N          cap on generated triangles (default 100000)
   --fault SPEC           inject faults: ROUTE:ACTION[:key=value,...] (repeatable; also
                          HY3D_SANDBOX_FAULTS, rules separated by ';'); see the README
@@ -774,6 +855,9 @@ local function parse_args(argv, getenv)
       i = i - 1
     elseif a == "--gateway-credits" then
       cfg.gateway_credits = true
+      i = i - 1
+    elseif a == "--no-ranges" then
+      cfg.ranges = false
       i = i - 1
     elseif not (NUMERIC[a] or STRING[a] or VALUED[a]) then
       return nil, "unknown argument " .. a
