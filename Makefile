@@ -26,6 +26,8 @@ CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 CRYPTO_CFLAGS ?= $(shell pkg-config --cflags libcrypto 2>/dev/null)
 CRYPTO_LIBS ?= $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+ZIP_CFLAGS  ?= $(shell pkg-config --cflags libzip 2>/dev/null)
+ZIP_LIBS    ?= $(shell pkg-config --libs libzip 2>/dev/null || echo -lzip)
 CFLAGS      ?= -O2 -g
 WARNINGS    = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wstrict-prototypes \
               -Wmissing-prototypes -Wno-unused-parameter
@@ -41,7 +43,7 @@ BUSTED      ?= /usr/bin/busted
 PROMPT      ?= a small wooden chair
 
 # Debian packages each target needs (installed by scripts/deps.sh when missing).
-DEPS_BUILD  = gcc make pkg-config $(LUA_PKGS) libcurl4-openssl-dev libssl-dev lua-cjson
+DEPS_BUILD  = gcc make pkg-config $(LUA_PKGS) libcurl4-openssl-dev libssl-dev libzip-dev lua-cjson
 DEPS_RUN    = $(DEPS_BUILD) $(filter-out $(LUA_PKGS),lua5.4 liblua5.4-dev) lua-socket lua-zlib
 DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck lua-cqueues lua-luv lua-copas love \
               luajit libluajit-5.1-dev
@@ -63,10 +65,12 @@ TEST_ENV = HY3D_SANDBOX_LUA=$(SANDBOX_LUA) HY3D_TEST_LUA=$(LUA) \
 TEST_VERSIONS = 5.1 5.2 5.3 jit 5.4
 
 # The specs that drive the C core in-process (the others mostly run child processes).
-MEMORY_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/api3_spec.lua spec/scheduler_spec.lua spec/client_spec.lua spec/download_spec.lua spec/error_spec.lua spec/wait_spec.lua
+MEMORY_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/api3_spec.lua spec/scheduler_spec.lua spec/client_spec.lua spec/download_spec.lua spec/error_spec.lua spec/wait_spec.lua \
+               spec/files_spec.lua spec/image_input_spec.lua spec/generate_spec.lua
 SAN_CFLAGS   = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_json.c src/hy3d_sign.c src/hy3d_buf.c
+SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_json.c src/hy3d_sign.c src/hy3d_buf.c \
+       src/hy3d_files.c src/hy3d_image.c
 HDRS = src/hy3d.h src/hy3d_compat.h src/hy3d_buf.h
 OBJS = $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 CORE = $(BUILD)/hy3d/core.so
@@ -80,11 +84,11 @@ sandbox-core:
 
 $(CORE): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(CURL_LIBS) $(CRYPTO_LIBS)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(CURL_LIBS) $(CRYPTO_LIBS) $(ZIP_LIBS)
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c99 $(CFLAGS) $(WARNINGS) -fPIC -fvisibility=hidden -I$(LUA_INCDIR) -Isrc $(CURL_CFLAGS) $(CRYPTO_CFLAGS) -c -o $@ $<
+	$(CC) -std=c99 $(CFLAGS) $(WARNINGS) -fPIC -fvisibility=hidden -I$(LUA_INCDIR) -Isrc $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(ZIP_CFLAGS) -c -o $@ $<
 
 deps-build:
 	@scripts/deps.sh $(DEPS_BUILD)
@@ -199,7 +203,7 @@ FUZZ_TARGETS = response request
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  = -std=c99 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) $(WARNINGS) -I/usr/include/lua5.4 -Isrc \
                $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
-FUZZ_LIBS    = -llua5.4 $(CURL_LIBS) $(CRYPTO_LIBS) -lm
+FUZZ_LIBS    = -llua5.4 $(CURL_LIBS) $(CRYPTO_LIBS) $(ZIP_LIBS) -lm
 FUZZ_OBJS    = $(SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
 MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
 # Where the harnesses' Lua finds lua-cjson's cjson.so (hy3d.core requires it).

@@ -88,8 +88,14 @@ struct hy3d_request {
   hy3d_buf body;                   /* API body, or the first bytes of a failed download */
   struct curl_slist *headers;      /* this request's own headers (API 3.0), freed with it */
   FILE *file;                      /* download sink */
-  curl_off_t bytes;                /* bytes written to the sink */
-  curl_off_t max_bytes;            /* 0 = unlimited */
+  curl_off_t bytes;                /* bytes written to the sink by this transfer */
+  curl_off_t offset;               /* bytes already in the sink when a resumed download began */
+  curl_off_t max_bytes;            /* 0 = unlimited; counts offset + bytes */
+  curl_off_t range_start;          /* from the response's Content-Range (-1: none) */
+  curl_off_t range_total;          /* the whole object's size from Content-Range (-1: unknown) */
+  int wrote;                       /* the first 2xx body byte arrived (the resume decision is made) */
+  int restarted;                   /* a resumed download got the whole object (200) and started over */
+  int range_mismatch;              /* a 206 started somewhere other than the offset asked for */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -116,7 +122,8 @@ int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *req, co
                            int bodyidx, long timeout_ms, int fresh);
 void hy3d_slist_wipe(struct curl_slist *list);
 int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *url,
-                            const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes);
+                            const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes,
+                            int resume);
 void hy3d_push_error(lua_State *L, const char *kind, const char *code, const char *message);
 
 /* hy3d_sign.c */
@@ -140,6 +147,10 @@ typedef struct hy3d_tc3 {
 
 int hy3d_tc3_compute(lua_State *L, const hy3d_tc3 *in, int steps);
 extern const luaL_Reg hy3d_sign_funcs[];
+
+/* hy3d_files.c, hy3d_image.c */
+extern const luaL_Reg hy3d_files_funcs[];
+extern const luaL_Reg hy3d_image_funcs[];
 
 /* hy3d_core.c */
 double hy3d_now(void);

@@ -379,15 +379,17 @@ static lua_Number opt_field_number(lua_State *L, int t, const char *name) {
 }
 
 /*
- * engine:download(url, path [, {timeout=, stall=, max_bytes=}]) -> request | nil, err
+ * engine:download(url, path [, {timeout=, stall=, max_bytes=, resume=}]) -> request | nil, err
  * timeout: total seconds (default none); stall: seconds without a byte (default the engine's
- * timeout); max_bytes: refuse larger bodies (default none).
+ * timeout); max_bytes: refuse larger files (default none); resume: continue the file at path
+ * with a Range request instead of truncating it.
  */
 static int engine_download(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
   const char *url, *path;
   long timeout_ms, stall_s;
   curl_off_t max_bytes;
+  int resume = 0;
   hy3d_request *r;
   luaL_checktype(L, 2, LUA_TSTRING);
   luaL_checktype(L, 3, LUA_TSTRING);
@@ -399,9 +401,14 @@ static int engine_download(lua_State *L) {
   if (stall_s == 0) stall_s = eng->timeout_ms;
   stall_s = stall_s / 1000 + (stall_s % 1000 != 0);     /* whole seconds, rounded up */
   max_bytes = (curl_off_t)opt_field_number(L, 4, "max_bytes");
+  if (lua_istable(L, 4)) {
+    lua_getfield(L, 4, "resume");
+    resume = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   lua_settop(L, 4);
   r = hy3d_request_new(L, HY3D_KIND_FILE);
-  if (!hy3d_request_setup_file(L, eng, r, url, path, timeout_ms, stall_s, max_bytes))
+  if (!hy3d_request_setup_file(L, eng, r, url, path, timeout_ms, stall_s, max_bytes, resume))
     return 2;                                   /* the unused request is left to __gc */
   hy3d_engine_attach(L, 1, 5);
   return 1;

@@ -1,5 +1,7 @@
 /* hy3d_request.c — one HTTP exchange on a libcurl easy handle: setup, C-only callbacks, and its outcome as Lua values. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +92,8 @@ static int push_transfer_error(lua_State *L, const hy3d_request *r) {
     lua_remove(L, -2);
   } else if (r->too_large) {
     hy3d_push_error(L, "decode", "RESPONSE_TOO_LARGE", "the response body is larger than an API answer can be");
+  } else if (r->range_mismatch) {
+    hy3d_push_error(L, "http", "RANGE_MISMATCH", "the server sent a part of the file other than the one asked for");
   } else if (r->sink_errno != 0) {
     hy3d_push_error(L, r->kind == HY3D_KIND_FILE ? "io" : "network",
                     r->sink_errno == ENOMEM ? "OUT_OF_MEMORY" : "WRITE_ERROR", strerror(r->sink_errno));
@@ -137,6 +141,7 @@ static int push_http_error(lua_State *L, const hy3d_request *r, int errtab) {
     lua_concat(L, 2);
     lua_setfield(L, -2, "message");
   }
+  if (r->kind == HY3D_KIND_FILE && r->range_total >= 0) set_int_field(L, "total", (long)r->range_total);
   set_http_fields(L, r);
   return 2;
 }
@@ -187,12 +192,13 @@ static int push_api_result(lua_State *L, hy3d_request *r) {
   return 1;
 }
 
-/* The outcome of a download: the number of bytes written, or nil and an error. */
+/* The outcome of a download: the file's size and the offset it was resumed from (0: whole), or nil and an error. */
 static int push_file_result(lua_State *L, hy3d_request *r) {
   if (r->result != CURLE_OK || r->cancelled || r->sink_errno != 0) return push_transfer_error(L, r);
   if (r->http_status < 200 || r->http_status >= 300) return push_http_error(L, r, 0);
-  lua_pushinteger(L, (lua_Integer)r->bytes);
-  return 1;
+  lua_pushinteger(L, (lua_Integer)(r->offset + r->bytes));
+  lua_pushinteger(L, (lua_Integer)r->offset);
+  return 2;
 }
 
 /* ===== libcurl callbacks: C only, never Lua, never raise ===== */
@@ -211,6 +217,37 @@ static size_t api_write(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
+/* Starts the file over: a resumed download got the whole object instead of the rest. */
+static int file_restart(hy3d_request *r) {
+  if (fflush(r->file) != 0 || ftruncate(fileno(r->file), 0) != 0) {
+    r->sink_errno = errno != 0 ? errno : EIO;
+    return 0;
+  }
+  r->offset = 0;
+  r->restarted = 1;
+  return 1;
+}
+
+/* The first body byte of a 2xx answer: resume (206 at the offset), start over (200) or refuse. */
+static int file_first_write(hy3d_request *r, long status) {
+  curl_off_t length = -1;
+  r->wrote = 1;
+  if (status == 206) {
+    if (r->range_start != r->offset) {
+      r->range_mismatch = 1;
+      return 0;
+    }
+  } else if (r->offset > 0 && !file_restart(r)) {
+    return 0;
+  }
+  if (r->max_bytes > 0 && curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+      length > 0 && r->offset + length > r->max_bytes) {
+    r->too_large = 1;                             /* refused before a byte of it is written */
+    return 0;
+  }
+  return 1;
+}
+
 static size_t file_write(char *p, size_t size, size_t n, void *ud) {
   hy3d_request *r = (hy3d_request *)ud;
   size_t len = size * n;
@@ -223,7 +260,8 @@ static size_t file_write(char *p, size_t size, size_t n, void *ud) {
     }
     return len;
   }
-  if (r->max_bytes > 0 && r->bytes + (curl_off_t)len > r->max_bytes) {
+  if (!r->wrote && !file_first_write(r, status)) return 0;
+  if (r->max_bytes > 0 && r->offset + r->bytes + (curl_off_t)len > r->max_bytes) {
     r->too_large = 1;
     return 0;
   }
@@ -236,6 +274,59 @@ static size_t file_write(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
+/* Parses a decimal curl_off_t at *p; advances *p. Returns -1 when there is none (or it overflows). */
+static curl_off_t parse_off(const char **p, const char *end) {
+  curl_off_t v = 0;
+  const char *s = *p;
+  if (s >= end || *s < '0' || *s > '9') return -1;
+  for (; s < end && *s >= '0' && *s <= '9'; s++) {
+    if (v > CURL_OFF_T_C(99999999999999999)) return -1;   /* far beyond any file; no overflow */
+    v = v * 10 + (*s - '0');
+  }
+  *p = s;
+  return v;
+}
+
+/* Case-insensitive prefix test on a header line of length n. */
+static int header_is(const char *line, size_t n, const char *name) {
+  size_t i, k = strlen(name);
+  if (n < k) return 0;
+  for (i = 0; i < k; i++) {
+    char c = line[i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != name[i]) return 0;
+  }
+  return 1;
+}
+
+/* Download headers: a new status line forgets the previous response's; Content-Range gives where a part starts. */
+static size_t file_header(char *line, size_t size, size_t n, void *ud) {
+  hy3d_request *r = (hy3d_request *)ud;
+  size_t len = size * n;
+  const char *p, *end = line + len;
+  if (header_is(line, len, "http/")) {
+    r->range_start = -1;
+    r->range_total = -1;
+  } else if (header_is(line, len, "content-range:")) {
+    p = line + strlen("content-range:");
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    if (header_is(p, (size_t)(end - p), "bytes")) p += 5;
+    while (p < end && *p == ' ') p++;
+    if (p < end && *p == '*') {
+      p++;
+    } else {
+      r->range_start = parse_off(&p, end);
+      if (p < end && *p == '-') p++;
+      (void)parse_off(&p, end);
+    }
+    if (p < end && *p == '/') {
+      p++;
+      r->range_total = parse_off(&p, end);
+    }
+  }
+  return len;
+}
+
 /* ===== lifecycle ===== */
 
 /* Marks a transfer complete (called by the engine after curl_multi_info_read said DONE). */
@@ -243,6 +334,9 @@ void hy3d_request_finish(hy3d_request *r, CURLcode result) {
   r->state = HY3D_REQ_DONE;
   r->result = result;
   curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->http_status);
+  if (r->file != NULL && result == CURLE_OK && !r->wrote && r->offset > 0 &&
+      r->http_status >= 200 && r->http_status < 300 && r->http_status != 206)
+    (void)file_restart(r);                        /* an empty whole-object answer to a resume */
   if (r->file != NULL) {
     if (fclose(r->file) != 0 && r->sink_errno == 0) r->sink_errno = errno != 0 ? errno : EIO;
     r->file = NULL;
@@ -382,15 +476,35 @@ int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *r, cons
   return 1;
 }
 
+/* Opens the sink: truncated, or (resume) for appending after what it already holds. */
+static FILE *open_sink(hy3d_request *r, const char *path, int resume) {
+  FILE *f = fopen(path, resume ? "ab" : "wb");
+  off_t size;
+  if (f == NULL || !resume) return f;
+  if (fseeko(f, 0, SEEK_END) != 0 || (size = ftello(f)) < 0) {
+    int e = errno;
+    fclose(f);
+    errno = e;
+    return NULL;
+  }
+  r->offset = (curl_off_t)size;
+  return f;
+}
+
 /*
- * Prepares a GET of url streamed into the file at path (opened here, truncated). No API header is
- * ever sent to a file host. Redirects are followed (http/https only). stall_s: abort when no byte
- * arrives for that long. Returns 1, or pushes nil and an error and returns 0.
+ * Prepares a GET of url streamed into the file at path. No API header is ever sent to a file
+ * host. Redirects are followed (http/https only). stall_s: abort when no byte arrives for that
+ * long. resume: keep what the file holds and ask for the rest with a Range header (a server that
+ * answers with the whole object starts the file over). Returns 1, or pushes nil and an error and
+ * returns 0.
  */
 int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *r, const char *url,
-                            const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes) {
+                            const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes,
+                            int resume) {
   CURLcode rc;
-  r->file = fopen(path, "wb");
+  char range[32];
+  r->range_start = r->range_total = -1;
+  r->file = open_sink(r, path, resume);
   if (r->file == NULL) {
     int e = errno;
     lua_pushnil(L);
@@ -407,6 +521,12 @@ int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *r, con
   rc |= curl_easy_setopt(r->easy, CURLOPT_MAXREDIRS, 10L);
   rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, file_write);
   rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, (void *)r);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, file_header);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, (void *)r);
+  if (r->offset > 0) {
+    snprintf(range, sizeof range, "%" CURL_FORMAT_CURL_OFF_T "-", r->offset);
+    rc |= curl_easy_setopt(r->easy, CURLOPT_RANGE, range);   /* copied by libcurl */
+  }
   if (stall_s > 0) {
     rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
     rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, stall_s);
@@ -438,6 +558,31 @@ static int request_result(lua_State *L) {
   return r->kind == HY3D_KIND_FILE ? push_file_result(L, r) : push_api_result(L, r);
 }
 
+/*
+ * req:progress() -> done, total. A download's bytes in the file so far (a resumed part included)
+ * and the whole file's size when the server said it (nil until then, or when it never does).
+ * API requests report their body. Never blocks: libcurl's counters are read, not driven.
+ */
+static int request_progress(lua_State *L) {
+  hy3d_request *r = hy3d_checkrequest(L, 1);
+  curl_off_t length = -1, total = -1;
+  if (r->kind != HY3D_KIND_FILE) {
+    lua_pushinteger(L, (lua_Integer)r->body.len);
+    lua_pushnil(L);
+    return 2;
+  }
+  if (r->range_total >= 0) {
+    total = r->range_total;
+  } else if (r->easy != NULL && r->state != HY3D_REQ_IDLE &&
+             curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length >= 0) {
+    total = length + (r->wrote ? r->offset : 0);
+  }
+  lua_pushinteger(L, (lua_Integer)(r->offset + r->bytes));
+  if (total >= 0) lua_pushinteger(L, (lua_Integer)total);
+  else lua_pushnil(L);
+  return 2;
+}
+
 /* req:close(), __gc, __close: cancel if running, free everything. Returns true. */
 static int request_close(lua_State *L) {
   hy3d_request *r = hy3d_checkrequest(L, 1);
@@ -457,6 +602,7 @@ static int request_tostring(lua_State *L) {
 static const luaL_Reg request_methods[] = {
   {"done", request_done},
   {"result", request_result},
+  {"progress", request_progress},
   {"close", request_close},
   {NULL, NULL}
 };

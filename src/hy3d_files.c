@@ -1,0 +1,397 @@
+/* hy3d_files.c — local files around downloads: directories, terminal checks, and zip extraction (libzip) that never writes outside its folder. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include "hy3d.h"
+
+#define UNZIP_MAX_NAME 4096
+
+/* What one extraction created (relative to its root), so a failure can take it all back. */
+typedef struct created {
+  char **paths;
+  unsigned char *isdir;
+  size_t n, cap;
+} created;
+
+typedef struct unzip_job {
+  zip_t *za;
+  int rootfd;
+  int made_root;                 /* the root directory was created by this extraction */
+  int overwrite;                 /* replace files that exist (never through a link) */
+  created made;
+  const char *entry;             /* the entry being handled, for messages */
+  const char *code;              /* the error, when one happened */
+  char message[256];
+  int err;                       /* errno of an I/O failure */
+} unzip_job;
+
+static int job_fail(unzip_job *j, const char *code, const char *message, int err) {
+  j->code = code;
+  j->err = err;
+  snprintf(j->message, sizeof j->message, "%s", message);
+  return 0;
+}
+
+static int remember(unzip_job *j, const char *path, size_t len, int isdir) {
+  created *c = &j->made;
+  char *copy;
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 16;
+    char **p = (char **)realloc(c->paths, cap * sizeof *p);
+    unsigned char *d;
+    if (p == NULL) return job_fail(j, "OUT_OF_MEMORY", "out of memory", ENOMEM);
+    c->paths = p;
+    d = (unsigned char *)realloc(c->isdir, cap);
+    if (d == NULL) return job_fail(j, "OUT_OF_MEMORY", "out of memory", ENOMEM);
+    c->isdir = d;
+    c->cap = cap;
+  }
+  copy = (char *)malloc(len + 1);
+  if (copy == NULL) return job_fail(j, "OUT_OF_MEMORY", "out of memory", ENOMEM);
+  memcpy(copy, path, len);
+  copy[len] = '\0';
+  c->paths[c->n] = copy;
+  c->isdir[c->n] = (unsigned char)isdir;
+  c->n++;
+  return 1;
+}
+
+/* Takes back what the extraction made, newest first (a failed extraction leaves nothing of its own). */
+static void rollback(unzip_job *j) {
+  size_t i = j->made.n;
+  while (i-- > 0) (void)unlinkat(j->rootfd, j->made.paths[i], j->made.isdir[i] ? AT_REMOVEDIR : 0);
+}
+
+static void created_free(created *c) {
+  size_t i;
+  for (i = 0; i < c->n; i++) free(c->paths[i]);
+  free(c->paths);
+  free(c->isdir);
+}
+
+/*
+ * Whether an entry name stays inside the folder: relative, '/'-separated, no ".." component, no
+ * backslash (a separator elsewhere), no drive letter, no control byte.
+ */
+static const char *unsafe_name(const char *name) {
+  const char *p = name, *seg;
+  size_t len = strlen(name);
+  if (len == 0) return "an empty name";
+  if (len >= UNZIP_MAX_NAME) return "a name too long";
+  if (name[0] == '/') return "an absolute path";
+  if (len >= 2 && name[1] == ':') return "a drive letter";
+  for (; *p != '\0'; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == '\\') return "a backslash";
+    if (c < 0x20 || c == 0x7f) return "a control character";
+  }
+  for (seg = name; *seg != '\0';) {
+    const char *end = strchr(seg, '/');
+    size_t n = end != NULL ? (size_t)(end - seg) : strlen(seg);
+    if (n == 2 && seg[0] == '.' && seg[1] == '.') return "a \"..\" component";
+    seg += n;
+    if (*seg == '/') seg++;
+  }
+  return NULL;
+}
+
+/* Refuses links and devices: only regular files and directories come out of an archive. */
+static const char *unsafe_type(zip_t *za, zip_uint64_t i) {
+  zip_uint8_t opsys = 0;
+  zip_uint32_t attr = 0;
+  mode_t type;
+  if (zip_file_get_external_attributes(za, i, 0, &opsys, &attr) != 0) return "unreadable attributes";
+  if (opsys != ZIP_OPSYS_UNIX) return NULL;
+  type = (mode_t)(attr >> 16) & S_IFMT;
+  if (type == S_IFLNK) return "a symbolic link";
+  if (type != 0 && type != S_IFREG && type != S_IFDIR) return "a device, socket or pipe";
+  return NULL;
+}
+
+/*
+ * Opens (creating as needed) the directory `path[0..len)` under the root, one component at a time
+ * and never through a symbolic link. Returns a directory fd or -1.
+ */
+static int open_dirs(unzip_job *j, const char *path, size_t len) {
+  int fd = dup(j->rootfd);
+  size_t start = 0;
+  if (fd < 0) {
+    job_fail(j, "WRITE_ERROR", strerror(errno), errno);
+    return -1;
+  }
+  while (start < len) {
+    char comp[UNZIP_MAX_NAME];
+    size_t end = start;
+    int next;
+    while (end < len && path[end] != '/') end++;
+    if (end > start && !(end - start == 1 && path[start] == '.')) {
+      memcpy(comp, path + start, end - start);
+      comp[end - start] = '\0';
+      if (mkdirat(fd, comp, 0777) == 0) {
+        if (!remember(j, path, end, 1)) { close(fd); return -1; }
+      } else if (errno != EEXIST) {
+        int e = errno;
+        close(fd);
+        job_fail(j, "WRITE_ERROR", strerror(e), e);
+        return -1;
+      }
+      next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      if (next < 0) {
+        int e = errno;
+        close(fd);
+        job_fail(j, e == ELOOP || e == ENOTDIR ? "ZIP_UNSAFE_ENTRY" : "WRITE_ERROR",
+                 e == ELOOP ? "a directory on its path is a symbolic link" : strerror(e), e);
+        return -1;
+      }
+      close(fd);
+      fd = next;
+    }
+    start = end + 1;
+  }
+  return fd;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Extracts entry i (a regular file) to its name under the root. */
+static int extract_file(unzip_job *j, zip_uint64_t i, const char *name, zip_uint64_t size) {
+  const char *slash = strrchr(name, '/');
+  size_t dirlen = slash != NULL ? (size_t)(slash - name) : 0;
+  const char *base = slash != NULL ? slash + 1 : name;
+  int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | (j->overwrite ? O_TRUNC : O_EXCL);
+  int dfd, fd, ok = 1;
+  zip_file_t *zf;
+  zip_uint64_t done = 0;
+  char buf[65536];
+  dfd = open_dirs(j, name, dirlen);
+  if (dfd < 0) return 0;
+  fd = openat(dfd, base, flags, 0666);
+  if (fd < 0) {
+    int e = errno;
+    close(dfd);
+    if (e == EEXIST) return job_fail(j, "ZIP_DUPLICATE", "the archive holds this name twice (or it exists)", e);
+    if (e == ELOOP) return job_fail(j, "ZIP_UNSAFE_ENTRY", "the file to write is a symbolic link", e);
+    return job_fail(j, "WRITE_ERROR", strerror(e), e);
+  }
+  close(dfd);
+  if (!remember(j, name, strlen(name), 0)) { close(fd); return 0; }
+  zf = zip_fopen_index(j->za, i, 0);
+  if (zf == NULL) {
+    close(fd);
+    return job_fail(j, "ZIP_INVALID", zip_strerror(j->za), 0);
+  }
+  for (;;) {
+    zip_int64_t got = zip_fread(zf, buf, sizeof buf);
+    if (got < 0) {
+      ok = job_fail(j, "ZIP_INVALID", zip_file_strerror(zf), 0);
+      break;
+    }
+    if (got == 0) break;
+    done += (zip_uint64_t)got;
+    if (done > size) {
+      ok = job_fail(j, "ZIP_INVALID", "an entry is longer than the archive says", 0);
+      break;
+    }
+    if (write_all(fd, buf, (size_t)got) != 0) {
+      ok = job_fail(j, "WRITE_ERROR", strerror(errno), errno);
+      break;
+    }
+  }
+  if (zip_fclose(zf) != 0 && ok) ok = job_fail(j, "ZIP_INVALID", "the entry failed its checksum", 0);
+  if (close(fd) != 0 && ok) ok = job_fail(j, "WRITE_ERROR", strerror(errno), errno);
+  if (ok && done != size) ok = job_fail(j, "ZIP_INVALID", "an entry is shorter than the archive says", 0);
+  return ok;
+}
+
+/* Checks every entry before writing anything: names, types, encryption and the total size. */
+static int check_entries(unzip_job *j, zip_int64_t n, lua_Number max_bytes) {
+  zip_int64_t i;
+  lua_Number total = 0;
+  for (i = 0; i < n; i++) {
+    zip_stat_t st;
+    const char *why;
+    char msg[128];
+    if (zip_stat_index(j->za, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME))
+      return job_fail(j, "ZIP_INVALID", zip_strerror(j->za), 0);
+    j->entry = st.name;
+    why = unsafe_name(st.name);
+    if (why == NULL) why = unsafe_type(j->za, (zip_uint64_t)i);
+    if (why != NULL) {
+      snprintf(msg, sizeof msg, "unsafe entry (%s): it could write outside the folder", why);
+      return job_fail(j, "ZIP_UNSAFE_ENTRY", msg, 0);
+    }
+    if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
+      return job_fail(j, "ZIP_ENCRYPTED", "the entry is encrypted", 0);
+    if (st.valid & ZIP_STAT_SIZE) total += (lua_Number)st.size;
+    if (total > max_bytes) return job_fail(j, "ZIP_TOO_BIG", "the archive unpacks to more than max_bytes", 0);
+  }
+  j->entry = NULL;
+  return 1;
+}
+
+/* Extracts everything; pushes the list of files written (names as in the archive). */
+static int extract_all(lua_State *L, unzip_job *j, zip_int64_t n) {
+  zip_int64_t i;
+  int nfiles = 0;
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    zip_stat_t st;
+    size_t len;
+    if (zip_stat_index(j->za, (zip_uint64_t)i, 0, &st) != 0) return job_fail(j, "ZIP_INVALID", zip_strerror(j->za), 0);
+    j->entry = st.name;
+    len = strlen(st.name);
+    if (st.name[len - 1] == '/') {
+      int fd = open_dirs(j, st.name, len - 1);
+      if (fd < 0) return 0;
+      close(fd);
+      continue;
+    }
+    if (!extract_file(j, (zip_uint64_t)i, st.name, (st.valid & ZIP_STAT_SIZE) ? st.size : 0)) return 0;
+    lua_pushstring(L, st.name);
+    lua_rawseti(L, -2, ++nfiles);
+  }
+  j->entry = NULL;
+  return 1;
+}
+
+/* Opens the root folder: made fresh, or (overwrite) an existing directory that is not a link. */
+static int open_root(unzip_job *j, const char *dir) {
+  if (mkdir(dir, 0777) == 0) {
+    j->made_root = 1;
+  } else if (errno != EEXIST) {
+    return job_fail(j, "WRITE_ERROR", strerror(errno), errno);
+  } else if (!j->overwrite) {
+    return job_fail(j, "EXISTS", "the folder exists (pass overwrite to extract into it)", EEXIST);
+  }
+  j->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (j->rootfd < 0) {
+    int e = errno;
+    if (j->made_root) (void)rmdir(dir);
+    j->made_root = 0;
+    return job_fail(j, e == ELOOP ? "ZIP_UNSAFE_ENTRY" : "WRITE_ERROR",
+                    e == ELOOP ? "the folder is a symbolic link" : strerror(e), e);
+  }
+  return 1;
+}
+
+static lua_Number opt_number(lua_State *L, int t, const char *name, lua_Number dflt) {
+  lua_Number v = dflt;
+  if (!lua_istable(L, t)) return dflt;
+  lua_getfield(L, t, name);
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "unzip option '%s' must be a number", name);
+    v = lua_tonumber(L, -1);
+    if (!(v >= 0)) luaL_error(L, "unzip option '%s' must be >= 0", name);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/*
+ * core.unzip(zip_path, dir [, {max_bytes=, max_entries=, overwrite=}]) -> names | nil, err
+ * Extracts every entry of the archive into dir (created; an existing one only with overwrite).
+ * Every entry is checked first: a name that is absolute, holds "..", a backslash or a drive
+ * letter, a link, a device or an encrypted entry refuses the whole archive before a byte is
+ * written; so does a total above max_bytes (default 4 GiB) or more than max_entries (default
+ * 100000). Files are created without following links. On any failure what this call created is
+ * removed again. err: {kind="io", code=, message=, entry=}.
+ */
+static int core_unzip(lua_State *L) {
+  const char *zpath = luaL_checkstring(L, 1);
+  const char *dir = luaL_checkstring(L, 2);
+  lua_Number max_bytes = opt_number(L, 3, "max_bytes", 4294967296.0);
+  lua_Number max_entries = opt_number(L, 3, "max_entries", 100000);
+  unzip_job j;
+  int zerr = 0, ok = 0;
+  zip_int64_t n;
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  memset(&j, 0, sizeof j);
+  j.rootfd = -1;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "overwrite");
+    j.overwrite = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 3);
+  j.za = zip_open(zpath, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+  if (j.za == NULL) {
+    zip_error_t ze;
+    zip_error_init_with_code(&ze, zerr);
+    job_fail(&j, zerr == ZIP_ER_NOENT || zerr == ZIP_ER_OPEN ? "OPEN_FAILED" : "ZIP_INVALID", zip_error_strerror(&ze), 0);
+    zip_error_fini(&ze);
+  } else if ((n = zip_get_num_entries(j.za, 0)) < 0 || (lua_Number)n > max_entries) {
+    job_fail(&j, "ZIP_TOO_BIG", "the archive has more entries than max_entries", 0);
+  } else if (check_entries(&j, n, max_bytes) && open_root(&j, dir)) {
+    ok = extract_all(L, &j, n);
+    if (!ok) {
+      lua_settop(L, 3);
+      rollback(&j);
+    }
+  }
+  if (!ok) {
+    lua_pushnil(L);
+    hy3d_push_error(L, "io", j.code, NULL);
+    if (j.entry != NULL) {
+      lua_pushfstring(L, "cannot extract %s into %s: entry \"%s\": %s", zpath, dir, j.entry, j.message);
+      lua_pushstring(L, j.entry);
+      lua_setfield(L, -3, "entry");
+    } else {
+      lua_pushfstring(L, "cannot extract %s into %s: %s", zpath, dir, j.message);
+    }
+    lua_setfield(L, -2, "message");
+    if (j.err != 0) {
+      lua_pushinteger(L, j.err);
+      lua_setfield(L, -2, "errno");
+    }
+  }
+  if (j.rootfd >= 0) close(j.rootfd);
+  if (!ok && j.made_root) (void)rmdir(dir);
+  created_free(&j.made);
+  if (j.za != NULL) zip_discard(j.za);            /* read-only: nothing to write back */
+  return ok ? 1 : 2;
+}
+
+/* core.mkdir(path) -> true | nil, message. One level; an existing directory is fine. */
+static int core_mkdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  if (mkdir(path, 0777) == 0 || (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_pushnil(L);
+  lua_pushfstring(L, "cannot create directory %s: %s", path, strerror(errno));
+  return 2;
+}
+
+/* core.isatty(fd) -> whether the descriptor (0, 1 or 2) is a terminal. */
+static int core_isatty(lua_State *L) {
+  lua_Integer fd = luaL_checkinteger(L, 1);
+  lua_pushboolean(L, fd >= 0 && fd <= 1024 && isatty((int)fd));
+  return 1;
+}
+
+const luaL_Reg hy3d_files_funcs[] = {
+  {"unzip", core_unzip},
+  {"mkdir", core_mkdir},
+  {"isatty", core_isatty},
+  {NULL, NULL}
+};
