@@ -1,11 +1,12 @@
 --- hy3d clients: options and credentials, submit/query/wait on either door (the compatible
 -- gateway with an API key, or Tencent Cloud API 3.0 with a SecretId/SecretKey), any API 3.0
--- action by name, and downloads.
+-- action by name, downloads (resumable, with progress) and the one-call generate.
 -- Every network call runs on the client's engine (one curl multi handle). Inside a coroutine a
 -- call never blocks: it yields while its transfer or timer is pending. In the main thread it
 -- blocks efficiently in curl_multi_poll.
 local core = require "hy3d.core"
 local errors = require "hy3d.error"
+local files = require "hy3d.files"
 local scheduler = require "hy3d.scheduler"
 local validate = require "hy3d.validate"
 
@@ -64,7 +65,17 @@ local KINDS = {
   motion = { submit = "SubmitHunyuanTo3DMotionJob", query = "DescribeHunyuanTo3DMotionJob" },
   rigging = { submit = "SubmitAutoRiggingJob", query = "DescribeAutoRiggingJob" },
 }
-local DOWNLOAD_OPTIONS = { timeout = "number", stall = "number", max_bytes = "number" }
+local DOWNLOAD_OPTIONS = { timeout = "number", stall = "number", max_bytes = "number", on_progress = "function",
+                           resume = "boolean", refresh = "function" }
+local FILES_OPTIONS = { formats = "table", dir = "string", name = "string", extract = "boolean", on_progress = "function",
+                        max_bytes = "number", kind = "string", timeout = "number", stall = "number" }
+local GENERATE_OPTIONS = { kind = "string", formats = "table", dir = "string", name = "string", extract = "boolean",
+                           on_submit = "function", on_status = "function", on_progress = "function",
+                           interval = "number", timeout = "number", max_bytes = "number" }
+local PROGRESS_EVERY = 0.1        -- seconds between on_progress calls while bytes arrive
+
+-- The partial files being written in this Lua state: two downloads must never share one.
+local writing = {}
 
 -- Secrets per client, kept out of the client table so no dump of it can show them.
 local secrets_of = setmetatable({}, { __mode = "k" })
@@ -530,6 +541,7 @@ function Client:query(job, opts)
     return nil, self:_api_error(qerr)
   end
   res.kind = kind
+  if res.JobId == nil then res.JobId = id end
   if res.Status == "DONE" or res.Status == "FAIL" then self:_job_ended(id) end
   return res
 end
@@ -568,6 +580,7 @@ function Client:wait(job, opts)
       return nil, self:_api_error(qerr)
     end
     res.kind = kind
+    if res.JobId == nil then res.JobId = id end
     local status = type(res.Status) == "string" and res.Status:upper() or nil
     if not status then
       return nil, self:_error { kind = "decode", code = "NO_STATUS", job_id = id, request_id = res.RequestId,
@@ -622,10 +635,100 @@ function Client:convert(params)
   return self:call("Convert3DFormat", params)
 end
 
---- Streams url to the file at path (through path..".part", renamed on success, removed on
--- failure). Never sends the API key. opts: timeout (total seconds, default none), stall
--- (seconds without a byte before giving up, default the client's timeout), max_bytes.
--- Returns path, bytes or nil, err.
+-- Runs a started download to completion like _settle, calling prog.fn(done, total) as bytes
+-- arrive (at most every PROGRESS_EVERY seconds). Returns req:result(), or nil and a callback error.
+function Client:_settle_download(req, prog)
+  if not prog.fn then return self:_settle(req) end
+  local eng, yieldable = self._engine, isyieldable()
+  local function report()
+    local done, total = req:progress()
+    if done == prog.done and total == prog.total then return nil end
+    prog.done, prog.total = done, total
+    local ok, perr = pcall(prog.fn, done, total)
+    if not ok then
+      req:close()
+      return { kind = "callback", code = "ON_PROGRESS", message = "on_progress raised: " .. tostring(perr) }
+    end
+  end
+  while not eng:wait(req, yieldable and 0 or PROGRESS_EVERY) do
+    local perr = report()
+    if perr then return nil, perr end
+    if yieldable then self:_pause(PROGRESS_EVERY, req, now() + PROGRESS_EVERY) end
+  end
+  local perr = report()
+  if perr then return nil, perr end
+  return req:result()
+end
+
+-- Whether a failed download leaves a partial file worth resuming: the transfer broke off.
+local function resumable(err)
+  return err.kind == "network" or err.kind == "timeout" or err.kind == "callback"
+end
+
+-- The download loop behind Client:download: resumes after network failures (up to max_retries),
+-- starts over when the server cannot continue the partial file, and asks opts.refresh once for a
+-- fresh URL when the file host says 403. Returns bytes, or nil and an error table.
+function Client:_download(url, path, state, opts)
+  local prog = { fn = opts.on_progress }
+  local refreshed, restarted, attempt = false, false, 0
+  if opts.resume == false then os.remove(state.part) end
+  while true do
+    local req, err = self._engine:download(url, state.part, {
+      timeout = opts.timeout, stall = opts.stall or self.request_timeout, max_bytes = opts.max_bytes, resume = true })
+    if not req then return nil, err end
+    local bytes, derr = self:_settle_download(req, prog)
+    if bytes then
+      if prog.fn and (prog.done ~= bytes or prog.total ~= bytes) then   -- the last call says "all of it"
+        local ok, perr = pcall(prog.fn, bytes, bytes)
+        if not ok then
+          return nil, { kind = "callback", code = "ON_PROGRESS", message = "on_progress raised: " .. tostring(perr) }
+        end
+      end
+      return bytes
+    end
+    attempt = attempt + 1
+    local status = derr.http_status
+    if (status == 416 or derr.code == "RANGE_MISMATCH") and not restarted then
+      local have = files.size(state.part)
+      if status == 416 and derr.total and have == derr.total then return have end   -- it was all there
+      restarted = true                            -- what the part holds cannot be continued
+      os.remove(state.part)
+    elseif status == 403 and opts.refresh and not refreshed then
+      refreshed = true
+      local ok, fresh, rerr = pcall(opts.refresh)
+      if not ok then
+        return nil, { kind = "callback", code = "REFRESH", message = "refresh raised: " .. tostring(fresh) }
+      elseif type(fresh) ~= "string" then
+        rerr = type(rerr) == "table" and rerr or { kind = "http", code = derr.code, http_status = 403 }
+        rerr.message = "the file URL was refused (expired?) and no fresh one was found: " .. tostring(rerr.message or rerr.code)
+        return nil, rerr
+      end
+      local part = files.partial_path(fresh, path)
+      if part ~= state.part then                  -- keep what arrived under the new name
+        if writing[part] then return nil, { kind = "invalid", code = "DOWNLOAD_IN_PROGRESS",
+          message = "another download is writing " .. part } end
+        os.rename(state.part, part)
+        writing[state.part], writing[part], state.part = nil, true, part
+      end
+      url = fresh
+    elseif resumable(derr) and derr.code ~= "CANCELLED" and derr.kind ~= "callback" and self:_retryable(derr, false)
+        and attempt <= self._retry.max then
+      self:_sleep_until(now() + math.min(self:_backoff(attempt, derr), self._retry.cap))
+    else
+      return nil, derr
+    end
+  end
+end
+
+--- Streams url to the file at path. Bytes go to a partial file beside it (see
+-- hy3d.partial_path) that is renamed over path only when complete, so path never holds half a
+-- file. A broken transfer is resumed with an HTTP Range request (up to max_retries times, and
+-- again by a later call with the same URL and path); a server that cannot continue it gets the
+-- whole file fetched anew. Never sends the API credentials. opts: timeout (total seconds per
+-- try, default none), stall (seconds without a byte, default the client's timeout), max_bytes,
+-- on_progress(done_bytes, total_bytes or nil), resume (false: start over), refresh (a function
+-- returning a fresh URL, called once when the file host answers 403 — an expired link).
+-- Returns path, bytes or nil, err (err.partial names the partial file when it was kept).
 function Client:download(url, path, opts)
   if type(url) ~= "string" or url == "" then error("hy3d download: url must be a string", 2) end
   if type(path) ~= "string" or path == "" then error("hy3d download: path must be a string", 2) end
@@ -633,24 +736,165 @@ function Client:download(url, path, opts)
   if not url:match("^https?://") then
     return nil, self:_error { kind = "invalid", code = "BAD_URL", message = "only http:// and https:// URLs can be downloaded" }
   end
-  local tmp = path .. ".part"
-  local req, err = self._engine:download(url, tmp, {
-    timeout = opts.timeout, stall = opts.stall or self.request_timeout, max_bytes = opts.max_bytes })
-  if not req then
-    os.remove(tmp)
+  local state = { part = files.partial_path(url, path) }
+  if writing[state.part] then
+    return nil, self:_error { kind = "invalid", code = "DOWNLOAD_IN_PROGRESS",
+      message = "another download of this file to " .. path .. " is running" }
+  end
+  writing[state.part] = true
+  local ok, bytes, err = pcall(self._download, self, url, path, state, opts)
+  writing[state.part] = nil
+  if not ok then
+    os.remove(state.part)
+    error(bytes, 0)
+  end
+  if not bytes then
+    if resumable(err) and (files.size(state.part) or 0) > 0 then
+      err.partial = state.part
+      err.message = tostring(err.message or err.code) .. " (the partial file is kept: downloading again resumes it)"
+    else
+      os.remove(state.part)
+    end
     return nil, self:_error(err)
   end
-  local bytes, derr = self:_settle(req)
-  if not bytes then
-    os.remove(tmp)
-    return nil, self:_error(derr)
-  end
-  local ok, rerr = os.rename(tmp, path)
-  if not ok then
-    os.remove(tmp)
+  local renamed, rerr = os.rename(state.part, path)
+  if not renamed then
+    os.remove(state.part)
     return nil, self:_error { kind = "io", code = "RENAME_FAILED", message = tostring(rerr) }
   end
   return path, bytes
+end
+
+-- The result (a DONE query response) of a job given as a result, a job table or a JobId.
+function Client:_done_result(job, opts)
+  if type(job) == "table" and job.ResultFile3Ds then return job end
+  local res, err = self:query(job, { kind = opts.kind })
+  if not res then return nil, err end
+  if res.Status ~= "DONE" then
+    return nil, self:_error { kind = "job", code = "NOT_DONE", job_id = res.JobId, status = res.Status,
+      message = ("job %s is %s, not DONE: wait for it first"):format(tostring(res.JobId), tostring(res.Status)) }
+  end
+  return res
+end
+
+-- The result files to fetch: every one for {"all"}, else one per format asked (case-insensitive).
+function Client:_pick_files(res, formats)
+  local list, picked = type(res.ResultFile3Ds) == "table" and res.ResultFile3Ds or {}, {}
+  local want, seen = {}, {}
+  for _, f in ipairs(formats) do
+    if type(f) ~= "string" then error("hy3d download_files: formats must be a list of strings", 4) end
+    want[#want + 1] = f:upper()
+  end
+  for _, w in ipairs(want) do
+    local found = false
+    for i, f in ipairs(list) do
+      if type(f) == "table" and type(f.Url) == "string" and type(f.Type) == "string"
+          and (w == "ALL" or f.Type:upper() == w) and not seen[i] then
+        seen[i], found = true, true
+        picked[#picked + 1] = { type = f.Type:upper(), url = f.Url, index = i }
+      end
+    end
+    if not found and w ~= "ALL" then
+      local have = {}
+      for _, f in ipairs(list) do have[#have + 1] = tostring(type(f) == "table" and f.Type) end
+      return nil, self:_error { kind = "job", code = "NO_SUCH_FORMAT", job_id = res.JobId,
+        message = ("job %s has no %s result (it has: %s)"):format(tostring(res.JobId), w,
+          #have > 0 and table.concat(have, ", ") or "no files") }
+    end
+  end
+  return picked
+end
+
+--- Downloads a finished job's result files. `job` is a DONE query result, a job table or a
+-- JobId (queried first; opts.kind for a JobId that is not pro). opts: formats (File3D types,
+-- default {"GLB"}; {"all"} for every file), dir (default "."), name (file base name, default the
+-- JobId), extract (unzip zip results, such as OBJ, into <dir>/<name>_<type>/), on_progress(done,
+-- total, type), max_bytes, timeout, stall. An expired URL (403) is refreshed by querying the job
+-- again. Returns a list of {type, path, bytes, url[, dir, entries]} or nil, err.
+function Client:download_files(job, opts)
+  opts = check_options("hy3d download_files", opts, FILES_OPTIONS, 2)
+  local res, err = self:_done_result(job, opts)
+  if not res then return nil, err end
+  local picked
+  picked, err = self:_pick_files(res, opts.formats or { "GLB" })
+  if not picked then return nil, err end
+  local dir, base = opts.dir or ".", opts.name or tostring(res.JobId or "result")
+  if base:find("[/%c]") or base == "" or base == "." or base == ".." then
+    error("hy3d download_files: name must be a plain file name", 2)
+  end
+  local ok, merr = files.mkdirs(dir)
+  if not ok then return nil, self:_error { kind = "io", code = "MKDIR_FAILED", message = merr } end
+  local out, used = {}, {}
+  for _, f in ipairs(picked) do
+    local ext = files.extension(f.url, f.type)
+    local path = files.join(dir, base .. "." .. ext)
+    if used[path] then path = files.join(dir, ("%s_%s.%s"):format(base, f.type:lower(), ext)) end
+    used[path] = true
+    local function refresh()                      -- the same file of the job, under a fresh URL
+      local fresh, qerr = self:query(res.JobId, { kind = res.kind or opts.kind })
+      if not fresh then return nil, qerr end
+      local entry = type(fresh.ResultFile3Ds) == "table" and fresh.ResultFile3Ds[f.index]
+      if type(entry) == "table" and entry.Type and entry.Type:upper() == f.type then return entry.Url end
+      return nil, { kind = "job", code = "NO_SUCH_FORMAT", message = "the job no longer lists this file" }
+    end
+    local on_progress = opts.on_progress and function(done, total) return opts.on_progress(done, total, f.type) end
+    local saved, bytes = self:download(f.url, path, { on_progress = on_progress, max_bytes = opts.max_bytes,
+      timeout = opts.timeout, stall = opts.stall, refresh = res.JobId and refresh or nil })
+    if not saved then
+      local derr = bytes
+      derr.job_id, derr.files = res.JobId, out
+      return nil, derr
+    end
+    local rec = { type = f.type, path = path, bytes = bytes, url = f.url }
+    if opts.extract and files.is_zip(path) then
+      rec.dir = files.join(dir, ("%s_%s"):format(base, f.type:lower()))
+      local names, zerr = core.unzip(path, rec.dir, { overwrite = true })
+      if not names then
+        zerr.job_id, zerr.files = res.JobId, out
+        out[#out + 1] = rec
+        rec.dir = nil
+        return nil, self:_error(zerr)
+      end
+      rec.entries = names
+    end
+    out[#out + 1] = rec
+  end
+  return out
+end
+
+--- Generates a model in one call: submits `params` (a table of API fields, or a prompt string
+-- meaning { Prompt = s }), waits for the job and downloads its files. opts: kind, formats (default
+-- {"GLB"}), dir, name, extract (see download_files), on_submit(job) (called as soon as the JobId
+-- exists: record it), on_status(result), on_progress(done, total, type), interval and timeout (of
+-- the wait), max_bytes. Returns { job = <submit response>, result = <final query result>,
+-- files = <list from download_files> } or nil, err; err.job_id is set whenever a job exists.
+function Client:generate(params, opts)
+  if type(params) == "string" then params = { Prompt = params } end
+  if type(params) ~= "table" then error("hy3d generate: expects a prompt string or a table of API fields", 2) end
+  opts = check_options("hy3d generate", opts, GENERATE_OPTIONS, 2)
+  local job, err = self:submit(params, { kind = opts.kind })
+  if not job then return nil, err end
+  if opts.on_submit then
+    local ok, cerr = pcall(opts.on_submit, job)
+    if not ok then
+      return nil, self:_error { kind = "callback", code = "ON_SUBMIT", job_id = job.JobId,
+        message = "on_submit raised: " .. tostring(cerr) .. " (the job goes on; wait again with its JobId)" }
+    end
+  end
+  local res
+  res, err = self:wait(job, { interval = opts.interval, timeout = opts.timeout, on_status = opts.on_status })
+  if not res then
+    err.job_id = err.job_id or job.JobId
+    return nil, err
+  end
+  local got
+  got, err = self:download_files(res, { formats = opts.formats, dir = opts.dir, name = opts.name,
+    extract = opts.extract, on_progress = opts.on_progress, max_bytes = opts.max_bytes })
+  if not got then
+    err.result = res
+    return nil, err
+  end
+  return { job = job, result = res, files = got }
 end
 
 --- The host-loop pump, non-blocking: drives the transfers of every client in this Lua state

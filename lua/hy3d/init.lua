@@ -10,6 +10,8 @@
 local core = require "hy3d.core"
 local client = require "hy3d.client"
 local errors = require "hy3d.error"
+local files = require "hy3d.files"
+local image = require "hy3d.image"
 local scheduler = require "hy3d.scheduler"
 
 local ceil, max = math.ceil, math.max
@@ -36,6 +38,9 @@ local M = {
   new = client.new,
   kinds = client.kinds,
   Error = errors,
+  image = image.image,
+  views = image.views,
+  partial_path = files.partial_path,
 }
 
 --- Pauses the calling task for `seconds` without blocking anything else (inside hy3d.spawn);
@@ -185,6 +190,16 @@ end
 --- Streams a result file to disk (see Client:download). Needs no API key.
 function M.download(url, path, opts)
   return default():download(url, path, opts)
+end
+
+--- Downloads a finished job's result files on the default client (see Client:download_files).
+function M.download_files(job, opts)
+  return default():download_files(job, opts)
+end
+
+--- Submit, wait and download in one call on the default client (see Client:generate).
+function M.generate(params, opts)
+  return default():generate(params, opts)
 end
 
 return M

@@ -97,8 +97,17 @@ local function run_task(task)
     finished = finished + 1
     task.state = "done"
     task.results = { n = 3, a, b, c }
-  elseif a == TOKEN and b then
-    if b:done() then runnable[#runnable + 1] = task else waiting[b] = task end
+  elseif a == TOKEN and b then                    -- a request, and maybe a wake time too (whichever first)
+    if b:done() then
+      runnable[#runnable + 1] = task
+    else
+      waiting[b], task.req = task, b
+      if c then
+        task.wake = c
+        sleepers[task] = true
+        if c < next_wake then next_wake = c end
+      end
+    end
   elseif a == TOKEN and c then
     task.wake = c
     sleepers[task] = true
@@ -122,7 +131,8 @@ local function collect(t)
         for i = 1, #done do
           local task = waiting[done[i]]
           if task then
-            waiting[done[i]] = nil
+            waiting[done[i]], task.req = nil, nil
+            if task.wake then sleepers[task], task.wake = nil, nil end
             runnable[#runnable + 1] = task
           end
         end
@@ -134,7 +144,8 @@ local function collect(t)
     overflowed = false
     for req, task in pairs(waiting) do
       if req:done() then
-        waiting[req] = nil
+        waiting[req], task.req = nil, nil
+        if task.wake then sleepers[task], task.wake = nil, nil end
         runnable[#runnable + 1] = task
       end
     end
@@ -144,6 +155,7 @@ local function collect(t)
     for task in pairs(sleepers) do
       if t >= task.wake then
         sleepers[task], task.wake = nil, nil
+        if task.req then waiting[task.req], task.req = nil, nil end
         runnable[#runnable + 1] = task
       elseif task.wake < next_wake then
         next_wake = task.wake

@@ -1,8 +1,10 @@
 -- Image files for specs: the smallest well-formed headers of each format the service reads, with
--- any pixel size (the sandbox checks headers, not pixels), padded to a chosen byte size.
+-- any pixel size (the sandbox and hy3d.image read headers, not pixels), padded to a chosen byte
+-- size. Every Lua version.
 local zlib = require "zlib"
+local binary = require "spec.support.binary"
 
-local pack = string.pack
+local be, le = binary.be, binary.le
 
 local M = {}
 
@@ -11,12 +13,12 @@ local function crc32(s)
 end
 
 local function chunk(kind, data)
-  return pack(">I4", #data) .. kind .. data .. pack(">I4", crc32(kind .. data))
+  return be(#data, 4) .. kind .. data .. be(crc32(kind .. data), 4)
 end
 
 -- pad: total size in bytes (the filler goes where each format allows arbitrary data).
 function M.png(w, h, pad)
-  local head = "\137PNG\r\n\26\n" .. chunk("IHDR", pack(">I4I4BBBBB", w, h, 8, 2, 0, 0, 0))
+  local head = "\137PNG\r\n\26\n" .. chunk("IHDR", be(w, 4) .. be(h, 4) .. "\8\2\0\0\0")
   local idat = chunk("IDAT", (zlib.deflate()(("\0"):rep(16), "finish")))
   local tail = chunk("IEND", "")
   local filler = ""
@@ -27,15 +29,15 @@ function M.png(w, h, pad)
 end
 
 function M.jpeg(w, h, pad)
-  local app0 = "\255\224" .. pack(">I2", 16) .. "JFIF\0\1\1\0\0\1\0\1\0\0"
-  local sof = "\255\192" .. pack(">I2BI2I2B", 17, 8, h, w, 3) .. "\1\17\0\2\17\1\3\17\1"
+  local app0 = "\255\224" .. be(16, 2) .. "JFIF\0\1\1\0\0\1\0\1\0\0"
+  local sof = "\255\192" .. be(17, 2) .. "\8" .. be(h, 2) .. be(w, 2) .. "\3" .. "\1\17\0\2\17\1\3\17\1"
   local filler = ""
   if pad and pad > 2 + #app0 + #sof + 2 then
     local left = pad - (2 + #app0 + #sof + 2)
     local parts = {}
     while left > 4 do                               -- COM segments of at most 65535 bytes
       local n = math.min(left, 65533 + 2)
-      parts[#parts + 1] = "\255\254" .. pack(">I2", n - 2) .. ("c"):rep(n - 4)
+      parts[#parts + 1] = "\255\254" .. be(n - 2, 2) .. ("c"):rep(n - 4)
       left = left - n
     end
     filler = table.concat(parts)
@@ -43,14 +45,25 @@ function M.jpeg(w, h, pad)
   return "\255\216" .. app0 .. filler .. sof .. "\255\217"
 end
 
--- Extended WebP (VP8X) with the canvas size in its header.
-function M.webp(w, h)
-  local vp8x = "VP8X" .. pack("<I4", 10) .. "\0\0\0\0" .. pack("<I3I3", w - 1, h - 1)
-  return "RIFF" .. pack("<I4", 4 + #vp8x) .. "WEBP" .. vp8x
+local function riff(chunk_type, payload)
+  local body = chunk_type .. le(#payload, 4) .. payload
+  return "RIFF" .. le(4 + #body, 4) .. "WEBP" .. body
+end
+
+-- Extended WebP (VP8X) with the canvas size in its header; kind "lossy" (VP8) and "lossless"
+-- (VP8L) give the simple formats' headers instead.
+function M.webp(w, h, kind)
+  if kind == "lossy" then        -- frame tag (key frame), start code, 14-bit sizes
+    return riff("VP8 ", "\16\2\0" .. "\157\1\42" .. le(w, 2) .. le(h, 2) .. ("\0"):rep(8))
+  elseif kind == "lossless" then -- signature 0x2f, then 14 bits width-1 and 14 bits height-1
+    local bits = (w - 1) + (h - 1) * 16384
+    return riff("VP8L", "\47" .. le(bits, 4) .. ("\0"):rep(8))
+  end
+  return riff("VP8X", "\0\0\0\0" .. le(w - 1, 3) .. le(h - 1, 3))
 end
 
 function M.gif(w, h)
-  return "GIF89a" .. pack("<I2I2BBB", w, h, 0, 0, 0) .. ";"
+  return "GIF89a" .. le(w, 2) .. le(h, 2) .. "\0\0\0;"
 end
 
 return M

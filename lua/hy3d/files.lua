@@ -1,0 +1,71 @@
+--- Local files of downloads: where a partial download lives, what a result file is called,
+-- folders, and which results are zips. No network here.
+local core = require "hy3d.core"
+
+local open = io.open
+
+-- File extensions of the service's File3D types (reference §5.2), when the URL does not say.
+local EXTENSIONS = {
+  GLB = "glb", OBJ = "zip", STL = "stl", FBX = "fbx", USDZ = "usdz", MP4 = "mp4", GIF = "gif",
+  IMAGE = "png", MTL = "mtl", ZIP = "zip", TEXTURE_IMAGE = "png", POSTPROCESS_OBJ = "zip",
+}
+
+--- Where a download to `path` keeps its partial file: beside it, named for the object (the URL
+-- without its query, which changes whenever a signed URL is refreshed), so a download of
+-- another object to the same path never resumes from it.
+local function partial_path(url, path)
+  local object = url:match("^[^?#]*")
+  return ("%s.%s.part"):format(path, core.sha256(object, "hex"):sub(1, 12))
+end
+
+-- dir/name, without doubling a slash; "" and "." mean the current folder.
+local function join(dir, name)
+  if dir == nil or dir == "" or dir == "." then return name end
+  return (dir:gsub("/+$", "")) .. "/" .. name
+end
+
+-- Creates dir and its parents. Returns true, or nil and a message.
+local function mkdirs(dir)
+  local path = dir:sub(1, 1) == "/" and "/" or ""
+  for part in dir:gmatch("[^/]+") do
+    path = path .. part
+    local ok, err = core.mkdir(path)
+    if not ok then return nil, err end
+    path = path .. "/"
+  end
+  return true
+end
+
+-- The extension of a result file: the URL's own (a short alphanumeric one), else the type's.
+local function extension(url, ftype)
+  local ext = url:match("^[^?#]*"):match("/[^/]*%.(%w+)$")
+  if ext and #ext <= 5 then return ext:lower() end
+  return EXTENSIONS[ftype] or ftype:lower():gsub("[^%w]", "")
+end
+
+-- Size of a file in bytes, or nil when it cannot be opened.
+local function size(path)
+  local f = open(path, "rb")
+  if not f then return nil end
+  local n = f:seek("end")
+  f:close()
+  return n
+end
+
+-- Whether the file starts like a zip archive.
+local function is_zip(path)
+  local f = open(path, "rb")
+  if not f then return false end
+  local head = f:read(4)
+  f:close()
+  return head == "PK\3\4"
+end
+
+return {
+  partial_path = partial_path,
+  join = join,
+  mkdirs = mkdirs,
+  extension = extension,
+  size = size,
+  is_zip = is_zip,
+}

@@ -1,0 +1,175 @@
+-- hy3d.core's local-file functions: zip extraction that never writes outside its folder,
+-- directories and terminal checks; hy3d.files' naming of partial and result files.
+local core = require "hy3d.core"
+local files = require "hy3d.files"
+local zips = require "spec.support.zips"
+local sandbox = require "spec.support.sandbox"
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+describe("core.unzip", function()
+  local dir
+
+  before_each(function() dir = sandbox.tmpdir() end)
+  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+  it("extracts files and folders with their exact bytes and lists the files", function()
+    local zip = zips.write(dir .. "/ok.zip", {
+      { name = "model.obj", data = "v 0 0 0\n" }, { name = "textures/", mode = zips.DIR },
+      { name = "textures/albedo.png", data = ("\0\1\2\255"):rep(100) }, { name = "./model.mtl", data = "newmtl m\n" } })
+    local names = assert(core.unzip(zip, dir .. "/out"))
+    assert.same({ "model.obj", "textures/albedo.png", "./model.mtl" }, names)
+    assert.equal("v 0 0 0\n", sandbox.read_file(dir .. "/out/model.obj"))
+    assert.equal(("\0\1\2\255"):rep(100), sandbox.read_file(dir .. "/out/textures/albedo.png"))
+    assert.equal("newmtl m\n", sandbox.read_file(dir .. "/out/model.mtl"))
+  end)
+
+  local hostile = {
+    { "a parent-directory name", "../evil.txt" },
+    { "a parent directory deeper in the name", "a/../../evil.txt" },
+    { "an absolute path", "/tmp/hy3d-evil-" .. os.time() .. ".txt" },
+    { "a backslash path", "..\\evil.txt" },
+    { "a drive letter", "C:evil.txt" },
+  }
+  for _, case in ipairs(hostile) do
+    it("refuses the whole archive when an entry has " .. case[1], function()
+      local zip = zips.write(dir .. "/evil.zip", { { name = "fine.txt", data = "ok" }, { name = case[2], data = "bad" } })
+      local names, err = core.unzip(zip, dir .. "/out")
+      assert.is_nil(names)
+      assert.equal("io", err.kind)
+      assert.equal("ZIP_UNSAFE_ENTRY", err.code)
+      assert.equal(case[2], err.entry)
+      assert.matches("outside the folder", err.message)
+      assert.is_false(exists(dir .. "/out"), "nothing is written, not even the folder")
+      assert.is_false(exists(dir .. "/evil.txt"))
+      assert.is_false(exists(case[2]))
+    end)
+  end
+
+  it("refuses symbolic links and devices", function()
+    for _, e in ipairs { { name = "link", data = "/etc/passwd", mode = zips.LINK }, { name = "pipe", mode = zips.FIFO } } do
+      local zip = zips.write(dir .. "/special.zip", { e })
+      local names, err = core.unzip(zip, dir .. "/out")
+      assert.is_nil(names)
+      assert.equal("ZIP_UNSAFE_ENTRY", err.code)
+      assert.is_false(exists(dir .. "/out"))
+    end
+  end)
+
+  it("never writes through a link that is already in the folder", function()
+    local zip = zips.write(dir .. "/ok.zip", { { name = "sub/x.txt", data = "payload" } })
+    assert(core.mkdir(dir .. "/out"))
+    assert(core.mkdir(dir .. "/elsewhere"))
+    assert(os.execute("ln -s '" .. dir .. "/elsewhere' '" .. dir .. "/out/sub'"))
+    local names, err = core.unzip(zip, dir .. "/out", { overwrite = true })
+    assert.is_nil(names)
+    assert.equal("ZIP_UNSAFE_ENTRY", err.code)
+    assert.is_false(exists(dir .. "/elsewhere/x.txt"))
+  end)
+
+  it("refuses an existing folder unless asked to overwrite, then replaces files", function()
+    local zip = zips.write(dir .. "/ok.zip", { { name = "a.txt", data = "new" } })
+    assert(core.mkdir(dir .. "/out"))
+    local f = assert(io.open(dir .. "/out/a.txt", "wb"))
+    f:write("old")
+    f:close()
+    local names, err = core.unzip(zip, dir .. "/out")
+    assert.is_nil(names)
+    assert.equal("EXISTS", err.code)
+    assert.equal("old", sandbox.read_file(dir .. "/out/a.txt"))
+    assert(core.unzip(zip, dir .. "/out", { overwrite = true }))
+    assert.equal("new", sandbox.read_file(dir .. "/out/a.txt"))
+  end)
+
+  it("takes back what it wrote when a later entry fails", function()
+    local zip = zips.write(dir .. "/dup.zip", { { name = "d/a.txt", data = "1" }, { name = "d/a.txt", data = "2" } })
+    local names, err = core.unzip(zip, dir .. "/out")
+    assert.is_nil(names)
+    assert.equal("io", err.kind)
+    assert.is_false(exists(dir .. "/out/d/a.txt"))
+    assert.is_false(exists(dir .. "/out"))
+  end)
+
+  it("refuses archives that unpack beyond max_bytes or max_entries", function()
+    local zip = zips.write(dir .. "/big.zip", { { name = "a", data = ("x"):rep(600) }, { name = "b", data = ("y"):rep(600) } })
+    local names, err = core.unzip(zip, dir .. "/out", { max_bytes = 1000 })
+    assert.is_nil(names)
+    assert.equal("ZIP_TOO_BIG", err.code)
+    names, err = core.unzip(zip, dir .. "/out2", { max_entries = 1 })
+    assert.is_nil(names)
+    assert.equal("ZIP_TOO_BIG", err.code)
+    assert.is_false(exists(dir .. "/out"))
+  end)
+
+  it("reports a missing file, a file that is not a zip and a corrupt entry", function()
+    local names, err = core.unzip(dir .. "/nope.zip", dir .. "/out")
+    assert.is_nil(names)
+    assert.equal("OPEN_FAILED", err.code)
+    local f = assert(io.open(dir .. "/text.zip", "wb"))
+    f:write(("not a zip at all\n"):rep(10))
+    f:close()
+    names, err = core.unzip(dir .. "/text.zip", dir .. "/out")
+    assert.is_nil(names)
+    assert.equal("ZIP_INVALID", err.code)
+    local good = zips.build { { name = "a.txt", data = "hello world" } }
+    local bad = good:gsub("hello world", "HELLO WORLD", 1)     -- data no longer matches its CRC
+    f = assert(io.open(dir .. "/crc.zip", "wb"))
+    f:write(bad)
+    f:close()
+    names, err = core.unzip(dir .. "/crc.zip", dir .. "/out")
+    assert.is_nil(names)
+    assert.equal("ZIP_INVALID", err.code)
+    assert.is_false(exists(dir .. "/out"))
+  end)
+
+  it("checks its arguments", function()
+    assert.has_error(function() core.unzip() end)
+    assert.has_error(function() core.unzip("a.zip", "out", { max_bytes = "big" }) end)
+    assert.has_error(function() core.unzip("a.zip", "out", { max_bytes = -1 }) end)
+  end)
+end)
+
+describe("core.mkdir and core.isatty", function()
+  it("creates one folder level and accepts an existing folder", function()
+    local dir = sandbox.tmpdir()
+    assert.is_true(core.mkdir(dir .. "/a"))
+    assert.is_true(core.mkdir(dir .. "/a"))
+    local ok, err = core.mkdir(dir .. "/x/y")
+    assert.is_nil(ok)
+    assert.matches("cannot create directory", err)
+    local f = assert(io.open(dir .. "/file", "wb"))
+    f:close()
+    assert.is_nil((core.mkdir(dir .. "/file")))
+    assert.is_true(files.mkdirs(dir .. "/p/q/r"))
+    assert.is_true(core.mkdir(dir .. "/p/q/r"))
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("tells a terminal from a file", function()
+    assert.is_false(core.isatty(-1))
+    assert.is_false(core.isatty(99999))
+    local cmd = sandbox.lua_env() .. " " .. sandbox.lua() .. " -e 'print(require(\"hy3d.core\").isatty(1))'"
+    local ok, out = sandbox.run(cmd .. " | cat")
+    assert.is_true(ok, out)
+    assert.equal("false", out:match("%a+"))
+    ok, out = sandbox.run("script -qec " .. ("%q"):format(cmd) .. " /dev/null")   -- under a pseudo-terminal
+    assert.is_true(ok, out)
+    assert.equal("true", out:match("%a+"))
+  end)
+end)
+
+describe("hy3d.files", function()
+  it("names result files from the URL, else from their type", function()
+    assert.equal("glb", files.extension("https://h/x/abc.glb?q-sign=1", "GLB"))
+    assert.equal("zip", files.extension("https://h/x/abc.ZIP", "OBJ"))
+    assert.equal("zip", files.extension("https://h/x/noext?x=a.b", "OBJ"))
+    assert.equal("usdz", files.extension("https://h/x/y", "USDZ"))
+    assert.equal("png", files.extension("https://h/x/y", "TEXTURE_IMAGE"))
+    assert.equal("a/b", files.join("a/", "b"))
+    assert.equal("b", files.join(".", "b"))
+  end)
+end)

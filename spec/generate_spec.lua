@@ -1,0 +1,241 @@
+-- client:generate and client:download_files: from a prompt to model files on disk in one call,
+-- JobIds kept on every failure, formats picked, zips extracted, expired URLs refreshed.
+local hy3d = require "hy3d"
+local binary = require "spec.support.binary"
+local sandbox = require "spec.support.sandbox"
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function is_glb(path)
+  local data = sandbox.read_file(path)
+  return data and data:sub(1, 4) == "glTF" and binary.u32le(data, 9) == #data
+end
+
+describe("generate", function()
+  local sb, client, dir
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0.05, run_time = 0.1 }
+    client = sb:client { poll_interval = 0.05 }
+  end)
+
+  before_each(function() dir = sandbox.tmpdir() end)
+  after_each(function()
+    os.execute("rm -rf '" .. dir .. "'")
+    sb:config { url_ttl = 86400 }
+  end)
+
+  teardown(function() sb:stop() end)
+
+  it("turns a prompt into a GLB on disk in one call, telling each step", function()
+    local events = {}
+    local r, err = client:generate("a small dog", {
+      dir = dir,
+      on_submit = function(job) events[#events + 1] = "submit " .. job.JobId end,
+      on_status = function(res) events[#events + 1] = res.Status end,
+      on_progress = function(done, total, ftype) events[#events + 1] = ("%s %d/%s"):format(ftype, done, tostring(total)) end,
+    })
+    assert.is_table(r, tostring(err))
+    assert.matches("^%d+$", r.job.JobId)
+    assert.equal("pro", r.job.kind)
+    assert.equal("DONE", r.result.Status)
+    assert.equal(r.job.JobId, r.result.JobId)
+    assert.equal(1, #r.files)
+    local f = r.files[1]
+    assert.equal("GLB", f.type)
+    assert.equal(dir .. "/" .. r.job.JobId .. ".glb", f.path)
+    assert.is_true(is_glb(f.path))
+    assert.equal(#sandbox.read_file(f.path), f.bytes)
+    assert.equal("submit " .. r.job.JobId, events[1])
+    assert.equal(("GLB %d/%d"):format(f.bytes, f.bytes), events[#events])
+    local done_at, first_progress
+    for i, e in ipairs(events) do
+      if e == "DONE" then done_at = i end
+      if not first_progress and e:match("^GLB ") then first_progress = i end
+    end
+    assert.is_number(done_at, table.concat(events, ", "))
+    assert.is_true(done_at < first_progress, "the job was DONE before its file came")
+  end)
+
+  it("downloads the formats asked for and extracts the OBJ zip into a folder", function()
+    local r = assert(client:generate({ Prompt = "a wooden chair" }, { dir = dir .. "/models", name = "chair",
+      formats = { "glb", "OBJ" }, extract = true }))
+    assert.equal(2, #r.files)
+    assert.equal(dir .. "/models/chair.glb", r.files[1].path)
+    assert.is_true(is_glb(r.files[1].path))
+    local obj = r.files[2]
+    assert.equal("OBJ", obj.type)
+    assert.equal(dir .. "/models/chair.zip", obj.path)
+    assert.equal(dir .. "/models/chair_obj", obj.dir)
+    table.sort(obj.entries)
+    assert.same({ "model.mtl", "model.obj", "texture.png" }, obj.entries)
+    assert.matches("\nv ", sandbox.read_file(obj.dir .. "/model.obj"))
+    assert.is_true(exists(obj.path), "the zip itself is kept")
+  end)
+
+  it("downloads every file with formats = {\"all\"}", function()
+    local r = assert(client:generate("a lamp", { dir = dir, name = "lamp", formats = { "all" } }))
+    local types = {}
+    for _, f in ipairs(r.files) do
+      types[#types + 1] = f.type
+      assert.is_true(exists(f.path))
+    end
+    assert.is_true(#types >= 2)
+    assert.equal(#types, #r.result.ResultFile3Ds)
+  end)
+
+  it("keeps the JobId and the result when the format asked for is not among the results", function()
+    local r, err = client:generate("a cup", { dir = dir, formats = { "FBX" } })
+    assert.is_nil(r)
+    assert.equal("job", err.kind)
+    assert.equal("NO_SUCH_FORMAT", err.code)
+    assert.matches("^%d+$", err.job_id)
+    assert.equal("DONE", err.result.Status)
+    assert.matches("GLB", err.message)
+  end)
+
+  it("keeps the JobId when the job fails or the wait times out", function()
+    sb:fault { action = "fail", code = "FailedOperation.ServerError", message = "boom" }
+    local r, err = client:generate("a vase", { dir = dir })
+    assert.is_nil(r)
+    assert.equal("job", err.kind)
+    assert.equal("FailedOperation.ServerError", err.code)
+    assert.matches("^%d+$", err.job_id)
+    sb:config { run_time = 5 }
+    r, err = client:generate("a slow vase", { dir = dir, timeout = 0.3 })
+    sb:config { run_time = 0.1 }
+    assert.is_nil(r)
+    assert.equal("timeout", err.kind)
+    assert.matches("^%d+$", err.job_id)
+  end)
+
+  it("reports an on_submit that raises, with the JobId", function()
+    local r, err = client:generate("a box", { on_submit = function() error("disk full") end })
+    assert.is_nil(r)
+    assert.equal("callback", err.kind)
+    assert.matches("disk full", err.message)
+    assert.matches("^%d+$", err.job_id)
+  end)
+
+  it("refuses bad arguments loudly", function()
+    assert.has_error(function() client:generate(42) end)
+    assert.has_error(function() client:generate("x", { format = { "GLB" } }) end)
+    assert.has_error(function() client:download_files("123", { formats = "GLB" }) end)
+  end)
+
+  it("runs inside hy3d.spawn without blocking the loop", function()
+    local task = hy3d.spawn(function() return client:generate("a spawned fox", { dir = dir }) end)
+    local frames = 0
+    while task:status() ~= "done" and task:status() ~= "failed" and frames < 100000 do
+      hy3d.update()
+      frames = frames + 1
+      require("socket").sleep(0.001)
+    end
+    local r = task:result()
+    assert.is_table(r, tostring(task.error))
+    assert.is_true(is_glb(r.files[1].path))
+    assert.is_true(frames > 5)
+  end)
+
+  it("generates through API 3.0 with another job kind", function()
+    local api3 = hy3d.new { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key, endpoint = sb.url,
+                            poll_interval = 0.05 }
+    local r = assert(api3:generate("a rapid robot", { kind = "rapid", dir = dir, formats = { "OBJ" }, extract = true }))
+    assert.equal("rapid", r.job.kind)
+    assert.is_true(exists(r.files[1].dir .. "/model.obj"))
+    api3:close()
+  end)
+end)
+
+describe("download_files", function()
+  local sb, client, dir, result
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0, run_time = 0 }
+    client = sb:client()
+    result = assert(client:wait(assert(client:submit { Prompt = "a teapot" }), { interval = 0.05 }))
+  end)
+
+  before_each(function() dir = sandbox.tmpdir() end)
+  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+  teardown(function() sb:stop() end)
+
+  it("takes a JobId and queries the job first", function()
+    local files = assert(client:download_files(result.JobId, { dir = dir }))
+    assert.equal(dir .. "/" .. result.JobId .. ".glb", files[1].path)
+    assert.is_true(is_glb(files[1].path))
+  end)
+
+  it("refuses a job that is not DONE yet", function()
+    sb:config { run_time = 30 }
+    local job = assert(client:submit { Prompt = "still running" })
+    sb:config { run_time = 0 }
+    local files, err = client:download_files(job, { dir = dir })
+    assert.is_nil(files)
+    assert.equal("NOT_DONE", err.code)
+    assert.equal(job.JobId, err.job_id)
+  end)
+
+  it("re-queries the job once for fresh URLs when the stored ones expired", function()
+    local stale = { JobId = result.JobId, kind = "pro", Status = "DONE", ResultFile3Ds = {} }
+    for i, f in ipairs(result.ResultFile3Ds) do
+      stale.ResultFile3Ds[i] = { Type = f.Type, Url = f.Url:gsub("q%-sign%-time=%d+%%3B%d+", "q-sign-time=1000%%3B2000") }
+    end
+    local queries = #sb:requests("query")
+    local files = assert(client:download_files(stale, { dir = dir, formats = { "GLB", "OBJ" } }))
+    assert.is_true(is_glb(files[1].path))
+    assert.equal(queries + 2, #sb:requests("query"), "one query per expired file")
+  end)
+
+  it("survives URLs that really expire (url_ttl) between the query and the download", function()
+    sb:config { url_ttl = 1 }
+    local res = assert(client:wait(assert(client:submit { Prompt = "an expiring hat" }), { interval = 0.05 }))
+    require("socket").sleep(2.1)
+    local files = assert(client:download_files(res, { dir = dir }))
+    sb:config { url_ttl = 86400 }
+    assert.is_true(is_glb(files[1].path))
+  end)
+
+  it("reports an archive that would escape its folder, and keeps the downloaded zip", function()
+    -- a job result pointing at a hostile zip served by a second, tiny host: the sandbox's blob
+    -- cannot hold one, so a file URL the client fetches is swapped for a local HTTP server's
+    local zips = require "spec.support.zips"
+    local evil = zips.build { { name = "model.obj", data = "v 0 0 0\n" }, { name = "../escape.txt", data = "x" } }
+    local socket = require "socket"
+    local server = assert(socket.bind("127.0.0.1", 0))
+    local _, port = server:getsockname()
+    local url = ("http://127.0.0.1:%d/evil.zip"):format(port)
+    local task = hy3d.spawn(function()
+      return client:download_files({ JobId = "1", Status = "DONE", ResultFile3Ds = { { Type = "OBJ", Url = url } } },
+        { dir = dir, name = "evil", formats = { "OBJ" }, extract = true })
+    end)
+    server:settimeout(0)
+    local served = false
+    while task:status() ~= "done" and task:status() ~= "failed" do
+      hy3d.update()
+      local conn = server:accept()
+      if conn then
+        conn:settimeout(1)
+        repeat local line = conn:receive("*l") until line == "" or not line
+        conn:send("HTTP/1.1 200 OK\r\nContent-Length: " .. #evil .. "\r\nConnection: close\r\n\r\n" .. evil)
+        conn:close()
+        served = true
+      end
+      socket.sleep(0.001)
+    end
+    server:close()
+    assert.is_true(served)
+    local files, err = task:result()
+    assert.is_nil(files, tostring(task.error))
+    assert.equal("ZIP_UNSAFE_ENTRY", err.code)
+    assert.equal("../escape.txt", err.entry)
+    assert.equal(dir .. "/evil.zip", err.files[1].path)
+    assert.is_true(exists(dir .. "/evil.zip"))
+    assert.is_false(exists(dir .. "/escape.txt"))
+    assert.is_false(exists(dir .. "/evil_obj"))
+  end)
+end)
