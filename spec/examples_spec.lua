@@ -33,6 +33,33 @@ describe("examples", function()
     os.execute("rm -rf " .. dir)
   end)
 
+  it("generate.lua makes a model in one call from a prompt or an image, with progress", function()
+    local dir = sandbox.tmpdir()
+    local ok, out = run_lua(sb, "examples/generate.lua 'a small dog' " .. dir)
+    assert.is_true(ok, out)
+    local id = out:match("job (%d+) submitted")
+    assert.is_string(id, out)
+    assert.matches("WAIT", out)
+    assert.matches("DONE", out)
+    assert.matches("GLB 100%%", out)
+    assert.equal("glTF", sandbox.read_file(dir .. "/a-small-dog.glb"):sub(1, 4))
+    assert.matches("\nv ", sandbox.read_file(dir .. "/a-small-dog_obj/model.obj"))
+    local png = require("spec.support.images").png(512, 512)
+    local f = assert(io.open(dir .. "/photo.png", "wb"))
+    f:write(png)
+    f:close()
+    ok, out = run_lua(sb, ("examples/generate.lua --image %s/photo.png %s"):format(dir, dir))
+    assert.is_true(ok, out)
+    assert.equal("glTF", sandbox.read_file(dir .. "/photo.glb"):sub(1, 4))
+    f = assert(io.open(dir .. "/tiny.png", "wb"))
+    f:write(require("spec.support.images").png(64, 64))
+    f:close()
+    ok, out = run_lua(sb, ("examples/generate.lua --image %s/tiny.png %s"):format(dir, dir))
+    assert.is_false(ok)
+    assert.matches("IMAGE_TOO_SMALL", out)
+    os.execute("rm -rf " .. dir)
+  end)
+
   it("text_to_3d.lua exits non-zero with a readable error", function()
     local ok, out = run_lua(sb, "examples/text_to_3d.lua ''")
     assert.is_false(ok)
@@ -109,15 +136,17 @@ describe("README", function()
     local section = assert(readme:match("\n## Quick start\n(.-)\n## "), "README has a Quick start section")
     local blocks = {}
     for code in section:gmatch("```lua\n(.-)```") do blocks[#blocks + 1] = code end
-    assert.equal(2, #blocks)
+    assert.equal(3, #blocks)
     assert.matches("api_key", blocks[1])
-    assert.matches("secret_id", blocks[2])
+    assert.matches("secret_id", blocks[3])
+    -- the second block goes on from the first (it reuses its client)
+    local scripts = { blocks[1], blocks[1] .. blocks[2], blocks[3] }
     local sb = sandbox.start { wait_time = 0.1, run_time = 0.2 }
     finally(function() sb:stop() end)
     -- what scripts/with-sandbox gives a command: both doors' variables
     local env = ("HY3D_ENDPOINT=%s TENCENTCLOUD_SECRET_ID=%s TENCENTCLOUD_SECRET_KEY=%s"):format(
       sb.url, sandbox.secret_id, sandbox.secret_key)
-    for i, code in ipairs(blocks) do
+    for i, code in ipairs(scripts) do
       local dir = sandbox.tmpdir()
       local f = assert(io.open(dir .. "/quickstart.lua", "w"))
       f:write(code)
@@ -125,6 +154,10 @@ describe("README", function()
       local ok, out = run_lua(sb, "quickstart.lua", dir, env)
       assert.is_true(ok, out)
       if i == 1 then
+        assert.matches("%d+\tmodels/chair%.glb\tmodels/chair_obj", out)
+        assert.equal("glTF", sandbox.read_file(dir .. "/models/chair.glb"):sub(1, 4))
+        assert.matches("\nv ", sandbox.read_file(dir .. "/models/chair_obj/model.obj"))
+      elseif i == 2 then
         assert.matches("GLB\thttp://", out)
         assert.equal("glTF", sandbox.read_file(dir .. "/chair.glb"):sub(1, 4))
       else
