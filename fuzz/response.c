@@ -10,7 +10,8 @@
  *
  * Input layout (13 bytes of header, then the body):
  *   0     flags: bit 0 download (else API call), bit 1 cancelled, bit 2 too large,
- *         bits 3-4 write error (0 none, 1 ENOMEM, 2 ENOSPC, 3 EIO), bit 5 errbuf follows the header
+ *         bits 3-4 write error (0 none, 1 ENOMEM, 2 ENOSPC, 3 EIO), bit 5 errbuf follows the header,
+ *         bit 6 the body's start also goes through the download header callback (Content-Range)
  *   1     CURLcode (any byte: unknown codes too)
  *   2-3   HTTP status, big-endian int16 (negative and absurd ones too)
  *   4     chunk size of the write callback calls (0: the whole body at once)
@@ -66,13 +67,15 @@ static int is_kind(const char *k) {
 static void check_outcome(lua_State *L, const hy3d_request *r, int nret) {
   int ok2xx = r->http_status >= 200 && r->http_status < 300;
   int transfer_ok = r->result == CURLE_OK && !r->cancelled;
-  if (nret == 1) {                              /* a value */
+  if (nret == 1 || (nret == 2 && !lua_isnil(L, 1))) {   /* a value (a download: its size and offset) */
     FZ_CHECK(transfer_ok && ok2xx, "a value for result %d, status %ld, cancelled %d", (int)r->result,
              r->http_status, r->cancelled);
     if (r->kind == HY3D_KIND_FILE) {
-      FZ_CHECK(lua_isinteger(L, 1) && lua_tointeger(L, 1) == (lua_Integer)r->bytes, "download result %s",
+      FZ_CHECK(nret == 2 && lua_isinteger(L, 1) && lua_tointeger(L, 1) == (lua_Integer)(r->offset + r->bytes)
+               && lua_isinteger(L, 2) && lua_tointeger(L, 2) == (lua_Integer)r->offset, "download result %s",
                luaL_typename(L, 1));
     } else {
+      FZ_CHECK(nret == 1, "an API result with %d values", nret);
       FZ_CHECK(lua_istable(L, 1), "API result is a %s", luaL_typename(L, 1));
       lua_getfield(L, 1, "Error");
       FZ_CHECK(!lua_istable(L, -1), "a value that carries an Error table");
@@ -123,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int n1, n2, t;
 
   memset(&r, 0, sizeof r);
+  r.range_start = r.range_total = -1;
   flags = fz_u8(&f);
   r.kind = (flags & 1) ? HY3D_KIND_FILE : HY3D_KIND_API;
   r.state = HY3D_REQ_DONE;
@@ -144,6 +148,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FZ_CHECK(body != NULL, "malloc");
   memcpy(body, f.p, len);
 
+  /* Header lines are arbitrary bytes too: the Content-Range parser must stay inside the line. */
+  if (flags & 64) {
+    size_t hl = len < 300 ? len : 300;
+    FZ_CHECK(file_header(body, 1, hl, &r) == hl, "the header callback refused a line");
+    FZ_CHECK(r.range_start >= -1 && r.range_total >= -1, "a negative Content-Range offset");
+  }
   /* The body arrives through the real write callback, in chunks. */
   if (chunk == 0) chunk = len;
   while (done < len) {
