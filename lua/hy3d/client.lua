@@ -77,6 +77,14 @@ local PROGRESS_EVERY = 0.1        -- seconds between on_progress calls while byt
 -- The partial files being written in this Lua state: two downloads must never share one.
 local writing = {}
 
+-- pcall for a callback that may itself yield (a refresh that queries): Lua 5.1's pcall is a
+-- C-call boundary a coroutine cannot yield across, LuaJIT's and 5.2+'s are not. On 5.1 the
+-- callback runs unprotected.
+local yieldable_pcall = pcall
+if _VERSION == "Lua 5.1" and not rawget(_G, "jit") then
+  yieldable_pcall = function(f, ...) return true, f(...) end
+end
+
 -- Secrets per client, kept out of the client table so no dump of it can show them.
 local secrets_of = setmetatable({}, { __mode = "k" })
 
@@ -695,7 +703,7 @@ function Client:_download(url, path, state, opts)
       os.remove(state.part)
     elseif status == 403 and opts.refresh and not refreshed then
       refreshed = true
-      local ok, fresh, rerr = pcall(opts.refresh)
+      local ok, fresh, rerr = yieldable_pcall(opts.refresh)
       if not ok then
         return nil, { kind = "callback", code = "REFRESH", message = "refresh raised: " .. tostring(fresh) }
       elseif type(fresh) ~= "string" then
@@ -742,12 +750,8 @@ function Client:download(url, path, opts)
       message = "another download of this file to " .. path .. " is running" }
   end
   writing[state.part] = true
-  local ok, bytes, err = pcall(self._download, self, url, path, state, opts)
+  local bytes, err = self:_download(url, path, state, opts)
   writing[state.part] = nil
-  if not ok then
-    os.remove(state.part)
-    error(bytes, 0)
-  end
   if not bytes then
     if resumable(err) and (files.size(state.part) or 0) > 0 then
       err.partial = state.part
