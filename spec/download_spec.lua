@@ -6,17 +6,8 @@ local socket = require "socket"
 local binary = require "spec.support.binary"
 local sandbox = require "spec.support.sandbox"
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local exists = sandbox.exists
+local write = sandbox.write_file
 
 -- The blob's fixed pattern, as /_sandbox/blob serves it.
 local function pattern(size)

@@ -5,11 +5,7 @@ local files = require "hy3d.files"
 local zips = require "spec.support.zips"
 local sandbox = require "spec.support.sandbox"
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = sandbox.exists
 
 describe("core.unzip", function()
   local dir

@@ -4,11 +4,7 @@ local hy3d = require "hy3d"
 local binary = require "spec.support.binary"
 local sandbox = require "spec.support.sandbox"
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = sandbox.exists
 
 local function is_glb(path)
   local data = sandbox.read_file(path)

@@ -11,13 +11,7 @@ describe("hy3d.image", function()
   setup(function() dir = sandbox.tmpdir() end)
   teardown(function() os.execute("rm -rf '" .. dir .. "'") end)
 
-  local function file(name, data)
-    local path = dir .. "/" .. name
-    local f = assert(io.open(path, "wb"))
-    f:write(data)
-    f:close()
-    return path
-  end
+  local function file(name, data) return sandbox.write_file(dir .. "/" .. name, data) end
 
   local formats = {
     { "png", "png", images.png(640, 480) },
@@ -104,13 +98,7 @@ describe("hy3d.views", function()
   setup(function() dir = sandbox.tmpdir() end)
   teardown(function() os.execute("rm -rf '" .. dir .. "'") end)
 
-  local function file(name, data)
-    local path = dir .. "/" .. name
-    local f = assert(io.open(path, "wb"))
-    f:write(data)
-    f:close()
-    return path
-  end
+  local function file(name, data) return sandbox.write_file(dir .. "/" .. name, data) end
 
   it("builds MultiViewImages from paths and URLs in a fixed view order", function()
     local left, back = images.png(300, 300), images.jpeg(400, 300)

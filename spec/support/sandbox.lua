@@ -238,4 +238,19 @@ end
 M.shell_quote = shell_quote
 M.read_file = read_file
 
+--- Writes data to the file at path (replacing it). Returns path.
+function M.write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+  return path
+end
+
+--- Whether a file (or folder) exists at path.
+function M.exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
 return M
