@@ -280,19 +280,20 @@ test-tsan: deps-tsan
 	if [ $$rc -eq 0 ]; then echo "test-tsan: ok, no ThreadSanitizer report ($(TSAN_THREADS) threads)"; \
 	else echo "test-tsan: FAILED (exit $$rc; 66 means ThreadSanitizer reported)"; exit 1; fi
 
-# Starts the sandbox, generates a model from PROMPT with examples/text_to_3d.lua into out/, stops
-# the sandbox. With HY3D_API_KEY set and no HY3D_BASE_URL it talks to the real service instead.
+# Starts the sandbox, generates a model from PROMPT with the hy3d command (GLB, and the OBJ zip
+# unpacked) into out/, stops the sandbox. With HY3D_API_KEY set and no HY3D_BASE_URL it talks to
+# the real service instead.
 demo: deps-run
 	@$(MAKE) -s --no-print-directory all sandbox-core
 	@mkdir -p out
 	@if [ -n "$${HY3D_API_KEY:-}" ] && [ -z "$${HY3D_BASE_URL:-}" ]; then \
 	  echo "demo: HY3D_API_KEY is set and HY3D_BASE_URL is not: using the real service"; \
 	  LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./$(BUILD)/?.so;;" \
-	    $(LUA) examples/text_to_3d.lua "$(PROMPT)" out; \
+	    $(LUA) bin/hy3d generate "$(PROMPT)" --dir out --format glb,obj --extract --text; \
 	else \
 	  SANDBOX_LUA=$(SANDBOX_LUA) scripts/with-sandbox \
-	    env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./$(BUILD)/?.so;;" \
-	    $(LUA) examples/text_to_3d.lua "$(PROMPT)" out; \
+	    env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./$(BUILD)/?.so;;" HY3D_JOBS_FILE=out/jobs.jsonl \
+	    $(LUA) bin/hy3d generate "$(PROMPT)" --dir out --format glb,obj --extract --interval 1 --text; \
 	fi
 
 # Runs the sandbox in the foreground (Ctrl-C stops it).
@@ -306,6 +307,8 @@ install: all
 	install -m 644 lua/hy3d/*.lua $(DESTDIR)$(LUADIR)/hy3d/
 	install -m 644 lua/hy3d/sandbox/*.lua $(DESTDIR)$(LUADIR)/hy3d/sandbox/
 	install -m 755 bin/hy3d-sandbox $(DESTDIR)$(BINDIR)/hy3d-sandbox
+	sed '1s|.*|#!/usr/bin/env $(notdir $(LUA))|' bin/hy3d > $(DESTDIR)$(BINDIR)/hy3d
+	chmod 755 $(DESTDIR)$(BINDIR)/hy3d
 
 clean:
 	rm -rf $(BUILD) out

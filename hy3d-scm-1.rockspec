@@ -9,8 +9,9 @@ description = {
   summary = "Generate 3D models with Tencent Hunyuan 3D from Lua (libcurl + lua-cjson)",
   detailed = [[
 hy3d submits text or image prompts to Tencent's Hunyuan 3D service, polls the jobs and downloads
-GLB/OBJ results. Its C core drives libcurl on a multi handle, so calls yield inside coroutines
-instead of blocking. Ships hy3d-sandbox, an offline emulator of the service.
+GLB/OBJ results (resumable downloads, zip extraction). Its C core drives libcurl on a multi
+handle, so calls yield inside coroutines instead of blocking. Ships the hy3d command-line tool and
+hy3d-sandbox, an offline emulator of the service.
 ]],
   license = "MIT",
   labels = { "3d", "http", "libcurl", "tencent", "hunyuan" },
@@ -25,21 +26,27 @@ external_dependencies = {
   -- probe the library only: Debian/Ubuntu keep curl.h in a multiarch directory LuaRocks does not search
   CURL = { library = "curl" },
   OPENSSL = { library = "crypto" },   -- libcrypto: SHA-256, HMAC and base64 for TC3 signing
+  LIBZIP = { header = "zip.h" },      -- extraction of OBJ result zips
 }
 build = {
   type = "builtin",
   modules = {
     ["hy3d.core"] = {
       sources = { "src/hy3d_core.c", "src/hy3d_engine.c", "src/hy3d_request.c", "src/hy3d_json.c",
-                  "src/hy3d_sign.c", "src/hy3d_buf.c" },
-      libraries = { "curl", "crypto" },
-      incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+                  "src/hy3d_sign.c", "src/hy3d_buf.c", "src/hy3d_files.c", "src/hy3d_image.c" },
+      libraries = { "curl", "crypto", "zip" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)", "$(LIBZIP_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(LIBZIP_LIBDIR)" },
     },
     ["hy3d"] = "lua/hy3d/init.lua",
     ["hy3d.client"] = "lua/hy3d/client.lua",
     ["hy3d.error"] = "lua/hy3d/error.lua",
     ["hy3d.scheduler"] = "lua/hy3d/scheduler.lua",
+    ["hy3d.validate"] = "lua/hy3d/validate.lua",
+    ["hy3d.files"] = "lua/hy3d/files.lua",
+    ["hy3d.image"] = "lua/hy3d/image.lua",
+    ["hy3d.jobs"] = "lua/hy3d/jobs.lua",
+    ["hy3d.cli"] = "lua/hy3d/cli.lua",
     ["hy3d.sandbox"] = "lua/hy3d/sandbox/init.lua",
     ["hy3d.sandbox.http"] = "lua/hy3d/sandbox/http.lua",
     ["hy3d.sandbox.assets"] = "lua/hy3d/sandbox/assets.lua",
@@ -49,10 +56,10 @@ build = {
     ["hy3d.sandbox.tc3"] = "lua/hy3d/sandbox/tc3.lua",
   },
   platforms = {
-    windows = { modules = { ["hy3d.core"] = { libraries = { "libcurl", "libcrypto" } } } },
+    windows = { modules = { ["hy3d.core"] = { libraries = { "libcurl", "libcrypto", "zip" } } } },
   },
   install = {
-    bin = { ["hy3d-sandbox"] = "bin/hy3d-sandbox" },
+    bin = { ["hy3d"] = "bin/hy3d", ["hy3d-sandbox"] = "bin/hy3d-sandbox" },
   },
   copy_directories = { "examples" },
 }

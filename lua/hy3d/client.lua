@@ -775,7 +775,7 @@ function Client:_done_result(job, opts)
   local res, err = self:query(job, { kind = opts.kind })
   if not res then return nil, err end
   if res.Status ~= "DONE" then
-    return nil, self:_error { kind = "job", code = "NOT_DONE", job_id = res.JobId, status = res.Status,
+    return nil, self:_error { kind = "invalid", code = "NOT_DONE", job_id = res.JobId, status = res.Status,
       message = ("job %s is %s, not DONE: wait for it first"):format(tostring(res.JobId), tostring(res.Status)) }
   end
   return res
@@ -801,7 +801,7 @@ function Client:_pick_files(res, formats)
     if not found and w ~= "ALL" then
       local have = {}
       for _, f in ipairs(list) do have[#have + 1] = tostring(type(f) == "table" and f.Type) end
-      return nil, self:_error { kind = "job", code = "NO_SUCH_FORMAT", job_id = res.JobId,
+      return nil, self:_error { kind = "invalid", code = "NO_SUCH_FORMAT", job_id = res.JobId,
         message = ("job %s has no %s result (it has: %s)"):format(tostring(res.JobId), w,
           #have > 0 and table.concat(have, ", ") or "no files") }
     end
@@ -839,7 +839,7 @@ function Client:download_files(job, opts)
       if not fresh then return nil, qerr end
       local entry = type(fresh.ResultFile3Ds) == "table" and fresh.ResultFile3Ds[f.index]
       if type(entry) == "table" and entry.Type and entry.Type:upper() == f.type then return entry.Url end
-      return nil, { kind = "job", code = "NO_SUCH_FORMAT", message = "the job no longer lists this file" }
+      return nil, { kind = "invalid", code = "NO_SUCH_FORMAT", message = "the job no longer lists this file" }
     end
     local on_progress = opts.on_progress and function(done, total) return opts.on_progress(done, total, f.type) end
     local saved, bytes = self:download(f.url, path, { on_progress = on_progress, max_bytes = opts.max_bytes,
