@@ -112,6 +112,9 @@ local function use_luv(uv)
     for c, p in pairs(polls) do
       if idle or c._closed then p:stop() else p:start("r", pump) end
     end
+    -- with tasks alive and nothing due, a 1 s safety net: a lost socket event then costs at most
+    -- a second instead of a loop that never wakes (an idle loop still stops, so uv.run returns)
+    if not t and not idle then t = 1 end
     if t then timer:start(max(0, ceil(t * 1000)), 0, pump) else timer:stop() end
   end
   local function attach(c)
@@ -143,7 +146,7 @@ function M.use(lib)
   if type(lib) ~= "table" then error("hy3d.use: expects the cqueues, luv or copas module", 2) end
   if lib.poll and lib.running and lib.new then
     scheduler.default_yield = function(c)
-      return function(delay) lib.poll(c, delay) end
+      return function(delay) lib.poll(c, delay or 1) end          -- never without a time limit
     end
     return "cqueues"
   elseif lib.new_poll and lib.new_timer then
