@@ -38,6 +38,9 @@
 #define HY3D_UV_ENCODE  lua_upvalueindex(1)
 #define HY3D_UV_DECODE  lua_upvalueindex(2)
 
+/* libcurl's receive buffer for downloads (CURLOPT_BUFFERSIZE; its maximum, CURL_MAX_READ_SIZE). */
+#define HY3D_FILE_BUFFER (512L * 1024L)
+
 /* API responses larger than this are refused (a JSON answer of the service is a few KB). */
 #define HY3D_MAX_API_BODY (32u * 1024u * 1024u)
 

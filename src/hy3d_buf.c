@@ -8,7 +8,7 @@ int hy3d_buf_append(hy3d_buf *b, const void *p, size_t n) {
   if (n == 0) return 0;
   if (n > (size_t)-1 - b->len) return -1;
   if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
+    size_t cap = b->cap ? b->cap : (n < 256 ? 256 : n);   /* an API answer mostly comes in one piece */
     char *d;
     while (cap < b->len + n) {
       if (cap > (size_t)-1 / 2) { cap = b->len + n; break; }

@@ -523,6 +523,9 @@ int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *r, con
   rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, (void *)r);
   rc |= curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, file_header);
   rc |= curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, (void *)r);
+  /* A larger receive buffer: 32x fewer recv/poll/write calls than the 16 KB default (libcurl
+   * caps it at CURL_MAX_READ_SIZE; an older libcurl refusing it only costs speed). */
+  (void)curl_easy_setopt(r->easy, CURLOPT_BUFFERSIZE, HY3D_FILE_BUFFER);
   if (r->offset > 0) {
     snprintf(range, sizeof range, "%" CURL_FORMAT_CURL_OFF_T "-", r->offset);
     rc |= curl_easy_setopt(r->easy, CURLOPT_RANGE, range);   /* copied by libcurl */
