@@ -315,3 +315,6 @@ clean:
 
 .PHONY: all sandbox-core deps-build deps-run deps-test deps-memory deps-sdk deps-fuzz deps-tsan lint test test-all \
         asan test-asan valgrind test-valgrind fuzz fuzz-build fuzz-seeds test-tsan demo sandbox install clean
+
+# make bench, make bench-quick (issue #8): see bench/bench.mk
+include bench/bench.mk

@@ -1,61 +1,106 @@
--- bench/update.lua — what hy3d costs a game frame: client:update() with N jobs in flight while the
--- sandbox adds a delay to every response, and a burst of M concurrent jobs from one thread.
--- Usage (bench/run-update.sh starts the sandbox): lua5.4 bench/update.lua URL [N] [M]
--- Prints figures; asserts nothing about speed.
+-- bench/update.lua — what hy3d costs a game frame: client:update() once per 16 ms frame with N
+-- jobs (each a hy3d.spawn task: submit, then client:wait polling every 0.5 s) while the sandbox
+-- delays every query, so requests stay in flight. Prints p50/p90/p99/max of the per-frame cost, of
+-- an idle update() (sampled every 25th frame) and the pump's pace (when the submits and the jobs
+-- finished), and writes them as JSON. Asserts nothing about speed.
+--
+-- Usage (bench/run-update.sh or bench/scale/run.sh starts the sandbox):
+--   lua5.4 bench/update.lua URL [N] [OUT.json]
+-- HY3D_SCALE_BUDGET=seconds passes a resume budget to update() (default hy3d.update_budget);
+-- HY3D_SCALE_GC sets the collector (bench/scale/lib.lua).
+package.path = "./bench/scale/?.lua;" .. package.path
+local lib = require "lib"
 local hy3d = require "hy3d"
 local core = require "hy3d.core"
 
-local url, n, m = arg[1], tonumber(arg[2] or "200"), tonumber(arg[3] or "1000")
-local now = core.now
-
-local function rss_kb()
-  local f = io.open("/proc/self/status")
-  if not f then return 0 end
-  local kb = f:read("a"):match("VmRSS:%s*(%d+)")
-  f:close()
-  return tonumber(kb) or 0
-end
-
-local function percentile(list, p)
-  table.sort(list)
-  return list[math.max(1, math.ceil(#list * p))]
-end
+local url = assert(arg[1], "usage: update.lua URL [N] [OUT.json]")
+local n = tonumber(arg[2] or "200")
+local out = arg[3]
+local now, round = core.now, lib.round
+local FRAME = 0.016
+local gc = lib.apply_gc()                         -- HY3D_SCALE_GC: see bench/scale/lib.lua
+local budget = tonumber(os.getenv("HY3D_SCALE_BUDGET") or "")   -- seconds; default hy3d.update_budget
 
 local client = hy3d.new { api_key = "sk-hy3d-sandbox", base_url = url, poll_interval = 0.5 }
+do                                                -- warm-up: code and libcurl state loaded
+  local job = assert(client:submit { Prompt = "warm-up" })
+  assert(client:query(job))
+end
 
--- 1. Frame cost: N jobs, every response delayed by the sandbox; one update per 16 ms frame.
-local done = 0
+local done, failed = 0, 0
+local t_start = now()
+local submitted, finished = {}, {}
 for i = 1, n do
   hy3d.spawn(function()
     local job = assert(client:submit { Prompt = "frame job " .. i })
-    assert(client:wait(job))
+    submitted[#submitted + 1] = now() - t_start
+    local res, err = client:wait(job)
+    if not res then failed = failed + 1; error(tostring(err), 0) end
     done = done + 1
+    finished[#finished + 1] = now() - t_start
   end)
 end
-local costs, frames = {}, 0
-hy3d.update()                                      -- the spawn burst: starts N submits
-local t0 = now()
-local live = n
-while live > 0 do                                  -- one update per frame, each one timed
-  local a = now()
-  live = hy3d.update()
-  costs[#costs + 1] = (now() - a) * 1000
-  frames = frames + 1
-  core.sleep(0.016)
-end
-print(("frame cost: %d jobs in flight, %d frames over %.1f s: update() p50 %.3f ms, p99 %.3f ms, max %.3f ms"):format(
-  n, frames, now() - t0, percentile(costs, 0.5), percentile(costs, 0.99), percentile(costs, 1)))
 
--- 2. Scale: M concurrent jobs from one thread, driven by hy3d.run().
-local rss0, cpu0, w0 = rss_kb(), os.clock(), now()
-for i = 1, m do
-  hy3d.spawn(function()
-    local job = assert(client:submit { Prompt = "scale job " .. i })
-    assert(client:wait(job))
-  end)
+local costs, busy, inflight = {}, 0, {}
+local idle = {}
+local t0, live = now(), n
+local next_frame = now()
+while live > 0 do                                 -- one update per frame, each one timed
+  local a = now()
+  live = client:update(budget)
+  local c = (now() - a) * 1000
+  costs[#costs + 1] = c
+  inflight[#inflight + 1] = client._engine:pending()
+  if #costs % 25 == 0 and client._engine:pending() > 0 then
+    -- An idle update, every 25th frame: a first extra update sends what the frame's resumes
+    -- started; the second, timed, finds requests in flight and (mostly) nothing ready.
+    client:update(budget)
+    local b = now()
+    client:update(budget)
+    idle[#idle + 1] = (now() - b) * 1e6
+  end
+  next_frame = next_frame + FRAME
+  local left = next_frame - now()
+  if left > 0 then core.sleep(left) else next_frame = now() end
 end
-local ok, errs = hy3d.run()
-print(("scale: %d jobs %s in %.2f s wall, %.2f s client CPU, RSS +%.1f MB (peak during run not sampled)"):format(
-  m, ok and "finished" or ("failed: " .. tostring(errs and errs[1])), now() - w0, os.clock() - cpu0,
-  (rss_kb() - rss0) / 1024))
+local span = now() - t0
 client:close()
+
+local sorted = {}
+local over1, sum = 0, 0
+for i, c in ipairs(costs) do
+  sorted[i] = c
+  sum = sum + c
+  if c > 1 then over1 = over1 + 1 end
+  if c > 0.05 then busy = busy + 1 end
+end
+local q = function(p) return lib.quantile(sorted, p) end
+local inflight_median = lib.median(inflight)
+local result = {
+  jobs = n,
+  failed = failed,
+  frames = #costs,
+  seconds = round(span, 2),
+  frame_ms = FRAME * 1000,
+  inflight_median = inflight_median,
+  update_ms = { p50 = round(q(0.5), 4), p90 = round(q(0.9), 4), p99 = round(q(0.99), 4),
+                p999 = round(q(0.999), 4), max = round(q(1), 4), mean = round(sum / #costs, 4) },
+  frames_over_1ms = over1,
+  frames_with_work = busy,
+  idle_update_us = #idle > 0 and { p50 = round(lib.quantile(idle, 0.5), 2), p99 = round(lib.quantile(idle, 0.99), 2),
+                                   samples = #idle } or nil,
+  target_p99_ms = 1,
+  submits_done_s = { median = round(lib.median(submitted) or 0, 2), last = round(lib.quantile(submitted, 1) or 0, 2) },
+  jobs_done_s = { median = round(lib.median(finished) or 0, 2), last = round(lib.quantile(finished, 1) or 0, 2) },
+  gc = gc,
+  budget_ms = (budget or hy3d.update_budget) * 1000,
+}
+result.met = result.update_ms.p99 < 1
+print(("update: %d jobs (median %d requests in flight), %d frames over %.1f s: client:update() p50 %.3f ms, "
+  .. "p90 %.3f, p99 %.3f (target < 1 ms: %s), max %.3f ms; %d frames over 1 ms; idle update() p50 %s µs")
+  :format(n, inflight_median or 0, #costs, span, q(0.5), q(0.9), q(0.99), result.met and "met" or "missed", q(1),
+  over1, result.idle_update_us and ("%.1f"):format(result.idle_update_us.p50) or "?"))
+print(("update: the pump's pace: the %d submits done by %.2f s (median %.2f s), the jobs by %.2f s (median %.2f s)")
+  :format(n, result.submits_done_s.last, result.submits_done_s.median, result.jobs_done_s.last,
+  result.jobs_done_s.median))
+lib.write_json(out, result)

@@ -1,0 +1,199 @@
+-- bench/scale/report.lua — folds the pieces bench/scale/run.sh collected in DIR into one JSON
+-- file (OUT) and prints a summary. Usage: lua5.4 bench/scale/report.lua DIR OUT QUICK SERVER DL_MB LUA
+package.path = "./bench/scale/?.lua;" .. package.path
+local lib = require "lib"
+local core = require "hy3d.core"
+
+local dir, out, quick, server, dl_mb, lua = arg[1], arg[2], arg[3] == "1", arg[4], tonumber(arg[5]), arg[6]
+local median, round = lib.median, lib.round
+
+local function decode_file(path)
+  local s = lib.read(path)
+  if not s then return nil end
+  return core.decode(s)
+end
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>/dev/null")
+  local s = p and p:read("a") or ""
+  if p then p:close() end
+  return (s:gsub("%s+$", ""))
+end
+
+local function column(list, field)
+  local c = {}
+  for i, r in ipairs(list) do c[i] = r[field] end
+  return c
+end
+
+local function clean(v)                          -- cjson's floats that are whole numbers -> integers
+  if type(v) == "number" and math.type and v == math.floor(v) and math.abs(v) < 2^53 then
+    return math.tointeger(v)
+  elseif type(v) == "table" then
+    for k, x in pairs(v) do v[k] = clean(x) end
+  end
+  return v
+end
+
+-- ===== jobs =====
+local runs = {}
+for i = 1, 100 do
+  local r = decode_file(("%s/jobs-%d.json"):format(dir, i))
+  if not r then break end
+  runs[#runs + 1] = clean(r)
+end
+local jobs
+if #runs > 0 then
+  local walls = column(runs, "wall_s")
+  local mid = median(walls)
+  local rep
+  for _, r in ipairs(runs) do if r.wall_s == mid then rep = r end end
+  local peaks = column(runs, "rss_peak_growth_mb")
+  jobs = {
+    jobs = runs[1].jobs, job_seconds = runs[1].job_seconds, poll_interval = runs[1].poll_interval,
+    target_wall_s = runs[1].target_wall_s, memory_target_mb = 20, runs = #runs,
+    wall_s = mid, wall_s_runs = walls,
+    cpu_s = median(column(runs, "cpu_s")), cpu_s_runs = column(runs, "cpu_s"),
+    cpu_user_s = median(column(runs, "cpu_user_s")), cpu_sys_s = median(column(runs, "cpu_sys_s")),
+    cpu_per_request_us = median(column(runs, "cpu_per_request_us")),
+    requests = rep.requests, connections_opened = rep.connections_opened, inflight_peak = rep.inflight_peak,
+    sandbox_cpu_s = rep.sandbox_cpu_s,
+    rss_peak_growth_mb = median(peaks), rss_peak_growth_mb_runs = peaks,
+    rss_growth_mb = median(column(runs, "rss_growth_mb")),
+    rss_after_gc_growth_mb = median(column(runs, "rss_after_gc_growth_mb")),
+    lua_heap_peak_growth_mb = median(column(runs, "lua_heap_peak_growth_mb")),
+    failed = 0,
+    samples_columns = { "t_s", "rss_growth_mb", "lua_heap_growth_mb", "requests_in_flight" },
+    samples = {},
+  }
+  for _, r in ipairs(runs) do jobs.failed = jobs.failed + (r.failed or 0) + (r.ok and 0 or 1) end
+  for i, s in ipairs(rep.samples or {}) do jobs.samples[i] = { s.t, s.rss_mb, s.lua_mb, s.inflight } end
+  jobs.wall_met = jobs.wall_s <= jobs.target_wall_s
+  jobs.memory_met = jobs.rss_peak_growth_mb < 20
+  jobs.notes = ("%d hy3d.spawn tasks (submit, then client:wait) driven by hy3d.run in one thread, gateway "
+    .. "door, against hy3d-sandbox on the same machine (--rate-limit 0 --concurrency pro=0 --wait-s 0.5 --run-s 3). "
+    .. "wall_s: first spawn to hy3d.run's return, median of %d runs; target: job time + 2 poll intervals. "
+    .. "CPU: the client process's user+sys. rss_peak_growth_mb: VmHWM (reset before the burst) minus VmRSS "
+    .. "before; rss_growth_mb: VmRSS after minus before; samples every 0.1 s of the median run.")
+    :format(jobs.jobs, #runs)
+end
+
+-- ===== download =====
+local download
+do
+  local h, c = {}, {}
+  for line in io.lines(dir .. "/dl-hy3d.jsonl") do
+    local r = clean(core.decode(line))
+    h[#h + 1] = r
+  end
+  for line in io.lines(dir .. "/dl-curl.txt") do
+    local tt, size, wall, user, sys, maxrss = line:match("^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)")
+    tt, size = tonumber(tt), tonumber(size)
+    c[#c + 1] = { seconds = tt, bytes = size, mb_s = round(size / tt / 1e6, 1), process_wall_s = tonumber(wall),
+                  cpu_s = round(tonumber(user) + tonumber(sys), 2), max_rss_kb = tonumber(maxrss) }
+  end
+  local hm, cm = median(column(h, "mb_s")), median(column(c, "mb_s"))
+  local hcpu = {}
+  for i, r in ipairs(h) do hcpu[i] = round(r.cpu_user_s + r.cpu_sys_s, 2) end
+  local growth = column(h, "rss_growth_kb")
+  local maxg = 0
+  for _, g in ipairs(growth) do if g > maxg then maxg = g end end
+  download = {
+    bytes = h[1] and h[1].bytes, size_mb = dl_mb, runs = #h, server = server, dest = "/tmp (same disk for both)",
+    hy3d = { mb_s = hm, mb_s_runs = column(h, "mb_s"), cpu_s = median(hcpu), cpu_s_runs = hcpu,
+             rss_growth_kb = median(growth), rss_growth_kb_max = maxg, rss_growth_kb_runs = growth },
+    curl = { mb_s = cm, mb_s_runs = column(c, "mb_s"), cpu_s = median(column(c, "cpu_s")),
+             max_rss_kb = median(column(c, "max_rss_kb")), version = sh("curl --version | head -n 1") },
+    ratio = round(hm / cm, 3),
+    no_file_curl_mb_s = round((tonumber(lib.read(dir .. "/dl-null.txt") or "") or 0) / 1e6, 1),
+    throughput_target_ratio = 0.95,
+    memory_target_kb = 8192,
+  }
+  download.throughput_met = download.ratio >= 0.95
+  download.memory_met = maxg < 8192
+  download.notes = "hy3d: client:download(url, path) in the main thread (blocking), Lua process fresh per run, "
+    .. "timed around the call (connection included); curl: `curl -s -o FILE URL`, %{time_total} (excludes its "
+    .. "process start). Runs alternate; the file is removed after each. rss_growth_kb: VmHWM (reset just before "
+    .. "the call) minus VmRSS before, i.e. the peak resident growth during the download. no_file_curl_mb_s: "
+    .. "curl -o /dev/null, what server and loopback deliver when no file is written (the ceiling)."
+end
+
+-- ===== update =====
+local uruns = {}
+for i = 1, 100 do
+  local r = decode_file(("%s/update-%d.json"):format(dir, i))
+  if not r then break end
+  uruns[#uruns + 1] = clean(r)
+end
+local update
+if #uruns > 0 then
+  local function ms(field)
+    local c = {}
+    for i, r in ipairs(uruns) do c[i] = r.update_ms[field] end
+    return c
+  end
+  local function last_of(field)
+    local c = {}
+    for i, r in ipairs(uruns) do c[i] = r[field] and r[field].last end
+    return c
+  end
+  local idle = {}
+  for _, r in ipairs(uruns) do if r.idle_update_us then idle[#idle + 1] = r.idle_update_us.p50 end end
+  local frames, over1, failed = 0, 0, 0
+  for _, r in ipairs(uruns) do
+    frames, over1, failed = frames + r.frames, over1 + r.frames_over_1ms, failed + r.failed
+  end
+  update = {
+    jobs = uruns[1].jobs, runs = #uruns, frames = frames, frame_ms = uruns[1].frame_ms, failed = failed,
+    update_ms = { p50 = median(ms("p50")), p90 = median(ms("p90")), p99 = median(ms("p99")), max = median(ms("max")) },
+    update_ms_runs = { p50 = ms("p50"), p99 = ms("p99"), max = ms("max") },
+    frames_over_1ms = over1,
+    seconds_runs = column(uruns, "seconds"),
+    inflight_median = median(column(uruns, "inflight_median")),
+    budget_ms = uruns[1].budget_ms,
+    jobs_done_last_s = median(last_of("jobs_done_s")),
+    submits_done_last_s = median(last_of("submits_done_s")),
+    idle_update_us_p50 = #idle > 0 and median(idle) or nil,
+    target_p99_ms = 1,
+  }
+  update.met = update.update_ms.p99 < 1
+  update.notes = "bench/update.lua: 200 hy3d.spawn tasks (submit, client:wait polling every 0.5 s), the sandbox "
+    .. "delaying every query by 2 s so ~200 requests stay in flight; client:update() (default 0.25 ms resume "
+    .. "budget) once per 16 ms frame, each call timed. Figures: the median over runs of each run's percentile. "
+    .. "idle_update_us_p50: a second extra update() right after a frame's, every 25th frame (with a backlog "
+    .. "of due tasks it still resumes one). submits_done_last_s / jobs_done_last_s: when the last of the 200 "
+    .. "submits and jobs finished (the pump's pace; every resume is bounded by budget_ms per frame)."
+end
+
+local report = {
+  quick = quick,
+  lua = sh(lua .. " -v 2>&1 | head -n 1"),
+  libcurl = core.curl_version,
+  machine = { cpus = tonumber(sh("nproc")), cpu = sh("sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1"),
+              kernel = sh("uname -r") },
+  date = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+  jobs1000 = jobs,
+  download = download,
+  update = update,
+}
+lib.write_json(out, report)
+
+-- ===== summary =====
+print(("\nscale figures (%s, %s, libcurl %s) -> %s"):format(quick and "QUICK" or "full", report.lua,
+  tostring(core.curl_version), out))
+if jobs then
+  print(("  %d concurrent jobs: %.2f s wall (runs %s) for %.1f s jobs, target %.2f s: %s; CPU %.2f s; RSS peak +%.1f MB "
+    .. "(runs %s), target < 20 MB: %s"):format(jobs.jobs, jobs.wall_s, table.concat(jobs.wall_s_runs, "/"),
+    jobs.job_seconds, jobs.target_wall_s, jobs.wall_met and "met" or "MISSED", jobs.cpu_s, jobs.rss_peak_growth_mb,
+    table.concat(jobs.rss_peak_growth_mb_runs, "/"), jobs.memory_met and "met" or "MISSED"))
+end
+print(("  download %d MB: hy3d %.0f MB/s, curl -o %.0f MB/s (median of %d): %.3fx, target >= 0.95x: %s; "
+  .. "hy3d RSS growth %d KB (max %d KB), target < 8 MB: %s"):format(dl_mb, download.hy3d.mb_s, download.curl.mb_s,
+  download.runs, download.ratio, download.throughput_met and "met" or "MISSED", download.hy3d.rss_growth_kb,
+  download.hy3d.rss_growth_kb_max, download.memory_met and "met" or "MISSED"))
+if update then
+  print(("  update() with %d jobs: p50 %.3f ms, p99 %.3f ms (runs %s), max %.3f ms; %d frames in %d run(s), "
+    .. "target p99 < 1 ms: %s"):format(update.jobs, update.update_ms.p50, update.update_ms.p99,
+    table.concat(update.update_ms_runs.p99, "/"), update.update_ms.max, update.frames, update.runs,
+    update.met and "met" or "MISSED"))
+end
