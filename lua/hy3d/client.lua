@@ -910,7 +910,7 @@ end
 
 --- The host-loop pump, non-blocking: drives the transfers of every client in this Lua state
 -- and resumes the tasks of hy3d.spawn that are due, spending at most `budget` seconds on resumes
--- (default require("hy3d").update_budget, 0.5 ms). Call it once per frame. Returns the number
+-- (default require("hy3d").update_budget, 0.25 ms). Call it once per frame. Returns the number
 -- of live tasks.
 function Client:update(budget) -- luacheck: ignore 212
   return require("hy3d").update(budget)

@@ -64,7 +64,7 @@ function M.spawn(fn, ...)
 end
 
 --- Non-blocking pump: drives every client's transfers and resumes due tasks. Call it once per
--- frame. `budget` (seconds, default 0.0005) bounds the time spent resuming tasks in one call;
+-- frame. `budget` (seconds, default hy3d.update_budget, 0.00025) bounds the time spent resuming tasks in one call;
 -- what is left waits for the next call. Returns the number of live tasks.
 function M.update(budget)
   if budget ~= nil and (type(budget) ~= "number" or budget ~= budget or budget < 0) then
