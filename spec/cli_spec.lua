@@ -107,17 +107,7 @@ function Background:interrupt()
   return tonumber(code)
 end
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local exists, write = sandbox.exists, sandbox.write_file
 
 -- The merged record of the jobs file.
 local function record(path)

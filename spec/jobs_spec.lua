@@ -3,11 +3,7 @@ local core = require "hy3d.core"
 local jobs = require "hy3d.jobs"
 local sandbox = require "spec.support.sandbox"
 
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local write = sandbox.write_file
 
 local function lines_of(path)
   local out = {}
