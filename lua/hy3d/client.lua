@@ -726,8 +726,7 @@ function Client:_download(url, path, state, opts)
         writing[state.part], writing[part], state.part = nil, true, part
       end
       url = fresh
-    elseif resumable(derr) and derr.code ~= "CANCELLED" and derr.kind ~= "callback" and self:_retryable(derr, false)
-        and attempt <= self._retry.max then
+    elseif derr.kind == "network" and self:_retryable(derr, false) and attempt <= self._retry.max then
       self:_sleep_until(now() + math.min(self:_backoff(attempt, derr), self._retry.cap))
     else
       return nil, derr
@@ -961,4 +960,5 @@ return {
   kinds = KINDS,
   Client = Client,
   isyieldable = isyieldable,
+  check_options = check_options,
 }

@@ -3,6 +3,7 @@
 -- and the MultiViewImages list of a job's other views.
 local core = require "hy3d.core"
 local errors = require "hy3d.error"
+local check_options = require("hy3d.client").check_options
 
 local open = io.open
 local MB = 1024 * 1024
@@ -18,16 +19,6 @@ local OPTION_TYPES = { formats = "table", min_side = "number", max_side = "numbe
 
 local function invalid(code, message, path)
   return errors.new { kind = "invalid", code = code, message = message, path = path }
-end
-
-local function check_options(what, opts)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(what .. ": options must be a table", 3) end
-  for k, v in pairs(opts) do
-    if not OPTION_TYPES[k] then error(("%s: unknown option '%s'"):format(what, tostring(k)), 3) end
-    if type(v) ~= OPTION_TYPES[k] then error(("%s: option '%s' must be a %s"):format(what, k, OPTION_TYPES[k]), 3) end
-  end
-  return opts
 end
 
 -- Reads a file of at most `limit` bytes. Returns its bytes or nil, err.
@@ -87,7 +78,7 @@ end
 -- IMAGE_TOO_SMALL, IMAGE_TOO_LARGE, IMAGE_TOO_BIG).
 local function image(path, opts)
   if type(path) ~= "string" or path == "" then error("hy3d.image: expects the path of an image file", 2) end
-  return encode(path, merged(SINGLE, check_options("hy3d.image", opts)))
+  return encode(path, merged(SINGLE, check_options("hy3d.image", opts, OPTION_TYPES, 2)))
 end
 
 --- Builds MultiViewImages from a table of view type -> image: { left = "l.png", back = "b.jpg",
@@ -97,7 +88,7 @@ end
 -- limits as in hy3d.image (max_bytes is the total). Returns the list or nil, err.
 local function views(map, opts)
   if type(map) ~= "table" then error("hy3d.views: expects a table such as { left = \"left.png\" }", 2) end
-  local limits = merged(VIEW, check_options("hy3d.views", opts))
+  local limits = merged(VIEW, check_options("hy3d.views", opts, OPTION_TYPES, 2))
   local known = {}
   for _, v in ipairs(VIEW_TYPES) do known[v] = true end
   for k, v in pairs(map) do
