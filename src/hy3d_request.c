@@ -287,16 +287,10 @@ static curl_off_t parse_off(const char **p, const char *end) {
   return v;
 }
 
-/* Case-insensitive prefix test on a header line of length n. */
+/* Case-insensitive prefix test on a header line of length n (not NUL-terminated): libcurl's compare. */
 static int header_is(const char *line, size_t n, const char *name) {
-  size_t i, k = strlen(name);
-  if (n < k) return 0;
-  for (i = 0; i < k; i++) {
-    char c = line[i];
-    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-    if (c != name[i]) return 0;
-  }
-  return 1;
+  size_t k = strlen(name);
+  return n >= k && curl_strnequal(line, name, k);
 }
 
 /* Download headers: a new status line forgets the previous response's; Content-Range gives where a part starts. */
