@@ -37,4 +37,22 @@ function M.report(name, lat, wall, cpu, submit, errors, extra)
   io.write("{", table.concat(parts, ","), "}\n")
 end
 
+--- The sequence of a peer contender, given its post(path, params) -> the unwrapped Response and
+-- a clock in seconds: one submit, then N timed queries of that job; prints the line as `name`.
+function M.run(name, post, clock)
+  local t = clock()
+  local job = post("/v1/ai3d/submit", { Prompt = M.prompt })
+  local submit = clock() - t
+  assert(job.JobId, "no JobId")
+  local lat, errors = {}, 0
+  local c0, w0 = os.clock(), clock()
+  for i = 1, M.n do
+    local a = clock()
+    local res = post("/v1/ai3d/query", { JobId = job.JobId })
+    lat[i] = clock() - a
+    if res.Status ~= "DONE" then errors = errors + 1 end
+  end
+  M.report(name, lat, clock() - w0, os.clock() - c0, submit, errors)
+end
+
 return M

@@ -51,17 +51,4 @@ else
   end
 end
 
-local t = monotime()
-local job = post("/v1/ai3d/submit", { Prompt = common.prompt })
-local submit = monotime() - t
-assert(job.JobId, "no JobId")
-
-local lat, errors = {}, 0
-local c0, w0 = os.clock(), monotime()
-for i = 1, common.n do
-  local a = monotime()
-  local res = post("/v1/ai3d/query", { JobId = job.JobId })
-  lat[i] = monotime() - a
-  if res.Status ~= "DONE" then errors = errors + 1 end
-end
-common.report("lua-http-" .. mode, lat, monotime() - w0, os.clock() - c0, submit, errors)
+common.run("lua-http-" .. mode, post, monotime)

@@ -47,17 +47,4 @@ else
   end
 end
 
-local t = gettime()
-local job = post("/v1/ai3d/submit", { Prompt = common.prompt })
-local submit = gettime() - t
-assert(job.JobId, "no JobId")
-
-local lat, errors = {}, 0
-local c0, w0 = os.clock(), gettime()
-for i = 1, common.n do
-  local a = gettime()
-  local res = post("/v1/ai3d/query", { JobId = job.JobId })
-  lat[i] = gettime() - a
-  if res.Status ~= "DONE" then errors = errors + 1 end
-end
-common.report("luasocket-" .. mode, lat, gettime() - w0, os.clock() - c0, submit, errors)
+common.run("luasocket-" .. mode, post, gettime)
