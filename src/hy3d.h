@@ -97,7 +97,6 @@ struct hy3d_request {
   curl_off_t range_start;          /* from the response's Content-Range (-1: none) */
   curl_off_t range_total;          /* the whole object's size from Content-Range (-1: unknown) */
   int wrote;                       /* the first 2xx body byte arrived (the resume decision is made) */
-  int restarted;                   /* a resumed download got the whole object (200) and started over */
   int range_mismatch;              /* a 206 started somewhere other than the offset asked for */
   char errbuf[CURL_ERROR_SIZE];
 };

@@ -224,7 +224,6 @@ static int file_restart(hy3d_request *r) {
     return 0;
   }
   r->offset = 0;
-  r->restarted = 1;
   return 1;
 }
 
