@@ -167,6 +167,46 @@ describe("hy3d.core", function()
         os.remove(path)
       end)
 
+      it("reuses finished requests' handles without their options: only submits open a connection", function()
+        local e = engine()
+        local function run(req)
+          assert.is_true(e:wait(req, 5))
+          local res, err = req:result()
+          req:close()
+          return res, err
+        end
+        local before = sb:stats().connections_opened
+        local job = assert(run(assert(e:submit { Prompt = "a chair" })))
+        for _ = 1, 5 do
+          assert.is_string(assert(run(assert(e:query(job.JobId)))).Status)
+        end
+        assert(run(assert(e:submit { Prompt = "a table" })))
+        -- two submits, each on a new connection; the queries ride the first one (and this stats
+        -- call opens its own): a reused handle keeps neither a submit's fresh-connection flag
+        -- nor loses it for the next submit
+        assert.equal(before + 3, sb:stats().connections_opened)
+        local sent = sb:requests("submit")
+        assert.equal("a chair", core.decode(sent[1].body).Prompt)
+        assert.equal("a table", core.decode(sent[2].body).Prompt)
+        e:close()
+      end)
+
+      it("gives a handle closed mid-transfer to the next request in working order", function()
+        sb:fault { route = "query", action = "delay", delay = 2 }
+        local e = engine()
+        local slow = assert(e:query("1"))
+        assert.is_false(e:wait(slow, 0.2))
+        slow:close()
+        assert.equal(0, e:pending())
+        local req = assert(e:query("2"))
+        assert.is_true(e:wait(req, 5))
+        local _, err = req:result()
+        assert.equal("api", err.kind)                      -- the sandbox's answer: no such job
+        assert.equal("FailedOperation.JobNotFound", err.code)
+        req:close()
+        e:close()
+      end)
+
       it("lets a request nobody holds finish, and collects engines and requests", function()
         local e = engine()
         local weak = setmetatable({}, { __mode = "v" })

@@ -41,10 +41,15 @@
 /* libcurl's receive buffer for downloads (CURLOPT_BUFFERSIZE; its maximum, CURL_MAX_READ_SIZE). */
 #define HY3D_FILE_BUFFER (512L * 1024L)
 
+/* Idle easy handles an engine keeps for its next API requests (a new handle costs more than a reset one). */
+#define HY3D_POOL_MAX 16
+
 /* API responses larger than this are refused (a JSON answer of the service is a few KB). */
 #define HY3D_MAX_API_BODY (32u * 1024u * 1024u)
 
 typedef struct hy3d_request hy3d_request;
+/* A signer's reusable libcrypto state and the day's derived key (opaque; hy3d_sign.c). */
+typedef struct hy3d_tc3_cache hy3d_tc3_cache;
 
 /* A client's transfer engine: one curl multi handle and the configuration of the API door. */
 typedef struct hy3d_engine {
@@ -62,6 +67,8 @@ typedef struct hy3d_engine {
   int insecure;                    /* 1: no TLS peer/host verification (only when asked) */
   int epfd;                        /* epoll set of libcurl's sockets (a pollable fd for event loops), or -1 */
   int collect;                     /* record finished requests for engine:completed() (a scheduler asked) */
+  CURL *idle[HY3D_POOL_MAX];       /* reset easy handles for API requests (see hy3d_engine_recycle) */
+  int nidle;
   /* API 3.0 (TC3-HMAC-SHA256) credentials and headers; tc3_id is NULL on a gateway engine. */
   char *tc3_id;
   char *tc3_key;                   /* wiped before it is freed */
@@ -71,6 +78,7 @@ typedef struct hy3d_engine {
   char *tc3_language;
   char *tc3_service;
   char *tc3_host;                  /* the Host header sent and signed */
+  hy3d_tc3_cache *tc3_cache;       /* libcrypto objects and the day's signing key, wiped at close */
 } hy3d_engine;
 
 enum { HY3D_REQ_IDLE, HY3D_REQ_RUNNING, HY3D_REQ_DONE };
@@ -112,11 +120,13 @@ int hy3d_engine_open(lua_State *L);
 void hy3d_engine_attach(lua_State *L, int engidx, int reqidx);
 void hy3d_engine_detach(lua_State *L, int engidx, hy3d_request *req);
 hy3d_engine *hy3d_checkengine(lua_State *L, int idx);
+CURL *hy3d_engine_handle(hy3d_engine *eng, int kind);
+void hy3d_engine_recycle(hy3d_engine *eng, CURL *easy, int kind);
 extern const luaL_Reg hy3d_engine_funcs[];
 
 /* hy3d_request.c */
 int hy3d_request_open(lua_State *L);
-hy3d_request *hy3d_request_new(lua_State *L, int kind);
+hy3d_request *hy3d_request_new(lua_State *L, hy3d_engine *eng, int kind);
 hy3d_request *hy3d_checkrequest(lua_State *L, int idx);
 void hy3d_request_finish(hy3d_request *req, CURLcode result);
 void hy3d_request_cancel(hy3d_request *req);
@@ -145,9 +155,12 @@ typedef struct hy3d_tc3 {
   const char *names[HY3D_TC3_MAX_HEADERS];
   const char *values[HY3D_TC3_MAX_HEADERS];
   size_t value_lens[HY3D_TC3_MAX_HEADERS];
+  hy3d_tc3_cache *cache;           /* one signer's (same secret_key and service every time), or NULL */
 } hy3d_tc3;
 
 int hy3d_tc3_compute(lua_State *L, const hy3d_tc3 *in, int steps);
+hy3d_tc3_cache *hy3d_tc3_cache_new(void);
+void hy3d_tc3_cache_free(hy3d_tc3_cache *c);
 extern const luaL_Reg hy3d_sign_funcs[];
 
 /* hy3d_files.c, hy3d_image.c */

@@ -51,6 +51,32 @@ void hy3d_engine_attach(lua_State *L, int engidx, int reqidx) {
   eng->ninflight++;
 }
 
+/*
+ * An easy handle for a new request: for API calls a reset one from the engine's pool when it has
+ * one (curl_easy_init allocates and fills a large handle; reusing one also keeps its buffers),
+ * else a new one. NULL when out of memory.
+ */
+CURL *hy3d_engine_handle(hy3d_engine *eng, int kind) {
+  if (kind == HY3D_KIND_API && eng != NULL && eng->nidle > 0) return eng->idle[--eng->nidle];
+  return curl_easy_init();
+}
+
+/*
+ * Takes back the easy handle of a finished or closed request (no longer on the multi handle).
+ * An API request's handle is reset to libcurl's defaults (nothing of the request stays on it: URL,
+ * headers, body and the pointers to the request are gone) and kept while the engine is open and
+ * its pool has room; any other is cleaned up. Download handles are not kept: their receive
+ * buffer is large and downloads are few.
+ */
+void hy3d_engine_recycle(hy3d_engine *eng, CURL *easy, int kind) {
+  if (kind == HY3D_KIND_API && eng != NULL && eng->multi != NULL && eng->nidle < HY3D_POOL_MAX) {
+    curl_easy_reset(easy);
+    eng->idle[eng->nidle++] = easy;
+  } else {
+    curl_easy_cleanup(easy);
+  }
+}
+
 /* Takes a request off its engine (engine userdata at engidx) and drops the engine's anchor. */
 void hy3d_engine_detach(lua_State *L, int engidx, hy3d_request *r) {
   hy3d_engine *eng = r->engine;
@@ -249,7 +275,7 @@ static int engine_start_api(lua_State *L, hy3d_engine *eng, const char *path, in
     return 2;
   }
   bodyidx = lua_gettop(L);
-  r = hy3d_request_new(L, HY3D_KIND_API);
+  r = hy3d_request_new(L, eng, HY3D_KIND_API);
   if (action != NULL) {
     r->headers = tc3_headers(L, eng, action, bodyidx);
     if (r->headers == NULL) return luaL_error(L, "hy3d.Engine:call: out of memory");
@@ -312,6 +338,7 @@ static struct curl_slist *tc3_headers(lua_State *L, hy3d_engine *eng, const char
   in.secret_key = eng->tc3_key;
   in.secret_key_len = strlen(eng->tc3_key);
   in.service = eng->tc3_service;
+  in.cache = eng->tc3_cache;
   in.payload = lua_tolstring(L, bodyidx, &in.payload_len);
   in.timestamp = (long long)time(NULL);          /* UTC seconds since the epoch */
   in.nheaders = 2;
@@ -407,7 +434,7 @@ static int engine_download(lua_State *L) {
     lua_pop(L, 1);
   }
   lua_settop(L, 4);
-  r = hy3d_request_new(L, HY3D_KIND_FILE);
+  r = hy3d_request_new(L, eng, HY3D_KIND_FILE);
   if (!hy3d_request_setup_file(L, eng, r, url, path, timeout_ms, stall_s, max_bytes, resume))
     return 2;                                   /* the unused request is left to __gc */
   hy3d_engine_attach(L, 1, 5);
@@ -496,6 +523,7 @@ static int engine_close(lua_State *L) {
     curl_multi_cleanup(eng->multi);
     eng->multi = NULL;
   }
+  while (eng->nidle > 0) curl_easy_cleanup(eng->idle[--eng->nidle]);
 #if defined(HY3D_EPOLL)
   if (eng->epfd >= 0) close(eng->epfd);
 #endif
@@ -510,6 +538,8 @@ static int engine_close(lua_State *L) {
   free(eng->ca_path);
   eng->ca_file = eng->ca_path = NULL;
   wipe_free(&eng->tc3_key);
+  hy3d_tc3_cache_free(eng->tc3_cache);         /* holds the day's signing key */
+  eng->tc3_cache = NULL;
   wipe_free(&eng->tc3_token);
   free(eng->tc3_id);
   free(eng->tc3_region);
@@ -601,6 +631,8 @@ static void engine_tc3(lua_State *L, hy3d_engine *eng, int t) {
   }
   eng->tc3_host = url_host(eng->base_url);
   if (eng->tc3_host == NULL) luaL_error(L, "hy3d.core.new: base_url has no host");
+  eng->tc3_cache = hy3d_tc3_cache_new();
+  if (eng->tc3_cache == NULL) luaL_error(L, "hy3d.core.new: out of memory (libcrypto SHA-256/HMAC)");
 }
 
 /*

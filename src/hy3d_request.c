@@ -350,15 +350,15 @@ void hy3d_request_cancel(hy3d_request *r) {
 
 /* The one release shared by close, __gc and __close: idempotent, cancels a running transfer. */
 static void request_release(lua_State *L, hy3d_request *r, int idx) {
-  if (r->engine != NULL) {
-    hy3d_getuservalue(L, idx);
-    lua_getfield(L, -1, "engine");
-    hy3d_engine_detach(L, lua_gettop(L), r);
-    lua_pop(L, 2);
-  }
+  hy3d_engine *eng;
+  hy3d_getuservalue(L, idx);
+  lua_getfield(L, -1, "engine");                /* set once it was attached; it outlives the request */
+  eng = (hy3d_engine *)lua_touserdata(L, -1);
+  if (r->engine != NULL) hy3d_engine_detach(L, lua_gettop(L), r);
+  lua_pop(L, 2);
   hy3d_request_cancel(r);
   if (r->easy != NULL) {
-    curl_easy_cleanup(r->easy);
+    hy3d_engine_recycle(eng, r->easy, r->kind);
     r->easy = NULL;
   }
   hy3d_slist_wipe(r->headers);
@@ -375,9 +375,10 @@ void hy3d_slist_wipe(struct curl_slist *list) {
 
 /*
  * Pushes a new request userdata. It is created closed (easy == NULL) with its metatable and an
- * empty user-value table, and only then acquires its easy handle, so a failure leaves nothing leaked.
+ * empty user-value table, and only then acquires its easy handle (from eng's pool when it has
+ * one), so a failure leaves nothing leaked.
  */
-hy3d_request *hy3d_request_new(lua_State *L, int kind) {
+hy3d_request *hy3d_request_new(lua_State *L, hy3d_engine *eng, int kind) {
   hy3d_request *r = (hy3d_request *)hy3d_newuserdata(L, sizeof *r);
   memset(r, 0, sizeof *r);
   r->kind = kind;
@@ -385,7 +386,7 @@ hy3d_request *hy3d_request_new(lua_State *L, int kind) {
   lua_setmetatable(L, -2);
   lua_newtable(L);
   hy3d_setuservalue(L, -2);
-  r->easy = curl_easy_init();
+  r->easy = hy3d_engine_handle(eng, kind);
   if (r->easy == NULL) luaL_error(L, "hy3d: curl_easy_init failed (out of memory?)");
   return r;
 }

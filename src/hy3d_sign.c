@@ -2,14 +2,61 @@
 #include <ctype.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/opensslv.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 
 #include "hy3d.h"
 
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#error "hy3d needs OpenSSL 3.0 or later (EVP_MAC)"
+#endif
+
 #define HY3D_SHA256_LEN 32
+
+/*
+ * What one signer (an engine: one secret_key, one service) keeps between requests: SHA-256 and
+ * HMAC fetched from the provider once, their contexts, and an HMAC context keyed with the derived
+ * signing key of `date` (TC3's key depends only on the key, the date and the service, so three of
+ * the four HMACs run once a day). Freeing it wipes the key (libcrypto cleanses freed contexts).
+ */
+struct hy3d_tc3_cache {
+  EVP_MD *sha256;
+  EVP_MD_CTX *md;
+  EVP_MAC *hmac;
+  EVP_MAC_CTX *day;                /* keyed for `date` */
+  char date[32];                   /* "" until a key is derived */
+};
+
+void hy3d_tc3_cache_free(hy3d_tc3_cache *c) {
+  if (c == NULL) return;
+  EVP_MAC_CTX_free(c->day);
+  EVP_MAC_free(c->hmac);
+  EVP_MD_CTX_free(c->md);
+  EVP_MD_free(c->sha256);
+  free(c);
+}
+
+/* A new cache, or NULL when out of memory or libcrypto has no SHA-256/HMAC. */
+hy3d_tc3_cache *hy3d_tc3_cache_new(void) {
+  hy3d_tc3_cache *c = (hy3d_tc3_cache *)calloc(1, sizeof *c);
+  if (c == NULL) return NULL;
+  c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+  c->md = EVP_MD_CTX_new();
+  c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+  c->day = c->hmac != NULL ? EVP_MAC_CTX_new(c->hmac) : NULL;
+  if (c->sha256 == NULL || c->md == NULL || c->day == NULL) {
+    hy3d_tc3_cache_free(c);
+    return NULL;
+  }
+  return c;
+}
 
 static void hex_encode(const unsigned char *in, size_t n, char *out) {
   static const char digits[] = "0123456789abcdef";
@@ -21,10 +68,15 @@ static void hex_encode(const unsigned char *in, size_t n, char *out) {
   out[2 * n] = '\0';
 }
 
-static void sha256_hex(const void *data, size_t len, char out[2 * HY3D_SHA256_LEN + 1]) {
+/* SHA-256 of data as hex with the cache's digest context. Returns 0 when libcrypto fails. */
+static int sha256_hex(hy3d_tc3_cache *c, const void *data, size_t len, char out[2 * HY3D_SHA256_LEN + 1]) {
   unsigned char md[HY3D_SHA256_LEN];
-  SHA256((const unsigned char *)data, len, md);
+  unsigned int n = 0;
+  if (!EVP_DigestInit_ex2(c->md, c->sha256, NULL) || !EVP_DigestUpdate(c->md, data, len)
+      || !EVP_DigestFinal_ex(c->md, md, &n) || n != HY3D_SHA256_LEN)
+    return 0;
   hex_encode(md, sizeof md, out);
+  return 1;
 }
 
 /* HMAC-SHA256 of msg under key into out (32 bytes). Returns 0 when libcrypto fails. */
@@ -173,16 +225,53 @@ static int name_cmp(const void *a, const void *b) {
 }
 
 /*
+ * Keys c->day with the signing key of `date` (step 6: the HMAC chain over date, service and
+ * "tc3_request", keyed first by "TC3" .. SecretKey) unless it holds that day's key already.
+ * Returns 0 when libcrypto fails; the cache then holds no key. The intermediates are wiped.
+ */
+static int derive_day_key(lua_State *L, hy3d_tc3_cache *c, const hy3d_tc3 *in, const char *date) {
+  unsigned char kdate[HY3D_SHA256_LEN], kservice[HY3D_SHA256_LEN], ksigning[HY3D_SHA256_LEN];
+  unsigned char *keybuf;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[2];
+  int ok;
+  if (c->date[0] != '\0' && strcmp(c->date, date) == 0) return 1;
+  c->date[0] = '\0';
+  keybuf = (unsigned char *)lua_newuserdata(L, in->secret_key_len + 3);
+  memcpy(keybuf, "TC3", 3);
+  memcpy(keybuf + 3, in->secret_key, in->secret_key_len);
+  ok = hmac_sha256(keybuf, in->secret_key_len + 3, date, strlen(date), kdate)
+       && hmac_sha256(kdate, sizeof kdate, in->service, strlen(in->service), kservice)
+       && hmac_sha256(kservice, sizeof kservice, "tc3_request", 11, ksigning);
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+  params[1] = OSSL_PARAM_construct_end();
+  ok = ok && EVP_MAC_init(c->day, ksigning, sizeof ksigning, params);
+  OPENSSL_cleanse(keybuf, in->secret_key_len + 3);
+  OPENSSL_cleanse(kdate, sizeof kdate);
+  OPENSSL_cleanse(kservice, sizeof kservice);
+  OPENSSL_cleanse(ksigning, sizeof ksigning);
+  lua_pop(L, 1);
+  if (ok) memcpy(c->date, date, strlen(date) + 1);
+  return ok;
+}
+
+/* The signature of the string to sign: HMAC-SHA256 under the day's key (libcrypto reuses the keyed state). */
+static int sign_string(hy3d_tc3_cache *c, const char *sts, unsigned char sig[HY3D_SHA256_LEN]) {
+  size_t n = 0;
+  return EVP_MAC_init(c->day, NULL, 0, NULL) && EVP_MAC_update(c->day, (const unsigned char *)sts, strlen(sts))
+         && EVP_MAC_final(c->day, sig, &n, HY3D_SHA256_LEN) && n == HY3D_SHA256_LEN;
+}
+
+/*
  * Steps 1-7 of the reference's §4 for `POST /`. `names`/`values` are the signed headers, names
- * lowercase and sorted. Pushes the Authorization value and, when `steps` is set, a table of the
- * intermediates. The key material is wiped before returning; errors never mention it.
+ * lowercase and sorted; in->cache holds libcrypto's objects and the day's key between calls.
+ * Pushes the Authorization value and, when `steps` is set, a table of the intermediates. Key
+ * material is wiped; errors never mention it.
  */
 int hy3d_tc3_compute(lua_State *L, const hy3d_tc3 *in, int steps) {
   char date[32], tsbuf[32];
   char hashed[2 * HY3D_SHA256_LEN + 1], creq_hash[2 * HY3D_SHA256_LEN + 1], sig_hex[2 * HY3D_SHA256_LEN + 1];
-  unsigned char kdate[HY3D_SHA256_LEN], kservice[HY3D_SHA256_LEN], ksigning[HY3D_SHA256_LEN];
   unsigned char sig[HY3D_SHA256_LEN];
-  unsigned char *keybuf;
   const char *creq, *scope, *sts, *signed_names;
   size_t len;
   int i, ok, base = lua_gettop(L);
@@ -198,8 +287,9 @@ int hy3d_tc3_compute(lua_State *L, const hy3d_tc3 *in, int steps) {
   /* Steps 1-3: date, payload hash, canonical request. */
   utc_date(in->timestamp, date);
   snprintf(tsbuf, sizeof tsbuf, "%lld", in->timestamp);
-  if (in->unsigned_payload) sha256_hex("UNSIGNED-PAYLOAD", 16, hashed);
-  else sha256_hex(in->payload, in->payload_len, hashed);
+  if (in->unsigned_payload) ok = sha256_hex(in->cache, "UNSIGNED-PAYLOAD", 16, hashed);
+  else ok = sha256_hex(in->cache, in->payload, in->payload_len, hashed);
+  if (!ok) return luaL_error(L, "tc3_sign: libcrypto SHA-256 failed");
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "POST\n/\n\n");
   for (i = 0; i < in->nheaders; i++) {
@@ -214,23 +304,12 @@ int hy3d_tc3_compute(lua_State *L, const hy3d_tc3 *in, int steps) {
   luaL_addstring(&b, hashed);
   luaL_pushresult(&b);
   creq = lua_tolstring(L, base + 2, &len);
-  sha256_hex(creq, len, creq_hash);
+  if (!sha256_hex(in->cache, creq, len, creq_hash)) return luaL_error(L, "tc3_sign: libcrypto SHA-256 failed");
   /* Steps 4-5: credential scope and string to sign. */
   scope = lua_pushfstring(L, "%s/%s/tc3_request", date, in->service);                 /* base + 3 */
   sts = lua_pushfstring(L, "TC3-HMAC-SHA256\n%s\n%s\n%s", tsbuf, scope, creq_hash);  /* base + 4 */
-  /* Step 6: the derived key chain, keyed first by "TC3" .. SecretKey. */
-  keybuf = (unsigned char *)lua_newuserdata(L, in->secret_key_len + 3);
-  memcpy(keybuf, "TC3", 3);
-  memcpy(keybuf + 3, in->secret_key, in->secret_key_len);
-  ok = hmac_sha256(keybuf, in->secret_key_len + 3, date, strlen(date), kdate)
-       && hmac_sha256(kdate, sizeof kdate, in->service, strlen(in->service), kservice)
-       && hmac_sha256(kservice, sizeof kservice, "tc3_request", 11, ksigning)
-       && hmac_sha256(ksigning, sizeof ksigning, sts, strlen(sts), sig);
-  OPENSSL_cleanse(keybuf, in->secret_key_len + 3);
-  OPENSSL_cleanse(kdate, sizeof kdate);
-  OPENSSL_cleanse(kservice, sizeof kservice);
-  OPENSSL_cleanse(ksigning, sizeof ksigning);
-  lua_pop(L, 1);
+  /* Step 6: the day's derived key (cached), then the signature. */
+  ok = derive_day_key(L, in->cache, in, date) && sign_string(in->cache, sts, sig);
   if (!ok) return luaL_error(L, "tc3_sign: libcrypto HMAC failed");
   hex_encode(sig, sizeof sig, sig_hex);
   OPENSSL_cleanse(sig, sizeof sig);
@@ -261,6 +340,27 @@ int hy3d_tc3_compute(lua_State *L, const hy3d_tc3 *in, int steps) {
   lua_replace(L, base + 1);
   lua_settop(L, base + 2);
   return 2;
+}
+
+static int cache_gc(lua_State *L) {
+  hy3d_tc3_cache **p = (hy3d_tc3_cache **)lua_touserdata(L, 1);
+  hy3d_tc3_cache_free(*p);
+  *p = NULL;
+  return 0;
+}
+
+/* Pushes a userdata owning a new cache (freed by __gc, so an error later cannot leak it); returns the cache. */
+static hy3d_tc3_cache *push_cache(lua_State *L) {
+  hy3d_tc3_cache **p = (hy3d_tc3_cache **)lua_newuserdata(L, sizeof *p);
+  *p = NULL;
+  if (luaL_newmetatable(L, "hy3d.TC3Cache")) {
+    lua_pushcfunction(L, cache_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  *p = hy3d_tc3_cache_new();
+  if (*p == NULL) luaL_error(L, "tc3_sign: out of memory (libcrypto)");
+  return *p;
 }
 
 /*
@@ -337,6 +437,7 @@ static int sign_tc3(lua_State *L) {
       in.values[i] = lua_tolstring(L, -1, &in.value_lens[i]);   /* anchored on the stack */
     }
   }
+  in.cache = push_cache(L);                                     /* freed by its __gc */
   return hy3d_tc3_compute(L, &in, 1);
 }
 
