@@ -191,6 +191,28 @@ describe("hy3d.core", function()
         e:close()
       end)
 
+      it("keeps the connections of requests made one by one for a later burst of parallel ones", function()
+        local e = engine()
+        local n = 40
+        local before = sb:stats().connections_opened
+        for i = 1, n do                                  -- submits: each on a new connection
+          local req = assert(e:submit { Prompt = "chair " .. i })
+          assert.is_true(e:wait(req, 5))
+          req:close()
+        end
+        local queries = {}
+        for i = 1, n do queries[i] = assert(e:query(tostring(i))) end
+        for i = 1, n do
+          assert.is_true(e:wait(queries[i], 5))
+          assert.equal("FailedOperation.JobNotFound", select(2, queries[i]:result()).code)
+          queries[i]:close()
+        end
+        -- the n queries in flight at once ride the n submits' connections (and this stats call
+        -- opens its own); libcurl's default cache would have kept about 4 of them
+        assert.equal(before + n + 1, sb:stats().connections_opened)
+        e:close()
+      end)
+
       it("gives a handle closed mid-transfer to the next request in working order", function()
         sb:fault { route = "query", action = "delay", delay = 2 }
         local e = engine()

@@ -44,6 +44,10 @@
 /* Idle easy handles an engine keeps for its next API requests (a new handle costs more than a reset one). */
 #define HY3D_POOL_MAX 16
 
+/* Connections an engine's cache holds at least (CURLMOPT_MAXCONNECTS, idle and in use; it grows to
+ * twice the most transfers in flight at once). Node's http.Agent keeps up to 256 free sockets too. */
+#define HY3D_MIN_IDLE_CONNECTIONS 256L
+
 /* API responses larger than this are refused (a JSON answer of the service is a few KB). */
 #define HY3D_MAX_API_BODY (32u * 1024u * 1024u)
 
@@ -69,6 +73,7 @@ typedef struct hy3d_engine {
   int collect;                     /* record finished requests for engine:completed() (a scheduler asked) */
   CURL *idle[HY3D_POOL_MAX];       /* reset easy handles for API requests (see hy3d_engine_recycle) */
   int nidle;
+  long maxconnects;                /* CURLMOPT_MAXCONNECTS now: twice the most transfers in flight at once, >= 256 */
   /* API 3.0 (TC3-HMAC-SHA256) credentials and headers; tc3_id is NULL on a gateway engine. */
   char *tc3_id;
   char *tc3_key;                   /* wiped before it is freed */

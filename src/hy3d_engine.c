@@ -49,6 +49,17 @@ void hy3d_engine_attach(lua_State *L, int engidx, int reqidx) {
   if (eng->inflight != NULL) eng->inflight->prev = r;
   eng->inflight = r;
   eng->ninflight++;
+  /*
+   * libcurl's connection cache (connections in use and idle ones) holds at least 256, and twice
+   * the most transfers this engine ran at once: the jobs of a burst find their connections again
+   * when they next poll. libcurl's default is 4x the transfers attached when one ends, so with
+   * many jobs between polls (few transfers attached) it closed their connections and each poll
+   * connected again (on loopback a connect costs ~100 us of this thread, more than a query).
+   */
+  if (2L * eng->ninflight > eng->maxconnects) {
+    eng->maxconnects = 2L * eng->ninflight;
+    curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, eng->maxconnects);
+  }
 }
 
 /*
@@ -657,6 +668,8 @@ static int engine_new(lua_State *L) {
   hy3d_setuservalue(L, 2);
   eng->multi = curl_multi_init();
   if (eng->multi == NULL) return luaL_error(L, "hy3d: curl_multi_init failed (out of memory?)");
+  eng->maxconnects = HY3D_MIN_IDLE_CONNECTIONS;
+  curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, eng->maxconnects);
 #if defined(HY3D_EPOLL)
   eng->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (eng->epfd >= 0) {
