@@ -127,6 +127,33 @@ describe("hy3d pump", function()
     assert.has_error(function() hy3d.sleep(-1) end)
   end)
 
+  it("wakes hundreds of sleeping tasks in the order of their wake times, none early", function()
+    local woke, early = {}, 0
+    local n = 300
+    for i = 1, n do
+      -- sleeps shuffled against spawn order: 7 is prime to n, so i*7 % n visits every slot
+      local d = ((i * 7) % n) / n * 0.3
+      hy3d.spawn(function()
+        local due = now() + d
+        hy3d.sleep(d)
+        if now() < due then early = early + 1 end
+        woke[#woke + 1] = due
+      end)
+    end
+    -- a task that sleeps again and again (its old timer entries go stale) alongside them
+    local naps = 0
+    hy3d.spawn(function()
+      for _ = 1, 20 do hy3d.sleep(0.01); naps = naps + 1 end
+    end)
+    assert.is_true((hy3d.run()))
+    assert.equal(n, #woke)
+    assert.equal(20, naps)
+    assert.equal(0, early)
+    for i = 2, n do                                 -- in due order (the pump's own times differ by microseconds)
+      assert.is_true(woke[i - 1] <= woke[i] + 0.001, "woke out of order at " .. i)
+    end
+  end)
+
   it("reports an on_status that raises as a callback error, and the job goes on", function()
     local job = assert(client:submit { Prompt = "callback" })
     local _, err = client:wait(job, { on_status = function() error("my callback broke") end })

@@ -6,7 +6,7 @@ local core = require "hy3d.core"
 local now = core.now
 local create, resume, status, running = coroutine.create, coroutine.resume, coroutine.status, coroutine.running
 local unpack = table.unpack or unpack   -- luacheck: ignore 143
-local min = math.min
+local min, floor, huge = math.min, math.floor, math.huge
 
 -- What a task yields to say what it waits for: TOKEN, request (or nil), wake time (or nil).
 local TOKEN = {}
@@ -18,12 +18,70 @@ local task_of = setmetatable({}, { __mode = "k" })   -- coroutine -> task
 local clients = setmetatable({}, { __mode = "k" })   -- client -> true (weak: GC'd clients drop out)
 local hooks = { attach = nil, wake = nil }        -- set by an adapter
 
--- What the pump knows about waiting tasks: by request, by timer, or ready to run.
+-- What the pump knows about waiting tasks: by request, by timer, or ready to run. Every step
+-- costs the same with 10 or 10,000 tasks: timers are a heap, the ready tasks a queue.
 local waiting = {}                                -- request -> task
-local sleepers = {}                               -- task -> true (those with a wake time)
-local next_wake = math.huge                       -- the earliest wake time among sleepers
-local runnable = {}                               -- tasks to resume, in order
+local sleepers, nsleepers = {}, 0                 -- task -> true (those with a wake time), and how many
+local runnable, rq_head, rq_tail = {}, 1, 0       -- tasks to resume, in order: runnable[rq_head..rq_tail]
 local overflowed = false                          -- some engine dropped completions: scan waiting
+
+-- Wake times: a binary min-heap in two arrays (no table per entry). An entry is stale once its
+-- task stopped sleeping or sleeps until another time; stale entries are skipped when they come up.
+local heap_t, heap_k, heap_n = {}, {}, 0
+
+local function heap_push(t, task)
+  heap_n = heap_n + 1
+  local i = heap_n
+  while i > 1 do
+    local p = floor(i / 2)
+    if heap_t[p] <= t then break end
+    heap_t[i], heap_k[i] = heap_t[p], heap_k[p]
+    i = p
+  end
+  heap_t[i], heap_k[i] = t, task
+end
+
+local function heap_pop()
+  local t, task = heap_t[1], heap_k[1]
+  local lt, lk = heap_t[heap_n], heap_k[heap_n]
+  heap_t[heap_n], heap_k[heap_n] = nil, nil
+  heap_n = heap_n - 1
+  if heap_n > 0 then
+    local i = 1
+    while true do
+      local c = 2 * i
+      if c > heap_n then break end
+      if c < heap_n and heap_t[c + 1] < heap_t[c] then c = c + 1 end
+      if lt <= heap_t[c] then break end
+      heap_t[i], heap_k[i] = heap_t[c], heap_k[c]
+      i = c
+    end
+    heap_t[i], heap_k[i] = lt, lk
+  end
+  return t, task
+end
+
+local function ready(task)
+  rq_tail = rq_tail + 1
+  runnable[rq_tail] = task
+end
+
+local function sleep_until(task, t)
+  if not sleepers[task] then nsleepers = nsleepers + 1 end
+  task.wake, sleepers[task] = t, true
+  heap_push(t, task)
+  if heap_n > 2 * nsleepers + 64 then             -- mostly stale: rebuild from the sleepers
+    heap_t, heap_k, heap_n = {}, {}, 0
+    for k in pairs(sleepers) do heap_push(k.wake, k) end
+  end
+end
+
+local function unsleep(task)
+  if sleepers[task] then
+    sleepers[task], nsleepers = nil, nsleepers - 1
+  end
+  task.wake = nil
+end
 
 local Task = {}
 Task.__index = Task
@@ -73,7 +131,7 @@ function M.spawn(fn, ...)
                               started = false }, Task)
   task_of[task.co] = task
   tasks[#tasks + 1] = task
-  runnable[#runnable + 1] = task
+  ready(task)
   if hooks.wake then hooks.wake() end
   return task
 end
@@ -99,23 +157,15 @@ local function run_task(task)
     task.results = { n = 3, a, b, c }
   elseif a == TOKEN and b then                    -- a request, and maybe a wake time too (whichever first)
     if b:done() then
-      runnable[#runnable + 1] = task
+      ready(task)
     else
       waiting[b], task.req = task, b
-      if c then
-        task.wake = c
-        sleepers[task] = true
-        if c < next_wake then next_wake = c end
-      end
+      if c then sleep_until(task, c) end
     end
   elseif a == TOKEN and c then
-    task.wake = c
-    sleepers[task] = true
-    if c < next_wake then next_wake = c end
+    sleep_until(task, c)
   else                                            -- a plain yield: resume a moment later
-    task.wake = now() + 0.001
-    sleepers[task] = true
-    if task.wake < next_wake then next_wake = task.wake end
+    sleep_until(task, now() + 0.001)
   end
 end
 
@@ -132,8 +182,8 @@ local function collect(t)
           local task = waiting[done[i]]
           if task then
             waiting[done[i]], task.req = nil, nil
-            if task.wake then sleepers[task], task.wake = nil, nil end
-            runnable[#runnable + 1] = task
+            unsleep(task)
+            ready(task)
           end
         end
         if done.overflow then overflowed = true end
@@ -145,21 +195,17 @@ local function collect(t)
     for req, task in pairs(waiting) do
       if req:done() then
         waiting[req], task.req = nil, nil
-        if task.wake then sleepers[task], task.wake = nil, nil end
-        runnable[#runnable + 1] = task
+        unsleep(task)
+        ready(task)
       end
     end
   end
-  if t >= next_wake then
-    next_wake = math.huge
-    for task in pairs(sleepers) do
-      if t >= task.wake then
-        sleepers[task], task.wake = nil, nil
-        if task.req then waiting[task.req], task.req = nil, nil end
-        runnable[#runnable + 1] = task
-      elseif task.wake < next_wake then
-        next_wake = task.wake
-      end
+  while heap_n > 0 and heap_t[1] <= t do
+    local w, task = heap_pop()
+    if sleepers[task] and task.wake == w then     -- else stale: woken already, or sleeping longer
+      unsleep(task)
+      if task.req then waiting[task.req], task.req = nil, nil end
+      ready(task)
     end
   end
 end
@@ -171,24 +217,18 @@ end
 function M.update(budget)
   local t = now()
   collect(t)
-  local stop = budget and (t + budget) or math.huge
-  local queue = runnable
-  runnable = {}
-  local i, n = 1, #queue
-  while i <= n do
-    local task = queue[i]
-    i = i + 1
+  local stop = budget and (t + budget) or huge
+  local last = rq_tail                            -- tasks these resumes make ready wait for the next call
+  while rq_head <= last do
+    local task = runnable[rq_head]
+    runnable[rq_head] = nil
+    rq_head = rq_head + 1
     if task.state == "running" then
       run_task(task)
-      if i <= n and now() >= stop then break end
+      if rq_head <= last and now() >= stop then break end   -- over budget: the rest go first next time
     end
   end
-  if i <= n then                                  -- over budget: the rest go first next time
-    local rest = {}
-    for k = i, n do rest[#rest + 1] = queue[k] end
-    for k = 1, #runnable do rest[#rest + 1] = runnable[k] end
-    runnable = rest
-  end
+  if rq_head > rq_tail then rq_head, rq_tail = 1, 0 end
   if finished > 0 then                            -- drop the finished; spawned ones stay
     local live = {}
     for k = 1, #tasks do
@@ -202,13 +242,13 @@ end
 --- Seconds until the pump next has work: a task's timer or a libcurl timer; 0 when something is
 -- ready now; nil when nothing is pending at all.
 function M.timeout()
-  if #runnable > 0 then return 0 end
+  if rq_head <= rq_tail then return 0 end
   local t, best = now(), nil
-  if next_wake < math.huge then best = next_wake - t end
+  if heap_n > 0 then best = heap_t[1] - t end     -- maybe a stale entry: an early, harmless wake-up
   for client in pairs(clients) do
     if not client._closed and client._engine:pending() > 0 then
       local ct = client._engine:timeout()
-      if ct then best = min(best or math.huge, ct) end
+      if ct then best = min(best or huge, ct) end
     end
   end
   if best and best < 0 then best = 0 end
