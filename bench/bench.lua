@@ -814,8 +814,12 @@ if type(scale) == "table" then
   end
   if type(u) == "table" then
     local ms = type(u.update_ms) == "table" and u.update_ms or {}
+    local cpu = type(u.update_cpu_ms) == "table" and u.update_cpu_ms or {}
     w("- `update()` p99 under ", f2(num_of(u.target_p99_ms)), " ms with ", f0(num_of(u.jobs)), " jobs in flight: ",
-      verdict(u.met), " (p99 ", f2(num_of(ms.p99)), " ms, p50 ", f2(num_of(ms.p50)), " ms)")
+      verdict(u.met), " by the wall clock (p99 ", f2(num_of(ms.p99)), " ms, p50 ", f2(num_of(ms.p50)), " ms); ",
+      verdict(u.cpu_met), " in CPU time (p99 ", f2(num_of(cpu.p99)), " ms, p50 ", f2(num_of(cpu.p50)), " ms); ",
+      f0(num_of(u.frames_over_1ms_descheduled)), " of the ", f0(num_of(u.frames_over_1ms)),
+      " frames over 1 ms used under 1 ms of CPU (the process was descheduled)")
   end
   for _, t in ipairs(type(scale.targets) == "table" and scale.targets or {}) do
     w("- ", tostring(t.target), ": ", tostring(t.value), " — ", t.met and "met" or "not met")
@@ -983,8 +987,8 @@ if profile then
       { "engine_call", "engine:call: the same, plus TC3 signing (API 3.0)" },
       { "hy3d_json_encode", "· JSON-encode the parameters (lua-cjson)" },
       { "hy3d_tc3_compute", "· TC3-HMAC-SHA256 signature" },
-      { "hy3d_request_new", "· new request (userdata, user value, curl_easy_init)" },
-      { "curl_easy_init", "· · curl_easy_init" },
+      { "hy3d_request_new", "· new request (userdata, user value, an easy handle from the engine's pool)" },
+      { "curl_easy_init", "· · curl_easy_init (only when the pool is empty)" },
       { "hy3d_request_setup_api", "· curl_easy_setopt of the request's options" },
       { "curl_multi_add_handle", "· curl_multi_add_handle" },
       { "engine_wait", "engine:wait: the transfer (libcurl's multi interface, epoll)" },
@@ -992,8 +996,9 @@ if profile then
       { "curl_multi_remove_handle", "· curl_multi_remove_handle" },
       { "request_result", "req:result: decode the body into Lua tables" },
       { "hy3d_json_decode", "· lua-cjson decode" },
-      { "request_close", "request __gc: curl_easy_cleanup, frees" },
-      { "curl_easy_cleanup", "· curl_easy_cleanup" },
+      { "request_close", "req:close(): the handle reset and back to the pool, frees" },
+      { "curl_easy_reset", "· curl_easy_reset" },
+      { "curl_easy_cleanup", "· curl_easy_cleanup (only when the pool is full)" },
     }
     w("The steps of one query, counted with everything they call (inclusive; `·` = part of the step above):")
     w("")
@@ -1023,13 +1028,14 @@ if profile then
     if fi and hi and ref.id == "hy3d-5.4" and hi.request_result and hi.engine_wait and fi.curl_easy_perform then
       local decode = hi.request_result
       local handle = (hi.curl_easy_init or 0) + (hi.hy3d_request_setup_api or 0) + (hi.curl_easy_cleanup or 0)
+        + (hi.curl_easy_reset or 0)
       local transfer = hi.engine_wait + (hi.curl_multi_add_handle or 0) - fi.curl_easy_perform
       local added = ref.total - floor_p.total
       local other = added - decode - handle - transfer
       w("Of the ", f0(added), " instructions hy3d adds to the floor's ", f0(floor_p.total), " per query: ", f0(decode),
         " (", f0(decode / added * 100), "%) decode the answer into Lua tables (the floor parses nothing), ", f0(handle),
-        " (", f0(handle / added * 100), "%) create, set up and free a libcurl easy handle per request (the floor ",
-        "reuses one), ", f0(transfer), " (", f0(transfer / added * 100), "%) more go to the transfer through the ",
+        " (", f0(handle / added * 100), "%) set up and reset an easy handle per request (the floor sets its ",
+        "options once), ", f0(transfer), " (", f0(transfer / added * 100), "%) more go to the transfer through the ",
         "multi interface, and ", f0(other), " (", f0(other / added * 100), "%) to the rest: the Lua layer, the VM, ",
         "the garbage collector. Within 1.15× of the floor leaves ", f0(floor_p.total * 0.15), " instructions for all ",
         "of it: the decode alone is ", f2(decode / (floor_p.total * 0.15)), " times that budget.")

@@ -99,9 +99,12 @@ local function sorted_keys(t)
   return table.concat(keys, ", ")
 end
 
+-- What check_options gives for no options: one shared table (no garbage per call), read-only.
+local NO_OPTIONS = setmetatable({}, { __newindex = function() error("hy3d: internal: NO_OPTIONS is read-only", 2) end })
+
 -- Raises on unknown names and wrong types: a typo must never be silent.
 local function check_options(what, opts, types, level)
-  if opts == nil then return {} end
+  if opts == nil then return NO_OPTIONS end
   if type(opts) ~= "table" then error(what .. ": options must be a table", level + 1) end
   for k, v in pairs(opts) do
     local want = types[k]
