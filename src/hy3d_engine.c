@@ -106,11 +106,13 @@ void hy3d_engine_detach(lua_State *L, int engidx, hy3d_request *r) {
 }
 
 /*
- * Lets libcurl act on what is ready. With an epoll set (Linux) this is the event-driven
- * curl_multi_socket_action on just the sockets epoll reports and on expired timers, so an idle
- * engine with hundreds of transfers costs a few microseconds; elsewhere it is curl_multi_perform.
+ * Lets libcurl act on what is due. With an epoll set (Linux) this is the event-driven
+ * curl_multi_socket_action: on expired timers (`timers`), or on just the sockets epoll reports
+ * ready, first waiting up to wait_ms for one (the wait and the events are one epoll_wait), so an
+ * idle engine with hundreds of transfers costs a few microseconds. Elsewhere the timer round is
+ * curl_multi_perform and the socket round curl_multi_poll then curl_multi_perform when it waits.
  */
-static CURLMcode engine_act(hy3d_engine *eng) {
+static CURLMcode engine_act(hy3d_engine *eng, int timers, long wait_ms) {
   int running = 0;
 #if defined(HY3D_EPOLL)
   if (eng->epfd >= 0) {
@@ -118,10 +120,13 @@ static CURLMcode engine_act(hy3d_engine *eng) {
     long ms = -1;
     int n, i;
     CURLMcode mc = CURLM_OK;
-    curl_multi_timeout(eng->multi, &ms);
-    if (ms == 0) mc = curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    if (timers) {
+      curl_multi_timeout(eng->multi, &ms);
+      return ms == 0 ? curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running) : CURLM_OK;
+    }
     do {
-      n = epoll_wait(eng->epfd, evs, 64, 0);
+      n = epoll_wait(eng->epfd, evs, 64, wait_ms > INT_MAX ? INT_MAX : (int)wait_ms);   /* EINTR: n < 0 */
+      wait_ms = 0;
       for (i = 0; i < n && mc == CURLM_OK; i++) {
         int mask = 0;
         if (evs[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
@@ -133,7 +138,11 @@ static CURLMcode engine_act(hy3d_engine *eng) {
     return mc;
   }
 #endif
-  return curl_multi_perform(eng->multi, &running);
+  if (!timers && wait_ms > 0) {
+    CURLMcode mc = curl_multi_poll(eng->multi, NULL, 0, wait_ms > INT_MAX ? INT_MAX : (int)wait_ms, NULL);
+    if (mc != CURLM_OK) return mc;
+  }
+  return timers || wait_ms > 0 ? curl_multi_perform(eng->multi, &running) : CURLM_OK;
 }
 
 /* Most finished requests kept for engine:completed() between two calls; past it, "overflow". */
@@ -167,12 +176,15 @@ static void note_completed(lua_State *L, int engidx, hy3d_engine *eng, hy3d_requ
   lua_pop(L, 3);
 }
 
-/* One non-blocking round: let libcurl act, then collect every finished transfer. */
-static void engine_drive(lua_State *L, int engidx, hy3d_engine *eng) {
+/*
+ * Lets libcurl act on its timers or on the ready sockets (waiting up to wait_ms for one), then
+ * collects every finished transfer.
+ */
+static void engine_round(lua_State *L, int engidx, hy3d_engine *eng, int timers, long wait_ms) {
   int left = 0;
   CURLMsg *m;
-  CURLMcode mc = engine_act(eng);
-  if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_socket_action/perform: %s", curl_multi_strerror(mc));
+  CURLMcode mc = engine_act(eng, timers, wait_ms);
+  if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_socket_action/perform/poll: %s", curl_multi_strerror(mc));
   while ((m = curl_multi_info_read(eng->multi, &left)) != NULL) {
     char *priv = NULL;
     CURLcode result;
@@ -187,26 +199,12 @@ static void engine_drive(lua_State *L, int engidx, hy3d_engine *eng) {
   }
 }
 
-/*
- * Waits for at most `seconds` until a socket is ready or libcurl's next timer is due; never
- * spins. epoll_wait on the engine's set when there is one, else curl_multi_poll.
- */
-static void engine_poll(lua_State *L, hy3d_engine *eng, double seconds) {
-  long ms = hy3d_seconds_to_ms(seconds);
-  CURLMcode mc;
-  if (ms == 0) return;
-#if defined(HY3D_EPOLL)
-  if (eng->epfd >= 0) {
-    struct epoll_event ev;
-    long timer = -1;
-    curl_multi_timeout(eng->multi, &timer);
-    if (timer >= 0 && timer < ms) ms = timer;
-    if (ms > 0) epoll_wait(eng->epfd, &ev, 1, ms > INT_MAX ? INT_MAX : (int)ms);   /* EINTR: just return */
-    return;
-  }
-#endif
-  mc = curl_multi_poll(eng->multi, NULL, 0, ms > INT_MAX ? INT_MAX : (int)ms, NULL);
-  if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_poll: %s", curl_multi_strerror(mc));
+/* How long a wait of `seconds` may block before libcurl's next timer is due, in ms (>= 0). */
+static long engine_wait_ms(hy3d_engine *eng, double seconds) {
+  long ms = hy3d_seconds_to_ms(seconds), timer = -1;
+  curl_multi_timeout(eng->multi, &timer);
+  if (timer >= 0 && timer < ms) ms = timer;
+  return ms;
 }
 
 /* ===== one pollable fd for event loops ===== */
@@ -222,7 +220,6 @@ static int engine_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, 
   hy3d_engine *eng = (hy3d_engine *)userp;
   struct epoll_event ev;
   (void)easy;
-  (void)socketp;
   if (eng->epfd < 0) return 0;
   if (what == CURL_POLL_REMOVE) {
     epoll_ctl(eng->epfd, EPOLL_CTL_DEL, s, NULL);
@@ -232,8 +229,11 @@ static int engine_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, 
   ev.data.fd = s;
   if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) ev.events |= EPOLLIN;
   if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) ev.events |= EPOLLOUT;
-  if (epoll_ctl(eng->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
-    epoll_ctl(eng->epfd, EPOLL_CTL_ADD, s, &ev);
+  /* socketp is set (curl_multi_assign) once the socket is in the set; libcurl forgets it at REMOVE. */
+  if (socketp != NULL && epoll_ctl(eng->epfd, EPOLL_CTL_MOD, s, &ev) == 0) return 0;
+  if (epoll_ctl(eng->epfd, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST)
+    epoll_ctl(eng->epfd, EPOLL_CTL_MOD, s, &ev);
+  curl_multi_assign(eng->multi, s, (void *)eng);
   return 0;
 }
 #endif
@@ -469,11 +469,13 @@ static int engine_wait(lua_State *L) {
     return luaL_error(L, "hy3d.Engine:wait: the request belongs to another engine");
   for (;;) {
     double left;
-    engine_drive(L, 1, eng);
+    engine_round(L, 1, eng, 1, 0);              /* due timers: new transfers start here */
+    /* A request on a reused connection often completes right here: looking at the sockets
+     * would be one more system call for nothing. */
     if (r->state == HY3D_REQ_DONE) break;
     left = deadline < 0 ? 3600.0 : deadline - hy3d_now();
-    if (left <= 0) break;
-    engine_poll(L, eng, left);
+    engine_round(L, 1, eng, 0, left > 0 ? engine_wait_ms(eng, left) : 0);   /* sockets, waiting for one */
+    if (r->state == HY3D_REQ_DONE || left <= 0) break;
   }
   lua_pushboolean(L, r->state == HY3D_REQ_DONE);
   return 1;
@@ -488,11 +490,9 @@ static int engine_step(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
   lua_Number secs = luaL_optnumber(L, 2, 0);
   luaL_argcheck(L, secs >= 0 && secs < 1e9, 2, "seconds must be a finite number >= 0");
-  engine_drive(L, 1, eng);
-  if (secs > 0) {
-    engine_poll(L, eng, secs);
-    engine_drive(L, 1, eng);
-  }
+  engine_round(L, 1, eng, 1, 0);
+  engine_round(L, 1, eng, 0, secs > 0 ? engine_wait_ms(eng, secs) : 0);
+  if (secs > 0) engine_round(L, 1, eng, 1, 0);  /* timers that came due while it waited */
   lua_pushinteger(L, eng->ninflight);
   return 1;
 }
