@@ -996,8 +996,7 @@ if profile then
       { "curl_multi_remove_handle", "· curl_multi_remove_handle" },
       { "request_result", "req:result: decode the body into Lua tables" },
       { "hy3d_json_decode", "· lua-cjson decode" },
-      { "request_close", "req:close(): the handle reset and back to the pool, frees" },
-      { "curl_easy_reset", "· curl_easy_reset" },
+      { "request_close", "req:close(): the handle back to the engine's pool, frees" },
       { "curl_easy_cleanup", "· curl_easy_cleanup (only when the pool is full)" },
     }
     w("The steps of one query, counted with everything they call (inclusive; `·` = part of the step above):")
@@ -1028,14 +1027,14 @@ if profile then
     if fi and hi and ref.id == "hy3d-5.4" and hi.request_result and hi.engine_wait and fi.curl_easy_perform then
       local decode = hi.request_result
       local handle = (hi.curl_easy_init or 0) + (hi.hy3d_request_setup_api or 0) + (hi.curl_easy_cleanup or 0)
-        + (hi.curl_easy_reset or 0)
+        + (hi.hy3d_engine_recycle or 0)
       local transfer = hi.engine_wait + (hi.curl_multi_add_handle or 0) - fi.curl_easy_perform
       local added = ref.total - floor_p.total
       local other = added - decode - handle - transfer
       w("Of the ", f0(added), " instructions hy3d adds to the floor's ", f0(floor_p.total), " per query: ", f0(decode),
         " (", f0(decode / added * 100), "%) decode the answer into Lua tables (the floor parses nothing), ", f0(handle),
-        " (", f0(handle / added * 100), "%) set up and reset an easy handle per request (the floor sets its ",
-        "options once), ", f0(transfer), " (", f0(transfer / added * 100), "%) more go to the transfer through the ",
+        " (", f0(handle / added * 100), "%) give each request its own options on a kept easy handle ",
+        "(the floor sets the same options once), ", f0(transfer), " (", f0(transfer / added * 100), "%) more go to the transfer through the ",
         "multi interface, and ", f0(other), " (", f0(other / added * 100), "%) to the rest: the Lua layer, the VM, ",
         "the garbage collector. Within 1.15× of the floor leaves ", f0(floor_p.total * 0.15), " instructions for all ",
         "of it: the decode alone is ", f2(decode / (floor_p.total * 0.15)), " times that budget.")

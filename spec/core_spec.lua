@@ -213,6 +213,20 @@ describe("hy3d.core", function()
         e:close()
       end)
 
+      it("gives each request on a reused handle its own timeout", function()
+        sb:fault { route = "query", action = "delay", delay = 0.6, count = 2 }
+        local e = engine()
+        local short = assert(e:query("1", 0.2))
+        assert.is_true(e:wait(short, 5))
+        assert.equal("OPERATION_TIMEDOUT", select(2, short:result()).code)
+        short:close()
+        local long = assert(e:query("2"))                  -- the engine's 60 s, on the same handle
+        assert.is_true(e:wait(long, 5))
+        assert.equal("FailedOperation.JobNotFound", select(2, long:result()).code)
+        long:close()
+        e:close()
+      end)
+
       it("gives a handle closed mid-transfer to the next request in working order", function()
         sb:fault { route = "query", action = "delay", delay = 2 }
         local e = engine()

@@ -41,7 +41,7 @@
 /* libcurl's receive buffer for downloads (CURLOPT_BUFFERSIZE; its maximum, CURL_MAX_READ_SIZE). */
 #define HY3D_FILE_BUFFER (512L * 1024L)
 
-/* Idle easy handles an engine keeps for its next API requests (a new handle costs more than a reset one). */
+/* Idle easy handles an engine keeps for its next API requests (set up already: a new one costs more). */
 #define HY3D_POOL_MAX 16
 
 /* Connections an engine's cache holds at least (CURLMOPT_MAXCONNECTS, idle and in use; it grows to
@@ -71,7 +71,7 @@ typedef struct hy3d_engine {
   int insecure;                    /* 1: no TLS peer/host verification (only when asked) */
   int epfd;                        /* epoll set of libcurl's sockets (a pollable fd for event loops), or -1 */
   int collect;                     /* record finished requests for engine:completed() (a scheduler asked) */
-  CURL *idle[HY3D_POOL_MAX];       /* reset easy handles for API requests (see hy3d_engine_recycle) */
+  CURL *idle[HY3D_POOL_MAX];       /* set-up easy handles for API requests (see hy3d_engine_recycle) */
   int nidle;
   long maxconnects;                /* CURLMOPT_MAXCONNECTS now: twice the most transfers in flight at once, >= 256 */
   /* API 3.0 (TC3-HMAC-SHA256) credentials and headers; tc3_id is NULL on a gateway engine. */
@@ -138,6 +138,8 @@ void hy3d_request_cancel(hy3d_request *req);
 int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *path,
                            int bodyidx, long timeout_ms, int fresh);
 void hy3d_slist_wipe(struct curl_slist *list);
+CURL *hy3d_api_handle_new(hy3d_engine *eng);
+void hy3d_api_handle_release(CURL *easy);
 int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *url,
                             const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes,
                             int resume);

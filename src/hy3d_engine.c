@@ -63,25 +63,25 @@ void hy3d_engine_attach(lua_State *L, int engidx, int reqidx) {
 }
 
 /*
- * An easy handle for a new request: for API calls a reset one from the engine's pool when it has
- * one (curl_easy_init allocates and fills a large handle; reusing one also keeps its buffers),
- * else a new one. NULL when out of memory.
+ * An easy handle for a new request: for API calls one the engine kept from an earlier call when
+ * it has one (set up already; curl_easy_init allocates and fills a large handle, and setting the
+ * engine's options again costs as much), else a new one. NULL when out of memory.
  */
 CURL *hy3d_engine_handle(hy3d_engine *eng, int kind) {
-  if (kind == HY3D_KIND_API && eng != NULL && eng->nidle > 0) return eng->idle[--eng->nidle];
-  return curl_easy_init();
+  if (kind != HY3D_KIND_API) return curl_easy_init();
+  if (eng->nidle > 0) return eng->idle[--eng->nidle];
+  return hy3d_api_handle_new(eng);
 }
 
 /*
  * Takes back the easy handle of a finished or closed request (no longer on the multi handle).
- * An API request's handle is reset to libcurl's defaults (nothing of the request stays on it: URL,
- * headers, body and the pointers to the request are gone) and kept while the engine is open and
- * its pool has room; any other is cleaned up. Download handles are not kept: their receive
- * buffer is large and downloads are few.
+ * An API request's handle loses everything that points into the request and is kept while the
+ * engine is open and its pool has room; any other is cleaned up. Download handles are not kept:
+ * their receive buffer is large and downloads are few.
  */
 void hy3d_engine_recycle(hy3d_engine *eng, CURL *easy, int kind) {
   if (kind == HY3D_KIND_API && eng != NULL && eng->multi != NULL && eng->nidle < HY3D_POOL_MAX) {
-    curl_easy_reset(easy);
+    hy3d_api_handle_release(easy);
     eng->idle[eng->nidle++] = easy;
   } else {
     curl_easy_cleanup(easy);

@@ -407,16 +407,11 @@ static CURLcode restrict_protocols(CURL *e) {
   return curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 }
 
-/* Options every transfer shares. */
-static CURLcode setup_common(hy3d_engine *eng, hy3d_request *r, const char *url, long timeout_ms) {
+/* The options of a transfer that depend only on its engine. */
+static CURLcode setup_engine_options(hy3d_engine *eng, CURL *e) {
   CURLcode rc = CURLE_OK;
-  CURL *e = r->easy;
-  rc |= curl_easy_setopt(e, CURLOPT_URL, url);
-  rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r);
-  rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
   rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, eng->connect_timeout_ms);
-  rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
   if (eng->user_agent != NULL) rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, eng->user_agent);
   if (eng->ca_file != NULL) rc |= curl_easy_setopt(e, CURLOPT_CAINFO, eng->ca_file);
   if (eng->ca_path != NULL) rc |= curl_easy_setopt(e, CURLOPT_CAPATH, eng->ca_path);
@@ -428,10 +423,56 @@ static CURLcode setup_common(hy3d_engine *eng, hy3d_request *r, const char *url,
   return rc;
 }
 
+/* The options of this one transfer every kind has. */
+static CURLcode setup_request_options(hy3d_request *r, const char *url, long timeout_ms) {
+  CURLcode rc = CURLE_OK;
+  rc |= curl_easy_setopt(r->easy, CURLOPT_URL, url);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (void *)r);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+  return rc;
+}
+
 /*
- * Prepares a JSON POST to base_url..path with the JSON text at bodyidx as its body. The text is
- * anchored in the request's user value, so libcurl reads it in place (no copy). Returns 1, or
- * pushes nil and an error and returns 0.
+ * A new easy handle set up for the engine's API calls (a JSON POST with the engine's options),
+ * or NULL when out of memory. The engine keeps finished ones for its next calls
+ * (hy3d_api_handle_release), so each call sets only what is its own.
+ */
+CURL *hy3d_api_handle_new(hy3d_engine *eng) {
+  CURL *e = curl_easy_init();
+  CURLcode rc;
+  if (e == NULL) return NULL;
+  rc = setup_engine_options(eng, e);
+  rc |= curl_easy_setopt(e, CURLOPT_POST, 1L);
+  rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, api_write);
+  if (eng->stall_s > 0) {
+    rc |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    rc |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, eng->stall_s);
+  }
+  if (rc != CURLE_OK) {
+    curl_easy_cleanup(e);
+    return NULL;
+  }
+  return e;
+}
+
+/*
+ * Takes from a finished API call's handle whatever points into the request (its headers are
+ * freed with it, its error buffer and itself go with the userdata). The body pointer stays
+ * until the next call sets its own: libcurl reads it only during a transfer.
+ */
+void hy3d_api_handle_release(CURL *e) {
+  (void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+  (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, (char *)NULL);
+  (void)curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)NULL);
+  (void)curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)NULL);
+}
+
+/*
+ * Prepares a JSON POST to base_url..path with the JSON text at bodyidx as its body, on a handle
+ * from hy3d_api_handle_new. The text is anchored in the request's user value, so libcurl reads
+ * it in place (no copy). Returns 1, or pushes nil and an error and returns 0.
  */
 int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *r, const char *path,
                            int bodyidx, long timeout_ms, int fresh) {
@@ -444,24 +485,18 @@ int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *r, cons
   lua_setfield(L, -2, "body");
   lua_pop(L, 1);
   lua_pushfstring(L, "%s%s", eng->base_url, path);
-  rc = setup_common(eng, r, lua_tostring(L, -1), timeout_ms > 0 ? timeout_ms : eng->timeout_ms);
+  rc = setup_request_options(r, lua_tostring(L, -1), timeout_ms > 0 ? timeout_ms : eng->timeout_ms);
   lua_pop(L, 1);
-  rc |= curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
   rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, body);
   rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
   rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers != NULL ? r->headers : eng->api_headers);
-  rc |= curl_easy_setopt(r->easy, CURLOPT_ACCEPT_ENCODING, "");
-  rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, api_write);
   rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, (void *)r);
   /*
    * A submit goes on a fresh connection: libcurl silently sends a request again when a reused
    * keep-alive connection dies before any response byte, and a second submit is a second job.
+   * Set either way: the handle may have carried a submit before.
    */
-  if (fresh) rc |= curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, 1L);
-  if (eng->stall_s > 0) {
-    rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, eng->stall_s);
-  }
+  rc |= curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
   if (rc != CURLE_OK) {
     lua_pushnil(L);
     hy3d_push_error(L, "network", "FAILED_INIT", "could not set up the request (out of memory?)");
@@ -509,7 +544,8 @@ int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *r, con
     return 0;
   }
   r->max_bytes = max_bytes;
-  rc = setup_common(eng, r, url, timeout_ms);
+  rc = setup_engine_options(eng, r->easy);
+  rc |= setup_request_options(r, url, timeout_ms);
   rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
   rc |= curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 1L);
   rc |= curl_easy_setopt(r->easy, CURLOPT_MAXREDIRS, 10L);
