@@ -1034,8 +1034,9 @@ if profile then
       w("Of the ", f0(added), " instructions hy3d adds to the floor's ", f0(floor_p.total), " per query: ", f0(decode),
         " (", f0(decode / added * 100), "%) decode the answer into Lua tables (the floor parses nothing), ", f0(handle),
         " (", f0(handle / added * 100), "%) give each request its own options on a kept easy handle ",
-        "(the floor sets the same options once), ", f0(transfer), " (", f0(transfer / added * 100), "%) more go to the transfer through the ",
-        "multi interface, and ", f0(other), " (", f0(other / added * 100), "%) to the rest: the Lua layer, the VM, ",
+        "(the floor sets the same options once), ", f0(transfer), " (", f0(transfer / added * 100),
+        "%) more go to the transfer through the multi interface, and ", f0(other), " (", f0(other / added * 100),
+        "%) to the rest: the Lua layer, the VM, ",
         "the garbage collector. Within 1.15× of the floor leaves ", f0(floor_p.total * 0.15), " instructions for all ",
         "of it: the decode alone is ", f2(decode / (floor_p.total * 0.15)), " times that budget.")
       w("")
