@@ -983,7 +983,7 @@ if profile then
     -- inclusive: the steps of one query, by the C functions that do them
     local STEPS = {
       { "curl_easy_perform", "curl_easy_perform: the whole transfer on the reused handle (the floor)" },
-      { "engine_query", "engine:query: encode the body, new easy handle, options, attach" },
+      { "engine_query", "engine:query: encode the body, a request on a kept easy handle, its options, attach" },
       { "engine_call", "engine:call: the same, plus TC3 signing (API 3.0)" },
       { "hy3d_json_encode", "· JSON-encode the parameters (lua-cjson)" },
       { "hy3d_tc3_compute", "· TC3-HMAC-SHA256 signature" },
