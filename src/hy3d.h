@@ -162,7 +162,7 @@ typedef struct hy3d_tc3 {
   const char *names[HY3D_TC3_MAX_HEADERS];
   const char *values[HY3D_TC3_MAX_HEADERS];
   size_t value_lens[HY3D_TC3_MAX_HEADERS];
-  hy3d_tc3_cache *cache;           /* one signer's (same secret_key and service every time), or NULL */
+  hy3d_tc3_cache *cache;           /* required: one signer's (the same secret_key and service every time) */
 } hy3d_tc3;
 
 int hy3d_tc3_compute(lua_State *L, const hy3d_tc3 *in, int steps);

@@ -1,8 +1,7 @@
 /* hy3d_sign.c — TC3-HMAC-SHA256 signing and the primitives under it (SHA-256, HMAC-SHA256, base64), all from OpenSSL's libcrypto. */
 #include <ctype.h>
-#include <string.h>
-
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
