@@ -1,7 +1,8 @@
 # bench/bench.mk — the per-request overhead benchmarks (issue #8), included by the Makefile.
-#   make bench        bench/bench.lua in full (N = 20000 queries, 3 runs each, a callgrind profile
-#                     of hy3d): writes BENCHMARKS.md and bench/out/overhead.json, about 3-5 minutes
-#   make bench-quick  the same table with N = 2000 and one run, under a minute
+#   make bench        bench/scale/run.sh, then bench/bench.lua in full (N = 10000 queries, 5 runs
+#                     each, a callgrind profile of hy3d): writes BENCHMARKS.md and
+#                     bench/out/overhead.json, about 3-5 minutes
+#   make bench-quick  the same with N = 1500 and 3 runs (and QUICK scale figures), under a minute
 #   make bench-deps   installs the Debian packages they need (DEPS_BENCH; the peers' packages in
 #                     DEPS_BENCH_PEERS are tried too, a contender whose package is missing is skipped)
 # BENCH_ARGS adds bench/bench.lua options, e.g. make bench BENCH_ARGS="--only hy3d --reps 1".
