@@ -511,6 +511,33 @@ describe("hy3d-sandbox", function()
     end)
 
 
+    it("makes room past max_connections by closing the connection idle the longest", function()
+      local small = sandbox.start { extra = { "--max-connections", "3" } }
+      local port = tonumber(small.url:match(":(%d+)$"))
+      local function query(c, id)
+        assert(c:send(request_bytes("/v1/ai3d/query", small.key, '{"JobId":"' .. id .. '"}')))
+        local status = read_response(c)
+        return status
+      end
+      local conns = {}
+      for i = 1, 3 do                                -- three keep-alive connections, each idle after a query
+        conns[i] = assert(socket.connect("127.0.0.1", port))
+        conns[i]:settimeout(5)
+        assert.equal(200, query(conns[i], i))
+        socket.sleep(0.01)                           -- conns[1] is the one idle the longest
+      end
+      local fourth = assert(socket.connect("127.0.0.1", port))
+      fourth:settimeout(5)
+      assert.equal(200, query(fourth, 4))            -- served: the server made room
+      assert.is_nil(conns[1]:receive(1))             -- by closing the oldest idle connection
+      assert.equal(200, query(conns[3], 5))          -- the others still work
+      for _, c in ipairs(conns) do c:close() end
+      fourth:close()
+      local st = small:stats()
+      assert.is_true(st.connections_evicted >= 1)
+      small:stop()
+    end)
+
     it("serves many concurrent keep-alive connections and counts them", function()
       local n = 200
       local before = sb:stats()

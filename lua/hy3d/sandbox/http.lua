@@ -91,7 +91,9 @@ function Server:serve(conn)
         send(sock, response_bytes({ status = 431 }, false, false))
         return
       end
+      conn.idle = #buf == 0                         -- between requests: the one kind a full server closes
       local data = recv(sock)
+      conn.idle = false
       if not data then return end
       conn.active = gettime()
       buf = buf .. data
@@ -189,8 +191,21 @@ function Server:resume(conn)
   conn.waiting, conn.wake = what, wake
 end
 
+-- Closes the connection idle (between requests) the longest, as servers do with keep-alive
+-- connections when they run out of room (clients open a new one). false when none is idle.
+function Server:evict_idle()
+  local oldest
+  for _, conn in pairs(self.conns) do
+    if conn.idle and conn.waiting == "read" and (not oldest or conn.active < oldest.active) then oldest = conn end
+  end
+  if not oldest then return false end
+  self.stats.connections_evicted = self.stats.connections_evicted + 1
+  self:close_conn(oldest)
+  return true
+end
+
 function Server:accept()
-  while true do
+  while self.stats.connections_open < self.max_connections do
     local sock = self.listener:accept()
     if not sock then return end
     sock:settimeout(0)
@@ -208,7 +223,10 @@ end
 --- Does all due work, waiting at most `timeout` seconds for something to happen.
 function Server:step(timeout)
   local now = gettime()
-  local rset, wset = { self.listener }, {}
+  -- luasocket's select takes descriptors below FD_SETSIZE (1024) only: past max_connections, an
+  -- idle connection makes room, or new ones wait in the listen backlog until one closes.
+  local room = self.stats.connections_open < self.max_connections or self:evict_idle()
+  local rset, wset = { room and self.listener or nil }, {}
   local next_wake = now + (timeout or 1)
   for sock, conn in pairs(self.conns) do
     if conn.waiting == "read" then
@@ -271,7 +289,8 @@ local function new(handler, opts)
     handler = handler,
     conns = {},
     idle_timeout = opts.idle_timeout or 120,
-    stats = { connections_opened = 0, connections_open = 0, requests_served = 0 },
+    max_connections = opts.max_connections or 900,
+    stats = { connections_opened = 0, connections_open = 0, connections_evicted = 0, requests_served = 0 },
   }, Server)
 end
 

@@ -48,6 +48,7 @@ local DEFAULTS = {
   faults = nil,             -- fault rules to start with (see hy3d.sandbox.faults)
   log = false,              -- request log: false, a file name, or "-" for stderr (JSON lines)
   lifetime = nil,           -- exit after this many seconds (a safety net for scripts)
+  max_connections = 900,    -- open connections; past it the longest-idle one is closed (select's FD_SETSIZE is 1024)
 }
 
 -- A placeholder that encodes as [] (lua-cjson 2.1.0 encodes every empty table as {}).
@@ -730,6 +731,9 @@ local function new(cfg)
     end
     c[k] = v
   end
+  if type(c.max_connections) ~= "number" or c.max_connections < 1 then
+    error("hy3d-sandbox: max_connections must be a number >= 1", 2)
+  end
   if c.seed then math.randomseed(c.seed) end
   local self = setmetatable({
     cfg = c, jobs = {}, order = {}, order_head = 1, active = {}, prune_at = {}, requests = {}, rate = {}, job_seq = 0,
@@ -745,7 +749,7 @@ local function new(cfg)
   elseif type(c.log) == "string" then
     self.log_file = assert(io.open(c.log, "a"))
   end
-  self.server = http.new(function(req) return self:handle(req) end)
+  self.server = http.new(function(req) return self:handle(req) end, { max_connections = c.max_connections })
   return self
 end
 
@@ -803,6 +807,8 @@ usage: hy3d-sandbox [options]
                          HY3D_SANDBOX_FAULTS, rules separated by ';'); see the README
   --seed N               make JobIds, RequestIds and probabilistic faults repeatable
   --log FILE             append a JSON line per request to FILE (- for stderr); secrets redacted
+  --max-connections N    open connections at most (default 900, below select's limit of 1024
+                         descriptors); past it the connection idle the longest is closed
   --lifetime S           exit after S seconds
   --help
 The first line printed is the base URL, e.g. http://127.0.0.1:40123
@@ -829,7 +835,7 @@ local NUMERIC = {
   ["--port"] = "port", ["--wait-s"] = "wait_time", ["--wait-time"] = "wait_time", ["--run-s"] = "run_time",
   ["--run-time"] = "run_time", ["--url-ttl"] = "url_ttl", ["--job-ttl"] = "job_ttl", ["--lifetime"] = "lifetime",
   ["--rate-limit"] = "rate_limit", ["--slot-cooldown"] = "slot_cooldown", ["--max-faces"] = "max_faces",
-  ["--seed"] = "seed",
+  ["--seed"] = "seed", ["--max-connections"] = "max_connections",
 }
 local STRING = { ["--host"] = "host", ["--envelope"] = "envelope", ["--expired-code"] = "expired_code",
                  ["--result-format"] = "result_format", ["--log"] = "log" }
