@@ -191,7 +191,9 @@ local HTTP54_PATH = "./bench/overhead/?.lua;;/usr/share/lua/5.3/?.lua;/usr/share
 local NODE_PATH = "build/sdk/node_modules"
 
 -- Each contender: id, label, door, interpreter label, queries (a key of opt), the command (a
--- list; URL and N are filled in), env, and the checks (shell commands) that must pass to run it.
+-- list; URL and N are filled in), env, and what must be there to run it: `checks` (shell
+-- commands), or for a Lua contender `modules`, which its interpreter (cmd[1]) must load with
+-- its env's paths.
 local function lua_check(interp, path, cpath, modules)
   local req = {}
   for _, m in ipairs(modules) do req[#req + 1] = ("require %q"):format(m) end
@@ -199,49 +201,49 @@ local function lua_check(interp, path, cpath, modules)
     q(table.concat(req, "; ")))
 end
 
+local function checks_of(c)
+  if not c.modules then return c.checks end
+  return { lua_check(c.cmd[1], c.env.LUA_PATH, c.env.LUA_CPATH or ";;", c.modules) }
+end
+
+local HY3D_ENV54 = { LUA_PATH = HY3D_PATH, LUA_CPATH = "./" .. BUILD54 .. "/?.so;;" }
+local HY3D_ENVJIT = { LUA_PATH = HY3D_PATH, LUA_CPATH = "./" .. BUILDJIT .. "/?.so;;" }
+
 local CONTENDERS = {
   { id = "floor", label = "C floor: one reused libcurl easy handle", door = "gateway", lua = "C", n = "n",
     cmd = { FLOOR, "URL", "N" }, checks = {} },
   { id = "curl-cli", label = "curl command line, a process per request", door = "gateway", lua = "bash", n = "n_cli",
     cmd = { "bash", "bench/overhead/curl.sh", "URL", "N" }, checks = { "command -v curl && command -v bash" } },
   { id = "hy3d-5.4", label = "hy3d", door = "gateway", lua = "Lua 5.4", n = "n", hy3d = true,
-    env = { LUA_PATH = HY3D_PATH, LUA_CPATH = "./" .. BUILD54 .. "/?.so;;" },
-    cmd = { LUA54, "bench/overhead/hy3d.lua", "URL", "N", "gateway" },
-    checks = { lua_check(LUA54, HY3D_PATH, "./" .. BUILD54 .. "/?.so;;", { "hy3d" }) } },
+    env = HY3D_ENV54, cmd = { LUA54, "bench/overhead/hy3d.lua", "URL", "N", "gateway" }, modules = { "hy3d" } },
   { id = "hy3d-jit", label = "hy3d", door = "gateway", lua = "LuaJIT", n = "n", hy3d = true,
-    env = { LUA_PATH = HY3D_PATH, LUA_CPATH = "./" .. BUILDJIT .. "/?.so;;" },
-    cmd = { LUAJIT, "bench/overhead/hy3d.lua", "URL", "N", "gateway" },
-    checks = { lua_check(LUAJIT, HY3D_PATH, "./" .. BUILDJIT .. "/?.so;;", { "hy3d" }) } },
+    env = HY3D_ENVJIT, cmd = { LUAJIT, "bench/overhead/hy3d.lua", "URL", "N", "gateway" }, modules = { "hy3d" } },
   { id = "lua-http-5.4", label = "lua-http + lua-cjson, one connection", door = "gateway", lua = "Lua 5.4", n = "n",
     env = { LUA_PATH = HTTP54_PATH }, cmd = { LUA54, "bench/overhead/lua_http.lua", "URL", "N", "gateway", "connection" },
-    checks = { lua_check(LUA54, HTTP54_PATH, ";;", { "http.client", "cjson" }) } },
+    modules = { "http.client", "cjson" } },
   { id = "lua-http-jit", label = "lua-http + lua-cjson, one connection", door = "gateway", lua = "LuaJIT", n = "n",
     env = { LUA_PATH = PEER_PATH }, cmd = { LUAJIT, "bench/overhead/lua_http.lua", "URL", "N", "gateway", "connection" },
-    checks = { lua_check(LUAJIT, PEER_PATH, ";;", { "http.client", "cjson" }) } },
+    modules = { "http.client", "cjson" } },
   { id = "lua-http-request-jit", label = "lua-http http.request + lua-cjson (a connection per request)",
     door = "gateway", lua = "LuaJIT", n = "n_slow",
     env = { LUA_PATH = PEER_PATH }, cmd = { LUAJIT, "bench/overhead/lua_http.lua", "URL", "N", "gateway", "request" },
-    checks = { lua_check(LUAJIT, PEER_PATH, ";;", { "http.request", "cjson" }) } },
+    modules = { "http.request", "cjson" } },
   { id = "luasocket-5.4", label = "luasocket socket.http.request + lua-cjson (a connection per request)",
     door = "gateway", lua = "Lua 5.4", n = "n_slow",
     env = { LUA_PATH = PEER_PATH }, cmd = { LUA54, "bench/overhead/luasocket.lua", "URL", "N", "gateway", "request" },
-    checks = { lua_check(LUA54, PEER_PATH, ";;", { "socket.http", "cjson" }) } },
+    modules = { "socket.http", "cjson" } },
   { id = "luasocket-open-5.4", label = "luasocket, one connection kept by hand (socket.http.open) + lua-cjson",
     door = "gateway", lua = "Lua 5.4", n = "n",
     env = { LUA_PATH = PEER_PATH }, cmd = { LUA54, "bench/overhead/luasocket.lua", "URL", "N", "gateway", "open" },
-    checks = { lua_check(LUA54, PEER_PATH, ";;", { "socket.http", "cjson" }) } },
+    modules = { "socket.http", "cjson" } },
   { id = "luasocket-open-jit", label = "luasocket, one connection kept by hand (socket.http.open) + lua-cjson",
     door = "gateway", lua = "LuaJIT", n = "n",
     env = { LUA_PATH = PEER_PATH }, cmd = { LUAJIT, "bench/overhead/luasocket.lua", "URL", "N", "gateway", "open" },
-    checks = { lua_check(LUAJIT, PEER_PATH, ";;", { "socket.http", "cjson" }) } },
+    modules = { "socket.http", "cjson" } },
   { id = "hy3d-api3-5.4", label = "hy3d (TC3-signed)", door = "API 3.0", lua = "Lua 5.4", n = "n", hy3d = true,
-    env = { LUA_PATH = HY3D_PATH, LUA_CPATH = "./" .. BUILD54 .. "/?.so;;" },
-    cmd = { LUA54, "bench/overhead/hy3d.lua", "URL", "N", "api3" },
-    checks = { lua_check(LUA54, HY3D_PATH, "./" .. BUILD54 .. "/?.so;;", { "hy3d" }) } },
+    env = HY3D_ENV54, cmd = { LUA54, "bench/overhead/hy3d.lua", "URL", "N", "api3" }, modules = { "hy3d" } },
   { id = "hy3d-api3-jit", label = "hy3d (TC3-signed)", door = "API 3.0", lua = "LuaJIT", n = "n", hy3d = true,
-    env = { LUA_PATH = HY3D_PATH, LUA_CPATH = "./" .. BUILDJIT .. "/?.so;;" },
-    cmd = { LUAJIT, "bench/overhead/hy3d.lua", "URL", "N", "api3" },
-    checks = { lua_check(LUAJIT, HY3D_PATH, "./" .. BUILDJIT .. "/?.so;;", { "hy3d" }) } },
+    env = HY3D_ENVJIT, cmd = { LUAJIT, "bench/overhead/hy3d.lua", "URL", "N", "api3" }, modules = { "hy3d" } },
   { id = "node-sdk", label = "Tencent's Node.js SDK (tencentcloud-sdk-nodejs-ai3d, TC3-signed)", door = "API 3.0",
     lua = "Node.js", n = "n_slow", env = { NODE_PATH = NODE_PATH },
     cmd = { "node", "bench/overhead/node_sdk.js", "URL", "N", "default" },
@@ -363,7 +365,7 @@ for _, c in ipairs(CONTENDERS) do
   if opt.only and not c.id:find(opt.only) and c.id ~= "floor" then
     missing = "not selected (--only)"
   else
-    for _, check in ipairs(c.checks) do
+    for _, check in ipairs(checks_of(c)) do
       if not sh("(" .. check .. ") >/dev/null 2>&1") then missing = "missing dependency: `" .. check .. "` failed" end
     end
   end
