@@ -99,6 +99,14 @@ describe("hy3d.core", function()
         return core.new { base_url = sb.url, authorization = sb.key }
       end
 
+      -- Waits for req on e (it must finish within 5 s), closes it and returns its result.
+      local function settle(e, req)
+        assert.is_true(e:wait(req, 5))
+        local res, err = req:result()
+        req:close()
+        return res, err
+      end
+
       setup(function()
         sb = sandbox.start()
       end)
@@ -169,18 +177,12 @@ describe("hy3d.core", function()
 
       it("reuses finished requests' handles without their options: only submits open a connection", function()
         local e = engine()
-        local function run(req)
-          assert.is_true(e:wait(req, 5))
-          local res, err = req:result()
-          req:close()
-          return res, err
-        end
         local before = sb:stats().connections_opened
-        local job = assert(run(assert(e:submit { Prompt = "a chair" })))
+        local job = assert(settle(e, assert(e:submit { Prompt = "a chair" })))
         for _ = 1, 5 do
-          assert.is_string(assert(run(assert(e:query(job.JobId)))).Status)
+          assert.is_string(assert(settle(e, assert(e:query(job.JobId)))).Status)
         end
-        assert(run(assert(e:submit { Prompt = "a table" })))
+        assert(settle(e, assert(e:submit { Prompt = "a table" })))
         -- two submits, each on a new connection; the queries ride the first one (and this stats
         -- call opens its own): a reused handle keeps neither a submit's fresh-connection flag
         -- nor loses it for the next submit
@@ -196,16 +198,12 @@ describe("hy3d.core", function()
         local n = 40
         local before = sb:stats().connections_opened
         for i = 1, n do                                  -- submits: each on a new connection
-          local req = assert(e:submit { Prompt = "chair " .. i })
-          assert.is_true(e:wait(req, 5))
-          req:close()
+          settle(e, assert(e:submit { Prompt = "chair " .. i }))
         end
         local queries = {}
         for i = 1, n do queries[i] = assert(e:query(tostring(i))) end
         for i = 1, n do
-          assert.is_true(e:wait(queries[i], 5))
-          assert.equal("FailedOperation.JobNotFound", select(2, queries[i]:result()).code)
-          queries[i]:close()
+          assert.equal("FailedOperation.JobNotFound", select(2, settle(e, queries[i])).code)
         end
         -- the n queries in flight at once ride the n submits' connections (and this stats call
         -- opens its own); libcurl's default cache would have kept about 4 of them
@@ -216,14 +214,9 @@ describe("hy3d.core", function()
       it("gives each request on a reused handle its own timeout", function()
         sb:fault { route = "query", action = "delay", delay = 0.6, count = 2 }
         local e = engine()
-        local short = assert(e:query("1", 0.2))
-        assert.is_true(e:wait(short, 5))
-        assert.equal("OPERATION_TIMEDOUT", select(2, short:result()).code)
-        short:close()
-        local long = assert(e:query("2"))                  -- the engine's 60 s, on the same handle
-        assert.is_true(e:wait(long, 5))
-        assert.equal("FailedOperation.JobNotFound", select(2, long:result()).code)
-        long:close()
+        assert.equal("OPERATION_TIMEDOUT", select(2, settle(e, assert(e:query("1", 0.2)))).code)
+        -- the engine's 60 s, on the same handle
+        assert.equal("FailedOperation.JobNotFound", select(2, settle(e, assert(e:query("2")))).code)
         e:close()
       end)
 
@@ -234,12 +227,9 @@ describe("hy3d.core", function()
         assert.is_false(e:wait(slow, 0.2))
         slow:close()
         assert.equal(0, e:pending())
-        local req = assert(e:query("2"))
-        assert.is_true(e:wait(req, 5))
-        local _, err = req:result()
+        local _, err = settle(e, assert(e:query("2")))
         assert.equal("api", err.kind)                      -- the sandbox's answer: no such job
         assert.equal("FailedOperation.JobNotFound", err.code)
-        req:close()
         e:close()
       end)
 
