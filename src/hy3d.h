@@ -46,7 +46,7 @@
 
 /* Connections an engine's cache holds at least (CURLMOPT_MAXCONNECTS, idle and in use; it grows to
  * twice the most transfers in flight at once). Node's http.Agent keeps up to 256 free sockets too. */
-#define HY3D_MIN_IDLE_CONNECTIONS 256L
+#define HY3D_MIN_CACHED_CONNECTIONS 256L
 
 /* API responses larger than this are refused (a JSON answer of the service is a few KB). */
 #define HY3D_MAX_API_BODY (32u * 1024u * 1024u)

@@ -668,7 +668,7 @@ static int engine_new(lua_State *L) {
   hy3d_setuservalue(L, 2);
   eng->multi = curl_multi_init();
   if (eng->multi == NULL) return luaL_error(L, "hy3d: curl_multi_init failed (out of memory?)");
-  eng->maxconnects = HY3D_MIN_IDLE_CONNECTIONS;
+  eng->maxconnects = HY3D_MIN_CACHED_CONNECTIONS;
   curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, eng->maxconnects);
 #if defined(HY3D_EPOLL)
   eng->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -196,7 +196,7 @@ end
 function Server:evict_idle()
   local oldest
   for _, conn in pairs(self.conns) do
-    if conn.idle and conn.waiting == "read" and (not oldest or conn.active < oldest.active) then oldest = conn end
+    if conn.idle and (not oldest or conn.active < oldest.active) then oldest = conn end
   end
   if not oldest then return false end
   self.stats.connections_evicted = self.stats.connections_evicted + 1
