@@ -35,13 +35,19 @@ local function clean(v)                          -- cjson's floats that are whol
   return v
 end
 
--- ===== jobs =====
-local runs = {}
-for i = 1, 100 do
-  local r = decode_file(("%s/jobs-%d.json"):format(dir, i))
-  if not r then break end
-  runs[#runs + 1] = clean(r)
+-- The runs of one benchmark: dir/NAME-1.json, NAME-2.json, ... up to the first missing one.
+local function load_runs(name)
+  local list = {}
+  for i = 1, 100 do
+    local r = decode_file(("%s/%s-%d.json"):format(dir, name, i))
+    if not r then break end
+    list[#list + 1] = clean(r)
+  end
+  return list
 end
+
+-- ===== jobs =====
+local runs = load_runs("jobs")
 local jobs
 if #runs > 0 then
   local walls = column(runs, "wall_s")
@@ -119,12 +125,7 @@ do
 end
 
 -- ===== update =====
-local uruns = {}
-for i = 1, 100 do
-  local r = decode_file(("%s/update-%d.json"):format(dir, i))
-  if not r then break end
-  uruns[#uruns + 1] = clean(r)
-end
+local uruns = load_runs("update")
 local update
 if #uruns > 0 then
   local function ms(field, key)
