@@ -178,6 +178,8 @@ extern const luaL_Reg hy3d_image_funcs[];
 double hy3d_now(void);
 long hy3d_seconds_to_ms(double seconds);
 void hy3d_newclass(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta);
+const char *hy3d_checkpath(lua_State *L, int idx);
+void hy3d_push_path_error(lua_State *L, const char *what);
 
 #if defined(__GNUC__) && !defined(_WIN32)
 #pragma GCC visibility pop

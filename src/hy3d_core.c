@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <string.h>
 #include <time.h>
 #if defined(_WIN32)
 #include <windows.h>
@@ -42,6 +43,25 @@ long hy3d_seconds_to_ms(double seconds) {
   if (!(ms > 0)) return 0;
   if (ms >= (double)LONG_MAX) return LONG_MAX;
   return (long)ms;
+}
+
+/*
+ * The file path argument at idx: a string (else a Lua error: the caller's mistake), or NULL when it
+ * holds a NUL byte, where C would silently cut it short and name another file. The caller refuses
+ * NULL with a typed error (hy3d_push_path_error).
+ */
+const char *hy3d_checkpath(lua_State *L, int idx) {
+  size_t len;
+  const char *s = luaL_checklstring(L, idx, &len);
+  return strlen(s) == len ? s : NULL;
+}
+
+/* Pushes nil and the error for a path that holds a NUL byte: {kind="invalid", code="BAD_PATH"}. */
+void hy3d_push_path_error(lua_State *L, const char *what) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "the %s holds a NUL byte (refused: it would name another file)", what);
+  hy3d_push_error(L, "invalid", "BAD_PATH", lua_tostring(L, -1));
+  lua_remove(L, -2);
 }
 
 /*
