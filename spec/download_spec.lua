@@ -163,15 +163,22 @@ describe("download", function()
   end)
 
   it("yields inside a coroutine and completes", function()
+    -- the file host holds its answer 0.3 s: a download that blocked its coroutine would come
+    -- back from the first resume already finished
+    sb:fault { route = "files", action = "delay", delay = 0.3 }
     local co = coroutine.create(function() return client:download(url_of("GLB"), dir .. "/co.glb") end)
-    local resumes, out = 0, nil
+    local out = { assert(coroutine.resume(co)) }
+    assert.equal("suspended", coroutine.status(co))
+    assert.is_false(exists(dir .. "/co.glb"))     -- the first resume left with the transfer in flight
+    local resumes = 1
     while coroutine.status(co) ~= "dead" do
+      socket.sleep(0.001)
       out = { assert(coroutine.resume(co)) }
       resumes = resumes + 1
-      socket.sleep(0.001)
     end
     assert.equal(dir .. "/co.glb", out[2])
-    assert.is_true(resumes >= 1)
+    assert.is_true(resumes > 1)
+    assert.equal((http.request(url_of("GLB"))), sandbox.read_file(dir .. "/co.glb"))
   end)
 
   it("streams to disk without holding the body in memory", function()
@@ -292,13 +299,21 @@ describe("download", function()
   end)
 
   it("finishes a partial file that already holds every byte without fetching it again", function()
-    local url = sb.url .. "/_sandbox/blob?size=4096"
-    local path = dir .. "/complete.bin"
-    write(hy3d.partial_path(url, path), pattern(4096))
+    local url = url_of("GLB")
+    local whole, code = http.request(url)         -- the file's bytes, fetched outside the client
+    assert.equal(200, code)
+    local path = dir .. "/complete.glb"
+    write(hy3d.partial_path(url, path), whole)
+    local before = #sb:requests("files")
     local p, bytes = client:download(url, path)
     assert.equal(path, p)
-    assert.equal(4096, bytes)
-    assert.equal(pattern(4096), sandbox.read_file(path))
+    assert.equal(#whole, bytes)
+    assert.equal(whole, sandbox.read_file(path))
+    -- one GET, for the bytes after the last one, refused with 416: no byte of the file sent again
+    local gets = sb:requests("files")
+    assert.equal(before + 1, #gets)
+    assert.equal("bytes=" .. #whole .. "-", gets[#gets].range)
+    assert.equal(416, gets[#gets].status)
   end)
 
   it("does not resume from another object's partial file", function()
