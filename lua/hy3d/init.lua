@@ -50,7 +50,7 @@ function M.sleep(seconds)
     error("hy3d.sleep: expects a number of seconds >= 0", 2)
   end
   if scheduler.current() then
-    coroutine.yield(scheduler.TOKEN, nil, core.now() + seconds)
+    coroutine.yield(scheduler.TOKEN, nil, scheduler.now() + seconds)
   else
     core.sleep(seconds)
   end

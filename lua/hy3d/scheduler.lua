@@ -3,7 +3,6 @@
 -- (cqueues, luv, copas). One scheduler per Lua state; nothing here is shared between states.
 local core = require "hy3d.core"
 
-local now = core.now
 local create, resume, status, running = coroutine.create, coroutine.resume, coroutine.status, coroutine.running
 local unpack = table.unpack or unpack   -- luacheck: ignore 143
 local min, floor, huge = math.min, math.floor, math.huge
@@ -104,6 +103,21 @@ function Task:__tostring()
 end
 
 local M = { TOKEN = TOKEN }
+
+--- The pump's clock: monotonic seconds, read for every wake time and deadline (hy3d.sleep reads
+-- it too). A test hook, not public API: a spec may replace it with a clock it advances by hand,
+-- and drive the pump with update() (step() and run() would sleep for the fake durations), to check
+-- timer order without wall-clock margins. Client waits read core.now, so only plain sleepers and
+-- tasks that yield TOKEN themselves follow a replaced clock.
+M.now = core.now
+
+local function now() return M.now() end
+
+--- Test hook, not public API: the number of entries in the timer heap (stale ones included) and
+-- of sleeping tasks.
+function M._timers()
+  return heap_n, nsleepers
+end
 
 --- Called with (task, err) when a spawned task raises; the default writes one line to stderr.
 function M.on_error(task, err)
@@ -217,7 +231,7 @@ end
 function M.update(budget)
   local t = now()
   collect(t)
-  local stop = budget and (t + budget) or huge
+  local stop = budget and (core.now() + budget) or huge   -- the budget is real time, whatever M.now is
   local last = rq_tail                            -- tasks these resumes make ready wait for the next call
   while rq_head <= last do
     local task = runnable[rq_head]
@@ -225,7 +239,7 @@ function M.update(budget)
     rq_head = rq_head + 1
     if task.state == "running" then
       run_task(task)
-      if rq_head <= last and now() >= stop then break end   -- over budget: the rest go first next time
+      if rq_head <= last and core.now() >= stop then break end   -- over budget: the rest go first next time
     end
   end
   if rq_head > rq_tail then rq_head, rq_tail = 1, 0 end
