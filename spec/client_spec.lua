@@ -111,17 +111,25 @@ describe("client", function()
 
   describe("query", function()
     it("returns each status as the job moves WAIT -> RUN -> DONE", function()
+      -- Queries (by the job, or by its JobId string) every 50 ms until the status is no longer
+      -- `from`; returns that answer. The phases last 1 s each: no poll can miss one.
+      local function next_status(job, from, by_id)
+        for _ = 1, 200 do
+          local r = assert(client:query(by_id and job.JobId or job))
+          if r.Status ~= from then return r end
+          socket.sleep(0.05)
+        end
+        error("the job was still " .. from .. " after 10 s")
+      end
       local job = assert(client:submit { Prompt = "a chair" })
-      local t0 = socket.gettime()
       local r = assert(client:query(job))
       assert.equal("WAIT", r.Status)
       assert.same({}, r.ResultFile3Ds)
       assert.equal("", r.ErrorCode)
-      socket.sleep(math.max(0, t0 + 1.5 - socket.gettime()))
-      r = assert(client:query(job.JobId))
+      r = next_status(job, "WAIT", true)
       assert.equal("RUN", r.Status)
-      socket.sleep(math.max(0, t0 + 2.6 - socket.gettime()))
-      r = assert(client:query(job))
+      assert.same({}, r.ResultFile3Ds)
+      r = next_status(job, "RUN")
       assert.equal("DONE", r.Status)
       assert.equal(2, #r.ResultFile3Ds)
       assert.equal("OBJ", r.ResultFile3Ds[1].Type)
