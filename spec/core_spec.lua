@@ -296,6 +296,74 @@ describe("hy3d.core", function()
       e:close()
     end)
 
+    -- Starts `action` on e and answers it from server (a bound luasocket) with a small JSON body,
+    -- driving e meanwhile; returns the request's headers (lowercase names) and body as sent.
+    local function capture_call(e, server, action, params)
+      local req = assert(e:call(action, params))
+      local conn, buf, head, body
+      for _ = 1, 500 do                               -- 5 s at most
+        e:step(0.01)
+        conn = conn or server:accept()
+        if conn then
+          conn:settimeout(0)
+          local data, err, partial = conn:receive(65536)
+          buf = (buf or "") .. (data or partial or "")
+          head = buf:match("^(.-\r\n)\r\n")
+          local length = head and tonumber(head:lower():match("\ncontent%-length: *(%d+)"))
+          if length and #buf >= #head + 2 + length then
+            body = buf:sub(#head + 3, #head + 2 + length)
+            break
+          end
+          assert(err ~= "closed", "the client closed the connection")
+        end
+      end
+      assert(body, "no whole request arrived")
+      local answer = '{"Response":{"RequestId":"r"}}'
+      conn:settimeout(1)
+      conn:send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
+        .. #answer .. "\r\n\r\n" .. answer)
+      assert.is_true(e:wait(req, 5))
+      conn:close()
+      assert.equal("r", assert(req:result()).RequestId)
+      req:close()
+      local headers = {}
+      for name, value in head:gmatch("\n([^:\r\n]+): *([^\r\n]*)") do headers[name:lower()] = value end
+      return headers, body
+    end
+
+    it("re-derive the day's signing key when the UTC date changes, both ways", function()
+      local socket = require "socket"
+      local server = assert(socket.bind("127.0.0.1", 0))
+      server:settimeout(0)
+      local host = ("127.0.0.1:%d"):format(select(2, server:getsockname()))
+      local clock = {}
+      local e = core.new { base_url = "http://" .. host, tc3 = { secret_id = TC3.secret_id,
+        secret_key = TC3.secret_key, version = TC3.version, _clock = clock } }
+      local midnight = 1767225600                     -- 2026-01-01T00:00:00Z
+      -- one engine, so one key cache: 23:59:59, midnight, the last second of that day, the next
+      -- day, then back to the first day (a clock set back)
+      local days = { "2025-12-31", "2026-01-01", "2026-01-01", "2026-01-02", "2025-12-31" }
+      for i, ts in ipairs { midnight - 1, midnight, midnight + 86399, midnight + 86400, midnight - 1 } do
+        clock.now = ts
+        local headers, body = capture_call(e, server, "QueryHunyuanTo3DProJob", { JobId = tostring(i) })
+        assert.equal(tostring(ts), headers["x-tc-timestamp"])
+        -- signed afresh (a new key cache per call) with the same timestamp, payload and host
+        local want = core.tc3_sign { secret_id = TC3.secret_id, secret_key = TC3.secret_key, timestamp = ts,
+          payload = body, host = host }
+        assert.truthy(want:find("Credential=AKIDx/" .. days[i] .. "/ai3d/tc3_request,", 1, true), want)
+        assert.equal(want, headers.authorization, "request " .. i .. " at " .. ts)
+      end
+      clock.now = nil                                 -- the hook off: the current time again
+      local headers = capture_call(e, server, "QueryHunyuanTo3DProJob", { JobId = "now" })
+      assert.is_true(math.abs(tonumber(headers["x-tc-timestamp"]) - os.time()) <= 5)
+      clock.now = -1
+      assert.has_error(function() e:call("QueryHunyuanTo3DProJob", {}) end)
+      assert.has_error(function() core.new { base_url = "http://" .. host, tc3 = { secret_id = "a", secret_key = "b",
+        version = "v", _clock = 1 } } end, "hy3d.core.new: tc3 '_clock' must be a table")
+      e:close()
+      server:close()
+    end)
+
     it("call only on an engine with credentials, with an action name only", function()
       local g = core.new { base_url = "http://127.0.0.1:9" }
       assert.has_error(function() g:call("QueryHunyuanTo3DProJob", {}) end,

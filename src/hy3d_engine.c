@@ -337,13 +337,28 @@ static int add_header(struct curl_slist **list, const char *name, const char *va
 /*
  * The headers of one API 3.0 request for the JSON body at bodyidx, signed now: Content-Type, Host,
  * X-TC-*, Authorization. Pushes the Authorization value while it builds (popped before return).
- * Returns the list or NULL when out of memory.
+ * Returns the list or NULL when out of memory. The engine is at stack index 1 (as for
+ * engine_start_api). Test hook (not public API): with tc3._clock given to core.new, while
+ * _clock.now holds an integer the request is signed (and stamped) with that UNIX time instead of
+ * the current one, so a spec can sign on either side of midnight UTC with one engine.
  */
 static struct curl_slist *tc3_headers(lua_State *L, hy3d_engine *eng, const char *action, int bodyidx) {
   struct curl_slist *list = NULL;
   hy3d_tc3 in;
   char ts[32];
-  int ok;
+  int ok, isnum = 0;
+  lua_Integer fixed = 0;
+  hy3d_getuservalue(L, 1);                       /* anchors */
+  lua_getfield(L, -1, "tc3_clock");              /* anchors, clock|nil */
+  if (lua_istable(L, -1)) {
+    lua_pushliteral(L, "now");
+    lua_rawget(L, -2);                           /* anchors, clock, now */
+    fixed = lua_tointegerx(L, -1, &isnum);
+    if (isnum && (fixed < 0 || fixed > 253402300799LL))
+      luaL_error(L, "hy3d.Engine:call: tc3._clock.now must be a UNIX time (seconds, year 1970..9999)");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
   memset(&in, 0, sizeof in);
   in.secret_id = eng->tc3_id;
   in.secret_key = eng->tc3_key;
@@ -351,7 +366,7 @@ static struct curl_slist *tc3_headers(lua_State *L, hy3d_engine *eng, const char
   in.service = eng->tc3_service;
   in.cache = eng->tc3_cache;
   in.payload = lua_tolstring(L, bodyidx, &in.payload_len);
-  in.timestamp = (long long)time(NULL);          /* UTC seconds since the epoch */
+  in.timestamp = isnum ? (long long)fixed : (long long)time(NULL);   /* UTC seconds since the epoch */
   in.nheaders = 2;
   in.names[0] = "content-type";
   in.values[0] = "application/json";
@@ -624,8 +639,23 @@ static char *url_host(const char *url) {
   return host;
 }
 
-/* Reads the tc3 = { secret_id=, secret_key=, token=, region=, version=, language=, service= } table. */
+/*
+ * Reads the tc3 = { secret_id=, secret_key=, token=, region=, version=, language=, service= } table.
+ * Test hook (not public API): tc3._clock, a table kept in the engine's user value (see tc3_headers).
+ */
 static void engine_tc3(lua_State *L, hy3d_engine *eng, int t) {
+  int i;
+  lua_getfield(L, t, "_clock");
+  if (!lua_isnil(L, -1)) {
+    if (!lua_istable(L, -1)) luaL_error(L, "hy3d.core.new: tc3 '_clock' must be a table");
+    for (i = 1; i < t && lua_touserdata(L, i) != (void *)eng; i++) {}   /* the engine's stack slot */
+    if (i == t) luaL_error(L, "hy3d.core.new: engine not on the stack");
+    hy3d_getuservalue(L, i);                     /* _clock, anchors */
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "tc3_clock");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
   eng->tc3_id = dup_string_field(L, t, "secret_id", 1);
   eng->tc3_key = dup_string_field(L, t, "secret_key", 1);
   eng->tc3_token = dup_string_field(L, t, "token", 0);
