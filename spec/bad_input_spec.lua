@@ -68,6 +68,45 @@ describe("bad input", function()
     end
   end)
 
+  -- The result of client:submit(params) when the local checks let it through: the request went
+  -- out and found nobody (port 9), so a network error, never an invalid one.
+  local function passes(params)
+    local job, err = client:submit(params)
+    assert.is_nil(job)
+    assert.equal("network", err.kind, tostring(err))
+  end
+
+  local function refused(params, field, pattern)
+    local job, err = client:submit(params)
+    assert.is_nil(job)
+    assert.equal("invalid", err.kind)
+    assert.equal("INVALID_PARAMETER", err.code)
+    assert.equal(field, err.field)
+    if pattern then assert.matches(pattern, err.message) end
+  end
+
+  it("FaceCount: 3000 to 1500000, both ends included", function()
+    passes { Prompt = "x", FaceCount = 3000 }
+    passes { Prompt = "x", FaceCount = 1500000 }
+    refused({ Prompt = "x", FaceCount = 2999 }, "FaceCount", "%[3000, 1500000%], got 2999")
+    refused({ Prompt = "x", FaceCount = 1500001 }, "FaceCount", "%[3000, 1500000%], got 1500001")
+  end)
+
+  it("multi-view images: at most 8 MB encoded together, the front image included", function()
+    local MB = 1024 * 1024
+    local function b64(n) return ("A"):rep(n) end          -- n base64 characters (n a multiple of 4)
+    local function params(front, views)
+      local list = {}
+      for i, n in ipairs(views) do list[i] = { ViewType = ({ "left", "right", "back" })[i], ViewImageBase64 = b64(n) } end
+      return { ImageBase64 = b64(front), MultiViewImages = list }
+    end
+    passes(params(4 * MB, { 2 * MB, 2 * MB }))            -- exactly 8 MB
+    refused(params(4 * MB, { 2 * MB, 2 * MB + 4 }), "MultiViewImages", "8 MB")
+    -- the views alone (4 MB + 4) are well under 8 MB: only the front image takes them over
+    refused(params(4 * MB, { 4 * MB + 4 }), "MultiViewImages", "8 MB")
+    passes(params(4, { 4 * MB, 4 * MB - 4 }))
+  end)
+
   it("bad values come back as invalid errors, without a request", function()
     local values = {
       { Prompt = ("椅"):rep(400000) },                 -- a huge prompt
