@@ -55,7 +55,7 @@ describe("hy3d from two OS threads, a lua_State each", function()
       pending(why)
       return
     end
-    local sb = sandbox.start { wait_time = 0.3, run_time = 0.5 }
+    local sb = sandbox.start { wait_time = 0.6, run_time = 1.0 }
     local dir = sandbox.tmpdir()
     finally(function()
       sb:stop()
@@ -83,7 +83,9 @@ describe("hy3d from two OS threads, a lua_State each", function()
     end
     assert.are_not.equal(jobs[1], jobs[2])
     assert.matches("threads: 2/2 ok, overlap [%d.]+ s", out)
-    -- both threads were working at the same time (each job takes at least 0.8 s here)
+    -- both threads were working at the same time: each job takes at least 1.6 s here, so a
+    -- thread that started up to 1.3 s after the other still overlaps it by 0.3 s; threads that
+    -- ran one after the other overlap by 0
     assert.is_true(tonumber(out:match("overlap ([%d.]+) s")) > 0.3, out)
 
     -- the sandbox saw one submit per thread, and both jobs are DONE
