@@ -132,6 +132,17 @@ describe("hy3d.views", function()
     assert.equal("IMAGE_TOO_BIG", err.code)
   end)
 
+  it("takes multi-view images exactly at each limit: 129 and 4999 pixels, 6 MB together", function()
+    assert(hy3d.views { left = file("e1.png", images.png(129, 4999)), back = file("e2.jpg", images.jpeg(4999, 129)) })
+    local a, b = images.jpeg(1000, 1000, 3 * 1024 * 1024), images.png(800, 800, 3 * 1024 * 1024)
+    local list = assert(hy3d.views { left = file("half1.jpg", a), right = file("half2.png", b) })
+    assert.equal(2, #list)
+    local over = images.png(800, 800, 3 * 1024 * 1024 + 1)
+    local _, err = hy3d.views { left = file("half3.jpg", a), right = file("over.png", over) }
+    assert.equal("IMAGE_TOO_BIG", err.code)
+    assert.equal(dir .. "/over.png", err.path)
+  end)
+
   it("refuses unknown views and names the front view's field", function()
     local list, err = hy3d.views { front = "https://e/f.png" }
     assert.is_nil(list)
