@@ -1,7 +1,9 @@
--- Names from a hostile server: a result's Type, its URL and the JobId never put a file outside the
--- folder the caller gave (download_files, with and without extract, one format or "all").
+-- A hostile server against download_files: a result's Type, its URL and the JobId never put a
+-- file outside the folder the caller gave (with and without extract, one format or "all"), and an
+-- archive it serves unpacks only within max_bytes and a sane compression ratio.
 local cjson = require "cjson"
 local sandbox = require "spec.support.sandbox"
+local zips = require "spec.support.zips"
 
 local exists, q = sandbox.exists, sandbox.shell_quote
 
@@ -174,5 +176,57 @@ describe("download_files with hostile names", function()
     assert.equal("BAD_PATH", err.code)
     assert.equal("precious\n", sandbox.read_file(root .. "/victim"))
     assert.same({ "victim" }, listing(root))
+  end)
+end)
+
+describe("download_files with hostile archives", function()
+  local sb, client, root
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0, run_time = 0 }
+    client = sb:client()
+  end)
+  before_each(function()
+    sb:reset()
+    root = sandbox.tmpdir()
+  end)
+  after_each(function() os.execute("rm -rf " .. q(root)) end)
+  teardown(function() sb:stop() end)
+
+  -- The file host's next answer is this zip; a DONE result whose one OBJ file it is.
+  local function serve_zip(entries)
+    local data = zips.build(entries)
+    sb:fault { route = "files", action = "status", status = 200, content_type = "application/zip", body = data }
+    return { Status = "DONE", JobId = "1", ResultFile3Ds = { { Type = "OBJ", Url = sb.url .. "/files/1/model.zip" } } },
+      #data
+  end
+
+  it("bounds what an archive unpacks to by max_bytes, not only its download", function()
+    local res, size = serve_zip { { name = "model.obj", data = zips.noise(300000), deflate = true } }
+    assert.is_true(size < 150000, "the zip itself is within max_bytes")
+    local got, err = client:download_files(res, { dir = root, formats = { "OBJ" }, extract = true, max_bytes = 150000 })
+    assert.is_nil(got)
+    assert.equal("io", err.kind)
+    assert.equal("ZIP_TOO_BIG", err.code)
+    assert.equal("1", err.job_id)
+    assert.equal(root .. "/1.zip", err.files[1].path)
+    assert.equal(size, #sandbox.read_file(root .. "/1.zip"), "the download is kept")
+    assert.is_false(exists(root .. "/1_obj"), "nothing of the archive is left")
+  end)
+
+  it("unpacks the same archive when max_bytes allows it", function()
+    local res = serve_zip { { name = "model.obj", data = zips.noise(300000), deflate = true } }
+    local got = assert(client:download_files(res, { dir = root, formats = { "OBJ" }, extract = true, max_bytes = 400000 }))
+    assert.equal(root .. "/1_obj", got[1].dir)
+    assert.equal(300000, #sandbox.read_file(root .. "/1_obj/model.obj"))
+  end)
+
+  it("refuses a zip bomb by its compression ratio even without max_bytes", function()
+    local res = serve_zip { { name = "model.obj", data = ("\0"):rep(2000000), deflate = true } }
+    local got, err = client:download_files(res, { dir = root, formats = { "OBJ" }, extract = true })
+    assert.is_nil(got)
+    assert.equal("ZIP_RATIO", err.code)
+    assert.equal("model.obj", err.entry)
+    assert.same({ "1.zip" }, listing(root))
   end)
 end)
