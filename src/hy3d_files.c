@@ -448,24 +448,27 @@ static int core_mkdir(lua_State *L) {
 }
 
 /*
- * core.append_private(path, data [, mode]) -> true | nil, err. Appends data with one write to the
+ * core.append_private(path, data [, mode [, fresh_line]]) -> true | nil, err. Appends data to the
  * file at path, creating it with mode (default 0600: owner only), never through a symbolic link
  * (O_NOFOLLOW) and only to a regular file (a FIFO or device is refused without blocking). An
  * existing file with permission bits beyond mode is narrowed to them (a record an older version
- * made 0644 becomes 0600). err: {kind="io", code="WRITE_ERROR", message=, errno=} or BAD_PATH.
+ * made 0644 becomes 0600). With fresh_line, a newline goes first when the file's last byte is not
+ * one (a line a crash cut short). err: {kind="io", code="WRITE_ERROR", message=, errno=} or BAD_PATH.
  */
 static int core_append_private(lua_State *L) {
   const char *path = hy3d_checkpath(L, 1);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
   mode_t mode = opt_mode(L, 3, 0600);
+  int fresh_line = lua_toboolean(L, 4);
   struct stat st;
+  char last = '\n';
   int fd, e;
   if (path == NULL) {
     hy3d_push_path_error(L, "file path");
     return 2;
   }
-  fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+  fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
   if (fd < 0) {
     e = errno;
     return push_io_error(L, "WRITE_ERROR", e == ELOOP ? "refusing a symbolic link at" : "cannot open", path, e);
@@ -484,7 +487,8 @@ static int core_append_private(lua_State *L) {
     close(fd);
     return push_io_error(L, "WRITE_ERROR", "cannot narrow the permissions of", path, e);
   }
-  if (write_all(fd, data, len) != 0) {
+  if (fresh_line && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1) last = '\n';
+  if ((last != '\n' && write_all(fd, "\n", 1) != 0) || write_all(fd, data, len) != 0) {
     e = errno;
     close(fd);
     return push_io_error(L, "WRITE_ERROR", "cannot write", path, e);
