@@ -491,12 +491,13 @@ function Client:submit(params, opts)
     self:_release_slot(ticket)
     return nil, self:_api_error(rerr)
   end
-  if type(job.JobId) ~= "string" and type(job.JobId) ~= "number" then
+  local id = id_string(job.JobId)
+  if not id then                                  -- none, or 1e400 (never "inf"), 2.5, a table
     self:_release_slot(ticket)
     return nil, self:_error { kind = "decode", code = "NO_JOB_ID", request_id = job.RequestId,
-      message = "the submit response has no JobId" }
+      message = "the submit response has no JobId (a string or a whole number)" }
   end
-  job.JobId = tostring(job.JobId)
+  job.JobId = id
   job.kind = kind
   self:_hold_slot(ticket, job)
   return job
