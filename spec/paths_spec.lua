@@ -102,6 +102,10 @@ describe("download_files with hostile names", function()
         for _, f in ipairs(got) do
           assert.is_nil(paths[f.path], "two results never share a file")
           paths[f.path] = true
+          if f.dir then
+            assert.is_nil(paths[f.dir], "two archives never share a folder")
+            paths[f.dir] = true
+          end
           if extract and f.path:match("%.zip$") then assert.is_true(exists(f.dir .. "/model.obj")) end
         end
       end)
@@ -110,13 +114,17 @@ describe("download_files with hostile names", function()
 
   it("names files from a safe form of the Type and of the URL's extension", function()
     answer_query(sb, job.JobId, { { Type = "GLB", Url = glb }, { Type = "x/../Gl B\0", Url = glb },
-                                  { Type = "../..", Url = sb.url .. "/_sandbox/blob?size=10" } })
+                                  { Type = "../..", Url = sb.url .. "/_sandbox/blob?size=10" },
+                                  { Type = "glb", Url = glb }, { Type = "GLB", Url = glb } })
     local got = assert(client:download_files(job.JobId, { dir = dir, name = "m", formats = { "all" } }))
     assert.equal(dir .. "/m.glb", got[1].path)
     assert.equal("X_GL_B", got[2].type)
     assert.equal(dir .. "/m_x_gl_b.glb", got[2].path)
     assert.equal("FILE", got[3].type)
     assert.equal(dir .. "/m.file", got[3].path)
+    assert.equal(dir .. "/m_glb.glb", got[4].path)
+    assert.equal(dir .. "/m_glb_2.glb", got[5].path, "a third file of one type gets a number, never a path taken")
+    assert.same({ "m.file", "m.glb", "m_glb.glb", "m_glb_2.glb", "m_x_gl_b.glb" }, listing(dir))
   end)
 
   it("picks a single format by its Type without being fooled by one with a path in it", function()
