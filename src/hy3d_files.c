@@ -409,10 +409,10 @@ static mode_t opt_mode(lua_State *L, int idx, mode_t dflt) {
 
 /* Pushes nil and {kind="io", code=, message="<what> <path>: <strerror>", errno=}. */
 static int push_io_error(lua_State *L, const char *code, const char *what, const char *path, int e) {
-  lua_pushnil(L);
-  lua_pushfstring(L, "%s %s: %s", what, path, strerror(e));
-  hy3d_push_error(L, "io", code, lua_tostring(L, -1));
-  lua_remove(L, -2);
+  lua_pushnil(L);                                            /* nil */
+  lua_pushfstring(L, "%s %s: %s", what, path, strerror(e));  /* nil, message */
+  hy3d_push_error(L, "io", code, lua_tostring(L, -1));       /* nil, message, err */
+  lua_remove(L, -2);                                         /* nil, err */
   lua_pushinteger(L, e);
   lua_setfield(L, -2, "errno");
   return 2;
