@@ -179,7 +179,7 @@ describe("client", function()
 
     it("raises on wrong argument types", function()
       assert.has_error(function() client:query() end)
-      assert.has_error(function() client:query(12345) end)
+      assert.has_error(function() client:query(12345.5) end)   -- a whole number is a JobId; 12345.5 is not
       assert.has_error(function() client:query {} end)
       assert.has_error(function() client:query("") end)
       assert.has_error(function() client:submit("a chair") end)

@@ -236,3 +236,73 @@ describe("download_files", function()
     assert.is_false(exists(dir .. "/evil_obj"))
   end)
 end)
+
+describe("JobIds from a hostile server or a careless caller", function()
+  local cjson = require "cjson"
+  local sb, client, dir
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0, run_time = 0 }
+    client = sb:client { poll_interval = 0.05 }
+  end)
+  before_each(function()
+    sb:reset()
+    dir = sandbox.tmpdir()
+  end)
+  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+  teardown(function() sb:stop() end)
+
+  -- The sandbox's next answer on `route` is this JSON body (HTTP 200).
+  local function answer(route, fields)
+    sb:fault { route = route, action = "status", status = 200, content_type = "application/json",
+               body = type(fields) == "string" and fields or cjson.encode { Response = fields } }
+  end
+
+  it("generates into dir when the submit answers a JobId with a path in it, and never raises", function()
+    local real = assert(client:wait(assert(client:submit { Prompt = "a real teapot" }), { interval = 0.05 }))
+    answer("submit", { JobId = "../../evil", RequestId = "r1" })
+    answer("query", { JobId = "../../evil", Status = "DONE", ErrorCode = "", ErrorMessage = "",
+                      ResultFile3Ds = real.ResultFile3Ds, RequestId = "r2" })
+    local ok, r, err = pcall(client.generate, client, "a hostile teapot",
+                             { dir = dir .. "/out", formats = { "GLB", "OBJ" }, extract = true })
+    assert.is_true(ok, tostring(r))
+    assert.is_table(r, tostring(err and err.message))
+    assert.equal("../../evil", r.job.JobId)
+    assert.equal(dir .. "/out/evil.glb", r.files[1].path)
+    assert.equal(dir .. "/out/evil_obj", r.files[2].dir)
+    assert.is_true(is_glb(r.files[1].path))
+    local p = assert(io.popen("cd '" .. dir .. "' && find . -mindepth 1 -maxdepth 1"))
+    assert.equal("./out", p:read("*a"):match("^(.-)\n?$"))
+    p:close()
+  end)
+
+  it("refuses a submit answer whose JobId is 1e400 or 2.5 with a typed error, never \"inf\"", function()
+    for _, literal in ipairs { "1e400", "2.5", "-1", "123456789012345678901" } do
+      answer("submit", '{"Response":{"JobId":' .. literal .. ',"RequestId":"r"}}')
+      local job, err = client:submit { Prompt = "a cup" }
+      assert.is_nil(job, literal)
+      assert.equal("decode", err.kind)
+      assert.equal("NO_JOB_ID", err.code)
+    end
+    answer("submit", '{"Response":{"JobId":1234567,"RequestId":"r"}}')
+    local job = assert(client:submit { Prompt = "a cup" })
+    assert.equal("1234567", job.JobId)
+  end)
+
+  it("raises for a caller's JobId that is not a string or a whole number, and sends whole numbers as text", function()
+    for _, bad in ipairs { 1 / 0, 0 / 0, 2.5, -1, 2 ^ 60, "", true, { JobId = 1 / 0 } } do
+      assert.has_error(function() client:query(bad) end)
+      assert.has_error(function() client:wait(bad) end)
+      assert.has_error(function() client:download_files(bad, { dir = dir }) end)
+    end
+    local ok, msg = pcall(function() local r = client:download_files(1 / 0); return r end)
+    assert.is_false(ok)
+    assert.matches("hy3d download_files: expects a job table %(with JobId%) or a JobId", msg)
+    assert.matches("generate_spec", msg, nil, true)           -- blamed on the caller, not on hy3d
+    local res, err = client:query(42)
+    assert.is_nil(res)
+    assert.equal("42", err.job_id)
+    local sent = sb:requests("query")
+    assert.matches('"JobId":"42"', sent[#sent].body, nil, true)
+  end)
+end)

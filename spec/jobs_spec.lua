@@ -111,9 +111,12 @@ describe("hy3d.jobs", function()
         '   ',
         '{"job_id":2,"status":"DONE","files":[1,"/a.glb",null]}',   -- a numeric JobId, junk files
         '{"job_id":"1","status":null,"extra":{"nested":true}}',
+        '{"job_id":1e400,"status":"DONE"}',          -- no JobId: not "inf"
+        '{"job_id":2.5,"status":"DONE"}',
+        '{"job_id":-3,"status":"DONE"}',
       }, "\n") .. "\n")
       local list, skipped = jobs.open(path):read()
-      assert.equal(6, skipped)
+      assert.equal(9, skipped)
       assert.equal(2, #list)
       assert.same({ job_id = "1", kind = "pro", files = {} }, list[1])
       assert.same({ job_id = "2", status = "DONE", files = { "/a.glb" } }, list[2])
@@ -153,10 +156,60 @@ describe("hy3d.jobs", function()
     it("rejects entries without a job_id and bad paths", function()
       local rec = jobs.open(dir .. "/jobs.jsonl")
       assert.has_error(function() rec:append { kind = "pro" } end)
+      for _, id in ipairs { 1 / 0, 0 / 0, 2.5, -1, "", true } do
+        assert.has_error(function() rec:append { job_id = id } end,
+          "hy3d.jobs: an entry needs a job_id (a string, or a whole number)")
+      end
+      assert.is_true(rec:append { job_id = 12 })
+      assert.equal("12", rec:read()[1].job_id)
       assert.has_error(function() jobs.open("") end)
       local ok, err = rec:append { job_id = "1", bad = function() end }
       assert.is_nil(ok)
       assert.matches("encode", err)
+    end)
+  end)
+
+  describe("privacy", function()
+    local function mode(path)
+      local p = assert(io.popen("stat -c %a " .. sandbox.shell_quote(path)))
+      local m = p:read("*l")
+      p:close()
+      return m
+    end
+
+    it("creates the record owner-only (0600) and the folders it makes 0700, leaving existing ones", function()
+      os.execute("chmod 755 " .. sandbox.shell_quote(dir))
+      local path = dir .. "/state/hy3d/jobs.jsonl"
+      assert.is_true(jobs.open(path):append { job_id = "1", prompt = "a chair" })
+      assert.equal("600", mode(path))
+      assert.equal("700", mode(dir .. "/state/hy3d"))
+      assert.equal("700", mode(dir .. "/state"))
+      assert.equal("755", mode(dir), "a folder that existed is left as it was")
+      assert.is_true(jobs.open(path):append { job_id = "1", status = "DONE" })
+      assert.equal("600", mode(path))
+    end)
+
+    it("narrows a record an older version left readable by others", function()
+      local path = dir .. "/jobs.jsonl"
+      write(path, '{"job_id":"1","kind":"pro"}\n')
+      os.execute("chmod 644 " .. sandbox.shell_quote(path))
+      assert.is_true(jobs.open(path):append { job_id = "1", status = "DONE" })
+      assert.equal("600", mode(path))
+      assert.equal("DONE", jobs.open(path):get("1").status)
+    end)
+
+    it("never writes through a symbolic link, and refuses a FIFO without blocking", function()
+      local target = dir .. "/elsewhere"
+      write(target, "untouched")
+      assert(os.execute(("ln -s %s %s"):format(sandbox.shell_quote(target), sandbox.shell_quote(dir .. "/link.jsonl"))))
+      local ok, err = jobs.open(dir .. "/link.jsonl"):append { job_id = "1" }
+      assert.is_nil(ok)
+      assert.matches("symbolic link", err)
+      assert.equal("untouched", sandbox.read_file(target))
+      assert(os.execute("mkfifo " .. sandbox.shell_quote(dir .. "/fifo.jsonl")))
+      ok, err = jobs.open(dir .. "/fifo.jsonl"):append { job_id = "1" }
+      assert.is_nil(ok)
+      assert.is_string(err)
     end)
   end)
 end)

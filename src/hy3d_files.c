@@ -1,4 +1,4 @@
-/* hy3d_files.c — local files around downloads: directories, terminal checks, and zip extraction (libzip) that never writes outside its folder. */
+/* hy3d_files.c — local files around downloads: directories, owner-only appends, terminal checks, and zip extraction (libzip) that never writes outside its folder nor past its limits. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -12,6 +12,8 @@
 #include "hy3d.h"
 
 #define UNZIP_MAX_NAME 4096
+#define UNZIP_MAX_RATIO 200.0          /* default: an entry may unpack to 200 times its compressed size */
+#define UNZIP_RATIO_GRACE 65536.0      /* entries this small are never refused for their ratio */
 
 /* What one extraction created (relative to its root), so a failure can take it all back. */
 typedef struct created {
@@ -25,6 +27,8 @@ typedef struct unzip_job {
   int rootfd;
   int made_root;                 /* the root directory was created by this extraction */
   int overwrite;                 /* replace files that exist (never through a link) */
+  lua_Number max_bytes;          /* the most bytes the whole extraction may write */
+  lua_Number written;            /* bytes written so far (counted, not the archive's claims) */
   created made;
   const char *entry;             /* the entry being handled, for messages */
   const char *code;              /* the error, when one happened */
@@ -206,6 +210,11 @@ static int extract_file(unzip_job *j, zip_uint64_t i, const char *name, zip_uint
     }
     if (got == 0) break;
     done += (zip_uint64_t)got;
+    j->written += (lua_Number)got;
+    if (j->written > j->max_bytes) {              /* the archive's sizes are claims: count what comes out */
+      ok = job_fail(j, "ZIP_TOO_BIG", "the archive unpacks to more than max_bytes", 0);
+      break;
+    }
     if (done > size) {
       ok = job_fail(j, "ZIP_INVALID", "an entry is longer than the archive says", 0);
       break;
@@ -221,8 +230,12 @@ static int extract_file(unzip_job *j, zip_uint64_t i, const char *name, zip_uint
   return ok;
 }
 
-/* Checks every entry before writing anything: names, types, encryption and the total size. */
-static int check_entries(unzip_job *j, zip_int64_t n, lua_Number max_bytes) {
+/*
+ * Checks every entry before writing anything: names, types, encryption, the total size and each
+ * entry's compression ratio (what it unpacks to over what it takes in the archive; entries under
+ * UNZIP_RATIO_GRACE bytes are exempt, so tiny text files never trip it).
+ */
+static int check_entries(unzip_job *j, zip_int64_t n, lua_Number max_ratio) {
   zip_int64_t i;
   lua_Number total = 0;
   for (i = 0; i < n; i++) {
@@ -241,7 +254,14 @@ static int check_entries(unzip_job *j, zip_int64_t n, lua_Number max_bytes) {
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
       return job_fail(j, "ZIP_ENCRYPTED", "the entry is encrypted", 0);
     if (st.valid & ZIP_STAT_SIZE) total += (lua_Number)st.size;
-    if (total > max_bytes) return job_fail(j, "ZIP_TOO_BIG", "the archive unpacks to more than max_bytes", 0);
+    if (total > j->max_bytes) return job_fail(j, "ZIP_TOO_BIG", "the archive unpacks to more than max_bytes", 0);
+    if ((st.valid & ZIP_STAT_SIZE) && (lua_Number)st.size > UNZIP_RATIO_GRACE) {
+      lua_Number comp = (st.valid & ZIP_STAT_COMP_SIZE) ? (lua_Number)st.comp_size : 0;
+      if (comp <= 0 || (lua_Number)st.size / comp > max_ratio) {
+        snprintf(msg, sizeof msg, "the entry unpacks to more than %.14g times its compressed size (max_ratio)", max_ratio);
+        return job_fail(j, "ZIP_RATIO", msg, 0);
+      }
+    }
   }
   j->entry = NULL;
   return 1;
@@ -306,25 +326,34 @@ static lua_Number opt_number(lua_State *L, int t, const char *name, lua_Number d
 }
 
 /*
- * core.unzip(zip_path, dir [, {max_bytes=, max_entries=, overwrite=}]) -> names | nil, err
+ * core.unzip(zip_path, dir [, {max_bytes=, max_entries=, max_ratio=, overwrite=}]) -> names | nil, err
  * Extracts every entry of the archive into dir (created; an existing one only with overwrite).
  * Every entry is checked first: a name that is absolute, holds "..", a backslash or a drive
  * letter, a link, a device or an encrypted entry refuses the whole archive before a byte is
- * written; so does a total above max_bytes (default 4 GiB) or more than max_entries (default
- * 100000). Files are created without following links. On any failure what this call created is
- * removed again. err: {kind="io", code=, message=, entry=}.
+ * written; so does a total above max_bytes (default 4 GiB), more than max_entries (default
+ * 100000), or an entry over 64 KiB that unpacks to more than max_ratio (default 200) times its
+ * compressed size. The archive's sizes are only claims: the bytes written are counted too, and
+ * extraction stops at max_bytes. Files are created without following links. On any failure what
+ * this call created is removed again. err: {kind="io", code=, message=, entry=}; a path holding
+ * a NUL byte: {kind="invalid", code="BAD_PATH"}.
  */
 static int core_unzip(lua_State *L) {
-  const char *zpath = luaL_checkstring(L, 1);
-  const char *dir = luaL_checkstring(L, 2);
+  const char *zpath = hy3d_checkpath(L, 1);
+  const char *dir = hy3d_checkpath(L, 2);
   lua_Number max_bytes = opt_number(L, 3, "max_bytes", 4294967296.0);
   lua_Number max_entries = opt_number(L, 3, "max_entries", 100000);
+  lua_Number max_ratio = opt_number(L, 3, "max_ratio", UNZIP_MAX_RATIO);
   unzip_job j;
   int zerr = 0, ok = 0;
   zip_int64_t n;
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  if (zpath == NULL || dir == NULL) {
+    hy3d_push_path_error(L, zpath == NULL ? "zip path" : "folder path");
+    return 2;
+  }
   memset(&j, 0, sizeof j);
   j.rootfd = -1;
+  j.max_bytes = max_bytes;
   if (lua_istable(L, 3)) {
     lua_getfield(L, 3, "overwrite");
     j.overwrite = lua_toboolean(L, -1);
@@ -339,7 +368,7 @@ static int core_unzip(lua_State *L) {
     zip_error_fini(&ze);
   } else if ((n = zip_get_num_entries(j.za, 0)) < 0 || (lua_Number)n > max_entries) {
     job_fail(&j, "ZIP_TOO_BIG", "the archive has more entries than max_entries", 0);
-  } else if (check_entries(&j, n, max_bytes) && open_root(&j, dir)) {
+  } else if (check_entries(&j, n, max_ratio) && open_root(&j, dir)) {
     ok = extract_all(L, &j, n);
     if (!ok) {
       lua_settop(L, 3);
@@ -369,17 +398,104 @@ static int core_unzip(lua_State *L) {
   return ok ? 1 : 2;
 }
 
-/* core.mkdir(path) -> true | nil, message. One level; an existing directory is fine. */
+/* The optional permission bits argument at idx (0 to 0777), else dflt; other values raise. */
+static mode_t opt_mode(lua_State *L, int idx, mode_t dflt) {
+  lua_Integer m;
+  if (lua_isnoneornil(L, idx)) return dflt;
+  m = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, m >= 0 && m <= 0777, idx, "a mode is permission bits, 0 to 0777 (511)");
+  return (mode_t)m;
+}
+
+/* Pushes nil and {kind="io", code=, message="<what> <path>: <strerror>", errno=}. */
+static int push_io_error(lua_State *L, const char *code, const char *what, const char *path, int e) {
+  lua_pushnil(L);                                            /* nil */
+  lua_pushfstring(L, "%s %s: %s", what, path, strerror(e));  /* nil, message */
+  hy3d_push_error(L, "io", code, lua_tostring(L, -1));       /* nil, message, err */
+  lua_remove(L, -2);                                         /* nil, err */
+  lua_pushinteger(L, e);
+  lua_setfield(L, -2, "errno");
+  return 2;
+}
+
+/*
+ * core.mkdir(path [, mode]) -> true | nil, err. One level, created with mode (default 0777; the
+ * umask applies); an existing directory is fine and left as it is. err: {kind="io",
+ * code="MKDIR_FAILED", message=, errno=}, or {kind="invalid", code="BAD_PATH"} for a NUL byte.
+ */
 static int core_mkdir(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = hy3d_checkpath(L, 1);
+  mode_t mode = opt_mode(L, 2, 0777);
   struct stat st;
-  if (mkdir(path, 0777) == 0 || (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+  int e;
+  if (path == NULL) {
+    hy3d_push_path_error(L, "folder path");
+    return 2;
+  }
+  if (mkdir(path, mode) == 0) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  lua_pushnil(L);
-  lua_pushfstring(L, "cannot create directory %s: %s", path, strerror(errno));
-  return 2;
+  e = errno;
+  if (e == EEXIST && stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+    e = ENOTDIR;
+  }
+  return push_io_error(L, "MKDIR_FAILED", "cannot create directory", path, e);
+}
+
+/*
+ * core.append_private(path, data [, mode [, fresh_line]]) -> true | nil, err. Appends data to the
+ * file at path, creating it with mode (default 0600: owner only), never through a symbolic link
+ * (O_NOFOLLOW) and only to a regular file (a FIFO or device is refused without blocking). An
+ * existing file with permission bits beyond mode is narrowed to them (a record an older version
+ * made 0644 becomes 0600). With fresh_line, a newline goes first when the file's last byte is not
+ * one (a line a crash cut short). err: {kind="io", code="WRITE_ERROR", message=, errno=} or BAD_PATH.
+ */
+static int core_append_private(lua_State *L) {
+  const char *path = hy3d_checkpath(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  mode_t mode = opt_mode(L, 3, 0600);
+  int fresh_line = lua_toboolean(L, 4);
+  struct stat st;
+  char last = '\n';
+  int fd, e;
+  if (path == NULL) {
+    hy3d_push_path_error(L, "file path");
+    return 2;
+  }
+  fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+  if (fd < 0) {
+    e = errno;
+    return push_io_error(L, "WRITE_ERROR", e == ELOOP ? "refusing a symbolic link at" : "cannot open", path, e);
+  }
+  if (fstat(fd, &st) != 0) {
+    e = errno;
+    close(fd);
+    return push_io_error(L, "WRITE_ERROR", "cannot stat", path, e);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return push_io_error(L, "WRITE_ERROR", "refusing what is not a regular file:", path, EINVAL);
+  }
+  if ((st.st_mode & 0777 & ~mode) != 0 && fchmod(fd, st.st_mode & mode & 0777) != 0) {
+    e = errno;
+    close(fd);
+    return push_io_error(L, "WRITE_ERROR", "cannot narrow the permissions of", path, e);
+  }
+  if (fresh_line && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1) last = '\n';
+  if ((last != '\n' && write_all(fd, "\n", 1) != 0) || write_all(fd, data, len) != 0) {
+    e = errno;
+    close(fd);
+    return push_io_error(L, "WRITE_ERROR", "cannot write", path, e);
+  }
+  if (close(fd) != 0) return push_io_error(L, "WRITE_ERROR", "cannot write", path, errno);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 /* core.isatty(fd) -> whether the descriptor (0, 1 or 2) is a terminal. */
@@ -392,6 +508,7 @@ static int core_isatty(lua_State *L) {
 const luaL_Reg hy3d_files_funcs[] = {
   {"unzip", core_unzip},
   {"mkdir", core_mkdir},
+  {"append_private", core_append_private},
   {"isatty", core_isatty},
   {NULL, NULL}
 };

@@ -436,11 +436,20 @@ function Client:_sleep_until(t)
   end
 end
 
-local function job_id_of(job, what)
-  local id = job
-  if type(job) == "table" then id = job.JobId end
-  if type(id) ~= "string" or id == "" then
-    error(what .. ": expects a job table (with JobId) or a JobId string", 3)
+-- A JobId as a string: a non-empty string as it is, or a whole number (0 to 2^53, exact in a
+-- double) in decimal. nil for anything else (1e400 must never become "inf", nor 1.5 "1.5").
+local function id_string(id)
+  if type(id) == "string" then return id ~= "" and id or nil end
+  if type(id) == "number" and id >= 0 and id <= 2 ^ 53 and id % 1 == 0 then return ("%.0f"):format(id) end
+  return nil
+end
+
+-- The JobId of a job table or of a bare JobId given by the caller; anything else is the caller's
+-- mistake and raises (at `level`, default the caller of the public method).
+local function job_id_of(job, what, level)
+  local id = id_string(type(job) == "table" and job.JobId or job)
+  if not id then
+    error(what .. ": expects a job table (with JobId) or a JobId (a string, or a whole number)", level or 3)
   end
   return id
 end
@@ -482,12 +491,13 @@ function Client:submit(params, opts)
     self:_release_slot(ticket)
     return nil, self:_api_error(rerr)
   end
-  if type(job.JobId) ~= "string" and type(job.JobId) ~= "number" then
+  local id = id_string(job.JobId)
+  if not id then                                  -- none, or 1e400 (never "inf"), 2.5, a table
     self:_release_slot(ticket)
     return nil, self:_error { kind = "decode", code = "NO_JOB_ID", request_id = job.RequestId,
-      message = "the submit response has no JobId" }
+      message = "the submit response has no JobId (a string or a whole number)" }
   end
-  job.JobId = tostring(job.JobId)
+  job.JobId = id
   job.kind = kind
   self:_hold_slot(ticket, job)
   return job
@@ -781,16 +791,18 @@ end
 -- The result (a DONE query response) of a job given as a result, a job table or a JobId.
 function Client:_done_result(job, opts)
   if type(job) == "table" and job.ResultFile3Ds then return job end
-  local res, err = self:query(job, { kind = opts.kind })
+  local res, err = self:query(job_id_of(job, "hy3d download_files", 4), { kind = kind_of(job, opts) })
   if not res then return nil, err end
   if res.Status ~= "DONE" then
-    return nil, self:_error { kind = "invalid", code = "NOT_DONE", job_id = res.JobId, status = res.Status,
-      message = ("job %s is %s, not DONE: wait for it first"):format(tostring(res.JobId), tostring(res.Status)) }
+    return nil, self:_error { kind = "invalid", code = "NOT_DONE", job_id = id_string(res.JobId), status = res.Status,
+      message = ("job %s is %s, not DONE: wait for it first"):format(tostring(id_string(res.JobId)), tostring(res.Status)) }
   end
   return res
 end
 
 -- The result files to fetch: every one for {"all"}, else one per format asked (case-insensitive).
+-- Each gets `type`, the server's Type made a safe token (upper case; "FILE" when nothing of it is
+-- safe), and keeps the Type as the server gave it in `server_type`.
 function Client:_pick_files(res, formats)
   local list, picked = type(res.ResultFile3Ds) == "table" and res.ResultFile3Ds or {}, {}
   local want, seen = {}, {}
@@ -804,66 +816,93 @@ function Client:_pick_files(res, formats)
       if type(f) == "table" and type(f.Url) == "string" and type(f.Type) == "string"
           and (w == "ALL" or f.Type:upper() == w) and not seen[i] then
         seen[i], found = true, true
-        picked[#picked + 1] = { type = f.Type:upper(), url = f.Url, index = i }
+        picked[#picked + 1] = { type = files.safe_token(f.Type:upper()) or "FILE", server_type = f.Type, url = f.Url,
+                                index = i }
       end
     end
     if not found and w ~= "ALL" then
       local have = {}
-      for _, f in ipairs(list) do have[#have + 1] = tostring(type(f) == "table" and f.Type) end
-      return nil, self:_error { kind = "invalid", code = "NO_SUCH_FORMAT", job_id = res.JobId,
-        message = ("job %s has no %s result (it has: %s)"):format(tostring(res.JobId), w,
-          #have > 0 and table.concat(have, ", ") or "no files") }
+      for _, f in ipairs(list) do
+        have[#have + 1] = type(f) == "table" and files.safe_token(f.Type, 32) or "?"
+      end
+      return nil, self:_error { kind = "invalid", code = "NO_SUCH_FORMAT", job_id = id_string(res.JobId),
+        message = ("job %s has no %s result (it has: %s)"):format(tostring(id_string(res.JobId)),
+          w, #have > 0 and table.concat(have, ", ") or "no files") }
     end
   end
   return picked
+end
+
+-- A path in dir that no earlier result of this call took: stem.ext (unless `typed`), else
+-- stem_type.ext, else stem_type_2.ext, ... (ext "" for a folder).
+local function unused(used, dir, stem, ftype, ext, typed)
+  local n = typed and 2 or 1
+  local path = typed and files.join(dir, ("%s_%s%s"):format(stem, ftype:lower(), ext)) or files.join(dir, stem .. ext)
+  while used[path] do
+    n = n + 1
+    path = files.join(dir, ("%s_%s%s%s"):format(stem, ftype:lower(), n > 2 and "_" .. (n - 1) or "", ext))
+  end
+  used[path] = true
+  return path
 end
 
 --- Downloads a finished job's result files. `job` is a DONE query result, a job table or a
 -- JobId (queried first; opts.kind for a JobId that is not pro). opts: formats (File3D types,
 -- default {"GLB"}; {"all"} for every file), dir (default "."), name (file base name, default the
 -- JobId), extract (unzip zip results, such as OBJ, into <dir>/<name>_<type>/), on_progress(done,
--- total, type), max_bytes, timeout, stall. An expired URL (403) is refreshed by querying the job
--- again. Returns a list of {type, path, bytes, url[, dir, entries]} or nil, err.
+-- total, type), max_bytes (each file's download, and with extract what each archive unpacks to),
+-- timeout, stall. Names from the server never leave dir: the JobId and each Type are reduced to
+-- letters, digits, "_" and "-" (files.safe_token). An expired URL (403) is refreshed by querying
+-- the job again. Returns a list of {type, path, bytes, url[, dir, entries]} or nil, err.
 function Client:download_files(job, opts)
   opts = check_options("hy3d download_files", opts, FILES_OPTIONS, 2)
+  local name = opts.name
+  if name and (name:find("[/%c]") or name == "" or name == "." or name == "..") then
+    error("hy3d download_files: name must be a plain file name", 2)
+  end
   local res, err = self:_done_result(job, opts)
   if not res then return nil, err end
+  local job_id = id_string(res.JobId)
+  if res.JobId ~= nil and not job_id then
+    return nil, self:_error { kind = "decode", code = "BAD_JOB_ID", result = res,
+      message = ("the result's JobId is not a JobId (a %s)"):format(type(res.JobId)) }
+  end
   local picked
   picked, err = self:_pick_files(res, opts.formats or { "GLB" })
   if not picked then return nil, err end
-  local dir, base = opts.dir or ".", opts.name or tostring(res.JobId or "result")
-  if base:find("[/%c]") or base == "" or base == "." or base == ".." then
-    error("hy3d download_files: name must be a plain file name", 2)
-  end
+  local dir, base = opts.dir or ".", name or files.safe_token(job_id, 64) or "result"
   local ok, merr = files.mkdirs(dir)
-  if not ok then return nil, self:_error { kind = "io", code = "MKDIR_FAILED", message = merr } end
+  if not ok then
+    merr.job_id = job_id
+    return nil, self:_error(merr)
+  end
   local out, used = {}, {}
   for _, f in ipairs(picked) do
-    local ext = files.extension(f.url, f.type)
-    local path = files.join(dir, base .. "." .. ext)
-    if used[path] then path = files.join(dir, ("%s_%s.%s"):format(base, f.type:lower(), ext)) end
-    used[path] = true
+    local path = unused(used, dir, base, f.type, "." .. files.extension(f.url, f.type))
     local function refresh()                      -- the same file of the job, under a fresh URL
-      local fresh, qerr = self:query(res.JobId, { kind = res.kind or opts.kind })
+      local fresh, qerr = self:query(job_id, { kind = res.kind or opts.kind })
       if not fresh then return nil, qerr end
       local entry = type(fresh.ResultFile3Ds) == "table" and fresh.ResultFile3Ds[f.index]
-      if type(entry) == "table" and entry.Type and entry.Type:upper() == f.type then return entry.Url end
+      if type(entry) == "table" and type(entry.Type) == "string" and entry.Type:upper() == f.server_type:upper()
+          and type(entry.Url) == "string" then
+        return entry.Url
+      end
       return nil, { kind = "invalid", code = "NO_SUCH_FORMAT", message = "the job no longer lists this file" }
     end
     local on_progress = opts.on_progress and function(done, total) return opts.on_progress(done, total, f.type) end
     local saved, bytes = self:download(f.url, path, { on_progress = on_progress, max_bytes = opts.max_bytes,
-      timeout = opts.timeout, stall = opts.stall, refresh = res.JobId and refresh or nil })
+      timeout = opts.timeout, stall = opts.stall, refresh = job_id and refresh or nil })
     if not saved then
       local derr = bytes
-      derr.job_id, derr.files = res.JobId, out
+      derr.job_id, derr.files = job_id, out
       return nil, derr
     end
     local rec = { type = f.type, path = path, bytes = bytes, url = f.url }
     if opts.extract and files.is_zip(path) then
-      rec.dir = files.join(dir, ("%s_%s"):format(base, f.type:lower()))
-      local names, zerr = core.unzip(path, rec.dir, { overwrite = true })
+      rec.dir = unused(used, dir, base, f.type, "", true)
+      local names, zerr = core.unzip(path, rec.dir, { overwrite = true, max_bytes = opts.max_bytes })
       if not names then
-        zerr.job_id, zerr.files = res.JobId, out
+        zerr.job_id, zerr.files = job_id, out
         out[#out + 1] = rec
         rec.dir = nil
         return nil, self:_error(zerr)

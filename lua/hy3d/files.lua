@@ -1,5 +1,5 @@
---- Local files of downloads: where a partial download lives, what a result file is called,
--- folders, and which results are zips. No network here.
+--- Local files of downloads: where a partial download lives, what a result file is called (safe
+-- names from what a server says), folders, and which results are zips. No network here.
 local core = require "hy3d.core"
 
 local open = io.open
@@ -24,23 +24,39 @@ local function join(dir, name)
   return (dir:gsub("/+$", "")) .. "/" .. name
 end
 
--- Creates dir and its parents. Returns true, or nil and a message.
-local function mkdirs(dir)
+-- Creates dir and its parents (new ones with `mode`, default 0777, less the umask; existing ones
+-- are left as they are). Returns true, or nil and the error of core.mkdir.
+local function mkdirs(dir, mode)
   local path = dir:sub(1, 1) == "/" and "/" or ""
   for part in dir:gmatch("[^/]+") do
     path = path .. part
-    local ok, err = core.mkdir(path)
+    local ok, err = core.mkdir(path, mode)
     if not ok then return nil, err end
     path = path .. "/"
   end
   return true
 end
 
--- The extension of a result file: the URL's own (a short alphanumeric one), else the type's.
+--- A string from a server (a result's Type, a JobId) made safe as part of a file name: ASCII
+-- letters, digits, "_" and "-"; every run of other bytes (a "/", "..", a NUL, a control
+-- character) becomes one "_", and "_" or "-" at either end is dropped; at most `max` bytes
+-- (default 32). Never "", "." or "..": nil when nothing is left (or s is not a string).
+local function safe_token(s, max)
+  if type(s) ~= "string" then return nil end
+  local t = s:gsub("[^A-Za-z0-9_%-]+", "_"):gsub("^[_%-]+", "")
+  t = t:sub(1, max or 32):gsub("[_%-]+$", "")
+  if t == "" then return nil end
+  return t
+end
+
+-- The extension of a result file: the URL's own (1 to 5 ASCII letters and digits), else the
+-- known one of its type, else the type's safe token in lower case, else "bin".
 local function extension(url, ftype)
-  local ext = url:match("^[^?#]*"):match("/[^/]*%.(%w+)$")
+  local ext = url:match("^[^?#]*"):match("/[^/]*%.([A-Za-z0-9]+)$")
   if ext and #ext <= 5 then return ext:lower() end
-  return EXTENSIONS[ftype] or ftype:lower():gsub("[^%w]", "")
+  if EXTENSIONS[ftype] then return EXTENSIONS[ftype] end
+  local token = safe_token(ftype, 8)
+  return token and token:lower() or "bin"
 end
 
 -- Size of a file in bytes, or nil when it cannot be opened.
@@ -66,6 +82,7 @@ return {
   join = join,
   mkdirs = mkdirs,
   extension = extension,
+  safe_token = safe_token,
   size = size,
   is_zip = is_zip,
 }

@@ -2,11 +2,24 @@
 -- An append-only JSON-lines file: a submit appends { job_id, kind, door, base_url, prompt,
 -- submitted_at }, later events append { job_id, status, files, ... }. Reading merges the lines
 -- of each job_id (the latest value of a field wins, `files` accumulate, jobs keep the order of
--- their first line) and skips lines that do not parse. Version-neutral Lua (5.1 to 5.4, LuaJIT).
+-- their first line) and skips lines that do not parse. The record is private: the file is created
+-- 0600 (one found wider is narrowed to 0600 on the next append), folders the record creates 0700.
+-- Version-neutral Lua (5.1 to 5.4, LuaJIT).
 local core = require "hy3d.core"
 local files = require "hy3d.files"
 
 local byte = string.byte
+
+local PRIVATE_DIR = 448               -- 0700: the folders the record creates
+local PRIVATE_FILE = 384              -- 0600: the record itself
+
+-- A JobId as the record keeps it: a non-empty string, or a whole number (to 2^53) in decimal; nil
+-- for anything else (1e400 is no JobId, and must not be recorded as "inf").
+local function id_string(id)
+  if type(id) == "string" then return id ~= "" and id or nil end
+  if type(id) == "number" and id >= 0 and id <= 2 ^ 53 and id % 1 == 0 then return ("%.0f"):format(id) end
+  return nil
+end
 
 local M = {}
 
@@ -47,49 +60,30 @@ function M.open(path)
   return setmetatable({ path = path }, Record)
 end
 
--- Whether the file exists and its last byte is not a newline (a line cut short by a crash).
-local function ends_mid_line(path)
-  local f = io.open(path, "rb")
-  if not f then return false end
-  local size = f:seek("end")
-  local last
-  if size and size > 0 then
-    f:seek("set", size - 1)
-    last = f:read(1)
-  end
-  f:close()
-  return last ~= nil and last ~= "\n"
-end
-
---- Appends one entry (a table with job_id) as a JSON line, creating the file and its
--- directories when needed. Returns true, or nil and a message (the caller warns: a record that
--- cannot be written must never stop a job).
+--- Appends one entry (a table with job_id: a string, or a whole number) as a JSON line, creating
+-- the file (0600) and its missing directories (0700) when needed; never through a symbolic link.
+-- Returns true, or nil and a message (the caller warns: a record that cannot be written must
+-- never stop a job).
 function Record:append(entry)
-  if type(entry) ~= "table" or (type(entry.job_id) ~= "string" and type(entry.job_id) ~= "number") then
-    error("hy3d.jobs: an entry needs a job_id", 2)
+  if type(entry) ~= "table" or not id_string(entry.job_id) then
+    error("hy3d.jobs: an entry needs a job_id (a string, or a whole number)", 2)
   end
   local line, err = core.encode(entry)
   if not line then return nil, "cannot encode the entry: " .. tostring(err) end
   local dir = self.path:match("^(.*)/[^/]*$")
   if dir and dir ~= "" then
-    local ok, merr = files.mkdirs(dir)
-    if not ok then return nil, tostring(merr) end
+    local ok, merr = files.mkdirs(dir, PRIVATE_DIR)
+    if not ok then return nil, merr.message end
   end
-  local prefix = ends_mid_line(self.path) and "\n" or ""
-  local f, oerr = io.open(self.path, "ab")
-  if not f then return nil, tostring(oerr) end
-  local ok, werr = f:write(prefix, line, "\n")
-  local cok, cerr = f:close()
-  if not ok then return nil, tostring(werr) end
-  if not cok then return nil, tostring(cerr) end
+  local ok, werr = core.append_private(self.path, line .. "\n", PRIVATE_FILE, true)   -- after a cut line: a new one
+  if not ok then return nil, werr.message end
   return true
 end
 
 -- Folds one decoded line into the merged records.
 local function merge(by_id, order, line)
-  local id = line.job_id
-  if type(id) == "number" then id = ("%.0f"):format(id) end
-  if type(id) ~= "string" or id == "" then return false end
+  local id = id_string(line.job_id)
+  if not id then return false end
   local rec = by_id[id]
   if not rec then
     rec = { job_id = id, files = {} }
