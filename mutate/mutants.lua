@@ -5,7 +5,8 @@
 -- filter (optional busted --filter, a Lua pattern, to run only the tests that matter), why (the bug
 -- it models), area (optional: code other engineers are changing for issue 14, re-check after their
 -- merge), equivalent (optional: why no spec can tell it apart; it is then not run), note (optional:
--- for a survivor, the kind of spec that would kill it).
+-- for a survivor, the kind of spec that would kill it), timeout (optional: seconds for its spec run
+-- instead of MUTATE_TIMEOUT, for a mutant that makes its specs hang).
 -- `MUTANTS=id1,id2 make mutate` runs a subset; `MUTATE_DRY=1 make mutate` only checks for stale entries.
 
 local F, R, E, SG, IM, CO = "src/hy3d_files.c", "src/hy3d_request.c", "src/hy3d_engine.c", "src/hy3d_sign.c",
@@ -145,7 +146,7 @@ return {
     equivalent = "only visible in freed heap memory: no Lua-level spec can read it (valgrind/ASan do not flag it either)" },
 
   -- ===== C: the engine (src/hy3d_engine.c) =====
-  { id = "eng-stall-rounds-down", file = E, area = "downloads",
+  { id = "eng-stall-rounds-down", timeout = 60, file = E, area = "downloads",
     from = "  stall_s = stall_s / 1000 + (stall_s % 1000 != 0);     /* whole seconds, rounded up */\n  max_bytes",
     to = "  stall_s = stall_s / 1000;\n  max_bytes",
     specs = { DL }, filter = "stalls", why = "a sub-second stall limit becomes 0, i.e. no stall limit: a stalled host hangs the call" },
@@ -278,27 +279,27 @@ return {
   { id = "client-retry-one-too-many", file = CL,
     from = "if not retry or attempt > self._retry.max or", to = "if not retry or attempt > self._retry.max + 1 or",
     specs = { REL }, filter = "max_retries", why = "one retry more than max_retries" },
-  { id = "client-retry-after-uncapped", file = CL,
+  { id = "client-retry-after-uncapped", timeout = 60, file = CL,
     from = "or delay > self._retry.cap\n", to = "\n",
     specs = { REL }, filter = "beyond retry_max", why = "a hostile Retry-After: 86400 makes the client sleep a day" },
   { id = "client-retry-past-deadline", file = CL,
     from = "or (deadline and now() + delay >= deadline) then", to = "then",
     specs = { "spec/wait_spec.lua" }, why = "a retry pause runs past wait's deadline",
     note = "killable by a wait_spec case: 503 on every query with Retry-After 2 and timeout 0.5 must give up in time" },
-  { id = "client-slot-not-freed-on-end", file = CL,
+  { id = "client-slot-not-freed-on-end", timeout = 60, file = CL,
     from = "    slots.active[id] = nil\n    slots.count = slots.count - 1\n", to = "    slots.active[id] = nil\n",
     specs = { REL }, filter = "2%-slot", why = "a finished job keeps its max_concurrent_jobs slot (the queue deadlocks)" },
-  { id = "client-slot-off-by-one", file = CL,
+  { id = "client-slot-off-by-one", timeout = 120, file = CL,
     from = "while slots.queue[1] ~= ticket or slots.count >= slots.max do", to = "while slots.queue[1] ~= ticket or slots.count > slots.max do",
     specs = { REL }, filter = "max_concurrent_jobs", why = "one job more than max_concurrent_jobs runs at once" },
   { id = "client-slot-not-released-on-error", file = CL,
     from = "  if not job then\n    self:_release_slot(ticket)\n", to = "  if not job then\n",
     specs = { REL }, filter = "max_concurrent_jobs", why = "a failed submit keeps its slot forever",
     note = "killable by a spec: max_concurrent_jobs = 1, a submit that fails (400), then a submit that must go through" },
-  { id = "client-slot-never-polled", file = CL,
+  { id = "client-slot-never-polled", timeout = 60, file = CL,
     from = "if oldest and now() - (oldest.checked or 0) >= self.poll_interval then", to = "if oldest and false then",
     specs = { REL }, filter = "nobody waits", why = "a slot held by a job nobody waits on is never freed", },
-  { id = "client-wait-deadline-ignored", file = CL,
+  { id = "client-wait-deadline-ignored", timeout = 120, file = CL,
     from = "if left <= 0 then return nil, timed_out() end", to = "if left < -1e9 then return nil, timed_out() end",
     specs = { "spec/wait_spec.lua" }, filter = "deadline", why = "wait polls past its timeout" },
   { id = "client-poll-not-bounded", file = CL,
@@ -321,7 +322,7 @@ return {
     from = "      restarted = true                            -- what the part holds cannot be continued\n      os.remove(state.part)",
     to = "      restarted = true                            -- what the part holds cannot be continued",
     specs = { DL }, filter = "longer than the file", why = "a partial file that cannot be continued is not removed before starting over" },
-  { id = "client-dl-refresh-unbounded", file = CL, area = "downloads",
+  { id = "client-dl-refresh-unbounded", timeout = 60, file = CL, area = "downloads",
     from = "elseif status == 403 and opts.refresh and not refreshed then", to = "elseif status == 403 and opts.refresh then",
     specs = { DL }, filter = "refresh", why = "refresh is asked again and again while the host keeps saying 403",
     note = "killable by a download spec whose refresh returns another URL that also answers 403, counting refresh calls" },

@@ -93,6 +93,7 @@ for i, m in ipairs(list) do
   if type(m.specs) ~= "table" or #m.specs == 0 then die("%s: specs must name at least one spec file", where) end
   if type(m.why) ~= "string" or m.why == "" then die("%s: why must say what bug it models", where) end
   if m.filter ~= nil and type(m.filter) ~= "string" then die("%s: filter must be a string", where) end
+  if m.timeout ~= nil and (type(m.timeout) ~= "number" or m.timeout <= 0) then die("%s: timeout must be > 0", where) end
 end
 
 local selected = list
@@ -175,7 +176,7 @@ local function run_specs(m, log)
   for _, s in ipairs(m.specs) do args[#args + 1] = q(s) end
   local cmd = ("cd %s && timeout -k 10 %d env HY3D_CPATH='./build/?.so' HY3D_SANDBOX_LUA=%s HY3D_TEST_LUA=%s"
     .. " %s %s -o spec/support/summary.lua %s > %s 2>&1 < /dev/null")
-    :format(q(TREE), env.timeout, q(env.sandbox_lua), q(env.lua), q(env.lua), q(env.busted),
+    :format(q(TREE), math.ceil(m.timeout or env.timeout), q(env.sandbox_lua), q(env.lua), q(env.lua), q(env.busted),
       table.concat(args, " "), q("../logs/" .. log))
   local code = sh(cmd)
   local text = read(LOGS .. "/" .. log) or ""
@@ -228,7 +229,7 @@ for i, m in ipairs(selected) do
         if status == "fail" then
           r = { outcome = "KILLED", detail = "specs failed (" .. summary .. ")" }
         elseif status == "timeout" then
-          r = { outcome = "TIMEOUT", detail = ("no result within %d s (counts as killed)"):format(env.timeout) }
+          r = { outcome = "TIMEOUT", detail = ("no result within %d s (counts as killed)"):format(m.timeout or env.timeout) }
         else
           r = { outcome = "SURVIVED", detail = summary }
         end
