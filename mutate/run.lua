@@ -1,4 +1,4 @@
--- mutate/run.lua — `make mutate`: applies each mutant of mutate/mutants.lua to a scratch copy of the tree, runs its specs, scores.
+-- mutate/run.lua — `make mutate`: applies each mutant of mutate/mutants.lua to a copy of the tree, runs its specs, scores.
 --
 -- Lua 5.4, run from the repository root by `make mutate`. Environment (the Makefile passes them):
 --   MUTANTS=id1,id2   run only these mutants (the result then goes to build/mutate/MUTATION.md)
@@ -6,6 +6,7 @@
 --   MUTATE_TIMEOUT=300  seconds one spec run may take (a run that hits it counts as killed: TIMEOUT)
 --   MUTATE_OUT=path   where the report goes (default MUTATION.md for a full run)
 --   MUTATE_DRY=1      only check the list: report stale entries (no build, no specs)
+--   MUTATE_BASELINE=1 stop after the unmutated runs (checks that every spec set and filter passes)
 --   LUA, BUSTED, SANDBOX_LUA  the interpreters and busted, as `make test` uses them
 -- Exit status: 0 when the score reaches MUTATE_MIN and no mutant is STALE or BROKEN-BASELINE.
 
@@ -203,9 +204,19 @@ for _, m in ipairs(selected) do
     nbase = nbase + 1
     local t0 = now()
     local status, summary = run_specs(m, ("baseline-%d.log"):format(nbase))
+    if status == "pass" and not summary:match("^[1-9]") then   -- "0 passed": the filter matches no test
+      status, summary = "empty", summary == "no summary" and "no summary line" or "no test ran: the filter matches none"
+    end
     baseline[key] = status == "pass" and "pass" or (status .. ": " .. summary)
     say("baseline %-60s %s (%s, %d s)", key:sub(1, 60), status == "pass" and "ok" or "FAILS", summary, now() - t0)
   end
+end
+
+if os.getenv("MUTATE_BASELINE") == "1" then
+  local bad = 0
+  for _, v in pairs(baseline) do if v ~= "pass" then bad = bad + 1 end end
+  say("mutate: %d spec set(s) run unmutated, %d failing", nbase, bad)
+  os.exit(bad == 0 and 0 or 1)
 end
 
 -- ===== the mutants =====
