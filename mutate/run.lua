@@ -187,6 +187,7 @@ local function run_specs(m, log)
   end
   if code == 124 or code == 137 then return "timeout", summary or "no summary" end
   if code == 0 then return "pass", summary or "no summary" end
+  if code > 128 then return "fail", ("busted died of signal %d"):format(code - 128) end   -- a crash in the core
   return "fail", summary or ("exit " .. code)
 end
 
