@@ -329,13 +329,15 @@ include bench/bench.mk
 # below MUTATE_MIN percent, with a STALE mutant (its text is no longer in its file: fix the entry)
 # or with a BROKEN-BASELINE one.
 # MUTANTS=id1,id2 runs a subset; MUTATE_DRY=1 only checks for stale entries; MUTATE_BASELINE=1 stops
-# after the unmutated runs.
+# after the unmutated runs; MUTATE_MERGE=1 with MUTANTS reruns those (a fixed stale entry, a new
+# mutant) and merges them into the last full run's results (build/mutate/results.lua), rewriting
+# MUTATION.md for the whole list: a mutant changed since that run and not rerun fails the target.
 MUTANTS        ?=
 MUTATE_MIN     ?= 90
 MUTATE_TIMEOUT ?= 300
 mutate: deps-test
 	@MUTANTS="$(MUTANTS)" MUTATE_MIN="$(MUTATE_MIN)" MUTATE_TIMEOUT="$(MUTATE_TIMEOUT)" MUTATE_DRY="$(MUTATE_DRY)" \
-	  MUTATE_BASELINE="$(MUTATE_BASELINE)" \
+	  MUTATE_BASELINE="$(MUTATE_BASELINE)" MUTATE_MERGE="$(MUTATE_MERGE)" \
 	  LUA=$(SANDBOX_LUA) BUSTED=$(BUSTED) SANDBOX_LUA=$(SANDBOX_LUA) $(SANDBOX_LUA) mutate/run.lua
 
 .PHONY: mutate

@@ -7,6 +7,9 @@
 --   MUTATE_OUT=path   where the report goes (default MUTATION.md for a full run)
 --   MUTATE_DRY=1      only check the list: report stale entries (no build, no specs)
 --   MUTATE_BASELINE=1 stop after the unmutated runs (checks that every spec set and filter passes)
+--   MUTATE_MERGE=1    with MUTANTS: rerun those mutants and merge them into the last full run's
+--                     results (build/mutate/results.lua), rewriting MUTATION.md for the whole list;
+--                     a mutant changed since (or new) and not rerun is NOT-RUN, a list failure
 --   LUA, BUSTED, SANDBOX_LUA  the interpreters and busted, as `make test` uses them
 -- Exit status: 0 when the score reaches MUTATE_MIN and no mutant is STALE or BROKEN-BASELINE.
 
@@ -108,7 +111,28 @@ if env.only ~= "" then
   end
 end
 local full = env.only == ""
-local out_path = env.out ~= "" and env.out or (full and "MUTATION.md" or SCRATCH .. "/MUTATION.md")
+local merge = os.getenv("MUTATE_MERGE") == "1"
+if merge and full then die("MUTATE_MERGE=1 needs MUTANTS (the mutants to rerun)") end
+local out_path = env.out ~= "" and env.out or ((full or merge) and "MUTATION.md" or SCRATCH .. "/MUTATION.md")
+local RESULTS = SCRATCH .. "/results.lua"   -- the last full (or merged) run, for MUTATE_MERGE
+
+-- What a result depends on: a mutant whose fingerprint changed must run again.
+local function fingerprint(m)
+  local h = 2166136261
+  local text = table.concat({ m.file, m.from, m.to, table.concat(m.specs, " "), m.filter or "",
+    tostring(m.timeout or ""), m.equivalent or "" }, "\0")
+  for i = 1, #text do h = ((h ~ text:byte(i)) * 16777619) & 0xffffffff end
+  return ("%08x"):format(h)
+end
+
+local base
+if merge then
+  local ok, t = pcall(dofile, RESULTS)
+  if not ok or type(t) ~= "table" then die("MUTATE_MERGE=1: no earlier full run to merge into (%s)", RESULTS) end
+  base = t
+end
+-- The mutants the report covers: the whole list when merging.
+local reported = merge and list or selected
 
 -- ===== stale check (against the working tree, which the scratch tree copies) =====
 
@@ -119,7 +143,7 @@ local function original(file)
 end
 
 local results = {}      -- id -> { outcome=, detail=, seconds= }
-for _, m in ipairs(selected) do
+for _, m in ipairs(reported) do
   local text = original(m.file)
   if not text then
     results[m.id] = { outcome = "STALE", detail = "the file does not exist" }
@@ -261,23 +285,35 @@ for i, m in ipairs(selected) do
   end
 end
 
+if merge then
+  for _, m in ipairs(list) do
+    if not results[m.id] then
+      local old = base.results[m.id]
+      if old and old.fp == fingerprint(m) then
+        results[m.id] = { outcome = old.outcome, detail = old.detail, seconds = old.seconds, merged = true }
+      else
+        results[m.id] = { outcome = "NOT-RUN", detail = "new or changed since the full run: rerun it (MUTANTS=" .. m.id .. ")" }
+      end
+    end
+  end
+end
+
 -- ===== score and report =====
 
-local n = { KILLED = 0, TIMEOUT = 0, SURVIVED = 0, EQUIVALENT = 0, STALE = 0, ["BROKEN-BASELINE"] = 0 }
-local survivors, stale, broken = {}, {}, {}
-for _, m in ipairs(selected) do
+local n = { KILLED = 0, TIMEOUT = 0, SURVIVED = 0, EQUIVALENT = 0, STALE = 0, ["BROKEN-BASELINE"] = 0, ["NOT-RUN"] = 0 }
+local survivors, failures = {}, {}
+for _, m in ipairs(reported) do
   local o = results[m.id].outcome
   n[o] = n[o] + 1
   if o == "SURVIVED" then survivors[#survivors + 1] = m end
-  if o == "STALE" then stale[#stale + 1] = m end
-  if o == "BROKEN-BASELINE" then broken[#broken + 1] = m end
+  if o == "STALE" or o == "BROKEN-BASELINE" or o == "NOT-RUN" then failures[#failures + 1] = m end
 end
 local killed = n.KILLED + n.TIMEOUT
-local scored = #selected - n.EQUIVALENT - n.STALE - n["BROKEN-BASELINE"]
+local scored = #reported - n.EQUIVALENT - #failures
 local score = scored > 0 and 100 * killed / scored or 0
 local line = ("%d mutants: %d killed (%d by timeout), %d survived, %d equivalent, %d stale, %d broken baseline"
-  .. " — score %.1f%%"):format(#selected, killed, n.TIMEOUT, n.SURVIVED, n.EQUIVALENT, n.STALE,
-  n["BROKEN-BASELINE"], score)
+  .. "%s — score %.1f%%"):format(#reported, killed, n.TIMEOUT, n.SURVIVED, n.EQUIVALENT, n.STALE,
+  n["BROKEN-BASELINE"], merge and (", " .. n["NOT-RUN"] .. " not run") or "", score)
 
 say("")
 say("%s", line)
@@ -285,8 +321,7 @@ if #survivors > 0 then
   say("survivors:")
   for _, m in ipairs(survivors) do say("  %s (%s): %s", m.id, m.file, m.why) end
 end
-for _, m in ipairs(stale) do say("STALE %s (%s): %s", m.id, m.file, results[m.id].detail) end
-for _, m in ipairs(broken) do say("BROKEN-BASELINE %s: %s", m.id, results[m.id].detail) end
+for _, m in ipairs(failures) do say("%s %s (%s): %s", results[m.id].outcome, m.id, m.file, results[m.id].detail) end
 
 local function cell(s)
   return (tostring(s):gsub("|", "\\|"):gsub("\n", " "))
@@ -300,13 +335,26 @@ end
 
 local commit = io.popen("git rev-parse --short HEAD 2>/dev/null"):read("l") or "?"
 local dirty = io.popen("git status --porcelain --untracked-files=no 2>/dev/null"):read("a") or ""
+local this_run = ("%s: %s at %s%s, %d s"):format(os.date("!%Y-%m-%d %H:%M UTC"),
+  full and "the full list" or ("MUTANTS=" .. env.only), commit, dirty ~= "" and " (with uncommitted changes)" or "",
+  now() - started)
+local runs = {}
+if merge then for _, r in ipairs(base.runs or {}) do runs[#runs + 1] = r end end
+runs[#runs + 1] = this_run
+
 local md = {}
 local function add(s) md[#md + 1] = s end
 add("# hy3d mutation testing")
 add("")
-add(("Written by `make mutate` (mutate/run.lua) on %s; %s at %s%s, %d s in all."):format(
-  os.date("!%Y-%m-%d %H:%M UTC"), full and "the full list" or ("the subset MUTANTS=" .. env.only),
-  commit, dirty ~= "" and " (with uncommitted changes)" or "", now() - started))
+if #runs == 1 then
+  add(("Written by `make mutate` (mutate/run.lua) on %s."):format(this_run))
+else
+  add("Written by `make mutate` (mutate/run.lua): a full run and the reruns merged into it (MUTATE_MERGE=1), "
+    .. "each mutant's latest result:")
+  add("")
+  for _, r in ipairs(runs) do add("- " .. r) end
+  add("")
+end
 add("Each mutant is one small edit of one file (mutate/mutants.lua); its specs run against it on Lua 5.4, "
   .. "and it is killed when they fail (or the core no longer builds, or they time out).")
 add("")
@@ -314,8 +362,8 @@ add("## Score")
 add("")
 add("**" .. line .. "**")
 add("")
-add(("Score = killed / (mutants − equivalent − stale − broken baseline). Passing: ≥ %g%%, no stale and no "
-  .. "broken-baseline mutant."):format(env.min))
+add(("Score = killed / (mutants − equivalent − stale − broken baseline − not run). Passing: ≥ %g%%, and no "
+  .. "stale, broken-baseline or not-run mutant."):format(env.min))
 add("")
 add("## Survivors")
 add("")
@@ -324,18 +372,19 @@ for _, m in ipairs(survivors) do
   add(("- **%s** (`%s`%s): %s"):format(m.id, m.file, m.area and (", area " .. m.area) or "", cell(m.why)))
   if m.note then add("  " .. cell(m.note)) end
 end
-if #stale + #broken > 0 then
+if #failures > 0 then
   add("")
   add("## List failures")
   add("")
-  for _, m in ipairs(stale) do add(("- STALE **%s** (`%s`): %s"):format(m.id, m.file, results[m.id].detail)) end
-  for _, m in ipairs(broken) do add(("- BROKEN-BASELINE **%s**: %s"):format(m.id, cell(results[m.id].detail))) end
+  for _, m in ipairs(failures) do
+    add(("- %s **%s** (`%s`): %s"):format(results[m.id].outcome, m.id, m.file, cell(results[m.id].detail)))
+  end
 end
 add("")
 add("## Equivalent mutants")
 add("")
 if n.EQUIVALENT == 0 then add("None.") end
-for _, m in ipairs(selected) do
+for _, m in ipairs(reported) do
   if results[m.id].outcome == "EQUIVALENT" then add(("- **%s** (`%s`): %s"):format(m.id, m.file, cell(m.equivalent))) end
 end
 add("")
@@ -343,7 +392,7 @@ add("## Every mutant")
 add("")
 add("| id | file | from | to | specs | outcome | detail |")
 add("|---|---|---|---|---|---|---|")
-for _, m in ipairs(selected) do
+for _, m in ipairs(reported) do
   local r = results[m.id]
   local specs = table.concat(m.specs, " "):gsub("spec/", "")
   if m.filter then specs = specs .. " (" .. m.filter .. ")" end
@@ -353,9 +402,25 @@ end
 write(out_path, table.concat(md, "\n") .. "\n")
 say("mutate: wrote %s (logs in %s)", out_path, LOGS)
 
-local pass = score >= env.min and n.STALE == 0 and n["BROKEN-BASELINE"] == 0
+-- The results, for a later MUTATE_MERGE=1 (only a full or merged run is a base to merge into).
+if full or merge then
+  local out = { "-- written by mutate/run.lua: the last full (or merged) run's results", "return {", "  runs = {" }
+  for _, r in ipairs(runs) do out[#out + 1] = ("    %q,"):format(r) end
+  out[#out + 1] = "  },"
+  out[#out + 1] = "  results = {"
+  for _, m in ipairs(reported) do
+    local r = results[m.id]
+    out[#out + 1] = ("    [%q] = { outcome = %q, detail = %q, seconds = %s, fp = %q },"):format(m.id, r.outcome,
+      tostring(r.detail), r.seconds and tostring(r.seconds) or "nil", fingerprint(m))
+  end
+  out[#out + 1] = "  },"
+  out[#out + 1] = "}"
+  write(RESULTS, table.concat(out, "\n") .. "\n")
+end
+
+local pass = score >= env.min and #failures == 0
 if not pass then
-  say("mutate: FAILED (%s)", n.STALE + n["BROKEN-BASELINE"] > 0 and "the list has stale or broken-baseline mutants"
+  say("mutate: FAILED (%s)", #failures > 0 and "the list has stale, broken-baseline or not-run mutants"
     or ("score below MUTATE_MIN=" .. env.min .. "%"))
 end
 os.exit(pass and 0 or 1)
