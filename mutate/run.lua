@@ -410,8 +410,11 @@ if full or merge then
   out[#out + 1] = "  results = {"
   for _, m in ipairs(reported) do
     local r = results[m.id]
-    out[#out + 1] = ("    [%q] = { outcome = %q, detail = %q, seconds = %s, fp = %q },"):format(m.id, r.outcome,
-      tostring(r.detail), r.seconds and tostring(r.seconds) or "nil", fingerprint(m))
+    -- a list failure is not a result: kept, it would stand for the mutant in the next merge
+    if r.outcome ~= "STALE" and r.outcome ~= "BROKEN-BASELINE" and r.outcome ~= "NOT-RUN" then
+      out[#out + 1] = ("    [%q] = { outcome = %q, detail = %q, seconds = %s, fp = %q },"):format(m.id, r.outcome,
+        tostring(r.detail), r.seconds and tostring(r.seconds) or "nil", fingerprint(m))
+    end
   end
   out[#out + 1] = "  },"
   out[#out + 1] = "}"
