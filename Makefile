@@ -331,7 +331,8 @@ include bench/bench.mk
 # MUTANTS=id1,id2 runs a subset; MUTATE_DRY=1 only checks for stale entries; MUTATE_BASELINE=1 stops
 # after the unmutated runs; MUTATE_MERGE=1 with MUTANTS reruns those (a fixed stale entry, a new
 # mutant) and merges them into the last full run's results (build/mutate/results.lua), rewriting
-# MUTATION.md for the whole list: a mutant changed since that run and not rerun fails the target.
+# MUTATION.md for the whole list: a mutant changed since that run and not rerun fails the target
+# (MUTATE_MERGE=1 alone only rewrites MUTATION.md, e.g. after editing the notes).
 MUTANTS        ?=
 MUTATE_MIN     ?= 90
 MUTATE_TIMEOUT ?= 300

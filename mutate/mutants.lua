@@ -111,7 +111,8 @@ return {
   { id = "req-max-bytes-header-offset", file = R, area = "downloads",
     from = "length > 0 && r->offset + length > r->max_bytes) {", to = "length > 0 && length > r->max_bytes) {",
     specs = { DL }, why = "max_bytes compares the Content-Length without the resumed offset",
-    note = "killed only by the streaming check too; equivalent unless the streaming check is also wrong" },
+    note = "the streaming check (offset + bytes + len) refuses the same resumed download a little later; "
+      .. "killable by resuming a download over max_bytes and asserting the partial file did not grow" },
   { id = "req-max-bytes-stream", file = R, area = "downloads",
     from = "r->max_bytes > 0 && r->offset + r->bytes + (curl_off_t)len > r->max_bytes", to = "0",
     specs = { DL }, filter = "max_bytes", why = "a body longer than its Content-Length (or chunked) escapes max_bytes",

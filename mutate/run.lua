@@ -9,7 +9,8 @@
 --   MUTATE_BASELINE=1 stop after the unmutated runs (checks that every spec set and filter passes)
 --   MUTATE_MERGE=1    with MUTANTS: rerun those mutants and merge them into the last full run's
 --                     results (build/mutate/results.lua), rewriting MUTATION.md for the whole list;
---                     a mutant changed since (or new) and not rerun is NOT-RUN, a list failure
+--                     a mutant changed since (or new) and not rerun is NOT-RUN, a list failure.
+--                     Without MUTANTS: only rewrite MUTATION.md (notes and reasons edited since)
 --   LUA, BUSTED, SANDBOX_LUA  the interpreters and busted, as `make test` uses them
 -- Exit status: 0 when the score reaches MUTATE_MIN and no mutant is STALE or BROKEN-BASELINE.
 
@@ -100,8 +101,11 @@ for i, m in ipairs(list) do
   if m.timeout ~= nil and (type(m.timeout) ~= "number" or m.timeout <= 0) then die("%s: timeout must be > 0", where) end
 end
 
+local merge = os.getenv("MUTATE_MERGE") == "1"
 local selected = list
-if env.only ~= "" then
+if merge and env.only == "" then
+  selected = {}                                   -- MUTATE_MERGE=1 alone: rewrite the report, run nothing
+elseif env.only ~= "" then
   selected = {}
   local byid = {}
   for _, m in ipairs(list) do byid[m.id] = m end
@@ -110,9 +114,7 @@ if env.only ~= "" then
     selected[#selected + 1] = byid[id]
   end
 end
-local full = env.only == ""
-local merge = os.getenv("MUTATE_MERGE") == "1"
-if merge and full then die("MUTATE_MERGE=1 needs MUTANTS (the mutants to rerun)") end
+local full = env.only == "" and not merge
 local out_path = env.out ~= "" and env.out or ((full or merge) and "MUTATION.md" or SCRATCH .. "/MUTATION.md")
 local RESULTS = SCRATCH .. "/results.lua"   -- the last full (or merged) run, for MUTATE_MERGE
 
@@ -173,24 +175,25 @@ end
 -- ===== the scratch tree =====
 
 local started = now()
-say("mutate: %d mutant(s); copying the tracked tree to %s", #selected, TREE)
-if sh("rm -rf " .. q(TREE) .. " " .. q(LOGS) .. " && mkdir -p " .. q(TREE) .. " " .. q(LOGS)) ~= 0 then
-  die("cannot make %s", TREE)
-end
--- The working tree's version of every tracked file (uncommitted edits included; deleted ones skipped).
-if sh("git ls-files -z | xargs -0 sh -c 'for f; do [ -e \"$f\" ] && printf \"%s\\0\" \"$f\"; done' sh"
-      .. " | tar --null -T - -cf - | tar -xf - -C " .. q(TREE)) ~= 0 then
-  die("cannot copy the tree")
-end
-
 local function make_core(log)
   return sh(("cd %s && make -s --no-print-directory LUA=%s SANDBOX_LUA=%s all sandbox-core >> %s 2>&1")
     :format(q(TREE), q(env.lua), q(env.sandbox_lua), q("../logs/" .. log)))
 end
 
-say("mutate: building the 5.4 core in %s", TREE)
-if make_core("build.log") ~= 0 then
-  die("the unmutated tree does not build (see %s/build.log)", LOGS)
+if #selected > 0 then
+  say("mutate: %d mutant(s); copying the tracked tree to %s", #selected, TREE)
+  if sh("rm -rf " .. q(TREE) .. " " .. q(LOGS) .. " && mkdir -p " .. q(TREE) .. " " .. q(LOGS)) ~= 0 then
+    die("cannot make %s", TREE)
+  end
+  -- The working tree's version of every tracked file (uncommitted edits included; deleted ones skipped).
+  if sh("git ls-files -z | xargs -0 sh -c 'for f; do [ -e \"$f\" ] && printf \"%s\\0\" \"$f\"; done' sh"
+        .. " | tar --null -T - -cf - | tar -xf - -C " .. q(TREE)) ~= 0 then
+    die("cannot copy the tree")
+  end
+  say("mutate: building the 5.4 core in %s", TREE)
+  if make_core("build.log") ~= 0 then
+    die("the unmutated tree does not build (see %s/build.log)", LOGS)
+  end
 end
 
 -- One busted run in the scratch tree, as `make test` runs it on 5.4. Returns "pass", "fail" or
@@ -340,7 +343,7 @@ local this_run = ("%s: %s at %s%s, %d s"):format(os.date("!%Y-%m-%d %H:%M UTC"),
   now() - started)
 local runs = {}
 if merge then for _, r in ipairs(base.runs or {}) do runs[#runs + 1] = r end end
-runs[#runs + 1] = this_run
+if #selected > 0 then runs[#runs + 1] = this_run end
 
 local md = {}
 local function add(s) md[#md + 1] = s end
