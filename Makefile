@@ -330,7 +330,7 @@ include bench/bench.mk
 # or with a BROKEN-BASELINE one.
 # MUTANTS=id1,id2 runs a subset; MUTATE_DRY=1 only checks for stale entries; MUTATE_BASELINE=1 stops
 # after the unmutated runs; MUTATE_MERGE=1 with MUTANTS reruns those (a fixed stale entry, a new
-# mutant) and merges them into the last full run's results (build/mutate/results.lua), rewriting
+# mutant) and merges them into the last full run's results (mutate/results.lua, committed), rewriting
 # MUTATION.md for the whole list: a mutant changed since that run and not rerun fails the target
 # (MUTATE_MERGE=1 alone only rewrites MUTATION.md, e.g. after editing the notes).
 MUTANTS        ?=

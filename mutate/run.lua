@@ -8,7 +8,7 @@
 --   MUTATE_DRY=1      only check the list: report stale entries (no build, no specs)
 --   MUTATE_BASELINE=1 stop after the unmutated runs (checks that every spec set and filter passes)
 --   MUTATE_MERGE=1    with MUTANTS: rerun those mutants and merge them into the last full run's
---                     results (build/mutate/results.lua), rewriting MUTATION.md for the whole list;
+--                     results (mutate/results.lua, committed with MUTATION.md), rewriting MUTATION.md;
 --                     a mutant changed since (or new) and not rerun is NOT-RUN, a list failure.
 --                     Without MUTANTS: only rewrite MUTATION.md (notes and reasons edited since)
 --   LUA, BUSTED, SANDBOX_LUA  the interpreters and busted, as `make test` uses them
@@ -116,7 +116,7 @@ elseif env.only ~= "" then
 end
 local full = env.only == "" and not merge
 local out_path = env.out ~= "" and env.out or ((full or merge) and "MUTATION.md" or SCRATCH .. "/MUTATION.md")
-local RESULTS = SCRATCH .. "/results.lua"   -- the last full (or merged) run, for MUTATE_MERGE
+local RESULTS = "mutate/results.lua"   -- the last full (or merged) run, for MUTATE_MERGE (committed)
 
 -- What a result depends on: a mutant whose fingerprint changed must run again.
 local function fingerprint(m)
@@ -407,7 +407,8 @@ say("mutate: wrote %s (logs in %s)", out_path, LOGS)
 
 -- The results, for a later MUTATE_MERGE=1 (only a full or merged run is a base to merge into).
 if full or merge then
-  local out = { "-- written by mutate/run.lua: the last full (or merged) run's results", "return {", "  runs = {" }
+  local out = { "-- mutate/results.lua — written by `make mutate` (mutate/run.lua): the last full or merged run, "
+    .. "for MUTATE_MERGE=1.", "return {", "  runs = {" }
   for _, r in ipairs(runs) do out[#out + 1] = ("    %q,"):format(r) end
   out[#out + 1] = "  },"
   out[#out + 1] = "  results = {"
