@@ -1,7 +1,7 @@
 -- luacheck configuration (`make test` runs `luacheck -q .`).
 std = "max"
 max_line_length = 130
-include_files = { "lua/**/*.lua", "spec/**/*.lua", "examples/**/*.lua", "bin", "bench/**/*.lua", ".busted", ".luacheckrc" }
+include_files = { "lua/**/*.lua", "spec/**/*.lua", "examples/**/*.lua", "bin", "bench/**/*.lua", "mutate/**/*.lua", ".busted", ".luacheckrc" }
 exclude_files = { "build", "out", "spec/sdk", "spec/support/*.c", "examples/**/*.md" }
 files["spec"] = { std = "+busted" }
 files["bin/hy3d-sandbox"] = { globals = { "arg" } }
