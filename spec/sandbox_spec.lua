@@ -597,6 +597,58 @@ describe("hy3d-sandbox", function()
       small:stop()
     end)
 
+    it("evicts only when a new connection waits to be accepted (in-process, step by step)", function()
+      local server = require("hy3d.sandbox.http").new(function() return { status = 200, body = "ok" } end,
+        { max_connections = 2 })
+      local _, port = assert(server:listen("127.0.0.1", 0))
+      local slow = { slow_header(port), slow_header(port) }
+      for _ = 1, 400 do                              -- until both are accepted (20 s at most)
+        if server.stats.connections_open == 2 then break end
+        server:step(0.05)
+      end
+      assert.equal(2, server.stats.connections_open)
+      for _ = 1, 3 do server:step(0) end             -- full, but nobody waits: nothing is closed
+      assert.equal(0, server.stats.connections_evicted)
+      local c = assert(socket.connect("127.0.0.1", port))
+      assert(c:send("GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+      c:settimeout(0)
+      local got = ""
+      for _ = 1, 400 do
+        server:step(0.05)
+        local data, _, partial = c:receive(4096)
+        got = got .. (data or partial or "")
+        if got:find("\r\n\r\nok$") then break end
+      end
+      assert.matches("^HTTP/1%.1 200 OK\r\n", got)
+      assert.equal(1, server.stats.connections_evicted)
+      assert.equal("closed", read_end(slow[1]))
+      slow[2]:settimeout(0)
+      assert.equal("timeout", read_end(slow[2]))
+      for _, s in ipairs { c, slow[1], slow[2] } do s:close() end
+      server:close()
+    end)
+
+    it("holds a client that trickles its head a line at a time to the same deadline", function()
+      local small = sandbox.start { extra = { "--header-timeout", "1" } }
+      local c = slow_header(tonumber(small.url:match(":(%d+)$")))
+      local got, err, lines, t0 = "", "timeout", 0, socket.gettime()
+      c:settimeout(0.25)
+      while err == "timeout" and socket.gettime() - t0 < 20 do   -- a header line each quarter second
+        local data, e, partial = c:receive("*a")     -- data: all of it, up to the close
+        got, err = got .. (data or partial or ""), data and "closed" or e
+        if err == "timeout" then
+          lines = lines + 1
+          c:send("X-Trickle: " .. lines .. "\r\n")
+        end
+      end
+      c:close()
+      -- ended by the server (a line sent just after it closed may turn its close into a reset)
+      assert.is_true(err == "closed" or err == "connection reset by peer", "the read ended with " .. tostring(err))
+      if got ~= "" then assert.matches("^HTTP/1%.1 408 ", got) end
+      assert.equal(1, small:stats().header_timeouts)
+      small:stop()
+    end)
+
     it("closes a connection that sends no complete request head within --header-timeout", function()
       local small = sandbox.start { extra = { "--header-timeout", "1" } }
       local port = tonumber(small.url:match(":(%d+)$"))

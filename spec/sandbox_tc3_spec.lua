@@ -50,6 +50,20 @@ describe("hy3d-sandbox API 3.0 authentication", function()
     assert.equal("AuthFailure.SignatureFailure", body.Response.Error.Code)
   end)
 
+  it("answers a truncated or extended signature with AuthFailure.SignatureFailure", function()
+    local ts, body = os.time(), '{"JobId":"1"}'    -- a query: no job (and no slot) is made
+    local auth = require("hy3d.core").tc3_sign { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key,
+      timestamp = ts, payload = body, host = sb.url:match("^http://([^/]+)") }
+    local sig = auth:match("Signature=(%x+)$")
+    for _, bad in ipairs { sig:sub(1, 63), sig:sub(1, 8), sig .. "0" } do
+      local code = error_of("QueryHunyuanTo3DProJob", nil, { body = body, timestamp = ts,
+        headers = { Authorization = (auth:gsub("Signature=%x+$", "Signature=" .. bad)) } })
+      assert.equal("AuthFailure.SignatureFailure", code)
+    end
+    assert.equal("FailedOperation.JobNotFound", (error_of("QueryHunyuanTo3DProJob", nil, { body = body, timestamp = ts,
+      headers = { Authorization = auth } })))             -- past verification
+  end)
+
   it("answers a timestamp more than five minutes off with AuthFailure.SignatureExpire", function()
     local code, msg = error_of("SubmitHunyuanTo3DProJob", { Prompt = "x" }, { timestamp = os.time() - 301 })
     assert.equal("AuthFailure.SignatureExpire", code)
@@ -69,6 +83,12 @@ describe("hy3d-sandbox API 3.0 authentication", function()
                              "TC3-HMAC-SHA256 Credential=id/2026-01-01/ai3d/tc3_request, SignedHeaders=host, Signature=ab" } do
       assert.equal("AuthFailure.InvalidAuthorization", (error_of("SubmitHunyuanTo3DProJob", { Prompt = "x" },
         { headers = { Authorization = value } })))
+    end
+    -- a name listed twice (or empty) is malformed, whatever the signature
+    for _, list in ipairs { "content-type;host;host", "content-type;;host" } do
+      assert.equal("AuthFailure.InvalidAuthorization", (error_of("QueryHunyuanTo3DProJob", { JobId = "1" },
+        { headers = { Authorization = "TC3-HMAC-SHA256 Credential=" .. sandbox.secret_id .. "/" .. os.date("!%Y-%m-%d")
+          .. "/ai3d/tc3_request, SignedHeaders=" .. list .. ", Signature=" .. ("ab"):rep(32) } })), list)
     end
     local code, msg = error_of("SubmitHunyuanTo3DProJob", { Prompt = "x" }, { signed_headers = "content-type;host;x-tc-nothing",
       headers = { ["x-tc-nothing"] = "1" } })
