@@ -21,6 +21,7 @@ dependencies = {
   "lua-cjson >= 2.1.0",
   "luasocket >= 3.0",   -- hy3d-sandbox
   "lua-zlib >= 1.2",    -- hy3d-sandbox (PNG and zip result files)
+  "luaossl",            -- hy3d-sandbox (TC3 verification independent of hy3d.core's signer)
 }
 external_dependencies = {
   -- probe the library only: Debian/Ubuntu keep curl.h in a multiarch directory LuaRocks does not search

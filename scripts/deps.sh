@@ -2,15 +2,21 @@
 # deps.sh — make sure the Debian packages a make target needs are installed.
 # Usage: scripts/deps.sh PACKAGE...
 # As root on Debian/Ubuntu it installs what is missing (saying what); elsewhere it names what is
-# missing and fails, so a build never dies later on an obscure missing header.
+# missing and fails, so a build never dies later on an obscure missing header. A package counts
+# as present when an installed one provides it (e.g. npm inside NodeSource's nodejs).
 set -u
 missing=""
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "deps: not a Debian system; make sure these (or your system's equivalents) are installed: $*" >&2
   exit 0
 fi
+# What installed packages provide besides themselves (NodeSource's nodejs provides npm, and
+# conflicts with Debian's npm package): one name a line.
+provided=$(dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null | grep '^install ok installed|' |
+  cut -d'|' -f2 | tr ',' '\n' | sed -e 's/([^)]*)//g' -e 's/[[:space:]]//g' | grep -v '^$')
 for p in "$@"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" &&
+     ! printf '%s\n' "$provided" | grep -qx -- "$p"; then
     missing="$missing $p"
   fi
 done

@@ -159,6 +159,63 @@ describe("API 3.0 client", function()
   end)
 end)
 
+-- The twin of the gateway's guarantee (spec/reliability_spec.lua): a submit whose connection dies
+-- once it is sent is never sent again, on API 3.0 too, for every job kind.
+describe("API 3.0 submit, never resent", function()
+  local sb, client
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0, run_time = 0.2, extra = { "--concurrency", "pro=0,default=0" } }
+    client = hy3d.new { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key, endpoint = sb.url,
+                        poll_interval = 0.05, retry_base = 0.01, retry_max = 2 }
+  end)
+
+  teardown(function()
+    client:close()
+    sb:stop()
+  end)
+
+  local function submits(action)
+    local n = 0
+    for _, r in ipairs(sb:requests("api")) do
+      if r.action == action then n = n + 1 end
+    end
+    return n
+  end
+
+  -- rule, the job the sandbox made (1: the fault struck after the job existed), libcurl's code
+  local CASES = {
+    { "the response cut mid-body", { action = "cut", after = 10 }, 1, "PARTIAL_FILE" },
+    { "reset before the response", { action = "reset" }, 0 },
+    { "closed without a response on a kept-alive connection", { action = "close" }, 0, "GOT_NOTHING" },
+  }
+
+  for _, case in ipairs(CASES) do
+    for _, kind in ipairs { "pro", "rapid" } do
+      local name, rule, jobs, code = case[1], case[2], case[3], case[4]
+      it(kind .. ": " .. name .. ": one request, " .. jobs .. " job, an error that says a job may exist", function()
+        sb:reset()
+        assert(client:query("1", { kind = kind }) == nil)   -- JobNotFound: a kept-alive connection exists
+        local r = { route = "submit" }
+        for k, v in pairs(rule) do r[k] = v end
+        sb:fault(r)
+        local job, err = client:submit({ Prompt = "never twice" }, { kind = kind })
+        assert.is_nil(job)
+        assert.equal("network", err.kind)
+        if code then assert.equal(code, err.code) end
+        assert.equal(1, err.attempts)
+        assert.is_false(err.retryable)
+        assert.is_true(err.maybe_submitted)
+        assert.matches("a job may exist", err.message)
+        local action = kind == "pro" and "SubmitHunyuanTo3DProJob" or "SubmitHunyuanTo3DRapidJob"
+        assert.equal(1, submits(action))
+        assert.equal(1, sb:stats().requests[action])
+        assert.equal(jobs, sb:stats().jobs_created)
+      end)
+    end
+  end
+end)
+
 describe("credentials", function()
   it("choose the door: api_key the gateway, secret_id/secret_key API 3.0", function()
     local g = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9" }

@@ -71,7 +71,9 @@ describe("hy3d-sandbox actions", function()
       local code, msg = call("SubmitHunyuanTo3DProJob", { Prompt = "x", FaceCount = 2999 })
       assert.equal("InvalidParameterValue", code)
       assert.equal("【FaceCount】取值范围为[3000, 1500000]", msg)
-      assert.equal("InvalidParameterValue", (call("SubmitHunyuanTo3DProJob", { Prompt = "x", FaceCount = 1500001 })))
+      code, msg = call("SubmitHunyuanTo3DProJob", { Prompt = "x", FaceCount = 1500001 })   -- the upper bound
+      assert.equal("InvalidParameterValue", code)
+      assert.equal("【FaceCount】取值范围为[3000, 1500000]", msg)
       code, msg = call("SubmitHunyuanTo3DProJob", { Prompt = "x", FaceCount = 5000.5 })
       assert.equal("InvalidParameter", code)
       assert.equal("【FaceCount】参数类型错误，应为Integer", msg)
@@ -119,6 +121,31 @@ describe("hy3d-sandbox actions", function()
         MultiViewImages = { { ViewType = "Back", ViewImageUrl = front } } })))
       assert.equal("InvalidParameterValue", (call("SubmitHunyuanTo3DProJob",
         { Prompt = "x", MultiViewImages = { left } })))
+    end)
+
+    it("holds every inline image of a multi-view submit, the front one included, to 8 MB encoded", function()
+      local MB = 1024 * 1024
+      -- base64 of n raw bytes is 4 * ceil(n / 3) characters: these come to 8 MB exactly
+      local front = b64(images.png(512, 512, 2400000))          -- 3,200,000 characters
+      local left = b64(images.png(512, 512, 2400000))           -- 3,200,000
+      local back_raw = (8 * MB - 2 * 3200000) * 3 // 4          -- 1,491,456 raw, 1,988,608 encoded
+      assert.equal(8 * MB, #front + #left + #b64(images.png(512, 512, back_raw)))
+      local function submit(front_field, back_bytes)
+        local p = { MultiViewImages = { { ViewType = "left", ViewImageBase64 = left },
+                                        { ViewType = "back", ViewImageBase64 = b64(back_bytes) } } }
+        if front_field == "ImageBase64" then p.ImageBase64 = front else p.ImageUrl = "data:image/png;base64," .. front end
+        return call("SubmitHunyuanTo3DProJob", p)
+      end
+      for _, field in ipairs { "ImageBase64", "ImageUrl" } do
+        assert.is_nil((submit(field, images.png(512, 512, back_raw))), field)         -- 8 MB: within
+        local code, msg = submit(field, images.png(512, 512, back_raw + 1))          -- 8 MB + 4 characters
+        assert.equal("InvalidParameterValue", code, field)
+        assert.equal("【MultiViewImages】图片总大小不能超过8M", msg, field)
+      end
+      -- the views alone (5.2 MB) are within it: the front image is what tips it over
+      local over = b64(images.png(512, 512, back_raw + 1))
+      assert.is_nil((call("SubmitHunyuanTo3DProJob", { ImageUrl = "https://e.com/f.png", MultiViewImages = {
+        { ViewType = "left", ViewImageBase64 = left }, { ViewType = "back", ViewImageBase64 = over } } })))
     end)
 
     it("reads the image header for format, pixel size and byte size", function()

@@ -21,6 +21,14 @@ local function read_response(sock)
   return tonumber(status:match("^HTTP/1%.1 (%d+)")), headers, body
 end
 
+-- How a read of one byte on a connection ends: "closed" once the server has closed it (a reset
+-- counts), "timeout" while it is open and silent, "data" when bytes came.
+local function read_end(c)
+  local data, err = c:receive(1)
+  if data then return "data" end
+  return err == "connection reset by peer" and "closed" or err
+end
+
 local function request_bytes(path, key, body)
   return ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\nContent-Type: application/json\r\n"
     .. "Content-Length: %d\r\n\r\n%s"):format(path, key, #body, body)
@@ -64,7 +72,8 @@ describe("hy3d-sandbox", function()
       assert.is_false(bad)
       assert.equal(2, code)
       assert.matches("unknown argument %-%-bogus", out2)
-      for _, flag in ipairs { "--secret-id", "--wait-s", "--run-s", "--fault", "--seed", "--log", "--concurrency" } do
+      for _, flag in ipairs { "--secret-id", "--wait-s", "--run-s", "--fault", "--seed", "--log", "--concurrency",
+                               "--max-connections", "--header-timeout" } do
         assert.matches(flag:gsub("%-", "%%-"), out)
       end
     end)
@@ -105,6 +114,8 @@ describe("hy3d-sandbox", function()
       assert.is_nil(parse({ "--concurrency", "wizard=2" }, getenv))
       assert.is_nil(parse({ "--envelope", "boxed" }, getenv))
       assert.is_nil(parse({ "--wait-s" }, getenv))
+      assert.equal(2.5, parse({ "--header-timeout", "2.5" }, getenv).header_timeout)
+      assert.error_matches(function() require("hy3d.sandbox").new { header_timeout = 0 } end, "header_timeout")
       env = { HY3D_SANDBOX_KEYS = "sk-1,sk-2", HY3D_SANDBOX_SECRET_ID = "X", HY3D_SANDBOX_SECRET_KEY = "Y",
               HY3D_SANDBOX_FAULTS = "query:close" }
       cfg = assert(parse({ "--key", "sk-3" }, getenv))
@@ -522,19 +533,150 @@ describe("hy3d-sandbox", function()
       local conns = {}
       for i = 1, 3 do                                -- three keep-alive connections, each idle after a query
         conns[i] = assert(socket.connect("127.0.0.1", port))
-        conns[i]:settimeout(5)
-        assert.equal(200, query(conns[i], i))
-        socket.sleep(0.01)                           -- conns[1] is the one idle the longest
+        conns[i]:settimeout(20)
+        assert.equal(200, query(conns[i], i))        -- conns[1] is the one idle the longest
       end
       local fourth = assert(socket.connect("127.0.0.1", port))
-      fourth:settimeout(5)
+      fourth:settimeout(20)
       assert.equal(200, query(fourth, 4))            -- served: the server made room
-      assert.is_nil(conns[1]:receive(1))             -- by closing the oldest idle connection
+      assert.equal("closed", read_end(conns[1]))   -- by closing the oldest idle connection
       assert.equal(200, query(conns[3], 5))          -- the others still work
+      local st = small:stats()                       -- this call's connection evicts conns[2], idle the longest now
+      assert.equal(2, st.connections_evicted)
+      assert.equal("closed", read_end(conns[2]))
       for _, c in ipairs(conns) do c:close() end
       fourth:close()
+      small:stop()
+    end)
+
+    -- A connection that has sent "GET / HTTP/1.1\r\n" and nothing more (a slow-header client).
+    local function slow_header(port, partial)
+      local c = assert(socket.connect("127.0.0.1", port))
+      c:settimeout(20)                               -- outer bound only: each read waits for a state
+      if partial ~= false then assert(c:send("GET / HTTP/1.1\r\n")) end
+      return c
+    end
+
+    it("answers a request while max_connections slow-header clients hold every connection", function()
+      local small = sandbox.start { extra = { "--max-connections", "3" } }
+      local port = tonumber(small.url:match(":(%d+)$"))
+      local slow = { slow_header(port), slow_header(port), slow_header(port) }
+      local c = assert(socket.connect("127.0.0.1", port))
+      c:settimeout(20)
+      assert(c:send(request_bytes("/v1/ai3d/query", small.key, '{"JobId":"1"}')))
+      assert.equal(200, (read_response(c)))
+      assert.equal("closed", read_end(slow[1]))    -- the oldest slow head made room
+      c:close()
+      for _, s in ipairs(slow) do s:close() end
+      small:stop()
+    end)
+
+    it("makes room past max_connections by closing the oldest incomplete request head first", function()
+      local small = sandbox.start { extra = { "--max-connections", "3" } }
+      local port = tonumber(small.url:match(":(%d+)$"))
+      local function query(c, id)
+        assert(c:send(request_bytes("/v1/ai3d/query", small.key, '{"JobId":"' .. id .. '"}')))
+        return (read_response(c))
+      end
+      local idle = assert(socket.connect("127.0.0.1", port))    -- idle keep-alive, the oldest connection
+      idle:settimeout(20)
+      assert.equal(200, query(idle, 1))
+      local slow1, slow2 = slow_header(port), slow_header(port)  -- the server is full now
+      local fresh = assert(socket.connect("127.0.0.1", port))
+      fresh:settimeout(20)
+      assert.equal(200, query(fresh, 2))             -- answered: the server made room
+      assert.equal("closed", read_end(slow1))      -- by closing the oldest incomplete head
+      slow2:settimeout(0)
+      assert.equal("timeout", read_end(slow2))     -- and only that one
+      assert.equal(200, query(idle, 3))              -- the idle keep-alive connection was kept
+      local st = small:stats()                       -- this call's connection takes slow2's place
+      assert.equal(2, st.connections_evicted)
+      slow2:settimeout(20)
+      assert.equal("closed", read_end(slow2))
+      for _, c in ipairs { idle, slow1, slow2, fresh } do c:close() end
+      small:stop()
+    end)
+
+    it("evicts only when a new connection waits to be accepted (in-process, step by step)", function()
+      local server = require("hy3d.sandbox.http").new(function() return { status = 200, body = "ok" } end,
+        { max_connections = 2 })
+      local _, port = assert(server:listen("127.0.0.1", 0))
+      local slow = { slow_header(port), slow_header(port) }
+      for _ = 1, 400 do                              -- until both are accepted (20 s at most)
+        if server.stats.connections_open == 2 then break end
+        server:step(0.05)
+      end
+      assert.equal(2, server.stats.connections_open)
+      for _ = 1, 3 do server:step(0) end             -- full, but nobody waits: nothing is closed
+      assert.equal(0, server.stats.connections_evicted)
+      local c = assert(socket.connect("127.0.0.1", port))
+      assert(c:send("GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+      c:settimeout(0)
+      local got = ""
+      for _ = 1, 400 do
+        server:step(0.05)
+        local data, _, partial = c:receive(4096)
+        got = got .. (data or partial or "")
+        if got:find("\r\n\r\nok$") then break end
+      end
+      assert.matches("^HTTP/1%.1 200 OK\r\n", got)
+      assert.equal(1, server.stats.connections_evicted)
+      assert.equal("closed", read_end(slow[1]))
+      slow[2]:settimeout(0)
+      assert.equal("timeout", read_end(slow[2]))
+      for _, s in ipairs { c, slow[1], slow[2] } do s:close() end
+      server:close()
+    end)
+
+    it("holds a client that trickles its head a line at a time to the same deadline", function()
+      local small = sandbox.start { extra = { "--header-timeout", "1" } }
+      local c = slow_header(tonumber(small.url:match(":(%d+)$")))
+      local got, err, lines, t0 = "", "timeout", 0, socket.gettime()
+      c:settimeout(0.25)
+      while err == "timeout" and socket.gettime() - t0 < 20 do   -- a header line each quarter second
+        local data, e, partial = c:receive("*a")     -- data: all of it, up to the close
+        got, err = got .. (data or partial or ""), data and "closed" or e
+        if err == "timeout" then
+          lines = lines + 1
+          c:send("X-Trickle: " .. lines .. "\r\n")
+        end
+      end
+      c:close()
+      -- ended by the server (a line sent just after it closed may turn its close into a reset)
+      assert.is_true(err == "closed" or err == "connection reset by peer", "the read ended with " .. tostring(err))
+      if got ~= "" then assert.matches("^HTTP/1%.1 408 ", got) end
+      assert.equal(1, small:stats().header_timeouts)
+      small:stop()
+    end)
+
+    it("closes a connection that sends no complete request head within --header-timeout", function()
+      local small = sandbox.start { extra = { "--header-timeout", "1" } }
+      local port = tonumber(small.url:match(":(%d+)$"))
+      local idle = assert(socket.connect("127.0.0.1", port))
+      idle:settimeout(20)
+      assert(idle:send(request_bytes("/v1/ai3d/query", small.key, '{"JobId":"1"}')))
+      assert.equal(200, (read_response(idle)))       -- idle between requests from here on
+      local slow = { slow_header(port), slow_header(port), slow_header(port, false) }
+      for i, c in ipairs(slow) do
+        local got, err, partial = c:receive("*a")     -- everything until the server closes it
+        if not got then assert.equal("closed", err) end
+        got = got or partial
+        if i < 3 then
+          assert.matches("^HTTP/1%.1 408 Request Timeout\r\n", got)
+          assert.matches("\r\nConnection: close\r\n", got)
+        else
+          assert.equal("", got)                      -- nothing sent, nothing to answer: just closed
+        end
+        c:close()
+      end
+      -- idle longer than the header deadline (it was idle before the slow heads began), but a
+      -- keep-alive connection between requests is not a slow head: it still works
+      assert(idle:send(request_bytes("/v1/ai3d/query", small.key, '{"JobId":"2"}')))
+      assert.equal(200, (read_response(idle)))
+      idle:close()
       local st = small:stats()
-      assert.is_true(st.connections_evicted >= 1)
+      assert.equal(3, st.header_timeouts)
+      assert.equal(0, st.connections_evicted)
       small:stop()
     end)
 

@@ -50,6 +50,20 @@ describe("hy3d-sandbox API 3.0 authentication", function()
     assert.equal("AuthFailure.SignatureFailure", body.Response.Error.Code)
   end)
 
+  it("answers a truncated or extended signature with AuthFailure.SignatureFailure", function()
+    local ts, body = os.time(), '{"JobId":"1"}'    -- a query: no job (and no slot) is made
+    local auth = require("hy3d.core").tc3_sign { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key,
+      timestamp = ts, payload = body, host = sb.url:match("^http://([^/]+)") }
+    local sig = auth:match("Signature=(%x+)$")
+    for _, bad in ipairs { sig:sub(1, 63), sig:sub(1, 8), sig .. "0" } do
+      local code = error_of("QueryHunyuanTo3DProJob", nil, { body = body, timestamp = ts,
+        headers = { Authorization = (auth:gsub("Signature=%x+$", "Signature=" .. bad)) } })
+      assert.equal("AuthFailure.SignatureFailure", code)
+    end
+    assert.equal("FailedOperation.JobNotFound", (error_of("QueryHunyuanTo3DProJob", nil, { body = body, timestamp = ts,
+      headers = { Authorization = auth } })))             -- past verification
+  end)
+
   it("answers a timestamp more than five minutes off with AuthFailure.SignatureExpire", function()
     local code, msg = error_of("SubmitHunyuanTo3DProJob", { Prompt = "x" }, { timestamp = os.time() - 301 })
     assert.equal("AuthFailure.SignatureExpire", code)
@@ -69,6 +83,12 @@ describe("hy3d-sandbox API 3.0 authentication", function()
                              "TC3-HMAC-SHA256 Credential=id/2026-01-01/ai3d/tc3_request, SignedHeaders=host, Signature=ab" } do
       assert.equal("AuthFailure.InvalidAuthorization", (error_of("SubmitHunyuanTo3DProJob", { Prompt = "x" },
         { headers = { Authorization = value } })))
+    end
+    -- a name listed twice (or empty) is malformed, whatever the signature
+    for _, list in ipairs { "content-type;host;host", "content-type;;host" } do
+      assert.equal("AuthFailure.InvalidAuthorization", (error_of("QueryHunyuanTo3DProJob", { JobId = "1" },
+        { headers = { Authorization = "TC3-HMAC-SHA256 Credential=" .. sandbox.secret_id .. "/" .. os.date("!%Y-%m-%d")
+          .. "/ai3d/tc3_request, SignedHeaders=" .. list .. ", Signature=" .. ("ab"):rep(32) } })), list)
     end
     local code, msg = error_of("SubmitHunyuanTo3DProJob", { Prompt = "x" }, { signed_headers = "content-type;host;x-tc-nothing",
       headers = { ["x-tc-nothing"] = "1" } })
@@ -125,6 +145,108 @@ describe("hy3d-sandbox API 3.0 authentication", function()
     assert.equal("AuthFailure.SignatureExpire", select(2, tc3.verify(req, secrets, { now = 1767225600 + 301 })))
     req.body = '{"JobId":"1357237233311637505"}'
     assert.equal("AuthFailure.SignatureFailure", select(2, tc3.verify(req, secrets, { now = 1767225600 })))
+  end)
+
+  -- The reference's §4.1 vector (fake credentials) and its published intermediates.
+  local V = {
+    secret_id = "AKIDEXAMPLEEXAMPLEEXAMPLE", secret_key = "EXAMPLESECRETKEYEXAMPLESECRETKEY", timestamp = 1767225600,
+    host = "ai3d.tencentcloudapi.com", payload = '{"JobId":"1357237233311637504"}', content_type = "application/json",
+    signature = "adb56e73a3ebf08ff853ee6b5f6ef0b82852fcfe9c0d640f51554d111662b911",
+  }
+
+  it("computes the §4.1 vector step by step with its own implementation (luaossl, not hy3d.core)", function()
+    local steps = tc3.sign { secret_key = V.secret_key, timestamp = V.timestamp, service = "ai3d", host = V.host,
+      content_type = V.content_type, payload = V.payload, signed_headers = { "host", "content-type" }, headers = {} }
+    assert.equal("2026-01-01", steps.date)
+    assert.equal("4d4813b5eac3fd81202b871343a2902611edf30667219fc09b37655caedb902c", steps.hashed_payload)
+    assert.equal("POST\n/\n\ncontent-type:application/json\nhost:ai3d.tencentcloudapi.com\n\ncontent-type;host\n"
+      .. "4d4813b5eac3fd81202b871343a2902611edf30667219fc09b37655caedb902c", steps.canonical_request)
+    assert.equal("TC3-HMAC-SHA256\n1767225600\n2026-01-01/ai3d/tc3_request\n"
+      .. "d542bb4d771c1dcc1c8712479e21c579564c23a67d47e88cdf2781cab9340c83", steps.string_to_sign)
+    assert.equal("6c6d54ee6db31083e194ca150cd6d4828eda83507b4b36b04cee7826cb63dc11", steps.k_date)
+    assert.equal("3dc4d8f28794d8d0ce272ddd7185da10f479296788a7aaf21dccbd6e255f81e4", steps.k_service)
+    assert.equal("a967613b748eca7b78084200c08807cd13d744c36f2944f945976e901e3e8cf7", steps.k_signing)
+    assert.equal(V.signature, steps.signature)
+    -- and hy3d.core, the signer under test, gives the same published signature
+    local _, core_steps = require("hy3d.core").tc3_sign(V)
+    assert.equal(V.signature, core_steps.signature)
+    -- extra signed headers: sorted, values trimmed and lowercased (reference §4 step 3)
+    steps = tc3.sign { secret_key = V.secret_key, timestamp = V.timestamp, service = "ai3d", host = V.host,
+      content_type = V.content_type, payload = V.payload, signed_headers = { "x-tc-action", "host", "content-type" },
+      headers = { ["x-tc-action"] = " QueryHunyuanTo3DProJob  " } }
+    assert.matches("\nhost:ai3d.tencentcloudapi.com\nx%-tc%-action:queryhunyuanto3dprojob\n\ncontent%-type;host;x%-tc%-action\n",
+      steps.canonical_request)
+    local _, core_extra = require("hy3d.core").tc3_sign { secret_id = V.secret_id, secret_key = V.secret_key,
+      timestamp = V.timestamp, host = V.host, payload = V.payload, signed_headers = "content-type;host;x-tc-action",
+      headers = { ["x-tc-action"] = "QueryHunyuanTo3DProJob" } }
+    assert.equal(core_extra.signature, steps.signature)
+    -- UNSIGNED-PAYLOAD hashes the literal string
+    steps = tc3.sign { secret_key = V.secret_key, timestamp = V.timestamp, service = "ai3d", host = V.host,
+      content_type = V.content_type, payload = V.payload, unsigned_payload = true, signed_headers = { "content-type", "host" },
+      headers = {} }
+    -- `printf UNSIGNED-PAYLOAD | sha256sum`
+    assert.equal("438d4109ef0d676b8c2c7ed13cdfcb418e494d53b843d4634ce3b1085f07bb96", steps.hashed_payload)
+  end)
+
+  it("verifies without hy3d.core: a client whose signer has a bug the shared code would agree with is refused", function()
+    local core = require "hy3d.core"
+    -- Loads a fresh hy3d.sandbox.tc3 while require("hy3d.core") gives `fake` (restored afterwards):
+    -- a verifier that signed with the client's own code would take the fake's word.
+    local function tc3_with_core(fake)
+      local saved_core, saved_tc3 = package.loaded["hy3d.core"], package.loaded["hy3d.sandbox.tc3"]
+      package.loaded["hy3d.core"], package.loaded["hy3d.sandbox.tc3"] = fake, nil
+      local ok, mod = pcall(require, "hy3d.sandbox.tc3")
+      package.loaded["hy3d.core"], package.loaded["hy3d.sandbox.tc3"] = saved_core, saved_tc3
+      assert(ok, mod)
+      return mod
+    end
+    local function copy(t, extra)
+      local c = {}
+      for k, v in pairs(t) do c[k] = v end
+      for k, v in pairs(extra or {}) do c[k] = v end
+      return c
+    end
+    -- Plausible signing bugs, each a tc3_sign that is wrong the same way for the client and for
+    -- anything else that calls it.
+    local mutants = {
+      ["payload never hashed (UNSIGNED-PAYLOAD without the header)"] = function(t)
+        return core.tc3_sign(copy(t, { unsigned_payload = true }))
+      end,
+      ["the day key and scope of the next UTC day"] = function(t)
+        return core.tc3_sign(copy(t, { timestamp = t.timestamp + 86400 }))
+      end,
+      ["the Content-Type sent ignored (application/json signed)"] = function(t)
+        return core.tc3_sign(copy(t, { content_type = "application/json" }))
+      end,
+      ["extra signed headers listed but left out of the canonical request"] = function(t)
+        local auth, steps = core.tc3_sign(copy(t, { signed_headers = "content-type;host" }))
+        return (auth:gsub("SignedHeaders=[^,]+", "SignedHeaders=" .. (t.signed_headers or "content-type;host"))), steps
+      end,
+    }
+    local secrets = { [V.secret_id] = V.secret_key }
+    local function request(signer)
+      local h = { host = "127.0.0.1:8080", ["content-type"] = "application/json; charset=utf-8",
+                  ["x-tc-action"] = "QueryHunyuanTo3DProJob", ["x-tc-timestamp"] = tostring(V.timestamp) }
+      h.authorization = signer { secret_id = V.secret_id, secret_key = V.secret_key, timestamp = V.timestamp,
+        host = h.host, payload = V.payload, content_type = h["content-type"],
+        signed_headers = "content-type;host;x-tc-action", headers = h }
+      return { method = "POST", body = V.payload, headers = h }
+    end
+    local n = 0
+    for name, mutant in pairs(mutants) do
+      local fake = copy(core, { tc3_sign = mutant })
+      local verifier = tc3_with_core(fake)
+      local id, code = verifier.verify(request(mutant), secrets, { now = V.timestamp })
+      assert.is_nil(id, name)
+      assert.equal("AuthFailure.SignatureFailure", code, name)
+      -- while the same request signed right passes
+      assert.equal(V.secret_id, verifier.verify(request(core.tc3_sign), secrets, { now = V.timestamp }), name)
+      n = n + 1
+    end
+    assert.equal(4, n)
+    -- and the module never asks for hy3d.core at all
+    local refusing = setmetatable({}, { __index = function() error("hy3d.core used by the verifier") end })
+    assert.equal(V.secret_id, tc3_with_core(refusing).verify(request(core.tc3_sign), secrets, { now = V.timestamp }))
   end)
 
   it("parses Authorization values", function()

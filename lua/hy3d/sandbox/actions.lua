@@ -131,7 +131,7 @@ local function check_image_bytes(bytes, rule, name, limit)
     return bad_value(name, format("图片分辨率为%dx%d，边长需%s%d且%s%d像素", w, h, rule.strict and "大于" or "不小于",
       rule.min, rule.strict and "小于" or "不大于", rule.max))
   end
-  return nil, nil, #bytes
+  return nil
 end
 
 local function check_base64_image(b64, rule, name)
@@ -178,9 +178,21 @@ end
 
 local VIEWS_31 = { top = true, bottom = true, left_front = true, right_front = true }
 
--- MultiViewImages: one image per view, 3.1 views only with Model 3.1, ≤8 MB in all.
-local function check_views(ctx, views, model, name)
-  local seen, total = {}, 0
+-- The encoded size of an image given inline: its base64 text, or a data: URI's base64 part (0
+-- for an http(s) URL, which the sandbox never fetches). `url` wins when both are given.
+local function inline_size(b64, url)
+  if url then
+    local data = url:match("^data:image/[%w%.%+%-]+;base64,(.*)$")
+    return data and #data or 0
+  end
+  return b64 and #b64 or 0
+end
+
+-- MultiViewImages: one image per view, 3.1 views only with Model 3.1, and all the images given
+-- inline ≤8 MB encoded (reference §5.3: the sum of all encoded images), counting from
+-- `front_size`, the encoded size of the front image (Pro's ImageBase64/ImageUrl).
+local function check_views(ctx, views, model, name, front_size)
+  local seen, total = {}, front_size or 0
   for i, v in ipairs(views) do
     local field = format("%s.%d", name, i - 1)
     if not v.ViewType then return missing(field .. ".ViewType") end
@@ -189,16 +201,16 @@ local function check_views(ctx, views, model, name)
     end
     if seen[v.ViewType] then return bad_value(field .. ".ViewType", "视角" .. v.ViewType .. "重复") end
     seen[v.ViewType] = true
-    local code, msg, size
+    local code, msg
     if v.ViewImageUrl then
-      code, msg, size = check_image_url(ctx, v.ViewImageUrl, IMAGE_RULES.view, field .. ".ViewImageUrl")
+      code, msg = check_image_url(ctx, v.ViewImageUrl, IMAGE_RULES.view, field .. ".ViewImageUrl")
     elseif v.ViewImageBase64 then
-      code, msg, size = check_base64_image(v.ViewImageBase64, IMAGE_RULES.view, field .. ".ViewImageBase64")
+      code, msg = check_base64_image(v.ViewImageBase64, IMAGE_RULES.view, field .. ".ViewImageBase64")
     else
       return missing(field .. ".ViewImageUrl")
     end
     if code then return code, msg end
-    total = total + (size or 0)
+    total = total + inline_size(v.ViewImageBase64, v.ViewImageUrl)
   end
   if total > 8 * MB then return bad_value(name, "图片总大小不能超过8M") end
   return nil
@@ -258,7 +270,7 @@ local function check_pro(p, ctx)
     if not (p.ImageBase64 or p.ImageUrl) then
       return bad_value("MultiViewImages", "多视角生成需要同时提供正面图片ImageBase64或ImageUrl")
     end
-    return check_views(ctx, p.MultiViewImages, model, "MultiViewImages")
+    return check_views(ctx, p.MultiViewImages, model, "MultiViewImages", inline_size(p.ImageBase64, p.ImageUrl))
   end
   return nil
 end

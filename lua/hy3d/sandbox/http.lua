@@ -1,5 +1,6 @@
 --- A small HTTP/1.1 server on luasocket for hy3d-sandbox: one thread, a coroutine per connection,
--- keep-alive, `Expect: 100-continue`, HEAD, and handlers that may sleep without blocking others.
+-- keep-alive, `Expect: 100-continue`, HEAD, handlers that may sleep without blocking others, a
+-- deadline for request heads and a bound on open connections (slow clients cannot starve it).
 local socket = require "socket"
 
 local concat = table.concat
@@ -11,7 +12,7 @@ local MAX_BODY = 64 * 1024 * 1024
 local REASONS = {
   [100] = "Continue", [200] = "OK", [206] = "Partial Content", [400] = "Bad Request",
   [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found", [405] = "Method Not Allowed",
-  [411] = "Length Required", [413] = "Payload Too Large", [416] = "Range Not Satisfiable",
+  [408] = "Request Timeout", [411] = "Length Required", [413] = "Payload Too Large", [416] = "Range Not Satisfiable",
   [429] = "Too Many Requests", [431] = "Request Header Fields Too Large",
   [500] = "Internal Server Error", [501] = "Not Implemented", [502] = "Bad Gateway",
   [503] = "Service Unavailable", [504] = "Gateway Timeout",
@@ -80,10 +81,21 @@ local function response_bytes(res, head_only, keep_alive)
   return concat(out)
 end
 
--- Serves one connection: requests in sequence until the peer or a response closes it.
+-- The next number of the order in which connections begin waiting (oldest first on eviction).
+function Server:tick()
+  self.ticks = self.ticks + 1
+  return self.ticks
+end
+
+-- Serves one connection: requests in sequence until the peer or a response closes it. While it
+-- waits for a request head, conn.state says which kind of wait it is: "head" (a new connection,
+-- or some bytes of a head: the header deadline runs from conn.head_since) or "idle" (keep-alive,
+-- between requests); conn.order ranks the waits by when they began, conn.head_bytes counts
+-- what has come of the head.
 function Server:serve(conn)
   local sock = conn.sock
   local buf = ""
+  local first = true
   while true do
     local head_end = buf:find("\r\n\r\n", 1, true)
     while not head_end do
@@ -91,14 +103,19 @@ function Server:serve(conn)
         send(sock, response_bytes({ status = 431 }, false, false))
         return
       end
-      conn.idle = #buf == 0                         -- between requests: the one kind a full server closes
+      if first or #buf > 0 then
+        if conn.state ~= "head" then conn.state, conn.head_since, conn.order = "head", gettime(), self:tick() end
+      elseif conn.state ~= "idle" then
+        conn.state, conn.order = "idle", self:tick()
+      end
+      conn.head_bytes = #buf
       local data = recv(sock)
-      conn.idle = false
       if not data then return end
       conn.active = gettime()
       buf = buf .. data
       head_end = buf:find("\r\n\r\n", 1, true)
     end
+    conn.state, first = nil, false
     local req = parse_head(buf:sub(1, head_end + 1))
     buf = buf:sub(head_end + 4)
     if not req then
@@ -191,17 +208,41 @@ function Server:resume(conn)
   conn.waiting, conn.wake = what, wake
 end
 
--- Closes the connection idle (between requests) the longest, as servers do with keep-alive
--- connections when they run out of room (clients open a new one). false when none is idle.
-function Server:evict_idle()
-  local oldest
+-- Makes room for a new connection: closes the oldest incomplete request head (a slow or stalled
+-- client), else the connection idle (between requests) the longest, as servers do with
+-- keep-alive connections when they run out of room (clients open a new one). false when every
+-- connection is busy with a request.
+function Server:evict()
+  local head, idle
   for _, conn in pairs(self.conns) do
-    if conn.idle and (not oldest or conn.active < oldest.active) then oldest = conn end
+    if conn.waiting == "read" and conn.state == "head" then
+      if not head or conn.order < head.order then head = conn end
+    elseif conn.waiting == "read" and conn.state == "idle" then
+      if not idle or conn.order < idle.order then idle = conn end
+    end
   end
-  if not oldest then return false end
+  local victim = head or idle
+  if not victim then return false end
   self.stats.connections_evicted = self.stats.connections_evicted + 1
-  self:close_conn(oldest)
+  self:close_conn(victim)
   return true
+end
+
+-- Closes a connection whose request head is overdue: with a 408 when part of a head came (one
+-- non-blocking send, whatever fits), silently when nothing did.
+function Server:head_timeout(conn)
+  if conn.head_bytes > 0 then
+    conn.sock:send(response_bytes({ status = 408, headers = { ["Content-Type"] = "text/plain" },
+                                    body = "request head not received in time\n" }, false, false))
+  end
+  self.stats.header_timeouts = self.stats.header_timeouts + 1
+  self:close_conn(conn)
+end
+
+-- Whether a connection waits in the listen backlog (a readable listening socket).
+local function pending(listener)
+  local readable = socket.select({ listener }, nil, 0)
+  return readable[1] ~= nil
 end
 
 function Server:accept()
@@ -223,17 +264,23 @@ end
 --- Does all due work, waiting at most `timeout` seconds for something to happen.
 function Server:step(timeout)
   local now = gettime()
-  -- luasocket's select takes descriptors below FD_SETSIZE (1024) only: past max_connections, an
-  -- idle connection makes room, or new ones wait in the listen backlog until one closes.
-  local room = self.stats.connections_open < self.max_connections or self:evict_idle()
+  -- luasocket's select takes descriptors below FD_SETSIZE (1024) only: at max_connections, a
+  -- connection waiting in the backlog gets the place of an incomplete head or an idle one, or
+  -- waits there until one closes.
+  local room = self.stats.connections_open < self.max_connections
+    or (self.listener ~= nil and pending(self.listener) and self:evict())
   local rset, wset = { room and self.listener or nil }, {}
   local next_wake = now + (timeout or 1)
   for sock, conn in pairs(self.conns) do
     if conn.waiting == "read" then
-      if now - conn.active > self.idle_timeout then
+      local deadline = conn.state == "head" and conn.head_since + self.header_timeout
+      if deadline and now >= deadline then
+        self:head_timeout(conn)
+      elseif now - conn.active > self.idle_timeout then
         self:close_conn(conn)
       else
         rset[#rset + 1] = sock
+        if deadline and deadline < next_wake then next_wake = deadline end
       end
     elseif conn.waiting == "write" then
       wset[#wset + 1] = sock
@@ -289,8 +336,11 @@ local function new(handler, opts)
     handler = handler,
     conns = {},
     idle_timeout = opts.idle_timeout or 120,
+    header_timeout = opts.header_timeout or 10,
     max_connections = opts.max_connections or 900,
-    stats = { connections_opened = 0, connections_open = 0, connections_evicted = 0, requests_served = 0 },
+    ticks = 0,
+    stats = { connections_opened = 0, connections_open = 0, connections_evicted = 0, header_timeouts = 0,
+              requests_served = 0 },
   }, Server)
 end
 

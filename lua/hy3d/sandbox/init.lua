@@ -48,7 +48,9 @@ local DEFAULTS = {
   faults = nil,             -- fault rules to start with (see hy3d.sandbox.faults)
   log = false,              -- request log: false, a file name, or "-" for stderr (JSON lines)
   lifetime = nil,           -- exit after this many seconds (a safety net for scripts)
-  max_connections = 900,    -- open connections; past it the longest-idle one is closed (select's FD_SETSIZE is 1024)
+  max_connections = 900,    -- open connections (select's FD_SETSIZE is 1024); past it, an incomplete head or
+                            -- the longest-idle one is closed
+  header_timeout = 10,      -- seconds a connection has to send a complete request head (then 408 and closed)
 }
 
 -- A placeholder that encodes as [] (lua-cjson 2.1.0 encodes every empty table as {}).
@@ -734,6 +736,10 @@ local function new(cfg)
   if type(c.max_connections) ~= "number" or c.max_connections < 1 then
     error("hy3d-sandbox: max_connections must be a number >= 1", 2)
   end
+  local ht = c.header_timeout
+  if type(ht) ~= "number" or ht <= 0 or ht ~= ht then
+    error("hy3d-sandbox: header_timeout must be a number of seconds > 0", 2)
+  end
   if c.seed then math.randomseed(c.seed) end
   local self = setmetatable({
     cfg = c, jobs = {}, order = {}, order_head = 1, active = {}, prune_at = {}, requests = {}, rate = {}, job_seq = 0,
@@ -749,7 +755,8 @@ local function new(cfg)
   elseif type(c.log) == "string" then
     self.log_file = assert(io.open(c.log, "a"))
   end
-  self.server = http.new(function(req) return self:handle(req) end, { max_connections = c.max_connections })
+  self.server = http.new(function(req) return self:handle(req) end, { max_connections = c.max_connections,
+                                                                        header_timeout = c.header_timeout })
   return self
 end
 
@@ -808,7 +815,10 @@ usage: hy3d-sandbox [options]
   --seed N               make JobIds, RequestIds and probabilistic faults repeatable
   --log FILE             append a JSON line per request to FILE (- for stderr); secrets redacted
   --max-connections N    open connections at most (default 900, below select's limit of 1024
-                         descriptors); past it the connection idle the longest is closed
+                         descriptors); a new one takes the place of the oldest incomplete request
+                         head, else of the connection idle the longest
+  --header-timeout S     seconds a connection has to send a complete request head (default 10);
+                         then it is answered 408 (or, if it sent nothing, just closed)
   --lifetime S           exit after S seconds
   --help
 The first line printed is the base URL, e.g. http://127.0.0.1:40123
@@ -835,7 +845,7 @@ local NUMERIC = {
   ["--port"] = "port", ["--wait-s"] = "wait_time", ["--wait-time"] = "wait_time", ["--run-s"] = "run_time",
   ["--run-time"] = "run_time", ["--url-ttl"] = "url_ttl", ["--job-ttl"] = "job_ttl", ["--lifetime"] = "lifetime",
   ["--rate-limit"] = "rate_limit", ["--slot-cooldown"] = "slot_cooldown", ["--max-faces"] = "max_faces",
-  ["--seed"] = "seed", ["--max-connections"] = "max_connections",
+  ["--seed"] = "seed", ["--max-connections"] = "max_connections", ["--header-timeout"] = "header_timeout",
 }
 local STRING = { ["--host"] = "host", ["--envelope"] = "envelope", ["--expired-code"] = "expired_code",
                  ["--result-format"] = "result_format", ["--log"] = "log" }

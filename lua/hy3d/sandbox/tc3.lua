@@ -1,9 +1,56 @@
 --- TC3-HMAC-SHA256 verification for hy3d-sandbox's API 3.0 door: parses the Authorization
 -- header, checks the clock, the SecretId and the signature (reference §4), and answers with the
--- service's AuthFailure codes. The HMAC and SHA-256 come from hy3d.core (OpenSSL's libcrypto).
-local core = require "hy3d.core"
+-- service's AuthFailure codes. Independent of the client under test: the canonical request, the
+-- string to sign and the key chain are built here, with SHA-256 and HMAC from luaossl (Debian's
+-- lua-luaossl), never with hy3d.core's tc3_sign — a signing bug in the client cannot be agreed with.
+local digest = require "openssl.digest"
+local hmac = require "openssl.hmac"
 
-local format = string.format
+local format, concat = string.format, table.concat
+
+local function hex(bytes)   -- digests only (32 bytes: well within string.byte's results)
+  return ("%02x"):rep(#bytes):format(bytes:byte(1, -1))
+end
+
+local function sha256_hex(s)
+  return hex(digest.new("sha256"):final(s))
+end
+
+local function hmac_sha256(key, msg)
+  return hmac.new(key, "sha256"):final(msg)
+end
+
+-- A canonical header value: surrounding spaces trimmed, lowercased.
+local function canonical_value(v)
+  return (v:match("^%s*(.-)%s*$"):lower())
+end
+
+--- The steps of reference §4 for one request, computed here. `r`: secret_key, timestamp (integer
+-- UNIX seconds), service, host, content_type, payload, unsigned_payload, method ("POST"),
+-- signed_headers (lowercase names, any order), headers (lowercase name -> value, for signed
+-- headers other than content-type and host). Returns { date, hashed_payload, canonical_request,
+-- credential_scope, string_to_sign, k_date, k_service, k_signing (hex), signature }.
+local function sign(r)
+  local date = os.date("!%Y-%m-%d", r.timestamp)
+  local hashed = sha256_hex(r.unsigned_payload and "UNSIGNED-PAYLOAD" or r.payload)
+  local names = {}
+  for i, n in ipairs(r.signed_headers) do names[i] = n end
+  table.sort(names)
+  local lines = {}
+  for i, name in ipairs(names) do
+    local value = (name == "content-type" and r.content_type) or (name == "host" and r.host) or r.headers[name]
+    lines[i] = name .. ":" .. canonical_value(value) .. "\n"
+  end
+  local canonical = concat({ r.method or "POST", "/", "", concat(lines), concat(names, ";"), hashed }, "\n")
+  local scope = date .. "/" .. r.service .. "/tc3_request"
+  local sts = concat({ "TC3-HMAC-SHA256", format("%d", r.timestamp), scope, sha256_hex(canonical) }, "\n")
+  local k_date = hmac_sha256("TC3" .. r.secret_key, date)
+  local k_service = hmac_sha256(k_date, r.service)
+  local k_signing = hmac_sha256(k_service, "tc3_request")
+  return { date = date, hashed_payload = hashed, canonical_request = canonical, credential_scope = scope,
+           string_to_sign = sts, k_date = hex(k_date), k_service = hex(k_service), k_signing = hex(k_signing),
+           signature = hex(hmac_sha256(k_signing, sts)) }
+end
 
 -- Constant-time comparison of two hex signatures.
 local function same(a, b)
@@ -46,8 +93,8 @@ local function verify(req, secrets, opts)
   if not value or value == "" then return nil, invalid("The request has no Authorization header.") end
   local a = parse(value)
   if not a then return nil, invalid() end
-  local ts = tonumber(h["x-tc-timestamp"] or "")
-  if not ts or ts ~= math.floor(ts) or ts < 0 then
+  local ts = math.tointeger(tonumber(h["x-tc-timestamp"] or "") or "")
+  if not ts or ts < 0 then
     return nil, "InvalidParameter", "【X-TC-Timestamp】需为UNIX时间戳（秒）"
   end
   local now = opts.now or os.time()
@@ -57,8 +104,11 @@ local function verify(req, secrets, opts)
       .. "the request time differs from the server's by more than %d seconds (check the system clock).",
       ts, now, max_skew)
   end
-  local names = {}
-  for n in a.signed_headers:gmatch("[^;]+") do names[n] = true end
+  local names, list = {}, {}
+  for n in (a.signed_headers .. ";"):gmatch("([^;]*);") do
+    if n == "" or names[n] then return nil, invalid("SignedHeaders lists an empty or repeated name.") end
+    names[n], list[#list + 1] = true, n
+  end
   if not (names["content-type"] and names.host) then
     return nil, invalid("SignedHeaders must include content-type and host.")
   end
@@ -77,8 +127,8 @@ local function verify(req, secrets, opts)
     return nil, invalid(format("The credential scope names service `%s`; this endpoint is `%s`.", a.service, service))
   end
   local base = {
-    secret_id = a.secret_id, secret_key = key, timestamp = math.floor(ts), payload = req.body or "",
-    content_type = h["content-type"] or "", service = a.service, signed_headers = a.signed_headers,
+    secret_key = key, timestamp = ts, payload = req.body or "", method = req.method,
+    content_type = h["content-type"] or "", service = a.service, signed_headers = list,
     headers = h, unsigned_payload = (h["x-tc-content-sha256"] or "") == "UNSIGNED-PAYLOAD",
   }
   local hosts = { host }
@@ -86,7 +136,7 @@ local function verify(req, secrets, opts)
   local expected_date
   for _, candidate in ipairs(hosts) do
     base.host = candidate
-    local ok, _, steps = pcall(core.tc3_sign, base)
+    local ok, steps = pcall(sign, base)
     if not ok then return nil, invalid() end
     expected_date = steps.date
     if same(steps.signature, a.signature) and steps.date == a.date then return a.secret_id end
@@ -107,6 +157,7 @@ end
 
 return {
   verify = verify,
+  sign = sign,
   parse = parse,
   redact = redact,
 }
