@@ -71,7 +71,7 @@ local FILES_OPTIONS = { formats = "table", dir = "string", name = "string", extr
                         max_bytes = "number", kind = "string", timeout = "number", stall = "number" }
 local GENERATE_OPTIONS = { kind = "string", formats = "table", dir = "string", name = "string", extract = "boolean",
                            on_submit = "function", on_status = "function", on_progress = "function",
-                           interval = "number", timeout = "number", max_bytes = "number" }
+                           interval = "number", timeout = "number", max_bytes = "number", download_timeout = "number" }
 local PROGRESS_EVERY = 0.1        -- seconds between on_progress calls while bytes arrive
 
 -- The partial files being written in this Lua state: two downloads must never share one.
@@ -889,8 +889,9 @@ end
 -- meaning { Prompt = s }), waits for the job and downloads its files. opts: kind, formats (default
 -- {"GLB"}), dir, name, extract (see download_files), on_submit(job) (called as soon as the JobId
 -- exists: record it), on_status(result), on_progress(done, total, type), interval and timeout (of
--- the wait), max_bytes. Returns { job = <submit response>, result = <final query result>,
--- files = <list from download_files> } or nil, err; err.job_id is set whenever a job exists.
+-- the wait), max_bytes, download_timeout (download_files' timeout: bounds the downloads). Returns
+-- { job = <submit response>, result = <final query result>, files = <list from download_files> }
+-- or nil, err; err.job_id is set whenever a job exists.
 function Client:generate(params, opts)
   if type(params) == "string" then params = { Prompt = params } end
   if type(params) ~= "table" then error("hy3d generate: expects a prompt string or a table of API fields", 2) end
@@ -912,7 +913,8 @@ function Client:generate(params, opts)
   end
   local got
   got, err = self:download_files(res, { formats = opts.formats, dir = opts.dir, name = opts.name,
-    extract = opts.extract, on_progress = opts.on_progress, max_bytes = opts.max_bytes })
+    extract = opts.extract, on_progress = opts.on_progress, max_bytes = opts.max_bytes,
+    timeout = opts.download_timeout })
   if not got then
     err.result = res
     return nil, err
