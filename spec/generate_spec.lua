@@ -236,3 +236,23 @@ describe("download_files", function()
     assert.is_false(exists(dir .. "/evil_obj"))
   end)
 end)
+
+describe("generate's download_timeout", function()
+  it("bounds the downloads: a stalled file host ends the call with the job kept", function()
+    local sb = sandbox.start { wait_time = 0, run_time = 0.05 }
+    local client = sb:client { poll_interval = 0.05, max_retries = 0 }
+    local dir = sandbox.tmpdir()
+    finally(function()
+      sb:stop()
+      os.execute("rm -rf '" .. dir .. "'")
+    end)
+    sb:fault { route = "files", action = "stall", after = 100, stall = 600 }
+    local r, err = client:generate("a stalled dog", { dir = dir, download_timeout = 1 })
+    assert.is_nil(r)
+    assert.is_table(err)
+    assert.matches("^%d+$", err.job_id)
+    assert.equal("DONE", err.result.Status)
+    assert.equal(1, #sb:requests("files"))
+    assert.has_error(function() client:generate("x", { download_timeout = "1" }) end)
+  end)
+end)
