@@ -77,6 +77,11 @@ describe("hy3d.error", function()
     assert_no_secret("sk-abc123", e)
     local t = errors.redact_all({ a = { b = "x sk-1 y" } }, { "sk-1" })
     assert.equal("x [redacted] y", t.a.b)
+    -- a made-up one-letter secret renames no field (kind, job_id, ...); values are still redacted
+    e = errors.new({ kind = "invalid", code = "INVALID_PARAMETER", job_id = "1", message = "kept" }, { "k" })
+    assert.equal("invalid", e.kind)
+    assert.equal("1", e.job_id)
+    assert.equal("[redacted]ept", e.message)
   end)
 
   it("names TLS failures that retrying cannot fix", function()

@@ -84,7 +84,8 @@ job:
 
 local WAIT_HELP = [[
 waiting:
-  --timeout SECONDS      give up waiting after this long (exit 5; the job goes on; default 1800)
+  --timeout SECONDS      give up after this long, waiting and downloading included (exit 5;
+                         the job goes on; default 1800)
   --interval SECONDS     seconds between status queries (default 5)
 ]]
 
@@ -700,12 +701,12 @@ end
 function Ctx:timed_out(cause)
   local id, limit = self.job_id, self.limit
   if self.phase == "download" then
-    return { kind = "timeout", code = "DOWNLOAD_TIMEOUT", job_id = id, cause = cause,
-             message = ("the files of job %s did not arrive within --timeout %g s"):format(tostring(id), limit) }
+    return errors.new({ kind = "timeout", code = "DOWNLOAD_TIMEOUT", job_id = id, cause = cause,
+      message = ("the files of job %s did not arrive within --timeout %g s"):format(tostring(id), limit) }, self.secrets)
   end
-  return { kind = "timeout", code = "WAIT_TIMEOUT", job_id = id, status = self.status, cause = cause,
-           message = ("job %s did not finish within %g s (last status %s); it goes on at the service"):format(
-             tostring(id or "(not submitted)"), limit, tostring(self.status)) }
+  return errors.new({ kind = "timeout", code = "WAIT_TIMEOUT", job_id = id, status = self.status, cause = cause,
+    message = ("job %s did not finish within %g s (last status %s); it goes on at the service"):format(
+      tostring(id or "(not submitted)"), limit, tostring(self.status)) }, self.secrets)
 end
 
 -- A failure at or after the deadline that the deadline caused (a transfer cut short) is a timeout.

@@ -79,8 +79,9 @@ end
 
 -- Redacts every string reachable from v in place: values and keys at any depth (a server's
 -- answer can nest an echoed secret anywhere, even as an object key), each table once (cycles).
--- Returns v (a string: its redacted copy).
-local function redact_deep(v, secrets, seen)
+-- Keys are renamed only for the secrets in `long` (see redact_all). Returns v (a string: its
+-- redacted copy).
+local function redact_deep(v, secrets, long, seen)
   if type(v) == "string" then return redact(v, secrets) end
   if type(v) ~= "table" or seen[v] then return v end
   seen[v] = true
@@ -90,29 +91,37 @@ local function redact_deep(v, secrets, seen)
       local r = redact(x, secrets)
       if r ~= x then v[k] = r end                -- an existing field: allowed during next()
     elseif type(x) == "table" then
-      redact_deep(x, secrets, seen)
+      redact_deep(x, secrets, long, seen)
     end
-    if type(k) == "string" then
-      if redact(k, secrets) ~= k then
+    if type(k) == "string" and #long > 0 then
+      if redact(k, long) ~= k then
         renamed = renamed or {}
         renamed[#renamed + 1] = k
       end
     elseif type(k) == "table" then
-      redact_deep(k, secrets, seen)
+      redact_deep(k, secrets, long, seen)
     end
   end
   for _, k in ipairs(renamed or {}) do           -- new keys only after the traversal
-    local x, nk = v[k], redact(k, secrets)
+    local x, nk = v[k], redact(k, long)
     v[k] = nil
     if v[nk] == nil then v[nk] = x end
   end
   return v
 end
 
+-- Secrets shorter than this rename no key: no real credential is, and a made-up one such as "k"
+-- would rename the fields themselves (kind, job_id).
+local MIN_KEY_SECRET = 8
+
 --- Redacts `secrets` (a list of strings) from every string reachable from v, in place; returns v.
 local function redact_all(v, secrets)
   if not secrets or #secrets == 0 then return v end
-  return redact_deep(v, secrets, {})
+  local long = {}
+  for _, secret in ipairs(secrets) do
+    if #secret >= MIN_KEY_SECRET then long[#long + 1] = secret end
+  end
+  return redact_deep(v, secrets, long, {})
 end
 
 local MAX_TEXT = 200
