@@ -225,6 +225,36 @@ describe("faults", function()
     assert.equal("COULDNT_RESOLVE_PROXY 3 nil", out)
   end)
 
+  it("retries a submit a SOCKS proxy refused before it was sent (PROXY)", function()
+    -- the proxy is a socket of the child itself, answering every greeting with "no method acceptable"
+    local script = [[
+      local hy3d = require "hy3d"
+      local socket = require "socket"
+      local server = assert(socket.bind("127.0.0.1", tonumber(os.getenv("PORT"))))
+      server:settimeout(0)
+      local c = hy3d.new { api_key = "sk-x", base_url = "http://hy3d-target.invalid", allow_http = true,
+                           max_retries = 2, retry_base = 0.01 }
+      local task = hy3d.spawn(function() return c:submit { Prompt = "x" } end)
+      local n = 0
+      while task:status() == "running" do
+        hy3d.step(0.01)
+        local conn = server:accept()
+        if conn then
+          n = n + 1
+          conn:send("\5\255")
+          conn:close()
+        end
+      end
+      local _, err = task:result()
+      io.write(tostring(err.code), " ", tostring(err.attempts), " ", tostring(err.maybe_submitted), " ", n)
+    ]]
+    local port = sandbox.dead_port()
+    local ok, out = sandbox.run(("env PORT=%d all_proxy=socks5h://127.0.0.1:%d %s %s -e %s"):format(port, port,
+      sandbox.lua_env(), sandbox.lua(), sandbox.shell_quote(script)))
+    assert.is_true(ok, out)
+    assert.equal("PROXY 3 nil 3", out)             -- three tries, three greetings at the proxy
+  end)
+
   it("retries a submit that was ambiguous only when asked (retry_submit)", function()
     local c = sb:client { retry_base = 0.01, retry_submit = true }
     sb:fault { route = "submit", action = "status", status = 502 }
