@@ -666,6 +666,151 @@ describe("hy3d command", function()
     end)
   end)
 
+  describe("against a hostile server", function()
+    local h, henv
+
+    setup(function()
+      h = sandbox.start { wait_time = 0, run_time = 0.05 }
+      henv = merge(env, { HY3D_BASE_URL = h.url })
+    end)
+
+    teardown(function() h:stop() end)
+
+    before_each(function() h:reset() end)
+
+    -- Runs bin/hy3d under `timeout 60`: a command that would hang ends with 124, and fails the test.
+    local function bounded(args, e, cwd)
+      local errfile = os.tmpname()
+      local _, out, code = sandbox.run(command(args, e, cwd):gsub(" && env ", " && timeout 60 env ", 1) .. " 2>" .. q(errfile))
+      local err = sandbox.read_file(errfile) or ""
+      os.remove(errfile)
+      return code, out, err
+    end
+
+    -- Every string in a value (keys included) and in the JSON lines of a text.
+    local function strings_in(v, out)
+      out = out or {}
+      if type(v) == "string" then
+        out[#out + 1] = v
+      elseif type(v) == "table" then
+        for k, x in pairs(v) do
+          strings_in(k, out)
+          strings_in(x, out)
+        end
+      end
+      return out
+    end
+
+    local function decoded_lines(text)
+      local list = {}
+      for line in text:gmatch("[^\n]+") do
+        local ok, v = pcall(core.decode, line)
+        if ok then list[#list + 1] = v end
+      end
+      return list
+    end
+
+    local function hostile(route, body, count)
+      h:fault { route = route, action = "status", status = 200, content_type = "application/json", count = count,
+                body = core.encode { Response = body } }
+    end
+
+    it("never writes a secret a server echoes: not stdout, stderr nor the job record", function()
+      local token = "sts/token+with/slashes=0123456789"
+      local doors = {
+        { { HY3D_BASE_URL = h.url, HY3D_API_KEY = sandbox.key }, { sandbox.key } },
+        { { HY3D_ENDPOINT = h.url, HY3D_API_KEY = false, TENCENTCLOUD_SECRET_ID = sandbox.secret_id,
+            TENCENTCLOUD_SECRET_KEY = sandbox.secret_key, TENCENTCLOUD_SESSION_TOKEN = token },
+          { sandbox.secret_key, token } },
+      }
+      for _, door in ipairs(doors) do
+        local cwd = workdir()
+        local file = cwd .. "/jobs.jsonl"
+        local e = merge(door[1], { HY3D_JOBS_FILE = file })
+        local s1, s2 = door[2][1], door[2][2] or door[2][1]
+        h:reset()
+        hostile("submit", { JobId = "42-" .. s1, RequestId = s2, Echo = { [s1] = { s2 } } })
+        hostile("query", { Status = "FAIL", ErrorCode = "FailedOperation." .. s1, RequestId = s2,
+                           ErrorMessage = { echo = "refused " .. s2, headers = { Authorization = s1 } } }, -1)
+        local texts = {}
+        local code, out, err = bounded("generate " .. q("a chair " .. s1) .. " --json --interval 0.05", e, cwd)
+        assert.equal(1, code, err)
+        texts[#texts + 1], texts[#texts + 2] = out, err
+        local id = events(out)[1].job_id
+        assert.equal("42-[redacted]", id)
+        for _, mode in ipairs { "--text", "--json" } do
+          code, out, err = bounded("status " .. q(id) .. " " .. mode, e, cwd)
+          assert.equal(1, code, err)
+          texts[#texts + 1], texts[#texts + 2] = out, err
+        end
+        assert.matches("FAIL %(FailedOperation%.%[redacted%]: {", texts[3])
+        texts[#texts + 1] = assert(sandbox.read_file(file))
+        for _, text in ipairs(texts) do
+          assert.is_nil(text:find("table: 0x", 1, true), text)
+          local all = strings_in(decoded_lines(text))
+          all[#all + 1] = text
+          for _, secret in ipairs(door[2]) do
+            for _, str in ipairs(all) do assert.is_nil(str:find(secret, 1, true), "a secret in: " .. str) end
+          end
+        end
+      end
+    end)
+
+    it("5 when --timeout passes while the files download: a stalled host cannot hold the command", function()
+      h:fault { route = "files", action = "stall", after = 100, stall = 600, count = -1 }
+      local cwd = workdir()
+      local code, out, err = bounded("generate 'a stalled chair' --timeout 8 --interval 0.05", henv, cwd)
+      assert.equal(5, code, err)
+      local list = events(out)
+      assert.equal("DONE", of(list, "status")[#of(list, "status")].status)
+      local last = list[#list]
+      assert.equal("timeout", last.kind)
+      assert.equal("DOWNLOAD_TIMEOUT", last.code)
+      assert.equal(5, last.exit)
+      local id = list[1].job_id
+      assert.equal(id, last.job_id)
+      assert.matches("job " .. id .. " is DONE: `hy3d download " .. id .. "` fetches its files", err)
+      assert.equal(1, #h:requests("files"), "the deadline ended the first try; nothing was tried after it")
+      assert.matches("hy3d timeout error DOWNLOAD_TIMEOUT: the files of job " .. id .. " did not arrive within "
+        .. "%-%-timeout 8 s %(job " .. id .. "%)\n", err)
+      local _, listing = sandbox.run("ls " .. q(cwd))
+      assert.matches("a%-stalled%-chair%.glb%.%x+%.part", listing, 1, false, "the partial file is kept")
+      code, out, err = bounded("download " .. id .. " --timeout 3", henv, cwd)
+      assert.equal(5, code, err)
+      list = events(out)
+      assert.equal("DOWNLOAD_TIMEOUT", list[#list].code)
+      local files = h:requests("files")
+      assert.equal("bytes=100-", files[#files].range, "hy3d download resumed what had arrived")
+    end)
+
+    it("4 for a 403 from the file host (the API key is fine: not 3)", function()
+      h:fault { route = "files", action = "status", status = 403, count = -1 }
+      local cwd = workdir()
+      local code, out, err = bounded("generate 'a forbidden chair' --interval 0.05", henv, cwd)
+      assert.equal(4, code, err)
+      local list = events(out)
+      local last = list[#list]
+      assert.equal("http", last.kind)
+      assert.equal(403, last.http_status)
+      assert.equal(4, last.exit)
+      code, out, err = bounded("download " .. list[1].job_id, henv, cwd)
+      assert.equal(4, code, err)
+      assert.equal(403, events(out)[#events(out)].http_status)
+    end)
+
+    it("2 for the service's InvalidParameter*, MissingParameter and UnknownParameter; 6 for others", function()
+      for code_name, want in pairs { InvalidParameter = 2, ["InvalidParameterValue.Prompt"] = 2, MissingParameter = 2,
+                                     UnknownParameter = 2, ["LimitExceeded.Quota"] = 6 } do
+        h:fault { route = "submit", action = "api_error", code = code_name, message = "no: " .. code_name }
+        local code, out, err = bounded("submit x --json --retries 0", henv)
+        assert.equal(want, code, code_name .. ": " .. err)
+        local e = events(out)[1]
+        assert.equal(code_name, e.code)
+        assert.equal(want, e.exit)
+      end
+    end)
+  end)
+
   describe("on a terminal", function()
     it("draws a live status line with the elapsed time and a download bar", function()
       local probe = sandbox.run("command -v script")

@@ -64,6 +64,36 @@ describe("hy3d.error", function()
     assert.is_false(r { kind = "network", code = "COULDNT_CONNECT", retryable = false })
   end)
 
+  it("redacts secrets from every string at any depth, keys included, cycles and all", function()
+    local cycle = { note = "sk-abc123 here" }
+    cycle.self = cycle
+    local e = errors.new({ kind = "job", message = "m", result = { list = { { "sk-abc123" } }, ["sk-abc123"] = 1,
+                           loop = cycle } }, { "sk-abc123" })
+    assert.equal("[redacted]", e.result.list[1][1])
+    assert.equal(1, e.result["[redacted]"])
+    assert.is_nil(e.result["sk-abc123"])
+    assert.equal("[redacted] here", e.result.loop.note)
+    assert.equal(cycle, cycle.self)
+    assert_no_secret("sk-abc123", e)
+    local t = errors.redact_all({ a = { b = "x sk-1 y" } }, { "sk-1" })
+    assert.equal("x [redacted] y", t.a.b)
+    -- a made-up one-letter secret renames no field (kind, job_id, ...); values are still redacted
+    e = errors.new({ kind = "invalid", code = "INVALID_PARAMETER", job_id = "1", message = "kept" }, { "k" })
+    assert.equal("invalid", e.kind)
+    assert.equal("1", e.job_id)
+    assert.equal("[redacted]ept", e.message)
+  end)
+
+  it("names TLS failures that retrying cannot fix", function()
+    local function r(f) return errors.new(f).retryable end
+    for _, code in ipairs { "PEER_FAILED_VERIFICATION", "SSL_CACERT_BADFILE", "SSL_CERTPROBLEM", "SSL_ISSUER_ERROR",
+                            "SSL_CRL_BADFILE" } do
+      assert.is_false(r { kind = "network", code = code }, code)
+    end
+    assert.is_false(r { kind = "network", code = "CURL_ERROR", curl_code = 90 })   -- SSL_PINNEDPUBKEYNOTMATCH
+    assert.is_true(r { kind = "network", code = "SSL_CONNECT_ERROR", curl_code = 35 })
+  end)
+
   it("redacts secrets from every string field", function()
     local e = errors.new({ kind = "http", message = "bad key sk-abc123 and sk-abc123 again", code = "sk-abc123" },
       { "sk-abc123" })
@@ -115,6 +145,89 @@ describe("credentials", function()
     local c = sb:client()
     assert(c:submit { Prompt = "x" })
     assert_no_secret(key, sb:requests())
+    c:close()
+  end)
+
+  -- Every door's secrets, and a hostile answer per call that echoes them at every depth: in
+  -- ErrorMessage (as text and as a table), in nested result fields, as an object key, in a
+  -- header-ish field. No string anywhere in what hy3d hands back may hold one.
+  local TOKEN = "sts/token+with/slashes=0123456789"
+  local function doors()
+    return {
+      { name = "gateway", client = sb:client { max_retries = 0 }, secrets = { key } },
+      { name = "API 3.0", client = hy3d.new { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key,
+          token = TOKEN, endpoint = sb.url, max_retries = 0 }, secrets = { sandbox.secret_key, TOKEN } },
+    }
+  end
+
+  local function hostile(route, body)
+    sb:fault { route = route, action = "status", status = 200, content_type = "application/json",
+               body = cjson.encode { Response = body } }
+  end
+
+  for _, which in ipairs { "gateway", "API 3.0" } do
+    it("never appear in what a call returns when a server echoes them in nested fields (" .. which .. ")", function()
+      sb:reset()
+      local door
+      for _, d in ipairs(doors()) do
+        if d.name == which then door = d else d.client:close() end
+      end
+      local c, s1 = door.client, door.secrets[1]
+      local s2 = door.secrets[2] or s1
+      local function check(v)
+        for _, secret in ipairs(door.secrets) do assert_no_secret(secret, v) end
+      end
+      hostile("submit", { JobId = "42", RequestId = "r-" .. s1, Echo = { [s1] = { "deep " .. s2, { s1 } } },
+                          Headers = { Authorization = "TC3-HMAC-SHA256 Credential=x, Signature=" .. s2 } })
+      local job = assert(c:submit { Prompt = "x" })
+      assert.equal("42", job.JobId)
+      assert.equal("r-[redacted]", job.RequestId)
+      check(job)
+      local done = { Status = "DONE", RequestId = s2, ErrorCode = "", ErrorMessage = "",
+                     ResultFile3Ds = { { Type = "GLB", Url = "http://127.0.0.1:9/m.glb?key=" .. s1,
+                                         Extra = { Trace = { "X-TC-Token: " .. s2 } } } } }
+      hostile("query", done)
+      local res = assert(c:query(job))
+      check(res)
+      assert.equal("http://127.0.0.1:9/m.glb?key=[redacted]", res.ResultFile3Ds[1].Url)
+      hostile("query", done)
+      res = assert(c:wait(job, { interval = 0 }))
+      check(res)
+      local fail = { Status = "FAIL", ErrorCode = "FailedOperation.Echo", RequestId = "r",
+                     ErrorMessage = "refused key " .. s1 .. " and " .. s2,
+                     Detail = { Request = { Headers = { ["X-TC-Token"] = s2, Authorization = s1 } } } }
+      hostile("query", fail)
+      local _, err = c:wait(job, { interval = 0 })
+      assert.equal("job", err.kind)
+      assert.equal("FAIL", err.result.Status)
+      assert.matches("refused key %[redacted%] and %[redacted%]", err.message)
+      check(err)
+      fail.ErrorMessage = { text = "a table of " .. s1, nested = { s2 } }
+      hostile("query", fail)
+      _, err = c:wait(job, { interval = 0 })
+      check(err)
+      c:close()
+    end)
+  end
+
+  it("a table where a message belongs reads as its JSON, never as table: 0x", function()
+    sb:reset()
+    local c = sb:client { max_retries = 0 }
+    hostile("query", { Status = "FAIL", ErrorCode = { "FailedOperation", "Nested" }, RequestId = { id = 7 },
+                       ErrorMessage = { reason = "the mesh would not close", step = 3 } })
+    local _, err = c:wait("1", { interval = 0 })
+    assert.equal("job", err.kind)
+    local line = tostring(err)
+    assert.is_nil(line:find("table: ", 1, true), line)
+    assert.matches('"reason":"the mesh would not close"', err.message)
+    assert.matches('"reason":"the mesh would not close"', line)
+    assert.equal('["FailedOperation","Nested"]', err.code)
+    assert.matches('request {"id":7}', line, 1, true)
+    -- a long one is cut short
+    hostile("query", { Status = "FAIL", ErrorCode = "FailedOperation.Long", ErrorMessage = { ("x"):rep(5000) } })
+    _, err = c:wait("1", { interval = 0 })
+    assert.is_true(#err.message < 300, #err.message)
+    assert.matches("%.%.%.$", err.message)
     c:close()
   end)
 

@@ -107,6 +107,21 @@ describe("faults", function()
     assert.is_true(retries[2][2] >= 0 and retries[2][2] <= 0.02)
   end)
 
+  it("pauses exactly base * 2^n times the jitter source's draw (retry_jitter)", function()
+    local draws = { 0.5, 0.25, 1 }
+    local n = 0
+    local c = sb:client { retry_base = 0.01, retry_max = 2, retry_jitter = function()
+      n = n + 1
+      return draws[n]
+    end, on_retry = function(attempt, delay) retries[#retries + 1] = { attempt, delay } end }
+    sb:fault { route = "query", action = "status", status = 503, count = 3 }
+    assert(c:query("1") == nil)                      -- JobNotFound in the end, after three retries
+    assert.same({ { 1, 0.005 }, { 2, 0.005 }, { 3, 0.04 } }, retries)
+    assert.equal(4, seen("query"))
+    assert.has_error(function() hy3d.new { retry_jitter = 0.5 } end)
+    c:close()
+  end)
+
   it("gives up after max_retries with err.attempts", function()
     sb:fault { route = "query", action = "status", status = 503, count = -1 }
     local _, err = client:query("1")
@@ -143,6 +158,101 @@ describe("faults", function()
     assert.equal("COULDNT_RESOLVE_HOST", err.code)
     assert.equal(2, err.attempts)
     c:close()
+  end)
+
+  it("retries a submit whose TLS handshake never finished: a timeout with nothing sent", function()
+    -- a socket that listens and never accepts: the kernel completes each connection, the
+    -- handshake then waits for an answer that never comes (OPERATION_TIMEDOUT, not in the list
+    -- of unsent codes, but err.sent is false)
+    local socket = require "socket"
+    local server = assert(socket.bind("127.0.0.1", 0))
+    local _, port = server:getsockname()
+    local c = hy3d.new { api_key = "sk-x", base_url = "https://127.0.0.1:" .. port, connect_timeout = 0.3,
+                         timeout = 0.3, max_retries = 2, retry_base = 0.01 }
+    local _, err = c:submit { Prompt = "x" }
+    c:close()
+    assert.equal("network", err.kind)
+    assert.equal("OPERATION_TIMEDOUT", err.code)
+    assert.is_false(err.sent)
+    assert.equal(3, err.attempts)
+    assert.is_nil(err.maybe_submitted)
+    server:settimeout(0)
+    local connections = 0
+    while server:accept() do connections = connections + 1 end
+    server:close()
+    assert.equal(3, connections)
+  end)
+
+  it("retries a submit whose TLS handshake failed (SSL_CONNECT_ERROR)", function()
+    -- a host that answers a TLS hello in plain text, counting the connections it gets
+    local socket = require "socket"
+    local server = assert(socket.bind("127.0.0.1", 0))
+    local _, port = server:getsockname()
+    server:settimeout(0)
+    local c = hy3d.new { api_key = "sk-x", base_url = "https://127.0.0.1:" .. port, max_retries = 2, retry_base = 0.01 }
+    local task = hy3d.spawn(function() return c:submit { Prompt = "x" } end)
+    local connections = 0
+    while task:status() == "running" do
+      hy3d.step(0.01)
+      local conn = server:accept()
+      if conn then
+        connections = connections + 1
+        conn:send("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        conn:close()
+      end
+    end
+    server:close()
+    c:close()
+    local _, err = task:result()
+    assert.equal("SSL_CONNECT_ERROR", err.code)
+    assert.equal(3, err.attempts)
+    assert.is_true(err.retryable)
+    assert.is_nil(err.maybe_submitted)
+    assert.equal(3, connections)
+  end)
+
+  it("retries a submit that never reached an unresolvable proxy (COULDNT_RESOLVE_PROXY)", function()
+    local script = [[
+      local hy3d = require "hy3d"
+      local c = hy3d.new { api_key = "sk-x", base_url = "http://hy3d-target.invalid", allow_http = true,
+                           max_retries = 2, retry_base = 0.01 }
+      local _, err = c:submit { Prompt = "x" }
+      io.write(tostring(err.code), " ", tostring(err.attempts), " ", tostring(err.maybe_submitted))
+    ]]
+    local ok, out = sandbox.run(("env http_proxy=http://hy3d-proxy.invalid:3128 %s %s -e %s"):format(sandbox.lua_env(),
+      sandbox.lua(), sandbox.shell_quote(script)))
+    assert.is_true(ok, out)
+    assert.equal("COULDNT_RESOLVE_PROXY 3 nil", out)
+  end)
+
+  it("retries a submit a SOCKS proxy refused before it was sent (PROXY)", function()
+    -- the proxy is a socket of the child itself, answering every greeting with "no method acceptable"
+    local script = [[
+      local hy3d = require "hy3d"
+      local socket = require "socket"
+      local server = assert(socket.bind("127.0.0.1", tonumber(os.getenv("PORT"))))
+      server:settimeout(0)
+      local c = hy3d.new { api_key = "sk-x", base_url = "http://hy3d-target.invalid", allow_http = true,
+                           max_retries = 2, retry_base = 0.01 }
+      local task = hy3d.spawn(function() return c:submit { Prompt = "x" } end)
+      local n = 0
+      while task:status() == "running" do
+        hy3d.step(0.01)
+        local conn = server:accept()
+        if conn then
+          n = n + 1
+          conn:send("\5\255")
+          conn:close()
+        end
+      end
+      local _, err = task:result()
+      io.write(tostring(err.code), " ", tostring(err.attempts), " ", tostring(err.maybe_submitted), " ", n)
+    ]]
+    local port = sandbox.dead_port()
+    local ok, out = sandbox.run(("env PORT=%d all_proxy=socks5h://127.0.0.1:%d %s %s -e %s"):format(port, port,
+      sandbox.lua_env(), sandbox.lua(), sandbox.shell_quote(script)))
+    assert.is_true(ok, out)
+    assert.equal("PROXY 3 nil 3", out)             -- three tries, three greetings at the proxy
   end)
 
   it("retries a submit that was ambiguous only when asked (retry_submit)", function()
@@ -229,6 +339,25 @@ describe("max_concurrent_jobs", function()
     local job = assert(client:submit { Prompt = "second" })
     assert.is_true(now() - t0 >= 0.15)
     assert.matches("^%d+$", job.JobId)
+    sb:stop()
+  end)
+
+  it("frees the slot of a job that FAILs: the next submit goes without polling anything", function()
+    local sb = sandbox.start { wait_time = 0, run_time = 0.05 }
+    local client = sb:client { poll_interval = 0.05, max_concurrent_jobs = 1 }
+    sb:fault { action = "fail", code = "FailedOperation.InnerError", message = "x", count = 2 }
+    local first = assert(client:submit { Prompt = "doomed by wait" })
+    local _, err = client:wait(first)
+    assert.equal("job", err.kind)
+    local function queries() return assert(sb:stats().requests.query) end
+    local before = queries()
+    local second = assert(client:submit { Prompt = "doomed by query" })
+    assert.equal(before, queries(), "the submit polled for a slot the FAIL had freed")
+    while assert(client:query(second)).Status ~= "FAIL" do core.sleep(0.01) end   -- the sandbox's run_time
+    before = queries()
+    assert(client:submit { Prompt = "third" })
+    assert.equal(before, queries(), "the submit polled for a slot the FAIL had freed")
+    assert.equal(3, sb:stats().jobs_created)
     sb:stop()
   end)
 
@@ -362,6 +491,55 @@ describe("transport safety", function()
     for _, e in ipairs { trusted, loose } do
       assert.equal("OPERATION_TIMEDOUT", e.code, tostring(e))
     end
+  end)
+
+  it("tries an untrusted TLS server exactly once: retrying cannot fix a certificate", function()
+    if not sandbox.run("command -v openssl") then
+      pending("openssl is not installed")
+      return
+    end
+    local dir = sandbox.tmpdir()
+    local ok, out = sandbox.run(("cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem "
+      .. "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1"):format(dir))
+    assert.is_true(ok, out)
+    local port = sandbox.dead_port()
+    -- s_server serves one connection at a time and logs each refused handshake ("unknown ca")
+    sandbox.run(("cd %s && (openssl s_server -www -accept %d -cert cert.pem -key key.pem "
+      .. ">log 2>&1 & echo $! > pid)"):format(dir, port))
+    local pid = sandbox.read_file(dir .. "/pid"):match("%d+")
+    finally(function() os.execute("kill " .. tostring(pid) .. " 2>/dev/null; rm -rf " .. dir) end)
+    local url = "https://127.0.0.1:" .. port
+    local probe = hy3d.new { api_key = "sk-x", base_url = url, insecure = true, max_retries = 0 }
+    for _ = 1, 100 do                                -- until s_server listens
+      if probe:download(url .. "/", dir .. "/page") then break end
+      core.sleep(0.05)
+    end
+    local function refused()                        -- handshakes refused so far, all logged: a
+      assert(probe:download(url .. "/", dir .. "/page"))   -- trusted request behind them was answered
+      local _, n = (sandbox.read_file(dir .. "/log") or ""):gsub("unknown ca", "")
+      return n
+    end
+    assert.equal(0, refused())
+    local tries = {}
+    local c = hy3d.new { api_key = "sk-x", base_url = url, max_retries = 3, retry_base = 0.01,
+                         on_retry = function(attempt) tries[#tries + 1] = attempt end }
+    local _, err = c:query("1")
+    assert.equal("PEER_FAILED_VERIFICATION", err.code)
+    assert.equal(1, err.attempts)
+    assert.is_false(err.retryable)
+    assert.equal(1, refused())
+    _, err = c:submit { Prompt = "x" }
+    assert.equal("PEER_FAILED_VERIFICATION", err.code)
+    assert.equal(1, err.attempts)
+    assert.is_nil(err.maybe_submitted)
+    assert.equal(2, refused())
+    local saved, derr = c:download(url .. "/m.glb", dir .. "/m.glb")
+    assert.is_nil(saved)
+    assert.equal("PEER_FAILED_VERIFICATION", derr.code)
+    assert.equal(3, refused())
+    assert.same({}, tries)
+    c:close()
+    probe:close()
   end)
 
   it("goes through the proxy named in the environment", function()

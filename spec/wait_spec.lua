@@ -101,6 +101,24 @@ describe("wait", function()
     assert.is_true(core.now() - t0 < 4, "wait outlived its deadline by a whole slow answer")
   end)
 
+  it("ends with a timeout at once when a Retry-After would outlast its deadline", function()
+    local c = sb:client { poll_interval = 0.05, max_retries = 3, retry_max = 200 }   -- only the deadline stops it
+    local job = assert(c:submit { Prompt = "a chair" })
+    sb:fault { route = "query", action = "status", status = 429, retry_after = 100, count = -1 }
+    local t0 = core.now()
+    local r, err = c:wait(job, { timeout = 1, interval = 0.05 })
+    assert.is_nil(r)
+    assert.equal("timeout", err.kind)
+    assert.equal("WAIT_TIMEOUT", err.code)
+    assert.equal(job.JobId, err.job_id)
+    assert.equal(429, err.cause.http_status)
+    assert.equal(100, err.cause.retry_after)
+    assert.matches("HTTP 429", err.message)
+    assert.equal(1, #sb:requests("query"))          -- no second try: it would start after the deadline
+    assert.is_true(core.now() - t0 < 30, "wait slept through the server's Retry-After")
+    c:close()
+  end)
+
   it("keeps the job id on a failed poll", function()
     local job = assert(client:submit { Prompt = "a chair" })
     sb:fault { route = "query", action = "status", status = 503 }

@@ -2,9 +2,12 @@
 -- sandbox. main(argv [, env]) returns the exit code; output goes to io.stdout and io.stderr.
 -- On a terminal it draws a live status line and download bars on stderr; otherwise (or with
 -- --json) it writes one JSON object per line on stdout. Every job it submits is recorded
--- (hy3d.jobs) before it waits, so neither a crash nor Ctrl-C loses a JobId.
+-- (hy3d.jobs) before it waits, so neither a crash nor Ctrl-C loses a JobId. No secret reaches
+-- stdout, stderr or the record: every string is redacted, at any depth, before it is written.
+-- --timeout bounds the whole command, the downloads included.
 -- Version-neutral Lua (5.1 to 5.4, LuaJIT): no integer division, bitwise operators, goto or utf8.
 local core = require "hy3d.core"
+local errors = require "hy3d.error"
 local jobs = require "hy3d.jobs"
 
 local floor = math.floor
@@ -12,6 +15,8 @@ local concat = table.concat
 local now = core.now
 
 local M = {}
+
+local DEFAULT_TIMEOUT = 1800      -- seconds --timeout gives a command that waits or downloads
 
 --- The exit codes (documented in README.md, "The hy3d command").
 local EXIT = {
@@ -79,7 +84,8 @@ job:
 
 local WAIT_HELP = [[
 waiting:
-  --timeout SECONDS      give up waiting after this long (exit 5; the job goes on; default 1800)
+  --timeout SECONDS      give up after this long, waiting and downloading included (exit 5;
+                         the job goes on; default 1800)
   --interval SECONDS     seconds between status queries (default 5)
 ]]
 
@@ -373,7 +379,7 @@ function Ctx:secret(s)
 end
 
 function Ctx:redact(s)
-  return require("hy3d.error").redact(s, self.secrets)
+  return errors.redact(s, self.secrets)
 end
 
 -- The live line on stderr (terminal only).
@@ -415,6 +421,7 @@ end
 
 -- A JSON line on stdout (JSON mode).
 function Ctx:emit(t)
+  errors.redact_all(t, self.secrets)              -- before encoding: JSON may escape a secret ("\/")
   local line, err = core.encode(t)
   if not line then line = core.encode { event = "error", kind = "internal", message = "cannot encode: " .. tostring(err) } end
   self:out(line .. "\n")
@@ -450,6 +457,7 @@ end
 
 -- Appends to the record; a failure is a warning, never fatal.
 function Ctx:remember(entry)
+  errors.redact_all(entry, self.secrets)          -- a prompt or a server's JobId may hold a secret
   local rec = self:record()
   if not rec then
     self:warn("the job record is off: " .. tostring(self.rec_error))
@@ -500,7 +508,7 @@ end
 
 -- A new status from a query (on_status).
 function Ctx:status_changed(res)
-  local status = type(res.Status) == "string" and res.Status:upper() or tostring(res.Status)
+  local status = type(res.Status) == "string" and res.Status:upper() or errors.text(res.Status)
   self.status = status
   local elapsed = now() - self.t0
   if self.json then
@@ -646,7 +654,9 @@ function Ctx:fail(err)
   end
   self:err(tostring(err) .. "\n")
   local hint
-  if code == EXIT.timeout and job_id then
+  if code == EXIT.timeout and job_id and self.phase == "download" then
+    hint = ("job %s is DONE: `hy3d download %s` fetches its files (resuming what arrived)"):format(job_id, job_id)
+  elseif code == EXIT.timeout and job_id then
     hint = ("job %s goes on at the service: `hy3d wait %s` waits again, `hy3d download %s` waits and "
       .. "fetches its files"):format(job_id, job_id, job_id)
   elseif code == EXIT.auth and err.kind ~= "invalid" then
@@ -686,8 +696,31 @@ end
 
 -- ===== running library calls =====
 
+-- The error of a command that outlived --timeout (self.deadline), by phase; `cause` is the
+-- library's error when it ended the call.
+function Ctx:timed_out(cause)
+  local id, limit = self.job_id, self.limit
+  if self.phase == "download" then
+    return errors.new({ kind = "timeout", code = "DOWNLOAD_TIMEOUT", job_id = id, cause = cause,
+      message = ("the files of job %s did not arrive within --timeout %g s"):format(tostring(id), limit) }, self.secrets)
+  end
+  return errors.new({ kind = "timeout", code = "WAIT_TIMEOUT", job_id = id, status = self.status, cause = cause,
+    message = ("job %s did not finish within %g s (last status %s); it goes on at the service"):format(
+      tostring(id or "(not submitted)"), limit, tostring(self.status)) }, self.secrets)
+end
+
+-- A failure at or after the deadline that the deadline caused (a transfer cut short) is a timeout.
+function Ctx:deadline_error(err)
+  if self.deadline and now() >= self.deadline and type(err) == "table"
+      and (err.kind == "network" or err.kind == "timeout") then
+    return self:timed_out(err)
+  end
+  return err
+end
+
 -- Runs fn in an hy3d task and pumps it, ticking the live line about 10 times a second. Returns
--- what fn returns; an error fn raises is raised again.
+-- what fn returns; an error fn raises is raised again. Past self.deadline (--timeout) the task
+-- is given up and its transfers cancelled: nil and a timeout error.
 function Ctx:drive(fn)
   local hy3d = require "hy3d"
   local scheduler = require "hy3d.scheduler"
@@ -695,12 +728,24 @@ function Ctx:drive(fn)
   scheduler.on_error = function(task) return task end       -- reported by the caller instead
   local task = hy3d.spawn(fn)
   while task:status() == "running" do
-    hy3d.step(0.1)
+    local left = self.deadline and self.deadline - now()
+    if left and left <= 0 then
+      scheduler.on_error = on_error
+      if self.client then self.client:close() end            -- cancels the transfers; a partial file stays
+      return nil, self:timed_out()
+    end
+    hy3d.step(left and math.min(0.1, left) or 0.1)
     self:tick()
   end
   scheduler.on_error = on_error
   if task:status() == "failed" then error(task.error, 0) end
   return task:result()
+end
+
+-- Starts the --timeout clock of a command that waits and downloads.
+function Ctx:start_clock(o)
+  self.limit = o.timeout or DEFAULT_TIMEOUT
+  self.deadline = now() + self.limit
 end
 
 -- A callback for the library that can never raise (except for Ctrl-C, which must get through).
@@ -951,10 +996,11 @@ local function cmd_generate(ctx, o, pos)
   client, err = ctx:connect(o)
   if not client then return ctx:fail(err) end
   ctx.t0 = now()
+  ctx:start_clock(o)
   local res, gerr = ctx:drive(function()
     return client:generate(params, {
       kind = kind, formats = save.formats, dir = save.dir, name = save.name, extract = save.extract,
-      interval = o.interval, timeout = o.timeout,
+      interval = o.interval, timeout = o.timeout, download_timeout = ctx.limit,
       on_submit = guarded(ctx, function(job)
         ctx.t0 = now()
         ctx:remember { job_id = job.JobId, kind = job.kind, door = client.mode, base_url = client.base_url,
@@ -973,7 +1019,7 @@ local function cmd_generate(ctx, o, pos)
       end),
     })
   end)
-  if not res then return ctx:fail_download(gerr) end
+  if not res then return ctx:fail_download(ctx:deadline_error(gerr)) end
   ctx.job_id = ctx.job_id or (res.job and res.job.JobId)
   return finish_download(ctx, res.files or {}, kind)
 end
@@ -1026,18 +1072,19 @@ local function cmd_status(ctx, o, pos)
   local res
   res, err = ctx:drive(function() return client:query(id, { kind = kind }) end)
   if not res then return ctx:fail(err) end
-  local status = type(res.Status) == "string" and res.Status:upper() or tostring(res.Status)
+  local status = type(res.Status) == "string" and res.Status:upper() or errors.text(res.Status)
   ctx:remember { job_id = id, kind = kind, status = status }
   local failed = status == "FAIL"
   if ctx.json then
     ctx:emit { event = "status", job_id = id, kind = kind, status = status, elapsed = round3(now() - ctx.t0),
-               error_code = failed and res.ErrorCode or nil, error_message = failed and res.ErrorMessage or nil,
+               error_code = failed and errors.text(res.ErrorCode) or nil,
+               error_message = failed and errors.text(res.ErrorMessage) or nil,
                files = #result_urls(res) > 0 and result_urls(res) or nil }
   else
     local line = ("job %s (%s): %s"):format(id, kind, status)
-    if failed then line = line .. (" (%s: %s)"):format(tostring(res.ErrorCode), tostring(res.ErrorMessage)) end
+    if failed then line = line .. (" (%s: %s)"):format(errors.text(res.ErrorCode), errors.text(res.ErrorMessage)) end
     ctx:out(line .. "\n")
-    for _, f in ipairs(result_urls(res)) do ctx:out(("%s\t%s\n"):format(tostring(f.type), tostring(f.url))) end
+    for _, f in ipairs(result_urls(res)) do ctx:out(("%s\t%s\n"):format(errors.text(f.type), errors.text(f.url))) end
   end
   return failed and EXIT.failed or EXIT.ok
 end
@@ -1066,7 +1113,7 @@ local function cmd_wait(ctx, o, pos)
     ctx:emit { event = "result", job_id = id, kind = kind, status = "DONE", elapsed = round3(now() - ctx.t0),
                files = result_urls(res) }
   else
-    for _, f in ipairs(result_urls(res)) do ctx:out(("%s\t%s\n"):format(tostring(f.type), tostring(f.url))) end
+    for _, f in ipairs(result_urls(res)) do ctx:out(("%s\t%s\n"):format(errors.text(f.type), errors.text(f.url))) end
   end
   return EXIT.ok
 end
@@ -1088,6 +1135,7 @@ local function cmd_download(ctx, o, pos)
   local client
   client, err = ctx:connect(o)
   if not client then return ctx:fail(err) end
+  ctx:start_clock(o)
   local res
   res, err = wait_for(ctx, client, id, kind, o)
   if not res then return ctx:fail(err) end
@@ -1098,10 +1146,11 @@ local function cmd_download(ctx, o, pos)
   files, err = ctx:drive(function()
     return client:download_files(res, {
       formats = save.formats, dir = save.dir, name = save.name, extract = save.extract,
+      timeout = math.max(ctx.deadline - now(), 0.001),
       on_progress = guarded(ctx, function(done, total, ftype) ctx:progressed(done, total, ftype) end),
     })
   end)
-  if not files then return ctx:fail_download(err) end
+  if not files then return ctx:fail_download(ctx:deadline_error(err)) end
   return finish_download(ctx, files, kind)
 end
 

@@ -47,7 +47,7 @@ local OPTION_TYPES = {
   version = "string", language = "string", stall = "number", max_retries = "number", retry_base = "number",
   retry_max = "number", on_retry = "function", retry_submit = "boolean", max_concurrent_jobs = "number",
   validate = "boolean", ca_file = "string", ca_path = "string", insecure = "boolean", allow_http = "boolean",
-  log = "function", debug = "boolean",
+  log = "function", debug = "boolean", retry_jitter = "function",
 }
 local SUBMIT_OPTIONS = { kind = "string" }
 local QUERY_OPTIONS = { kind = "string" }
@@ -71,7 +71,7 @@ local FILES_OPTIONS = { formats = "table", dir = "string", name = "string", extr
                         max_bytes = "number", kind = "string", timeout = "number", stall = "number" }
 local GENERATE_OPTIONS = { kind = "string", formats = "table", dir = "string", name = "string", extract = "boolean",
                            on_submit = "function", on_status = "function", on_progress = "function",
-                           interval = "number", timeout = "number", max_bytes = "number" }
+                           interval = "number", timeout = "number", max_bytes = "number", download_timeout = "number" }
 local PROGRESS_EVERY = 0.1        -- seconds between on_progress calls while bytes arrive
 
 -- The partial files being written in this Lua state: two downloads must never share one.
@@ -241,7 +241,8 @@ local function new(opts)
     _yield = opts.yield,
     _has_key = mode ~= nil,
     _retry = { max = mr or DEFAULTS.max_retries, base = opts.retry_base or DEFAULTS.retry_base,
-               cap = opts.retry_max or DEFAULTS.retry_max, hook = opts.on_retry, submit = opts.retry_submit == true },
+               cap = opts.retry_max or DEFAULTS.retry_max, hook = opts.on_retry, submit = opts.retry_submit == true,
+               jitter = opts.retry_jitter },
     _validate = opts.validate ~= false,
     _allow_http = opts.allow_http == true,
     _log = log,
@@ -316,8 +317,10 @@ local UNSENT = { COULDNT_RESOLVE_HOST = true, COULDNT_RESOLVE_PROXY = true, COUL
 
 -- Whether err may be retried. Reads: network errors, 429, 5xx, RequestLimitExceeded*. A submit
 -- only when it provably never reached the service or the service refused it; `ambiguous` is
--- true when a submit may have created a job.
+-- true when a submit may have created a job. Never a TLS verification (or TLS setup) failure:
+-- another try meets the same certificate.
 function Client:_retryable(err, submit)
+  if errors.tls_permanent(err) then return false end   -- an untrusted peer stays untrusted
   local limited = err.kind == "api" and tostring(err.code or ""):match("^RequestLimitExceeded") ~= nil
   local status = err.http_status
   if submit then
@@ -337,14 +340,15 @@ end
 function Client:_backoff(attempt, err)
   local r = self._retry
   if err.retry_after then return err.retry_after end
-  return math.random() * math.min(r.cap, r.base * 2 ^ (attempt - 1))
+  return (r.jitter or math.random)() * math.min(r.cap, r.base * 2 ^ (attempt - 1))
 end
 
 local AMBIGUOUS = " — the submit may have reached the service, so a job may exist (and be billed): "
   .. "look for it before submitting again (hy3d does not retry it unless retry_submit = true)"
 
 -- Runs one API call with retries (see _retryable), logging each try when asked. Every error
--- carries `attempts`. `deadline` (monotonic) bounds the pauses.
+-- carries `attempts`. `deadline` (monotonic) bounds the pauses: when only it stops the retries,
+-- the error carries past_deadline = true. Answers come back with every secret redacted.
 function Client:_api(action, params, timeout, deadline)
   local submit = action:match("^Submit") ~= nil
   local attempt = 0
@@ -357,13 +361,14 @@ function Client:_api(action, params, timeout, deadline)
       self:_log_line(("hy3d: <- %s %s in %.3f s%s"):format(action, res and "ok" or tostring(self:_error(err)),
         now() - t0, res and res.RequestId and (", request " .. tostring(res.RequestId)) or ""))
     end
-    if res then return res end
+    if res then return errors.redact_all(res, secrets_of[self]) end   -- an answer may echo a secret
     err.attempts = attempt
     local retry, ambiguous = self:_retryable(err, submit)
     if ambiguous then err.retryable = false end
     local delay = retry and self:_backoff(attempt, err)
-    if not retry or attempt > self._retry.max or delay > self._retry.cap
-        or (deadline and now() + delay >= deadline) then
+    local past = retry and deadline and now() + delay >= deadline
+    if not retry or attempt > self._retry.max or delay > self._retry.cap or past then
+      if past and attempt <= self._retry.max and delay <= self._retry.cap then err.past_deadline = true end
       if ambiguous then
         err.message = tostring(err.message or err.code) .. AMBIGUOUS
         err.maybe_submitted = true
@@ -591,10 +596,11 @@ function Client:wait(job, opts)
   if not k then return nil, kind end
   local deadline = now() + limit
   local last
-  local function timed_out()
-    return self:_error { kind = "timeout", code = "WAIT_TIMEOUT", job_id = id, status = last,
-      message = ("job %s did not finish within %g s (last status %s); it goes on at the service:"
-        .. " wait again with its JobId"):format(id, limit, tostring(last)) }
+  local function timed_out(cause)
+    return self:_error { kind = "timeout", code = "WAIT_TIMEOUT", job_id = id, status = last, cause = cause,
+      message = ("job %s did not finish within %g s (last status %s%s); it goes on at the service:"
+        .. " wait again with its JobId"):format(id, limit, tostring(last),
+        cause and ("; the last poll: " .. tostring(self:_error(cause))) or "") }
   end
   while true do
     local left = deadline - now()
@@ -603,6 +609,10 @@ function Client:wait(job, opts)
     if not res then
       if qerr.kind == "network" and qerr.code == "OPERATION_TIMEDOUT" and now() >= deadline then
         return nil, timed_out()
+      end
+      if qerr.past_deadline then                  -- the next try would start after the deadline
+        qerr.job_id = id
+        return nil, timed_out(qerr)
       end
       qerr.job_id = id
       return nil, self:_api_error(qerr)
@@ -918,8 +928,9 @@ end
 -- meaning { Prompt = s }), waits for the job and downloads its files. opts: kind, formats (default
 -- {"GLB"}), dir, name, extract (see download_files), on_submit(job) (called as soon as the JobId
 -- exists: record it), on_status(result), on_progress(done, total, type), interval and timeout (of
--- the wait), max_bytes. Returns { job = <submit response>, result = <final query result>,
--- files = <list from download_files> } or nil, err; err.job_id is set whenever a job exists.
+-- the wait), max_bytes, download_timeout (download_files' timeout: bounds the downloads). Returns
+-- { job = <submit response>, result = <final query result>, files = <list from download_files> }
+-- or nil, err; err.job_id is set whenever a job exists.
 function Client:generate(params, opts)
   if type(params) == "string" then params = { Prompt = params } end
   if type(params) ~= "table" then error("hy3d generate: expects a prompt string or a table of API fields", 2) end
@@ -941,12 +952,13 @@ function Client:generate(params, opts)
   end
   local got
   got, err = self:download_files(res, { formats = opts.formats, dir = opts.dir, name = opts.name,
-    extract = opts.extract, on_progress = opts.on_progress, max_bytes = opts.max_bytes })
+    extract = opts.extract, on_progress = opts.on_progress, max_bytes = opts.max_bytes,
+    timeout = opts.download_timeout })
   if not got then
     err.result = res
     return nil, err
   end
-  return { job = job, result = res, files = got }
+  return errors.redact_all({ job = job, result = res, files = got }, secrets_of[self])
 end
 
 --- The host-loop pump, non-blocking: drives the transfers of every client in this Lua state

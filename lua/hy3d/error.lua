@@ -1,6 +1,9 @@
 --- hy3d errors: every runtime failure is one of these tables, returned as `nil, err`.
 -- Fields: kind, code, message, http_status, request_id, job_id, retryable (and, for network
--- errors, curl_code and sent). `tostring(err)` gives one readable line.
+-- errors, curl_code and sent). `tostring(err)` gives one readable line. Also the redaction of
+-- secrets from strings and from whole tables (every string at any depth, keys included).
+local core = require "hy3d.core"
+
 local KINDS = {
   network = true,   -- libcurl failure: refused, DNS, TLS, timeout
   http = true,      -- non-2xx status without an API error body
@@ -25,8 +28,23 @@ local Error = {}
 Error.__index = Error
 Error.__name = "hy3d.Error"
 
+-- TLS failures that asking again cannot fix: the peer's certificate is not trusted (or not the
+-- pinned one), or the local TLS setup (CA file, CRL, client certificate, ciphers) is broken. By
+-- libcurl name, and by number (err.curl_code) for those the core reports without a name
+-- (90 SSL_PINNEDPUBKEYNOTMATCH, 91 SSL_INVALIDCERTSTATUS; 51 was the verification failure before 7.62).
+local TLS_PERMANENT = { PEER_FAILED_VERIFICATION = true, SSL_CACERT = true, SSL_CACERT_BADFILE = true,
+                        SSL_CERTPROBLEM = true, SSL_CIPHER = true, SSL_CRL_BADFILE = true, SSL_ISSUER_ERROR = true,
+                        SSL_PINNEDPUBKEYNOTMATCH = true, SSL_INVALIDCERTSTATUS = true, SSL_ENGINE_NOTFOUND = true }
+local TLS_PERMANENT_CURL = { [51] = true, [53] = true, [58] = true, [59] = true, [60] = true, [77] = true,
+                             [82] = true, [83] = true, [90] = true, [91] = true }
+
+--- True for a network error that retrying cannot fix: a TLS verification or TLS setup failure.
+local function tls_permanent(e)
+  return e.kind == "network" and (TLS_PERMANENT[e.code] == true or TLS_PERMANENT_CURL[e.curl_code] == true)
+end
+
 local function default_retryable(e)
-  if e.kind == "network" then return e.code ~= "CANCELLED" end
+  if e.kind == "network" then return e.code ~= "CANCELLED" and not tls_permanent(e) end
   if e.kind == "http" then return RETRYABLE_HTTP[e.http_status] == true end
   if e.kind == "timeout" then return true end
   if e.kind == "api" or e.kind == "job" then
@@ -59,16 +77,87 @@ local function redact(s, secrets)
   return s
 end
 
+-- Redacts every string reachable from v in place: values and keys at any depth (a server's
+-- answer can nest an echoed secret anywhere, even as an object key), each table once (cycles).
+-- Keys are renamed only for the secrets in `long` (see redact_all). Returns v (a string: its
+-- redacted copy).
+local function redact_deep(v, secrets, long, seen)
+  if type(v) == "string" then return redact(v, secrets) end
+  if type(v) ~= "table" or seen[v] then return v end
+  seen[v] = true
+  local renamed
+  for k, x in pairs(v) do
+    if type(x) == "string" then
+      local r = redact(x, secrets)
+      if r ~= x then v[k] = r end                -- an existing field: allowed during next()
+    elseif type(x) == "table" then
+      redact_deep(x, secrets, long, seen)
+    end
+    if type(k) == "string" and #long > 0 then
+      if redact(k, long) ~= k then
+        renamed = renamed or {}
+        renamed[#renamed + 1] = k
+      end
+    elseif type(k) == "table" then
+      redact_deep(k, secrets, long, seen)
+    end
+  end
+  for _, k in ipairs(renamed or {}) do           -- new keys only after the traversal
+    local x, nk = v[k], redact(k, long)
+    v[k] = nil
+    if v[nk] == nil then v[nk] = x end
+  end
+  return v
+end
+
+-- Secrets shorter than this rename no key: no real credential is, and a made-up one such as "k"
+-- would rename the fields themselves (kind, job_id).
+local MIN_KEY_SECRET = 8
+
+--- Redacts `secrets` (a list of strings) from every string reachable from v, in place; returns v.
+local function redact_all(v, secrets)
+  if not secrets or #secrets == 0 then return v end
+  local long = {}
+  for _, secret in ipairs(secrets) do
+    if #secret >= MIN_KEY_SECRET then long[#long + 1] = secret end
+  end
+  return redact_deep(v, secrets, long, {})
+end
+
+local MAX_TEXT = 200
+
+--- A value a server sent where text belongs, as text: a string as it is, a number or boolean
+-- written out, a table as (at most MAX_TEXT bytes of) its JSON; never "table: 0x…".
+local function text(v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" or t == "boolean" then return tostring(v) end
+  if t == "nil" then return "(none)" end
+  if t == "table" then
+    local ok, s = pcall(core.encode, v)
+    if ok and type(s) == "string" then
+      if #s > MAX_TEXT then s = s:sub(1, MAX_TEXT) .. "..." end
+      return s
+    end
+    return "(a table that is not JSON)"
+  end
+  return "(" .. t .. ")"
+end
+
+-- Fields printed by tostring: whatever a server put there becomes text.
+local TEXT_FIELDS = { "code", "message", "request_id", "job_id", "status" }
+
 --- Makes an error from a table of fields (kind is required). `secrets`, if given, is a list of
--- strings that must never appear in the error: they are replaced in every string field.
+-- strings that must never appear in the error: they are replaced in every string reachable from
+-- it (nested tables such as err.result and keys included).
 function Error.new(fields, secrets)
   assert(KINDS[fields.kind], "hy3d: unknown error kind " .. tostring(fields.kind))
   local e = setmetatable(fields, Error)
-  if secrets then
-    for k, v in pairs(e) do
-      if type(v) == "string" then e[k] = redact(v, secrets) end
-    end
+  for _, k in ipairs(TEXT_FIELDS) do
+    local v = e[k]
+    if v ~= nil and type(v) ~= "string" and type(v) ~= "number" then e[k] = text(v) end
   end
+  if secrets then redact_all(e, secrets) end
   if e.message == nil then e.message = e.code or e.kind end
   if e.retryable == nil then e.retryable = default_retryable(e) end
   return e
@@ -95,6 +184,9 @@ return {
   new = Error.new,
   is = Error.is,
   redact = redact,
+  redact_all = redact_all,
+  text = text,
+  tls_permanent = tls_permanent,
   kinds = KINDS,
   metatable = Error,
 }
