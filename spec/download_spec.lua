@@ -436,7 +436,7 @@ describe("download from a hostile file host", function()
       assert.equal("TOO_SLOW", err.code, tostring(err))
       assert.matches("4096 bytes/s", err.message)
       assert.is_false(exists(path))
-      -- one retry, resuming what arrived (the host gives no validator: its part is restarted)
+      -- one retry (this host ignores Range, so it starts over)
       assert.equal(2, #h:requests())
     end)
 
