@@ -308,10 +308,11 @@ static void write_meta(hy3d_request *r, curl_off_t total) {
   n = snprintf(text, sizeof text, "hy3d-partial 1\netag %s\nmodified %s\ntotal %" CURL_FORMAT_CURL_OFF_T "\n",
                r->etag, r->modified, total);
   fd = open(r->meta, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
-  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && n > 0 && (size_t)n < sizeof text &&
-      write(fd, text, (size_t)n) == (ssize_t)n && close(fd) == 0)
-    return;
-  if (fd >= 0) close(fd);
+  if (fd >= 0) {
+    int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fchmod(fd, 0600) == 0 && n > 0 &&
+             (size_t)n < sizeof text && write(fd, text, (size_t)n) == (ssize_t)n;
+    if (close(fd) == 0 && ok) return;             /* an older sidecar is made owner-only too */
+  }
   (void)unlink(r->meta);
 }
 
