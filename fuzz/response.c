@@ -56,7 +56,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 static int is_kind(const char *k) {
-  static const char *const kinds[] = {"network", "http", "api", "decode", "io", NULL};
+  static const char *const kinds[] = {"network", "http", "api", "decode", "io", "timeout", NULL};
   int i;
   for (i = 0; kinds[i] != NULL; i++)
     if (strcmp(k, kinds[i]) == 0) return 1;
@@ -91,7 +91,8 @@ static void check_outcome(lua_State *L, const hy3d_request *r, int nret) {
            lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1));
   if (!transfer_ok) {
     FZ_CHECK(strcmp(lua_tostring(L, -1), "network") == 0 || strcmp(lua_tostring(L, -1), "io") == 0 ||
-             strcmp(lua_tostring(L, -1), "decode") == 0, "a failed transfer classified as %s",
+             strcmp(lua_tostring(L, -1), "decode") == 0 || strcmp(lua_tostring(L, -1), "timeout") == 0,
+             "a failed transfer classified as %s",
              lua_tostring(L, -1));
   }
   lua_pop(L, 1);

@@ -62,6 +62,29 @@ describe("hy3d.core", function()
       assert.has_error(function() e:query(12345) end)
       assert.has_error(function() e:download("http://x") end)
       assert.has_error(function() e:wait("nope") end)
+      assert.has_error(function() e:download("http://x", "/tmp/x", { meta = 1 }) end,
+        "download option 'meta' must be a string")
+      assert.has_error(function() e:download("http://x", "/tmp/x", { min_rate = "fast" }) end,
+        "download option 'min_rate' must be a number")
+      e:close()
+    end)
+
+    it("returns BAD_PATH, not a truncated name, for a download path, URL or sidecar holding a NUL", function()
+      local e = core.new { base_url = "http://127.0.0.1:1" }
+      local dir = sandbox.tmpdir()
+      for _, args in ipairs {
+        { "http://127.0.0.1:1/x", dir .. "/a\0b" },
+        { "http://127.0.0.1:1/x\0y", dir .. "/c" },
+        { "http://127.0.0.1:1/x", dir .. "/d", { resume = true, meta = dir .. "/e\0f" } },
+      } do
+        local req, err = e:download(args[1], args[2], args[3])
+        assert.is_nil(req)
+        assert.same({ "invalid", "BAD_PATH" }, { err.kind, err.code })
+      end
+      assert.equal(0, e:pending())
+      local _, out = sandbox.run("ls -A " .. dir)
+      assert.equal("", out)                         -- nothing created under any truncated name
+      os.execute("rm -rf " .. dir)
       e:close()
     end)
 

@@ -1,6 +1,9 @@
 -- client:download / hy3d.download: exact bytes on disk, progress, resume with Range, atomic
--- rename, the partial file kept only when a later call can resume it, expired URLs refreshed.
+-- rename, the partial file kept only when a later call can resume it, expired URLs refreshed; and
+-- against a hostile file host: trickles, changed objects, lying ranges, links, huge headers.
 local hy3d = require "hy3d"
+local files = require "hy3d.files"
+local hostile = require "spec.support.hostile"
 local http = require "socket.http"
 local socket = require "socket"
 local binary = require "spec.support.binary"
@@ -8,6 +11,21 @@ local sandbox = require "spec.support.sandbox"
 
 local exists = sandbox.exists
 local write = sandbox.write_file
+
+-- Plants a partial file for url/path holding `data`, with the sidecar a first answer of `total`
+-- bytes and that ETag would have left (what a broken-off download leaves).
+local function plant(url, path, data, etag, total)
+  local part = hy3d.partial_path(url, path)
+  write(part, data)
+  write(files.partial_meta(part), ("hy3d-partial 1\netag %s\nmodified \ntotal %d\n"):format(etag or "", total or -1))
+  return part
+end
+
+-- The sandbox's ETag for a URL (what its first answer carries).
+local function etag_of(url)
+  local _, _, headers = http.request { url = url, method = "HEAD" }
+  return headers and headers.etag
+end
 
 -- The blob's fixed pattern, as /_sandbox/blob serves it.
 local function pattern(size)
@@ -126,7 +144,7 @@ describe("download", function()
     local p, err = once:download(url_of("GLB"), path, { stall = 0.5 })
     assert.is_nil(p)
     assert.equal("network", err.kind)
-    assert.equal("OPERATION_TIMEDOUT", err.code)
+    assert.equal("TOO_SLOW", err.code)
     assert.is_false(exists(path))
   end)
 
@@ -140,7 +158,7 @@ describe("download", function()
     assert.is_false(exists(hy3d.partial_path(url_of("GLB"), path)))
     -- a resumed download counts the bytes already on disk against the limit too
     local url = sb.url .. "/_sandbox/blob?size=1000"
-    write(hy3d.partial_path(url, path), pattern(600))
+    plant(url, path, pattern(600), etag_of(url), 1000)
     p, err = client:download(url, path, { max_bytes = 900 })
     assert.is_nil(p)
     assert.equal("MAX_BYTES", err.code)
@@ -177,7 +195,7 @@ describe("download", function()
       resumes = resumes + 1
     end
     assert.equal(dir .. "/co.glb", out[2])
-    assert.is_true(resumes > 1)
+    assert.is_true(resumes > 1, "it never yielded")
     assert.equal((http.request(url_of("GLB"))), sandbox.read_file(dir .. "/co.glb"))
   end)
 
@@ -226,8 +244,7 @@ describe("download", function()
     local url = url_of("GLB")
     local whole = assert(http.request(url))
     local path = dir .. "/resumed.glb"
-    local part = hy3d.partial_path(url, path)
-    write(part, whole:sub(1, 1000))
+    local part = plant(url, path, whole:sub(1, 1000), etag_of(url), #whole)
     local before = #sb:requests("files")
     local p, bytes = client:download(url, path)
     assert.equal(path, p)
@@ -237,6 +254,8 @@ describe("download", function()
     local log = sb:requests("files")
     assert.equal(before + 1, #log)
     assert.equal("bytes=1000-", log[#log].range)
+    assert.equal(etag_of(url), log[#log].if_range)
+    assert.is_false(exists(files.partial_meta(part)))
   end)
 
   it("resumes after the connection breaks mid-file, in the same call", function()
@@ -279,7 +298,7 @@ describe("download", function()
     local url = url_of("GLB")
     local whole = assert(http.request(url))
     local path = dir .. "/norange.glb"
-    write(hy3d.partial_path(url, path), ("X"):rep(777))
+    plant(url, path, ("X"):rep(777), etag_of(url), #whole)
     sb:config { ranges = false }
     local p, bytes = client:download(url, path)
     sb:config { ranges = true }
@@ -291,7 +310,7 @@ describe("download", function()
   it("starts over when the partial file is longer than the file", function()
     local url = sb.url .. "/_sandbox/blob?size=500"
     local path = dir .. "/toolong.bin"
-    write(hy3d.partial_path(url, path), ("Y"):rep(800))
+    plant(url, path, ("Y"):rep(800), etag_of(url), 500)
     local p, bytes = client:download(url, path)
     assert.equal(path, p)
     assert.equal(500, bytes)
@@ -300,10 +319,9 @@ describe("download", function()
 
   it("finishes a partial file that already holds every byte without fetching it again", function()
     local url = url_of("GLB")
-    local whole, code = http.request(url)         -- the file's bytes, fetched outside the client
-    assert.equal(200, code)
+    local whole = assert(http.request(url))
     local path = dir .. "/complete.glb"
-    write(hy3d.partial_path(url, path), whole)
+    plant(url, path, whole, etag_of(url), #whole)
     local before = #sb:requests("files")
     local p, bytes = client:download(url, path)
     assert.equal(path, p)
@@ -388,5 +406,329 @@ describe("download", function()
     local p, bytes = hy3d.download(url_of("GLB"), path)
     assert.equal(path, p)
     assert.is_true(bytes > 0)
+  end)
+end)
+
+describe("download from a hostile file host", function()
+  local dir, hosts = nil, {}
+  local A, B = hostile.object("A", 10000), hostile.object("B", 10000)
+  local ETAG_A, ETAG_B = '"version-a"', '"version-b"'
+
+  setup(function() dir = sandbox.tmpdir() end)
+  teardown(function() os.execute("rm -rf " .. dir) end)
+  after_each(function()
+    for _, h in ipairs(hosts) do h:stop() end
+    hosts = {}
+  end)
+
+  local function host(plan)
+    local h = hostile.start(plan)
+    hosts[#hosts + 1] = h
+    return h
+  end
+
+  -- A client that downloads from h without pauses between tries.
+  local function client_of(h, opts)
+    local o = { base_url = h and h.url or "http://127.0.0.1:9", retry_base = 0 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return hy3d.new(o)
+  end
+
+  describe("bounds a slow host", function()
+    it("gives up on a host that trickles below the default minimum rate", function()
+      local h = host { size = 10 * 1024 * 1024, rate = 30 }   -- 30 B/s: never done
+      local c = client_of(h, { max_retries = 1 })
+      local path = dir .. "/trickle.bin"
+      local p, err = c:download(h.url .. "/trickle.bin", path, { stall = 1, timeout = 20 })
+      assert.is_nil(p)
+      assert.equal("network", err.kind)
+      assert.equal("TOO_SLOW", err.code, tostring(err))
+      assert.matches("4096 bytes/s", err.message)
+      assert.is_false(exists(path))
+      -- one retry (this host ignores Range, so it starts over)
+      assert.equal(2, #h:requests())
+    end)
+
+    it("lets a host that keeps the minimum rate finish", function()
+      local h = host { size = 100000, rate = 200000, etag = ETAG_A }
+      local c = client_of(h, { max_retries = 0 })
+      local path = dir .. "/healthy.bin"
+      assert.equal(path, (c:download(h.url .. "/healthy.bin", path, { stall = 1, min_rate = 1000 })))
+      assert.equal(hostile.object("A", 100000), sandbox.read_file(path))
+    end)
+
+    it("ends a download that outlasts the ceiling its size allows, in bursts that defeat the rate window", function()
+      local h = host { size = 400000, burst = { 2000, 0.2 }, etag = ETAG_A }   -- 10 KB/s: 40 s
+      local c = client_of(h, { max_retries = 3 })
+      local path = dir .. "/ceiling.bin"
+      local p, err = c:download(h.url .. "/ceiling.bin", path, { stall = 1, min_rate = 1, min_avg_rate = 200000 })
+      assert.is_nil(p)
+      assert.equal("timeout", err.kind)
+      assert.equal("DOWNLOAD_DEADLINE", err.code, tostring(err))
+      assert.equal(1, #h:requests())               -- not retried: the ceiling is for the call
+      assert.equal(hy3d.partial_path(h.url .. "/ceiling.bin", path), err.partial)
+    end)
+
+    it("lets a file finish within its ceiling", function()
+      local h = host { size = 400000, etag = ETAG_A }
+      local c = client_of(h, { max_retries = 0 })
+      local path = dir .. "/within.bin"
+      assert.equal(path, (c:download(h.url .. "/within.bin", path, { stall = 1, min_rate = 1, min_avg_rate = 200000 })))
+      assert.equal(hostile.object("A", 400000), sandbox.read_file(path))
+    end)
+
+    it("bounds the whole call, retries included, by timeout", function()
+      -- every try sends 1000 bytes and holds: each ends TOO_SLOW after its 1 s window and is retried
+      local h = host { size = 10000, hold_after = 1000, etag = ETAG_A, ranges = true }
+      local c = client_of(h, { max_retries = 100 })
+      local p, err = c:download(h.url .. "/held.bin", dir .. "/held.bin", { timeout = 2.5, stall = 1, min_rate = 1000 })
+      assert.is_nil(p)
+      assert.equal("timeout", err.kind)
+      assert.equal("TIMEOUT", err.code, tostring(err))
+      assert.is_true(#h:requests() <= 3, #h:requests() .. " tries: each lasts its 1 s window, so 2.5 s holds 3")
+    end)
+  end)
+
+  describe("resumes only the same version of an object", function()
+    it("sends If-Range with the first answer's ETag and takes the whole new object when it changed", function()
+      local h = host { { object = "A", size = 10000, etag = ETAG_A, cut_after = 4000 },
+                       { object = "B", size = 10000, etag = ETAG_B, ranges = true } }
+      local path = dir .. "/changed.bin"
+      local p, bytes = client_of(h):download(h.url .. "/changed.bin", path)
+      assert.equal(path, p)
+      assert.equal(10000, bytes)
+      assert.equal(B, sandbox.read_file(path))      -- never half A, half B
+      local log = h:requests()
+      assert.equal(2, #log)
+      assert.equal("bytes=4000-", log[2].range)
+      assert.equal(ETAG_A, log[2].if_range)
+    end)
+
+    it("refuses a 206 whose total differs from the first answer's size, and starts over", function()
+      local h = host { { object = "A", size = 10000, etag = ETAG_A, cut_after = 4000 },
+                       { object = "B", size = 12000, etag = ETAG_A, ranges = true, ignore_if_range = true },
+                       { object = "B", size = 12000, etag = ETAG_A, ranges = true, ignore_if_range = true } }
+      local path = dir .. "/grown.bin"
+      local p, bytes = client_of(h):download(h.url .. "/grown.bin", path)
+      assert.equal(path, p)
+      assert.equal(12000, bytes)
+      assert.equal(hostile.object("B", 12000), sandbox.read_file(path))
+      local log = h:requests()
+      assert.equal(3, #log)
+      assert.equal("bytes=4000-", log[2].range)
+      assert.is_nil(log[3].range)                   -- started over from zero
+    end)
+
+    it("refuses a 206 with another ETag even when its size is the same", function()
+      local h = host { { object = "A", size = 10000, etag = ETAG_A, cut_after = 4000 },
+                       { object = "B", size = 10000, etag = ETAG_B, ranges = true, ignore_if_range = true } }
+      local path = dir .. "/etag.bin"
+      assert.equal(path, (client_of(h):download(h.url .. "/etag.bin", path)))
+      assert.equal(B, sandbox.read_file(path))
+      assert.equal(3, #h:requests())
+    end)
+
+    it("refuses a 206 that starts elsewhere than asked, and starts over", function()
+      local h = host { { object = "A", size = 10000, etag = ETAG_A, cut_after = 4000 },
+                       { object = "A", size = 10000, etag = ETAG_A, ranges = true, start_lie = 100 },
+                       { object = "A", size = 10000, etag = ETAG_A, ranges = true } }
+      local path = dir .. "/offset.bin"
+      assert.equal(path, (client_of(h):download(h.url .. "/offset.bin", path)))
+      assert.equal(A, sandbox.read_file(path))
+      local log = h:requests()
+      assert.equal(3, #log)
+      assert.is_nil(log[3].range)
+    end)
+
+    it("keeps the validator for a later call, in an owner-only sidecar, and resumes the same version", function()
+      local url_path = "/later.bin"
+      local h = host { { object = "A", size = 10000, etag = ETAG_A, cut_after = 4000 },
+                       { object = "A", size = 10000, etag = ETAG_A, ranges = true } }
+      local path = dir .. "/later.bin"
+      local once = client_of(h, { max_retries = 0 })
+      local p, err = once:download(h.url .. url_path, path)
+      assert.is_nil(p)
+      local part = hy3d.partial_path(h.url .. url_path, path)
+      assert.equal(part, err.partial)
+      local _, mode = sandbox.run("stat -c %a " .. files.partial_meta(part))
+      assert.equal("600", mode:match("%d+"))
+      assert.equal(path, (once:download(h.url .. url_path, path)))
+      assert.equal(A, sandbox.read_file(path))
+      local log = h:requests()
+      assert.equal("bytes=4000-", log[2].range)
+      assert.equal(ETAG_A, log[2].if_range)
+      assert.is_false(exists(part))
+      assert.is_false(exists(files.partial_meta(part)))
+    end)
+
+    it("uses Last-Modified as the validator when there is no strong ETag", function()
+      local date = "Wed, 21 Oct 2015 07:28:00 GMT"
+      local h = host { { size = 10000, etag = 'W/"weak"', last_modified = date, cut_after = 4000 },
+                       { size = 10000, etag = 'W/"weak"', last_modified = date, ranges = true } }
+      local path = dir .. "/dated.bin"
+      assert.equal(path, (client_of(h):download(h.url .. "/dated.bin", path)))
+      assert.equal(A, sandbox.read_file(path))
+      assert.equal(date, h:requests()[2].if_range)
+    end)
+
+    it("starts over, rather than resuming blindly, a partial file without its sidecar", function()
+      local h = host { object = "A", size = 10000, etag = ETAG_A, ranges = true }
+      local path = dir .. "/orphan.bin"
+      write(hy3d.partial_path(h.url .. "/orphan.bin", path), B:sub(1, 3000))
+      assert.equal(path, (client_of(h):download(h.url .. "/orphan.bin", path)))
+      assert.equal(A, sandbox.read_file(path))
+      assert.is_nil(h:requests()[1].range)
+    end)
+
+    it("takes an empty 200 to a resume as the whole (now empty) object", function()
+      local h = host { { size = 10000, etag = ETAG_A, cut_after = 4000 }, { body = "", etag = ETAG_A } }
+      local path = dir .. "/emptied.bin"
+      local p, bytes = client_of(h):download(h.url .. "/emptied.bin", path)
+      assert.equal(path, p)
+      assert.equal(0, bytes)
+      assert.equal("", sandbox.read_file(path))
+      assert.equal("bytes=4000-", h:requests()[2].range)
+    end)
+
+    it("resumes up to max_retries times, each from where the last broke off", function()
+      local h = host { size = 10000, etag = ETAG_A, ranges = true, cut_after = 1000 }
+      local path = dir .. "/retries.bin"
+      local p, err = client_of(h, { max_retries = 2 }):download(h.url .. "/retries.bin", path)
+      assert.is_nil(p)
+      assert.equal("network", err.kind)
+      local log = h:requests()
+      assert.equal(3, #log)
+      assert.same({ "bytes=1000-", "bytes=2000-" }, { log[2].range, log[3].range })
+      assert.equal(3000, #sandbox.read_file(err.partial))
+      -- the next call goes on from there, and with retries enough it finishes
+      p = client_of(h, { max_retries = 6 }):download(h.url .. "/retries.bin", path)
+      assert.equal(path, p)
+      assert.equal(A, sandbox.read_file(path))
+      assert.equal(10, #h:requests())
+    end)
+  end)
+
+  describe("frees the path of an abandoned download", function()
+    local function start_abandoned(c, url, path)
+      local got = 0
+      local co = coroutine.create(function()
+        return c:download(url, path, { on_progress = function(done) got = done end })
+      end)
+      for _ = 1, 5000 do                            -- until 3000 bytes are in (the host then holds)
+        assert(coroutine.resume(co))
+        if got >= 3000 then break end
+        socket.sleep(0.002)
+      end
+      assert.equal(3000, got)
+      assert.equal("suspended", coroutine.status(co))
+      return co
+    end
+
+    it("when its coroutine is dropped and collected", function()
+      local h = host { { size = 10000, etag = ETAG_A, hold_after = 3000 }, { size = 10000, etag = ETAG_A, ranges = true } }
+      local c = client_of(h)
+      local url, path = h.url .. "/dropped.bin", dir .. "/dropped.bin"
+      local co = start_abandoned(c, url, path)
+      assert.equal("DOWNLOAD_IN_PROGRESS", select(2, c:download(url, path)).code)   -- still live
+      assert.equal("suspended", coroutine.status(co))
+      co = nil                                      -- luacheck: ignore 311
+      collectgarbage()
+      collectgarbage()
+      local p, bytes = c:download(url, path)
+      assert.equal(path, p, tostring(bytes))
+      assert.equal(A, sandbox.read_file(path))
+      assert.equal("bytes=3000-", h:requests()[2].range)
+      c:close()
+    end)
+
+    it("when its client is closed", function()
+      local h = host { { size = 10000, etag = ETAG_A, hold_after = 3000 }, { size = 10000, etag = ETAG_A, ranges = true } }
+      local c = client_of(h)
+      local url, path = h.url .. "/closed.bin", dir .. "/closed.bin"
+      local co = start_abandoned(c, url, path)
+      c:close()
+      local again = client_of(h)
+      assert.equal(path, (again:download(url, path)))
+      assert.equal(A, sandbox.read_file(path))
+      assert.equal("suspended", coroutine.status(co))   -- still held: the close alone freed the path
+      again:close()
+    end)
+  end)
+
+  describe("never writes through a link", function()
+    it("refuses a symlink planted at the partial file's name and leaves its target alone", function()
+      local h = host { size = 10000, etag = ETAG_A, ranges = true }
+      local url, path = h.url .. "/linked.bin", dir .. "/linked.bin"
+      local target = dir .. "/outside.txt"
+      write(target, "precious")
+      local part = hy3d.partial_path(url, path)
+      assert(os.execute(("ln -s %s %s"):format(target, part)))
+      local p, err = client_of(h):download(url, path)
+      assert.is_nil(p)
+      assert.equal("io", err.kind)
+      assert.equal("NOT_REGULAR_FILE", err.code)
+      assert.equal("precious", sandbox.read_file(target))
+      assert.is_false(exists(path))
+    end)
+
+    it("never writes the sidecar through a link either", function()
+      local h = host { size = 10000, etag = ETAG_A, ranges = true }
+      local url, path = h.url .. "/metalink.bin", dir .. "/metalink.bin"
+      local target = dir .. "/outside-meta.txt"
+      write(target, "precious")
+      assert(os.execute(("ln -s %s %s"):format(target, files.partial_meta(hy3d.partial_path(url, path)))))
+      assert.equal(path, (client_of(h):download(url, path)))
+      assert.equal(A, sandbox.read_file(path))
+      assert.equal("precious", sandbox.read_file(target))
+    end)
+
+    it("refuses a NUL in the path or URL with an error, creating nothing", function()
+      local h = host { size = 100 }
+      local c = client_of(h)
+      local p, err = c:download(h.url .. "/x", dir .. "/nul\0.bin")
+      assert.is_nil(p)
+      assert.same({ "invalid", "BAD_PATH" }, { err.kind, err.code })
+      assert.is_false(exists(dir .. "/nul"))
+      p, err = c:download(h.url .. "/x\0y", dir .. "/nulurl.bin")
+      assert.is_nil(p)
+      assert.same({ "invalid", "BAD_PATH" }, { err.kind, err.code })
+      assert.equal(0, #h:requests())
+    end)
+  end)
+
+  describe("says what a broken answer was", function()
+    it("reports a 1 MB header line as HEADER_TOO_LARGE, for downloads and API calls", function()
+      local h = host { big_header = 1024 * 1024, size = 10 }
+      local c = client_of(h, { max_retries = 0, api_key = "sk-hostile-0123456789" })
+      local p, err = c:download(h.url .. "/big.bin", dir .. "/big.bin")
+      assert.is_nil(p)
+      assert.same({ "network", "HEADER_TOO_LARGE" }, { err.kind, err.code })
+      assert.matches("header line larger", err.message)
+      local res, qerr = c:query("job-1")
+      assert.is_nil(res)
+      assert.same({ "network", "HEADER_TOO_LARGE" }, { qerr.kind, qerr.code })
+    end)
+
+    it("refuses an https link redirected to plain http on a host that is not loopback", function()
+      local tls = hostile.tls_redirect("http://192.0.2.1:9/model.glb")
+      local c = client_of(nil, { ca_file = tls.ca_file, max_retries = 0, connect_timeout = 2 })
+      local path = dir .. "/downgraded.glb"
+      local p, err = c:download(tls.url, path)
+      tls.stop()
+      assert.is_nil(p)
+      assert.same({ "http", "INSECURE_REDIRECT" }, { err.kind, err.code }, tostring(err))
+      assert.is_false(exists(path))
+    end)
+
+    it("follows an https link redirected to plain http on loopback", function()
+      local h = host { size = 10000, etag = ETAG_A }
+      local tls = hostile.tls_redirect(h.url .. "/model.glb")
+      local c = client_of(nil, { ca_file = tls.ca_file, max_retries = 0 })
+      local path = dir .. "/loopback.glb"
+      local p = c:download(tls.url, path)
+      tls.stop()
+      assert.equal(path, p)
+      assert.equal(A, sandbox.read_file(path))
+    end)
   end)
 end)

@@ -48,6 +48,14 @@
  * twice the most transfers in flight at once). Node's http.Agent keeps up to 256 free sockets too. */
 #define HY3D_MIN_CACHED_CONNECTIONS 256L
 
+/* Downloads by default: abort below this many bytes/s over the stall window (CURLOPT_LOW_SPEED_*), and
+ * past a ceiling of the stall window + size / HY3D_DOWNLOAD_MIN_AVG_RATE once the size is known. */
+#define HY3D_DOWNLOAD_MIN_RATE 4096.0
+#define HY3D_DOWNLOAD_MIN_AVG_RATE 1024.0
+
+/* The longest ETag / Last-Modified kept to resume a download with (If-Range); longer ones are ignored. */
+#define HY3D_VALIDATOR_MAX 256
+
 /* API responses larger than this are refused (a JSON answer of the service is a few KB). */
 #define HY3D_MAX_API_BODY (32u * 1024u * 1024u)
 
@@ -111,8 +119,40 @@ struct hy3d_request {
   curl_off_t range_total;          /* the whole object's size from Content-Range (-1: unknown) */
   int wrote;                       /* the first 2xx body byte arrived (the resume decision is made) */
   int range_mismatch;              /* a 206 started somewhere other than the offset asked for */
+  int object_changed;              /* a 206 of another version: its total or ETag differs from the first answer's */
+  int head_done;                   /* the current response's header block ended (a later error is not about headers) */
+  int insecure_redirect;           /* refused: an https transfer redirected to plain http (not loopback) */
+  int deadline_hit;                /* aborted by the size-derived ceiling (see hy3d_download_opts) */
+  int allow_http;                  /* https -> http redirects allowed */
+  long timeout_ms;                 /* the transfer's total limit (0: none), to tell the timeouts apart */
+  long min_rate;                   /* the low-speed limit in bytes/s (0: none) */
+  long stall_s;                    /* ... over this many seconds */
+  double started;                  /* hy3d_now() when set up */
+  double deadline;                 /* hy3d_now() past which the download is aborted (0: not yet known) */
+  double ceiling_base;             /* seconds the ceiling allows beyond size / min_avg_rate */
+  double min_avg_rate;             /* bytes/s the whole download must average (0: no ceiling) */
+  char *meta;                      /* the sidecar file of a validated resume (malloc'ed), or NULL */
+  curl_off_t expect_total;         /* the object's size the first answer announced (-1: unknown) */
+  char want_etag[HY3D_VALIDATOR_MAX];     /* the first answer's validators (from the sidecar) */
+  char want_modified[HY3D_VALIDATOR_MAX];
+  char etag[HY3D_VALIDATOR_MAX];          /* this response's ETag and Last-Modified ("" when none) */
+  char modified[HY3D_VALIDATOR_MAX];
   char errbuf[CURL_ERROR_SIZE];
 };
+
+/* What engine:download asks of hy3d_request_setup_file. */
+typedef struct hy3d_download_opts {
+  const char *url;
+  const char *path;
+  const char *meta;                /* sidecar for a validated resume (NULL: resume blindly, or not at all) */
+  long timeout_ms;                 /* total limit (0: none) */
+  long stall_s;                    /* window of the low-speed limit, whole seconds */
+  long min_rate;                   /* bytes/s over that window (0: only a full stall counts) */
+  double min_avg_rate;             /* ceiling: stall_s + size / min_avg_rate (0: none) */
+  curl_off_t max_bytes;            /* 0 = unlimited */
+  int resume;
+  int allow_http;                  /* follow an https -> http redirect to a host that is not loopback */
+} hy3d_download_opts;
 
 /* hy3d_json.c */
 int hy3d_json_open(lua_State *L);
@@ -140,9 +180,7 @@ int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *req, co
 void hy3d_slist_wipe(struct curl_slist *list);
 CURL *hy3d_api_handle_new(hy3d_engine *eng);
 void hy3d_api_handle_release(CURL *easy);
-int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *url,
-                            const char *path, long timeout_ms, long stall_s, curl_off_t max_bytes,
-                            int resume);
+int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *req, const hy3d_download_opts *o);
 void hy3d_push_error(lua_State *L, const char *kind, const char *code, const char *message);
 
 /* hy3d_sign.c */

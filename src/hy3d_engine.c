@@ -431,37 +431,71 @@ static lua_Number opt_field_number(lua_State *L, int t, const char *name) {
   return v;
 }
 
+/* opts[name] as a number >= 0, or dflt when opts or the field is nil. */
+static lua_Number opt_field_default(lua_State *L, int t, const char *name, lua_Number dflt) {
+  if (lua_isnoneornil(L, t)) return dflt;
+  lua_getfield(L, t, name);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return dflt;
+  }
+  lua_pop(L, 1);
+  return opt_field_number(L, t, name);
+}
+
 /*
- * engine:download(url, path [, {timeout=, stall=, max_bytes=, resume=}]) -> request | nil, err
- * timeout: total seconds (default none); stall: seconds without a byte (default the engine's
- * timeout); max_bytes: refuse larger files (default none); resume: continue the file at path
- * with a Range request instead of truncating it.
+ * engine:download(url, path [, {timeout=, stall=, min_rate=, min_avg_rate=, max_bytes=, resume=,
+ *                              meta=, allow_http=}]) -> request | nil, err
+ * timeout: total seconds (default none); stall: the low-speed window in seconds (default the
+ * engine's timeout); min_rate: bytes/s the transfer must keep over that window (default 4096;
+ * 0: only a window without a byte aborts); min_avg_rate: once the size is known the download must
+ * end by stall + size / min_avg_rate seconds (default 1024; 0: no ceiling); max_bytes: refuse
+ * larger files (default none); resume: continue the file at path with a Range request instead of
+ * truncating it; meta: the sidecar of a validated resume (If-Range, the size checked; a partial
+ * file without it is started over); allow_http: follow an https link redirected to plain http.
+ * A path or URL holding a NUL gives nil, {kind="invalid", code="BAD_PATH"}.
  */
 static int engine_download(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
-  const char *url, *path;
-  long timeout_ms, stall_s;
-  curl_off_t max_bytes;
-  int resume = 0;
+  hy3d_download_opts o;
+  long stall_ms;
   hy3d_request *r;
+  memset(&o, 0, sizeof o);
   luaL_checktype(L, 2, LUA_TSTRING);
   luaL_checktype(L, 3, LUA_TSTRING);
   if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
-  url = lua_tostring(L, 2);
-  path = lua_tostring(L, 3);
-  timeout_ms = hy3d_seconds_to_ms(opt_field_number(L, 4, "timeout"));
-  stall_s = hy3d_seconds_to_ms(opt_field_number(L, 4, "stall"));
-  if (stall_s == 0) stall_s = eng->timeout_ms;
-  stall_s = stall_s / 1000 + (stall_s % 1000 != 0);     /* whole seconds, rounded up */
-  max_bytes = (curl_off_t)opt_field_number(L, 4, "max_bytes");
+  o.url = hy3d_checkpath(L, 2);
+  o.path = hy3d_checkpath(L, 3);
+  o.timeout_ms = hy3d_seconds_to_ms(opt_field_number(L, 4, "timeout"));
+  stall_ms = hy3d_seconds_to_ms(opt_field_number(L, 4, "stall"));
+  if (stall_ms == 0) stall_ms = eng->timeout_ms;
+  o.stall_s = stall_ms / 1000 + (stall_ms % 1000 != 0);     /* whole seconds, rounded up */
+  o.min_rate = (long)opt_field_default(L, 4, "min_rate", HY3D_DOWNLOAD_MIN_RATE);
+  o.min_avg_rate = (double)opt_field_default(L, 4, "min_avg_rate", HY3D_DOWNLOAD_MIN_AVG_RATE);
+  o.max_bytes = (curl_off_t)opt_field_number(L, 4, "max_bytes");
   if (lua_istable(L, 4)) {
     lua_getfield(L, 4, "resume");
-    resume = lua_toboolean(L, -1);
-    lua_pop(L, 1);
+    o.resume = lua_toboolean(L, -1);
+    lua_getfield(L, 4, "allow_http");
+    o.allow_http = lua_toboolean(L, -1);
+    lua_getfield(L, 4, "meta");
+    if (!lua_isnil(L, -1)) {
+      if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "download option 'meta' must be a string");
+      o.meta = hy3d_checkpath(L, -1);             /* stays anchored: opts holds it */
+      if (o.meta == NULL) {
+        hy3d_push_path_error(L, "download's sidecar path");
+        return 2;
+      }
+    }
+    lua_pop(L, 3);
+  }
+  if (o.url == NULL || o.path == NULL) {
+    hy3d_push_path_error(L, o.url == NULL ? "download URL" : "download path");
+    return 2;
   }
   lua_settop(L, 4);
   r = hy3d_request_new(L, eng, HY3D_KIND_FILE);
-  if (!hy3d_request_setup_file(L, eng, r, url, path, timeout_ms, stall_s, max_bytes, resume))
+  if (!hy3d_request_setup_file(L, eng, r, &o))
     return 2;                                   /* the unused request is left to __gc */
   hy3d_engine_attach(L, 1, 5);
   return 1;

@@ -66,7 +66,7 @@ local KINDS = {
   rigging = { submit = "SubmitAutoRiggingJob", query = "DescribeAutoRiggingJob" },
 }
 local DOWNLOAD_OPTIONS = { timeout = "number", stall = "number", max_bytes = "number", on_progress = "function",
-                           resume = "boolean", refresh = "function" }
+                           resume = "boolean", refresh = "function", min_rate = "number", min_avg_rate = "number" }
 local FILES_OPTIONS = { formats = "table", dir = "string", name = "string", extract = "boolean", on_progress = "function",
                         max_bytes = "number", kind = "string", timeout = "number", stall = "number" }
 local GENERATE_OPTIONS = { kind = "string", formats = "table", dir = "string", name = "string", extract = "boolean",
@@ -74,8 +74,34 @@ local GENERATE_OPTIONS = { kind = "string", formats = "table", dir = "string", n
                            interval = "number", timeout = "number", max_bytes = "number", download_timeout = "number" }
 local PROGRESS_EVERY = 0.1        -- seconds between on_progress calls while bytes arrive
 
--- The partial files being written in this Lua state: two downloads must never share one.
-local writing = {}
+-- The partial files being written in this Lua state, each to the owner record of its download:
+-- two downloads must never share one. Weak values, tied to the live transfer: the download's
+-- coroutine holds its owner, so when an abandoned one is collected the owner goes too, and its
+-- finalizer closes the transfer it left in flight (the engine anchors that one); a closed client's
+-- owners no longer count.
+local writing = setmetatable({}, { __mode = "v" })
+
+-- A new owner record for a download by client: owner.box.req is its transfer in flight.
+local function new_owner(client)
+  local box = {}
+  local function finalize()
+    if box.req then box.req:close() end
+  end
+  local owner, proxy = { client = client, box = box }, rawget(_G, "newproxy")
+  if proxy then                                   -- Lua 5.1 / LuaJIT: only userdata have __gc
+    owner.proxy = proxy(true)
+    getmetatable(owner.proxy).__gc = finalize
+  else
+    setmetatable(owner, { __gc = finalize })
+  end
+  return owner
+end
+
+-- Whether a live download other than `owner` writes the partial file `part`.
+local function busy(part, owner)
+  local o = writing[part]
+  return o ~= nil and o ~= owner and not o.client._closed
+end
 
 -- pcall for a callback that may itself yield (a refresh that queries): Lua 5.1's pcall is a
 -- C-call boundary a coroutine cannot yield across, LuaJIT's and 5.2+'s are not. On 5.1 the
@@ -704,17 +730,27 @@ local function resumable(err)
 end
 
 -- The download loop behind Client:download: resumes after network failures (up to max_retries),
--- starts over when the server cannot continue the partial file, and asks opts.refresh once for a
--- fresh URL when the file host says 403. Returns bytes, or nil and an error table.
+-- starts over when the server cannot continue the partial file (or sends another version of it),
+-- and asks opts.refresh once for a fresh URL when the file host says 403. state.deadline (if any)
+-- bounds the whole loop. Returns bytes, or nil and an error table.
 function Client:_download(url, path, state, opts)
   local prog = { fn = opts.on_progress }
   local refreshed, restarted, attempt = false, false, 0
-  if opts.resume == false then os.remove(state.part) end
+  if opts.resume == false then files.discard_partial(state.part) end
   while true do
+    local left = state.deadline and state.deadline - now()
+    if left and left <= 0 then
+      return nil, { kind = "timeout", code = "TIMEOUT",
+        message = ("the download did not finish within its timeout (%g s)"):format(opts.timeout) }
+    end
     local req, err = self._engine:download(url, state.part, {
-      timeout = opts.timeout, stall = opts.stall or self.request_timeout, max_bytes = opts.max_bytes, resume = true })
+      timeout = left and math.max(left, 0.001), stall = opts.stall or self.request_timeout, max_bytes = opts.max_bytes,
+      min_rate = opts.min_rate, min_avg_rate = opts.min_avg_rate, resume = true, meta = files.partial_meta(state.part),
+      allow_http = self._allow_http })
     if not req then return nil, err end
+    state.owner.box.req = req
     local bytes, derr = self:_settle_download(req, prog)
+    state.owner.box.req = nil
     if bytes then
       if prog.fn and (prog.done ~= bytes or prog.total ~= bytes) then   -- the last call says "all of it"
         local ok, perr = pcall(prog.fn, bytes, bytes)
@@ -726,11 +762,11 @@ function Client:_download(url, path, state, opts)
     end
     attempt = attempt + 1
     local status = derr.http_status
-    if (status == 416 or derr.code == "RANGE_MISMATCH") and not restarted then
+    if (status == 416 or derr.code == "RANGE_MISMATCH" or derr.code == "OBJECT_CHANGED") and not restarted then
       local have = files.size(state.part)
       if status == 416 and derr.total and have == derr.total then return have end   -- it was all there
       restarted = true                            -- what the part holds cannot be continued
-      os.remove(state.part)
+      files.discard_partial(state.part)
     elseif status == 403 and opts.refresh and not refreshed then
       refreshed = true
       local ok, fresh, rerr = yieldable_pcall(opts.refresh)
@@ -743,14 +779,17 @@ function Client:_download(url, path, state, opts)
       end
       local part = files.partial_path(fresh, path)
       if part ~= state.part then                  -- keep what arrived under the new name
-        if writing[part] then return nil, { kind = "invalid", code = "DOWNLOAD_IN_PROGRESS",
+        if busy(part, state.owner) then return nil, { kind = "invalid", code = "DOWNLOAD_IN_PROGRESS",
           message = "another download is writing " .. part } end
-        os.rename(state.part, part)
-        writing[state.part], writing[part], state.part = nil, true, part
+        files.move_partial(state.part, part)
+        if writing[state.part] == state.owner then writing[state.part] = nil end
+        writing[part], state.part = state.owner, part
       end
       url = fresh
     elseif derr.kind == "network" and self:_retryable(derr, false) and attempt <= self._retry.max then
-      self:_sleep_until(now() + math.min(self:_backoff(attempt, derr), self._retry.cap))
+      local pause = math.min(self:_backoff(attempt, derr), self._retry.cap)
+      if state.deadline then pause = math.min(pause, math.max(0, state.deadline - now())) end
+      self:_sleep_until(now() + pause)
     else
       return nil, derr
     end
@@ -760,9 +799,15 @@ end
 --- Streams url to the file at path. Bytes go to a partial file beside it (see
 -- hy3d.partial_path) that is renamed over path only when complete, so path never holds half a
 -- file. A broken transfer is resumed with an HTTP Range request (up to max_retries times, and
--- again by a later call with the same URL and path); a server that cannot continue it gets the
--- whole file fetched anew. Never sends the API credentials. opts: timeout (total seconds per
--- try, default none), stall (seconds without a byte, default the client's timeout), max_bytes,
+-- again by a later call with the same URL and path) carrying If-Range with the first answer's
+-- ETag or Last-Modified (kept in a sidecar beside the partial file); a server that cannot
+-- continue it, or that sends the rest of another version, gets the whole file fetched anew. Never
+-- sends the API credentials; an https link redirected to plain http is refused unless the target
+-- is loopback or the client has allow_http. opts: timeout (total seconds for the whole call,
+-- retries included; default none), stall (seconds of the low-speed window, default the client's
+-- timeout), min_rate (bytes/s the transfer must keep over that window, default 4096; 0: only a
+-- window without a byte), min_avg_rate (once the size is known the download must end within
+-- stall + size / min_avg_rate seconds, default 1024; 0: no such ceiling), max_bytes,
 -- on_progress(done_bytes, total_bytes or nil), resume (false: start over), refresh (a function
 -- returning a fresh URL, called once when the file host answers 403 — an expired link).
 -- Returns path, bytes or nil, err (err.partial names the partial file when it was kept).
@@ -770,31 +815,38 @@ function Client:download(url, path, opts)
   if type(url) ~= "string" or url == "" then error("hy3d download: url must be a string", 2) end
   if type(path) ~= "string" or path == "" then error("hy3d download: path must be a string", 2) end
   opts = check_options("hy3d download", opts, DOWNLOAD_OPTIONS, 2)
+  if url:find("%z") or path:find("%z") then
+    return nil, self:_error { kind = "invalid", code = "BAD_PATH",
+      message = ("the download %s holds a NUL byte (refused: it would name another file)"):format(
+        url:find("%z") and "URL" or "path") }
+  end
   if not url:match("^https?://") then
     return nil, self:_error { kind = "invalid", code = "BAD_URL", message = "only http:// and https:// URLs can be downloaded" }
   end
-  local state = { part = files.partial_path(url, path) }
-  if writing[state.part] then
+  local state = { part = files.partial_path(url, path), owner = new_owner(self),
+                  deadline = opts.timeout and opts.timeout > 0 and now() + opts.timeout or nil }
+  if busy(state.part, state.owner) then
     return nil, self:_error { kind = "invalid", code = "DOWNLOAD_IN_PROGRESS",
       message = "another download of this file to " .. path .. " is running" }
   end
-  writing[state.part] = true
+  writing[state.part] = state.owner
   local bytes, err = self:_download(url, path, state, opts)
-  writing[state.part] = nil
+  if writing[state.part] == state.owner then writing[state.part] = nil end
   if not bytes then
     if resumable(err) and (files.size(state.part) or 0) > 0 then
       err.partial = state.part
       err.message = tostring(err.message or err.code) .. " (the partial file is kept: downloading again resumes it)"
-    else
-      os.remove(state.part)
+    elseif err.code ~= "NOT_REGULAR_FILE" then
+      files.discard_partial(state.part)
     end
     return nil, self:_error(err)
   end
   local renamed, rerr = os.rename(state.part, path)
   if not renamed then
-    os.remove(state.part)
+    files.discard_partial(state.part)
     return nil, self:_error { kind = "io", code = "RENAME_FAILED", message = tostring(rerr) }
   end
+  os.remove(files.partial_meta(state.part))
   return path, bytes
 end
 

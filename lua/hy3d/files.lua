@@ -68,6 +68,28 @@ local function size(path)
   return n
 end
 
+--- The sidecar of a partial file: the first answer's ETag / Last-Modified and the object's size
+-- (written owner-only by the core), so a resume asks for that same version (If-Range) and a partial
+-- file without one is started over rather than continued blindly.
+local function partial_meta(part)
+  return part .. ".meta"
+end
+
+-- Removes a partial file and its sidecar (either may be missing).
+local function discard_partial(part)
+  os.remove(part)
+  os.remove(partial_meta(part))
+end
+
+-- Renames a partial file and its sidecar. Returns what os.rename returns for the partial file.
+local function move_partial(from, to)
+  local ok, err = os.rename(from, to)
+  if ok then
+    if not os.rename(partial_meta(from), partial_meta(to)) then os.remove(partial_meta(to)) end
+  end
+  return ok, err
+end
+
 -- Whether the file starts like a zip archive.
 local function is_zip(path)
   local f = open(path, "rb")
@@ -84,5 +106,8 @@ return {
   extension = extension,
   safe_token = safe_token,
   size = size,
+  partial_meta = partial_meta,
+  discard_partial = discard_partial,
+  move_partial = move_partial,
   is_zip = is_zip,
 }
