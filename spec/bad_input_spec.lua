@@ -107,6 +107,16 @@ describe("bad input", function()
     passes(params(4, { 4 * MB, 4 * MB - 4 }))
   end)
 
+  it("GenerateType with Model 3.1: LowPoly and Sketch are refused, Normal and Geometry go out", function()
+    local url = "https://e.com/sketch.png"
+    for _, gen in ipairs { "LowPoly", "Sketch" } do
+      refused({ ImageUrl = url, Model = "3.1", GenerateType = gen }, "GenerateType", gen .. " is not available with Model 3.1")
+    end
+    passes { ImageUrl = url, Model = "3.0", GenerateType = "Sketch" }
+    passes { ImageUrl = url, Model = "3.1", GenerateType = "Geometry" }
+    passes { Prompt = "x", Model = "3.1", GenerateType = "Normal" }
+  end)
+
   it("bad values come back as invalid errors, without a request", function()
     local values = {
       { Prompt = ("椅"):rep(400000) },                 -- a huge prompt
@@ -150,6 +160,24 @@ describe("bad input", function()
     assert.has_error(function() hy3d.use(42) end)
     assert.has_error(function() hy3d.update("soon") end)
     assert.has_error(function() hy3d.step(-1) end)
+  end)
+
+  it("download_files takes a plain file name only: a name can never lead out of dir", function()
+    for _, name in ipairs { "../x", "..", ".", "", "sub/x", "/tmp/x", "x\n", "x\0" } do
+      assert.has_error(function() client:download_files("1", { name = name, dir = "out" }) end,
+        "hy3d download_files: name must be a plain file name")
+    end
+  end)
+
+  it("engine methods raise for a negative time, which only wait() takes", function()
+    local e = core.new { base_url = "http://127.0.0.1:9" }
+    assert.has_error(function() e:submit({}, -1) end)
+    assert.has_error(function() e:query("1", -0.5) end)
+    assert.has_error(function() e:step(-1) end)
+    assert.has_error(function() e:step(1e9) end)
+    assert.equal(0, e:pending(), "nothing was started")
+    assert.equal(0, e:step(0))
+    e:close()
   end)
 
   it("the C core survives garbage in every entry point", function()

@@ -404,3 +404,114 @@ describe("hy3d.core", function()
     end)
   end)
 end)
+
+-- A one-connection HTTP responder in a child process (luasocket): reads one request, answers
+-- 200 with a JSON body that never ends (no Content-Length) and streams it until the client hangs
+-- up or `cap` bytes are out. Returns its URL and a function that waits for (and returns) the
+-- number of bytes it got to send.
+local function endless_responder(cap)
+  local script, out = os.tmpname(), os.tmpname()
+  sandbox.write_file(script, [[
+local socket = require "socket"
+local cap = tonumber(arg[1])
+local srv = assert(socket.bind("127.0.0.1", 0))
+srv:settimeout(30)
+local _, port = srv:getsockname()
+io.stdout:write("port ", port, "\n")
+io.stdout:flush()
+local c = assert(srv:accept())
+c:settimeout(30)
+local len = 0
+repeat
+  local line = assert(c:receive("*l"))
+  len = tonumber(line:lower():match("^content%-length:%s*(%d+)")) or len
+until line == ""
+if len > 0 then assert(c:receive(len)) end
+assert(c:send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"))
+local piece, sent = ("x"):rep(65536), 0
+assert(c:send('{"Response":"'))
+while sent < cap and c:send(piece) do sent = sent + #piece end
+io.stdout:write("sent ", sent, "\n")
+io.stdout:flush()
+c:close()
+]])
+  assert(os.execute(("%s %s %s %d > %s 2>&1 &"):format(sandbox.lua_env(), sandbox.lua(), script, cap, out)))
+  local function wait_for(pattern)
+    local t0 = core.now()
+    while core.now() - t0 < 60 do
+      local v = (sandbox.read_file(out) or ""):match(pattern)
+      if v then return tonumber(v) end
+      core.sleep(0.01)
+    end
+    error("the responder never printed " .. pattern .. ": " .. (sandbox.read_file(out) or ""))
+  end
+  local port = wait_for("port (%d+)\n")
+  return "http://127.0.0.1:" .. port, function()
+    local sent = wait_for("sent (%d+)\n")
+    os.remove(script)
+    os.remove(out)
+    return sent
+  end
+end
+
+describe("hy3d.core engine against what a server may send", function()
+  it("refuses an API answer larger than any API answer can be, without buffering it all", function()
+    local MB = 1024 * 1024
+    local cap = 96 * MB                         -- three times the 32 MiB an API answer may take
+    local url, sent = endless_responder(cap)
+    local e = core.new { base_url = url }
+    local req = assert(e:query("1"))
+    assert.is_true(e:wait(req, 120))
+    local res, err = req:result()
+    assert.is_nil(res)
+    assert.equal("decode", err.kind)
+    assert.equal("RESPONSE_TOO_LARGE", err.code)
+    e:close()
+    -- the client hung up after 32 MiB: the server got out that plus what the sockets buffer
+    assert.is_true(sent() < cap, "the client read the whole endless answer")
+  end)
+
+  describe("with the sandbox", function()
+    local sb
+
+    setup(function() sb = sandbox.start() end)
+    teardown(function() sb:stop() end)
+    before_each(function() sb:reset() end)
+
+    it("drops the slashes a base_url ends with", function()
+      for _, tail in ipairs { "/", "//" } do
+        sb:reset()
+        local e = core.new { base_url = sb.url .. tail, authorization = sb.key }
+        local req = assert(e:query("1"))
+        assert.is_true(e:wait(req, 10))
+        local _, err = req:result()
+        assert.equal("FailedOperation.JobNotFound", err.code)
+        local sent = sb:requests("query")
+        assert.equal(1, #sent)
+        assert.equal("/v1/ai3d/query", sent[1].path)
+        e:close()
+      end
+    end)
+
+    it("keeps every connection of a burst wider than its connection cache's floor for the next burst", function()
+      local e = core.new { base_url = sb.url, authorization = sb.key }
+      local n = 300                               -- over the 256 connections libcurl keeps at least
+      local function burst()
+        local reqs = {}
+        for i = 1, n do reqs[i] = assert(e:query(tostring(i))) end
+        for i = 1, n do
+          assert.is_true(e:wait(reqs[i], 60))
+          assert.equal("FailedOperation.JobNotFound", select(2, reqs[i]:result()).code)
+          reqs[i]:close()
+        end
+      end
+      local before = sb:stats().connections_opened
+      burst()                                     -- all at once: n connections
+      local mid = sb:stats().connections_opened
+      assert.equal(before + n + 1, mid)           -- (each stats call opens one of its own)
+      burst()                                     -- the same n again: on the connections kept
+      assert.equal(mid + 1, sb:stats().connections_opened)
+      e:close()
+    end)
+  end)
+end)

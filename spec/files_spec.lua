@@ -30,6 +30,8 @@ describe("core.unzip", function()
     { "an absolute path", "/tmp/hy3d-evil-" .. os.time() .. ".txt" },
     { "a backslash path", "..\\evil.txt" },
     { "a drive letter", "C:evil.txt" },
+    { "a line break", "evil\n.txt" },       -- control bytes forge lines in listings and logs
+    { "a tab", "a\tb.txt" },
   }
   for _, case in ipairs(hostile) do
     it("refuses the whole archive when an entry has " .. case[1], function()
@@ -47,11 +49,14 @@ describe("core.unzip", function()
   end
 
   it("refuses symbolic links and devices", function()
-    for _, e in ipairs { { name = "link", data = "/etc/passwd", mode = zips.LINK }, { name = "pipe", mode = zips.FIFO } } do
+    for _, e in ipairs { { name = "link", data = "/etc/passwd", mode = zips.LINK, why = "a symbolic link" },
+                         { name = "pipe", mode = zips.FIFO, why = "a device, socket or pipe" } } do
       local zip = zips.write(dir .. "/special.zip", { e })
       local names, err = core.unzip(zip, dir .. "/out")
       assert.is_nil(names)
       assert.equal("ZIP_UNSAFE_ENTRY", err.code)
+      assert.equal(e.name, err.entry)
+      assert.matches("unsafe entry %(" .. e.why:gsub("%p", "%%%0") .. "%): it could write outside the folder$", err.message)
       assert.is_false(exists(dir .. "/out"))
     end
   end)
@@ -65,6 +70,22 @@ describe("core.unzip", function()
     assert.is_nil(names)
     assert.equal("ZIP_UNSAFE_ENTRY", err.code)
     assert.is_false(exists(dir .. "/elsewhere/x.txt"))
+  end)
+
+  it("never extracts into a folder that is itself a symbolic link, even with overwrite", function()
+    local zip = zips.write(dir .. "/ok.zip", { { name = "a.txt", data = "payload" } })
+    assert(core.mkdir(dir .. "/elsewhere"))
+    assert(os.execute("ln -s '" .. dir .. "/elsewhere' '" .. dir .. "/out'"))
+    local names, err = core.unzip(zip, dir .. "/out", { overwrite = true })
+    assert.is_nil(names)
+    assert.equal("io", err.kind)
+    assert.equal("ZIP_UNSAFE_ENTRY", err.code)
+    assert.matches(": the folder is a symbolic link$", err.message)
+    assert.is_false(exists(dir .. "/elsewhere/a.txt"))
+    names, err = core.unzip(zip, dir .. "/out")          -- without overwrite: it exists
+    assert.is_nil(names)
+    assert.equal("EXISTS", err.code)
+    assert.is_false(exists(dir .. "/elsewhere/a.txt"))
   end)
 
   it("refuses an existing folder unless asked to overwrite, then replaces files", function()
@@ -82,12 +103,66 @@ describe("core.unzip", function()
   end)
 
   it("takes back what it wrote when a later entry fails", function()
-    local zip = zips.write(dir .. "/dup.zip", { { name = "d/a.txt", data = "1" }, { name = "d/a.txt", data = "2" } })
+    -- the second entry's data no longer matches its CRC: found only once the first is written
+    local good = zips.build { { name = "d/a.txt", data = "first" }, { name = "d/b.txt", data = "hello world" } }
+    local zip = dir .. "/late.zip"
+    sandbox.write_file(zip, (good:gsub("hello world", "HELLO WORLD", 1)))
+    local names, err = core.unzip(zip, dir .. "/out")
+    assert.is_nil(names)
+    assert.equal("ZIP_INVALID", err.code)
+    assert.equal("d/b.txt", err.entry)
+    assert.is_false(exists(dir .. "/out/d/a.txt"))
+    assert.is_false(exists(dir .. "/out"))
+    -- into an existing folder (overwrite): what this extraction made goes, what was there stays
+    assert(core.mkdir(dir .. "/out"))
+    sandbox.write_file(dir .. "/out/keep.txt", "mine")
+    names, err = core.unzip(zip, dir .. "/out", { overwrite = true })
+    assert.is_nil(names)
+    assert.equal("ZIP_INVALID", err.code)
+    assert.is_false(exists(dir .. "/out/d"))
+    assert.equal("mine", sandbox.read_file(dir .. "/out/keep.txt"))
+    -- an exact duplicate name: libzip refuses the archive when it opens it, before any write
+    zip = zips.write(dir .. "/dup.zip", { { name = "d/a.txt", data = "1" }, { name = "d/a.txt", data = "2" } })
+    names, err = core.unzip(zip, dir .. "/out2")
+    assert.is_nil(names)
+    assert.equal("io", err.kind)
+    assert.is_false(exists(dir .. "/out2"))
+  end)
+
+  it("takes back what it wrote when two names of the archive are one file", function()
+    local zip = zips.write(dir .. "/twice.zip", { { name = "x.txt", data = "first" }, { name = "./x.txt", data = "second" } })
     local names, err = core.unzip(zip, dir .. "/out")
     assert.is_nil(names)
     assert.equal("io", err.kind)
-    assert.is_false(exists(dir .. "/out/d/a.txt"))
-    assert.is_false(exists(dir .. "/out"))
+    assert.equal("ZIP_DUPLICATE", err.code)
+    assert.equal("./x.txt", err.entry)
+    assert.is_false(exists(dir .. "/out"), "x.txt, written first, is taken back")
+  end)
+
+  it("refuses an encrypted entry before writing anything", function()
+    local zip = zips.write(dir .. "/secret.zip", { { name = "fine.txt", data = "ok" },
+                                                  { name = "secret.txt", data = "hidden", encrypted = true } })
+    local names, err = core.unzip(zip, dir .. "/out")
+    assert.is_nil(names)
+    assert.equal("io", err.kind)
+    assert.equal("ZIP_ENCRYPTED", err.code)
+    assert.equal("secret.txt", err.entry)
+    assert.is_false(exists(dir .. "/out"), "refused up front: not even fine.txt")
+  end)
+
+  it("refuses an entry that unpacks to fewer bytes than its header says", function()
+    -- deflated, the CRC matching the short data: only the count of bytes that came out tells
+    -- (libzip checks the CRC at the end, not the size); stored, libzip finds the sizes disagree
+    for _, deflate in ipairs { true, false } do
+      local zip = zips.write(dir .. "/short.zip", { { name = "short.bin", data = "only this", size = 1000,
+                                                      deflate = deflate } })
+      local names, err = core.unzip(zip, dir .. "/out")
+      assert.is_nil(names)
+      assert.equal("ZIP_INVALID", err.code)
+      assert.equal("short.bin", err.entry)
+      if deflate then assert.matches(": an entry is shorter than the archive says$", err.message) end
+      assert.is_false(exists(dir .. "/out"))
+    end
   end)
 
   it("refuses archives that unpack beyond max_bytes or max_entries", function()

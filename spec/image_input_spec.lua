@@ -184,4 +184,33 @@ describe("core.image_info", function()
     end
     assert.has_error(function() core.image_info() end)
   end)
+
+  it("skips the segments before a JPEG's frame header, Huffman tables included", function()
+    assert.same({ "jpeg", 300, 200 }, { core.image_info(images.jpeg_with_tables(300, 200)) })
+    assert.same({ "jpeg", 129, 4999 }, { core.image_info(images.jpeg_with_tables(129, 4999)) })
+  end)
+
+  it("image_info refuses a PNG whose first chunk is not IHDR", function()
+    local png = images.png(300, 200)
+    local format, why = core.image_info(png:sub(1, 12) .. "IDAT" .. png:sub(17))
+    assert.is_nil(format)
+    assert.equal("a PNG without its IHDR header", why)
+    format, why = core.image_info(png:sub(1, 23))        -- IHDR cut before the height
+    assert.is_nil(format)
+    assert.equal("a PNG without its IHDR header", why)
+    assert.same({ "png", 300, 200 }, { core.image_info(png:sub(1, 24)) })
+  end)
+
+  it("image_info refuses a WebP cut short of its size fields, at every length", function()
+    for _, kind in ipairs { "lossy", "lossless", "extended" } do
+      local webp = images.webp(300, 200, kind ~= "extended" and kind or nil)
+      assert.same({ "webp", 300, 200 }, { core.image_info(webp) })
+      for n = 12, 29 do
+        local format, why = core.image_info(webp:sub(1, n))
+        assert.is_nil(format, kind .. " cut to " .. n .. " bytes")
+        assert.is_string(why)
+        if n >= 20 then assert.equal("a WebP cut short", why) end
+      end
+    end
+  end)
 end)

@@ -251,6 +251,27 @@ describe("hy3d pump", function()
     assert.equal(0, scheduler.count())
   end)
 
+  it("tells an event loop to come back at once while a spawned task waits for its first resume", function()
+    local set = fake_clock()
+    local t0 = scheduler.now()
+    scheduler.update()                                   -- timer entries older tests left, due by now, go
+    local woke
+    hy3d.spawn(function() hy3d.sleep(60); woke = scheduler.now() end)
+    scheduler.update()                                   -- it sleeps: the only timer is 60 s away
+    local ran = false
+    hy3d.spawn(function() ran = true end)
+    assert.equal(0, hy3d.timeout(), "a task is ready: no time to sleep")
+    assert.is_false(ran)
+    scheduler.update()
+    assert.is_true(ran)
+    local left = hy3d.timeout()
+    assert.is_true(left > 0 and left <= 60, "next work in " .. tostring(left) .. " s")
+    set(t0 + 60)
+    scheduler.update()
+    assert.equal(t0 + 60, woke)
+    assert.equal(0, scheduler.count())
+  end)
+
   it("reports an on_status that raises as a callback error, and the job goes on", function()
     local job = assert(client:submit { Prompt = "callback" })
     local _, err = client:wait(job, { on_status = function() error("my callback broke") end })

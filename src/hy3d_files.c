@@ -304,10 +304,13 @@ static int open_root(unzip_job *j, const char *dir) {
   j->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   if (j->rootfd < 0) {
     int e = errno;
+    struct stat lst;
+    /* Linux fails a link with O_DIRECTORY | O_NOFOLLOW as ENOTDIR, not ELOOP: ask what it is */
+    int islink = e == ELOOP || (e == ENOTDIR && lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode));
     if (j->made_root) (void)rmdir(dir);
     j->made_root = 0;
-    return job_fail(j, e == ELOOP ? "ZIP_UNSAFE_ENTRY" : "WRITE_ERROR",
-                    e == ELOOP ? "the folder is a symbolic link" : strerror(e), e);
+    return job_fail(j, islink ? "ZIP_UNSAFE_ENTRY" : "WRITE_ERROR",
+                    islink ? "the folder is a symbolic link" : strerror(e), e);
   }
   return 1;
 }

@@ -45,6 +45,16 @@ function M.jpeg(w, h, pad)
   return "\255\216" .. app0 .. filler .. sof .. "\255\217"
 end
 
+-- A JPEG whose Huffman table (DHT, marker 0xC4, in the SOF range but no frame) comes before its
+-- frame header, as most encoders write them: a reader that takes any 0xC0..0xCF marker for the
+-- frame reads the table's counts as the size.
+function M.jpeg_with_tables(w, h)
+  local counts = "\0\1\5\1\1\1\1\1\1" .. ("\0"):rep(7)          -- the standard DC luminance table
+  local dht = "\255\196" .. be(2 + 1 + 16 + 12, 2) .. "\0" .. counts .. "\0\1\2\3\4\5\6\7\8\9\10\11"
+  local jpeg = M.jpeg(w, h)
+  return jpeg:sub(1, 2 + 18) .. dht .. jpeg:sub(2 + 18 + 1)         -- after SOI and APP0
+end
+
 local function riff(chunk_type, payload)
   local body = chunk_type .. le(#payload, 4) .. payload
   return "RIFF" .. le(4 + #body, 4) .. "WEBP" .. body

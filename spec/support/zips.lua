@@ -11,10 +11,13 @@ local M = {}
 --- Unix file types for an entry's mode.
 M.FILE, M.DIR, M.LINK, M.FIFO = 0x81A4, 0x41ED, 0xA1FF, 0x11A4   -- 0100644, 040755, 0120777, 010644
 
---- The bytes of a zip of `entries`, each { name = , data = , mode = , deflate = , size = } (mode: a
--- Unix mode, default a regular file 0644; deflate: compress the data (raw deflate, method 8), else
--- it is stored; size: the uncompressed size the headers claim, default the true one — a lie lets
--- a spec check that the extractor counts what comes out rather than trusting the archive).
+--- The bytes of a zip of `entries`, each { name = , data = , mode = , deflate = , size = ,
+-- encrypted = } (mode: a Unix mode, default a regular file 0644; deflate: compress the data (raw
+-- deflate, method 8), else it is stored; size: the uncompressed size the headers claim, default
+-- the true one — a lie lets a spec check that the extractor counts what comes out rather than
+-- trusting the archive; encrypted: the entry is marked ZipCrypto-encrypted (flag bit 0, and the
+-- 12-byte encryption header before its data) — the layout of `zip -P`, though the bytes are not
+-- really enciphered: an extractor must refuse it from the headers, before reading any data).
 function M.build(entries)
   local locals, central, offset = {}, {}, 0
   for _, e in ipairs(entries) do
@@ -22,11 +25,13 @@ function M.build(entries)
     local crc = zlib.crc32()(data)
     local body, method, version = data, 0, 10
     if e.deflate then body, method, version = zlib.deflate(9, -15)(data, "finish"), 8, 20 end
+    local flags = 0
+    if e.encrypted then body, flags, version = ("\0"):rep(11) .. le(crc, 4):sub(4) .. body, 1, 20 end
     local size = e.size or #data
-    local head = le(0x04034b50, 4) .. le(version, 2) .. le(0, 2) .. le(method, 2) .. le(0, 2) .. le(0x21, 2)
+    local head = le(0x04034b50, 4) .. le(version, 2) .. le(flags, 2) .. le(method, 2) .. le(0, 2) .. le(0x21, 2)
       .. le(crc, 4) .. le(#body, 4) .. le(size, 4) .. le(#e.name, 2) .. le(0, 2) .. e.name
     locals[#locals + 1] = head .. body
-    central[#central + 1] = le(0x02014b50, 4) .. le(0x031E, 2) .. le(version, 2) .. le(0, 2) .. le(method, 2)
+    central[#central + 1] = le(0x02014b50, 4) .. le(0x031E, 2) .. le(version, 2) .. le(flags, 2) .. le(method, 2)
       .. le(0, 2) .. le(0x21, 2) .. le(crc, 4) .. le(#body, 4) .. le(size, 4) .. le(#e.name, 2)
       .. le(0, 2) .. le(0, 2) .. le(0, 2) .. le(0, 2) .. le((e.mode or M.FILE) * 65536, 4)
       .. le(offset, 4) .. e.name
