@@ -235,6 +235,8 @@ describe("hy3d-sandbox", function()
       assert.equal("RUN", status(b))
       assert.equal(3600, sb:advance(3600).ahead)        -- a running clock is moved on too
       assert.equal("DONE", status(b))
+      sb:freeze()
+      assert.equal("DONE", status(b))                   -- frozen where it stood, not at real time
       sb:config { run_time = 0.2 }
     end)
 
