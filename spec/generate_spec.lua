@@ -191,10 +191,15 @@ describe("download_files", function()
   it("survives URLs that really expire (url_ttl) between the query and the download", function()
     sb:config { url_ttl = 1 }
     local res = assert(client:wait(assert(client:submit { Prompt = "an expiring hat" }), { interval = 0.05 }))
-    require("socket").sleep(2.1)
+    sb:advance(2)                                     -- the sandbox's clock: past the 1 s window, whatever second it began in
+    local queries, seen = #sb:requests("query"), #sb:requests("files")
     local files = assert(client:download_files(res, { dir = dir }))
     sb:config { url_ttl = 86400 }
     assert.is_true(is_glb(files[1].path))
+    local fetched = sb:requests("files")
+    assert.equal(seen + 2, #fetched)                  -- refused as expired, then fetched from the fresh URL
+    assert.same({ 403, 200 }, { fetched[seen + 1].status, fetched[seen + 2].status })
+    assert.equal(queries + 1, #sb:requests("query"))  -- one query for the fresh URL
   end)
 
   it("reports an archive that would escape its folder, and keeps the downloaded zip", function()

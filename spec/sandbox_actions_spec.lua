@@ -33,7 +33,7 @@ describe("hy3d-sandbox actions", function()
   local function a_model_url()
     if model_url then return model_url end
     local _, r = call("SubmitHunyuanTo3DProJob", { Prompt = "a chair" })
-    require("socket").sleep(0.2)
+    sb:advance(0.25)                                  -- past WAIT 0 + RUN 0.1 on the job clock
     local _, q = call("QueryHunyuanTo3DProJob", { JobId = r.JobId })
     assert.equal("DONE", q.Status)
     model_url = q.ResultFile3Ds[2].Url

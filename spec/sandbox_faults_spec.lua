@@ -128,10 +128,14 @@ describe("hy3d-sandbox faults", function()
 
   it("makes a job FAIL with the chosen ErrorCode, on one family only", function()
     sb:fault { action = "fail", route = "rapid", code = "FailedOperation.DownloadError", message = "文件下载失败。" }
+    sb:freeze()
     local _, pro = sb:api("SubmitHunyuanTo3DProJob", { Prompt = "x" })
     local _, rapid = sb:api("SubmitHunyuanTo3DRapidJob", { Prompt = "x" })
-    socket.sleep(0.2)
     local _, q = sb:api("QueryHunyuanTo3DRapidJob", { JobId = rapid.Response.JobId })
+    assert.equal("RUN", q.Response.Status)            -- it fails when its run is over, not before
+    assert.equal("", q.Response.ErrorCode)
+    sb:advance(0.25)                                  -- past WAIT 0 + RUN 0.1 on the job clock
+    _, q = sb:api("QueryHunyuanTo3DRapidJob", { JobId = rapid.Response.JobId })
     assert.equal("FAIL", q.Response.Status)
     assert.equal("FailedOperation.DownloadError", q.Response.ErrorCode)
     assert.equal("文件下载失败。", q.Response.ErrorMessage)

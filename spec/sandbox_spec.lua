@@ -191,19 +191,64 @@ describe("hy3d-sandbox", function()
     end)
 
     it("goes WAIT -> RUN -> DONE on the configured timings", function()
-      sb:config { wait_time = 0.3, run_time = 0.3 }
+      -- on the frozen job clock, in steps of exactly representable seconds: each phase ends at
+      -- the very instant its time is up, not a moment later
+      sb:config { wait_time = 0.25, run_time = 0.5 }
+      sb:freeze()
       local _, a = sb:api("SubmitHunyuanTo3DRapidJob", { Prompt = "x" })
-      local id, seen = a.Response.JobId, {}
-      local t0 = socket.gettime()
-      while socket.gettime() - t0 < 2 do
-        local _, q = sb:api("QueryHunyuanTo3DRapidJob", { JobId = id })
-        local st = q.Response.Status
-        if seen[#seen] ~= st then seen[#seen + 1] = st end
-        if st == "DONE" then break end
-        socket.sleep(0.05)
+      local function status()
+        local _, q = sb:api("QueryHunyuanTo3DRapidJob", { JobId = a.Response.JobId })
+        return q.Response.Status
       end
-      assert.same({ "WAIT", "RUN", "DONE" }, seen)
+      local seen = { status() }
+      for _ = 1, 3 do
+        sb:advance(0.25)
+        seen[#seen + 1] = status()
+      end
+      assert.same({ "WAIT", "RUN", "RUN", "DONE" }, seen)
       sb:config { wait_time = 0, run_time = 0.2 }
+    end)
+  end)
+
+  describe("the job clock (/_sandbox/clock)", function()
+    it("stands still while frozen, moves on by what advance says, runs again from there, resets to real time", function()
+      sb:config { run_time = 3600 }
+      local frozen = sb:freeze()
+      assert.is_true(frozen.frozen)
+      local function submit_rapid() return select(2, sb:api("SubmitHunyuanTo3DRapidJob", { Prompt = "x" })).Response.JobId end
+      local function status(id)
+        local _, q = sb:api("QueryHunyuanTo3DRapidJob", { JobId = id })
+        return q.Response.Status
+      end
+      local a = submit_rapid()
+      assert.equal(frozen.now, sb:clock().now)          -- a frozen clock does not move
+      sb:advance(3599.75)
+      assert.equal("RUN", status(a))
+      sb:advance(0.25)
+      assert.equal("DONE", status(a))
+      assert.is_false(sb:clock { freeze = false }.frozen)
+      assert.equal("DONE", status(a))                   -- running again from where it stood, not from real time
+      sb:reset()                                        -- real time again
+      local real = sb:clock()
+      assert.same({ 0, false }, { real.ahead, real.frozen })
+      local b = submit_rapid()
+      assert.equal("RUN", status(b))
+      assert.equal(3600, sb:advance(3600).ahead)        -- a running clock is moved on too
+      assert.equal("DONE", status(b))
+      sb:freeze()
+      assert.equal("DONE", status(b))                   -- frozen where it stood, not at real time
+      sb:config { run_time = 0.2 }
+    end)
+
+    it("refuses what it does not know, changing nothing", function()
+      local before = sb:freeze().now
+      for _, body in ipairs { '{"advance":-1}', '{"advance":1e999}', '{"advance":"1"}', '{"freeze":"yes"}', '{"speed":2}' } do
+        local status, answer = sb:raw("POST", "/_sandbox/clock",
+          { ["Content-Type"] = "application/json", ["Content-Length"] = #body }, body)
+        assert.equal(400, status, body)
+        assert.equal("bad_clock", answer.error.code, body)
+      end
+      assert.equal(before, sb:clock().now)
     end)
   end)
 
@@ -227,35 +272,43 @@ describe("hy3d-sandbox", function()
     end)
 
     it("keeps a slot for the cool-down after a job finishes", function()
-      sb:config { run_time = 0.1, slot_cooldown = 0.6, concurrency = { rigging = 1, pro = 0 } }
+      sb:config { run_time = 0.25, slot_cooldown = 0.5, concurrency = { rigging = 1, pro = 0 } }
+      sb:freeze()
       local _, m = sb:api("SubmitHunyuanTo3DProJob", { Prompt = "m" })
-      socket.sleep(0.2)
+      sb:advance(0.25)
       local _, q = sb:api("QueryHunyuanTo3DProJob", { JobId = m.Response.JobId })
       local url = q.Response.ResultFile3Ds[1].Url
       local params = { File3D = { Type = "FBX", Url = url } }
       local _, a = sb:api("SubmitAutoRiggingJob", params)
       assert.is_nil(a.Response.Error)
-      socket.sleep(0.3)                                 -- DONE, but still cooling down
-      local _, b = sb:api("SubmitAutoRiggingJob", params)
-      assert.equal("RequestLimitExceeded.JobNumExceed", b.Response.Error.Code)
-      socket.sleep(0.5)
-      local _, c = sb:api("SubmitAutoRiggingJob", params)
+      sb:advance(0.25)
+      local _, qa = sb:api("DescribeAutoRiggingJob", { JobId = a.Response.JobId })
+      assert.equal("DONE", qa.Response.Status)
+      for _ = 1, 2 do                                   -- DONE, but still cooling down, to its last instant
+        local _, b = sb:api("SubmitAutoRiggingJob", params)
+        assert.equal("RequestLimitExceeded.JobNumExceed", b.Response.Error.Code)
+        sb:advance(0.25)
+      end
+      local _, c = sb:api("SubmitAutoRiggingJob", params) -- the cool-down is over
       assert.is_nil(c.Response.Error)
       sb:config { run_time = 0.2, slot_cooldown = 0, concurrency = { pro = 0, default = 0 } }
     end)
 
     it("answers RequestLimitExceeded beyond the per-action request rate", function()
       sb:config { rate_limit = 5 }
-      local codes = {}
-      for i = 1, 8 do
+      sb:freeze()                                       -- one second of the job clock for the whole burst
+      local function code()
         local _, b = sb:api("QueryHunyuanTo3DProJob", { JobId = "1" })
-        codes[i] = b.Response.Error.Code
+        return b.Response.Error.Code
       end
-      sb:config { rate_limit = 0 }
-      local limited = 0
-      for _, c in ipairs(codes) do if c == "RequestLimitExceeded" then limited = limited + 1 end end
-      assert.is_true(limited >= 3 - 1 and limited <= 3, "limited " .. limited)   -- a second boundary may split the burst
-      assert.is_true(sb:stats().rate_limited >= 2)
+      local codes = {}
+      for i = 1, 8 do codes[i] = code() end
+      assert.same({ "FailedOperation.JobNotFound", "FailedOperation.JobNotFound", "FailedOperation.JobNotFound",
+                    "FailedOperation.JobNotFound", "FailedOperation.JobNotFound", "RequestLimitExceeded",
+                    "RequestLimitExceeded", "RequestLimitExceeded" }, codes)
+      assert.equal(3, sb:stats().rate_limited)
+      sb:advance(1)                                     -- the next second has a budget again
+      assert.equal("FailedOperation.JobNotFound", code())
       -- other actions have their own budget
       sb:config { rate_limit = 1 }
       local _, b = sb:api("DescribeAutoRiggingJob", { JobId = "1" })
@@ -266,10 +319,14 @@ describe("hy3d-sandbox", function()
 
   describe("expiry", function()
     it("forgets JobIds after job_ttl, with the configured code", function()
+      sb:freeze()
       local _, a = sb:api("SubmitHunyuanTo3DProJob", { Prompt = "x" })
-      sb:config { job_ttl = 0.1 }
-      socket.sleep(0.2)
-      local _, q = sb:api("QueryHunyuanTo3DProJob", { JobId = a.Response.JobId })
+      sb:config { job_ttl = 0.5 }
+      local function query() return select(2, sb:api("QueryHunyuanTo3DProJob", { JobId = a.Response.JobId })) end
+      sb:advance(0.5)
+      assert.is_nil(query().Response.Error)              -- queryable to the end of its time to live
+      sb:advance(0.25)
+      local q = query()
       assert.equal("FailedOperation.JobNotFound", q.Response.Error.Code)
       sb:config { expired_code = "ResourceNotFound" }
       _, q = sb:api("QueryHunyuanTo3DProJob", { JobId = a.Response.JobId })
@@ -279,12 +336,15 @@ describe("hy3d-sandbox", function()
 
     it("answers an expired file URL with 403 like object storage", function()
       sb:config { url_ttl = 1 }
+      sb:freeze()
       local _, a = sb:api("SubmitHunyuanTo3DProJob", { Prompt = "x" })
-      socket.sleep(0.3)
+      sb:advance(0.25)
       local _, q = sb:api("QueryHunyuanTo3DProJob", { JobId = a.Response.JobId })
       local path = q.Response.ResultFile3Ds[2].Url:match("^http://[^/]+(/.*)$")
+      local start, stop = path:match("q%-sign%-time=(%d+)%%3B(%d+)")
+      assert.equal(1, tonumber(stop) - tonumber(start))
       assert.equal(200, (sb:raw("GET", path)))
-      socket.sleep(2.1 - 0.3)
+      sb:advance(1.25)                                  -- past the window's end, whatever second it began in
       local status, body = sb:raw("GET", path)
       assert.equal(403, status)
       assert.matches("<Code>AccessDenied</Code>", body)
@@ -296,7 +356,7 @@ describe("hy3d-sandbox", function()
     local function finished(action, query, params)
       local _, a = sb:api(action, params)
       assert.is_nil(a.Response.Error, a.Response.Error and a.Response.Error.Message)
-      socket.sleep(0.3)
+      sb:advance(0.25)                                  -- past WAIT 0 + RUN 0.2 on the job clock
       local _, q = sb:api(query, { JobId = a.Response.JobId })
       assert.equal("DONE", q.Response.Status)
       return q.Response
@@ -362,7 +422,7 @@ describe("hy3d-sandbox", function()
 
     it("omits credits on the gateway unless asked", function()
       local _, g = submit { Prompt = "x" }
-      socket.sleep(0.3)
+      sb:advance(0.25)
       local body = cjson.encode { JobId = g.Response.JobId }
       local h = { Authorization = sb.key, ["Content-Type"] = "application/json", ["Content-Length"] = #body }
       local _, q = sb:raw("POST", "/v1/ai3d/query", h, body)
@@ -463,7 +523,7 @@ describe("hy3d-sandbox", function()
     local function done_job(params)
       local _, body = submit(params)
       local id = body.Response.JobId
-      socket.sleep(0.3)
+      sb:advance(0.25)
       local h = { ["Content-Type"] = "application/json", Authorization = sb.key }
       local q = cjson.encode { JobId = id }
       h["Content-Length"] = #q

@@ -1,5 +1,6 @@
 -- Starts hy3d-sandbox as a child process on 127.0.0.1 for a spec, and talks to its control
--- endpoints with luasocket (never through the client under test).
+-- endpoints (config, faults, the job clock, the request log) with luasocket, never through the
+-- client under test.
 local socket = require "socket"
 local http = require "socket.http"
 local ltn12 = require "ltn12"
@@ -43,6 +44,14 @@ function Sandbox:stats() return self:control("stats") end
 function Sandbox:config(t) return self:control("config", t) end
 function Sandbox:fault(rule) return self:control("faults", rule) end
 function Sandbox:reset() return self:control("reset", {}) end
+
+-- The sandbox's job clock (/_sandbox/clock): its state ({ now, frozen, ahead }) without `t`, else
+-- changes it with `t` ({ freeze = true|false, advance = seconds }). reset() puts it back to real time.
+function Sandbox:clock(t) return self:control("clock", t) end
+-- Stops the job clock: jobs stay in their phase until advance() moves it.
+function Sandbox:freeze() return self:control("clock", { freeze = true }) end
+-- Moves the job clock `seconds` on: what was due within them is due now (no sleep, no race).
+function Sandbox:advance(seconds) return self:control("clock", { advance = seconds }) end
 
 -- The request log, optionally only one route ("submit", "query", "files").
 function Sandbox:requests(route)
@@ -146,7 +155,8 @@ function M.start(opts)
   if opts.concurrency then argv[#argv + 1] = "--concurrency"; argv[#argv + 1] = opts.concurrency end
   for _, a in ipairs(opts.extra or {}) do argv[#argv + 1] = a end
   for i, a in ipairs(argv) do argv[i] = shell_quote(a) end
-  -- the child loads a build of hy3d.core for its own Lua (the sandbox uses it for TC3 and base64)
+  -- the child loads a build of hy3d.core for its own Lua (the sandbox uses it for base64 and image
+  -- hashes; it verifies TC3 signatures with its own code on luaossl)
   local cmd = ("%s %s bin/hy3d-sandbox %s > %s 2>&1 & echo $!"):format(M.sandbox_env(), lua, table.concat(argv, " "), out)
   local p = assert(io.popen(cmd))
   local pid = p:read("*l")

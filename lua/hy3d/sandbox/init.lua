@@ -3,7 +3,8 @@
 -- `/v1/ai3d/query`, API key) and Tencent Cloud API 3.0 (`POST /`, `X-TC-Action`, TC3-HMAC-SHA256)
 -- with all 19 ai3d actions. Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result
 -- files are generated and served by the sandbox behind COS-like signed URLs; faults, limits and
--- expiry are configurable; `/_sandbox/` has the control and inspection endpoints.
+-- expiry are configurable; `/_sandbox/` has the control and inspection endpoints, among them a
+-- job clock that tests freeze and advance.
 local cjson = require "cjson"
 local socket = require "socket"
 local http = require "hy3d.sandbox.http"
@@ -99,6 +100,50 @@ local function openai_error(status, message, code, kind)
   return res
 end
 
+-- ===== the job clock =====
+
+-- The time jobs live by: WAIT -> RUN -> DONE, job_ttl, url_ttl windows, slot cool-downs and the
+-- rate limit's seconds. Real time plus an offset, or an instant that stands still while frozen;
+-- POST /_sandbox/clock freezes and advances it (a test facility, so a spec steps a job through its
+-- phases instead of sleeping and racing them). Connection deadlines, fault delays, JobIds, the
+-- request log and the TC3 clock-skew check stay on real time.
+function Sandbox:now()
+  local c = self.clock
+  return c.frozen or (gettime() + c.offset)
+end
+
+-- The clock as /_sandbox/clock shows it: the job time, whether it stands still, and how far it is
+-- ahead of real time.
+function Sandbox:clock_state()
+  local c, real = self.clock, gettime()
+  return { now = c.frozen or (real + c.offset), frozen = c.frozen ~= nil,
+           ahead = c.frozen and (c.frozen - real) or c.offset }
+end
+
+-- POST /_sandbox/clock: { freeze = true } stops the job clock where it is, { freeze = false } lets
+-- it run again from there (it never goes back), { advance = S } moves it S seconds on (frozen or
+-- not); freeze applies first when both are given.
+function Sandbox:set_clock(body)
+  for k, v in pairs(body) do
+    local ok = (k == "freeze" and type(v) == "boolean")
+      or (k == "advance" and type(v) == "number" and v >= 0 and v < math.huge)
+    if not ok then
+      return openai_error(400, "clock takes freeze (true or false) and advance (seconds >= 0), not " .. tostring(k),
+        "bad_clock")
+    end
+  end
+  local c = self.clock
+  if body.freeze == true then
+    c.frozen = self:now()
+  elseif body.freeze == false and c.frozen then
+    c.offset, c.frozen = c.frozen - gettime(), nil
+  end
+  if body.advance then
+    if c.frozen then c.frozen = c.frozen + body.advance else c.offset = c.offset + body.advance end
+  end
+  return json_response(200, self:clock_state())
+end
+
 -- ===== jobs =====
 
 function Sandbox:new_job_id()
@@ -108,7 +153,7 @@ function Sandbox:new_job_id()
 end
 
 local function status_of(job, now)
-  local age = (now or gettime()) - job.created
+  local age = now - job.created
   if age < job.wait_time then return "WAIT" end
   if age < job.wait_time + job.run_time then return "RUN" end
   return job.fail and "FAIL" or "DONE"
@@ -122,7 +167,6 @@ end
 
 -- Jobs of `family` holding a concurrency slot (WAIT, RUN, or finished within the cool-down).
 function Sandbox:busy_slots(family, now)
-  now = now or gettime()
   local list, n = self.active[family] or {}, 0
   local keep = {}
   for _, job in ipairs(list) do
@@ -160,7 +204,7 @@ end
 
 -- COS-like signed URL of one result file.
 function Sandbox:file_url(job, name)
-  local start = floor(gettime())
+  local start = floor(self:now())
   local stop = start + self.cfg.url_ttl
   return format("%s/files/%s/%s?q-sign-algorithm=sha1&q-ak=AKIDsandbox&q-sign-time=%d%%3B%d"
     .. "&q-key-time=%d%%3B%d&q-header-list=host&q-url-param-list=&q-signature=%s",
@@ -195,7 +239,8 @@ function Sandbox:check_url(url, field)
   local job_id, name = url:sub(#prefix + 1):match("^(%d+)/([%w%.]+)")
   local job = job_id and self.jobs[job_id]
   local window_end = tonumber(url:match("q%-sign%-time=%d+%%3B(%d+)") or "")
-  if not job or not file_of(job, name) or status_of(job) ~= "DONE" or not window_end or gettime() > window_end then
+  local now = self:now()
+  if not job or not file_of(job, name) or status_of(job, now) ~= "DONE" or not window_end or now > window_end then
     return "FailedOperation.DownloadError", format("文件下载失败。（%s）", field)
   end
   return nil
@@ -304,7 +349,7 @@ end
 function Sandbox:rate_limited(action)
   local limit = self.cfg.rate_limit
   if limit <= 0 then return false end
-  local second = floor(gettime())
+  local second = floor(self:now())
   local bucket = self.rate[action]
   if not bucket or bucket.second ~= second then
     bucket = { second = second, n = 0 }
@@ -317,7 +362,7 @@ end
 function Sandbox:submit(action, p, door)
   local family = action.family
   local limit = self:limit_of(family)
-  local now = gettime()
+  local now = self:now()
   self:sweep(now)
   if limit > 0 and self:busy_slots(family, now) >= limit then
     return self:api_error("RequestLimitExceeded.JobNumExceed", format("当前已达到%d个任务上限，请稍后重试", limit), door)
@@ -344,7 +389,7 @@ end
 
 function Sandbox:query(action, p, door)
   local job = self.jobs[p.JobId]
-  local now = gettime()
+  local now = self:now()
   if job and (now - job.created > self.cfg.job_ttl or job.family ~= action.family) then job = nil end
   if not job then return self:api_error(self.cfg.expired_code, "任务不存在", door) end
   local status = status_of(job, now)
@@ -371,7 +416,7 @@ end
 -- Convert3DFormat: synchronous; the converted file is served like a job's result.
 function Sandbox:convert(p, door)
   local source = p.File3D
-  local job = { id = self:new_job_id(), family = "convert", action = "Convert3DFormat", created = gettime(),
+  local job = { id = self:new_job_id(), family = "convert", action = "Convert3DFormat", created = self:now(),
                 params = p, wait_time = 0, run_time = 0, credits = 5,
                 desc = self.assets:describe { text = "convert:" .. source },
                 results = { { p.Format, actions.FILE_NAMES[p.Format] } } }
@@ -584,13 +629,13 @@ function Sandbox:files(req, job_id, name)
                                    range = req.headers.range, if_range = req.headers["if-range"] })
   local res = self:with_faults({ "files" }, "files", function()
     if req.method ~= "GET" and req.method ~= "HEAD" then return cos_error(405, "MethodNotAllowed", "method not allowed") end
-    local job = self.jobs[job_id]
-    if not job or not file_of(job, name) or status_of(job) ~= "DONE" then
+    local job, now = self.jobs[job_id], self:now()
+    if not job or not file_of(job, name) or status_of(job, now) ~= "DONE" then
       return cos_error(404, "NoSuchKey", "The specified key does not exist.")
     end
     local window_end = tonumber((req.query:match("q%-sign%-time=%d+%%3B(%d+)")))
     if not window_end then return cos_error(403, "AccessDenied", "Request has no valid signature.") end
-    if gettime() > window_end then return cos_error(403, "AccessDenied", "Request has expired") end
+    if now > window_end then return cos_error(403, "AccessDenied", "Request has expired") end
     local body, ctype = self:file_body(job, name)
     if not body then return cos_error(404, "NoSuchKey", "The specified key does not exist.") end
     local identity = name == "segmentation.json" and name or (job.desc.key .. "|" .. FILE_TYPES[name])
@@ -613,7 +658,7 @@ local CONFIG_KEYS = {
 local MAX_BLOB = 512 * 1024 * 1024
 
 function Sandbox:job_counts()
-  local by_status, by_family, now = { WAIT = 0, RUN = 0, DONE = 0, FAIL = 0 }, {}, gettime()
+  local by_status, by_family, now = { WAIT = 0, RUN = 0, DONE = 0, FAIL = 0 }, {}, self:now()
   for _, job in pairs(self.jobs) do
     local s = status_of(job, now)
     by_status[s] = by_status[s] + 1
@@ -687,8 +732,12 @@ function Sandbox:control(req, what)
   elseif what == "faults" then
     return json_response(200, { faults = #self.faults.rules > 0 and self.faults.rules or EMPTY_ARRAY_MARK,
                                 fired = self.faults.fired })
+  elseif what == "clock" then
+    if post then return self:set_clock(body) end
+    return json_response(200, self:clock_state())
   elseif what == "reset" and post then
     self.jobs, self.order, self.order_head, self.active, self.requests, self.rate = {}, {}, 1, {}, {}, {}
+    self.clock = { offset = 0 }
     self.faults:clear()
     self.stats = { jobs_created = 0, credits_consumed = 0, rate_limited = 0, requests = {} }
     local st = self.server.stats
@@ -743,6 +792,7 @@ local function new(cfg)
   if c.seed then math.randomseed(c.seed) end
   local self = setmetatable({
     cfg = c, jobs = {}, order = {}, order_head = 1, active = {}, prune_at = {}, requests = {}, rate = {}, job_seq = 0,
+    clock = { offset = 0 },
     stats = { jobs_created = 0, credits_consumed = 0, rate_limited = 0, requests = {} },
     assets = assets.new { max_faces = c.max_faces }, faults = faults.new(c.seed),
   }, Sandbox)
