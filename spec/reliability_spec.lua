@@ -98,13 +98,18 @@ describe("faults", function()
   end
 
   it("reports each retry to on_retry with its delay and error", function()
+    -- the jitter source draws its largest value: the delays are exactly the backoff's bounds
+    local c = sb:client { retry_base = 0.01, retry_max = 2, retry_jitter = function() return 1 end,
+                          on_retry = function(attempt, delay, err) retries[#retries + 1] = { attempt, delay, err } end }
     sb:fault { route = "query", action = "status", status = 503, count = 2 }
-    assert(client:query("1") == nil)                 -- JobNotFound in the end, after two retries
+    assert(c:query("1") == nil)                      -- JobNotFound in the end, after two retries
     assert.equal(2, #retries)
     assert.same({ 1, 2 }, { retries[1][1], retries[2][1] })
+    assert.same({ 0.01, 0.02 }, { retries[1][2], retries[2][2] })
     assert.equal(503, retries[1][3].http_status)
-    assert.is_true(retries[1][2] >= 0 and retries[1][2] <= 0.01)
-    assert.is_true(retries[2][2] >= 0 and retries[2][2] <= 0.02)
+    assert.equal(503, retries[2][3].http_status)
+    assert.equal(3, seen("query"))
+    c:close()
   end)
 
   it("pauses exactly base * 2^n times the jitter source's draw (retry_jitter)", function()
