@@ -678,7 +678,7 @@ return {
   { id = "init-sleep-half", file = INIT,
     from = "coroutine.yield(scheduler.TOKEN, nil, scheduler.now() + seconds)",
     to = "coroutine.yield(scheduler.TOKEN, nil, scheduler.now() + seconds / 2)",
-    specs = { "spec/scheduler_spec.lua" }, filter = "hy3d.sleep", why = "hy3d.sleep wakes its task halfway" },
+    specs = { "spec/scheduler_spec.lua" }, filter = "sleep", why = "hy3d.sleep wakes its task halfway" },
   { id = "init-cqueues-poll-spins", timeout = 90, file = INIT,
     from = "return function(delay) lib.poll(c, delay or 1) end", to = "return function() lib.poll(c, 0) end",
     specs = { "spec/scheduler_spec.lua" }, filter = "cqueues", why = "the cqueues adapter polls without waiting (a busy loop)" },
