@@ -730,5 +730,127 @@ describe("download from a hostile file host", function()
       assert.equal(path, p)
       assert.equal(A, sandbox.read_file(path))
     end)
+
+    it("reports a 304, or a 300 with no Location, as an http error and writes no file", function()
+      for _, status in ipairs { 304, 300 } do
+        local h = host { status = status, body = "" }
+        local path = dir .. "/not-modified-" .. status .. ".bin"
+        local p, err = client_of(h, { max_retries = 0 }):download(h.url .. "/x.bin", path)
+        assert.is_nil(p, status)
+        assert.same({ "http", status }, { err.kind, err.http_status })
+        assert.is_false(exists(path))
+        assert.is_false(exists(hy3d.partial_path(h.url .. "/x.bin", path)))
+      end
+    end)
+
+    it("reports writes that fail at the file's end (a file size limit) as an io error, and no file", function()
+      -- a child under `ulimit -f 8` (8 KiB, SIGXFSZ ignored): the first 8192 bytes reach the disk as
+      -- the stdio buffer fills, the last 100 only when the file is closed, and that write fails
+      local h = host { size = 8292 }
+      local path = dir .. "/limited.bin"
+      local script = write(dir .. "/limited.lua", ([[
+        local hy3d = require "hy3d"
+        local c = hy3d.new { base_url = %q, retry_base = 0, max_retries = 0 }
+        local p, err = c:download(%q, %q)
+        io.write(p and "saved" or (err.kind .. " " .. err.code))
+      ]]):format(h.url, h.url .. "/limited.bin", path))
+      local _, out = sandbox.run(("%s bash -c %s"):format(sandbox.lua_env(), sandbox.shell_quote(
+        ("trap '' XFSZ; ulimit -f 8; exec %s %s"):format(sandbox.lua(), sandbox.shell_quote(script)))))
+      assert.equal("io WRITE_ERROR", out)
+      assert.is_false(exists(path))
+      assert.is_false(exists(hy3d.partial_path(h.url .. "/limited.bin", path)))
+    end)
+  end)
+
+  describe("bounds what a host sends by max_bytes", function()
+    it("refuses a chunked body (no Content-Length) that grows past max_bytes, and leaves no file", function()
+      local h = host { size = 10000, chunked = 1000 }
+      local path = dir .. "/chunked-big.bin"
+      local p, err = client_of(h, { max_retries = 0 }):download(h.url .. "/big.bin", path, { max_bytes = 5000 })
+      assert.is_nil(p)
+      assert.same({ "io", "MAX_BYTES" }, { err.kind, err.code })
+      assert.is_false(exists(path))
+      assert.is_false(exists(hy3d.partial_path(h.url .. "/big.bin", path)))
+    end)
+
+    it("refuses a resumed answer whose Content-Length plus the part on disk passes max_bytes, before it writes", function()
+      -- the engine on its own (the client deletes a refused partial file): the part must not grow
+      local core = require "hy3d.core"
+      local h = host { size = 10000, etag = ETAG_A, ranges = true, burst = { 1000, 0.2 } }
+      local url, path = h.url .. "/resumed-big.bin", dir .. "/resumed-big.bin"
+      local part = plant(url, path, A:sub(1, 4000), ETAG_A, 10000)
+      local e = core.new { base_url = h.url }
+      local req = assert(e:download(url, part, { resume = true, meta = files.partial_meta(part), max_bytes = 8000 }))
+      assert.is_true(e:wait(req, 30))
+      local res, err = req:result()
+      req:close()
+      e:close()
+      assert.is_nil(res)
+      assert.same({ "io", "MAX_BYTES" }, { err.kind, err.code })
+      assert.equal("bytes=4000-", h:requests()[1].range)
+      assert.equal(4000, files.size(part), "the partial file grew after max_bytes refused the answer")
+      assert.is_true(A:sub(1, 4000) == sandbox.read_file(part), "the partial file changed")
+      files.discard_partial(part)
+    end)
+  end)
+
+  describe("reports progress", function()
+    it("ends a chunked download (no size known) with a call saying (n, n)", function()
+      local h = host { size = 10000, chunked = 1000 }
+      local calls = {}
+      local path = dir .. "/chunked-progress.bin"
+      local p, bytes = client_of(h):download(h.url .. "/c.bin", path, {
+        on_progress = function(done, total) calls[#calls + 1] = { done, total } end })
+      assert.equal(path, p)
+      assert.equal(10000, bytes)
+      assert.equal(A, sandbox.read_file(path))
+      assert.same({ 10000, 10000 }, calls[#calls])
+    end)
+
+    it("counts the part on disk in a resumed download's total when Content-Range does not say it", function()
+      local h = host { size = 10000, etag = ETAG_A, ranges = true, total_lie = "*" }
+      local url, path = h.url .. "/resumed-progress.bin", dir .. "/resumed-progress.bin"
+      plant(url, path, A:sub(1, 4000), ETAG_A, -1)
+      local calls = {}
+      local p = client_of(h):download(url, path, {
+        on_progress = function(done, total) calls[#calls + 1] = { done, total } end })
+      assert.equal(path, p)
+      assert.equal(A, sandbox.read_file(path))
+      assert.equal("bytes=4000-", h:requests()[1].range)
+      for i, c in ipairs(calls) do
+        assert.is_true(c[2] == nil or c[2] == 10000, ("call %d said (%s, %s)"):format(i, tostring(c[1]), tostring(c[2])))
+      end
+      assert.same({ 10000, 10000 }, calls[#calls])
+    end)
+  end)
+
+  describe("keeps to what the caller asked", function()
+    it("starts over when asked not to resume, even a partial file whose sidecar names this very version", function()
+      local h = host { size = 10000, etag = ETAG_A, ranges = true }
+      local url, path = h.url .. "/fresh.bin", dir .. "/fresh.bin"
+      plant(url, path, B:sub(1, 4000), ETAG_A, 10000)
+      assert.equal(path, (client_of(h):download(url, path, { resume = false })))
+      assert.equal(A, sandbox.read_file(path))
+      local log = h:requests()
+      assert.equal(1, #log)
+      assert.is_nil(log[1].range)
+    end)
+
+    it("asks refresh only once when the fresh URL is refused with 403 too, and returns that 403", function()
+      local h = host { status = 403, body = "AccessDenied" }
+      local asked = 0
+      local path = dir .. "/refused-twice.bin"
+      local p, err = client_of(h, { max_retries = 0 }):download(h.url .. "/old.bin", path, { refresh = function()
+        asked = asked + 1
+        if asked > 3 then return nil, { kind = "api", code = "Gone", message = "stop asking" } end
+        return h.url .. "/fresh-" .. asked .. ".bin"
+      end })
+      assert.is_nil(p)
+      assert.equal(1, asked)
+      assert.same({ "http", 403 }, { err.kind, err.http_status })
+      assert.equal(2, #h:requests())
+      assert.equal("/fresh-1.bin", h:requests()[2].target)
+      assert.is_false(exists(path))
+    end)
   end)
 end)

@@ -8,12 +8,14 @@
 --   etag, last_modified  validators to send (etag may be false: none); ranges = true honours Range
 --                     (206 with Content-Range, If-Range compared with etag / last_modified)
 --   start_lie, total_lie  serve a 206 from that many bytes later (saying so) / replace its total
+--                     (total_lie = "*": a Content-Range that does not say the total)
 --   ignore_if_range   honour Range even when If-Range names another version
 --   cut_after = N     send N body bytes, then close the connection
 --   rate = B/s         send the body in 1/10 s slices at that rate (forever when forever = true)
 --   hold_after = N     send N body bytes, then keep the connection open without sending more
 --   burst = {bytes, every}  send `bytes`, pause `every` seconds, again, until the body is sent
 --   status, headers    override the status and add headers; body = "..." a literal body
+--   chunked = N        no Content-Length: Transfer-Encoding chunked, in chunks of N bytes
 --   big_header = N     one header line of N bytes; redirect = "url" a 302 to it
 -- Run as a script (the child): lua hostile.lua PLANFILE LOGFILE
 local socket = require "socket"
@@ -97,7 +99,8 @@ local function serve(planfile, logfile)
         status = 206
         local start = first + (a.start_lie or 0)
         body = body:sub(start + 1)
-        headers[#headers + 1] = ("Content-Range: bytes %d-%d/%d"):format(start, start + #body - 1, a.total_lie or whole)
+        headers[#headers + 1] = ("Content-Range: bytes %d-%d/%s"):format(start, start + #body - 1,
+          tostring(a.total_lie or whole))
       elseif first then
         status, body = 416, ""
         headers[#headers + 1] = ("Content-Range: bytes */%d"):format(whole)
@@ -105,11 +108,17 @@ local function serve(planfile, logfile)
     end
     if a.big_header then headers[#headers + 1] = "X-Big: " .. ("x"):rep(a.big_header) end
     for _, h in ipairs(a.headers or {}) do headers[#headers + 1] = h end
-    local length = a.length or #body
-    local head = ("HTTP/1.1 %d Hostile\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n"):format(
+    local length = a.chunked and "Transfer-Encoding: chunked" or ("Content-Length: %d"):format(a.length or #body)
+    local head = ("HTTP/1.1 %d Hostile\r\n%s\r\nConnection: close\r\n%s\r\n"):format(
       status, length, #headers > 0 and (table.concat(headers, "\r\n") .. "\r\n") or "")
     send_all(t, head)
-    if a.cut_after then
+    if a.chunked then
+      for i = 1, #body, a.chunked do
+        local piece = body:sub(i, i + a.chunked - 1)
+        send_all(t, ("%x\r\n%s\r\n"):format(#piece, piece))
+      end
+      send_all(t, "0\r\n\r\n")
+    elseif a.cut_after then
       send_all(t, body:sub(1, a.cut_after))
     elseif a.hold_after then
       send_all(t, body:sub(1, a.hold_after))
