@@ -268,6 +268,21 @@ describe("faults", function()
     assert.equal(2, seen("submit"))
   end)
 
+  it("never retries, nor calls maybe submitted, a submit the service refused with a 4xx (400)", function()
+    for _, opts in ipairs { {}, { retry_submit = true } } do
+      sb:reset()
+      local c = sb:client { retry_base = 0.01, retry_submit = opts.retry_submit }
+      sb:fault { route = "submit", action = "status", status = 400 }
+      local job, err = c:submit { Prompt = "refused" }
+      assert.is_nil(job)
+      assert.equal(1, seen("submit"), "requests the server saw")
+      assert.same({ "http", 400 }, { err.kind, err.http_status })
+      assert.is_nil(err.maybe_submitted)
+      assert.equal(1, err.attempts)
+      assert.equal(0, sb:stats().jobs_created)
+    end
+  end)
+
   it("never lets libcurl resend a submit on a dead keep-alive connection", function()
     assert(client:query("1") == nil)                 -- a kept-alive connection now exists
     sb:fault { route = "submit", action = "close" }
@@ -363,6 +378,25 @@ describe("max_concurrent_jobs", function()
     assert(client:submit { Prompt = "third" })
     assert.equal(before, queries(), "the submit polled for a slot the FAIL had freed")
     assert.equal(3, sb:stats().jobs_created)
+    sb:stop()
+  end)
+
+  it("frees the slot of a submit the service refused: the next submit goes through", function()
+    local sb = sandbox.start { wait_time = 0, run_time = 30 }
+    local client = sb:client { poll_interval = 0.05, max_concurrent_jobs = 1 }
+    sb:fault { route = "submit", action = "status", status = 400, count = 1 }
+    local _, err = client:submit { Prompt = "refused" }
+    assert.equal(400, err.http_status)
+    local job
+    local task = hy3d.spawn(function() job = assert(client:submit { Prompt = "next" }) end)
+    -- a held slot would keep this task waiting for ever (no job of this client can end): the
+    -- deadline only guards against that hang, the right code submits at once
+    local guard = now() + 20
+    while task:status() == "running" and now() < guard do hy3d.step(0.1) end
+    assert.equal("done", task:status(), "the second submit still waits for the slot of the refused one")
+    assert.matches("^%d+$", job.JobId)
+    assert.equal(0, #sb:requests("query"), "no job had to be polled for a slot")
+    assert.equal(1, sb:stats().jobs_created)
     sb:stop()
   end)
 
