@@ -461,6 +461,22 @@ describe("hy3d command", function()
       assert.matches("warning: .*skipped 1 unreadable line", err)
     end)
 
+    it("jobs never prints the key an older record holds or its path names, even a key given with blanks around it", function()
+      -- neither the record's lines nor its path come through the library's redaction: the CLI's own
+      -- stdout and stderr must redact them, for the key as given and as the library uses it (trimmed)
+      local key = "sk-cli-record-0123456789"
+      local folder = dir .. "/" .. key
+      assert(os.execute("mkdir -p " .. q(folder)))
+      local file = write(folder .. "/jobs.jsonl",
+        '{"job_id":"42-' .. key .. '","kind":"pro","prompt":"by ' .. key .. '"}\nnot json\n')
+      local code, out, err = hy3d("jobs --text", { HY3D_API_KEY = "  " .. key .. " ", HY3D_JOBS_FILE = file })
+      assert.equal(0, code, err)
+      assert.matches("\n42%-%[redacted%] +pro +%- +%- +by %[redacted%] +%-\n", out)
+      assert.matches("warning: .*/%[redacted%]/jobs%.jsonl: skipped 1 unreadable line", err)
+      assert.is_nil(out:find(key, 1, true), out)
+      assert.is_nil(err:find(key, 1, true), err)
+    end)
+
     it("download resumes where an interrupted generate left off (Ctrl-C exits 130)", function()
       local cwd = workdir()
       slow:config { wait_time = 1 }
