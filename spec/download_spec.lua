@@ -817,8 +817,12 @@ describe("download from a hostile file host", function()
       assert.equal(path, p)
       assert.equal(A, sandbox.read_file(path))
       assert.equal("bytes=4000-", h:requests()[1].range)
+      -- once a byte of the 206 is written (done > 4000) the total counts the 4000 on disk (before
+      -- that the answer could still be a whole-object 200 that replaces them)
       for i, c in ipairs(calls) do
-        assert.is_true(c[2] == nil or c[2] == 10000, ("call %d said (%s, %s)"):format(i, tostring(c[1]), tostring(c[2])))
+        if c[1] > 4000 then
+          assert.is_true(c[2] == nil or c[2] == 10000, ("call %d said (%s, %s)"):format(i, tostring(c[1]), tostring(c[2])))
+        end
       end
       assert.same({ 10000, 10000 }, calls[#calls])
     end)
