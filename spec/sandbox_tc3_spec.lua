@@ -64,6 +64,23 @@ describe("hy3d-sandbox API 3.0 authentication", function()
       headers = { Authorization = auth } })))             -- past verification
   end)
 
+  it("accepts the service named by the host's first label, as the official SDK signs it, and no other", function()
+    local ts, body = os.time(), '{"JobId":"1"}'    -- a query: no job (and no slot) is made
+    local host = sb.url:match("^http://([^/]+)")
+    local function code_for(service)
+      local auth = require("hy3d.core").tc3_sign { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key,
+        timestamp = ts, payload = body, host = host, service = service }
+      return (error_of("QueryHunyuanTo3DProJob", nil, { body = body, timestamp = ts,
+        headers = { Authorization = auth } }))
+    end
+    local first = host:match("^([^.:]+)")            -- "127" of 127.0.0.1:port
+    assert.equal("127", first)
+    assert.equal("FailedOperation.JobNotFound", code_for(first))   -- past verification
+    assert.equal("FailedOperation.JobNotFound", code_for("ai3d"))
+    assert.equal("AuthFailure.InvalidAuthorization", code_for("128"))
+    assert.equal("AuthFailure.InvalidAuthorization", code_for(host:match("^[^:]+")))   -- the whole host name
+  end)
+
   it("answers a timestamp more than five minutes off with AuthFailure.SignatureExpire", function()
     local code, msg = error_of("SubmitHunyuanTo3DProJob", { Prompt = "x" }, { timestamp = os.time() - 301 })
     assert.equal("AuthFailure.SignatureExpire", code)
