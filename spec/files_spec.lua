@@ -176,6 +176,19 @@ describe("core.unzip", function()
     assert.is_false(exists(dir .. "/out"))
   end)
 
+  it("refuses an archive for its declared total before writing, leaving what the folder held", function()
+    -- each entry fits max_bytes, the two together do not: the sum is checked before any write, so an
+    -- existing file is never overwritten (and then rolled back away) by a refused archive
+    os.execute("mkdir -p '" .. dir .. "/kept'")
+    sandbox.write_file(dir .. "/kept/a", "old")
+    local zip = zips.write(dir .. "/sum.zip", { { name = "a", data = ("x"):rep(600) }, { name = "b", data = ("y"):rep(600) } })
+    local names, err = core.unzip(zip, dir .. "/kept", { max_bytes = 1000, overwrite = true })
+    assert.is_nil(names)
+    assert.equal("ZIP_TOO_BIG", err.code)
+    assert.equal("old", sandbox.read_file(dir .. "/kept/a"))
+    assert.is_false(exists(dir .. "/kept/b"))
+  end)
+
   it("refuses an entry that unpacks to more than max_ratio times its compressed size", function()
     local bomb = zips.write(dir .. "/bomb.zip", { { name = "fine.txt", data = "ok" },
                                                 { name = "zeros", data = ("\0"):rep(1000000), deflate = true } })
