@@ -328,7 +328,7 @@ include bench/bench.mk
 # each mutant of mutate/mutants.lua (one small bug in one C or Lua file), rebuilds when it is C, runs
 # its few specs with busted under a time limit and restores the file. It prints the score, killed /
 # (mutants - equivalent - stale - broken baseline), and the survivors, and writes MUTATION.md (a
-# subset: build/mutate/MUTATION.md). About ten minutes on two cores: CI does not run it. It fails
+# subset: build/mutate/MUTATION.md). About 17 minutes on two cores: CI does not run it. It fails
 # below MUTATE_MIN percent, with a STALE mutant (its text is no longer in its file: fix the entry)
 # or with a BROKEN-BASELINE one.
 # MUTANTS=id1,id2 runs a subset; MUTATE_DRY=1 only checks for stale entries; MUTATE_BASELINE=1 stops
