@@ -3,6 +3,7 @@ return {
   runs = {
     "2026-12-02 14:43 UTC: the full list at e2a51f0 (with uncommitted changes), 1017 s",
     "2026-12-02 14:43 UTC: MUTANTS=unzip-total-not-summed at e2a51f0 (with uncommitted changes), 5 s",
+    "2026-12-02 15:11 UTC: MUTANTS=client-jobid-fraction,jobs-id-any-number at 3740f13 (with uncommitted changes), 5 s",
   },
   results = {
     ["unzip-file-follows-links"] = { outcome = "KILLED", detail = "specs failed (1 passed, 1 failed)", seconds = 2, fp = "c0834f46" },
@@ -156,7 +157,7 @@ return {
     ["client-jobid-unsafe-name"] = { outcome = "KILLED", detail = "specs failed (23 passed, 4 failed)", seconds = 2, fp = "b47b94e3" },
     ["client-jobid-check-inverted"] = { outcome = "KILLED", detail = "specs failed (26 passed, 1 failed)", seconds = 2, fp = "3d8c8caf" },
     ["client-extract-max-bytes-dropped"] = { outcome = "KILLED", detail = "specs failed (2 passed, 1 failed)", seconds = 1, fp = "5f27c8f2" },
-    ["client-jobid-fraction"] = { outcome = "KILLED", detail = "specs failed (1 passed, 2 failed)", seconds = 0, fp = "4453af02" },
+    ["client-jobid-fraction"] = { outcome = "KILLED", detail = "specs failed (1 passed, 2 failed)", seconds = 1, fp = "86f90003" },
     ["client-unused-once"] = { outcome = "KILLED", detail = "specs failed (26 passed, 1 failed)", seconds = 3, fp = "3e5cd706" },
     ["client-extract-dir-untyped"] = { outcome = "KILLED", detail = "specs failed (25 passed, 2 failed)", seconds = 2, fp = "de880a61" },
     ["client-tls-retried-on-reads"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "9447bbd6" },
@@ -211,7 +212,7 @@ return {
     ["jobs-missing-file-error"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "7d753a8c" },
     ["jobs-files-duplicated"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 1, fp = "a55f0405" },
     ["jobs-dir-not-private"] = { outcome = "KILLED", detail = "specs failed (2 passed, 1 failed)", seconds = 0, fp = "6f2534c6" },
-    ["jobs-id-any-number"] = { outcome = "KILLED", detail = "specs failed (13 passed, 2 failed)", seconds = 0, fp = "dcab43bb" },
+    ["jobs-id-any-number"] = { outcome = "KILLED", detail = "specs failed (13 passed, 2 failed)", seconds = 0, fp = "04f69825" },
     ["image-min-side-off-by-one"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "e60fdbdf" },
     ["image-size-after-read"] = { outcome = "KILLED", detail = "specs failed (2 passed, 1 failed)", seconds = 1, fp = "62dd7aae" },
     ["image-views-total-unchecked"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 1, fp = "b29810df" },

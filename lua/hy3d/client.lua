@@ -467,13 +467,7 @@ function Client:_sleep_until(t)
   end
 end
 
--- A JobId as a string: a non-empty string as it is, or a whole number (0 to 2^53, exact in a
--- double) in decimal. nil for anything else (1e400 must never become "inf", nor 1.5 "1.5").
-local function id_string(id)
-  if type(id) == "string" then return id ~= "" and id or nil end
-  if type(id) == "number" and id >= 0 and id <= 2 ^ 53 and id % 1 == 0 then return ("%.0f"):format(id) end
-  return nil
-end
+local id_string = validate.job_id   -- a JobId as a string, or nil (never "inf" for 1e400)
 
 -- The JobId of a job table or of a bare JobId given by the caller; anything else is the caller's
 -- mistake and raises (at `level`, default the caller of the public method).

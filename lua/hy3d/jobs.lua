@@ -7,19 +7,16 @@
 -- Version-neutral Lua (5.1 to 5.4, LuaJIT).
 local core = require "hy3d.core"
 local files = require "hy3d.files"
+local validate = require "hy3d.validate"
 
 local byte = string.byte
 
 local PRIVATE_DIR = 448               -- 0700: the folders the record creates
 local PRIVATE_FILE = 384              -- 0600: the record itself
 
--- A JobId as the record keeps it: a non-empty string, or a whole number (to 2^53) in decimal; nil
--- for anything else (1e400 is no JobId, and must not be recorded as "inf").
-local function id_string(id)
-  if type(id) == "string" then return id ~= "" and id or nil end
-  if type(id) == "number" and id >= 0 and id <= 2 ^ 53 and id % 1 == 0 then return ("%.0f"):format(id) end
-  return nil
-end
+-- A JobId as the record keeps it (validate.job_id): a non-empty string, or a whole number in
+-- decimal; nil for anything else (1e400 is no JobId, and must not be recorded as "inf").
+local id_string = validate.job_id
 
 local M = {}
 

@@ -2,7 +2,8 @@
 -- anything is sent so a mistake costs nothing: one-of inputs, prompt lengths in UTF-8
 -- characters, FaceCount, enum spelling and case, 3.1-only options, image sizes, views. Fields
 -- the rules do not mention pass through (Tencent adds fields; the service has the last word).
--- Version-neutral Lua (5.1 to 5.4, LuaJIT). A client option (validate = false) turns it off.
+-- Version-neutral Lua (5.1 to 5.4, LuaJIT). A client option (validate = false) turns it off;
+-- job_id (what a JobId may be, for the client and the job record) always applies.
 local floor = math.floor
 local byte = string.byte
 
@@ -191,7 +192,16 @@ local function check(kind, params)
   return f(params)
 end
 
+--- A JobId as a string: a non-empty string as it is, or a whole number (0 to 2^53, exact in a
+-- double) in decimal. nil for anything else (1e400 must never become "inf", nor 2.5 "2" or "3").
+local function job_id(id)
+  if type(id) == "string" then return id ~= "" and id or nil end
+  if type(id) == "number" and id >= 0 and id <= 2 ^ 53 and id % 1 == 0 then return ("%.0f"):format(id) end
+  return nil
+end
+
 return {
   check = check,
   utf8_length = utf8_length,
+  job_id = job_id,
 }
