@@ -675,16 +675,14 @@ static char *url_host(const char *url) {
 
 /*
  * Reads the tc3 = { secret_id=, secret_key=, token=, region=, version=, language=, service= } table.
- * Test hook (not public API): tc3._clock, a table kept in the engine's user value (see tc3_headers).
+ * Test hook (not public API): tc3._clock, a table kept in the user value of the engine at engidx
+ * (see tc3_headers).
  */
-static void engine_tc3(lua_State *L, hy3d_engine *eng, int t) {
-  int i;
+static void engine_tc3(lua_State *L, hy3d_engine *eng, int engidx, int t) {
   lua_getfield(L, t, "_clock");
   if (!lua_isnil(L, -1)) {
     if (!lua_istable(L, -1)) luaL_error(L, "hy3d.core.new: tc3 '_clock' must be a table");
-    for (i = 1; i < t && lua_touserdata(L, i) != (void *)eng; i++) {}   /* the engine's stack slot */
-    if (i == t) luaL_error(L, "hy3d.core.new: engine not on the stack");
-    hy3d_getuservalue(L, i);                     /* _clock, anchors */
+    hy3d_getuservalue(L, engidx);                /* _clock, anchors */
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "tc3_clock");
     lua_pop(L, 1);
@@ -776,7 +774,7 @@ static int engine_new(lua_State *L) {
     if (ok == NULL) return luaL_error(L, "hy3d.core.new: out of memory");
   }
   lua_getfield(L, 1, "tc3");
-  if (lua_istable(L, -1)) engine_tc3(L, eng, lua_gettop(L));
+  if (lua_istable(L, -1)) engine_tc3(L, eng, 2, lua_gettop(L));   /* the engine is at 2 */
   else if (!lua_isnil(L, -1)) return luaL_error(L, "hy3d.core.new: 'tc3' must be a table");
   lua_pop(L, 1);
   return 1;
