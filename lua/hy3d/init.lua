@@ -2,8 +2,8 @@
 --
 --     local hy3d = require "hy3d"
 --     local client = hy3d.new{ api_key = os.getenv("HY3D_API_KEY") }
---     local job = assert(client:submit{ Prompt = "a small wooden chair" })
---     local result = assert(client:wait(job))
+--     local job = hy3d.assert(client:submit{ Prompt = "a small wooden chair" })
+--     local result = hy3d.assert(client:wait(job))
 --
 -- Runtime failures return `nil, err` (see hy3d.error); wrong argument types and unknown options
 -- raise. Inside a coroutine every call yields instead of blocking.
@@ -42,6 +42,21 @@ local M = {
   views = image.views,
   partial_path = files.partial_path,
 }
+
+-- PUC Lua 5.1's assert, and its standalone interpreter, accept only a string as the message.
+local STRING_ERRORS_ONLY = _VERSION == "Lua 5.1" and not rawget(_G, "jit")
+
+--- `assert` for hy3d's `v | nil, err` returns, the same on every Lua: returns all its arguments
+-- when v is truthy, else raises err at the caller's level. The error table itself is raised
+-- (pcall gets err.kind, err.code, ...; the interpreter prints tostring(err)), except on PUC
+-- Lua 5.1, whose interpreter cannot print a table: there the message is tostring(err).
+-- A plain string (or nil) message behaves as with assert.
+function M.assert(v, err, ...)
+  if v then return v, err, ... end
+  if err == nil then error("assertion failed!", 2) end
+  if type(err) == "table" and STRING_ERRORS_ONLY then err = tostring(err) end
+  error(err, type(err) == "string" and 2 or 1)
+end
 
 --- Pauses the calling task for `seconds` without blocking anything else (inside hy3d.spawn);
 -- outside a task it simply sleeps.
