@@ -131,9 +131,13 @@ function M.current()
   return co and task_of[co] or nil
 end
 
---- Registers a client so the pump drives its transfers.
+--- Registers a client so the pump drives its transfers. Its engine records finished requests
+-- from now on (the first engine:completed() turns that on): a client made inside a task starts
+-- its first request before the pump ever collects from it, and that request may finish in the
+-- pump's next eng:step, before any completed() call; unrecorded, its task would never wake.
 function M.add_client(client)
   clients[client] = true
+  client._engine:completed()
   if hooks.attach then hooks.attach(client) end
 end
 
