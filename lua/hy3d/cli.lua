@@ -142,7 +142,9 @@ usage: hy3d generate [options] PROMPT...
 
 Submits a job, shows its status while it runs, then downloads its files. The JobId is
 recorded before waiting: after Ctrl-C or a timeout, `hy3d download JOBID` picks up.
-Without -o the files are named after the prompt (or the image file or URL), else after the JobId.
+Without -o the files are named after the prompt (or the image file or URL), else after the
+JobId. The output folder is checked before the submit: nothing is billed for files that could
+not be saved.
 
 ]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
 
