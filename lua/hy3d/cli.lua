@@ -1552,8 +1552,9 @@ end
 
 --- Runs the hy3d command with the argument list argv (arg from the interpreter: argv[1] is the
 -- first argument). `env` (optional): a function(name) or a table standing in for os.getenv for
--- the command's own variables (HY3D_JOBS_FILE, XDG_STATE_HOME, HOME, PWD); the library reads
--- its credentials from the process environment. Returns the exit code.
+-- the command's own variables (HY3D_JOBS_FILE, XDG_STATE_HOME, HOME, PWD, HY3D_DOOR); the
+-- credentials and service URLs are read from the process environment (by Ctx:connect, which
+-- passes them to hy3d.new). Returns the exit code.
 function M.main(argv, env)
   argv = argv or {}
   local args = {}
