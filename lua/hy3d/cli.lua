@@ -48,6 +48,11 @@ connection (defaults come from the environment; see `hy3d --help`):
   --endpoint URL         the API 3.0 endpoint (HY3D_ENDPOINT)
   --region REGION        the API 3.0 region (TENCENTCLOUD_REGION; default ap-guangzhou)
   --retries N            retries of a failed request (network trouble, 429, 5xx; default 3)
+  --door gateway|api3    which credentials to use when both sets are set (HY3D_DOOR); by
+                         default a kind only API 3.0 offers (rapid) or a job recorded there
+                         goes through API 3.0, anything else through the gateway when
+                         HY3D_API_KEY is set
+  --allow-http           allow a plain http:// URL to a host that is not this machine
   --api-key KEY          a gateway API key (discouraged: other users can read it in the process
                          list; set HY3D_API_KEY instead)
 ]]
@@ -69,7 +74,8 @@ local OUTPUT_HELP = output_help(true)
 
 local JOB_HELP = [[
 job:
-  --kind pro|rapid       the job family (default pro; rapid needs API 3.0 credentials)
+  --kind pro|rapid       the job family (default pro; rapid needs API 3.0 credentials and
+                         uses them even when HY3D_API_KEY is set)
   --image PATH|URL       an image to build from (PNG, JPEG or WebP; a URL is sent as ImageUrl)
   --view NAME=PATH|URL   another view of the object, for pro (repeatable; NAME is left, right,
                          back, top, bottom, left_front or right_front; needs --image)
@@ -80,6 +86,8 @@ job:
   --pbr                  PBR materials (EnablePBR)
   --result-format FMT    an extra file type: STL, USDZ or FBX for pro; OBJ, GLB, STL, USDZ, FBX
                          or MP4 for rapid
+  --no-validate          skip hy3d's local check of the job's parameters (the service still
+                         checks them)
 ]]
 
 local WAIT_HELP = [[
@@ -95,7 +103,8 @@ files:
                          extension (.glb, .obj, .zip, .stl, .usdz, .fbx) picks the format when
                          --format is not given; other types get the same base name
   --format LIST          file types to download, comma-separated (default GLB; "all" = every file)
-  --dir DIR              the directory for the files (default .; -o is relative to it)
+  --dir DIR              the directory for the files (default .; -o is relative to it;
+                         checked before the job is submitted, created if missing)
   --extract              unzip zipped results (OBJ) into NAME_obj/
 ]]
 
@@ -119,6 +128,8 @@ commands:
 `hy3d COMMAND --help` lists a command's options. Credentials come from the environment:
 HY3D_API_KEY (the gateway; HY3D_BASE_URL to point elsewhere) or TENCENTCLOUD_SECRET_ID and
 TENCENTCLOUD_SECRET_KEY (API 3.0; TENCENTCLOUD_SESSION_TOKEN, TENCENTCLOUD_REGION, HY3D_ENDPOINT).
+With both set, rapid jobs and jobs recorded on API 3.0 use API 3.0, others the gateway;
+--door gateway|api3 or HY3D_DOOR chooses.
 
 exit codes: 0 done, 1 the job failed, 2 usage or invalid input, 3 credentials or authentication,
 4 network/HTTP, 5 timeout, 6 other API error, 7 local file error, 70 internal error,
@@ -131,7 +142,9 @@ usage: hy3d generate [options] PROMPT...
 
 Submits a job, shows its status while it runs, then downloads its files. The JobId is
 recorded before waiting: after Ctrl-C or a timeout, `hy3d download JOBID` picks up.
-Without -o the files are named after the prompt (or the image), else after the JobId.
+Without -o the files are named after the prompt (or the image file or URL), else after the
+JobId. The output folder is checked before the submit: nothing is billed for files that could
+not be saved.
 
 ]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
 
@@ -181,7 +194,7 @@ usage: hy3d jobs [options]
 Lists the local record of jobs (oldest first): JobId, kind, when it was submitted, last known
 status, the prompt's start and the downloaded files.
 
-  --limit N              only the last N jobs
+  --limit N              only the last N jobs (0: none)
 ]] .. "\n" .. output_help(false)
 
 USAGE.sandbox = [[
@@ -209,13 +222,16 @@ local OPTIONS = {
   ["-o"] = { key = "output" }, ["--output"] = { key = "output" }, ["--format"] = { key = "format" },
   ["--dir"] = { key = "dir" }, ["--extract"] = { key = "extract", flag = true },
   ["--limit"] = { key = "limit" },
+  ["--door"] = { key = "door" }, ["--allow-http"] = { key = "allow_http", flag = true },
+  ["--no-validate"] = { key = "no_validate", flag = true },
 }
 
 local GROUPS = {
   common = { "--help", "-h", "--json", "--text", "--quiet", "-q", "--jobs-file" },
-  connect = { "--api-key", "--base-url", "--endpoint", "--region", "--retries" },
+  connect = { "--api-key", "--base-url", "--endpoint", "--region", "--retries", "--door", "--allow-http" },
   kind = { "--kind" },
-  job = { "--kind", "--model", "--image", "--view", "--faces", "--type", "--polygon", "--pbr", "--result-format" },
+  job = { "--kind", "--model", "--image", "--view", "--faces", "--type", "--polygon", "--pbr", "--result-format",
+          "--no-validate" },
   wait = { "--timeout", "--interval" },
   save = { "-o", "--output", "--format", "--dir", "--extract" },
   list = { "--limit" },
@@ -283,12 +299,18 @@ local function parse(cmd, args)
 end
 
 -- A number option: nil when absent, else a finite number >= min, or a usage error.
-local function number_option(o, key, name, min, integer)
+-- `range` (optional) words the values wanted, when the real range is checked elsewhere.
+local function number_option(o, key, name, min, integer, range)
   local v = o[key]
   if v == nil then return true end
   local n = tonumber(v)
-  if not n or n ~= n or n == math.huge or n < min or (integer and n ~= floor(n)) then
-    return nil, usage_error(("%s needs %s >= %s"):format(name, integer and "a whole number" or "a number", min))
+  local want = range or (">= " .. min)
+  if not n or n ~= n then
+    return nil, usage_error(("%s is not a number: give %s %s"):format(name, integer and "a whole number" or "a number",
+      want))
+  end
+  if n == math.huge or n == -math.huge or n < min or (integer and n ~= floor(n)) then
+    return nil, usage_error(("%s needs %s %s"):format(name, integer and "a whole number" or "a number", want))
   end
   o[key] = n
   return true
@@ -617,7 +639,10 @@ local function exit_code(err, phase)
   end
   if kind == "usage" then return EXIT.usage end
   if kind == "job" then return EXIT.failed end
-  if kind == "invalid" then return code == "NO_CREDENTIALS" and EXIT.auth or EXIT.usage end
+  if kind == "invalid" then
+    return (code == "NO_CREDENTIALS" or code == "HALF_CREDENTIALS" or code == "BAD_CREDENTIALS") and EXIT.auth
+      or EXIT.usage
+  end
   if kind == "timeout" then return EXIT.timeout end
   if kind == "io" then return EXIT.io end
   if kind == "api" then
@@ -636,9 +661,56 @@ local function exit_code(err, phase)
 end
 M.exit_code = exit_code
 
+-- Library option names in a message, put in the command line's words.
+local LUA_WORDS = {
+  { "validate = false", "--no-validate" }, { "allow_http = true", "--allow-http" },
+  { "pass api_key", "set HY3D_API_KEY" }, { "api_key", "HY3D_API_KEY" },
+  { "secret_id and secret_key", "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY" },
+  { "secret_id", "TENCENTCLOUD_SECRET_ID" }, { "secret_key", "TENCENTCLOUD_SECRET_KEY" },
+  { "base_url", "--base-url (HY3D_BASE_URL)" }, { "max_retries", "--retries" }, { "hy3d.new: ", "" },
+}
+
+local function cli_words(message)
+  message = tostring(message)
+  for _, w in ipairs(LUA_WORDS) do
+    local from, to = w[1], w[2]
+    local i = 1
+    while true do
+      local a, b = message:find(from, i, true)
+      if not a then break end
+      message = message:sub(1, a - 1) .. to .. message:sub(b + 1)
+      i = a + #to
+    end
+  end
+  return message
+end
+
+-- The flags of the job parameters hy3d's local validation names.
+local FIELD_FLAGS = {
+  Prompt = "the prompt", FaceCount = "--faces", GenerateType = "--type", PolygonType = "--polygon",
+  ResultFormat = "--result-format", Model = "--model", EnablePBR = "--pbr", ImageBase64 = "--image",
+  ImageUrl = "--image", MultiViewImages = "--view",
+}
+
+-- An error of the library, in the command line's words (a copy; the message names the flag).
+local function translate(err)
+  if type(err) ~= "table" or type(err.message) ~= "string" then return err end
+  local message = cli_words(err.message)
+  if err.code == "INVALID_PARAMETER" and type(err.field) == "string" then
+    local flag = FIELD_FLAGS[err.field:match("^[%w]+")] or FIELD_FLAGS[err.field:match("([%w]+)$")]
+    if flag then message = flag .. ": " .. message end
+  end
+  if message == err.message then return err end
+  local copy = setmetatable({}, getmetatable(err))
+  for k, v in pairs(err) do copy[k] = v end
+  copy.message = message
+  return copy
+end
+
 -- Reports an error (stderr, and an "error" event in JSON mode) with a hint, and returns the
 -- exit code.
 function Ctx:fail(err)
+  err = translate(err)
   local code = exit_code(err, self.phase)
   if code == EXIT.interrupted then return self:interrupted() end
   local job_id = err.job_id or self.job_id
@@ -660,8 +732,15 @@ function Ctx:fail(err)
     hint = ("job %s goes on at the service: `hy3d wait %s` waits again, `hy3d download %s` waits and "
       .. "fetches its files"):format(job_id, job_id, job_id)
   elseif code == EXIT.auth and err.kind ~= "invalid" then
-    hint = "check the credentials: HY3D_API_KEY for the gateway, TENCENTCLOUD_SECRET_ID and "
-      .. "TENCENTCLOUD_SECRET_KEY for API 3.0"
+    if self.door == "api3" then
+      hint = ("check the credentials: TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and "
+        .. "TENCENTCLOUD_SESSION_TOKEN when set) for API 3.0, used because %s"):format(self.door_why)
+    elseif self.door == "gateway" then
+      hint = ("check the credentials: %s for the gateway, used because %s"):format(self.key_from, self.door_why)
+    else
+      hint = "check the credentials: HY3D_API_KEY for the gateway, TENCENTCLOUD_SECRET_ID and "
+        .. "TENCENTCLOUD_SECRET_KEY for API 3.0"
+    end
   elseif self.phase == "download" and job_id and (code == EXIT.network or code == EXIT.io) then
     hint = ("job %s is DONE: `hy3d download %s` fetches its files again"):format(job_id, job_id)
   elseif code == EXIT.api and job_id and self.client then
@@ -759,7 +838,59 @@ local function guarded(ctx, fn)
   end
 end
 
-function Ctx:connect(o)
+-- A credentials error: exit 3, a message that names variables and flags.
+local function credentials_error(code, message)
+  return errors.new { kind = "invalid", code = code, message = message }
+end
+
+-- A variable of the process environment (the library's credentials live there), trimmed; nil
+-- when unset or blank.
+local function process_env(name)
+  local v = os.getenv(name)
+  if not v then return nil end
+  v = v:match("^%s*(.-)%s*$")
+  if v == "" then return nil end
+  return v
+end
+
+-- True for http URLs whose host is this machine (127.0.0.0/8, ::1, localhost).
+local function loopback(url)
+  local host = url:match("^%a+://%[([^%]]+)%]") or url:match("^%a+://([^/:?#]+)") or ""
+  host = host:lower()
+  return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+-- Which door (gateway or api3) a command uses, from --door, HY3D_DOOR, the job's kind, the job
+-- record and the credentials that are set; and why, in the words of the command line.
+-- `kind`/`kind_from` (a phrase) and `rec` (the job record's entry) are optional.
+function Ctx:choose_door(o, cred, kind, kind_from, rec)
+  local chosen, by = o.door, "--door"
+  if not chosen then
+    chosen, by = self.getenv("HY3D_DOOR"), "HY3D_DOOR"
+    if chosen and not chosen:match("%S") then chosen = nil end
+  end
+  if chosen then
+    chosen = chosen:match("^%s*(.-)%s*$"):lower()
+    if chosen ~= "gateway" and chosen ~= "api3" then
+      return nil, usage_error(by .. " is gateway or api3")
+    end
+    return chosen, (by == "--door" and "--door " or "HY3D_DOOR=") .. chosen
+  end
+  if kind and kind ~= "pro" then return "api3", kind_from end
+  if rec and (rec.door == "api3" and cred.api3 or rec.door == "gateway" and cred.key) then
+    return rec.door, ("the job record (job %s was submitted through %s)"):format(tostring(rec.job_id),
+      rec.door == "api3" and "API 3.0" or "the gateway")
+  end
+  if cred.key then return "gateway", cred.key_from .. " is set" end
+  if cred.api3 or cred.id or cred.secret then return "api3", "TENCENTCLOUD_SECRET_ID is set" end
+  return nil, credentials_error("NO_CREDENTIALS", "no credentials: set HY3D_API_KEY for the gateway, or "
+    .. "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY for API 3.0")
+end
+
+-- Creates the client of a command: the credentials and URLs resolved here, so that every
+-- message names a flag or a variable. `kind`, `kind_from` and `rec` decide the door (see
+-- choose_door).
+function Ctx:connect(o, kind, kind_from, rec)
   local hy3d = require "hy3d"
   if o.api_key then
     self:secret(o.api_key)
@@ -767,9 +898,67 @@ function Ctx:connect(o)
   end
   local valid, err = number_option(o, "retries", "--retries", 0, true)
   if not valid then return nil, err end
-  local ok, client = pcall(hy3d.new, { api_key = o.api_key, base_url = o.base_url, endpoint = o.endpoint,
-                                       region = o.region, max_retries = o.retries })
-  if not ok then return nil, usage_error(bare(client)) end
+  local cred = { key = o.api_key and o.api_key:match("^%s*(.-)%s*$"), key_from = "--api-key" }
+  if cred.key == "" then cred.key = nil end
+  if not o.api_key then cred.key, cred.key_from = process_env("HY3D_API_KEY"), "HY3D_API_KEY" end
+  cred.id, cred.secret = process_env("TENCENTCLOUD_SECRET_ID"), process_env("TENCENTCLOUD_SECRET_KEY")
+  cred.token = process_env("TENCENTCLOUD_SESSION_TOKEN")
+  cred.api3 = cred.id ~= nil and cred.secret ~= nil
+  for _, c in ipairs { { cred.key, cred.key_from }, { cred.id, "TENCENTCLOUD_SECRET_ID" },
+                       { cred.secret, "TENCENTCLOUD_SECRET_KEY" }, { cred.token, "TENCENTCLOUD_SESSION_TOKEN" } } do
+    if c[1] and c[1]:find("%c") then
+      return nil, credentials_error("BAD_CREDENTIALS", c[2] .. " contains control characters")
+    end
+  end
+  local door, why = self:choose_door(o, cred, kind, kind_from, rec)
+  if not door then return nil, why end
+  self.door, self.door_why, self.key_from = door, why, cred.key_from
+  if door == "gateway" then
+    if kind and kind ~= "pro" then
+      return nil, errors.new { kind = "invalid", code = "KIND_NEEDS_API3",
+        message = ("%s chose the gateway, which offers only pro jobs; a %s job needs API 3.0 (--door api3)"):format(
+          why, kind) }
+    end
+    if not cred.key then
+      return nil, credentials_error("NO_CREDENTIALS", why .. " chose the gateway, but HY3D_API_KEY is not set")
+    end
+  elseif not cred.api3 then
+    if cred.id or cred.secret then
+      return nil, credentials_error("HALF_CREDENTIALS", ("%s is set but %s is not: API 3.0 needs both"):format(
+        cred.id and "TENCENTCLOUD_SECRET_ID" or "TENCENTCLOUD_SECRET_KEY",
+        cred.id and "TENCENTCLOUD_SECRET_KEY" or "TENCENTCLOUD_SECRET_ID"))
+    end
+    local verb = (why:match("^%-%-door") or why:match("^HY3D_DOOR")) and "chose" or "needs"
+    return nil, credentials_error("NO_CREDENTIALS", ("%s %s API 3.0: set TENCENTCLOUD_SECRET_ID and "
+      .. "TENCENTCLOUD_SECRET_KEY%s"):format(why, verb, cred.key and " (HY3D_API_KEY is for the gateway, which offers "
+      .. "only pro jobs)" or ""))
+  end
+  if door == "gateway" and (cred.id ~= nil) ~= (cred.secret ~= nil) then
+    self:warn(("%s is set without %s; using the gateway (%s)"):format(
+      cred.id and "TENCENTCLOUD_SECRET_ID" or "TENCENTCLOUD_SECRET_KEY",
+      cred.id and "TENCENTCLOUD_SECRET_KEY" or "TENCENTCLOUD_SECRET_ID", cred.key_from))
+  end
+  local flag, var = "--base-url", "HY3D_BASE_URL"
+  if door == "api3" then flag, var = "--endpoint", "HY3D_ENDPOINT" end
+  local url, url_from = o[door == "api3" and "endpoint" or "base_url"], flag
+  if not url then url, url_from = process_env(var), var end
+  if url then
+    if not url:match("^https?://[^/%s]+") then
+      return nil, usage_error(url_from .. " must be an http:// or https:// URL")
+    end
+    if url:match("^http://") and not o.allow_http and not loopback(url) then
+      return nil, usage_error(url_from .. " is plain http:// to a host that is not this machine; use https://, "
+        .. "or add --allow-http if you mean it")
+    end
+  end
+  local ok, client = pcall(hy3d.new, {
+    api_key = door == "gateway" and cred.key or nil,
+    secret_id = door == "api3" and cred.id or nil, secret_key = door == "api3" and cred.secret or nil,
+    token = door == "api3" and cred.token or nil,
+    base_url = door == "gateway" and url or nil, endpoint = door == "api3" and url or nil,
+    region = o.region, max_retries = o.retries, allow_http = o.allow_http or nil,
+    validate = not o.no_validate })
+  if not ok then return nil, usage_error(cli_words(bare(client))) end
   self.client = client
   return client
 end
@@ -816,7 +1005,7 @@ local function job_params(o, pos, kind)
     if o.model ~= "3.0" and o.model ~= "3.1" then return nil, usage_error("--model is 3.0 or 3.1") end
     p.Model = o.model
   end
-  local ok, err = number_option(o, "faces", "--faces", 1, true)
+  local ok, err = number_option(o, "faces", "--faces", 1, true, "from 3000 to 1500000")
   if not ok then return nil, err end
   p.FaceCount = o.faces
   if o.type then
@@ -937,6 +1126,57 @@ local function result_urls(res)
   return out
 end
 
+-- A file name from an --image: the file's name, or the URL's last path segment, without its
+-- extension (nil for a data: URL, or when nothing usable is left: the JobId names the files).
+local function image_name(image)
+  local last
+  if image:match("^data:") then return nil end
+  if is_url(image) then
+    last = (image:match("^%a+://[^/?#]*(/[^?#]*)") or ""):match("([^/]*)$")
+  else
+    last = image:match("([^/]*)$")
+  end
+  return slug((last or ""):gsub("%.%w+$", ""))
+end
+
+local ENOENT, ENOTDIR = 2, 20                       -- Linux's errno values (io.open's third result)
+
+-- Checks, before anything is submitted, that the files can go to `dir` (nil: the current
+-- folder): each part of it that exists is a folder, and the deepest that exists can be written
+-- (the rest is created at download time). Returns true, or nil and an io error.
+local function check_dir(dir)
+  dir = dir or "."
+  local function fail(message)
+    return nil, errors.new { kind = "io", code = "OUTPUT_DIR", message = ("cannot save to %s: %s"):format(dir, message) }
+  end
+  local path = dir:sub(1, 1) == "/" and "/" or ""
+  local deepest = path == "/" and "/" or "."
+  for part in dir:gmatch("[^/]+") do
+    local p = path .. part
+    local f, msg, errno = io.open(p .. "/.", "rb")
+    if f then
+      f:close()
+      deepest = p
+    elseif errno == ENOTDIR or tostring(msg):find("Not a directory", 1, true) then
+      return fail(p .. " is not a folder")
+    elseif errno == ENOENT then
+      break
+    else
+      return fail(("cannot reach %s (%s)"):format(p, tostring(msg):match("[^:]*$"):gsub("^%s+", "")))
+    end
+    path = p .. "/"
+  end
+  local probe = ("%s/.hy3d-write-check-%d-%d"):format(deepest == "/" and "" or deepest, os.time(),
+    math.random(1, 1e9))
+  local f, msg = io.open(probe, "wb")
+  if not f then
+    return fail(("cannot write in %s (%s)"):format(deepest, tostring(msg):match("[^:]*$"):gsub("^%s+", "")))
+  end
+  f:close()
+  os.remove(probe)
+  return true
+end
+
 -- ===== commands =====
 
 local function check_wait_options(o)
@@ -988,12 +1228,11 @@ local function cmd_generate(ctx, o, pos)
   if not params then return ctx:fail(err) end
   ok, err = reconcile(params, save, kind)
   if not ok then return ctx:fail(err) end
-  if not save.name then
-    save.name = slug(params.Prompt)
-      or (o.image and not is_url(o.image) and slug((o.image:match("([^/]*)$") or ""):gsub("%.%w+$", "")))
-  end
+  if not save.name then save.name = slug(params.Prompt) or (o.image and image_name(o.image)) or nil end
+  ok, err = check_dir(save.dir)
+  if not ok then return ctx:fail(err) end
   local client
-  client, err = ctx:connect(o)
+  client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
   if not client then return ctx:fail(err) end
   ctx.t0 = now()
   ctx:start_clock(o)
@@ -1030,7 +1269,7 @@ local function cmd_submit(ctx, o, pos)
   local params, err = job_params(o, pos, kind)
   if not params then return ctx:fail(err) end
   local client
-  client, err = ctx:connect(o)
+  client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
   if not client then return ctx:fail(err) end
   local job
   job, err = ctx:drive(function() return client:submit(params, { kind = kind }) end)
@@ -1060,13 +1299,15 @@ local function job_argument(ctx, o, pos)
   local kind = o.kind or (rec and type(rec.kind) == "string" and rec.kind) or "pro"
   if not require("hy3d").kinds[kind] then return nil, usage_error("--kind: unknown job kind") end
   ctx.job_id, ctx.kind = id, kind
-  return id, kind, rec
+  if rec then rec.job_id = id end
+  local kind_from = o.kind and ("--kind " .. kind) or ("the job record (a %s job)"):format(kind)
+  return id, kind, rec, kind_from
 end
 
 local function cmd_status(ctx, o, pos)
-  local id, kind = job_argument(ctx, o, pos)
+  local id, kind, rec, kind_from = job_argument(ctx, o, pos)
   if not id then return ctx:fail(kind) end
-  local client, err = ctx:connect(o)
+  local client, err = ctx:connect(o, kind, kind_from, rec)
   if not client then return ctx:fail(err) end
   ctx.t0 = now()
   local res
@@ -1101,10 +1342,10 @@ end
 local function cmd_wait(ctx, o, pos)
   local ok, err = check_wait_options(o)
   if not ok then return ctx:fail(err) end
-  local id, kind = job_argument(ctx, o, pos)
+  local id, kind, rec, kind_from = job_argument(ctx, o, pos)
   if not id then return ctx:fail(kind) end
   local client
-  client, err = ctx:connect(o)
+  client, err = ctx:connect(o, kind, kind_from, rec)
   if not client then return ctx:fail(err) end
   local res
   res, err = wait_for(ctx, client, id, kind, o)
@@ -1124,7 +1365,7 @@ local function cmd_download(ctx, o, pos)
   local save
   save, err = save_options(o)
   if not save then return ctx:fail(err) end
-  local id, kind, rec = job_argument(ctx, o, pos)
+  local id, kind, rec, kind_from = job_argument(ctx, o, pos)
   if not id then return ctx:fail(kind) end
   if rec then                                 -- what generate would have written, unless told otherwise
     if type(rec.dir) == "string" and not (o.dir or o.output) then save.dir = rec.dir end
@@ -1132,8 +1373,10 @@ local function cmd_download(ctx, o, pos)
     if type(rec.formats) == "string" and not save.formats then save.formats = split_list(rec.formats) end
     if rec.extract == true and save.extract == nil then save.extract = true end
   end
+  ok, err = check_dir(save.dir)
+  if not ok then return ctx:fail(err) end
   local client
-  client, err = ctx:connect(o)
+  client, err = ctx:connect(o, kind, kind_from, rec)
   if not client then return ctx:fail(err) end
   ctx:start_clock(o)
   local res
@@ -1166,7 +1409,8 @@ local function cmd_jobs(ctx, o, pos)
   end
   if skipped > 0 then ctx:warn(("%s: skipped %d unreadable line%s"):format(rec.path, skipped, skipped == 1 and "" or "s")) end
   local first = 1
-  if o.limit and o.limit > 0 and #list > o.limit then first = #list - o.limit + 1 end
+  if o.limit == 0 then return EXIT.ok end                  -- the last 0 jobs: none
+  if o.limit and #list > o.limit then first = #list - o.limit + 1 end
   if ctx.json then
     for i = first, #list do
       local r = list[i]
@@ -1254,14 +1498,15 @@ local function run(ctx, argv)
   end
   local cmd = argv[i]
   if cmd == nil then
-    io.stderr:write(USAGE.main)
+    io.stderr:write("hy3d: give a command: generate, submit, status, wait, download, jobs, sandbox or help "
+      .. "(see `hy3d --help`)\n")
     return EXIT.usage
   end
   local rest = {}
   for k = i + 1, #argv do rest[#rest + 1] = argv[k] end
   if cmd == "help" then
     local topic = rest[1]
-    if topic == nil then
+    if topic == nil or topic == "--help" or topic == "-h" then
       io.stdout:write(USAGE.main)
       return EXIT.ok
     end
@@ -1307,8 +1552,9 @@ end
 
 --- Runs the hy3d command with the argument list argv (arg from the interpreter: argv[1] is the
 -- first argument). `env` (optional): a function(name) or a table standing in for os.getenv for
--- the command's own variables (HY3D_JOBS_FILE, XDG_STATE_HOME, HOME, PWD); the library reads
--- its credentials from the process environment. Returns the exit code.
+-- the command's own variables (HY3D_JOBS_FILE, XDG_STATE_HOME, HOME, PWD, HY3D_DOOR); the
+-- credentials and service URLs are read from the process environment (by Ctx:connect, which
+-- passes them to hy3d.new). Returns the exit code.
 function M.main(argv, env)
   argv = argv or {}
   local args = {}

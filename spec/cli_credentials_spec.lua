@@ -1,0 +1,122 @@
+-- The hy3d command × credentials matrix (issue 15): every subcommand with gateway credentials
+-- only, API 3.0 only, both, none, a wrong key and a wrong secret; each run is checked for its
+-- exit code, for messages in the command line's words (flags and variables, never Lua options)
+-- and for never showing a key or secret. One sandbox for the file.
+local sandbox = require "spec.support.sandbox"
+
+local ROOT = os.getenv("PWD")
+local q = sandbox.shell_quote
+
+local CLEARED = { "HY3D_API_KEY", "HY3D_BASE_URL", "HY3D_ENDPOINT", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY",
+                  "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION", "HY3D_JOBS_FILE", "XDG_STATE_HOME", "HY3D_DOOR" }
+
+-- Runs bin/hy3d with only the variables of `env` in `cwd`; returns the exit code, stdout, stderr.
+local function hy3d(args, env, cwd)
+  local words = {}
+  for _, name in ipairs(CLEARED) do words[#words + 1] = "-u " .. name end
+  for k, v in pairs(env) do words[#words + 1] = k .. "=" .. q(v) end
+  local errfile = os.tmpname()
+  local _, out, code = sandbox.run(("cd %s && env %s %s %s %s %s 2>%s"):format(q(cwd or ROOT), table.concat(words, " "),
+    sandbox.lua_env(), sandbox.lua(), q(ROOT .. "/bin/hy3d"), args, q(errfile)))
+  local err = sandbox.read_file(errfile) or ""
+  os.remove(errfile)
+  return code, out, err
+end
+
+-- Lua-API wording a command-line user cannot act on (whole words: a server's own code such as
+-- "invalid_api_key" is not one).
+local LUA_WORDS = { "api_key", "base_url", "allow_http", "validate =", "secret_id", "secret_key", "hy3d%.new",
+                    "max_retries", "pass api", "pass secret" }
+
+local function lua_wording(text)
+  text = " " .. text .. " "
+  for _, w in ipairs(LUA_WORDS) do
+    if text:find("[^%w_]" .. w .. "[^%w_]") then return w end
+  end
+  return nil
+end
+
+local WRONG_KEY = "sk-hy3d-matrix-wrong-0123456789"
+local WRONG_SECRET = "matrixWrongSecret0123456789abcdef"
+
+local SANDBOX_RUNS = _VERSION ~= "Lua 5.1" and _VERSION ~= "Lua 5.2" and not rawget(_G, "jit")
+
+describe("hy3d command × credentials", function()
+  local sb, dir, jobs_file, pro_id, rapid_id
+  local configs = {}
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0.02, run_time = 0.05 }
+    dir = sandbox.tmpdir()
+    jobs_file = dir .. "/jobs.jsonl"
+    local gateway = { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key }
+    local api3 = { HY3D_ENDPOINT = sb.url, TENCENTCLOUD_SECRET_ID = sandbox.secret_id,
+                   TENCENTCLOUD_SECRET_KEY = sandbox.secret_key }
+    local function with(...)
+      local t = { HY3D_JOBS_FILE = jobs_file, HY3D_BASE_URL = sb.url, HY3D_ENDPOINT = sb.url }
+      for _, part in ipairs { ... } do
+        for k, v in pairs(part) do t[k] = v end
+      end
+      return t
+    end
+    configs = {
+      gateway = with(gateway), api3 = with(api3), both = with(gateway, api3), none = with(),
+      wrong_key = with(gateway, { HY3D_API_KEY = WRONG_KEY }),
+      wrong_secret = with(api3, { TENCENTCLOUD_SECRET_KEY = WRONG_SECRET }),
+    }
+    local code, out, err = hy3d("submit 'a matrix stool'", configs.gateway, dir)
+    assert(code == 0, err)
+    pro_id = out:match("%d+")
+    code, out, err = hy3d("submit 'a matrix teapot' --kind rapid", configs.api3, dir)
+    assert(code == 0, err)
+    rapid_id = out:match("%d+")
+  end)
+
+  teardown(function()
+    sb:stop()
+    os.execute("rm -rf " .. q(dir))
+  end)
+
+  -- The commands, and the exit code each credential set gives: ok (0), cred (3), or a number.
+  -- Rapid jobs (and the rapid job's record) need API 3.0; the sandbox's doors share one job
+  -- store, so a gateway job can be queried through API 3.0.
+  local ROWS = {
+    { "generate 'a matrix chair' --interval 0.02", gateway = 0, api3 = 0, both = 0 },
+    { "generate 'a matrix cup' --kind rapid --interval 0.02", api3 = 0, both = 0 },
+    { "submit 'a matrix lamp'", gateway = 0, api3 = 0, both = 0 },
+    { "submit 'a matrix vase' --kind rapid", api3 = 0, both = 0 },
+    { "status PRO", gateway = 0, api3 = 0, both = 0 },
+    { "status RAPID", api3 = 0, both = 0 },
+    { "wait PRO --interval 0.02", gateway = 0, api3 = 0, both = 0 },
+    { "wait RAPID --interval 0.02", api3 = 0, both = 0 },
+    { "download PRO --interval 0.02", gateway = 0, api3 = 0, both = 0 },
+    { "download RAPID --interval 0.02 --format all", api3 = 0, both = 0 },
+    { "status RAPID --door gateway", all = 2 },             -- a contradiction, whatever is set
+    { "submit x --door api3", api3 = 0, both = 0 },
+    { "jobs --text", all = 0 },
+    { "sandbox --help", all = SANDBOX_RUNS and 0 or 2 },
+  }
+
+  for _, row in ipairs(ROWS) do
+    for _, name in ipairs { "gateway", "api3", "both", "none", "wrong_key", "wrong_secret" } do
+      local want = row.all or row[name] or 3
+      it(("%s with %s credentials exits %d"):format(row[1], name:gsub("_", " "), want), function()
+        local cwd = dir .. "/" .. name
+        assert(os.execute("mkdir -p " .. q(cwd)))
+        local args = row[1]:gsub("PRO", pro_id):gsub("RAPID", rapid_id)
+        local code, out, err = hy3d(args, configs[name], cwd)
+        assert.equal(want, code, args .. ": " .. out .. err)
+        local text = out .. err
+        local w = lua_wording(text)
+        assert.is_nil(w, ("Lua wording %q in: %s"):format(tostring(w), text))
+        for _, secret in ipairs { sb.key, sandbox.secret_key, WRONG_KEY, WRONG_SECRET } do
+          assert.is_nil(text:find(secret, 1, true), "a secret in the output")
+        end
+        if want == 3 then
+          assert.truthy(err:find("HY3D_API_KEY", 1, true) or err:find("TENCENTCLOUD_SECRET_", 1, true),
+            "names no variable: " .. err)
+        end
+      end)
+    end
+  end
+end)

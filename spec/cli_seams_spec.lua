@@ -1,0 +1,338 @@
+-- bin/hy3d where the command line meets the library (issue 15): names for --image URLs, the door
+-- when both credential sets are set, output folders checked before anything is billed, messages
+-- in the command line's words (flags, environment variables), and the small usage seams.
+local core = require "hy3d.core"
+local images = require "spec.support.images"
+local sandbox = require "spec.support.sandbox"
+
+local ROOT = os.getenv("PWD")
+local q = sandbox.shell_quote
+
+local CLEARED = { "HY3D_API_KEY", "HY3D_BASE_URL", "HY3D_ENDPOINT", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY",
+                  "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION", "HY3D_JOBS_FILE", "XDG_STATE_HOME", "HY3D_DOOR" }
+
+-- Runs bin/hy3d with only the variables of `env` (false: unset) in `cwd`; returns the exit
+-- code, stdout and stderr.
+local function hy3d(args, env, cwd)
+  local words = {}
+  for _, name in ipairs(CLEARED) do words[#words + 1] = "-u " .. name end
+  for k, v in pairs(env or {}) do
+    if v ~= false then words[#words + 1] = k .. "=" .. q(v) end
+  end
+  local errfile = os.tmpname()
+  local _, out, code = sandbox.run(("cd %s && env %s %s %s %s %s 2>%s"):format(q(cwd or ROOT), table.concat(words, " "),
+    sandbox.lua_env(), sandbox.lua(), q(ROOT .. "/bin/hy3d"), args, q(errfile)))
+  local err = sandbox.read_file(errfile) or ""
+  os.remove(errfile)
+  return code, out, err
+end
+
+local function events(out)
+  local list = {}
+  for line in out:gmatch("[^\n]+") do list[#list + 1] = assert(core.decode(line), line) end
+  return list
+end
+
+local function of(list, name)
+  local out = {}
+  for _, e in ipairs(list) do
+    if e.event == name then out[#out + 1] = e end
+  end
+  return out
+end
+
+local function merge(a, b)
+  local t = {}
+  for k, v in pairs(a or {}) do t[k] = v end
+  for k, v in pairs(b or {}) do t[k] = v end
+  return t
+end
+
+-- Lua-API wording a command-line user cannot act on (whole words: a server's own code such as
+-- "invalid_api_key" is not one).
+local LUA_WORDS = { "api_key", "base_url", "allow_http", "validate =", "secret_id", "secret_key", "hy3d%.new",
+                    "max_retries", "pass api", "pass secret" }
+
+local function lua_wording(text)
+  text = " " .. text .. " "
+  for _, w in ipairs(LUA_WORDS) do
+    if text:find("[^%w_]" .. w .. "[^%w_]") then return w end
+  end
+  return nil
+end
+
+local function speaks_cli(text)
+  local w = lua_wording(text)
+  assert.is_nil(w, ("Lua wording %q in: %s"):format(tostring(w), text))
+end
+
+describe("hy3d command seams", function()
+  local sb, dir, jobs_file, gateway, api3, both
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0.05, run_time = 0.1 }
+    dir = sandbox.tmpdir()
+    jobs_file = dir .. "/jobs.jsonl"
+    gateway = { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_JOBS_FILE = jobs_file }
+    api3 = { HY3D_ENDPOINT = sb.url, TENCENTCLOUD_SECRET_ID = sandbox.secret_id,
+             TENCENTCLOUD_SECRET_KEY = sandbox.secret_key, HY3D_JOBS_FILE = jobs_file }
+    both = merge(gateway, api3)
+  end)
+
+  teardown(function()
+    sb:stop()
+    os.execute("rm -rf " .. q(dir))
+  end)
+
+  local function workdir()
+    local d = dir .. "/w" .. tostring(math.random(1, 1e9))
+    assert(os.execute("mkdir -p " .. q(d)))
+    return d
+  end
+
+  describe("generate --image URL without -o", function()
+    it("names the files after the URL's last path segment", function()
+      local cwd = workdir()
+      local code, out, err = hy3d("generate --image 'https://example.com/pics/Red_Chair.png?sig=1' --interval 0.02",
+        gateway, cwd)
+      assert.equal(0, code, err)
+      assert.equal("red-chair.glb", of(events(out), "file")[1].path)
+    end)
+
+    it("names the files after the JobId for a data: URL or a URL without a name", function()
+      local cwd = workdir()
+      for _, url in ipairs { "data:image/png;base64," .. core.base64_encode(images.png(256, 256)), "https://example.com/" } do
+        local code, out, err = hy3d("generate --image " .. q(url) .. " --interval 0.02", gateway, cwd)
+        assert.equal(0, code, err)
+        local list = events(out)
+        assert.equal(list[1].job_id .. ".glb", of(list, "file")[1].path)
+      end
+    end)
+  end)
+
+  describe("the door", function()
+    it("with both credential sets, rapid jobs go through API 3.0 and status follows the record", function()
+      local cwd = workdir()
+      local code, out, err = hy3d("generate 'a red teapot' --kind rapid --interval 0.02", both, cwd)
+      assert.equal(0, code, err)
+      local id = events(out)[1].job_id
+      assert.equal("api3", require("hy3d.jobs").open(jobs_file):get(id).door)
+      code, out, err = hy3d("status " .. id, both, cwd)
+      assert.equal(0, code, err)
+      assert.equal("rapid", events(out)[1].kind)
+      code, out, err = hy3d("submit x --kind rapid", both, cwd)
+      assert.equal(0, code, err)
+      assert.matches("^%d+\n$", out)
+    end)
+
+    it("a pro job recorded on API 3.0 is queried there, though HY3D_API_KEY is set", function()
+      local cwd = workdir()
+      local code, out, err = hy3d("submit 'a stool'", api3, cwd)
+      assert.equal(0, code, err)
+      local id = out:match("%d+")
+      local before = #sb:requests()
+      local code2, _, err2 = hy3d("status " .. id, merge(both, { HY3D_API_KEY = "sk-not-for-this-job" }), cwd)
+      assert.equal(0, code2, err2)
+      local reqs = sb:requests()
+      for i = before + 1, #reqs do assert.not_equal("gateway", reqs[i].door, "went through the gateway") end
+    end)
+
+    it("--door and HY3D_DOOR choose; the message names what decided", function()
+      local cwd = workdir()
+      local code, out, err = hy3d("submit x --door api3 --json", both, cwd)
+      assert.equal(0, code, err)
+      assert.equal("api3", require("hy3d.jobs").open(jobs_file):get(events(out)[1].job_id).door)
+      code, out, err = hy3d("submit x --json", merge(both, { HY3D_DOOR = "api3" }), cwd)
+      assert.equal(0, code, err)
+      assert.equal("api3", require("hy3d.jobs").open(jobs_file):get(events(out)[1].job_id).door)
+      for _, case in ipairs {
+        { "submit x --kind rapid --door gateway", both, 2, "%-%-door gateway" },
+        { "submit x --kind rapid", merge(both, { HY3D_DOOR = "gateway" }), 2, "HY3D_DOOR=gateway" },
+        { "submit x --door api3", gateway, 3, "%-%-door api3.*TENCENTCLOUD_SECRET_ID" },
+        { "submit x --door sideways", both, 2, "%-%-door" },
+        { "submit x", merge(both, { HY3D_DOOR = "sideways" }), 2, "HY3D_DOOR" },
+      } do
+        code, out, err = hy3d(case[1], case[2], cwd)
+        assert.equal(case[3], code, case[1] .. ": " .. err)
+        assert.matches(case[4], err, case[1])
+        speaks_cli(out .. err)
+      end
+    end)
+
+    it("a rapid job with gateway credentials only names the variables to set (exit 3)", function()
+      local code, out, err = hy3d("submit x --kind rapid", gateway, workdir())
+      assert.equal(3, code, err)
+      assert.matches("TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY", err)
+      speaks_cli(out .. err)
+    end)
+
+    it("half a credential pair is a credential problem: exit 3, naming the variable", function()
+      local code, out, err = hy3d("status 1", { TENCENTCLOUD_SECRET_ID = sandbox.secret_id, HY3D_ENDPOINT = sb.url,
+        HY3D_JOBS_FILE = jobs_file })
+      assert.equal(3, code, err)
+      assert.matches("TENCENTCLOUD_SECRET_KEY", err)
+      speaks_cli(out .. err)
+      code, out, err = hy3d("status 1", { TENCENTCLOUD_SECRET_KEY = sandbox.secret_key, HY3D_ENDPOINT = sb.url,
+        HY3D_JOBS_FILE = jobs_file })
+      assert.equal(3, code, err)
+      assert.matches("TENCENTCLOUD_SECRET_ID", err)
+      assert.is_nil((out .. err):find(sandbox.secret_key, 1, true))
+      speaks_cli(out .. err)
+    end)
+  end)
+
+  describe("output paths", function()
+    it("generate --dir under a file fails before the submit: nothing is billed", function()
+      local cwd = workdir()
+      sandbox.write_file(cwd .. "/README.md", "# not a folder\n")
+      local before = #sb:requests("submit")
+      for _, args in ipairs { "generate 'a chair' --dir README.md/sub", "generate 'a chair' -o README.md/sub/chair.glb",
+                              "generate 'a chair' --dir README.md" } do
+        local code, out, err = hy3d(args, gateway, cwd)
+        assert.equal(7, code, args .. ": " .. err)
+        assert.matches("README%.md is not a folder", err)
+        assert.equal(before, #sb:requests("submit"), args)
+        speaks_cli(out .. err)
+      end
+    end)
+
+    it("generate into a folder it cannot write fails before the submit", function()
+      if core.isatty and os.getenv("USER") == "root" then return end
+      local cwd = workdir()
+      assert(os.execute("mkdir -p " .. q(cwd .. "/locked") .. " && chmod 555 " .. q(cwd .. "/locked")))
+      local probe = io.open(cwd .. "/locked/probe", "wb")
+      if probe then                                    -- root writes anyway: nothing to check here
+        probe:close()
+        os.remove(cwd .. "/locked/probe")
+        return
+      end
+      local before = #sb:requests("submit")
+      for _, args in ipairs { "generate 'a chair' --dir locked", "generate 'a chair' --dir locked/new/deeper" } do
+        local code, _, err = hy3d(args, gateway, cwd)
+        assert.equal(7, code, args .. ": " .. err)
+        assert.matches("cannot write", err)
+        assert.matches("locked", err)
+      end
+      assert.equal(before, #sb:requests("submit"))
+    end)
+
+    it("a folder that does not exist yet is fine (it is created)", function()
+      local cwd = workdir()
+      local code, _, err = hy3d("generate 'a chair' --dir new/deeper --interval 0.02 --text -q", gateway, cwd)
+      assert.equal(0, code, err)
+      assert.truthy(sandbox.exists(cwd .. "/new/deeper/a-chair.glb"))
+    end)
+  end)
+
+  describe("messages in the command line's words", function()
+    it("local validation names the flag and --no-validate, which skips it", function()
+      local cwd = workdir()
+      local code, out, err = hy3d("submit x --faces 100", gateway, cwd)
+      assert.equal(2, code, err)
+      assert.matches("%-%-faces", err)
+      assert.matches("%-%-no%-validate", err)
+      speaks_cli(out .. err)
+      local before = #sb:requests("submit")
+      code, out, err = hy3d("submit x --faces 100 --no-validate", gateway, cwd)
+      assert.equal(before + 1, #sb:requests("submit"), err)
+      assert.equal(2, code, err)                        -- the service's InvalidParameter
+      speaks_cli(out .. err)
+    end)
+
+    it("a bad HY3D_BASE_URL or HY3D_ENDPOINT is named as the variable; --base-url as the flag", function()
+      local cwd = workdir()
+      local code, out, err = hy3d("status 1", merge(gateway, { HY3D_BASE_URL = "ftp://example.com" }), cwd)
+      assert.equal(2, code, err)
+      assert.matches("HY3D_BASE_URL", err)
+      speaks_cli(out .. err)
+      code, out, err = hy3d("status 1 --base-url ftp://example.com", gateway, cwd)
+      assert.equal(2, code, err)
+      assert.matches("%-%-base%-url", err)
+      speaks_cli(out .. err)
+      code, out, err = hy3d("status 1", merge(api3, { HY3D_ENDPOINT = "nonsense" }), cwd)
+      assert.equal(2, code, err)
+      assert.matches("HY3D_ENDPOINT", err)
+      speaks_cli(out .. err)
+    end)
+
+    it("plain http:// to another host needs --allow-http, which the message names", function()
+      local cwd = workdir()
+      local code, out, err = hy3d("status 1", merge(gateway, { HY3D_BASE_URL = "http://example.invalid" }), cwd)
+      assert.equal(2, code, err)
+      assert.matches("HY3D_BASE_URL", err)
+      assert.matches("%-%-allow%-http", err)
+      speaks_cli(out .. err)
+      -- with the flag it goes on (and fails to connect: a network error, not a usage error)
+      local code2, _, err2 = hy3d("status 1 --allow-http --retries 0",
+        merge(gateway, { HY3D_BASE_URL = "http://example.invalid" }), cwd)
+      assert.equal(4, code2, err2)
+    end)
+
+    it("no credentials names the variables, not options", function()
+      local code, out, err = hy3d("submit x", { HY3D_JOBS_FILE = jobs_file })
+      assert.equal(3, code, err)
+      assert.matches("HY3D_API_KEY", err)
+      assert.matches("TENCENTCLOUD_SECRET_ID", err)
+      speaks_cli(out .. err)
+    end)
+
+    it("--help documents --door, --no-validate and --allow-http", function()
+      for _, cmd in ipairs { "generate", "submit", "status", "wait", "download" } do
+        local code, out = hy3d(cmd .. " --help")
+        assert.equal(0, code)
+        for _, flag in ipairs { "--door", "--no-validate", "--allow-http" } do
+          if flag ~= "--no-validate" or cmd == "generate" or cmd == "submit" then
+            assert.truthy(out:find(flag, 1, true), cmd .. " " .. flag)
+          end
+        end
+      end
+      local _, out = hy3d("--help")
+      assert.truthy(out:find("HY3D_DOOR", 1, true))
+    end)
+
+    it("--faces that is not a number says so and gives the range", function()
+      local code, _, err = hy3d("generate --faces abc x", gateway)
+      assert.equal(2, code)
+      assert.matches("%-%-faces", err)
+      assert.matches("not a number", err)
+      assert.matches("3000", err)
+      assert.is_nil(err:find(">= 1", 1, true))
+      code, _, err = hy3d("generate --faces 1.5 x", gateway)
+      assert.equal(2, code)
+      assert.matches("whole number", err)
+    end)
+  end)
+
+  describe("usage seams", function()
+    it("jobs --limit 0 prints no job", function()
+      local file = dir .. "/limit.jsonl"
+      sandbox.write_file(file, '{"job_id":"1","kind":"pro"}\n{"job_id":"2","kind":"pro"}\n')
+      local code, out, err = hy3d("jobs --limit 0 --json", { HY3D_JOBS_FILE = file })
+      assert.equal(0, code, err)
+      assert.equal("", out)
+      code, out, err = hy3d("jobs --limit 0", { HY3D_JOBS_FILE = file })
+      assert.equal(0, code, err)
+      assert.equal("", out)
+      code, out = hy3d("jobs --limit 1 --json", { HY3D_JOBS_FILE = file })
+      assert.equal(0, code)
+      assert.equal(1, #events(out))
+    end)
+
+    it("an unknown command or none is one line and a hint, exit 2", function()
+      for _, args in ipairs { "frobnicate", "", "--json" } do
+        local code, out, err = hy3d(args)
+        assert.equal(2, code, args)
+        assert.equal("", out)
+        assert.matches("^hy3d: [^\n]+%(see `hy3d %-%-help`%)\n$", err)
+      end
+    end)
+
+    it("help --help prints the help and exits 0", function()
+      for _, args in ipairs { "help --help", "help -h" } do
+        local code, out, err = hy3d(args)
+        assert.equal(0, code, err)
+        assert.matches("^usage: hy3d <command>", out)
+      end
+    end)
+  end)
+end)
