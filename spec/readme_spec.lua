@@ -232,13 +232,14 @@ local function run(block, entry, files)
     sandbox.write_file(dir .. "/block.sh", without(block.script, entry.skip_lines, block.id))
     cmd = (entry.sandbox and (q(ROOT) .. "/scripts/with-sandbox ") or "") .. "sh -e block.sh"
   end
-  local path = os.getenv("PATH")
-  if entry.installed then path = installed_bin() .. ":" .. path end
+  local path, bin = os.getenv("PATH"), nil
+  if entry.installed then bin = installed_bin(); path = bin .. ":" .. path end
   local unset = {}
   for _, v in ipairs(UNSET) do unset[#unset + 1] = "-u " .. v end
   local deadline = entry.deadline or DEADLINE
   local ok, out, code = sandbox.run(("cd %s && env %s PATH=%s SANDBOX_ARGS=%s HY3D_JOBS_FILE=%s timeout -k 5 %d %s"):format(
     q(dir), table.concat(unset, " "), q(path), q(SANDBOX_ARGS), q(dir .. "/jobs.jsonl"), deadline, cmd))
+  if bin then os.execute("rm -rf " .. q(bin)) end
   if code == 124 or code == 137 then
     out = ("did not finish within %d s (a hang?)\n%s"):format(deadline, out)
   end
