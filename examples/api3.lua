@@ -6,8 +6,13 @@ Usage: lua examples/api3.lua ["prompt"] [out_dir]
 
 Reads TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (TENCENTCLOUD_SESSION_TOKEN and
 TENCENTCLOUD_REGION too, when set), and HY3D_ENDPOINT when set (for example hy3d-sandbox's URL;
-unset, it talks to https://ai3d.tencentcloudapi.com). Against the sandbox:
-  scripts/with-sandbox lua5.4 examples/api3.lua "a red teapot"
+unset, it talks to https://ai3d.tencentcloudapi.com); HY3D_API_KEY plays no part.
+Run it from the top of a checkout, after `make`, against hy3d-sandbox (no key or network needed):
+  $ make
+  $ scripts/with-sandbox env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/?.so;;" \
+      lua5.4 examples/api3.lua "a red teapot"
+(scripts/with-sandbox sets both doors' variables; the model lands in out/). With hy3d installed
+and your own key pair in the environment, `lua examples/api3.lua "a red teapot"` is enough.
 ]]
 local hy3d = require "hy3d"
 

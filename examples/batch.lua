@@ -6,7 +6,11 @@ Usage: lua examples/batch.lua [count] [at_once] [out_dir]
 Each model is a task started with hy3d.spawn; a small counting semaphore keeps at most `at_once`
 jobs at the service (Pro accounts have 3 slots), and hy3d.run() drives everything until the last
 file is saved. Reads HY3D_API_KEY/HY3D_BASE_URL (or the TENCENTCLOUD_* variables) like every
-example: `scripts/with-sandbox lua5.4 examples/batch.lua`.
+example.
+Run it from the top of a checkout, after `make`, against hy3d-sandbox (no key or network needed):
+  $ make
+  $ scripts/with-sandbox env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/?.so;;" \
+      lua5.4 examples/batch.lua 7 3
 ]]
 local hy3d = require "hy3d"
 
@@ -37,7 +41,7 @@ for i = 1, count do
     if not result then error(("%s: %s"):format(prompt, tostring(err))) end
     for _, f in ipairs(result.ResultFile3Ds) do
       if f.Type == "GLB" then
-        assert(client:download(f.Url, ("%s/model-%02d.glb"):format(dir, i)))
+        hy3d.assert(client:download(f.Url, ("%s/model-%02d.glb"):format(dir, i)))
         saved = saved + 1
       end
     end

@@ -10,6 +10,11 @@ Two ways in, picked by what the installed copas offers:
   threads cannot wait for hy3d. Run hy3d's jobs as hy3d.spawn tasks and alternate the two loops:
   copas.step with hy3d's next due time as its timeout, then hy3d.update(). Both keep moving.
 Here a copas echo server and client exchange messages while the jobs run.
+Run it from the top of a checkout against hy3d-sandbox, with LuaJIT and Debian's lua-copas (the
+LuaJIT build of the core, `make LUA_VERSION=jit`; the sandbox itself runs on Lua 5.4, `make`):
+  $ make && make LUA_VERSION=jit
+  $ scripts/with-sandbox env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/luajit/?.so;;" \
+      luajit examples/copas.lua 3
 ]]
 local copas = require "copas"
 local socket = require "socket"

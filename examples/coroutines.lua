@@ -5,8 +5,12 @@ Usage: lua examples/coroutines.lua [count]
 
 Each job runs in its own coroutine. Inside a coroutine, submit/wait/download never block: they
 yield, and the "frame loop" below resumes every coroutine once per frame. The frame time printed
-at the end shows that no frame waited on the network.
+at the end shows that no frame waited on the network (luasocket keeps the frame clock).
 Reads HY3D_API_KEY and HY3D_BASE_URL like every example.
+Run it from the top of a checkout, after `make`, against hy3d-sandbox (no key or network needed):
+  $ make
+  $ scripts/with-sandbox env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/?.so;;" \
+      lua5.4 examples/coroutines.lua 3
 ]]
 local hy3d = require "hy3d"
 local socket = require "socket"
@@ -17,9 +21,9 @@ local tasks, done = {}, 0
 
 for i = 1, count do
   tasks[i] = coroutine.create(function()
-    local job = assert(client:submit { Prompt = "a wooden chair, variant " .. i })
+    local job = hy3d.assert(client:submit { Prompt = "a wooden chair, variant " .. i })
     print(("task %d: job %s submitted"):format(i, job.JobId))
-    local result = assert(client:wait(job, { timeout = 900 }))
+    local result = hy3d.assert(client:wait(job, { timeout = 900 }))
     print(("task %d: %s with %d files"):format(i, result.Status, #result.ResultFile3Ds))
     done = done + 1
   end)
@@ -29,7 +33,7 @@ local frames, worst = 0, 0
 while done < count do
   local t0 = socket.gettime()
   for _, co in ipairs(tasks) do
-    if coroutine.status(co) == "suspended" then assert(coroutine.resume(co)) end
+    if coroutine.status(co) == "suspended" then hy3d.assert(coroutine.resume(co)) end
   end
   worst = math.max(worst, socket.gettime() - t0)
   frames = frames + 1

@@ -6,6 +6,10 @@ Usage: lua examples/cqueues.lua [count]
 hy3d.use(cqueues) makes every hy3d call inside a cqueues coroutine wait with cqueues.poll on the
 client (a pollable: pollfd, events, timeout), so the controller sleeps in the kernel until a
 transfer needs it — and a ticker keeps running beside the jobs. Needs lua-cqueues.
+Run it from the top of a checkout, after `make`, against hy3d-sandbox (no key or network needed):
+  $ make
+  $ scripts/with-sandbox env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/?.so;;" \
+      lua5.4 examples/cqueues.lua 3
 ]]
 local cqueues = require "cqueues"
 local hy3d = require "hy3d"
@@ -18,8 +22,8 @@ local done, ticks = 0, 0
 
 for i = 1, count do
   cq:wrap(function()
-    local job = assert(client:submit { Prompt = "a barrel #" .. i })
-    local result = assert(client:wait(job, { timeout = 900 }))
+    local job = hy3d.assert(client:submit { Prompt = "a barrel #" .. i })
+    local result = hy3d.assert(client:wait(job, { timeout = 900 }))
     print(("job %s: %s, %d files"):format(job.JobId, result.Status, #result.ResultFile3Ds))
     done = done + 1
   end)

@@ -6,6 +6,10 @@ Usage: lua examples/generate.lua ["prompt" | --image photo.png] [out_dir]
 client:generate submits the job, waits for it and downloads the GLB and the OBJ zip (unpacked
 into a folder), reporting each status change and the download progress. Reads HY3D_API_KEY and
 HY3D_BASE_URL (hy3d-sandbox's URL, or unset for Tencent's gateway).
+Run it from the top of a checkout, after `make`, against hy3d-sandbox (no key or network needed):
+  $ make
+  $ scripts/with-sandbox env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/?.so;;" \
+      lua5.4 examples/generate.lua "a small dog"
 ]]
 local hy3d = require "hy3d"
 

@@ -4,7 +4,11 @@
 Usage: lua examples/resume_job.lua JOB_ID
 
 A local timeout or a crash never loses a paid job: its JobId stays valid for 24 hours.
-Reads HY3D_API_KEY and HY3D_BASE_URL like every example.
+Reads HY3D_API_KEY and HY3D_BASE_URL like every example. Run it from the top of a checkout, after
+`make`, against hy3d-sandbox, on a job the hy3d command submits to the same sandbox:
+  $ make
+  $ scripts/with-sandbox env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/?.so;;" \
+      sh -c 'lua5.4 examples/resume_job.lua "$(bin/hy3d submit a wooden chair)"'
 ]]
 local hy3d = require "hy3d"
 

@@ -4,7 +4,12 @@
 Usage: lua examples/text_to_3d.lua ["prompt"] [out_dir]
 
 Reads HY3D_API_KEY, and HY3D_BASE_URL when set (for example hy3d-sandbox's URL; unset, it talks
-to Tencent's gateway). `make demo PROMPT="..."` runs it against the sandbox.
+to Tencent's gateway).
+Run it from the top of a checkout, after `make`, against hy3d-sandbox (no key or network needed):
+  $ make
+  $ scripts/with-sandbox env LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/?.so;;" \
+      lua5.4 examples/text_to_3d.lua "a small wooden chair"
+(`make demo` does the same with the hy3d command instead of this script.)
 ]]
 local hy3d = require "hy3d"
 

@@ -1,4 +1,5 @@
--- examples/ and the README's quick start, run as a user would against hy3d-sandbox.
+-- examples/, run with arguments as a user would against hy3d-sandbox, their output and files checked
+-- (spec/readme_spec.lua runs the README's blocks and each example's own header command as written).
 local binary = require "spec.support.binary"
 local sandbox = require "spec.support.sandbox"
 
@@ -127,50 +128,5 @@ describe("examples", function()
     local ok, out = run_lua(sb, "examples/coroutines.lua 3")
     assert.is_true(ok, out)
     assert.matches("3 jobs done in %d+ frames", out)
-  end)
-end)
-
-describe("README", function()
-  it("has quick starts for both doors that run as written against the sandbox", function()
-    local readme = assert(sandbox.read_file("README.md"))
-    local section = assert(readme:match("\n## Quick start\n(.-)\n## "), "README has a Quick start section")
-    local blocks = {}
-    for code in section:gmatch("```lua\n(.-)```") do blocks[#blocks + 1] = code end
-    assert.equal(3, #blocks)
-    assert.matches("api_key", blocks[1])
-    assert.matches("secret_id", blocks[3])
-    -- the second block goes on from the first (it reuses its client)
-    local scripts = { blocks[1], blocks[1] .. blocks[2], blocks[3] }
-    local sb = sandbox.start { wait_time = 0.1, run_time = 0.2 }
-    finally(function() sb:stop() end)
-    -- what scripts/with-sandbox gives a command: both doors' variables
-    local env = ("HY3D_ENDPOINT=%s TENCENTCLOUD_SECRET_ID=%s TENCENTCLOUD_SECRET_KEY=%s"):format(
-      sb.url, sandbox.secret_id, sandbox.secret_key)
-    for i, code in ipairs(scripts) do
-      local dir = sandbox.tmpdir()
-      local f = assert(io.open(dir .. "/quickstart.lua", "w"))
-      f:write(code)
-      f:close()
-      local ok, out = run_lua(sb, "quickstart.lua", dir, env)
-      assert.is_true(ok, out)
-      if i == 1 then
-        assert.matches("%d+\tmodels/chair%.glb\tmodels/chair_obj", out)
-        assert.equal("glTF", sandbox.read_file(dir .. "/models/chair.glb"):sub(1, 4))
-        assert.matches("\nv ", sandbox.read_file(dir .. "/models/chair_obj/model.obj"))
-      elseif i == 2 then
-        assert.matches("GLB\thttp://", out)
-        assert.equal("glTF", sandbox.read_file(dir .. "/chair.glb"):sub(1, 4))
-      else
-        local stl = assert(sandbox.read_file(dir .. "/teapot.stl"))
-        assert.equal(84 + 50 * binary.u32le(stl, 81), #stl)
-      end
-      os.execute("rm -rf " .. dir)
-    end
-  end)
-
-  it("shows the two commands first", function()
-    local readme = assert(sandbox.read_file("README.md"))
-    local first = readme:match("```sh\n(.-)```")
-    assert.equal("make test\nmake demo\n", first)
   end)
 end)

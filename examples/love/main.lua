@@ -1,8 +1,12 @@
 --[[ main.lua — a LÖVE 11 game that generates a 3D model with hy3d while it keeps animating.
 
-Run from a checkout (after `make` and the LuaJIT build of hy3d.core, see README.md here):
+Run from the top of a checkout (LÖVE 11 and Debian's lua-cjson for Lua 5.1; see README.md here):
 
-  HY3D_PROMPT="a wooden barrel" scripts/with-sandbox love examples/love
+  $ make && make LUA_VERSION=jit
+  $ HY3D_PROMPT="a wooden barrel" scripts/with-sandbox love examples/love
+
+Without a display, the same game headless (the model goes to out/):
+  $ HY3D_HEADLESS_FRAMES=1200 HY3D_OUT=out scripts/with-sandbox love examples/love
 
 The hy3d work (submit, wait, download) runs in a task (hy3d.spawn) that love.update pumps once
 per frame with hy3d.update(), which never blocks, so the spinning shape and the frame counter
@@ -81,9 +85,9 @@ end
 -- The hy3d work, in a task: submit, wait (updating the status line), download.
 local function generate(prompt, dir)
   state.line = "submitting"
-  local job = assert(client:submit { Prompt = prompt, FaceCount = FACE_COUNT })
+  local job = hy3d.assert(client:submit { Prompt = prompt, FaceCount = FACE_COUNT })
   state.job, state.line = job.JobId, "submitted job " .. job.JobId
-  local result = assert(client:wait(job, {
+  local result = hy3d.assert(client:wait(job, {
     interval = POLL_INTERVAL, timeout = 900,
     on_status = function(r) state.status, state.line = r.Status, r.Status .. " (job " .. job.JobId .. ")" end,
   }))
@@ -96,10 +100,10 @@ local function generate(prompt, dir)
   if not glb then error("the job finished without a GLB file", 0) end
   local stem = dir .. "/" .. file_stem(prompt, job.JobId)
   state.line = "downloading " .. stem .. ".glb"
-  state.file, state.bytes = assert(client:download(glb.Url, stem .. ".glb"))
+  state.file, state.bytes = hy3d.assert(client:download(glb.Url, stem .. ".glb"))
   if preview then
     state.line = "downloading " .. stem .. ".png"
-    state.preview_file = assert(client:download(preview, stem .. ".png"))
+    state.preview_file = hy3d.assert(client:download(preview, stem .. ".png"))
   end
   state.line = ("saved %s (%d bytes)"):format(state.file, state.bytes)
 end
