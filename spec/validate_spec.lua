@@ -61,6 +61,12 @@ describe("validate's messages", function()
     assert.equal('FaceCount: must be an integer, got string "50000"', bad.message)
   end)
 
+  it("a view's ViewType of the wrong type says the type", function()
+    local bad = validate.check("pro", { ImageUrl = "https://e.com/a.png", Model = "3.1",
+                                        MultiViewImages = { { ViewType = 3, ViewImageUrl = "https://e.com/b.png" } } })
+    assert.equal("MultiViewImages[1].ViewType: must be a string, got number 3", bad.message)
+  end)
+
   it("a right type with a wrong value still says the rule", function()
     assert.equal("FaceCount: an integer in [3000, 1500000], got 100",
       validate.check("pro", { Prompt = "x", FaceCount = 100 }).message)

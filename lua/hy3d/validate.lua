@@ -241,6 +241,7 @@ local function check_pro(p)
     for i, v in ipairs(views) do
       local field = ("MultiViewImages[%d]"):format(i)
       if type(v) ~= "table" then return bad(field, "must be a table {ViewType, ViewImageUrl|ViewImageBase64}") end
+      if type(v.ViewType) ~= "string" then return bad(field .. ".ViewType", "must be a string, got " .. given(v.ViewType)) end
       if not one_of(v.ViewType, PRO.views) then
         return bad(field .. ".ViewType", "one of " .. join(PRO.views) .. ", got " .. tostring(v.ViewType))
       end
