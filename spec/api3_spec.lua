@@ -263,3 +263,66 @@ describe("credentials", function()
     end
   end)
 end)
+
+describe("the language of messages", function()
+  local sb
+
+  setup(function()
+    sb = sandbox.start { wait_time = 0, run_time = 0.1, extra = { "--concurrency", "pro=1" } }
+  end)
+
+  teardown(function()
+    sb:stop()
+  end)
+
+  local function chinese(s) return s:find("[\227-\233][\128-\191][\128-\191]") ~= nil end
+
+  local function api3(opts)
+    local o = { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key, endpoint = sb.url, max_retries = 0 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return hy3d.new(o)
+  end
+
+  it("language = \"en-US\" reaches the sandbox and gets English; without it, Chinese", function()
+    local en, zh = api3 { language = "en-US" }, api3()
+    local _, err = en:query("1234567890123456789")
+    assert.equal("FailedOperation.JobNotFound", err.code)
+    assert.is_false(chinese(err.message), err.message)
+    assert.equal("en-US", sb:requests("api")[#sb:requests("api")].headers["x-tc-language"])
+    _, err = en:submit({ Prompt = "x", FaceCount = 1 }, nil)   -- caught locally: validate first
+    assert.equal("invalid", err.kind)
+    local loose = api3 { language = "en-US", validate = false }
+    _, err = loose:submit { Prompt = "x", FaceCount = 1 }
+    assert.equal("InvalidParameterValue", err.code)
+    assert.is_false(chinese(err.message), err.message)
+    assert.matches("FaceCount", err.message, 1, true)
+    _, err = zh:query("1234567890123456789")
+    assert.is_true(chinese(err.message), err.message)
+    for _, c in ipairs { en, zh, loose } do c:close() end
+  end)
+
+  it("the common codes carry an English hint whatever the language, and tostring shows it", function()
+    sb:reset()
+    local zh = api3()
+    local _, err = zh:query("1234567890123456789")
+    assert.is_true(chinese(err.message), err.message)
+    assert.matches("24 hours", err.hint, 1, true)
+    assert.truthy(tostring(err):find(err.hint, 1, true))
+    -- the account's one Pro slot taken: JobNumExceed, with what to do about it
+    assert(zh:submit { Prompt = "first" })
+    _, err = zh:submit { Prompt = "second" }
+    assert.equal("RequestLimitExceeded.JobNumExceed", err.code)
+    assert.matches("max_concurrent_jobs", err.hint, 1, true)
+    -- a wrong SecretKey: AuthFailure, naming the variable to check
+    local wrong = api3 { secret_key = "not-the-secret-key-000000" }
+    _, err = wrong:query("1234567890123456789")
+    assert.equal("AuthFailure.SignatureFailure", err.code)
+    assert.matches("TENCENTCLOUD_SECRET_KEY", err.hint, 1, true)
+    assert.is_nil(tostring(err):find("not-the-secret-key-000000", 1, true))
+    -- the gateway's refused key
+    local gw = hy3d.new { api_key = "sk-wrong-key-0000000000", base_url = sb.url, max_retries = 0 }
+    _, err = gw:query("1234567890123456789")
+    assert.matches("HY3D_API_KEY", tostring(err.hint), 1, true)
+    for _, c in ipairs { zh, wrong, gw } do c:close() end
+  end)
+end)

@@ -288,3 +288,55 @@ describe("module-level functions", function()
     os.remove(out)
   end)
 end)
+
+describe("issue 15 seams of the client", function()
+  it("accepts every key of hy3d.defaults as an option of hy3d.new", function()
+    local n = 0
+    for k, v in pairs(hy3d.defaults) do
+      local opts = { api_key = "sk-x", base_url = "http://127.0.0.1:9" }
+      if opts[k] == nil then opts[k] = v end
+      local ok, err = pcall(hy3d.new, opts)
+      assert.is_true(ok, ("hy3d.defaults.%s: %s"):format(k, tostring(err)))
+      err:close()
+      n = n + 1
+    end
+    assert.is_true(n >= 10, "hy3d.defaults lists the option defaults")
+  end)
+
+  it("convert on the gateway names convert, not call", function()
+    local g = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9" }
+    local _, err = g:convert { File3D = "https://e.com/a.obj", Format = "STL" }
+    assert.equal("invalid", err.kind)
+    assert.equal("CONVERT_NEEDS_API3", err.code)
+    assert.matches("^convert ", err.message)
+    assert.falsy(err.message:find("call", 1, true), err.message)
+    g:close()
+  end)
+
+  it("an https:// URL at a plain-http port fails at once with a hint to use http://", function()
+    local sb = sandbox.start {}
+    finally(function() sb:stop() end)
+    local hostport = sb.url:match("^http://(.+)$")
+    -- the sandbox answers a TLS hello at once (as a plain-HTTP server does), not at its header deadline
+    local raw = assert(socket.connect(hostport:match("^(.+):(%d+)$")))
+    raw:settimeout(5)                                -- well under the 10 s a silent server would take
+    raw:send("\22\3\1\0\5\1\0\0\1\0")
+    assert.matches("^HTTP/1%.1 400", assert(raw:receive("*l")))
+    raw:close()
+    local tries = 0
+    local c = hy3d.new { api_key = sb.key, base_url = "https://" .. hostport, max_retries = 3, retry_base = 0.01,
+                         on_retry = function() tries = tries + 1 end }
+    local _, err = c:submit { Prompt = "a chair" }
+    assert.equal("network", err.kind)
+    assert.equal(0, tries, "a TLS handshake with a plain-HTTP server is not retried")
+    assert.equal(1, err.attempts)
+    assert.is_false(err.retryable)
+    assert.truthy(tostring(err):find("the server at " .. hostport .. " speaks plain HTTP; use http://", 1, true),
+      tostring(err))
+    local _, qerr = c:query("1234567890123456789")
+    assert.equal(1, qerr.attempts)
+    assert.truthy(tostring(qerr):find("use http://", 1, true), tostring(qerr))
+    assert.equal(0, sb:stats().jobs_created)
+    c:close()
+  end)
+end)

@@ -31,7 +31,8 @@ describe("hy3d.error", function()
   it("formats one readable line with the details that are known", function()
     local e = errors.new { kind = "api", code = "FailedOperation.JobNotFound", message = "任务不存在",
                            http_status = 200, request_id = "r-1", job_id = "123" }
-    assert.equal("hy3d api error FailedOperation.JobNotFound: 任务不存在 (HTTP 200, request r-1, job 123)", tostring(e))
+    assert.equal("hy3d api error FailedOperation.JobNotFound: 任务不存在 (HTTP 200, request r-1, job 123) — hint: "
+      .. e.hint, tostring(e))
     e = errors.new { kind = "http", code = "HTTP_502", message = "line one\nline two", http_status = 502 }
     assert.equal("hy3d http error HTTP_502: line one line two (HTTP 502)", tostring(e))
     assert.equal("hy3d invalid error: no key", tostring(errors.new { kind = "invalid", message = "no key" }))
@@ -92,6 +93,55 @@ describe("hy3d.error", function()
     end
     assert.is_false(r { kind = "network", code = "CURL_ERROR", curl_code = 90 })   -- SSL_PINNEDPUBKEYNOTMATCH
     assert.is_true(r { kind = "network", code = "SSL_CONNECT_ERROR", curl_code = 35 })
+  end)
+
+  it("names a TLS handshake answered in plain HTTP: not retryable, with a hint", function()
+    for _, m in ipairs { "OpenSSL/3.0.19: error:0A00010B:SSL routines::wrong version number",
+                         "error:1408F10B:SSL routines:ssl3_get_record:wrong version number",
+                         "error:100000f7:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER",
+                         "GnuTLS recv error (-15): An unexpected TLS packet was received." } do
+      local e = errors.new { kind = "network", code = "SSL_CONNECT_ERROR", curl_code = 35, message = m }
+      assert.is_true(errors.plain_http(e), m)
+      assert.is_false(e.retryable, m)
+    end
+    local alert = errors.new { kind = "network", code = "SSL_CONNECT_ERROR", curl_code = 35,
+                               message = "OpenSSL/3.0.19: error:0A000410:SSL routines::sslv3 alert handshake failure" }
+    assert.is_false(errors.plain_http(alert))
+    assert.is_true(alert.retryable)
+  end)
+
+  it("adds a one-line English hint to the codes users meet, even under a Chinese message", function()
+    local CODES = {
+      ["FailedOperation.JobNotFound"] = "24 hours", ["RequestLimitExceeded.JobNumExceed"] = "max_concurrent_jobs",
+      ["RequestLimitExceeded"] = "requests per second",
+      ["AuthFailure.SignatureFailure"] = "TENCENTCLOUD_SECRET_KEY", ["AuthFailure.SecretIdNotFound"] = "TENCENTCLOUD_SECRET_ID",
+      ["AuthFailure.SignatureExpire"] = "clock", ["AuthFailure.TokenFailure"] = "TENCENTCLOUD_SESSION_TOKEN",
+      ["AuthFailure.UnauthorizedOperation"] = "QcloudAI3DFullAccess", ["AuthFailure.InvalidSecretId"] = "AKID",
+      ["AuthFailure.InvalidAuthorization"] = "TC3-HMAC-SHA256", ["AuthFailure.MFAFailure"] = "credentials",
+      ["InvalidParameter"] = "field", ["InvalidParameterValue"] = "value",
+      ["InvalidParameterValue.Model"] = "value", ["MissingParameter"] = "required", ["UnknownParameter"] = "case",
+      ["FailedOperation.DownloadError"] = "reach", ["RequestSizeLimitExceeded"] = "ImageUrl",
+      ["UnsupportedRegion"] = "ap-guangzhou", ["ResourceNotFound"] = "24 hours",
+    }
+    for code, word in pairs(CODES) do
+      local e = errors.new { kind = "api", code = code, message = "任务不存在" }
+      assert.is_string(e.hint, code)
+      assert.is_nil(e.hint:find("[\r\n]"), code)
+      assert.is_nil(e.hint:find("[\227-\233]"), code)            -- English
+      assert.truthy(e.hint:find(word, 1, true), code .. ": " .. e.hint)
+      local line = tostring(e)
+      assert.truthy(line:find("任务不存在", 1, true), line)
+      assert.truthy(line:find(e.hint, 1, true), line)
+    end
+    -- a job that failed with such a code gets it too; codes hy3d knows nothing of get none
+    assert.is_string(errors.new { kind = "job", code = "InvalidParameter", message = "参数错误。" }.hint)
+    assert.is_nil(errors.new { kind = "api", code = "FailedOperation.Something", message = "x" }.hint)
+    assert.is_nil(errors.new { kind = "invalid", code = "INVALID_PARAMETER", message = "x" }.hint)
+    -- a hint given by the caller (it knows more, e.g. the host) stays
+    assert.equal("mine", errors.new { kind = "api", code = "InvalidParameter", hint = "mine" }.hint)
+    -- and secrets never get in through one
+    local e = errors.new({ kind = "network", code = "SSL_CONNECT_ERROR", hint = "at sk-abc123" }, { "sk-abc123" })
+    assert.equal("at [redacted]", e.hint)
   end)
 
   it("redacts secrets from every string field", function()

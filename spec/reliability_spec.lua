@@ -189,7 +189,8 @@ describe("faults", function()
   end)
 
   it("retries a submit whose TLS handshake failed (SSL_CONNECT_ERROR)", function()
-    -- a host that answers a TLS hello in plain text, counting the connections it gets
+    -- a host that answers a TLS hello with a handshake_failure alert, counting the connections it
+    -- gets (a plain-text answer is a plain-HTTP server: not retried, see client_spec)
     local socket = require "socket"
     local server = assert(socket.bind("127.0.0.1", 0))
     local _, port = server:getsockname()
@@ -202,7 +203,7 @@ describe("faults", function()
       local conn = server:accept()
       if conn then
         connections = connections + 1
-        conn:send("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        conn:send("\21\3\1\0\2\2\40")      -- TLS alert record: fatal, handshake_failure
         conn:close()
       end
     end

@@ -274,4 +274,56 @@ describe("hy3d-sandbox API 3.0 authentication", function()
     assert.is_nil(tc3.parse("TC3-HMAC-SHA256 Credential=AKID/2026-1-1/ai3d/tc3_request, SignedHeaders=host, Signature=ab"))
     assert.is_nil(tc3.parse("HMAC-SHA1 Credential=AKID/2026-01-01/ai3d/tc3_request, SignedHeaders=host, Signature=ab"))
   end)
+
+  describe("X-TC-Language", function()
+    -- True when s has CJK text (3-byte UTF-8 sequences from U+3000 on: 【, 任, 参, ...).
+    local function chinese(s) return s:find("[\227-\233][\128-\191][\128-\191]") ~= nil end
+
+    -- Requests whose answer is an error a user commonly meets, each as { action, params, opts }.
+    local CASES = {
+      { "QueryHunyuanTo3DProJob", { JobId = "1" }, "FailedOperation.JobNotFound" },
+      { "SubmitHunyuanTo3DProJob", { Prompt = "x", FaceCount = 1 }, "InvalidParameterValue" },
+      { "SubmitHunyuanTo3DProJob", { Prompt = "x", GenerateType = "normal" }, "InvalidParameter" },
+      { "SubmitHunyuanTo3DProJob", { Prompt = 1 }, "InvalidParameter" },
+      { "SubmitHunyuanTo3DProJob", {}, "InvalidParameterValue" },
+      { "SubmitHunyuanTo3DProJob", { Prompt = "" }, "InvalidParameterValue" },
+      { "SubmitHunyuanTo3DProJob", { ImageUrl = "ftp://e.com/a.png" }, "InvalidParameterValue" },
+      { "SubmitHunyuanTo3DProJob", { ImageBase64 = "!!" }, "InvalidParameterValue" },
+      { "SubmitHunyuanTo3DProJob", { Model = "3.1", GenerateType = "LowPoly", Prompt = "x" }, "InvalidParameterValue" },
+      { "SubmitHunyuanTo3DRapidJob", { Prompt = "x", EnableGeometry = true, ResultFormat = "OBJ" },
+        "InvalidParameterValue" },
+      { "SubmitHunyuanTo3DProJob", nil, "InvalidParameter", { body = "{" } },
+    }
+
+    local function each_case(lang, check)
+      for _, c in ipairs(CASES) do
+        local opts = {}
+        for k, v in pairs(c[4] or {}) do opts[k] = v end
+        if lang then opts.headers = { ["X-TC-Language"] = lang } end
+        local code, msg = error_of(c[1], c[2], opts)
+        assert.equal(c[3], code, c[1])
+        assert.is_string(msg)
+        check(msg, c)
+      end
+    end
+
+    it("absent or zh-CN: the service's Chinese messages", function()
+      for _, lang in ipairs { false, "zh-CN" } do
+        each_case(lang or nil, function(msg, c) assert.is_true(chinese(msg), c[3] .. ": " .. msg) end)
+      end
+    end)
+
+    it("en-US: English messages for the same errors, naming the same fields", function()
+      each_case("en-US", function(msg, c)
+        assert.is_false(chinese(msg), c[3] .. ": " .. msg)
+        assert.is_true(#msg > 10, msg)
+      end)
+      local _, msg = error_of("SubmitHunyuanTo3DProJob", { Prompt = "x", FaceCount = 1 },
+        { headers = { ["X-TC-Language"] = "en-US" } })
+      assert.matches("FaceCount", msg, 1, true)
+      assert.matches("[3000, 1500000]", msg, 1, true)
+      _, msg = error_of("QueryHunyuanTo3DProJob", { JobId = "1" }, { headers = { ["X-TC-Language"] = "en-US" } })
+      assert.equal("The job does not exist.", msg)
+    end)
+  end)
 end)

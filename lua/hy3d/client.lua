@@ -394,6 +394,9 @@ function Client:_api(action, params, timeout, deadline)
     local delay = retry and self:_backoff(attempt, err)
     local past = retry and deadline and now() + delay >= deadline
     if not retry or attempt > self._retry.max or delay > self._retry.cap or past then
+      if errors.plain_http(err) then
+        err.hint = ("the server at %s speaks plain HTTP; use http://"):format(self.base_url:match("^%a+://([^/?#]+)"))
+      end
       if past and attempt <= self._retry.max and delay <= self._retry.cap then err.past_deadline = true end
       if ambiguous then
         err.message = tostring(err.message or err.code) .. AMBIGUOUS
@@ -666,6 +669,13 @@ function Client:wait(job, opts)
   end
 end
 
+-- nil on API 3.0, else the error that says the method `what` (call, convert) needs it.
+function Client:_needs_api3(what)
+  if self.mode == "api3" then return nil end
+  return self:_error { kind = "invalid", code = what:upper() .. "_NEEDS_API3",
+    message = what .. " reaches API 3.0 actions and needs secret_id and secret_key; this client uses the gateway (api_key)" }
+end
+
 --- Calls any API 3.0 action by name with a table of parameters: the escape hatch for actions
 -- hy3d has no method for. Returns the unwrapped Response or nil, err (API errors: kind "api",
 -- code, message, request_id). Needs API 3.0 credentials.
@@ -676,10 +686,8 @@ function Client:call(action, params)
   if params ~= nil and type(params) ~= "table" then error("hy3d call: params must be a table", 2) end
   local err = self:_no_key()
   if err then return nil, err end
-  if self.mode ~= "api3" then
-    return nil, self:_error { kind = "invalid", code = "CALL_NEEDS_API3",
-      message = "call reaches API 3.0 actions and needs secret_id and secret_key; this client uses the gateway (api_key)" }
-  end
+  err = self:_needs_api3("call")
+  if err then return nil, err end
   local res, cerr = self:_api(action, params or {})
   if not res then return nil, self:_api_error(cerr) end
   return res
@@ -690,6 +698,8 @@ end
 -- ResultFile3D (the converted file's URL) or nil, err. Needs API 3.0 credentials.
 function Client:convert(params)
   if type(params) ~= "table" then error("hy3d convert: expects { File3D = url, Format = ... }", 2) end
+  local err = self:_no_key() or self:_needs_api3("convert")
+  if err then return nil, err end
   return self:call("Convert3DFormat", params)
 end
 

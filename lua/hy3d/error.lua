@@ -1,7 +1,9 @@
 --- hy3d errors: every runtime failure is one of these tables, returned as `nil, err`.
 -- Fields: kind, code, message, http_status, request_id, job_id, retryable (and, for network
--- errors, curl_code and sent). `tostring(err)` gives one readable line. Also the redaction of
--- secrets from strings and from whole tables (every string at any depth, keys included).
+-- errors, curl_code and sent) and, for the codes users commonly meet, `hint`: one line of English
+-- on what to do (the service's message may be Chinese). `tostring(err)` gives one readable line,
+-- the hint included. Also the redaction of secrets from strings and from whole tables (every
+-- string at any depth, keys included).
 local core = require "hy3d.core"
 
 local KINDS = {
@@ -38,9 +40,70 @@ local TLS_PERMANENT = { PEER_FAILED_VERIFICATION = true, SSL_CACERT = true, SSL_
 local TLS_PERMANENT_CURL = { [51] = true, [53] = true, [58] = true, [59] = true, [60] = true, [77] = true,
                              [82] = true, [83] = true, [90] = true, [91] = true }
 
---- True for a network error that retrying cannot fix: a TLS verification or TLS setup failure.
+-- What the TLS libraries say when the "handshake" answer is plain text (an https:// URL at a port
+-- that speaks plain HTTP): OpenSSL and LibreSSL, BoringSSL, old OpenSSL, GnuTLS (lowercase).
+local PLAIN_HTTP = { "wrong version number", "wrong_version_number", "packet length too long",
+                     "unexpected tls packet", "unknown protocol" }
+
+--- True for a TLS handshake that met a server speaking plain HTTP.
+local function plain_http(e)
+  if e.kind ~= "network" or (e.code ~= "SSL_CONNECT_ERROR" and e.curl_code ~= 35) then return false end
+  local m = type(e.message) == "string" and e.message:lower() or ""
+  for _, s in ipairs(PLAIN_HTTP) do
+    if m:find(s, 1, true) then return true end
+  end
+  return false
+end
+
+--- True for a network error that retrying cannot fix: a TLS verification or TLS setup failure, or
+-- a TLS handshake with a server that speaks plain HTTP.
 local function tls_permanent(e)
-  return e.kind == "network" and (TLS_PERMANENT[e.code] == true or TLS_PERMANENT_CURL[e.curl_code] == true)
+  return e.kind == "network" and (TLS_PERMANENT[e.code] == true or TLS_PERMANENT_CURL[e.curl_code] == true
+    or plain_http(e))
+end
+
+-- One line of English for the codes a user commonly meets (the service answers in Chinese unless
+-- X-TC-Language is en-US): the first pattern that matches err.code, for kinds api and job.
+local HINTS = {
+  { "JobNotFound$", "no such job: a JobId is valid for 24 hours, and only on the door (gateway or API 3.0) and "
+    .. "account that created it" },
+  { "^ResourceNotFound", "not found: a JobId is valid for 24 hours, and only on the door and account that created it" },
+  { "^RequestLimitExceeded%.JobNumExceed$", "the account's concurrent jobs are all running (Pro 3, other kinds 1): "
+    .. "wait for one to finish, or pass max_concurrent_jobs so submits queue for a slot" },
+  { "^RequestLimitExceeded", "too many requests per second: slow down (hy3d retries these after a pause)" },
+  { "^AuthFailure%.SignatureExpire$", "the request time is more than 5 minutes off the server's: check this "
+    .. "machine's clock" },
+  { "^AuthFailure%.SignatureFailure$", "the signature does not match: check the SecretKey "
+    .. "(TENCENTCLOUD_SECRET_KEY or secret_key) belongs to the SecretId" },
+  { "^AuthFailure%.SecretIdNotFound$", "no such SecretId, or it is disabled: check TENCENTCLOUD_SECRET_ID "
+    .. "(or secret_id) in the CAM console" },
+  { "^AuthFailure%.InvalidSecretId$", "not a Tencent Cloud API key: a SecretId starts with AKID" },
+  { "^AuthFailure%.TokenFailure$", "the STS token (TENCENTCLOUD_SESSION_TOKEN or token) is wrong or has expired" },
+  { "UnauthorizedOperation$", "this account may not use ai3d: open the service in the console and grant "
+    .. "the (sub-)account the policy QcloudAI3DFullAccess" },
+  { "^AuthFailure%.InvalidAuthorization$", "the Authorization header is not TC3-HMAC-SHA256 as hy3d sent it: "
+    .. "a proxy may have changed it" },
+  { "^AuthFailure", "the credentials were refused: check TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY" },
+  { "^InvalidParameterValue", "a parameter's value is outside what the service allows; the message names the "
+    .. "field (language = \"en-US\" on an API 3.0 client gets the message in English)" },
+  { "^InvalidParameter", "a parameter has the wrong type or format; the message names the field "
+    .. "(language = \"en-US\" on an API 3.0 client gets the message in English)" },
+  { "^MissingParameter", "a required parameter is missing; the message names it" },
+  { "^UnknownParameter", "the action has no such parameter: field names are case-sensitive (Prompt, not prompt)" },
+  { "^FailedOperation%.DownloadError$", "the service could not fetch a URL given as input: it must be "
+    .. "publicly reachable (and a result URL of an earlier job must not have expired)" },
+  { "^RequestSizeLimitExceeded", "the request is over 10 MB: send a smaller image, or pass it as ImageUrl" },
+  { "^UnsupportedRegion$", "ai3d is offered in ap-guangzhou: set region (or TENCENTCLOUD_REGION) to it" },
+  { "^invalid_api_key$", "the API key was refused: check HY3D_API_KEY (or api_key)" },
+}
+
+local function hint_of(e)
+  if e.kind ~= "api" and e.kind ~= "job" and e.kind ~= "http" then return nil end
+  local code = tostring(e.code or "")
+  for _, h in ipairs(HINTS) do
+    if code:find(h[1]) then return h[2] end
+  end
+  return nil
 end
 
 local function default_retryable(e)
@@ -145,7 +208,7 @@ local function text(v)
 end
 
 -- Fields printed by tostring: whatever a server put there becomes text.
-local TEXT_FIELDS = { "code", "message", "request_id", "job_id", "status" }
+local TEXT_FIELDS = { "code", "message", "request_id", "job_id", "status", "hint" }
 
 --- Makes an error from a table of fields (kind is required). `secrets`, if given, is a list of
 -- strings that must never appear in the error: they are replaced in every string reachable from
@@ -159,6 +222,7 @@ function Error.new(fields, secrets)
   end
   if secrets then redact_all(e, secrets) end
   if e.message == nil then e.message = e.code or e.kind end
+  if e.hint == nil then e.hint = hint_of(e) end
   if e.retryable == nil then e.retryable = default_retryable(e) end
   return e
 end
@@ -177,6 +241,7 @@ function Error:__tostring()
   if self.job_id then details[#details + 1] = "job " .. tostring(self.job_id) end
   local line = head .. ": " .. tostring(self.message)
   if #details > 0 then line = line .. " (" .. table.concat(details, ", ") .. ")" end
+  if self.hint then line = line .. " — hint: " .. tostring(self.hint) end
   return (line:gsub("[\r\n]+", " "))
 end
 
@@ -187,6 +252,7 @@ return {
   redact_all = redact_all,
   text = text,
   tls_permanent = tls_permanent,
+  plain_http = plain_http,
   kinds = KINDS,
   metatable = Error,
 }

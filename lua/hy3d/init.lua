@@ -25,6 +25,13 @@ end
 
 local default_client
 
+-- The defaults of hy3d.new's options (client.defaults also holds wait's timeout, an option of
+-- wait and generate, not of hy3d.new: every key here is one hy3d.new accepts).
+local defaults = {}
+for k, v in pairs(client.defaults) do
+  if k ~= "wait_timeout" then defaults[k] = v end
+end
+
 -- The client behind the module-level functions, made from the environment on first use.
 local function default()
   if not default_client then default_client = client.new() end
@@ -33,7 +40,7 @@ end
 
 local M = {
   _VERSION = VERSION,
-  defaults = client.defaults,
+  defaults = defaults,
   null = core.decode("null"),
   new = client.new,
   kinds = client.kinds,

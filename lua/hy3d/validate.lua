@@ -1,9 +1,11 @@
 --- Local checks of the documented Pro and Rapid rules (reference §5.3, §5.4, §8), made before
 -- anything is sent so a mistake costs nothing: one-of inputs, prompt lengths in UTF-8
--- characters, FaceCount, enum spelling and case, 3.1-only options, image sizes, views. Fields
--- the rules do not mention pass through (Tencent adds fields; the service has the last word).
--- Version-neutral Lua (5.1 to 5.4, LuaJIT). A client option (validate = false) turns it off;
--- job_id (what a JobId may be, for the client and the job record) always applies.
+-- characters, FaceCount, enum spelling and case, 3.1-only options, image sizes, views. A wrong
+-- type is named as such before any rule of the value. A field a letter or two from a documented
+-- name (prompt, Promt) is a typo and is named with that name; one far from every name passes
+-- through (Tencent adds fields; the service has the last word). Version-neutral Lua (5.1 to
+-- 5.4, LuaJIT). A client option (validate = false) turns it off; job_id (what a JobId may
+-- be, for the client and the job record) always applies.
 local floor = math.floor
 local byte = string.byte
 
@@ -72,15 +74,103 @@ local function bad(field, rule)
   return { field = field, message = field .. ": " .. rule }
 end
 
-local function check_string(p, field)
-  local v = p[field]
-  if v ~= nil and type(v) ~= "string" then return bad(field, "must be a string, got " .. type(v)) end
+-- The fields of each kind (in the order messages list them) and the type each must have.
+local FIELDS = {
+  pro = { { "Prompt", "string" }, { "ImageBase64", "string" }, { "ImageUrl", "url" }, { "Model", "string" },
+          { "GenerateType", "string" }, { "FaceCount", "integer" }, { "PolygonType", "string" },
+          { "ResultFormat", "string" }, { "EnablePBR", "boolean" }, { "MultiViewImages", "list" } },
+  rapid = { { "Prompt", "string" }, { "ImageBase64", "string" }, { "ImageUrl", "url" }, { "ResultFormat", "string" },
+            { "EnablePBR", "boolean" }, { "EnableGeometry", "boolean" } },
+}
+local KIND_NAMES = { pro = "Pro", rapid = "Rapid" }
+
+local TYPE_OK = {
+  string = function(v) return type(v) == "string" end,
+  integer = function(v) return type(v) == "number" end,        -- whole or not: a rule of the value
+  boolean = function(v) return type(v) == "boolean" end,
+  list = function(v) return type(v) == "table" end,
+  url = function(v) return type(v) == "string" or (type(v) == "table" and type(v.Url) == "string") end,
+}
+local TYPE_WORDS = { string = "a string", integer = "an integer", boolean = "a boolean", list = "a list",
+                     url = "a string (a URL; the gateway also takes {Url = ...})" }
+
+-- What a user gave, for a message: its Lua type and (short) value.
+local function given(v)
+  local t = type(v)
+  if t == "string" then
+    if #v > 40 then v = v:sub(1, 37) .. "..." end
+    return "string " .. ("%q"):format(v):gsub("\\\n", "\\n")
+  end
+  if t == "number" or t == "boolean" then return t .. " " .. tostring(v) end
+  return t
+end
+
+-- Optimal string alignment distance (edits and swaps of neighbours) of two short strings.
+local function distance(a, b)
+  local prev2, prev = nil, {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local d = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (byte(a, i) == byte(b, j) and 0 or 1))
+      if prev2 and j > 1 and byte(a, i) == byte(b, j - 1) and byte(a, i - 1) == byte(b, j) then
+        d = math.min(d, prev2[j - 2] + 1)
+      end
+      cur[j] = d
+    end
+    prev2, prev = prev, cur
+  end
+  return prev[#b]
+end
+
+-- The documented field that `name` is probably a typo of, or nil.
+local function closest(kind, name)
+  local low, best, best_d = name:lower(), nil, math.huge
+  for _, f in ipairs(FIELDS[kind]) do
+    local d = distance(low, f[1]:lower())
+    if d < best_d then best, best_d = f[1], d end
+  end
+  if best and best_d <= math.max(1, floor(#best / 4)) then return best end
+  return nil
+end
+
+local function field_list(kind)
+  local names = {}
+  for i, f in ipairs(FIELDS[kind]) do names[i] = f[1] end
+  return KIND_NAMES[kind] .. " jobs take " .. join(names)
+end
+
+-- The string keys of p that are no documented field of kind, sorted.
+local function unknown_fields(kind, p)
+  local known, out = {}, {}
+  for _, f in ipairs(FIELDS[kind]) do known[f[1]] = true end
+  for k in pairs(p) do
+    if type(k) == "string" and not known[k] then out[#out + 1] = k end
+  end
+  table.sort(out)
+  return out
+end
+
+-- Typos of documented fields, then wrong types: the mistakes named before any rule of a value.
+local function check_names_and_types(kind, p)
+  for _, k in ipairs(unknown_fields(kind, p)) do
+    local near = closest(kind, k)
+    if near then
+      return bad(k, ("unknown field '%s' (did you mean %s?); %s"):format(k, near, field_list(kind)))
+    end
+  end
+  for _, f in ipairs(FIELDS[kind]) do
+    local name, want = f[1], f[2]
+    local v = p[name]
+    if v ~= nil and not TYPE_OK[want](v) then
+      return bad(name, ("must be %s, got %s"):format(TYPE_WORDS[want], given(v)))
+    end
+  end
   return nil
 end
 
 local function check_prompt(p, limit)
-  local e = check_string(p, "Prompt")
-  if e or p.Prompt == nil then return e end
+  if p.Prompt == nil then return nil end
   local n = utf8_length(p.Prompt)
   if not n then return bad("Prompt", "is not valid UTF-8") end
   if n == 0 then return bad("Prompt", "must not be empty") end
@@ -89,22 +179,23 @@ local function check_prompt(p, limit)
 end
 
 -- Exactly one of Prompt, ImageBase64, ImageUrl (a Sketch takes an image, and a prompt besides).
-local function check_inputs(p, sketch)
-  for _, f in ipairs { "ImageBase64" } do
-    local e = check_string(p, f)
-    if e then return e end
-  end
+-- Types are checked already. When none is given the unknown fields are named (prompt = ... was
+-- caught as a typo; a field far from every name may still be the user's idea of one).
+local function check_inputs(kind, p, sketch)
   local url = p.ImageUrl
   if type(url) == "table" then url = url.Url end
-  if p.ImageUrl ~= nil and type(url) ~= "string" then
-    return bad("ImageUrl", "must be a URL string (or {Url = ...} on the gateway)")
-  end
   local image = (p.ImageBase64 ~= nil and 1 or 0) + (url ~= nil and 1 or 0)
   if image > 1 then return bad("ImageBase64/ImageUrl", "give one image, not both") end
   if sketch then
     if image == 0 then return bad("ImageBase64/ImageUrl", "a Sketch needs an image (and may add a Prompt)") end
   elseif image + (p.Prompt ~= nil and 1 or 0) ~= 1 then
-    return bad("Prompt/ImageBase64/ImageUrl", "give exactly one of them")
+    local rule = "give exactly one of them"
+    local unknown = image == 0 and unknown_fields(kind, p) or {}
+    if #unknown > 0 then
+      rule = ("%s; got none (unknown field%s '%s'; %s)"):format(rule, #unknown > 1 and "s" or "",
+        table.concat(unknown, "', '"), field_list(kind))
+    end
+    return bad("Prompt/ImageBase64/ImageUrl", rule)
   end
   if p.ImageBase64 then
     if p.ImageBase64:match("^data:") then
@@ -117,6 +208,8 @@ local function check_inputs(p, sketch)
 end
 
 local function check_pro(p)
+  local te = check_names_and_types("pro", p)
+  if te then return te end
   local model = p.Model or "3.0"
   if p.Model ~= nil and not one_of(p.Model, PRO.models) then
     return bad("Model", "one of " .. join(PRO.models) .. " (a string), got " .. tostring(p.Model))
@@ -128,7 +221,7 @@ local function check_pro(p)
   if model == "3.1" and (gen == "LowPoly" or gen == "Sketch") then
     return bad("GenerateType", gen .. " is not available with Model 3.1")
   end
-  local e = check_prompt(p, 1024) or check_inputs(p, gen == "Sketch")
+  local e = check_prompt(p, 1024) or check_inputs("pro", p, gen == "Sketch")
   if e then return e end
   if p.FaceCount ~= nil and not (is_int(p.FaceCount) and p.FaceCount >= 3000 and p.FaceCount <= 1500000) then
     return bad("FaceCount", "an integer in [3000, 1500000], got " .. tostring(p.FaceCount))
@@ -139,12 +232,8 @@ local function check_pro(p)
   if p.ResultFormat ~= nil and not one_of(p.ResultFormat, PRO.formats) then
     return bad("ResultFormat", "one of " .. join(PRO.formats) .. " for Pro, got " .. tostring(p.ResultFormat))
   end
-  if p.EnablePBR ~= nil and type(p.EnablePBR) ~= "boolean" then
-    return bad("EnablePBR", "must be a boolean, got " .. type(p.EnablePBR))
-  end
   local views = p.MultiViewImages
   if views ~= nil then
-    if type(views) ~= "table" then return bad("MultiViewImages", "must be a list of views") end
     if p.ImageBase64 == nil and p.ImageUrl == nil then
       return bad("MultiViewImages", "needs the front view as ImageBase64 or ImageUrl")
     end
@@ -152,6 +241,7 @@ local function check_pro(p)
     for i, v in ipairs(views) do
       local field = ("MultiViewImages[%d]"):format(i)
       if type(v) ~= "table" then return bad(field, "must be a table {ViewType, ViewImageUrl|ViewImageBase64}") end
+      if type(v.ViewType) ~= "string" then return bad(field .. ".ViewType", "must be a string, got " .. given(v.ViewType)) end
       if not one_of(v.ViewType, PRO.views) then
         return bad(field .. ".ViewType", "one of " .. join(PRO.views) .. ", got " .. tostring(v.ViewType))
       end
@@ -171,7 +261,7 @@ local function check_pro(p)
 end
 
 local function check_rapid(p)
-  local e = check_prompt(p, 200) or check_inputs(p, false)
+  local e = check_names_and_types("rapid", p) or check_prompt(p, 200) or check_inputs("rapid", p, false)
   if e then return e end
   if p.ResultFormat ~= nil and not one_of(p.ResultFormat, RAPID_FORMATS) then
     return bad("ResultFormat", "one of " .. join(RAPID_FORMATS) .. " for Rapid, got " .. tostring(p.ResultFormat))

@@ -1,7 +1,8 @@
 --- The ai3d 2025-05-13 action catalogue of hy3d-sandbox: every action's parameters and rules
 -- (reference §5, §8), the job family it belongs to, the files a finished job returns and the
 -- credits it costs (§9). Validation answers the way the service does: a code and a message in the
--- service's `【Field】rule` style.
+-- service's `【Field】rule` style, each with its English twin ({ zh = ..., en = ... }: the door answers
+-- in the language of X-TC-Language, Chinese unless en-US).
 local core = require "hy3d.core"
 local image = require "hy3d.sandbox.image"
 
@@ -46,9 +47,18 @@ end
 
 local function unknown(name) return "UnknownParameter", format("The parameter `%s` is not recognized.", name) end
 local function missing(name) return "MissingParameter", format("The request is missing a required parameter `%s`.", name) end
-local function bad_type(name, t) return "InvalidParameter", format("【%s】参数类型错误，应为%s", name, t) end
-local function bad_enum(name, values) return "InvalidParameter", format("【%s】仅支持%s", name, concat(values, ",")) end
-local function bad_value(name, rule) return "InvalidParameterValue", format("【%s】%s", name, rule) end
+local function bad_type(name, t)
+  return "InvalidParameter", { zh = format("【%s】参数类型错误，应为%s", name, t),
+                               en = format("%s: wrong type, must be %s.", name, t) }
+end
+local function bad_enum(name, values)
+  return "InvalidParameter", { zh = format("【%s】仅支持%s", name, concat(values, ",")),
+                               en = format("%s: only %s are supported (case matters).", name, concat(values, ",")) }
+end
+-- A value outside its rule: the rule in Chinese and in English.
+local function bad_value(name, zh, en)
+  return "InvalidParameterValue", { zh = format("【%s】%s", name, zh), en = format("%s: %s.", name, en) }
+end
 
 -- Checks v against spec (type, enum, range, length, nested fields). Returns nil or code, message.
 local check_fields
@@ -60,13 +70,17 @@ local function check_value(spec, v, name)
     if not ok then return bad_enum(name, spec.enum) end
   end
   if spec.range and (v < spec.range[1] or v > spec.range[2]) then
-    return bad_value(name, format("取值范围为[%d, %d]", spec.range[1], spec.range[2]))
+    return bad_value(name, format("取值范围为[%d, %d]", spec.range[1], spec.range[2]),
+      format("must be in [%d, %d]", spec.range[1], spec.range[2]))
   end
   if spec.max_chars then
     local n = utf8.len(v)
-    if not n then return bad_value(name, "不是合法的UTF-8文本") end
-    if n == 0 then return bad_value(name, "不能为空") end
-    if n > spec.max_chars then return bad_value(name, format("长度不能超过%d个字符", spec.max_chars)) end
+    if not n then return bad_value(name, "不是合法的UTF-8文本", "is not valid UTF-8 text") end
+    if n == 0 then return bad_value(name, "不能为空", "must not be empty") end
+    if n > spec.max_chars then
+      return bad_value(name, format("长度不能超过%d个字符", spec.max_chars),
+        format("must be at most %d characters long", spec.max_chars))
+    end
   end
   if spec.fields then return check_fields(spec.fields, v, name .. ".") end
   if spec.item then
@@ -115,28 +129,35 @@ local FORMAT_ALIASES = { jpeg = "jpg" }
 
 -- Checks decoded image bytes against a rule: format from the header, pixel size, byte size.
 local function check_image_bytes(bytes, rule, name, limit)
-  if #bytes > limit then return bad_value(name, format("图片大小不能超过%dM", limit // MB)) end
+  if #bytes > limit then
+    return bad_value(name, format("图片大小不能超过%dM", limit // MB), format("the image must be at most %d MB", limit // MB))
+  end
   local info, why = image.info(bytes)
-  if not info then return bad_value(name, "图片解码失败：" .. tostring(why)) end
+  if not info then return bad_value(name, "图片解码失败：" .. tostring(why), "the image cannot be decoded: " .. tostring(why)) end
   local fmt = FORMAT_ALIASES[info.format] or info.format
   local allowed = false
   for _, f in ipairs(rule.formats) do
     if (FORMAT_ALIASES[f] or f) == fmt then allowed = true end
   end
-  if not allowed then return bad_value(name, format("图片格式仅支持%s", concat(rule.formats, ","))) end
+  if not allowed then
+    return bad_value(name, format("图片格式仅支持%s", concat(rule.formats, ",")),
+      format("the image format must be one of %s", concat(rule.formats, ",")))
+  end
   local w, h = info.width, info.height
   local too_small = rule.strict and (w <= rule.min or h <= rule.min) or (w < rule.min or h < rule.min)
   local too_big = rule.strict and (w >= rule.max or h >= rule.max) or (w > rule.max or h > rule.max)
   if too_small or too_big then
     return bad_value(name, format("图片分辨率为%dx%d，边长需%s%d且%s%d像素", w, h, rule.strict and "大于" or "不小于",
-      rule.min, rule.strict and "小于" or "不大于", rule.max))
+      rule.min, rule.strict and "小于" or "不大于", rule.max),
+      format("the image is %dx%d; each side must be %s %d and %s %d pixels", w, h,
+        rule.strict and "more than" or "at least", rule.min, rule.strict and "less than" or "at most", rule.max))
   end
   return nil
 end
 
 local function check_base64_image(b64, rule, name)
   local bytes = core.base64_decode(b64)
-  if not bytes then return bad_value(name, "不是合法的base64编码") end
+  if not bytes then return bad_value(name, "不是合法的base64编码", "is not valid base64") end
   return check_image_bytes(bytes, rule, name, rule.bytes)
 end
 
@@ -146,16 +167,19 @@ local function check_image_url(ctx, url, rule, name)
   local b64 = url:match("^data:image/[%w%.%+%-]+;base64,(.*)$")
   if b64 then
     local bytes = core.base64_decode(b64)
-    if not bytes then return bad_value(name, "data URI不是合法的base64编码") end
+    if not bytes then return bad_value(name, "data URI不是合法的base64编码", "the data URI is not valid base64") end
     return check_image_bytes(bytes, rule, name, rule.url_bytes)
   end
-  if url:match("^data:") then return bad_value(name, "data URI需为data:image/<type>;base64,<data>") end
-  if not url:match("^https?://[^/%s]+") then return bad_value(name, "不是合法的URL") end
+  if url:match("^data:") then
+    return bad_value(name, "data URI需为data:image/<type>;base64,<data>",
+      "a data URI must be data:image/<type>;base64,<data>")
+  end
+  if not url:match("^https?://[^/%s]+") then return bad_value(name, "不是合法的URL", "is not a valid URL") end
   return ctx.check_url(url, name)
 end
 
 local function check_input_file(ctx, url, name)
-  if not url:match("^https?://[^/%s]+") then return bad_value(name, "不是合法的URL") end
+  if not url:match("^https?://[^/%s]+") then return bad_value(name, "不是合法的URL", "is not a valid URL") end
   return ctx.check_url(url, name)
 end
 
@@ -197,9 +221,11 @@ local function check_views(ctx, views, model, name, front_size)
     local field = format("%s.%d", name, i - 1)
     if not v.ViewType then return missing(field .. ".ViewType") end
     if VIEWS_31[v.ViewType] and model ~= "3.1" then
-      return bad_value(field .. ".ViewType", v.ViewType .. "仅在Model为3.1时支持")
+      return bad_value(field .. ".ViewType", v.ViewType .. "仅在Model为3.1时支持", v.ViewType .. " needs Model 3.1")
     end
-    if seen[v.ViewType] then return bad_value(field .. ".ViewType", "视角" .. v.ViewType .. "重复") end
+    if seen[v.ViewType] then
+      return bad_value(field .. ".ViewType", "视角" .. v.ViewType .. "重复", "the view " .. v.ViewType .. " repeats")
+    end
     seen[v.ViewType] = true
     local code, msg
     if v.ViewImageUrl then
@@ -212,7 +238,7 @@ local function check_views(ctx, views, model, name, front_size)
     if code then return code, msg end
     total = total + inline_size(v.ViewImageBase64, v.ViewImageUrl)
   end
-  if total > 8 * MB then return bad_value(name, "图片总大小不能超过8M") end
+  if total > 8 * MB then return bad_value(name, "图片总大小不能超过8M", "the images together must be at most 8 MB") end
   return nil
 end
 
@@ -220,12 +246,12 @@ end
 local function check_prompt_or_image(ctx, p, sketch)
   local has_image = p.ImageBase64 ~= nil or p.ImageUrl ~= nil
   if p.ImageBase64 and p.ImageUrl then
-    return bad_value("ImageBase64/ImageUrl", "ImageBase64和ImageUrl只能提供其中一个")
+    return bad_value("ImageBase64/ImageUrl", "ImageBase64和ImageUrl只能提供其中一个", "give only one of ImageBase64 and ImageUrl")
   end
   if sketch then
-    if not has_image then return bad_value("ImageBase64/ImageUrl", "Sketch模式必须提供图片") end
+    if not has_image then return bad_value("ImageBase64/ImageUrl", "Sketch模式必须提供图片", "Sketch needs an image") end
   elseif (p.Prompt and 1 or 0) + (has_image and 1 or 0) ~= 1 then
-    return bad_value("Prompt/ImageBase64/ImageUrl", "必须且只能提供其中一个")
+    return bad_value("Prompt/ImageBase64/ImageUrl", "必须且只能提供其中一个", "give exactly one of them")
   end
   if p.ImageBase64 then return check_base64_image(p.ImageBase64, IMAGE_RULES.single, "ImageBase64") end
   if p.ImageUrl then return check_image_url(ctx, p.ImageUrl, IMAGE_RULES.single, "ImageUrl") end
@@ -262,13 +288,14 @@ local PRO = {
 local function check_pro(p, ctx)
   local model, gen = p.Model or "3.0", p.GenerateType or "Normal"
   if model == "3.1" and (gen == "LowPoly" or gen == "Sketch") then
-    return bad_value("GenerateType", "Model为3.1时不支持LowPoly和Sketch")
+    return bad_value("GenerateType", "Model为3.1时不支持LowPoly和Sketch", "LowPoly and Sketch are not available with Model 3.1")
   end
   local code, msg = check_prompt_or_image(ctx, p, gen == "Sketch")
   if code then return code, msg end
   if p.MultiViewImages then
     if not (p.ImageBase64 or p.ImageUrl) then
-      return bad_value("MultiViewImages", "多视角生成需要同时提供正面图片ImageBase64或ImageUrl")
+      return bad_value("MultiViewImages", "多视角生成需要同时提供正面图片ImageBase64或ImageUrl",
+        "multi-view generation also needs the front view as ImageBase64 or ImageUrl")
     end
     return check_views(ctx, p.MultiViewImages, model, "MultiViewImages", inline_size(p.ImageBase64, p.ImageUrl))
   end
@@ -286,7 +313,7 @@ local RAPID = {
 
 local function check_rapid(p, ctx)
   if p.EnableGeometry and p.ResultFormat == "OBJ" then
-    return bad_value("ResultFormat", "EnableGeometry为true时不支持OBJ")
+    return bad_value("ResultFormat", "EnableGeometry为true时不支持OBJ", "OBJ is not available when EnableGeometry is true")
   end
   return check_prompt_or_image(ctx, p, false)
 end
@@ -302,7 +329,9 @@ local PART = {
 local function check_part(p, ctx)
   if p.PartSegmentationInfo then
     local ok, info = pcall(require("cjson").decode, p.PartSegmentationInfo)
-    if not ok or type(info) ~= "table" then return bad_value("PartSegmentationInfo", "需为JSON对象字符串") end
+    if not ok or type(info) ~= "table" then
+      return bad_value("PartSegmentationInfo", "需为JSON对象字符串", "must be a string holding a JSON object")
+    end
   end
   return check_input_file(ctx, p.File.Url, "File.Url")
 end
@@ -337,10 +366,10 @@ end
 
 local function check_texture(p, ctx)
   if (p.Prompt and 1 or 0) + (p.Image and 1 or 0) ~= 1 then
-    return bad_value("Prompt/Image", "必须且只能提供其中一个")
+    return bad_value("Prompt/Image", "必须且只能提供其中一个", "give exactly one of them")
   end
   if p.MultiViewImages and (p.Model or "3.0") ~= "3.1" then
-    return bad_value("MultiViewImages", "仅在Model为3.1时支持")
+    return bad_value("MultiViewImages", "仅在Model为3.1时支持", "needs Model 3.1")
   end
   local code, msg = check_input_file(ctx, p.File3D.Url, "File3D.Url")
   if code then return code, msg end
@@ -492,7 +521,9 @@ end
 -- "gateway") and `check_url(url, field)`, which vets URLs that point at the sandbox itself.
 -- The params table may be normalised in place. Returns nil when acceptable, else code, message.
 local function validate(action, p, ctx)
-  if not is_object(p) then return "InvalidParameter", "请求体需为JSON对象" end
+  if not is_object(p) then
+    return "InvalidParameter", { zh = "请求体需为JSON对象", en = "The request body must be a JSON object." }
+  end
   if action.role == "query" then return check_fields(QUERY, p, "") end
   if action.role == "sync" then
     local code, msg = check_fields(CONVERT, p, "")

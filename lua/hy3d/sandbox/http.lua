@@ -113,6 +113,11 @@ function Server:serve(conn)
       if not data then return end
       conn.active = gettime()
       buf = buf .. data
+      if buf:find("^[^%u\r\n]") then                 -- no request line can start so: a TLS handshake
+        send(sock, response_bytes({ status = 400, body = "bad request: not HTTP (this server speaks plain "
+          .. "HTTP; a TLS client wants http://)\n" }, false, false))
+        return
+      end
       head_end = buf:find("\r\n\r\n", 1, true)
     end
     conn.state, first = nil, false

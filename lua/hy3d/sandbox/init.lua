@@ -4,7 +4,8 @@
 -- with all 19 ai3d actions. Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result
 -- files are generated and served by the sandbox behind COS-like signed URLs; faults, limits and
 -- expiry are configurable; `/_sandbox/` has the control and inspection endpoints, among them a
--- job clock that tests freeze and advance.
+-- job clock that tests freeze and advance. The API 3.0 door answers in the language of
+-- X-TC-Language like the service: English for en-US, else Chinese (the gateway: Chinese).
 local cjson = require "cjson"
 local socket = require "socket"
 local http = require "hy3d.sandbox.http"
@@ -87,9 +88,20 @@ function Sandbox:answer(fields, door)
   return json_response(200, { Response = fields })
 end
 
--- A business error: HTTP 200 with Response.Error (the API's convention).
+-- The language of the request this connection's coroutine is serving ("en" or nil for Chinese),
+-- set by the API 3.0 door for the length of one request (a handler may sleep; others run meanwhile).
+local language_of = setmetatable({}, { __mode = "k" })
+
+--- A message in the language of the request being served: `m` is a string (the same in both) or
+-- { zh = ..., en = ... }.
+local function say(m)
+  if type(m) ~= "table" then return m end
+  return language_of[coroutine.running() or false] == "en" and m.en or m.zh
+end
+
+-- A business error: HTTP 200 with Response.Error (the API's convention). `message`: as for say.
 function Sandbox:api_error(code, message, door)
-  local res = self:answer({ Error = { Code = code, Message = message } }, door)
+  local res = self:answer({ Error = { Code = code, Message = say(message) } }, door)
   res.code = code
   return res
 end
@@ -241,7 +253,8 @@ function Sandbox:check_url(url, field)
   local window_end = tonumber(url:match("q%-sign%-time=%d+%%3B(%d+)") or "")
   local now = self:now()
   if not job or not file_of(job, name) or status_of(job, now) ~= "DONE" or not window_end or now > window_end then
-    return "FailedOperation.DownloadError", format("文件下载失败。（%s）", field)
+    return "FailedOperation.DownloadError", { zh = format("文件下载失败。（%s）", field),
+      en = format("The file could not be downloaded (%s).", field) }
   end
   return nil
 end
@@ -321,7 +334,8 @@ function Sandbox:request_fault(tags, door)
   elseif a == "reset" then
     return { replace = { reset = true } }
   elseif a == "api_error" then
-    return { replace = self:api_error(f.code or "InternalError", f.message or "内部错误", door) }
+    return { replace = self:api_error(f.code or "InternalError", f.message or { zh = "内部错误", en = "Internal error." },
+      door) }
   elseif a == "cut" then
     return { decorate = { cut_after = f.after } }
   elseif a == "stall" then
@@ -365,7 +379,8 @@ function Sandbox:submit(action, p, door)
   local now = self:now()
   self:sweep(now)
   if limit > 0 and self:busy_slots(family, now) >= limit then
-    return self:api_error("RequestLimitExceeded.JobNumExceed", format("当前已达到%d个任务上限，请稍后重试", limit), door)
+    return self:api_error("RequestLimitExceeded.JobNumExceed", { zh = format("当前已达到%d个任务上限，请稍后重试", limit),
+      en = format("The limit of %d concurrent jobs is reached; please try again later.", limit) }, door)
   end
   local desc = self.assets:describe { text = actions.mesh_source(p), faces = p.FaceCount,
                                       geometry = p.GenerateType == "Geometry" or p.EnableGeometry == true }
@@ -375,7 +390,8 @@ function Sandbox:submit(action, p, door)
                 results = actions.result_files(family, p, self.cfg), credits = total, credit_details = details }
   local fail = self.faults:take({ "submit", action.name, family }, "job")
   if fail then
-    job.fail = { code = fail.code or "FailedOperation.ServerError", message = fail.message or "算法服务异常" }
+    job.fail = { code = fail.code or "FailedOperation.ServerError",
+                 message = fail.message or { zh = "算法服务异常", en = "The algorithm service failed." } }
   end
   self:store(job)
   local list = self.active[family] or {}
@@ -391,7 +407,7 @@ function Sandbox:query(action, p, door)
   local job = self.jobs[p.JobId]
   local now = self:now()
   if job and (now - job.created > self.cfg.job_ttl or job.family ~= action.family) then job = nil end
-  if not job then return self:api_error(self.cfg.expired_code, "任务不存在", door) end
+  if not job then return self:api_error(self.cfg.expired_code, { zh = "任务不存在", en = "The job does not exist." }, door) end
   local status = status_of(job, now)
   local r = { Status = status, ErrorCode = "", ErrorMessage = "", ResultFile3Ds = EMPTY_ARRAY_MARK }
   if status == "DONE" then
@@ -408,7 +424,7 @@ function Sandbox:query(action, p, door)
       self.stats.credits_consumed = self.stats.credits_consumed + job.credits
     end
   elseif status == "FAIL" then
-    r.ErrorCode, r.ErrorMessage = job.fail.code, job.fail.message
+    r.ErrorCode, r.ErrorMessage = job.fail.code, say(job.fail.message)
   end
   return self:answer(r, door)
 end
@@ -429,10 +445,14 @@ end
 function Sandbox:perform(action, body, door)
   if self:rate_limited(action.name) then
     self.stats.rate_limited = self.stats.rate_limited + 1
-    return self:api_error("RequestLimitExceeded", format("请求频率超过限制：每个接口每秒最多%d次。", self.cfg.rate_limit), door)
+    return self:api_error("RequestLimitExceeded", { zh = format("请求频率超过限制：每个接口每秒最多%d次。", self.cfg.rate_limit),
+      en = format("Too many requests: at most %d per second per action.", self.cfg.rate_limit) }, door)
   end
   local ok, p = pcall(cjson.decode, body)
-  if not ok or type(p) ~= "table" then return self:api_error("InvalidParameter", "请求体不是合法的JSON对象", door) end
+  if not ok or type(p) ~= "table" then
+    return self:api_error("InvalidParameter", { zh = "请求体不是合法的JSON对象", en = "The request body is not a valid JSON object." },
+      door)
+  end
   local ctx = { door = door, check_url = function(url, field) return self:check_url(url, field) end }
   local code, message = actions.validate(action, p, ctx)
   if code then return self:api_error(code, message, door) end
@@ -448,6 +468,7 @@ end
 
 -- POST /v1/ai3d/{submit,query}: the OpenAI-compatible gateway (Pro only).
 function Sandbox:gateway(req, route)
+  language_of[coroutine.running() or false] = nil   -- Chinese, whatever an API 3.0 request before said
   local auth, key_ok = auth_form(req.headers.authorization, self.cfg.keys)
   local action = actions.ACTIONS[route == "submit" and "SubmitHunyuanTo3DProJob" or "QueryHunyuanTo3DProJob"]
   local entry = self:record(req, { route = route, door = "gateway", auth = auth, key_ok = key_ok })
@@ -463,7 +484,7 @@ function Sandbox:gateway(req, route)
       return self:api_error("InvalidParameter", "Content-Type must be application/json", "gateway")
     end
     if #req.body > self.cfg.max_body then
-      return self:api_error("RequestSizeLimitExceeded", "请求包体过大", "gateway")
+      return self:api_error("RequestSizeLimitExceeded", { zh = "请求包体过大", en = "The request body is too large." }, "gateway")
     end
     return self:perform(action, req.body, "gateway")
   end)
@@ -527,9 +548,12 @@ function Sandbox:api3(req)
   local entry = self:record(req, { route = "api", door = "api", action = name, auth = "tc3" })
   local tags = { "api", name or "", action and action.family or "", action and action.role or "" }
   if action and action.role == "sync" then tags[#tags + 1] = "convert" end
+  local co = coroutine.running() or false
+  language_of[co] = (req.headers["x-tc-language"] or ""):match("^%s*[Ee][Nn]") and "en" or nil
   local res = self:with_faults(tags, "api", function()
     return self:api_preflight(req, entry) or self:perform(action, req.body, "api")
   end)
+  language_of[co] = nil
   self:write_log(entry, res)
   return res
 end

@@ -83,7 +83,8 @@ end
 
 --- Verifies the request `req` (method, headers with lowercase names, body) against `secrets`
 -- (SecretId -> SecretKey). `opts`: service ("ai3d"), max_skew (seconds, 300), now (UNIX seconds).
--- Returns the SecretId when the signature is good, else nil, code, message.
+-- Returns the SecretId when the signature is good, else nil, code, message (a string, or
+-- { zh = ..., en = ... } where the service answers in the request's language).
 -- Leniency for clients pointed at a local endpoint, which real requests never exercise:
 -- the host may be signed with or without its port, and the credential's service may be the
 -- first label of the host (the Node.js SDK derives it from the endpoint).
@@ -95,7 +96,8 @@ local function verify(req, secrets, opts)
   if not a then return nil, invalid() end
   local ts = math.tointeger(tonumber(h["x-tc-timestamp"] or "") or "")
   if not ts or ts < 0 then
-    return nil, "InvalidParameter", "【X-TC-Timestamp】需为UNIX时间戳（秒）"
+    return nil, "InvalidParameter", { zh = "【X-TC-Timestamp】需为UNIX时间戳（秒）",
+                                       en = "X-TC-Timestamp: must be a UNIX timestamp (seconds)." }
   end
   local now = opts.now or os.time()
   local max_skew = opts.max_skew or 300
