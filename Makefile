@@ -347,10 +347,10 @@ clean:
 .PHONY: all sandbox-core deps-build deps-run deps-test deps-memory deps-sdk deps-fuzz deps-tsan lint test test-all \
         asan test-asan valgrind test-valgrind fuzz fuzz-build fuzz-seeds test-tsan demo sandbox install clean
 
-# make bench, make bench-quick (issue #8): see bench/bench.mk
+# make bench, make bench-quick: the per-request overhead benchmarks, see bench/bench.mk
 include bench/bench.mk
 
-# mutate (issue #14): the project's own mutation testing (no tool for it is packaged for Lua or this
+# mutate: the project's own mutation testing (no tool for it is packaged for Lua or this
 # C). mutate/run.lua copies the tracked tree to build/mutate/tree, builds the 5.4 core there once,
 # runs each mutant's specs unmutated (failing, or matching no test: BROKEN-BASELINE), then applies
 # each mutant of mutate/mutants.lua (one small bug in one C or Lua file), rebuilds when it is C, runs
