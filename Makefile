@@ -10,12 +10,14 @@ LUA         ?= luajit
 LUA_INCDIR  ?= /usr/include/luajit-2.1
 LUA_ABI     = 5.1
 LUA_PKGS    = luajit libluajit-5.1-dev
+LUA_NAME    = LuaJIT 2.1
 VERSION_BUILD = build/luajit
 else
 LUA         ?= lua$(LUA_VERSION)
 LUA_INCDIR  ?= /usr/include/lua$(LUA_VERSION)
 LUA_ABI     = $(LUA_VERSION)
 LUA_PKGS    = lua$(LUA_VERSION) $(if $(filter 5.1,$(LUA_VERSION)),liblua5.1-0-dev,liblua$(LUA_VERSION)-dev)
+LUA_NAME    = Lua $(LUA_VERSION)
 VERSION_BUILD = $(if $(filter 5.4,$(LUA_VERSION)),build,build/lua$(LUA_VERSION))
 endif
 PREFIX      ?= /usr/local
@@ -39,6 +41,9 @@ BUILD       ?= $(VERSION_BUILD)
 SANDBOX_LUA ?= lua5.4
 SANDBOX_INCDIR ?= /usr/include/lua5.4
 SANDBOX_BUILD = build
+# Where `make install` with another LUA_VERSION puts the 5.4 core and modules hy3d-sandbox runs on.
+SANDBOX_LIBDIR ?= $(PREFIX)/lib/lua/5.4
+SANDBOX_LUADIR ?= $(PREFIX)/share/lua/5.4
 BUSTED      ?= /usr/bin/busted
 PROMPT      ?= a small wooden chair
 
@@ -46,7 +51,7 @@ PROMPT      ?= a small wooden chair
 DEPS_BUILD  = gcc make pkg-config $(LUA_PKGS) libcurl4-openssl-dev libssl-dev libzip-dev lua-cjson
 DEPS_RUN    = $(DEPS_BUILD) $(filter-out $(LUA_PKGS),lua5.4 liblua5.4-dev) lua-socket lua-zlib lua-luaossl
 DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck bsdutils lua-cqueues lua-luv lua-copas love \
-              luajit libluajit-5.1-dev nodejs npm
+              luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev nodejs npm
 DEPS_MEMORY = $(DEPS_TEST) valgrind
 
 # The specs that test the sandbox's internals in-process: Lua 5.3+ like the sandbox itself, so
@@ -86,7 +91,10 @@ $(CORE): $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(CURL_LIBS) $(CRYPTO_LIBS) $(ZIP_LIBS)
 
+# Without the Lua headers, one line naming the package instead of the compiler's "lua.h: No such file".
 $(BUILD)/obj/%.o: src/%.c $(HDRS)
+	@test -f $(LUA_INCDIR)/lua.h || { echo "make: $(LUA_INCDIR)/lua.h not found: the headers of $(LUA_NAME) are not" \
+	  "installed (Debian/Ubuntu: sudo apt-get install $(lastword $(LUA_PKGS))), or set LUA_INCDIR to their directory" >&2; exit 1; }
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 $(CFLAGS) $(WARNINGS) -fPIC -fvisibility=hidden -I$(LUA_INCDIR) -Isrc $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(ZIP_CFLAGS) -c -o $@ $<
 
@@ -304,25 +312,45 @@ sandbox: deps-run
 	@$(MAKE) -s --no-print-directory sandbox-core
 	$(SANDBOX_LUA) bin/hy3d-sandbox $(SANDBOX_ARGS)
 
+# hy3d runs on LUA_VERSION's Lua; hy3d-sandbox always on Lua 5.4 (SANDBOX_LUA), so with another
+# LUA_VERSION the 5.4 core and the modules go to SANDBOX_LIBDIR and SANDBOX_LUADIR too (it finds
+# them from BINDIR/..), or, without Lua 5.4 and its headers, the sandbox is left out with a note.
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/hy3d $(DESTDIR)$(LUADIR)/hy3d/sandbox $(DESTDIR)$(BINDIR)
 	install -m 755 $(CORE) $(DESTDIR)$(LIBDIR)/hy3d/core.so
 	install -m 644 lua/hy3d/*.lua $(DESTDIR)$(LUADIR)/hy3d/
 	install -m 644 lua/hy3d/sandbox/*.lua $(DESTDIR)$(LUADIR)/hy3d/sandbox/
-	install -m 755 bin/hy3d-sandbox $(DESTDIR)$(BINDIR)/hy3d-sandbox
 	sed '1s|.*|#!/usr/bin/env $(notdir $(LUA))|' bin/hy3d > $(DESTDIR)$(BINDIR)/hy3d
 	chmod 755 $(DESTDIR)$(BINDIR)/hy3d
+ifeq ($(LUA_VERSION),5.4)
+	install -m 755 bin/hy3d-sandbox $(DESTDIR)$(BINDIR)/hy3d-sandbox
+else
+	@if [ -f $(SANDBOX_INCDIR)/lua.h ] && command -v $(SANDBOX_LUA) >/dev/null 2>&1; then \
+	  $(MAKE) -s --no-print-directory sandbox-core && \
+	  install -d $(DESTDIR)$(SANDBOX_LIBDIR)/hy3d $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/sandbox && \
+	  install -m 755 $(SANDBOX_BUILD)/hy3d/core.so $(DESTDIR)$(SANDBOX_LIBDIR)/hy3d/core.so && \
+	  install -m 644 lua/hy3d/*.lua $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/ && \
+	  install -m 644 lua/hy3d/sandbox/*.lua $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/sandbox/ && \
+	  install -m 755 bin/hy3d-sandbox $(DESTDIR)$(BINDIR)/hy3d-sandbox; \
+	else \
+	  echo "install: hy3d-sandbox left out: it runs on Lua 5.4 ($(SANDBOX_LUA) and $(SANDBOX_INCDIR)/lua.h;" \
+	    "Debian/Ubuntu: sudo apt-get install lua5.4 liblua5.4-dev), then make install again"; \
+	fi
+endif
 
+# The builds, and what `luarocks make` leaves in a checkout (objects beside the sources, ./hy3d/core.so).
+# Never out/: `make demo` and users put their models there.
 clean:
-	rm -rf $(BUILD) out
+	rm -rf $(BUILD) hy3d/core.so src/*.o
+	@rmdir hy3d 2>/dev/null || true
 
 .PHONY: all sandbox-core deps-build deps-run deps-test deps-memory deps-sdk deps-fuzz deps-tsan lint test test-all \
         asan test-asan valgrind test-valgrind fuzz fuzz-build fuzz-seeds test-tsan demo sandbox install clean
 
-# make bench, make bench-quick (issue #8): see bench/bench.mk
+# make bench, make bench-quick: the per-request overhead benchmarks, see bench/bench.mk
 include bench/bench.mk
 
-# mutate (issue #14): the project's own mutation testing (no tool for it is packaged for Lua or this
+# mutate: the project's own mutation testing (no tool for it is packaged for Lua or this
 # C). mutate/run.lua copies the tracked tree to build/mutate/tree, builds the 5.4 core there once,
 # runs each mutant's specs unmutated (failing, or matching no test: BROKEN-BASELINE), then applies
 # each mutant of mutate/mutants.lua (one small bug in one C or Lua file), rebuilds when it is C, runs

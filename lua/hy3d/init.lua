@@ -16,7 +16,7 @@ local scheduler = require "hy3d.scheduler"
 
 local ceil, max = math.ceil, math.max
 
-local VERSION = "0.1.0"
+local VERSION = "0.3.0"   -- must equal HY3D_VERSION in src/hy3d.h (spec/version_spec.lua)
 
 if core._VERSION ~= VERSION then
   error(("hy3d: the C core is version %s but the Lua layer is %s; rebuild or reinstall hy3d")

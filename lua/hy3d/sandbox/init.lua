@@ -18,7 +18,7 @@ local gettime = socket.gettime
 local format, concat = string.format, table.concat
 local floor = math.floor
 
-local VERSION = "0.2.0"
+local VERSION = require("hy3d.core")._VERSION   -- hy3d's version: HY3D_VERSION in src/hy3d.h
 local API_VERSION = "2025-05-13"
 
 -- The default API 3.0 credentials (fake, like the default API key).

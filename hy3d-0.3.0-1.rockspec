@@ -1,9 +1,13 @@
 -- LuaRocks build of hy3d: the same C core and Lua layer as `make`, with LuaRocks' builtin type.
+-- Its version is hy3d's (HY3D_VERSION in src/hy3d.h; spec/version_spec.lua): a release renames this
+-- file with the new version and tags the commit v<version>. `luarocks make` in a checkout builds the
+-- checked-out sources whatever the source table says.
 rockspec_format = "3.0"
 package = "hy3d"
-version = "scm-1"
+version = "0.3.0-1"
 source = {
   url = "git+https://example.invalid/hy3d/hy3d.git",   -- set when the project is published
+  tag = "v0.3.0",
 }
 description = {
   summary = "Generate 3D models with Tencent Hunyuan 3D from Lua (libcurl + lua-cjson)",
