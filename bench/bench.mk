@@ -1,4 +1,4 @@
-# bench/bench.mk — the per-request overhead benchmarks (issue #8), included by the Makefile.
+# bench/bench.mk — the per-request overhead benchmarks, included by the Makefile.
 #   make bench        bench/scale/run.sh, then bench/bench.lua in full (N = 10000 queries, 5 runs
 #                     each, a callgrind profile of hy3d): writes BENCHMARKS.md and
 #                     bench/out/overhead.json, about 3-5 minutes
