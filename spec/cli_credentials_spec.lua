@@ -26,7 +26,7 @@ end
 -- Lua-API wording a command-line user cannot act on (whole words: a server's own code such as
 -- "invalid_api_key" is not one).
 local LUA_WORDS = { "api_key", "base_url", "allow_http", "validate =", "secret_id", "secret_key", "hy3d%.new",
-                    "max_retries", "pass api", "pass secret" }
+                    "max_retries", "pass api", "pass secret", "language =", "max_concurrent_jobs", "or token" }
 
 local function lua_wording(text)
   text = " " .. text .. " "

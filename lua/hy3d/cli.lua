@@ -663,6 +663,14 @@ M.exit_code = exit_code
 
 -- Library option names in a message, put in the command line's words.
 local LUA_WORDS = {
+  -- the library's hints (hy3d.error) name a variable and its option: keep the variable
+  { "HY3D_API_KEY (or api_key)", "HY3D_API_KEY (or --api-key)" },
+  { "(TENCENTCLOUD_SECRET_KEY or secret_key)", "(TENCENTCLOUD_SECRET_KEY)" },
+  { "TENCENTCLOUD_SECRET_ID (or secret_id)", "TENCENTCLOUD_SECRET_ID" },
+  { "(TENCENTCLOUD_SESSION_TOKEN or token)", "(TENCENTCLOUD_SESSION_TOKEN)" },
+  { "set region (or TENCENTCLOUD_REGION)", "pass --region (or set TENCENTCLOUD_REGION)" },
+  { " (language = \"en-US\" on an API 3.0 client gets the message in English)", "" },
+  { ", or pass max_concurrent_jobs so submits queue for a slot", ", then submit again" },
   { "validate = false", "--no-validate" }, { "allow_http = true", "--allow-http" },
   { "pass api_key", "set HY3D_API_KEY" }, { "api_key", "HY3D_API_KEY" },
   { "secret_id and secret_key", "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY" },
@@ -695,15 +703,15 @@ local FIELD_FLAGS = {
 -- An error of the library, in the command line's words (a copy; the message names the flag).
 local function translate(err)
   if type(err) ~= "table" or type(err.message) ~= "string" then return err end
-  local message = cli_words(err.message)
+  local message, hint = cli_words(err.message), err.hint and cli_words(err.hint)
   if err.code == "INVALID_PARAMETER" and type(err.field) == "string" then
     local flag = FIELD_FLAGS[err.field:match("^[%w]+")] or FIELD_FLAGS[err.field:match("([%w]+)$")]
     if flag then message = flag .. ": " .. message end
   end
-  if message == err.message then return err end
+  if message == err.message and hint == err.hint then return err end
   local copy = setmetatable({}, getmetatable(err))
   for k, v in pairs(err) do copy[k] = v end
-  copy.message = message
+  copy.message, copy.hint = message, hint
   return copy
 end
 
