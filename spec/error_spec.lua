@@ -153,6 +153,47 @@ describe("hy3d.error", function()
   end)
 end)
 
+describe("hy3d.assert", function()
+  local PUC51 = _VERSION == "Lua 5.1" and not rawget(_G, "jit")
+
+  it("returns every argument when the first is true, like assert", function()
+    local a, b, c = hy3d.assert("path", 42, false)
+    assert.same({ "path", 42, false }, { a, b, c })
+  end)
+
+  it("shows hy3d's message where plain assert hides it, and keeps the fields where the Lua can", function()
+    local err = errors.new { kind = "http", code = "invalid_api_key", message = "Incorrect API key provided",
+                             http_status = 401 }
+    local ok, raised = pcall(function() hy3d.assert(nil, err) end)
+    assert.is_false(ok)
+    if PUC51 then       -- the 5.1 interpreter prints only strings: the message, at the caller's line
+      assert.equal("string", type(raised))
+      assert.matches("error_spec%.lua:%d+: hy3d http error invalid_api_key: Incorrect API key provided", raised)
+    else                -- 5.2+ and LuaJIT print a table through __tostring: pcall gets the fields
+      assert.equal(err, raised)
+      assert.equal("invalid_api_key", raised.code)
+    end
+    -- what a script's user sees when nothing catches it
+    local script = os.tmpname()
+    sandbox.write_file(script, 'local hy3d = require "hy3d"\n'
+      .. 'hy3d.assert(nil, hy3d.Error.new { kind = "http", code = "invalid_api_key", message = "Incorrect API key provided" })\n')
+    local _, out = sandbox.run(("env %s %s %s 2>&1"):format(sandbox.lua_env(), sandbox.lua(), script))
+    os.remove(script)
+    assert.matches("Incorrect API key provided", out, 1, true)
+    assert.is_nil(out:find("error object is not a string", 1, true))
+    assert.is_nil(out:find("bad argument", 1, true))
+  end)
+
+  it("raises a string message, or 'assertion failed!', as assert does", function()
+    local ok, raised = pcall(function() hy3d.assert(false, "plain words") end)
+    assert.is_false(ok)
+    assert.matches("plain words$", raised)
+    ok, raised = pcall(function() hy3d.assert(nil) end)
+    assert.is_false(ok)
+    assert.matches("assertion failed!$", raised)
+  end)
+end)
+
 describe("credentials", function()
   local sb, key
 
