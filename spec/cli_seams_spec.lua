@@ -5,66 +5,10 @@ local core = require "hy3d.core"
 local images = require "spec.support.images"
 local sandbox = require "spec.support.sandbox"
 
-local ROOT = os.getenv("PWD")
 local q = sandbox.shell_quote
 
-local CLEARED = { "HY3D_API_KEY", "HY3D_BASE_URL", "HY3D_ENDPOINT", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY",
-                  "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION", "HY3D_JOBS_FILE", "XDG_STATE_HOME", "HY3D_DOOR" }
-
--- Runs bin/hy3d with only the variables of `env` (false: unset) in `cwd`; returns the exit
--- code, stdout and stderr.
-local function hy3d(args, env, cwd)
-  local words = {}
-  for _, name in ipairs(CLEARED) do words[#words + 1] = "-u " .. name end
-  for k, v in pairs(env or {}) do
-    if v ~= false then words[#words + 1] = k .. "=" .. q(v) end
-  end
-  local errfile = os.tmpname()
-  local _, out, code = sandbox.run(("cd %s && env %s %s %s %s %s 2>%s"):format(q(cwd or ROOT), table.concat(words, " "),
-    sandbox.lua_env(), sandbox.lua(), q(ROOT .. "/bin/hy3d"), args, q(errfile)))
-  local err = sandbox.read_file(errfile) or ""
-  os.remove(errfile)
-  return code, out, err
-end
-
-local function events(out)
-  local list = {}
-  for line in out:gmatch("[^\n]+") do list[#list + 1] = assert(core.decode(line), line) end
-  return list
-end
-
-local function of(list, name)
-  local out = {}
-  for _, e in ipairs(list) do
-    if e.event == name then out[#out + 1] = e end
-  end
-  return out
-end
-
-local function merge(a, b)
-  local t = {}
-  for k, v in pairs(a or {}) do t[k] = v end
-  for k, v in pairs(b or {}) do t[k] = v end
-  return t
-end
-
--- Lua-API wording a command-line user cannot act on (whole words: a server's own code such as
--- "invalid_api_key" is not one).
-local LUA_WORDS = { "api_key", "base_url", "allow_http", "validate =", "secret_id", "secret_key", "hy3d%.new",
-                    "max_retries", "pass api", "pass secret" }
-
-local function lua_wording(text)
-  text = " " .. text .. " "
-  for _, w in ipairs(LUA_WORDS) do
-    if text:find("[^%w_]" .. w .. "[^%w_]") then return w end
-  end
-  return nil
-end
-
-local function speaks_cli(text)
-  local w = lua_wording(text)
-  assert.is_nil(w, ("Lua wording %q in: %s"):format(tostring(w), text))
-end
+local cli = require "spec.support.cli"
+local hy3d, events, of, merge, speaks_cli = cli.run, cli.events, cli.of, cli.merge, cli.speaks_cli
 
 describe("hy3d command seams", function()
   local sb, dir, jobs_file, gateway, api3, both

@@ -5,55 +5,10 @@ local core = require "hy3d.core"
 local images = require "spec.support.images"
 local sandbox = require "spec.support.sandbox"
 
-local ROOT = os.getenv("PWD")
 local q = sandbox.shell_quote
 
--- Variables that would change which service, credentials or record a child uses: every run
--- starts without them and gets only what the test gives.
-local CLEARED = { "HY3D_API_KEY", "HY3D_BASE_URL", "HY3D_ENDPOINT", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY",
-                  "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION", "HY3D_JOBS_FILE", "XDG_STATE_HOME" }
-
--- The shell words that run bin/hy3d with `env` (a table of variables) in `cwd`.
-local function command(args, env, cwd)
-  local words = {}
-  for _, name in ipairs(CLEARED) do words[#words + 1] = "-u " .. name end
-  local names = {}
-  for k in pairs(env or {}) do names[#names + 1] = k end
-  table.sort(names)
-  for _, k in ipairs(names) do
-    if env[k] ~= false then words[#words + 1] = k .. "=" .. q(env[k]) end
-  end
-  return ("cd %s && env %s %s %s %s %s"):format(q(cwd or ROOT), table.concat(words, " "), sandbox.lua_env(),
-    sandbox.lua(), q(ROOT .. "/bin/hy3d"), args)
-end
-
--- Runs bin/hy3d; returns the exit code, stdout and stderr.
-local function hy3d(args, env, cwd)
-  local errfile = os.tmpname()
-  local _, out, code = sandbox.run(command(args, env, cwd) .. " 2>" .. q(errfile))
-  local err = sandbox.read_file(errfile) or ""
-  os.remove(errfile)
-  return code, out, err
-end
-
--- The JSON lines of stdout, each decoded (every line must be an event object).
-local function events(out)
-  local list = {}
-  for line in out:gmatch("[^\n]+") do
-    local e = core.decode(line)
-    assert(type(e) == "table" and type(e.event) == "string", "not a JSON event line: " .. line)
-    list[#list + 1] = e
-  end
-  return list
-end
-
-local function of(list, name)
-  local out = {}
-  for _, e in ipairs(list) do
-    if e.event == name then out[#out + 1] = e end
-  end
-  return out
-end
+local cli = require "spec.support.cli"
+local command, hy3d, events, of, merge = cli.command, cli.run, cli.events, cli.of, cli.merge
 
 -- The events' names in order, a run of the same name written once: "submitted status file result".
 local function names(list)
@@ -115,13 +70,6 @@ local function record(path)
   local by_id = {}
   for _, r in ipairs(list) do by_id[r.job_id] = r end
   return by_id, list
-end
-
-local function merge(a, b)
-  local t = {}
-  for k, v in pairs(a or {}) do t[k] = v end
-  for k, v in pairs(b or {}) do t[k] = v end
-  return t
 end
 
 describe("hy3d command", function()

@@ -80,6 +80,14 @@ describe("every public call in every calling context", function()
     return pack(t:result())
   end
 
+  -- A task's body that makes its own client, calls fn on it and closes it.
+  local function with_own_client(fn)
+    local c = new_client()
+    local out = pack(fn(c))
+    c:close()
+    return unpack(out, 1, out.n)
+  end
+
   -- Each context runs fn(c) and returns a list of outcomes (packed return values), or nil and
   -- "hang" when the deadline passed.
   local CONTEXTS = {
@@ -101,22 +109,12 @@ describe("every public call in every calling context", function()
       return { task_outcome(t) }
     end },
     { "hy3d.spawn with the client made inside the task", function(fn)
-      local t = hy3d.spawn(function()
-        local c = new_client()
-        local out = pack(fn(c))
-        c:close()
-        return unpack(out, 1, out.n)
-      end)
+      local t = hy3d.spawn(with_own_client, fn)
       if not drive { t } then return nil, "hang" end
       return { task_outcome(t) }
     end },
     { "hy3d.spawn with the client made inside the task, pumped by hy3d.update()", function(fn)
-      local t = hy3d.spawn(function()
-        local c = new_client()
-        local out = pack(fn(c))
-        c:close()
-        return unpack(out, 1, out.n)
-      end)
+      local t = hy3d.spawn(with_own_client, fn)
       local stop = core.now() + DEADLINE
       while t:status() == "running" do
         if core.now() > stop then return nil, "hang" end

@@ -9,6 +9,7 @@
 local core = require "hy3d.core"
 local errors = require "hy3d.error"
 local jobs = require "hy3d.jobs"
+local validate = require "hy3d.validate"
 
 local floor = math.floor
 local concat = table.concat
@@ -861,12 +862,7 @@ local function process_env(name)
   return v
 end
 
--- True for http URLs whose host is this machine (127.0.0.0/8, ::1, localhost).
-local function loopback(url)
-  local host = url:match("^%a+://%[([^%]]+)%]") or url:match("^%a+://([^/:?#]+)") or ""
-  host = host:lower()
-  return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
-end
+local loopback = validate.loopback
 
 -- Which door (gateway or api3) a command uses, from --door, HY3D_DOOR, the job's kind, the job
 -- record and the credentials that are set; and why, in the words of the command line.

@@ -158,12 +158,7 @@ local function trimmed(v, what)
   return v
 end
 
--- True for http URLs whose host is loopback (127.0.0.0/8, ::1, localhost).
-local function loopback(url)
-  local host = url:match("^%a+://%[([^%]]+)%]") or url:match("^%a+://([^/:?#]+)") or ""
-  host = host:lower()
-  return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
-end
+local loopback = validate.loopback
 
 local function check_url(v, what, allow_http)
   if not v:match("^https?://[^/%s]+") then

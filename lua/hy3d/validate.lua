@@ -5,7 +5,8 @@
 -- name (prompt, Promt) is a typo and is named with that name; one far from every name passes
 -- through (Tencent adds fields; the service has the last word). Version-neutral Lua (5.1 to
 -- 5.4, LuaJIT). A client option (validate = false) turns it off; job_id (what a JobId may
--- be, for the client and the job record) always applies.
+-- be, for the client and the job record) and loopback (where plain http:// needs no opt-in)
+-- always apply.
 local floor = math.floor
 local byte = string.byte
 
@@ -290,8 +291,17 @@ local function job_id(id)
   return nil
 end
 
+--- True for a URL whose host is this machine (127.0.0.0/8, ::1, localhost): where plain http://
+-- is allowed without allow_http (the client) or --allow-http (the command line).
+local function loopback(url)
+  local host = url:match("^%a+://%[([^%]]+)%]") or url:match("^%a+://([^/:?#]+)") or ""
+  host = host:lower()
+  return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
 return {
   check = check,
   utf8_length = utf8_length,
   job_id = job_id,
+  loopback = loopback,
 }
