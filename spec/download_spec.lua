@@ -92,6 +92,19 @@ describe("download", function()
     assert.is_true(ok, out)
   end)
 
+  it("an https:// link to a port that speaks plain HTTP fails at once, with the hint to use http://", function()
+    -- any retry would wait 30 s (jitter pinned to 1) and end in the call's 10 s timeout instead
+    local c = sb:client { retry_base = 30, retry_max = 30, retry_jitter = function() return 1 end }
+    local url = url_of("GLB"):gsub("^http:", "https:")
+    local path, err = c:download(url, dir .. "/tls.glb", { timeout = 10 })
+    assert.is_nil(path)
+    assert.equal("SSL_CONNECT_ERROR", err.code)
+    assert.is_false(err.retryable)
+    local hostport = url:match("^https://([^/]+)")
+    assert.equal(("the server at %s speaks plain HTTP; use http://"):format(hostport), err.hint)
+    assert.is_false(exists(dir .. "/tls.glb"))
+  end)
+
   it("never sends the API key to the file host", function()
     local before = #sb:requests("files")
     assert(client:download(url_of("GLB"), dir .. "/nokey.glb"))

@@ -389,9 +389,7 @@ function Client:_api(action, params, timeout, deadline)
     local delay = retry and self:_backoff(attempt, err)
     local past = retry and deadline and now() + delay >= deadline
     if not retry or attempt > self._retry.max or delay > self._retry.cap or past then
-      if errors.plain_http(err) then
-        err.hint = ("the server at %s speaks plain HTTP; use http://"):format(self.base_url:match("^%a+://([^/?#]+)"))
-      end
+      errors.hint_plain_http(err, self.base_url)
       if past and attempt <= self._retry.max and delay <= self._retry.cap then err.past_deadline = true end
       if ambiguous then
         err.message = tostring(err.message or err.code) .. AMBIGUOUS
@@ -790,7 +788,7 @@ function Client:_download(url, path, state, opts)
       if state.deadline then pause = math.min(pause, math.max(0, state.deadline - now())) end
       self:_sleep_until(now() + pause)
     else
-      return nil, derr
+      return nil, errors.hint_plain_http(derr, url)
     end
   end
 end

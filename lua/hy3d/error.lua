@@ -55,6 +55,15 @@ local function plain_http(e)
   return false
 end
 
+--- Gives e, when it is a TLS handshake that met plain HTTP, the hint naming url's host and port.
+-- Returns e.
+local function hint_plain_http(e, url)
+  if plain_http(e) then
+    e.hint = ("the server at %s speaks plain HTTP; use http://"):format(tostring(url):match("^%a+://([^/?#]+)") or "?")
+  end
+  return e
+end
+
 --- True for a network error that retrying cannot fix: a TLS verification or TLS setup failure, or
 -- a TLS handshake with a server that speaks plain HTTP.
 local function tls_permanent(e)
@@ -253,6 +262,7 @@ return {
   text = text,
   tls_permanent = tls_permanent,
   plain_http = plain_http,
+  hint_plain_http = hint_plain_http,
   kinds = KINDS,
   metatable = Error,
 }
