@@ -1131,10 +1131,10 @@ local function result_urls(res)
 end
 
 -- A file name from an --image: the file's name, or the URL's last path segment, without its
--- extension (nil for a data: URL, or when nothing usable is left: the JobId names the files).
+-- extension (nil for a data: URL, which has no path, or when nothing usable is left: the JobId
+-- names the files).
 local function image_name(image)
   local last
-  if image:match("^data:") then return nil end
   if is_url(image) then
     last = (image:match("^%a+://[^/?#]*(/[^?#]*)") or ""):match("([^/]*)$")
   else
