@@ -5,6 +5,7 @@ return {
     "2026-12-02 14:43 UTC: MUTANTS=unzip-total-not-summed at e2a51f0 (with uncommitted changes), 5 s",
     "2026-12-02 15:11 UTC: MUTANTS=client-jobid-fraction,jobs-id-any-number at 3740f13 (with uncommitted changes), 5 s",
     "2026-12-02 16:28 UTC: MUTANTS=sched-completions-off-until-collected,assert-string-everywhere,assert-returns-first-only,cli-rapid-through-gateway,cli-record-door-ignored,cli-half-pair-usage,cli-dir-checked-after-submit,cli-notdir-unnamed,cli-hint-untranslated,cli-limit-zero-all,cli-data-url-name,validate-typo-not-caught,error-no-hint,error-plain-http-retried,sb-language-ignored,sandbox-launcher-first-core at de086d4, 259 s",
+    "2026-12-02 16:33 UTC: MUTANTS=sandbox-launcher-first-core,client-http-to-any-host at 972b496, 12 s",
   },
   results = {
     ["unzip-file-follows-links"] = { outcome = "KILLED", detail = "specs failed (1 passed, 1 failed)", seconds = 2, fp = "c0834f46" },
@@ -141,7 +142,7 @@ return {
     ["client-dl-resume-false-ignored"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "6c6f7282" },
     ["client-dl-final-progress-skipped"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "6c0b93d8" },
     ["client-files-name-traversal"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "44e4a310" },
-    ["client-http-to-any-host"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "90772f41" },
+    ["client-http-to-any-host"] = { outcome = "KILLED", detail = "specs failed (0 passed, 2 failed)", seconds = 6, fp = "3757de1c" },
     ["client-log-not-redacted"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 1, fp = "77d2ed8f" },
     ["client-key-not-a-secret"] = { outcome = "KILLED", detail = "specs failed (5 passed, 2 failed)", seconds = 0, fp = "aabee5fb" },
     ["client-option-control-chars"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "0ad3e6d4" },
@@ -272,10 +273,10 @@ return {
     ["cli-notdir-unnamed"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "9700ae2f" },
     ["cli-hint-untranslated"] = { outcome = "KILLED", detail = "specs failed (3 passed, 11 failed)", seconds = 0, fp = "1c06730c" },
     ["cli-limit-zero-all"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "d41a7823" },
-    ["cli-data-url-name"] = { outcome = "SURVIVED", detail = "1 passed, 0 failed", seconds = 1, fp = "ce0603c3" },
     ["validate-typo-not-caught"] = { outcome = "KILLED", detail = "specs failed (21 passed, 1 failed)", seconds = 0, fp = "01e59910" },
     ["error-no-hint"] = { outcome = "KILLED", detail = "specs failed (1 passed, 1 failed)", seconds = 0, fp = "9ccd6d1c" },
     ["error-plain-http-retried"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "954e2ccc" },
     ["sb-language-ignored"] = { outcome = "KILLED", detail = "specs failed (2 passed, 1 failed)", seconds = 0, fp = "892a36d0" },
+    ["sandbox-launcher-first-core"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 2, fp = "d3c23fc2" },
   },
 }
