@@ -107,8 +107,9 @@ local HINTS = {
 
 -- What a hint marked `language` adds when asking for English would help: the message is not in
 -- English (it holds non-ASCII bytes), it came from an API 3.0 client (the only door that takes
--- X-TC-Language) and that client has not asked for English already.
-local LANGUAGE_HINT = " (language = \"en-US\" on the API 3.0 client gets the message in English)"
+-- X-TC-Language) and that client has not asked for English already. (The command line strips
+-- this exact text: keep the two in step.)
+local LANGUAGE_HINT = " (language = \"en-US\" on an API 3.0 client gets the message in English)"
 
 local function hint_of(e, ctx)
   if e.kind ~= "api" and e.kind ~= "job" and e.kind ~= "http" then return nil end
