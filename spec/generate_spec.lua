@@ -114,6 +114,8 @@ describe("generate", function()
       assert.matches("nothing was sent", err.message, 1, true)
       assert.is_nil(err.job_id)
     end
+    assert.has_error(function() client:generate("a cup", { dir = dir, formats = { "GLB", 42 } }) end,
+      "hy3d generate: formats must be a list of strings")
     assert.equal(before, submits(), "a job was submitted")
     -- one extra format: generate sets ResultFormat (leaving the caller's table alone) and delivers it
     local params = { Prompt = "a printable cup" }

@@ -1015,7 +1015,7 @@ function Client:_deliverable(kind, params, formats)
   if not rule or type(formats) ~= "table" then return params end
   local want = {}
   for _, f in ipairs(formats) do
-    if type(f) ~= "string" then return params end          -- download_files raises for it, as before
+    if type(f) ~= "string" then return params end          -- generate raised already
     if f:upper() == "ALL" then return params end
     want[#want + 1] = f:upper()
   end
@@ -1056,6 +1056,9 @@ function Client:generate(params, opts)
   if type(params) == "string" then params = { Prompt = params } end
   if type(params) ~= "table" then error("hy3d generate: expects a prompt string or a table of API fields", 2) end
   opts = check_options("hy3d generate", opts, GENERATE_OPTIONS, 2)
+  for _, f in ipairs(opts.formats or {}) do      -- a programmer error raises before the job, not after it
+    if type(f) ~= "string" then error("hy3d generate: formats must be a list of strings", 2) end
+  end
   local job, err
   if self._validate then
     params, err = self:_deliverable(opts.kind or "pro", params, opts.formats or { "GLB" })
