@@ -148,7 +148,7 @@ describe("API 3.0 client", function()
       local job = assert(c:submit({ Prompt = "x" }, { kind = "rapid" }))
       io.write(c.mode, " ", c.region, " ", assert(c:wait(job)).Status, " ", tostring(c))
     ]]
-    local envs = ("TENCENTCLOUD_SECRET_ID=%s TENCENTCLOUD_SECRET_KEY=%s TENCENTCLOUD_SESSION_TOKEN=t "
+    local envs = ("TENCENTCLOUD_SECRET_ID=%s TENCENTCLOUD_SECRET_KEY=%s TENCENTCLOUD_SESSION_TOKEN=sts-token-t "
       .. "TENCENTCLOUD_REGION=ap-guangzhou HY3D_ENDPOINT=%s HY3D_API_KEY= HY3D_BASE_URL="):format(
       sandbox.secret_id, sandbox.secret_key, sb.url)
     local ok, out = sandbox.run(("env %s %s %s -e %s"):format(envs, sandbox.lua_env(), sandbox.lua(),
@@ -218,9 +218,9 @@ end)
 
 describe("credentials", function()
   it("choose the door: api_key the gateway, secret_id/secret_key API 3.0", function()
-    local g = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9" }
+    local g = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "http://127.0.0.1:9" }
     assert.equal("gateway", g.mode)
-    local a = hy3d.new { secret_id = "AKIDx", secret_key = "k", endpoint = "http://127.0.0.1:9" }
+    local a = hy3d.new { secret_id = "AKIDx", secret_key = "kkkkkkkk", endpoint = "http://127.0.0.1:9" }
     assert.equal("api3", a.mode)
     assert.equal("ap-guangzhou", a.region)
     assert.equal("http://127.0.0.1:9", a.base_url)
@@ -231,13 +231,13 @@ describe("credentials", function()
 
   it("refuse half or doubled credentials", function()
     assert.has_error(function() hy3d.new { secret_id = "AKIDx" } end)
-    assert.has_error(function() hy3d.new { secret_key = "k" } end)
-    assert.has_error(function() hy3d.new { api_key = "sk-x", secret_id = "AKIDx", secret_key = "k" } end)
+    assert.has_error(function() hy3d.new { secret_key = "kkkkkkkk" } end)
+    assert.has_error(function() hy3d.new { api_key = "sk-xxxxxxxx", secret_id = "AKIDx", secret_key = "kkkkkkkk" } end)
     assert.has_error(function() hy3d.new { secret_id = "AKIDx", secret_key = "k\n" .. "x" } end)
   end)
 
   it("keep the gateway to Pro and call to API 3.0", function()
-    local g = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9" }
+    local g = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "http://127.0.0.1:9" }
     local _, err = g:submit({ Prompt = "x" }, { kind = "rapid" })
     assert.equal("invalid", err.kind)
     assert.equal("KIND_NEEDS_API3", err.code)

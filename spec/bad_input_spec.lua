@@ -31,8 +31,8 @@ local function survives(f, ...)
 end
 
 describe("bad input", function()
-  local client = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9", max_retries = 0, timeout = 1 }
-  local api3 = hy3d.new { secret_id = "AKIDx", secret_key = "k", endpoint = "http://127.0.0.1:9", max_retries = 0,
+  local client = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "http://127.0.0.1:9", max_retries = 0, timeout = 1 }
+  local api3 = hy3d.new { secret_id = "AKIDx", secret_key = "kkkkkkkk", endpoint = "http://127.0.0.1:9", max_retries = 0,
                           timeout = 1 }
 
   it("hy3d.new raises a message for every wrong option", function()
@@ -135,7 +135,7 @@ describe("bad input", function()
         assert.is_string(err.message)
       end
     end
-    local loose = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9", validate = false }
+    local loose = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "http://127.0.0.1:9", validate = false }
     for _, params in ipairs { { Prompt = "x", FaceCount = 0 / 0 }, { Prompt = "x", T = deep(2000) }, cyclic() } do
       local _, err = loose:submit(params)
       assert.equal("invalid", err.kind)

@@ -24,6 +24,53 @@ describe("hy3d.new", function()
     assert.has_error(function() hy3d.new { api_key = "sk-a\nb" } end, "hy3d.new: api_key contains control characters")
   end)
 
+  it("refuses a secret shorter than 8 characters, from an option or the environment, never showing it", function()
+    local function refused(opts, names)
+      local ok, msg = pcall(hy3d.new, opts)
+      assert.is_false(ok, "accepted")
+      assert.is_string(msg)
+      assert.matches("shorter than 8 characters", msg, 1, true)
+      for _, name in ipairs(names) do assert.truthy(msg:find(name, 1, true), name .. " not named in: " .. msg) end
+      assert.is_nil(msg:find("Zq7", 1, true), "the value leaked: " .. msg)
+    end
+    refused({ api_key = "Zq7" }, { "api_key", "HY3D_API_KEY" })
+    refused({ api_key = "  Zq7xxx  " }, { "api_key" })                     -- trimmed first
+    refused({ secret_id = "AKIDx", secret_key = "Zq7" }, { "secret_key", "TENCENTCLOUD_SECRET_KEY" })
+    refused({ secret_id = "AKIDx", secret_key = "Zq7-long-enough", token = "Zq7" },
+      { "token", "TENCENTCLOUD_SESSION_TOKEN" })
+    local real = os.getenv
+    local function with_env(vars, fn)
+      os.getenv = function(k) if vars[k] ~= nil then return vars[k] or nil end return real(k) end   -- luacheck: ignore 122
+      local ok, e = pcall(fn)
+      os.getenv = real                                                                            -- luacheck: ignore 122
+      if not ok then error(e, 0) end
+    end
+    with_env({ HY3D_API_KEY = "Zq7" }, function() refused({}, { "HY3D_API_KEY", "api_key" }) end)
+    with_env({ HY3D_API_KEY = false, TENCENTCLOUD_SECRET_ID = "AKIDx", TENCENTCLOUD_SECRET_KEY = "Zq7" },
+      function() refused({}, { "TENCENTCLOUD_SECRET_KEY", "secret_key" }) end)
+    with_env({ HY3D_API_KEY = false, TENCENTCLOUD_SECRET_ID = "AKIDx", TENCENTCLOUD_SECRET_KEY = "Zq7-long-enough",
+               TENCENTCLOUD_SESSION_TOKEN = "Zq7" },
+      function() refused({}, { "TENCENTCLOUD_SESSION_TOKEN", "token" }) end)
+    -- 8 characters will do; the SecretId is no secret and may be anything
+    hy3d.new({ api_key = "12345678", base_url = "http://127.0.0.1:9" }):close()
+    hy3d.new({ secret_id = "A", secret_key = "12345678", token = "12345678", endpoint = "http://127.0.0.1:9" }):close()
+  end)
+
+  it("takes a language tag such as en-US or zh-CN, and refuses anything else", function()
+    for _, tag in ipairs { "en-US", "zh-CN", "ja-JP" } do
+      hy3d.new({ secret_id = "AKIDx", secret_key = "secret-key-0", endpoint = "http://127.0.0.1:9",
+                 language = tag }):close()
+      -- a gateway client takes it too (env-driven setups set it for both doors); it changes nothing there
+      hy3d.new({ api_key = "sk-long-key", base_url = "http://127.0.0.1:9", language = tag }):close()
+    end
+    for _, bad in ipairs { "fr", "en_US", "english", "", "en-US\n", "zh-Hans-CN" } do
+      local ok, msg = pcall(hy3d.new, { secret_id = "AKIDx", secret_key = "secret-key-0",
+                                        endpoint = "http://127.0.0.1:9", language = bad })
+      assert.is_false(ok, bad)
+      assert.matches("hy3d.new: language must be a language tag such as \"en-US\" or \"zh-CN\"", msg, 1, true)
+    end
+  end)
+
   it("defaults base_url to the environment, else the public gateway", function()
     local c = hy3d.new {}
     assert.equal(os.getenv("HY3D_BASE_URL") or "https://api.ai3d.cloud.tencent.com", c.base_url)
@@ -201,7 +248,7 @@ describe("client", function()
     end)
 
     it("reports nothing listening as a network error", function()
-      local c = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:" .. sandbox.dead_port() }
+      local c = hy3d.new { api_key = "sk-dead-port", base_url = "http://127.0.0.1:" .. sandbox.dead_port() }
       local r, err = c:query("1")
       assert.is_nil(r)
       assert.equal("network", err.kind)
@@ -293,7 +340,7 @@ describe("issue 15 seams of the client", function()
   it("accepts every key of hy3d.defaults as an option of hy3d.new", function()
     local n = 0
     for k, v in pairs(hy3d.defaults) do
-      local opts = { api_key = "sk-x", base_url = "http://127.0.0.1:9" }
+      local opts = { api_key = "sk-defaults", base_url = "http://127.0.0.1:9" }
       if opts[k] == nil then opts[k] = v end
       local ok, err = pcall(hy3d.new, opts)
       assert.is_true(ok, ("hy3d.defaults.%s: %s"):format(k, tostring(err)))
@@ -303,8 +350,31 @@ describe("issue 15 seams of the client", function()
     assert.is_true(n >= 10, "hy3d.defaults lists the option defaults")
   end)
 
+  it("suggests language = \"en-US\" only to an API 3.0 client that got a message in another language", function()
+    local sb = sandbox.start { wait_time = 0, run_time = 0.1 }
+    finally(function() sb:stop() end)
+    local function api3(opts)
+      local o = { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key, endpoint = sb.url, max_retries = 0,
+                  validate = false }
+      for k, v in pairs(opts or {}) do o[k] = v end
+      return hy3d.new(o)
+    end
+    local zh, en = api3(), api3 { language = "en-US" }
+    local gw = sb:client { validate = false, max_retries = 0 }
+    local _, err = zh:submit { Prompt = "x", FaceCount = 1 }
+    assert.matches("^InvalidParameter", err.code)
+    assert.truthy(err.hint:find('language = "en-US"', 1, true), err.hint)
+    _, err = en:submit { Prompt = "x", FaceCount = 1 }
+    assert.matches("^InvalidParameter", err.code)
+    assert.is_nil(err.hint:find("language", 1, true), err.hint)
+    _, err = gw:submit { Prompt = "x", FaceCount = "50000" }
+    assert.is_string(err.hint, tostring(err))
+    assert.is_nil(err.hint:find("language", 1, true), err.hint)
+    for _, c in ipairs { zh, en, gw } do c:close() end
+  end)
+
   it("convert on the gateway names convert, not call", function()
-    local g = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9" }
+    local g = hy3d.new { api_key = "sk-gateway", base_url = "http://127.0.0.1:9" }
     local _, err = g:convert { File3D = "https://e.com/a.obj", Format = "STL" }
     assert.equal("invalid", err.kind)
     assert.equal("CONVERT_NEEDS_API3", err.code)

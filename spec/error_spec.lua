@@ -151,6 +151,45 @@ describe("hy3d.error", function()
     assert.equal("[redacted]", e.code)
     assert.equal("a.b[redacted]c", errors.redact("a.b%c", { "%" }))   -- plain text, not a pattern
   end)
+
+  it("redacts in one pass, the longest secret first, and never breaks its own marker", function()
+    -- the longer secret wins where both start: no tail of it is left behind
+    assert.equal("x [redacted] y [redacted]", errors.redact("x sk-long-key-1 y sk-long", { "sk-long", "sk-long-key-1" }))
+    -- a secret that is a common word (even the marker's own) leaves the marker whole, however often redacted
+    local once = errors.redact("the key was redacted, then [redacted] again", { "redacted" })
+    assert.equal("the key was [redacted], then [redacted] again", once)
+    assert.equal(once, errors.redact(once, { "redacted" }))
+    assert.equal("[redacted]", errors.redact("[redacted]", { "[redacted]", "redacted]", "d]" }))
+    -- an error made again from a redacted one (the client does this) keeps its markers
+    local e = errors.new({ kind = "http", code = "invalid_api_key", message = "key redacted refused" }, { "redacted" })
+    e = errors.new(e, { "redacted" })
+    assert.equal("key [redacted] refused", e.message)
+    local t = errors.redact_all({ ["[redacted]"] = "redacted", list = { "[redacted]" } }, { "redacted" })
+    assert.equal("[redacted]", t["[redacted]"])
+    assert.equal("[redacted]", t.list[1])
+  end)
+
+  it("suggests language = \"en-US\" only for a non-English message from an API 3.0 client not already in English", function()
+    local function hint(fields, ctx)
+      fields.kind = fields.kind or "api"
+      return errors.new(fields, nil, ctx).hint
+    end
+    local zh, en = "【FaceCount】参数取值错误", "FaceCount must be in [3000, 1500000]"
+    for _, code in ipairs { "InvalidParameter", "InvalidParameterValue", "InvalidParameterValue.FaceCount" } do
+      local h = hint({ code = code, message = zh }, { door = "api3" })
+      assert.truthy(h:find('language = "en-US"', 1, true), code .. ": " .. h)
+      for _, case in ipairs {
+        { { code = code, message = en }, { door = "api3" } },                         -- English already
+        { { code = code, message = zh }, { door = "api3", language = "en-US" } },     -- the client asked already
+        { { code = code, message = zh }, { door = "gateway" } },                      -- language does nothing there
+        { { code = code, message = zh } },                                            -- the door is not known
+      } do
+        h = hint(case[1], case[2])
+        assert.is_string(h, code)
+        assert.is_nil(h:find("language", 1, true), code .. ": " .. h)
+      end
+    end
+  end)
 end)
 
 describe("hy3d.assert", function()

@@ -1,6 +1,7 @@
 -- client:generate and client:download_files: from a prompt to model files on disk in one call,
 -- JobIds kept on every failure, formats picked, zips extracted, expired URLs refreshed.
 local hy3d = require "hy3d"
+local cjson = require "cjson"
 local binary = require "spec.support.binary"
 local sandbox = require "spec.support.sandbox"
 
@@ -85,13 +86,50 @@ describe("generate", function()
   end)
 
   it("keeps the JobId and the result when the format asked for is not among the results", function()
-    local r, err = client:generate("a cup", { dir = dir, formats = { "FBX" } })
+    sb:config { result_format = "replace" }         -- the service's ResultFormat replaces OBJ+GLB here
+    local r, err = client:generate({ Prompt = "a cup", ResultFormat = "FBX" }, { dir = dir, formats = { "GLB" } })
+    sb:config { result_format = "add" }
     assert.is_nil(r)
     assert.equal("invalid", err.kind)
     assert.equal("NO_SUCH_FORMAT", err.code)
     assert.matches("^%d+$", err.job_id)
     assert.equal("DONE", err.result.Status)
-    assert.matches("GLB", err.message)
+    assert.matches("FBX", err.message)
+  end)
+
+  it("never submits a job whose files it cannot deliver, and asks for the one extra format itself", function()
+    local function submits() return sb:stats().requests.submit or 0 end
+    local before = submits()
+    for _, case in ipairs {
+      { { Prompt = "a cup" }, { "MP4" } },                          -- no pro job makes one
+      { { Prompt = "a cup" }, { "STL", "FBX" } },                    -- one extra format at most
+      { { Prompt = "a cup", ResultFormat = "STL" }, { "FBX" } },     -- asked for another
+      { { Prompt = "a cup", GenerateType = "Geometry" }, { "OBJ" } }, -- a Geometry job makes a GLB
+    } do
+      local params = case[1]
+      local r, err = client:generate(params, { dir = dir, formats = case[2] })
+      assert.is_nil(r)
+      assert.equal("invalid", err.kind)
+      assert.equal("FORMAT_NOT_REQUESTED", err.code)
+      assert.matches("nothing was sent", err.message, 1, true)
+      assert.is_nil(err.job_id)
+    end
+    assert.has_error(function() client:generate("a cup", { dir = dir, formats = { "GLB", 42 } }) end,
+      "hy3d generate: formats must be a list of strings")
+    assert.equal(before, submits(), "a job was submitted")
+    -- one extra format: generate sets ResultFormat (leaving the caller's table alone) and delivers it
+    local params = { Prompt = "a printable cup" }
+    local r = assert(client:generate(params, { dir = dir, name = "cup", formats = { "GLB", "stl" } }))
+    assert.is_nil(params.ResultFormat)
+    assert.same({ "GLB", "STL" }, { r.files[1].type, r.files[2].type })
+    local sent = sb:requests("submit")
+    assert.equal(before + 1, submits())
+    assert.equal("STL", cjson.decode(sent[#sent].body).ResultFormat)
+    -- what the kind makes anyway, or "all", needs nothing
+    assert(client:generate("a plain cup", { dir = dir, formats = { "OBJ", "GLB" } }))
+    assert(client:generate("any cup", { dir = dir, formats = { "all" } }))
+    sent = sb:requests("submit")
+    assert.is_nil(cjson.decode(sent[#sent].body).ResultFormat)
   end)
 
   it("keeps the JobId when the job fails or the wait times out", function()
@@ -135,6 +173,29 @@ describe("generate", function()
     assert.is_table(r, tostring(task.error))
     assert.is_true(is_glb(r.files[1].path))
     assert.is_true(frames > 5)
+  end)
+
+  it("asks a rapid job for the one file wanted, or refuses before submitting", function()
+    local api3 = hy3d.new { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key, endpoint = sb.url,
+                            poll_interval = 0.05 }
+    finally(function() api3:close() end)
+    local function submits() return sb:stats().requests.SubmitHunyuanTo3DRapidJob or 0 end
+    local before = submits()
+    for _, case in ipairs {
+      { { Prompt = "a robot" }, { "OBJ", "GLB" } },                 -- a rapid job makes one file
+      { { Prompt = "a robot", ResultFormat = "FBX" }, { "GLB" } },   -- asked for another
+      { { Prompt = "a robot" }, { "GIF" } },                         -- not a rapid format
+    } do
+      local r, err = api3:generate(case[1], { kind = "rapid", dir = dir, formats = case[2] })
+      assert.is_nil(r)
+      assert.equal("FORMAT_NOT_REQUESTED", err.code)
+    end
+    assert.equal(before, submits(), "a job was submitted")
+    -- the default GLB: a rapid job makes OBJ unless asked, so generate asks
+    local r = assert(api3:generate("a rapid glb", { kind = "rapid", dir = dir }))
+    assert.equal("GLB", r.files[1].type)
+    r = assert(api3:generate("a rapid usdz", { kind = "rapid", dir = dir, formats = { "usdz" } }))
+    assert.equal("USDZ", r.files[1].type)
   end)
 
   it("generates through API 3.0 with another job kind", function()
@@ -243,7 +304,6 @@ describe("download_files", function()
 end)
 
 describe("JobIds from a hostile server or a careless caller", function()
-  local cjson = require "cjson"
   local sb, client, dir
 
   setup(function()

@@ -132,6 +132,27 @@ describe("hy3d.views", function()
     assert.equal("IMAGE_TOO_BIG", err.code)
   end)
 
+  it("names the view a refused image is for, and why a view's limit is not the main image's", function()
+    local path = file("v128.png", images.png(128, 128))
+    assert(hy3d.image(path))                        -- the main image may be 128 pixels a side
+    local list, err = hy3d.views { back = file("ok.png", images.png(300, 300)), left = path }
+    assert.is_nil(list)
+    assert.equal("IMAGE_TOO_SMALL", err.code)
+    assert.equal(path, err.path)
+    assert.equal(("left view: %s is 128x128 pixels; each side of a view image must be more than 128 (the main "
+      .. "image may be 128)"):format(path), err.message)
+    list, err = hy3d.views { right = file("v5000.png", images.png(300, 5000)) }
+    assert.is_nil(list)
+    assert.matches("^right view: .* each side of a view image must be less than 5000", err.message)
+    list, err = hy3d.views { back = file("v.webp", images.webp(300, 300)) }
+    assert.is_nil(list)
+    assert.matches("^back view: ", err.message)
+    list, err = hy3d.views { left_front = dir .. "/missing.png" }
+    assert.is_nil(list)
+    assert.equal("IMAGE_UNREADABLE", err.code)
+    assert.matches("^left_front view: ", err.message)
+  end)
+
   it("takes multi-view images exactly at each limit: 129 and 4999 pixels, 6 MB together", function()
     assert(hy3d.views { left = file("e1.png", images.png(129, 4999)), back = file("e2.jpg", images.jpeg(4999, 129)) })
     local a, b = images.jpeg(1000, 1000, 3 * 1024 * 1024), images.png(800, 800, 3 * 1024 * 1024)

@@ -145,7 +145,7 @@ describe("faults", function()
   end)
 
   it("retries a submit that never left: connection refused", function()
-    local c = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:" .. sandbox.dead_port(), retry_base = 0.01 }
+    local c = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "http://127.0.0.1:" .. sandbox.dead_port(), retry_base = 0.01 }
     local _, err = c:submit { Prompt = "x" }
     assert.equal("network", err.kind)
     assert.equal("COULDNT_CONNECT", err.code)
@@ -156,7 +156,7 @@ describe("faults", function()
   end)
 
   it("retries a submit that never left: unresolvable host", function()
-    local c = hy3d.new { api_key = "sk-x", base_url = "http://hy3d-nowhere.invalid", allow_http = true,
+    local c = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "http://hy3d-nowhere.invalid", allow_http = true,
                          retry_base = 0.01, max_retries = 1 }
     local _, err = c:submit { Prompt = "x" }
     assert.equal("network", err.kind)
@@ -172,7 +172,7 @@ describe("faults", function()
     local socket = require "socket"
     local server = assert(socket.bind("127.0.0.1", 0))
     local _, port = server:getsockname()
-    local c = hy3d.new { api_key = "sk-x", base_url = "https://127.0.0.1:" .. port, connect_timeout = 0.3,
+    local c = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "https://127.0.0.1:" .. port, connect_timeout = 0.3,
                          timeout = 0.3, max_retries = 2, retry_base = 0.01 }
     local _, err = c:submit { Prompt = "x" }
     c:close()
@@ -195,7 +195,7 @@ describe("faults", function()
     local server = assert(socket.bind("127.0.0.1", 0))
     local _, port = server:getsockname()
     server:settimeout(0)
-    local c = hy3d.new { api_key = "sk-x", base_url = "https://127.0.0.1:" .. port, max_retries = 2, retry_base = 0.01 }
+    local c = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "https://127.0.0.1:" .. port, max_retries = 2, retry_base = 0.01 }
     local task = hy3d.spawn(function() return c:submit { Prompt = "x" } end)
     local connections = 0
     while task:status() == "running" do
@@ -220,7 +220,7 @@ describe("faults", function()
   it("retries a submit that never reached an unresolvable proxy (COULDNT_RESOLVE_PROXY)", function()
     local script = [[
       local hy3d = require "hy3d"
-      local c = hy3d.new { api_key = "sk-x", base_url = "http://hy3d-target.invalid", allow_http = true,
+      local c = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "http://hy3d-target.invalid", allow_http = true,
                            max_retries = 2, retry_base = 0.01 }
       local _, err = c:submit { Prompt = "x" }
       io.write(tostring(err.code), " ", tostring(err.attempts), " ", tostring(err.maybe_submitted))
@@ -238,7 +238,7 @@ describe("faults", function()
       local socket = require "socket"
       local server = assert(socket.bind("127.0.0.1", tonumber(os.getenv("PORT"))))
       server:settimeout(0)
-      local c = hy3d.new { api_key = "sk-x", base_url = "http://hy3d-target.invalid", allow_http = true,
+      local c = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "http://hy3d-target.invalid", allow_http = true,
                            max_retries = 2, retry_base = 0.01 }
       local task = hy3d.spawn(function() return c:submit { Prompt = "x" } end)
       local n = 0
@@ -414,7 +414,7 @@ describe("max_concurrent_jobs", function()
 end)
 
 describe("local validation", function()
-  local c = hy3d.new { api_key = "sk-x", base_url = "http://127.0.0.1:9" }   -- nothing is ever sent
+  local c = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "http://127.0.0.1:9" }   -- nothing is ever sent
 
   local function rejects(params, field, kind)
     local _, err = c:submit(params, kind and { kind = kind } or nil)
@@ -454,7 +454,7 @@ describe("local validation", function()
   end)
 
   it("checks Rapid's own limits", function()
-    c = hy3d.new { secret_id = "AKIDx", secret_key = "k", endpoint = "http://127.0.0.1:9" }
+    c = hy3d.new { secret_id = "AKIDx", secret_key = "kkkkkkkk", endpoint = "http://127.0.0.1:9" }
     rejects({ Prompt = ("a"):rep(201) }, "Prompt", "rapid")
     rejects({ Prompt = "x", ResultFormat = "GIF" }, "ResultFormat", "rapid")
     rejects({ Prompt = "x", EnableGeometry = true, ResultFormat = "OBJ" }, "ResultFormat", "rapid")
@@ -483,14 +483,14 @@ end)
 
 describe("transport safety", function()
   it("refuses plain http to hosts that are not loopback unless allowed", function()
-    assert.has_error(function() hy3d.new { api_key = "k", base_url = "http://api.example.com" } end)
+    assert.has_error(function() hy3d.new { api_key = "kkkkkkkk", base_url = "http://api.example.com" } end)
     assert.has_error(function()
-      hy3d.new { secret_id = "a", secret_key = "b", endpoint = "http://ai3d.example.com" }
+      hy3d.new { secret_id = "a", secret_key = "bbbbbbbb", endpoint = "http://ai3d.example.com" }
     end)
     for _, url in ipairs { "http://127.0.0.1:1", "http://localhost:1", "http://[::1]:1", "https://api.example.com" } do
-      hy3d.new { api_key = "k", base_url = url }:close()
+      hy3d.new { api_key = "kkkkkkkk", base_url = url }:close()
     end
-    hy3d.new { api_key = "k", base_url = "http://api.example.com", allow_http = true }:close()
+    hy3d.new { api_key = "kkkkkkkk", base_url = "http://api.example.com", allow_http = true }:close()
   end)
 
   it("verifies TLS by default, and accepts a ca_file or insecure = true when asked", function()
@@ -512,7 +512,7 @@ describe("transport safety", function()
     -- timeout: the strict client fails in the handshake, however long it takes (valgrind on a
     -- loaded machine: seconds); the others get past it, then wait for an answer that never comes
     local function outcome(opts, timeout)
-      opts.api_key, opts.base_url, opts.max_retries, opts.timeout = "sk-x", url, 0, timeout or 1
+      opts.api_key, opts.base_url, opts.max_retries, opts.timeout = "sk-xxxxxxxx", url, 0, timeout or 1
       local c = hy3d.new(opts)
       local err
       for _ = 1, 50 do                               -- until s_server listens
@@ -551,7 +551,7 @@ describe("transport safety", function()
     local pid = sandbox.read_file(dir .. "/pid"):match("%d+")
     finally(function() os.execute("kill " .. tostring(pid) .. " 2>/dev/null; rm -rf " .. dir) end)
     local url = "https://127.0.0.1:" .. port
-    local probe = hy3d.new { api_key = "sk-x", base_url = url, insecure = true, max_retries = 0 }
+    local probe = hy3d.new { api_key = "sk-xxxxxxxx", base_url = url, insecure = true, max_retries = 0 }
     for _ = 1, 100 do                                -- until s_server listens
       if probe:download(url .. "/", dir .. "/page") then break end
       core.sleep(0.05)
@@ -563,7 +563,7 @@ describe("transport safety", function()
     end
     assert.equal(0, refused())
     local tries = {}
-    local c = hy3d.new { api_key = "sk-x", base_url = url, max_retries = 3, retry_base = 0.01,
+    local c = hy3d.new { api_key = "sk-xxxxxxxx", base_url = url, max_retries = 3, retry_base = 0.01,
                          on_retry = function(attempt) tries[#tries + 1] = attempt end }
     local _, err = c:query("1")
     assert.equal("PEER_FAILED_VERIFICATION", err.code)

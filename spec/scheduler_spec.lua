@@ -63,6 +63,57 @@ describe("hy3d pump", function()
     assert.has_error(function() hy3d.spawn("not a function") end)
   end)
 
+  it("keeps what a failed task raised: the error table itself, the traceback beside it", function()
+    local saved = scheduler.on_error
+    scheduler.on_error = function(task) return task end
+    local err = hy3d.Error.new { kind = "http", code = "invalid_api_key", message = "Incorrect API key provided",
+                                 http_status = 401 }
+    local raised = hy3d.spawn(function() error(err) end)
+    local asserted = hy3d.spawn(function() hy3d.assert(nil, err) end)
+    local text = hy3d.spawn(function() error("two\nlines", 0) end)
+    local ok, list = hy3d.run()
+    scheduler.on_error = saved
+    assert.is_false(ok)
+    assert.equal(3, #list)
+    assert.equal(err, raised.error)                 -- the table, kind and code kept
+    assert.equal("invalid_api_key", raised.error.code)
+    assert.equal(err, list[1])
+    local _, r = raised:result()
+    assert.equal(err, r)
+    if _VERSION == "Lua 5.1" and not rawget(_G, "jit") then   -- hy3d.assert raises the message there
+      assert.matches("Incorrect API key provided", asserted.error)
+    else
+      assert.equal(err, asserted.error)
+      assert.equal(err, list[2])
+    end
+    assert.equal("two\nlines", text.error)
+    assert.equal("two\nlines", list[3])
+    for _, t in ipairs { raised, asserted, text } do
+      assert.is_string(t.traceback)
+      assert.matches("stack traceback", t.traceback)
+    end
+    assert.matches("Incorrect API key provided", raised.traceback)
+  end)
+
+  it("reports a failed task in one line on stderr by default", function()
+    local lines, real = {}, io.stderr
+    io.stderr = { write = function(_, ...) lines[#lines + 1] = table.concat({ ... }) end }   -- luacheck: ignore 122
+    local ok = pcall(function()
+      hy3d.spawn(function() error(hy3d.Error.new { kind = "api", code = "FailedOperation.X", message = "no mesh" }) end)
+      hy3d.spawn(function() error("first line\nsecond line") end)
+      hy3d.run()
+    end)
+    io.stderr = real                                -- luacheck: ignore 122
+    assert.is_true(ok)
+    local out = table.concat(lines)
+    local n = select(2, out:gsub("\n", "\n"))
+    assert.equal(2, n, out)
+    assert.matches("hy3d: a spawned task failed: hy3d api error FailedOperation.X: no mesh\n", out, 1, true)
+    assert.matches("first line\n", out, 1, true)
+    assert.is_nil(out:find("second line", 1, true), out)
+    assert.is_nil(out:find("traceback", 1, true), out)
+  end)
+
   it("never blocks in update() while the server stalls", function()
     sb:fault { route = "query", action = "delay", delay = 1.2, count = -1 }
     local finished = 0
@@ -288,7 +339,7 @@ describe("hy3d pump", function()
     end
     assert.is_number(client:pollfd())
     assert.equal("r", client:events())
-    local c = hy3d.new { api_key = "x", base_url = "http://127.0.0.1:9" }
+    local c = hy3d.new { api_key = "sk-closed-client", base_url = "http://127.0.0.1:9" }
     c:close()
     assert.is_nil(c:pollfd())
     assert.is_nil(c:timeout())

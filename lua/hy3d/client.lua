@@ -150,11 +150,23 @@ local function env(name)
   return nil
 end
 
-local function trimmed(v, what)
+-- Secrets shorter than this are refused: no real one is (an API key, a SecretKey and an STS
+-- token are far longer), and one this short turns up inside ordinary words, where redacting it
+-- would mangle every message (and a real word could not be told from the key).
+local MIN_SECRET = 8
+
+-- A credential as given (trimmed; nil when empty). `what` names where it came from (an option or
+-- a variable). For the values that must be kept out of messages, `secret` says what it is and
+-- `also` names its other source: shorter than MIN_SECRET raises, naming both and never the value.
+local function trimmed(v, what, secret, also)
   if v == nil then return nil end
   v = v:match("^%s*(.-)%s*$")
   if v:find("[%c]") then error("hy3d.new: " .. what .. " contains control characters", 3) end
   if v == "" then return nil end
+  if secret and #v < MIN_SECRET then
+    error(("hy3d.new: %s (%s) is shorter than %d characters: no real %s is, and one this short could not be "
+      .. "kept out of messages"):format(what, also, MIN_SECRET, secret), 3)
+  end
   return v
 end
 
@@ -174,16 +186,18 @@ end
 -- The credentials and door: explicit options first, then the environment. Returns the mode
 -- ("gateway", "api3" or nil when there are none) and the settings of that door.
 local function credentials(opts)
-  local key = trimmed(opts.api_key, "api_key")
-  local id, secret = trimmed(opts.secret_id, "secret_id"), trimmed(opts.secret_key, "secret_key")
+  local key = trimmed(opts.api_key, "api_key", "API key", "the option; else HY3D_API_KEY")
+  local id = trimmed(opts.secret_id, "secret_id")
+  local secret = trimmed(opts.secret_key, "secret_key", "SecretKey",
+    "the option; else TENCENTCLOUD_SECRET_KEY")
   if key and (id or secret) then
     error("hy3d.new: give either api_key (the gateway) or secret_id/secret_key (API 3.0), not both", 3)
   end
   if not (key or id or secret) then
-    key = trimmed(env("HY3D_API_KEY"), "HY3D_API_KEY")
+    key = trimmed(env("HY3D_API_KEY"), "HY3D_API_KEY", "API key", "read for api_key")
     if not key then
       id = trimmed(env("TENCENTCLOUD_SECRET_ID"), "TENCENTCLOUD_SECRET_ID")
-      secret = trimmed(env("TENCENTCLOUD_SECRET_KEY"), "TENCENTCLOUD_SECRET_KEY")
+      secret = trimmed(env("TENCENTCLOUD_SECRET_KEY"), "TENCENTCLOUD_SECRET_KEY", "SecretKey", "read for secret_key")
     end
   end
   if (id == nil) ~= (secret == nil) then
@@ -193,7 +207,8 @@ local function credentials(opts)
   if key then return "gateway", { key = key } end
   if id then
     return "api3", { id = id, secret = secret,
-      token = trimmed(opts.token, "token") or trimmed(env("TENCENTCLOUD_SESSION_TOKEN"), "TENCENTCLOUD_SESSION_TOKEN") }
+      token = trimmed(opts.token, "token", "STS token", "the option; else TENCENTCLOUD_SESSION_TOKEN")
+        or trimmed(env("TENCENTCLOUD_SESSION_TOKEN"), "TENCENTCLOUD_SESSION_TOKEN", "STS token", "read for token") }
   end
   return nil, {}
 end
@@ -220,6 +235,11 @@ local function new(opts)
   for _, name in ipairs { "stall", "retry_base", "retry_max" } do
     local v = opts[name]
     if v ~= nil and (v ~= v or v < 0) then error("hy3d.new: " .. name .. " must be >= 0", 2) end
+  end
+  local language = opts.language
+  if language ~= nil and not language:match("^%a%a%-%a%a$") then
+    error("hy3d.new: language must be a language tag such as \"en-US\" or \"zh-CN\" (X-TC-Language; API 3.0 "
+      .. "only: a gateway client ignores it)", 2)
   end
   local mr, mcj = opts.max_retries, opts.max_concurrent_jobs
   if mr ~= nil and (mr ~= mr or mr < 0 or mr ~= math.floor(mr)) then
@@ -251,7 +271,7 @@ local function new(opts)
       authorization = cred.key and (scheme and ("Bearer " .. cred.key) or cred.key) or nil,
       tc3 = mode == "api3" and {
         secret_id = cred.id, secret_key = cred.secret, token = cred.token, region = region,
-        version = opts.version or DEFAULTS.version, language = opts.language,
+        version = opts.version or DEFAULTS.version, language = language,
       } or nil,
       user_agent = user_agent,
       timeout = timeout,
@@ -268,6 +288,7 @@ local function new(opts)
     _allow_http = opts.allow_http == true,
     _log = log,
     _slots = mcj and { max = mcj, active = {}, count = 0, queue = {}, next_ticket = 1 } or nil,
+    _error_ctx = { door = mode, language = mode == "api3" and language or nil },
   }, Client)
   if not self._yield and scheduler.default_yield then self._yield = scheduler.default_yield(self) end
   scheduler.add_client(self)
@@ -280,7 +301,7 @@ end
 -- ===== internals =====
 
 function Client:_error(fields)
-  return new_error(fields, secrets_of[self])
+  return new_error(fields, secrets_of[self], self._error_ctx)
 end
 
 function Client:_no_key()
@@ -973,6 +994,57 @@ function Client:download_files(job, opts)
   return out
 end
 
+-- What a job of each kind makes, for generate's check before it submits (reference §5.3, §5.4;
+-- other kinds are left to the service): the files it returns unasked (`made(params)`), and the
+-- ResultFormat values that ask for one more (pro) or for the one file instead (rapid).
+local MAKES = {
+  pro = { made = function(p) return p.GenerateType == "Geometry" and { "GLB" } or { "OBJ", "GLB" } end,
+          extra = { STL = true, USDZ = true, FBX = true }, words = "OBJ and GLB (a Geometry job: GLB only), and "
+            .. "the one of STL, USDZ or FBX that ResultFormat asks for", adds = true },
+  rapid = { made = function(p) return { p.EnableGeometry == true and "GLB" or "OBJ" } end,
+            extra = { OBJ = true, GLB = true, STL = true, USDZ = true, FBX = true, MP4 = true },
+            words = "one file: OBJ (GLB with EnableGeometry) unless ResultFormat asks for GLB, STL, USDZ, FBX or MP4" },
+}
+
+-- Checks, before anything is sent, that a job of `kind` with `params` makes every format in
+-- `formats` (not {"all"}), and when ResultFormat is not set and one such field makes the list
+-- deliverable, returns a copy of params with it set. Returns params (maybe that copy), or nil and
+-- an invalid / FORMAT_NOT_REQUESTED error.
+function Client:_deliverable(kind, params, formats)
+  local rule = MAKES[kind]
+  if not rule or type(formats) ~= "table" then return params end
+  local want = {}
+  for _, f in ipairs(formats) do
+    if type(f) ~= "string" then return params end          -- generate raised already
+    if f:upper() == "ALL" then return params end
+    want[#want + 1] = f:upper()
+  end
+  local rf = type(params.ResultFormat) == "string" and params.ResultFormat:upper() or nil
+  local have = {}
+  if not (rf and not rule.adds) then
+    for _, t in ipairs(rule.made(params)) do have[t] = true end
+  end
+  if rf then have[rf] = true end
+  local missing = {}
+  for _, w in ipairs(want) do
+    if not have[w] then missing[#missing + 1] = w end
+  end
+  if #missing == 0 then return params end
+  -- one format asked beyond the defaults, and ResultFormat free to ask for it
+  if not rf and #missing == 1 and rule.extra[missing[1]] and (rule.adds or #want == 1) then
+    local copy = {}
+    for k, v in pairs(params) do copy[k] = v end
+    copy.ResultFormat = missing[1]
+    return copy
+  end
+  local asked = {}
+  for i, w in ipairs(missing) do asked[i] = files.safe_token(w, 32) or "?" end
+  return nil, self:_error { kind = "invalid", code = "FORMAT_NOT_REQUESTED",
+    message = ("a %s job%s makes %s; formats asks for %s too (nothing was sent: set ResultFormat, or ask for "
+      .. "formats the job makes)"):format(kind, rf and (" with ResultFormat " .. rf) or "", rule.words,
+      table.concat(asked, ", ")) }
+end
+
 --- Generates a model in one call: submits `params` (a table of API fields, or a prompt string
 -- meaning { Prompt = s }), waits for the job and downloads its files. opts: kind, formats (default
 -- {"GLB"}), dir, name, extract (see download_files), on_submit(job) (called as soon as the JobId
@@ -984,7 +1056,15 @@ function Client:generate(params, opts)
   if type(params) == "string" then params = { Prompt = params } end
   if type(params) ~= "table" then error("hy3d generate: expects a prompt string or a table of API fields", 2) end
   opts = check_options("hy3d generate", opts, GENERATE_OPTIONS, 2)
-  local job, err = self:submit(params, { kind = opts.kind })
+  for _, f in ipairs(opts.formats or {}) do      -- a programmer error raises before the job, not after it
+    if type(f) ~= "string" then error("hy3d generate: formats must be a list of strings", 2) end
+  end
+  local job, err
+  if self._validate then
+    params, err = self:_deliverable(opts.kind or "pro", params, opts.formats or { "GLB" })
+    if not params then return nil, err end
+  end
+  job, err = self:submit(params, { kind = opts.kind })
   if not job then return nil, err end
   if opts.on_submit then
     local ok, cerr = pcall(opts.on_submit, job)

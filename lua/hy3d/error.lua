@@ -94,9 +94,8 @@ local HINTS = {
     .. "a proxy may have changed it" },
   { "^AuthFailure", "the credentials were refused: check TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY" },
   { "^InvalidParameterValue", "a parameter's value is outside what the service allows; the message names the "
-    .. "field (language = \"en-US\" on an API 3.0 client gets the message in English)" },
-  { "^InvalidParameter", "a parameter has the wrong type or format; the message names the field "
-    .. "(language = \"en-US\" on an API 3.0 client gets the message in English)" },
+    .. "field", language = true },
+  { "^InvalidParameter", "a parameter has the wrong type or format; the message names the field", language = true },
   { "^MissingParameter", "a required parameter is missing; the message names it" },
   { "^UnknownParameter", "the action has no such parameter: field names are case-sensitive (Prompt, not prompt)" },
   { "^FailedOperation%.DownloadError$", "the service could not fetch a URL given as input: it must be "
@@ -106,11 +105,23 @@ local HINTS = {
   { "^invalid_api_key$", "the API key was refused: check HY3D_API_KEY (or api_key)" },
 }
 
-local function hint_of(e)
+-- What a hint marked `language` adds when asking for English would help: the message is not in
+-- English (it holds non-ASCII bytes), it came from an API 3.0 client (the only door that takes
+-- X-TC-Language) and that client has not asked for English already. (The command line strips
+-- this exact text: keep the two in step.)
+local LANGUAGE_HINT = " (language = \"en-US\" on an API 3.0 client gets the message in English)"
+
+local function hint_of(e, ctx)
   if e.kind ~= "api" and e.kind ~= "job" and e.kind ~= "http" then return nil end
   local code = tostring(e.code or "")
   for _, h in ipairs(HINTS) do
-    if code:find(h[1]) then return h[2] end
+    if code:find(h[1]) then
+      if h.language and ctx and ctx.door == "api3" and ctx.language ~= "en-US"
+          and tostring(e.message or ""):find("[\128-\255]") then
+        return h[2] .. LANGUAGE_HINT
+      end
+      return h[2]
+    end
   end
   return nil
 end
@@ -127,26 +138,63 @@ local function default_retryable(e)
   return false
 end
 
--- Replaces every occurrence of each secret in s (plain text, not patterns).
+local MARK = "[redacted]"
+
+-- The secrets longest first (where two start at one place the longer one wins, so no tail of it
+-- is left behind), without empty ones. Memoized per list and its length: the client passes the
+-- same list again and again, and a list that grows (the command line's) is sorted anew.
+local ordered_cache = setmetatable({}, { __mode = "k" })
+local function ordered(secrets)
+  local memo = ordered_cache[secrets]
+  if memo and memo.n == #secrets then return memo.list end
+  local list = {}
+  for _, secret in ipairs(secrets) do
+    if type(secret) == "string" and #secret > 0 then list[#list + 1] = secret end
+  end
+  table.sort(list, function(a, b) return #a > #b end)
+  ordered_cache[secrets] = { n = #secrets, list = list }
+  return list
+end
+
+-- Replaces every occurrence of each secret in s (plain text, not patterns) with "[redacted]", in
+-- one pass from left to right: what it puts in is never looked at again, and a "[redacted]" s
+-- already holds is kept whole (a secret that is a word of it, "redacted" say, cannot break it),
+-- so redacting twice changes nothing more. A secret starting where a marker starts still wins.
 local function redact(s, secrets)
   if type(s) ~= "string" then return s end
-  for _, secret in ipairs(secrets) do
-    if #secret > 0 then
-      local out, i = {}, 1
-      while true do
-        local a, b = s:find(secret, i, true)
-        if not a then break end
-        out[#out + 1] = s:sub(i, a - 1)
-        out[#out + 1] = "[redacted]"
-        i = b + 1
+  local list = ordered(secrets)
+  if #list == 0 then return s end
+  local next_at = {}                              -- where each secret next occurs (false: nowhere)
+  for k, secret in ipairs(list) do next_at[k] = s:find(secret, 1, true) or false end
+  local mark_at = s:find(MARK, 1, true) or false
+  local out, i = nil, 1
+  while true do
+    local best, best_k = false, nil
+    for k = 1, #list do
+      local at = next_at[k]
+      if at and at < i then                       -- inside what was just replaced: look again
+        at = s:find(list[k], i, true) or false
+        next_at[k] = at
       end
-      if i > 1 then
-        out[#out + 1] = s:sub(i)
-        s = table.concat(out)
-      end
+      if at and (not best or at < best) then best, best_k = at, k end
+    end
+    if mark_at and mark_at < i then mark_at = s:find(MARK, i, true) or false end
+    if mark_at and (not best or mark_at < best) then      -- a marker already there: keep it whole
+      out = out or {}
+      out[#out + 1] = s:sub(i, mark_at + #MARK - 1)
+      i = mark_at + #MARK
+    elseif best then
+      out = out or {}
+      out[#out + 1] = s:sub(i, best - 1)
+      out[#out + 1] = MARK
+      i = best + #list[best_k]
+    else
+      break
     end
   end
-  return s
+  if not out then return s end
+  out[#out + 1] = s:sub(i)
+  return table.concat(out)
 end
 
 -- Redacts every string reachable from v in place: values and keys at any depth (a server's
@@ -221,8 +269,9 @@ local TEXT_FIELDS = { "code", "message", "request_id", "job_id", "status", "hint
 
 --- Makes an error from a table of fields (kind is required). `secrets`, if given, is a list of
 -- strings that must never appear in the error: they are replaced in every string reachable from
--- it (nested tables such as err.result and keys included).
-function Error.new(fields, secrets)
+-- it (nested tables such as err.result and keys included). `ctx`, if given, says where the error
+-- came from, for the hint: { door = "gateway" | "api3", language = the client's language option }.
+function Error.new(fields, secrets, ctx)
   assert(KINDS[fields.kind], "hy3d: unknown error kind " .. tostring(fields.kind))
   local e = setmetatable(fields, Error)
   for _, k in ipairs(TEXT_FIELDS) do
@@ -231,7 +280,7 @@ function Error.new(fields, secrets)
   end
   if secrets then redact_all(e, secrets) end
   if e.message == nil then e.message = e.code or e.kind end
-  if e.hint == nil then e.hint = hint_of(e) end
+  if e.hint == nil then e.hint = hint_of(e, ctx) end
   if e.retryable == nil then e.retryable = default_retryable(e) end
   return e
 end

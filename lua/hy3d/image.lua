@@ -8,7 +8,9 @@ local check_options = require("hy3d.client").check_options
 local open = io.open
 local MB = 1024 * 1024
 
--- The limits of the reference (§5.3, §8): one image (ImageBase64) and multi-view images.
+-- The limits of the reference (§5.3, §8): one image (ImageBase64), each side 128 to 5000 pixels,
+-- and multi-view images, each side strictly over 128 and under 5000 (the reference words the two
+-- differently: ">=128 and <=5000" against ">128 and <5000"), so 129 to 4999.
 local SINGLE = { formats = { "png", "jpeg", "webp" }, min_side = 128, max_side = 5000, max_bytes = 6 * MB }
 local VIEW = { formats = { "png", "jpeg" }, min_side = 129, max_side = 4999, max_bytes = 6 * MB }
 
@@ -38,8 +40,9 @@ local function read_image(path, limit)
   return data
 end
 
--- Checks one image against limits. Returns base64, info or nil, err.
-local function encode(path, limits)
+-- Checks one image against limits; `view` names the view it is for (a multi-view image, whose
+-- side limits are exclusive, and are said so). Returns base64, info or nil, err.
+local function encode(path, limits, view)
   local data, err = read_image(path, limits.max_bytes)
   if not data then return nil, err end
   local format, width, height = core.image_info(data)
@@ -54,12 +57,20 @@ local function encode(path, limits)
   end
   local small, large = math.min(width, height), math.max(width, height)
   if small < limits.min_side then
-    return nil, invalid("IMAGE_TOO_SMALL", ("%s is %dx%d pixels; each side must be at least %d")
-      :format(path, width, height, limits.min_side), path)
+    local rule = ("each side must be at least %d"):format(limits.min_side)
+    if view then
+      rule = ("each side of a view image must be more than %d"):format(limits.min_side - 1)
+      if limits.min_side - 1 == SINGLE.min_side then rule = rule .. (" (the main image may be %d)"):format(SINGLE.min_side) end
+    end
+    return nil, invalid("IMAGE_TOO_SMALL", ("%s is %dx%d pixels; %s"):format(path, width, height, rule), path)
   end
   if large > limits.max_side then
-    return nil, invalid("IMAGE_TOO_LARGE", ("%s is %dx%d pixels; each side must be at most %d")
-      :format(path, width, height, limits.max_side), path)
+    local rule = ("each side must be at most %d"):format(limits.max_side)
+    if view then
+      rule = ("each side of a view image must be less than %d"):format(limits.max_side + 1)
+      if limits.max_side + 1 == SINGLE.max_side then rule = rule .. (" (the main image may be %d)"):format(SINGLE.max_side) end
+    end
+    return nil, invalid("IMAGE_TOO_LARGE", ("%s is %dx%d pixels; %s"):format(path, width, height, rule), path)
   end
   return core.base64_encode(data), { format = format, width = width, height = height, bytes = #data, path = path }
 end
@@ -105,12 +116,15 @@ local function views(map, opts)
     if src and src:match("^https?://") then
       list[#list + 1] = { ViewType = view, ViewImageUrl = src }
     elseif src then
-      local b64, info = encode(src, limits)
-      if not b64 then return nil, info end
+      local b64, info = encode(src, limits, view)
+      if not b64 then
+        info.message = view .. " view: " .. tostring(info.message)   -- which of the views it is
+        return nil, info
+      end
       total = total + info.bytes
       if total > limits.max_bytes then
-        return nil, invalid("IMAGE_TOO_BIG", ("the view images add up to more than %d bytes (%.1f MB)")
-          :format(limits.max_bytes, limits.max_bytes / MB), src)
+        return nil, invalid("IMAGE_TOO_BIG", ("%s view: the view images add up to more than %d bytes (%.1f MB)")
+          :format(view, limits.max_bytes, limits.max_bytes / MB), src)
       end
       list[#list + 1] = { ViewType = view, ViewImageBase64 = b64 }
     end

@@ -91,7 +91,8 @@ function Task:status()
   return self.state
 end
 
---- The function's return values once done, or nil and the error once failed.
+--- The function's return values once done, or nil and the error (what the function raised)
+-- once failed.
 function Task:result()
   if self.state == "done" then return unpack(self.results, 1, self.results.n) end
   if self.state == "failed" then return nil, self.error end
@@ -119,9 +120,10 @@ function M._timers()
   return heap_n, nsleepers
 end
 
---- Called with (task, err) when a spawned task raises; the default writes one line to stderr.
+--- Called with (task, err) when a spawned task raises (err is what it raised; task.traceback
+-- has where); the default writes one line to stderr: tostring(err), only the first line of it.
 function M.on_error(task, err)
-  io.stderr:write("hy3d: a spawned task failed: ", tostring(err), "\n")
+  io.stderr:write("hy3d: a spawned task failed: ", (tostring(err):match("^[^\r\n]*")), "\n")
   return task
 end
 
@@ -164,11 +166,11 @@ local function run_task(task)
     ok, a, b, c = resume(task.co, unpack(task.args, 1, task.args.n))
     task.args = nil
   end
-  if not ok then
+  if not ok then                                  -- keep what was raised (an hy3d error stays a table)
     finished = finished + 1
-    task.state, task.error = "failed", debug.traceback(task.co, tostring(a))
-    failures[#failures + 1] = task.error
-    M.on_error(task, task.error)
+    task.state, task.error, task.traceback = "failed", a, debug.traceback(task.co, tostring(a))
+    failures[#failures + 1] = a ~= nil and a or task.traceback   -- error(nil) still counts
+    M.on_error(task, a)
   elseif status(task.co) == "dead" then
     finished = finished + 1
     task.state = "done"
@@ -295,7 +297,7 @@ function M.step(timeout)
 end
 
 --- Drives every spawned task to the end. Returns true, or false and the list of the errors of
--- the tasks that failed meanwhile.
+-- the tasks that failed meanwhile (what each raised; the traceback of one raising nil).
 function M.run()
   local first = #failures + 1
   while #tasks > 0 do M.step(1) end
