@@ -108,7 +108,7 @@ local function generate(prompt, dir)
   state.line = ("saved %s (%d bytes)"):format(state.file, state.bytes)
 end
 
--- Records an error: its first line (a failed task's error carries a traceback after it).
+-- Records an error: the first line of its message (a string error may run over several lines).
 local function fail(err)
   state.error = tostring(err):match("^[^\n]*")
   state.line = "error: " .. state.error

@@ -826,7 +826,7 @@ function Ctx:drive(fn)
     self:tick()
   end
   scheduler.on_error = on_error
-  if task:status() == "failed" then error(task.error, 0) end
+  if task:status() == "failed" then error(task.traceback or task.error, 0) end
   return task:result()
 end
 
