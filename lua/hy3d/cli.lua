@@ -699,7 +699,7 @@ local LUA_WORDS = {
 }
 
 -- The library's pointer to the `language` option (in a hint about the service's Chinese message).
-local LANGUAGE_NOTE = '%s*%(language = "en%-US"[^)]*%)'
+local LANGUAGE_NOTE = '%s*%([^()]*language = "en%-US"[^()]*%)'
 
 local function cli_words(message)
   message = tostring(message)
@@ -1026,7 +1026,11 @@ function Ctx:connect(o, kind, kind_from, rec)
         :gsub("%f[%w_]token%f[^%w_]", "TENCENTCLOUD_SESSION_TOKEN")
       return nil, credentials_error(client.code, message)
     end
-    return nil, usage_error(cli_words(bare(client)))
+    local message = cli_words(bare(type(client) == "table" and client.message or client))
+    if message:find("shorter than %d+ characters") or message:find("contains control characters") then
+      return nil, credentials_error("BAD_CREDENTIALS", message)   -- the library's own check of a credential
+    end
+    return nil, usage_error(message)
   end
   self.client = client
   return client
