@@ -98,7 +98,7 @@ local function wait_help(downloads)
 waiting:
   --timeout SECONDS      give up after this long (above 0), ]] .. (downloads
     and "waiting and downloading included\n                         (exit 5; the job goes on; default 1800)"
-    or "waiting for the job (exit 5; the job goes\n                         on; default 1800)") .. [[
+    or "waiting for the job only\n                         (exit 5; the job goes on; default 1800)") .. [[
 
   --interval SECONDS     seconds between status queries (default 5)
 ]]
