@@ -92,3 +92,30 @@ describe("hy3d command × credentials", function()
     end
   end
 end)
+
+describe("hy3d command with a credential too short to be one", function()
+  -- A key of a few characters would be redacted out of every word it occurs in ("w[redacted]rning"):
+  -- it is refused before anything is sent, naming the variable or flag, and the output stays readable.
+  for _, case in ipairs {
+    { "status 1", { HY3D_API_KEY = "e" }, "HY3D_API_KEY" },
+    { "status 1", { HY3D_API_KEY = "key" }, "HY3D_API_KEY" },
+    { "status 1 --api-key a", {}, "--api-key" },
+    { "status 1 --door api3", { TENCENTCLOUD_SECRET_ID = "AKIDshortsecretid", TENCENTCLOUD_SECRET_KEY = "abc" },
+      "TENCENTCLOUD_SECRET_KEY" },
+    { "status 1 --door api3", { TENCENTCLOUD_SECRET_ID = "AKIDshortsecretid", TENCENTCLOUD_SECRET_KEY = "abcdefghijkl",
+                                TENCENTCLOUD_SESSION_TOKEN = "t" }, "TENCENTCLOUD_SESSION_TOKEN" },
+  } do
+    it(("%s with %s exits 3 naming it"):format(case[1], case[3]), function()
+      local env = cli.merge(case[2], { HY3D_BASE_URL = "http://127.0.0.1:9", HY3D_ENDPOINT = "http://127.0.0.1:9",
+                                       HY3D_JOBS_FILE = os.tmpname() })
+      local code, out, err = hy3d(case[1] .. " --text", env)
+      os.remove(env.HY3D_JOBS_FILE)
+      assert.equal(3, code, out .. err)
+      assert.truthy(err:find(case[3], 1, true), err)
+      assert.matches("BAD_CREDENTIALS", err)
+      assert.is_nil((out .. err):find("redacted", 1, true), err)
+      assert.matches("too short", err)
+      cli.speaks_cli(out .. err)
+    end)
+  end
+end)

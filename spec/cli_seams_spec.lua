@@ -279,4 +279,177 @@ describe("hy3d command seams", function()
       end
     end)
   end)
+
+  describe("a new user's review", function()
+    -- Fails unless text is one line that names `flag` and the exit code is 2 (a usage error).
+    local function one_usage_line(code, out, err, flag, args)
+      assert.equal(2, code, args .. ": " .. out .. err)
+      assert.equal("", out, args)
+      assert.matches("^hy3d[^\n]*\n$", err, args)
+      if flag then assert.truthy(err:find(flag, 1, true), args .. ": " .. err) end
+      speaks_cli(out .. err)
+    end
+
+    it("jobs says why it cannot read a record under a file or that is a folder (exit 7, never a Lua table)", function()
+      local cwd = workdir()
+      sandbox.write_file(cwd .. "/afile", "x\n")
+      assert(os.execute("mkdir -p " .. q(cwd .. "/adir")))
+      for _, args in ipairs { "jobs --jobs-file afile/jobs.jsonl", "jobs --jobs-file adir" } do
+        local code, out, err = hy3d(args, {}, cwd)
+        assert.equal(7, code, args .. ": " .. err)
+        assert.is_nil((out .. err):find("table: ", 1, true), args .. ": " .. err)
+        assert.matches("cannot read", err, args)
+      end
+    end)
+
+    it("a checkout without the core for this Lua says in one line what to build", function()
+      local root = sandbox.tmpdir()
+      assert(os.execute(("mkdir -p %s/bin && cp bin/hy3d %s/bin/ && ln -s %s %s/lua"):format(q(root), q(root),
+        q(os.getenv("PWD") .. "/lua"), q(root))))
+      local abi = rawget(_G, "jit") and "jit" or _VERSION:match("%d+%.%d+")
+      local _, out, code = sandbox.run(("cd %s && env -u LUA_PATH -u LUA_CPATH_5_4 -u LUA_CPATH_5_3 -u LUA_CPATH_5_2 "
+        .. "LUA_CPATH=%s %s bin/hy3d --version"):format(q(root), q(root .. "/nowhere/?.so"), sandbox.lua()))
+      os.execute("rm -rf " .. q(root))
+      assert.not_equal(0, code)
+      assert.is_nil(out:find("traceback", 1, true), out)
+      assert.matches("^hy3d: [^\n]+\n?$", out)
+      assert.truthy(out:find("make LUA_VERSION=" .. abi, 1, true), out)
+    end)
+
+    it("--timeout 0 is a usage error for every command that waits, before anything is sent", function()
+      local before = #sb:requests()
+      for _, args in ipairs { "generate x --timeout 0", "wait 1 --timeout 0", "download 1 --timeout 0",
+                              "generate x --timeout=0.0" } do
+        local code, out, err = hy3d(args, gateway, workdir())
+        one_usage_line(code, out, err, "--timeout", args)
+      end
+      assert.equal(before, #sb:requests())
+    end)
+
+    it("--view without --image is a usage error, before any view file is read", function()
+      for _, args in ipairs { "generate x --view left=missing.png", "submit x --view left=missing.png" } do
+        local code, out, err = hy3d(args, gateway, workdir())
+        one_usage_line(code, out, err, "--view needs --image", args)
+      end
+    end)
+
+    it("messages about views and the prompt name flags, not the API's fields", function()
+      local cwd = workdir()
+      sandbox.write_file(cwd .. "/big.png", images.png(256, 256))
+      local code, out, err = hy3d("submit --image big.png --view top=big.png", gateway, cwd)
+      assert.equal(2, code, err)
+      assert.truthy(err:find("--model 3.1", 1, true), err)
+      for _, word in ipairs { "ViewType", "MultiViewImages", "Model 3.1" } do
+        assert.is_nil(err:gsub("%-%-model 3%.1", ""):find(word, 1, true), word .. " in: " .. err)
+      end
+      speaks_cli(out .. err)
+      code, out, err = hy3d("submit --kind rapid " .. ("a"):rep(300), api3, cwd)
+      assert.equal(2, code, err)
+      assert.is_nil(err:find("Prompt:", 1, true), err)
+      assert.matches("the prompt", err)
+      speaks_cli(out .. err)
+    end)
+
+    it("status of an unrecorded job the service does not know hints at --kind rapid", function()
+      local code, out, err = hy3d("status 987654321 --text", both, workdir())
+      assert.equal(6, code, err)
+      assert.truthy(err:find("--kind rapid", 1, true), err)
+      speaks_cli(out .. err)
+    end)
+
+    it("usage errors name the allowed values and never repeat the value given", function()
+      for _, case in ipairs {
+        { "generate x --format foo", "foo", "GLB" },
+        { "generate x --kind rapid --format foo", "foo", "GLB" },
+        { "status 1 --kind frob", "frob", "rapid" },
+        { "wait 1 --kind frob", "frob", "rapid" },
+        { "generate x --faces 99999999999999999999", "99999", "3000" },
+        { "generate x --faces 0x1000", "0x1000", "3000" },
+        { "generate x --faces 1e4", "1e4", "3000" },
+        { "generate x --faces 1e4 --no-validate", "1e4", "3000" },
+        { "generate x --faces +5000", "+5000", "3000" },
+        { "generate x --faces 100", "got 100", "3000" },
+        { "generate x --retries 0x3", "0x3", "--retries" },
+        { "generate x --interval 1e1", "1e1", "--interval" },
+        { "jobs --limit 0x10", "0x10", "--limit" },
+      } do
+        local code, out, err = hy3d(case[1] .. " --text", both, workdir())
+        assert.equal(2, code, case[1] .. ": " .. err)
+        assert.equal("", out, case[1])
+        assert.is_nil(err:lower():find(case[2]:lower(), 1, true), case[1] .. ": " .. err)
+        assert.truthy(err:find(case[3], 1, true), case[1] .. ": " .. err)
+        assert.is_nil(err:find("1e+20", 1, true), err)
+      end
+    end)
+
+    it("download --help and wait --help say what their --dir and --timeout cover", function()
+      local _, out = hy3d("download --help")
+      assert.is_nil(out:find("submitted, created", 1, true))
+      assert.is_nil(out:find("before the job is submitted", 1, true), out)
+      local _, wout = hy3d("wait --help")
+      assert.is_nil(wout:find("downloading", 1, true), wout)
+      local _, gout = hy3d("generate --help")
+      assert.truthy(gout:find("downloading included", 1, true))
+    end)
+
+    it("extra words after help COMMAND or --version are a usage error (exit 2)", function()
+      for _, args in ipairs { "help jobs extra", "--version extra", "help help extra", "--help jobs extra" } do
+        local code, out, err = hy3d(args)
+        one_usage_line(code, out, err, nil, args)
+      end
+      local code, out = hy3d("--help jobs")
+      assert.equal(0, code)
+      assert.matches("^usage: hy3d jobs", out)
+    end)
+
+    it("an empty -o, --dir, --image or --format is a usage error", function()
+      local before = #sb:requests()
+      for _, args in ipairs { "generate x -o ''", "generate x --output=", "generate x --dir ''", "generate --image '' x",
+                              "generate x --format ''", "download 1 -o ''" } do
+        local code, out, err = hy3d(args, gateway, workdir())
+        one_usage_line(code, out, err, nil, args)
+      end
+      assert.equal(before, #sb:requests())
+    end)
+
+    it("--language en-US (or HY3D_LANGUAGE) gets API 3.0's messages in English", function()
+      local cwd = workdir()
+      local code, _, err = hy3d("status 987654321 --door api3 --text", both, cwd)
+      assert.equal(6, code, err)
+      assert.is_nil(err:find("The job does not exist", 1, true), err)
+      code, _, err = hy3d("status 987654321 --door api3 --text --language en-US", both, cwd)
+      assert.equal(6, code, err)
+      assert.truthy(err:find("The job does not exist", 1, true), err)
+      local out
+      code, out, err = hy3d("status 987654321 --door api3 --text", merge(both, { HY3D_LANGUAGE = "en-US" }), cwd)
+      assert.equal(6, code, err)
+      assert.truthy(err:find("The job does not exist", 1, true), err)
+      speaks_cli(out .. err)
+      -- on the gateway it changes nothing, and is no error
+      code, _, err = hy3d("status 987654321 --text --language en-US", gateway, cwd)
+      assert.equal(6, code, err)
+      for _, case in ipairs { { "status 1 --language fr", both, "--language" },
+                              { "status 1", merge(both, { HY3D_LANGUAGE = "fr" }), "HY3D_LANGUAGE" } } do
+        code, out, err = hy3d(case[1], case[2], cwd)
+        one_usage_line(code, out, err, case[3], case[1])
+        assert.truthy(err:find("en-US", 1, true), err)
+        assert.is_nil(err:find("fr", 1, true), err)
+      end
+      local _, help = hy3d("status --help")
+      assert.truthy(help:find("--language", 1, true))
+      assert.truthy(help:find("HY3D_LANGUAGE", 1, true))
+    end)
+
+    it("the service's InvalidParameter hint points to --language on API 3.0, to nothing on the gateway", function()
+      local cwd = workdir()
+      local code, out, err = hy3d("submit x --faces 100 --no-validate --door api3", both, cwd)
+      assert.equal(2, code, err)
+      assert.truthy(err:find("--language en-US", 1, true), err)
+      speaks_cli(out .. err)
+      code, out, err = hy3d("submit x --faces 100 --no-validate --door gateway", both, cwd)
+      assert.equal(2, code, err)
+      assert.is_nil(err:find("language", 1, true), err)
+      speaks_cli(out .. err)
+    end)
+  end)
 end)

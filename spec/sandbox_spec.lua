@@ -767,3 +767,32 @@ describe("hy3d-sandbox", function()
     end)
   end)
 end)
+
+describe("hy3d-sandbox's command line", function()
+  local parse = require("hy3d.sandbox").parse_args
+  local function getenv() return nil end
+
+  it("refuses a port outside 0..65535 and negative or non-finite durations", function()
+    for _, argv in ipairs {
+      { "--port", "99999" }, { "--port", "-1" }, { "--port", "80.5" }, { "--wait-s", "-1" }, { "--run-s", "-0.5" },
+      { "--lifetime", "inf" }, { "--wait-s", "nan" }, { "--url-ttl", "-3" }, { "--max-faces", "0" },
+      { "--rate-limit", "-1" }, { "--max-connections", "0" }, { "--seed", "1.5" }, { "--port", "0x50" },
+    } do
+      local cfg, err = parse(argv, getenv)
+      assert.is_nil(cfg, table.concat(argv, " "))
+      assert.truthy(err:find(argv[1], 1, true), err)
+    end
+    assert.equal(65535, parse({ "--port", "65535" }, getenv).port)
+    assert.equal(0, parse({ "--wait-s", "0" }, getenv).wait_time)
+    assert.equal(0.25, parse({ "--run-s", ".25" }, getenv).run_time)
+  end)
+
+  it("a usage error is one line and a pointer to --help, not the whole help", function()
+    for _, args in ipairs { "--port 99999", "--bogus", "--wait-s -1" } do
+      local ok, out, code = sandbox.run(sandbox.lua_env() .. " " .. sandbox.lua() .. " bin/hy3d-sandbox " .. args)
+      assert.is_false(ok)
+      assert.equal(2, code, out)
+      assert.matches("^hy3d%-sandbox: [^\n]+%(see `hy3d%-sandbox %-%-help`%)\n?$", out)
+    end
+  end)
+end)

@@ -54,6 +54,8 @@ connection (defaults come from the environment; see `hy3d --help`):
                          goes through API 3.0, anything else through the gateway when
                          HY3D_API_KEY is set
   --allow-http           allow a plain http:// URL to a host that is not this machine
+  --language en-US|zh-CN the language of API 3.0's messages (HY3D_LANGUAGE; the service's
+                         default is Chinese); no effect on the gateway, which has no such choice
   --api-key KEY          a gateway API key (discouraged: other users can read it in the process
                          list; set HY3D_API_KEY instead)
 ]]
@@ -91,23 +93,31 @@ job:
                          checks them)
 ]]
 
-local WAIT_HELP = [[
+local function wait_help(downloads)
+  return [[
 waiting:
-  --timeout SECONDS      give up after this long, waiting and downloading included (exit 5;
-                         the job goes on; default 1800)
+  --timeout SECONDS      give up after this long (above 0), ]] .. (downloads
+    and "waiting and downloading included\n                         (exit 5; the job goes on; default 1800)"
+    or "waiting for the job only\n                         (exit 5; the job goes on; default 1800)") .. [[
+
   --interval SECONDS     seconds between status queries (default 5)
 ]]
+end
+local WAIT_HELP = wait_help(true)
 
-local SAVE_HELP = [[
+local function save_help(checked)
+  return [[
 files:
   -o, --output PATH      where to save: a directory (ending in /), or a file name whose
                          extension (.glb, .obj, .zip, .stl, .usdz, .fbx) picks the format when
                          --format is not given; other types get the same base name
   --format LIST          file types to download, comma-separated (default GLB; "all" = every file)
   --dir DIR              the directory for the files (default .; -o is relative to it;
-                         checked before the job is submitted, created if missing)
+                         checked before ]] .. checked .. [[, created if missing)
   --extract              unzip zipped results (OBJ) into NAME_obj/
 ]]
+end
+local SAVE_HELP = save_help("the job is submitted")
 
 local USAGE = {}
 
@@ -176,7 +186,7 @@ usage: hy3d wait [options] JOBID
 Waits until a job is DONE (prints its result files' types and URLs) or FAIL (exit 1).
 
 job:
-]] .. KIND_HELP .. "\n" .. WAIT_HELP .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
+]] .. KIND_HELP .. "\n" .. wait_help(false) .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
 
 USAGE.download = [[
 usage: hy3d download [options] JOBID
@@ -187,7 +197,7 @@ submitted, what -o, --dir, --format and --extract do not say is what generate wo
 directory, named after the JobId, GLB by default.
 
 job:
-]] .. KIND_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
+]] .. KIND_HELP .. "\n" .. WAIT_HELP .. "\n" .. save_help("waiting for the job") .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
 
 USAGE.jobs = [[
 usage: hy3d jobs [options]
@@ -224,12 +234,12 @@ local OPTIONS = {
   ["--dir"] = { key = "dir" }, ["--extract"] = { key = "extract", flag = true },
   ["--limit"] = { key = "limit" },
   ["--door"] = { key = "door" }, ["--allow-http"] = { key = "allow_http", flag = true },
-  ["--no-validate"] = { key = "no_validate", flag = true },
+  ["--no-validate"] = { key = "no_validate", flag = true }, ["--language"] = { key = "language" },
 }
 
 local GROUPS = {
   common = { "--help", "-h", "--json", "--text", "--quiet", "-q", "--jobs-file" },
-  connect = { "--api-key", "--base-url", "--endpoint", "--region", "--retries", "--door", "--allow-http" },
+  connect = { "--api-key", "--base-url", "--endpoint", "--region", "--retries", "--door", "--allow-http", "--language" },
   kind = { "--kind" },
   job = { "--kind", "--model", "--image", "--view", "--faces", "--type", "--polygon", "--pbr", "--result-format",
           "--no-validate" },
@@ -291,6 +301,7 @@ local function parse(cmd, args)
           v = args[i]
           if v == nil then return nil, usage_error(name .. " needs a value") end
         end
+        if v == "" then return nil, usage_error(name .. " needs a value, not an empty one") end
         if opt.multi then o[opt.key][#o[opt.key] + 1] = v else o[opt.key] = v end
       end
     end
@@ -299,19 +310,24 @@ local function parse(cmd, args)
   return o, pos
 end
 
--- A number option: nil when absent, else a finite number >= min, or a usage error.
--- `range` (optional) words the values wanted, when the real range is checked elsewhere.
-local function number_option(o, key, name, min, integer, range)
+-- A number option: nil when absent, else decimal digits (with a fraction unless `integer`): a
+-- number >= min (> min when `above`), at most `max`; or a usage error, which never repeats the
+-- value. `range` (optional) words the values wanted, when the real range is checked elsewhere.
+local function number_option(o, key, name, min, integer, range, above, max)
   local v = o[key]
   if v == nil then return true end
-  local n = tonumber(v)
-  local want = range or (">= " .. min)
-  if not n or n ~= n then
-    return nil, usage_error(("%s is not a number: give %s %s"):format(name, integer and "a whole number" or "a number",
-      want))
+  local want = range or ((above and "above " or ">= ") .. min)
+  local kind = integer and "a whole number" or "a number"
+  local digits = v:match("^%d+$") or (not integer and (v:match("^%d+%.%d*$") or v:match("^%.%d+$")))
+  if not digits then
+    if v:match("^[+-]?%d*%.?%d*$") and v:match("%d") then
+      return nil, usage_error(("%s needs %s %s"):format(name, kind, want))
+    end
+    return nil, usage_error(("%s is not a number: give %s %s, in decimal digits"):format(name, kind, want))
   end
-  if n == math.huge or n == -math.huge or n < min or (integer and n ~= floor(n)) then
-    return nil, usage_error(("%s needs %s %s"):format(name, integer and "a whole number" or "a number", want))
+  local n = tonumber(v)
+  if not n or n ~= n or n == math.huge or n < min or (above and n <= min) or n > (max or 1e15) then
+    return nil, usage_error(("%s needs %s %s"):format(name, kind, want))
   end
   o[key] = n
   return true
@@ -393,8 +409,12 @@ local function new_ctx(env)
   return ctx
 end
 
+-- Credentials shorter than this are refused (Ctx:connect), so never sent: they are not redacted,
+-- which would cut them out of ordinary words ("w[redacted]rning" for a key "a").
+local MIN_SECRET = 8
+
 function Ctx:secret(s)
-  if type(s) == "string" and s:match("%S") then
+  if type(s) == "string" and #(s:match("^%s*(.-)%s*$")) >= MIN_SECRET then
     self.secrets[#self.secrets + 1] = s
     local trimmed = s:match("^%s*(.-)%s*$")
     if trimmed ~= s and trimmed ~= "" then self.secrets[#self.secrets + 1] = trimmed end
@@ -670,7 +690,6 @@ local LUA_WORDS = {
   { "TENCENTCLOUD_SECRET_ID (or secret_id)", "TENCENTCLOUD_SECRET_ID" },
   { "(TENCENTCLOUD_SESSION_TOKEN or token)", "(TENCENTCLOUD_SESSION_TOKEN)" },
   { "set region (or TENCENTCLOUD_REGION)", "pass --region (or set TENCENTCLOUD_REGION)" },
-  { " (language = \"en-US\" on an API 3.0 client gets the message in English)", "" },
   { ", or pass max_concurrent_jobs so submits queue for a slot", ", then submit again" },
   { "validate = false", "--no-validate" }, { "allow_http = true", "--allow-http" },
   { "pass api_key", "set HY3D_API_KEY" }, { "api_key", "HY3D_API_KEY" },
@@ -679,8 +698,12 @@ local LUA_WORDS = {
   { "base_url", "--base-url (HY3D_BASE_URL)" }, { "max_retries", "--retries" }, { "hy3d.new: ", "" },
 }
 
+-- The library's pointer to the `language` option (in a hint about the service's Chinese message).
+local LANGUAGE_NOTE = '%s*%([^()]*language = "en%-US"[^()]*%)'
+
 local function cli_words(message)
   message = tostring(message)
+  message = message:gsub(LANGUAGE_NOTE, " (--language en-US or HY3D_LANGUAGE=en-US gets the message in English)")
   for _, w in ipairs(LUA_WORDS) do
     local from, to = w[1], w[2]
     local i = 1
@@ -702,12 +725,29 @@ local FIELD_FLAGS = {
 }
 
 -- An error of the library, in the command line's words (a copy; the message names the flag).
-local function translate(err)
+-- A local check's message names the flag instead of the field and leaves out the value it got
+-- (usage errors never repeat a value). `door` and `language` (the command's) decide whether the
+-- hint about the service's Chinese messages points to --language: only on API 3.0, and only
+-- when the language is not English already.
+local function translate(err, door, language)
   if type(err) ~= "table" or type(err.message) ~= "string" then return err end
   local message, hint = cli_words(err.message), err.hint and cli_words(err.hint)
+  if hint and (door ~= "api3" or language == "en-US") then
+    hint = hint:gsub("%s*%(%-%-language en%-US[^)]*%)", "")
+  end
   if err.code == "INVALID_PARAMETER" and type(err.field) == "string" then
-    local flag = FIELD_FLAGS[err.field:match("^[%w]+")] or FIELD_FLAGS[err.field:match("([%w]+)$")]
-    if flag then message = flag .. ": " .. message end
+    local field = err.field:match("^[%w]+")
+    local flag = FIELD_FLAGS[field] or FIELD_FLAGS[err.field:match("([%w]+)$")]
+    if flag then
+      local rule = message
+      local a, b = rule:find(err.field .. ": ", 1, true)
+      if a == 1 then rule = rule:sub(b + 1) end
+      if field ~= "Prompt" and field ~= "ImageBase64" then
+        rule = rule:gsub(", got [^(]-( %(checked locally)", "%1"):gsub(", got [^(]*$", "")
+      end
+      rule = rule:gsub("Model 3%.1", "--model 3.1")
+      message = flag .. ": " .. rule
+    end
   end
   if message == err.message and hint == err.hint then return err end
   local copy = setmetatable({}, getmetatable(err))
@@ -719,7 +759,7 @@ end
 -- Reports an error (stderr, and an "error" event in JSON mode) with a hint, and returns the
 -- exit code.
 function Ctx:fail(err)
-  err = translate(err)
+  err = translate(err, self.door, self.language)
   local code = exit_code(err, self.phase)
   if code == EXIT.interrupted then return self:interrupted() end
   local job_id = err.job_id or self.job_id
@@ -756,6 +796,10 @@ function Ctx:fail(err)
     local rec = self:lookup(job_id)
     if rec and type(rec.base_url) == "string" and rec.base_url ~= self.client.base_url then
       hint = ("job %s was submitted to %s, not %s"):format(job_id, rec.base_url, self.client.base_url)
+    elseif not rec and not self.kind_given and self.kind == "pro" and err.kind == "api"
+        and (tostring(err.code):match("JobNotFound$") or tostring(err.code):match("^ResourceNotFound")) then
+      hint = ("job %s is not in the job record, so it was asked for as a pro job: if it is a rapid job, "
+        .. "add --kind rapid"):format(job_id)
     end
   end
   if hint then self:err("hy3d: " .. hint .. "\n") end
@@ -913,10 +957,22 @@ function Ctx:connect(o, kind, kind_from, rec)
     if c[1] and c[1]:find("%c") then
       return nil, credentials_error("BAD_CREDENTIALS", c[2] .. " contains control characters")
     end
+    if c[1] and c[2] ~= "TENCENTCLOUD_SECRET_ID" and #c[1] < MIN_SECRET then
+      return nil, credentials_error("BAD_CREDENTIALS", ("%s is too short to be a credential (fewer than %d "
+        .. "characters): check what it is set to"):format(c[2], MIN_SECRET))
+    end
+  end
+  local language, language_from = o.language, "--language"
+  if not language then language, language_from = self.getenv("HY3D_LANGUAGE"), "HY3D_LANGUAGE" end
+  if language and language:match("%S") then
+    language = ({ ["en-us"] = "en-US", ["zh-cn"] = "zh-CN" })[language:match("^%s*(.-)%s*$"):lower()]
+    if not language then return nil, usage_error(language_from .. " is en-US or zh-CN") end
+  else
+    language = nil
   end
   local door, why = self:choose_door(o, cred, kind, kind_from, rec)
   if not door then return nil, why end
-  self.door, self.door_why, self.key_from = door, why, cred.key_from
+  self.door, self.door_why, self.key_from, self.language = door, why, cred.key_from, language
   if door == "gateway" then
     if kind and kind ~= "pro" then
       return nil, errors.new { kind = "invalid", code = "KIND_NEEDS_API3",
@@ -961,8 +1017,21 @@ function Ctx:connect(o, kind, kind_from, rec)
     token = door == "api3" and cred.token or nil,
     base_url = door == "gateway" and url or nil, endpoint = door == "api3" and url or nil,
     region = o.region, max_retries = o.retries, allow_http = o.allow_http or nil,
+    language = door == "api3" and language or nil,                 -- the gateway has no such choice
     validate = not o.no_validate })
-  if not ok then return nil, usage_error(cli_words(bare(client))) end
+  if not ok then
+    if type(client) == "table" and (client.code == "BAD_CREDENTIALS" or client.code == "NO_CREDENTIALS"
+        or client.code == "HALF_CREDENTIALS") then                -- exit 3, naming the variable or flag
+      local message = cli_words(client.message):gsub("HY3D_API_KEY", cred.key_from)
+        :gsub("%f[%w_]token%f[^%w_]", "TENCENTCLOUD_SESSION_TOKEN")
+      return nil, credentials_error(client.code, message)
+    end
+    local message = cli_words(bare(type(client) == "table" and client.message or client))
+    if message:find("shorter than %d+ characters") or message:find("contains control characters") then
+      return nil, credentials_error("BAD_CREDENTIALS", message)   -- the library's own check of a credential
+    end
+    return nil, usage_error(message)
+  end
   self.client = client
   return client
 end
@@ -983,11 +1052,12 @@ local function job_params(o, pos, kind)
   end
   local views
   if #o.view > 0 then
+    if not o.image then return nil, usage_error("--view needs --image (the front view)") end
     views = {}
     for _, v in ipairs(o.view) do
       local name, where = v:match("^([%w_]+)=(.+)$")
       if not name then return nil, usage_error("--view needs NAME=PATH or NAME=URL") end
-      if views[name] then return nil, usage_error("--view " .. name .. " is given twice") end
+      if views[name] then return nil, usage_error("--view names the same view twice") end
       views[name] = where
     end
   end
@@ -1009,7 +1079,7 @@ local function job_params(o, pos, kind)
     if o.model ~= "3.0" and o.model ~= "3.1" then return nil, usage_error("--model is 3.0 or 3.1") end
     p.Model = o.model
   end
-  local ok, err = number_option(o, "faces", "--faces", 1, true, "from 3000 to 1500000")
+  local ok, err = number_option(o, "faces", "--faces", 1, true, "from 3000 to 1500000", false, 2147483647)
   if not ok then return nil, err end
   p.FaceCount = o.faces
   if o.type then
@@ -1087,7 +1157,7 @@ local function reconcile(params, save, kind)
   if kind == "pro" then
     for _, f in ipairs(save.formats) do
       if not (f == "OBJ" or f == "GLB" or PRO_RESULT_FORMATS[f]) then
-        return nil, usage_error("a pro job makes OBJ, GLB and one of STL, USDZ and FBX, not " .. f)
+        return nil, usage_error("--format: a pro job makes OBJ, GLB and one of STL, USDZ and FBX (or give all)")
       end
       if f == "OBJ" and params.GenerateType == "Geometry" then
         return nil, usage_error("a Geometry job makes a GLB only")
@@ -1107,7 +1177,7 @@ local function reconcile(params, save, kind)
     params.ResultFormat = extra
   elseif kind == "rapid" and not params.ResultFormat then
     if #save.formats > 1 or not RAPID_RESULT_FORMATS[save.formats[1]] then
-      return nil, usage_error("a rapid job makes one file: --format OBJ, GLB, STL, USDZ, FBX or MP4")
+      return nil, usage_error("a rapid job makes one file: --format OBJ, GLB, STL, USDZ, FBX, MP4 or all")
     end
     params.ResultFormat = save.formats[1]
   end
@@ -1184,7 +1254,7 @@ end
 -- ===== commands =====
 
 local function check_wait_options(o)
-  local ok, err = number_option(o, "timeout", "--timeout", 0)
+  local ok, err = number_option(o, "timeout", "--timeout", 0, false, nil, true)
   if ok then ok, err = number_option(o, "interval", "--interval", 0) end
   return ok, err
 end
@@ -1301,8 +1371,14 @@ local function job_argument(ctx, o, pos)
   if id == "" or id:find("[%s%c]") then return nil, usage_error("not a JobId") end
   local rec = ctx:lookup(id)
   local kind = o.kind or (rec and type(rec.kind) == "string" and rec.kind) or "pro"
-  if not require("hy3d").kinds[kind] then return nil, usage_error("--kind: unknown job kind") end
-  ctx.job_id, ctx.kind = id, kind
+  local kinds = require("hy3d").kinds
+  if not kinds[kind] then
+    local names = {}
+    for k in pairs(kinds) do names[#names + 1] = k end
+    table.sort(names)
+    return nil, usage_error("--kind is one of " .. concat(names, ", "))
+  end
+  ctx.job_id, ctx.kind, ctx.kind_given = id, kind, o.kind ~= nil
   if rec then rec.job_id = id end
   local kind_from = o.kind and ("--kind " .. kind) or ("the job record (a %s job)"):format(kind)
   return id, kind, rec, kind_from
@@ -1406,10 +1482,12 @@ local function cmd_jobs(ctx, o, pos)
   local ok, err = number_option(o, "limit", "--limit", 0, true)
   if not ok then return ctx:fail(err) end
   local rec = ctx:record()
-  if not rec then return ctx:fail({ kind = "io", code = "NO_RECORD", message = tostring(ctx.rec_error) }) end
+  if not rec then return ctx:fail(errors.new { kind = "io", code = "NO_RECORD", message = tostring(ctx.rec_error) }) end
   local list, skipped = rec:read()
   if not list then
-    return ctx:fail({ kind = "io", code = "RECORD_UNREADABLE", message = ("cannot read %s: %s"):format(rec.path, skipped) })
+    return ctx:fail(errors.new { kind = "io", code = "RECORD_UNREADABLE",
+      message = ("cannot read %s: %s"):format(rec.path, (errors.text(skipped):gsub("^" .. rec.path:gsub("%p", "%%%0")
+        .. ": ", ""))) })
   end
   if skipped > 0 then ctx:warn(("%s: skipped %d unreadable line%s"):format(rec.path, skipped, skipped == 1 and "" or "s")) end
   local first = 1
@@ -1481,14 +1559,44 @@ local function isatty(fd)
   return core.isatty(fd) == true
 end
 
+-- `hy3d help [COMMAND]` (and `hy3d --help [COMMAND]`): words after the command name other than
+-- --help or -h are a usage error.
+local function help(words, from)
+  local topic
+  for _, w in ipairs(words) do
+    if w ~= "--help" and w ~= "-h" then
+      if topic then
+        io.stderr:write("hy3d: ", from, " takes one command name at most (see `hy3d --help`)\n")
+        return EXIT.usage
+      end
+      topic = w
+    end
+  end
+  if topic == nil then
+    io.stdout:write(USAGE.main)
+    return EXIT.ok
+  end
+  if not USAGE[topic] or topic == "main" then
+    io.stderr:write("hy3d ", from, ": no command named ", (topic:gsub("[%c]", "?")), " (see `hy3d --help`)\n")
+    return EXIT.usage
+  end
+  io.stdout:write(USAGE[topic])
+  return EXIT.ok
+end
+
 local function run(ctx, argv)
   local i, before = 1, {}
   while argv[i] and argv[i]:sub(1, 1) == "-" and argv[i] ~= "-" do      -- options before the command
     local a = argv[i]
     if a == "--help" or a == "-h" then
-      io.stdout:write(USAGE.main)
-      return EXIT.ok
+      local words = {}
+      for k = i + 1, #argv do words[#words + 1] = argv[k] end
+      return help(words, a)
     elseif a == "--version" then
+      if argv[i + 1] ~= nil then
+        io.stderr:write("hy3d: --version takes nothing after it (see `hy3d --help`)\n")
+        return EXIT.usage
+      end
       io.stdout:write(version_line())
       return EXIT.ok
     end
@@ -1508,19 +1616,7 @@ local function run(ctx, argv)
   end
   local rest = {}
   for k = i + 1, #argv do rest[#rest + 1] = argv[k] end
-  if cmd == "help" then
-    local topic = rest[1]
-    if topic == nil or topic == "--help" or topic == "-h" then
-      io.stdout:write(USAGE.main)
-      return EXIT.ok
-    end
-    if not USAGE[topic] or topic == "main" then
-      io.stderr:write("hy3d help: no command named ", topic, " (see `hy3d --help`)\n")
-      return EXIT.usage
-    end
-    io.stdout:write(USAGE[topic])
-    return EXIT.ok
-  end
+  if cmd == "help" then return help(rest, "help") end
   if cmd == "sandbox" then
     if #before > 0 then
       io.stderr:write("hy3d sandbox: give its options after the word sandbox (see `hy3d sandbox --help`)\n")

@@ -12,7 +12,8 @@ local M = {}
 -- Variables that would change which service, credentials, door or record a child uses: every run
 -- starts without them and gets only what the test gives.
 M.CLEARED = { "HY3D_API_KEY", "HY3D_BASE_URL", "HY3D_ENDPOINT", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY",
-              "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION", "HY3D_JOBS_FILE", "XDG_STATE_HOME", "HY3D_DOOR" }
+              "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION", "HY3D_JOBS_FILE", "XDG_STATE_HOME", "HY3D_DOOR",
+              "HY3D_LANGUAGE" }
 
 --- The shell words that run bin/hy3d with `env` (variables; false: unset) in `cwd` (default: the checkout).
 function M.command(args, env, cwd)

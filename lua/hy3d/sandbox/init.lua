@@ -921,6 +921,33 @@ local NUMERIC = {
   ["--rate-limit"] = "rate_limit", ["--slot-cooldown"] = "slot_cooldown", ["--max-faces"] = "max_faces",
   ["--seed"] = "seed", ["--max-connections"] = "max_connections", ["--header-timeout"] = "header_timeout",
 }
+-- What each number option takes: a whole number (int), a least value (min, or above: more than),
+-- a greatest (max). Values are decimal digits, with a fraction where a whole number is not needed.
+local NUMBER_RULES = {
+  ["--port"] = { int = true, min = 0, max = 65535 }, ["--max-faces"] = { int = true, min = 1 },
+  ["--max-connections"] = { int = true, min = 1 }, ["--rate-limit"] = { min = 0 },
+  ["--seed"] = { int = true, min = 0 }, ["--header-timeout"] = { above = 0 }, ["--lifetime"] = { above = 0 },
+}
+
+-- The number `v` for option `a`, or nil and a message that says what the option takes.
+local function number_arg(a, v)
+  local rule = NUMBER_RULES[a] or { min = 0 }
+  local n = tonumber(v)
+  local digits = v:match("^%d+$") or (not rule.int and (v:match("^%d+%.%d*$") or v:match("^%.%d+$")))
+  if not digits or not n or n > (rule.max or 1e15) or (rule.min and n < rule.min) or (rule.above and n <= rule.above) then
+    local want = rule.int and "a whole number" or "a number of seconds"
+    if rule.max then
+      want = ("%s from %d to %d"):format(want, rule.min, rule.max)
+    elseif rule.above then
+      want = ("%s above %g"):format(want, rule.above)
+    else
+      want = ("%s of at least %d"):format(want, rule.min)
+    end
+    return nil, ("%s needs %s"):format(a, want)
+  end
+  return n
+end
+
 local STRING = { ["--host"] = "host", ["--envelope"] = "envelope", ["--expired-code"] = "expired_code",
                  ["--result-format"] = "result_format", ["--log"] = "log" }
 local VALUED = { ["--api-key"] = true, ["--key"] = true, ["--secret-id"] = true, ["--secret-key"] = true, ["--region"] = true,
@@ -954,8 +981,9 @@ local function parse_args(argv, getenv)
     elseif v == nil then
       return nil, a .. " needs a value"
     elseif NUMERIC[a] then
-      if not tonumber(v) then return nil, a .. " needs a number" end
-      cfg[NUMERIC[a]] = tonumber(v)
+      local n, err = number_arg(a, v)
+      if not n then return nil, err end
+      cfg[NUMERIC[a]] = n
     elseif STRING[a] then
       local key = STRING[a]
       if CHOICES[key] and not CHOICES[key][v] then return nil, a .. ": unknown value " .. v end
@@ -993,11 +1021,7 @@ end
 --- Command-line entry point (bin/hy3d-sandbox).
 local function main(argv)
   local cfg, err = parse_args(argv, os.getenv)
-  if not cfg then
-    fail_usage(err)
-    io.stderr:write(USAGE)
-    return 2
-  end
+  if not cfg then return fail_usage(err .. " (see `hy3d-sandbox --help`)") end
   if cfg.help then
     io.write(USAGE)
     return 0
