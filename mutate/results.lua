@@ -8,6 +8,7 @@ return {
     "2026-12-02 16:33 UTC: MUTANTS=sandbox-launcher-first-core,client-http-to-any-host at 972b496, 12 s",
     "2026-12-02 17:14 UTC: MUTANTS=client-validation-skipped,error-no-hint,err-redact-first-only,redact-breaks-marker,client-short-secret-accepted,cli-short-secret-accepted,sched-task-error-stringified,generate-bills-undeliverable,cli-timeout-zero,cli-view-without-image at 4ba6d4f (with uncommitted changes), 13 s",
     "2026-12-02 17:14 UTC: MUTANTS=generate-bills-undeliverable at 4ba6d4f (with uncommitted changes), 6 s",
+    "2026-12-02 17:20 UTC: MUTANTS=sched-completions-off-until-collected at 59d0a76 (with uncommitted changes), 246 s",
   },
   results = {
     ["unzip-file-follows-links"] = { outcome = "KILLED", detail = "specs failed (1 passed, 1 failed)", seconds = 2, fp = "c0834f46" },
@@ -265,7 +266,7 @@ return {
     ["sb-clock-unfreeze-jumps"] = { outcome = "KILLED", detail = "specs failed (1 passed, 1 failed)", seconds = 0, fp = "7521c477" },
     ["sb-clock-advance-running-ignored"] = { outcome = "KILLED", detail = "specs failed (1 passed, 1 failed)", seconds = 0, fp = "1ba40848" },
     ["sb-assets-hits-not-counted"] = { outcome = "KILLED", detail = "specs failed (0 passed, 1 failed)", seconds = 0, fp = "04c33411" },
-    ["sched-completions-off-until-collected"] = { outcome = "TIMEOUT", detail = "no result within 240 s (counts as killed)", seconds = 240, fp = "36984b9c" },
+    ["sched-completions-off-until-collected"] = { outcome = "TIMEOUT", detail = "no result within 240 s (counts as killed)", seconds = 240, fp = "3e6e69dc" },
     ["assert-string-everywhere"] = { outcome = "KILLED", detail = "specs failed (2 passed, 1 failed)", seconds = 0, fp = "7d3fe028" },
     ["assert-returns-first-only"] = { outcome = "KILLED", detail = "specs failed (2 passed, 1 failed)", seconds = 0, fp = "9de22d06" },
     ["cli-rapid-through-gateway"] = { outcome = "KILLED", detail = "specs failed (4 passed, 2 failed)", seconds = 1, fp = "4692a9db" },

@@ -133,13 +133,15 @@ function M.current()
   return co and task_of[co] or nil
 end
 
---- Registers a client so the pump drives its transfers. Its engine records finished requests
--- from now on (the first engine:completed() turns that on): a client made inside a task starts
--- its first request before the pump ever collects from it, and that request may finish in the
--- pump's next eng:step, before any completed() call; unrecorded, its task would never wake.
+--- Registers a client so the pump drives its transfers. A client made inside a task has its
+-- engine record finished requests from now on (the first engine:completed() turns that on): it
+-- starts its first request before the pump ever collects from it, and that request may finish in
+-- the pump's next eng:step, before any completed() call; unrecorded, its task would never wake.
+-- Elsewhere the pump's first collect turns it on, before any task can use the client (a client
+-- only ever used in the main thread then keeps no list of finished requests).
 function M.add_client(client)
   clients[client] = true
-  client._engine:completed()
+  if M.current() then client._engine:completed() end
   if hooks.attach then hooks.attach(client) end
 end
 
