@@ -704,15 +704,8 @@ local LANGUAGE_NOTE = '%s*%([^()]*language = "en%-US"[^()]*%)'
 local function cli_words(message)
   message = tostring(message)
   message = message:gsub(LANGUAGE_NOTE, " (--language en-US or HY3D_LANGUAGE=en-US gets the message in English)")
-  for _, w in ipairs(LUA_WORDS) do
-    local from, to = w[1], w[2]
-    local i = 1
-    while true do
-      local a, b = message:find(from, i, true)
-      if not a then break end
-      message = message:sub(1, a - 1) .. to .. message:sub(b + 1)
-      i = a + #to
-    end
+  for _, w in ipairs(LUA_WORDS) do               -- plain text: the pattern and replacement escaped
+    message = message:gsub(w[1]:gsub("%p", "%%%0"), (w[2]:gsub("%%", "%%%%")))
   end
   return message
 end
@@ -1019,19 +1012,9 @@ function Ctx:connect(o, kind, kind_from, rec)
     region = o.region, max_retries = o.retries, allow_http = o.allow_http or nil,
     language = door == "api3" and language or nil,                 -- the gateway has no such choice
     validate = not o.no_validate })
-  if not ok then
-    if type(client) == "table" and (client.code == "BAD_CREDENTIALS" or client.code == "NO_CREDENTIALS"
-        or client.code == "HALF_CREDENTIALS") then                -- exit 3, naming the variable or flag
-      local message = cli_words(client.message):gsub("HY3D_API_KEY", cred.key_from)
-        :gsub("%f[%w_]token%f[^%w_]", "TENCENTCLOUD_SESSION_TOKEN")
-      return nil, credentials_error(client.code, message)
-    end
-    local message = cli_words(bare(type(client) == "table" and client.message or client))
-    if message:find("shorter than %d+ characters") or message:find("contains control characters") then
-      return nil, credentials_error("BAD_CREDENTIALS", message)   -- the library's own check of a credential
-    end
-    return nil, usage_error(message)
-  end
+  -- hy3d.new raises a message string; the credentials it checks (length, control characters)
+  -- were checked above, naming the variable, so what is left is a usage error
+  if not ok then return nil, usage_error(cli_words(bare(client))) end
   self.client = client
   return client
 end
