@@ -28,11 +28,7 @@ describe("hy3d command seams", function()
     os.execute("rm -rf " .. q(dir))
   end)
 
-  local function workdir()
-    local d = dir .. "/w" .. tostring(math.random(1, 1e9))
-    assert(os.execute("mkdir -p " .. q(d)))
-    return d
-  end
+  local function workdir() return cli.workdir(dir) end
 
   describe("generate --image URL without -o", function()
     it("names the files after the URL's last path segment", function()

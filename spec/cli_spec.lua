@@ -89,12 +89,7 @@ describe("hy3d command", function()
     os.execute("rm -rf " .. q(dir))
   end)
 
-  -- A fresh working directory for one test.
-  local function workdir()
-    local d = dir .. "/w" .. tostring(math.random(1, 1e9))
-    assert(os.execute("mkdir -p " .. q(d)))
-    return d
-  end
+  local function workdir() return cli.workdir(dir) end
 
   describe("usage", function()
     it("--help lists the commands, exit codes and credentials", function()

@@ -58,6 +58,13 @@ function M.of(list, name)
   return out
 end
 
+--- A fresh working directory for one test, under `parent`.
+function M.workdir(parent)
+  local d = parent .. "/w" .. tostring(math.random(1, 1e9))
+  assert(os.execute("mkdir -p " .. q(d)))
+  return d
+end
+
 --- A new table with the fields of a, then b's.
 function M.merge(a, b)
   local t = {}
