@@ -316,10 +316,11 @@ sandbox: deps-run
 # LUA_VERSION the 5.4 core and the modules go to SANDBOX_LIBDIR and SANDBOX_LUADIR too (it finds
 # them from BINDIR/..), or, without Lua 5.4 and its headers, the sandbox is left out with a note.
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/hy3d $(DESTDIR)$(LUADIR)/hy3d/sandbox $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(LIBDIR)/hy3d $(DESTDIR)$(LUADIR)/hy3d/sandbox/assets $(DESTDIR)$(BINDIR)
 	install -m 755 $(CORE) $(DESTDIR)$(LIBDIR)/hy3d/core.so
 	install -m 644 lua/hy3d/*.lua $(DESTDIR)$(LUADIR)/hy3d/
 	install -m 644 lua/hy3d/sandbox/*.lua $(DESTDIR)$(LUADIR)/hy3d/sandbox/
+	install -m 644 lua/hy3d/sandbox/assets/*.lua $(DESTDIR)$(LUADIR)/hy3d/sandbox/assets/
 	sed '1s|.*|#!/usr/bin/env $(notdir $(LUA))|' bin/hy3d > $(DESTDIR)$(BINDIR)/hy3d
 	chmod 755 $(DESTDIR)$(BINDIR)/hy3d
 ifeq ($(LUA_VERSION),5.4)
@@ -327,10 +328,11 @@ ifeq ($(LUA_VERSION),5.4)
 else
 	@if [ -f $(SANDBOX_INCDIR)/lua.h ] && command -v $(SANDBOX_LUA) >/dev/null 2>&1; then \
 	  $(MAKE) -s --no-print-directory sandbox-core && \
-	  install -d $(DESTDIR)$(SANDBOX_LIBDIR)/hy3d $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/sandbox && \
+	  install -d $(DESTDIR)$(SANDBOX_LIBDIR)/hy3d $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/sandbox/assets && \
 	  install -m 755 $(SANDBOX_BUILD)/hy3d/core.so $(DESTDIR)$(SANDBOX_LIBDIR)/hy3d/core.so && \
 	  install -m 644 lua/hy3d/*.lua $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/ && \
 	  install -m 644 lua/hy3d/sandbox/*.lua $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/sandbox/ && \
+	  install -m 644 lua/hy3d/sandbox/assets/*.lua $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/sandbox/assets/ && \
 	  install -m 755 bin/hy3d-sandbox $(DESTDIR)$(BINDIR)/hy3d-sandbox; \
 	else \
 	  echo "install: hy3d-sandbox left out: it runs on Lua 5.4 ($(SANDBOX_LUA) and $(SANDBOX_INCDIR)/lua.h;" \

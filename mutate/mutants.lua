@@ -938,7 +938,7 @@ return {
     from = "if c.frozen then c.frozen = c.frozen + body.advance else c.offset = c.offset + body.advance end",
     to = "if c.frozen then c.frozen = c.frozen + body.advance end",
     specs = { "spec/sandbox_spec.lua" }, filter = "job clock", why = "advance does nothing while the job clock runs" },
-  { id = "sb-assets-hits-not-counted", file = "lua/hy3d/sandbox/assets.lua",
+  { id = "sb-assets-hits-not-counted", file = "lua/hy3d/sandbox/assets/init.lua",
     from = "    self.hits = self.hits + 1", to = "    self.hits = self.hits + 0",
     specs = { "spec/assets_spec.lua" }, filter = "very same string", why = "the asset cache's hits are not counted" },
   -- ===== the seams (issue 15): calling contexts, hy3d.assert, the CLI's door and words, messages =====

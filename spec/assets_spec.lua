@@ -1,5 +1,5 @@
 -- hy3d.sandbox.assets: per-job procedural models — shape from the prompt, FaceCount honoured,
--- every served format well-formed, and a bounded cache.
+-- every served format well-formed, a bounded cache, and each stage (mesh, pack, writers, raster) alone.
 local assets = require "hy3d.sandbox.assets"
 local image = require "hy3d.sandbox.image"
 local cjson = require "cjson"
@@ -426,19 +426,115 @@ describe("hy3d.sandbox.assets", function()
     end)
   end)
 
-  describe("one-chair functions of older sandboxes", function()
-    it("still build every file", function()
-      local files = assets.build()
-      local _, _, triangles = parse_glb(files.glb)
-      assert.equal(108, triangles)
-      assert.equal(108, (unpack("<I4", files.stl, 81)))
-      assert.same({ format = "png", width = 256, height = 256 }, image.info(files.png))
-      local ok, out = run_on(files.zip, "unzip -t")
-      assert.is_true(ok, out)
-      local m = assets.mesh()
-      assert.equal(216, #m.positions)
-      assert.equal(3, #m.positions[1])
-      assert.equal(108 * 3, #m.indices)
+  -- The stages one by one (init -> writers, raster, pack -> mesh): what each module hands the next.
+  describe("mesh", function()
+    local mesh = require "hy3d.sandbox.assets.mesh"
+
+    it("lists every shape in the hash order, each with a colour and a material", function()
+      assert.same({ "chair", "table", "box", "sphere", "torus", "cylinder", "cone" }, mesh.order)
+      assert.equal(assets.shapes, mesh.order)
+      for _, name in ipairs(mesh.order) do
+        local shape = mesh.shapes[name]
+        assert.is_true((shape.boxes or shape.lathe) ~= nil, name)
+        assert.equal(3, #shape.color)
+        assert.is_string(shape.material)
+      end
+      assert.equal("chair", mesh.pick_shape(nil))
+      assert.equal("torus", mesh.pick_shape("a donut on a table"))
+      assert.equal("table", mesh.pick_shape("一张桌子和一个球"))
     end)
+
+    it("generates flat arrays whose triangle count is what triangles() predicts, within the cap", function()
+      for _, name in ipairs(mesh.order) do
+        local m = mesh.generate(name, 2000, 2500)
+        assert.equal(0, #m.p % 3)
+        assert.equal(#m.p, #m.n)
+        assert.equal(2 * #m.p // 3, #m.t)
+        assert.equal(0, #m.idx % 3)
+        local count = #m.idx // 3
+        assert.is_true(count <= 2500 and math.abs(count - 2000) <= 500, name .. ": " .. count)
+        local top = 0
+        for _, i in ipairs(m.idx) do top = math.max(top, i) end
+        assert.equal(#m.p // 3 - 1, top)
+      end
+      assert.equal(108, mesh.triangles(mesh.shapes.chair, 0))     -- the coarsest chair (MIN_MAX_FACES)
+    end)
+
+    it("bounds a mesh", function()
+      local lo, hi = mesh.bounds { 1, 2, 3, -1, 5, 0, 0, 0, 9 }
+      assert.same({ -1, 0, 0 }, lo)
+      assert.same({ 1, 5, 9 }, hi)
+    end)
+  end)
+
+  describe("pack", function()
+    local packing = require "hy3d.sandbox.assets.pack"
+
+    it("pads, packs many values per call and checksums", function()
+      assert.equal("abc\0", packing.pad("abc", 4, "\0"))
+      assert.equal("abcd", packing.pad("abcd", 4, "\0"))
+      local list = {}
+      for i = 1, 1000 do list[i] = i end                            -- more than one batch of 240
+      local packed = packing.pack_all("I2", list)
+      assert.equal(2000, #packed)
+      assert.equal(1000, (string.unpack("<I2", packed, 1999)))
+      assert.equal(zlib.crc32()("hy3d"), packing.crc32("hy3d"))
+    end)
+
+    it("zips deflated entries that unzip accepts", function()
+      local zip = packing.zip { { name = "a.txt", data = string.rep("a", 1000) }, { name = "b.txt", data = "b" } }
+      local entries = zip_entries(zip)
+      assert.equal(2, #entries)
+      assert.equal(8, entries[1].method)
+      assert.equal(string.rep("a", 1000), zlib.inflate(-15)(entries[1].data))
+      local ok, out = run_on(zip, "unzip -t")
+      assert.is_true(ok, out)
+      assert.equal(packing.mp4(), assets.mp4())
+    end)
+  end)
+
+  describe("writers and raster", function()
+    local mesh = require "hy3d.sandbox.assets.mesh"
+    local writers = require "hy3d.sandbox.assets.writers"
+    local raster = require "hy3d.sandbox.assets.raster"
+    local m = mesh.generate("box", 12, 200)                         -- 12 triangles, 24 vertices
+
+    it("write a flat mesh in every mesh format", function()
+      local gltf, _, triangles = parse_glb(writers.glb(m))
+      assert.equal(12, triangles)
+      assert.equal(24, gltf.accessors[1].count)
+      assert.is_nil(gltf.images)
+      assert.equal(12, (unpack("<I4", writers.stl(m), 81)))
+      local obj = writers.obj(m, "crate")
+      assert.equal(24, count_lines(obj, "\nv "))
+      assert.equal(12, count_lines(obj, "\nf "))
+      assert.matches("usemtl crate", obj)
+      assert.matches("map_Kd texture%.png", writers.mtl("crate", { 1, 1, 1 }, true))
+      assert.matches("Kd 0%.500 0%.250 1%.000", writers.mtl("plain", { 0.5, 0.25, 1 }, false))
+      assert.matches("PolygonVertexIndex: %*36 {", writers.fbx(m))
+      local usda = writers.usda(m, nil, "crate", false)
+      assert.matches("def Material \"crate\"", usda)
+      assert.not_matches("primvars:st", usda)
+    end)
+
+    it("draw a flat mesh as PNG and GIF of the size asked", function()
+      assert.same({ format = "png", width = 32, height = 32 }, image.info(raster.preview(m, 32)))
+      assert.same({ format = "png", width = 16, height = 16 }, image.info(raster.texture(nil, 16)))
+      assert.equal("GIF89a", raster.gif(m, 24):sub(1, 6))
+      assert.equal(24, (unpack("<I2", raster.gif(m, 24), 7)))
+      local shade, covered = raster.render(m, 20), 0
+      for _, s in pairs(shade) do
+        assert.is_true(s >= 0.35 and s <= 1)
+        covered = covered + 1
+      end
+      assert.is_true(covered > 0 and covered < 400)
+      assert.equal(256, raster.PREVIEW_SIZE)
+      assert.equal(128, raster.GIF_SIZE)
+    end)
+  end)
+
+  it("offers no one-chair API of older sandboxes", function()
+    assert.is_nil(assets.build)
+    assert.is_nil(assets.mesh)
   end)
 end)
