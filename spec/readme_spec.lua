@@ -104,10 +104,10 @@ local BLOCKS = {
     },
     cwd = "checkout", deadline = MAKE_DEADLINE,
   },
-  ["README.md § `hy3d.image(path [, opts]) -> base64, info | nil, err` #1"] = {
+  ["doc/api.md § `hy3d.image(path [, opts]) -> base64, info | nil, err` #1"] = {
     files = { ["photo.png"] = png },
   },
-  ["README.md § `hy3d.views(map [, opts]) -> MultiViewImages | nil, err` #1"] = {
+  ["doc/api.md § `hy3d.views(map [, opts]) -> MultiViewImages | nil, err` #1"] = {
     files = { ["photo.png"] = png, ["front.png"] = png, ["left.png"] = png, ["back.png"] = png },
   },
   ["README.md § The `hy3d` command #1"] = {
@@ -121,7 +121,7 @@ local BLOCKS = {
       assert.is_true(is_glb(dir .. "/photo.glb"))
     end,
   },
-  ["README.md § Using hy3d in a game loop #1"] = {
+  ["doc/game-loops.md § Using hy3d in a game loop #1"] = {
     -- the host the text names: LÖVE, whose main loop runs inside a coroutine and calls
     -- love.update once per frame
     prelude = "love = {}\n",
@@ -143,10 +143,10 @@ print("status: " .. status)
       assert.is_true(is_glb(dir .. "/barrel.glb"))
     end,
   },
-  ["README.md § The sandbox #1"] = {
+  ["README.md § The `hy3d-sandbox` emulator #1"] = {
     skip = "runs hy3d-sandbox in the foreground until Ctrl-C (every spec starts one through spec/support/sandbox.lua)",
   },
-  ["README.md § Faults #1"] = {
+  ["doc/sandbox.md § Faults #1"] = {
     skip = "runs hy3d-sandbox in the foreground until Ctrl-C (spec/sandbox_faults_spec.lua checks these rules)",
   },
   ["examples/love/main.lua header"] = {
@@ -163,8 +163,8 @@ print("status: " .. status)
 -- The Lua blocks that go on from another (they start with "-- continues the block above"),
 -- with the block they continue.
 local CONTINUES = {
-  ["README.md § `hy3d.views(map [, opts]) -> MultiViewImages | nil, err` #1"] =
-    "README.md § `hy3d.image(path [, opts]) -> base64, info | nil, err` #1",
+  ["doc/api.md § `hy3d.views(map [, opts]) -> MultiViewImages | nil, err` #1"] =
+    "doc/api.md § `hy3d.image(path [, opts]) -> base64, info | nil, err` #1",
 }
 
 -- The pages linked from README.md that another change of the same release writes: listed so the
