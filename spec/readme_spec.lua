@@ -312,6 +312,24 @@ describe("the documentation", function()
     assert(#docs > 1 and listed[docs[2]], "the blocks of the doc/*.md pages are run")
   end)
 
+  it("finds links and GitHub's anchors as GitHub does", function()
+    local text = table.concat({
+      "# The `hy3d` command", "## `hy3d.new(opts) -> client`", "# Which credentials: the door", "# A", "# A",
+      "```sh", "# not a heading [x](nowhere.md)", "```",
+      "See [one](api.md#errors), [two](#a-1), `[code](no.md)` and [web](https://example.com/x).",
+    }, "\n")
+    local set = readme.anchors(text)
+    for _, a in ipairs { "the-hy3d-command", "hy3dnewopts---client", "which-credentials-the-door", "a", "a-1" } do
+      assert(set[a], a)
+    end
+    assert.is_nil(set["not-a-heading-xnowheremd"])
+    local links = readme.links(text)
+    assert.same({ { target = "api.md#errors", path = "api.md", anchor = "errors", line = 9 },
+                  { target = "#a-1", path = "", anchor = "a-1", line = 9 } }, links)
+    assert.equal("BENCHMARKS.md", readme.join("doc", "../BENCHMARKS.md"))
+    assert.equal("doc/api.md", readme.join("", "./doc/api.md"))
+  end)
+
   it("links only to files and headings that exist", function()
     local anchors = {}                 -- document -> set of its headings' anchors
     local function anchors_of(path)
