@@ -1,6 +1,7 @@
 -- Finds what the documentation tells a user to run: the ```lua and shell blocks of a Markdown file
 -- and the `$ ` command lines of an example's header comment, each with a stable id (for
--- spec/readme_spec.lua, which runs them).
+-- spec/readme_spec.lua, which runs them); and the links between the Markdown files, with the
+-- anchors GitHub gives their headings (so the spec can check that each link lands).
 local M = {}
 
 -- Fence languages whose blocks are shell commands, and those whose blocks are Lua.
@@ -80,6 +81,68 @@ function M.markdown(text, file)
     end
   end
   return blocks
+end
+
+-- The lines of a Markdown text with fenced code blocks blanked (kept as empty lines, so line
+-- numbers stay): what remains is prose and headings.
+local function prose_lines(text)
+  local out, fence = {}, nil
+  for line in (text .. "\n"):gmatch("(.-)\n") do
+    local f = line:match("^(```+)")
+    if fence then
+      if f and line:match("^" .. fence .. "%s*$") then fence = nil end
+      out[#out + 1] = ""
+    elseif f then
+      fence = f
+      out[#out + 1] = ""
+    else
+      out[#out + 1] = line
+    end
+  end
+  return out
+end
+
+--- The set of anchors GitHub gives a Markdown text's headings: the heading's text in lower case,
+-- without punctuation but `-` and `_`, spaces turned to `-`; a repeated one gets `-1`, `-2`, ….
+function M.anchors(text)
+  local set, seen = {}, {}
+  for _, line in ipairs(prose_lines(text)) do
+    local h = line:match("^#+%s+(.-)%s*$")
+    if h then
+      local slug = h:lower():gsub("[^%w_%- \128-\255]", ""):gsub(" ", "-")
+      local n = seen[slug]
+      seen[slug] = (n or -1) + 1
+      set[n and (slug .. "-" .. (n + 1)) or slug] = true
+    end
+  end
+  return set
+end
+
+--- The relative links of a Markdown text, outside code: { target, path (before `#`, "" for a link
+-- inside the page), anchor (after `#`, or nil), line }. Links with a scheme (https:, mailto:) are
+-- left out.
+function M.links(text)
+  local links = {}
+  for n, line in ipairs(prose_lines(text)) do
+    line = line:gsub("``.-``", ""):gsub("`[^`]*`", "")
+    for target in line:gmatch("%]%(([^)%s]+)%)") do
+      if not target:match("^%a[%w+.-]*:") then
+        local path, anchor = target:match("^([^#]*)#(.*)$")
+        links[#links + 1] = { target = target, path = path or target, anchor = anchor, line = n }
+      end
+    end
+  end
+  return links
+end
+
+--- A relative path joined to the folder of the document it is written in ("" for the top),
+-- with `.` and `..` resolved.
+function M.join(dir, rel)
+  local parts = {}
+  for seg in ((dir ~= "" and dir .. "/" or "") .. rel):gmatch("[^/]+") do
+    if seg == ".." then parts[#parts] = nil elseif seg ~= "." then parts[#parts + 1] = seg end
+  end
+  return table.concat(parts, "/")
 end
 
 --- The header comment of a Lua file (its first --[[ ... ]] comment), or nil.
