@@ -316,9 +316,11 @@ sandbox: deps-run
 # LUA_VERSION the 5.4 core and the modules go to SANDBOX_LIBDIR and SANDBOX_LUADIR too (it finds
 # them from BINDIR/..), or, without Lua 5.4 and its headers, the sandbox is left out with a note.
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/hy3d $(DESTDIR)$(LUADIR)/hy3d/sandbox/assets $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(LIBDIR)/hy3d $(DESTDIR)$(LUADIR)/hy3d/sandbox/assets $(DESTDIR)$(LUADIR)/hy3d/cli/cmd $(DESTDIR)$(BINDIR)
 	install -m 755 $(CORE) $(DESTDIR)$(LIBDIR)/hy3d/core.so
 	install -m 644 lua/hy3d/*.lua $(DESTDIR)$(LUADIR)/hy3d/
+	install -m 644 lua/hy3d/cli/*.lua $(DESTDIR)$(LUADIR)/hy3d/cli/
+	install -m 644 lua/hy3d/cli/cmd/*.lua $(DESTDIR)$(LUADIR)/hy3d/cli/cmd/
 	install -m 644 lua/hy3d/sandbox/*.lua $(DESTDIR)$(LUADIR)/hy3d/sandbox/
 	install -m 644 lua/hy3d/sandbox/assets/*.lua $(DESTDIR)$(LUADIR)/hy3d/sandbox/assets/
 	sed '1s|.*|#!/usr/bin/env $(notdir $(LUA))|' bin/hy3d > $(DESTDIR)$(BINDIR)/hy3d

@@ -861,5 +861,32 @@ describe("hy3d command", function()
       assert.equal(0, code)
       assert.matches("usage: hy3d%-sandbox", out)
     end)
+
+    -- The emulator is its own product (the hy3d-sandbox rock): a copy of the checkout without it,
+    -- on a module path that cannot find it either, gets one line on how to install it.
+    it("says in one line how to install the emulator when hy3d.sandbox is absent (exit 2)", function()
+      local tree, root = workdir(), os.getenv("PWD")
+      assert(os.execute(("cp -R %s %s %s && rm -rf %s"):format(q(root .. "/bin"), q(root .. "/lua"), q(tree),
+        q(tree .. "/lua/hy3d/sandbox"))))
+      local path = {}
+      for entry in package.path:gmatch("[^;]+") do        -- every entry that would find hy3d.sandbox left out
+        local probe = entry:gsub("%?", "hy3d/sandbox")
+        if not exists(probe) then path[#path + 1] = entry end
+      end
+      local cpath = assert(sandbox.lua_env():match("LUA_CPATH=(.*)$"))
+      local errfile = tree .. "/err"
+      local _, out, code = sandbox.run(("cd %s && env -u LUA_PATH_5_4 -u LUA_PATH_5_3 LUA_PATH=%s LUA_CPATH=%s %s %s "
+        .. "sandbox --port 0 2>%s"):format(q(tree), q(table.concat(path, ";")), cpath, sandbox.lua(),
+        q(tree .. "/bin/hy3d"), q(errfile)))
+      local err = sandbox.read_file(errfile) or ""
+      assert.equal(2, code, err)
+      assert.equal("", out)
+      local v = tonumber(_VERSION:match("%d+%.%d+"))
+      if rawget(_G, "jit") or v < 5.3 then
+        assert.matches("needs Lua 5%.3 or newer", err)
+        return
+      end
+      assert.matches("^hy3d sandbox: [^\n]*`luarocks install hy3d%-sandbox`[^\n]*sandbox/bin/hy3d%-sandbox[^\n]*\n$", err)
+    end)
   end)
 end)

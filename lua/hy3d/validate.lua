@@ -304,4 +304,6 @@ return {
   utf8_length = utf8_length,
   job_id = job_id,
   loopback = loopback,
+  pro = PRO,                        -- the service's values, for the command line (read only)
+  rapid_formats = RAPID_FORMATS,
 }

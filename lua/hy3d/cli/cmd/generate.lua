@@ -1,0 +1,83 @@
+--- hy3d.cli.cmd.generate: `hy3d generate`: checks the options and the output folder, submits a job
+-- (recorded before it waits), shows its status, downloads its files. Version-neutral Lua (5.1 to
+-- 5.4, LuaJIT).
+local core = require "hy3d.core"
+local jobs = require "hy3d.jobs"
+local args = require "hy3d.cli.args"
+local context = require "hy3d.cli.context"
+local exit = require "hy3d.cli.exit"
+local cli_params = require "hy3d.cli.params"
+local shared = require "hy3d.cli.cmd.shared"
+
+local concat = table.concat
+local now = core.now
+local usage_error = exit.usage_error
+local guarded = context.guarded
+local job_params, save_options, reconcile = cli_params.job_params, cli_params.save_options, cli_params.reconcile
+local check_dir = cli_params.check_dir
+local slug, image_name = cli_params.slug, cli_params.image_name
+local check_wait_options, finish_download = shared.check_wait_options, shared.finish_download
+local JOB_HELP, WAIT_HELP, SAVE_HELP, CONNECT_HELP, OUTPUT_HELP = args.JOB_HELP, args.WAIT_HELP, args.SAVE_HELP,
+  args.CONNECT_HELP, args.OUTPUT_HELP
+
+local USAGE = [[
+usage: hy3d generate [options] PROMPT...
+       hy3d generate [options] --image PATH [PROMPT...]
+
+Submits a job, shows its status while it runs, then downloads its files. The JobId is
+recorded before waiting: after Ctrl-C or a timeout, `hy3d download JOBID` picks up.
+Without -o the files are named after the prompt (or the image file or URL), else after the
+JobId. The output folder is checked before the submit: nothing is billed for files that could
+not be saved.
+
+]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
+
+local function cmd_generate(ctx, o, pos)
+  local kind = o.kind or "pro"
+  if kind ~= "pro" and kind ~= "rapid" then return ctx:fail(usage_error("--kind is pro or rapid")) end
+  local ok, err = check_wait_options(o)
+  if not ok then return ctx:fail(err) end
+  local save
+  save, err = save_options(o)
+  if not save then return ctx:fail(err) end
+  local params
+  params, err = job_params(o, pos, kind)
+  if not params then return ctx:fail(err) end
+  ok, err = reconcile(params, save, kind)
+  if not ok then return ctx:fail(err) end
+  if not save.name then save.name = slug(params.Prompt) or (o.image and image_name(o.image)) or nil end
+  ok, err = check_dir(save.dir)
+  if not ok then return ctx:fail(err) end
+  local client
+  client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
+  if not client then return ctx:fail(err) end
+  ctx.t0 = now()
+  ctx:start_clock(o)
+  local res, gerr = ctx:drive(function()
+    return client:generate(params, {
+      kind = kind, formats = save.formats, dir = save.dir, name = save.name, extract = save.extract,
+      interval = o.interval, timeout = o.timeout, download_timeout = ctx.limit,
+      on_submit = guarded(ctx, function(job)
+        ctx.t0 = now()
+        ctx:remember { job_id = job.JobId, kind = job.kind, door = client.mode, base_url = client.base_url,
+                       prompt = jobs.excerpt(params.Prompt, 80), image = o.image and jobs.excerpt(o.image, 80) or nil,
+                       submitted_at = os.time(), dir = ctx:absolute(save.dir or "."), name = save.name,
+                       formats = concat(save.formats, ","), extract = save.extract }
+        ctx:submitted(job)
+      end),
+      on_status = guarded(ctx, function(r)
+        ctx:status_changed(r)
+        if ctx.status == "DONE" then ctx.phase = "download" end
+      end),
+      on_progress = guarded(ctx, function(done, total, ftype)
+        ctx.phase = "download"
+        ctx:progressed(done, total, ftype)
+      end),
+    })
+  end)
+  if not res then return ctx:fail_download(ctx:deadline_error(gerr)) end
+  ctx.job_id = ctx.job_id or (res.job and res.job.JobId)
+  return finish_download(ctx, res.files or {}, kind)
+end
+
+return { usage = USAGE, run = cmd_generate }
