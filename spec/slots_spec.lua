@@ -15,8 +15,8 @@ end
 
 describe("hy3d.slots", function()
   it("hands out tickets while slots are free, in order", function()
-    local q, tr = slots.new(2, 0), fake {}
-    local a, b = q:take(tr, "pro"), q:take(tr, "rapid")
+    local q, tr = slots.new(2), fake {}
+    local a, b = q:take(tr, "pro", 0), q:take(tr, "rapid", 0)
     assert.equal(1, a.n)
     assert.equal(2, b.n)
     assert.equal(2, q.count)
@@ -24,8 +24,8 @@ describe("hy3d.slots", function()
   end)
 
   it("frees a slot when its job ends, and when its submit made no job", function()
-    local q, tr = slots.new(2, 0), fake {}
-    local a, b = q:take(tr, "pro"), q:take(tr, "pro")
+    local q, tr = slots.new(2), fake {}
+    local a, b = q:take(tr, "pro", 0), q:take(tr, "pro", 0)
     q:hold(a, { JobId = "j1" })
     q:release(b)
     assert.equal(1, q.count)
@@ -39,11 +39,11 @@ describe("hy3d.slots", function()
 
   it("when full, polls the oldest held job with its family's query and frees its slot once it is done", function()
     local status = {}
-    local q, tr = slots.new(1, 0), fake(status)
-    local a = q:take(tr, "rapid")
+    local q, tr = slots.new(1), fake(status)
+    local a = q:take(tr, "rapid", 0)
     q:hold(a, { JobId = "j1" })
     status.j1 = "DONE"
-    local b = q:take(tr, "pro")
+    local b = q:take(tr, "pro", 0)
     assert.equal(2, b.n)
     assert.same({ families.actions.rapid.query, "j1" }, tr.queries[1])
     assert.equal(1, q.count)
@@ -52,11 +52,11 @@ describe("hy3d.slots", function()
   end)
 
   it("polls a held job no more often than its interval", function()
-    local q, tr = slots.new(1, 3600), fake {}
-    q:hold(q:take(tr, "pro"), { JobId = "j1" })
+    local q, tr = slots.new(1), fake {}
+    q:hold(q:take(tr, "pro", 3600), { JobId = "j1" })
     q.active.j1.checked = require("hy3d.core").now()
-    q:wait(tr)
-    q:wait(tr)
+    q:wait(tr, 3600)
+    q:wait(tr, 3600)
     assert.equal(0, #tr.queries)
     assert.equal(2, tr.sleeps)
   end)

@@ -43,7 +43,7 @@ local function new(opts)
     _transport = transport.new(s.transport),
     _has_key = mode ~= nil,
     _validate = s.validate,
-    _slots = s.max_concurrent_jobs and slots.new(s.max_concurrent_jobs, s.poll_interval) or nil,
+    _slots = s.max_concurrent_jobs and slots.new(s.max_concurrent_jobs) or nil,
   }, Client)
 end
 
@@ -102,13 +102,13 @@ function Client:submit(params, opts)
     end
   end
   local tr, queue = self._transport, self._slots
-  local ticket = queue and queue:take(tr, kind)
+  local ticket = queue and queue:take(tr, kind, self.poll_interval)
   local job, rerr
   while true do
     job, rerr = tr:api(k.submit, params)
     if job or not queue or rerr.code ~= "RequestLimitExceeded.JobNumExceed" then break end
     tr:sleep_until(now() + math.min(tr.retry.cap, math.max(1, self.poll_interval)))   -- the account is full
-    queue:wait(tr)
+    queue:wait(tr, self.poll_interval)
   end
   if not job then
     if ticket then queue:release(ticket) end
@@ -172,7 +172,7 @@ function Client:wait(job, opts)
   while true do
     local left = deadline - now()
     if left <= 0 then return nil, timed_out() end
-    local res, qerr = tr:api(k.query, { JobId = id }, min(tr.request_timeout, left), deadline)
+    local res, qerr = tr:api(k.query, { JobId = id }, min(self.request_timeout, left), deadline)
     if not res then
       if qerr.kind == "network" and qerr.code == "OPERATION_TIMEDOUT" and now() >= deadline then
         return nil, timed_out()

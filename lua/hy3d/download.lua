@@ -107,7 +107,7 @@ function Client:_download(url, path, state, opts)
         message = ("the download did not finish within its timeout (%g s)"):format(opts.timeout) }
     end
     local req, err = tr.engine:download(url, state.part, {
-      timeout = left and math.max(left, 0.001), stall = opts.stall or tr.request_timeout, max_bytes = opts.max_bytes,
+      timeout = left and math.max(left, 0.001), stall = opts.stall or self.request_timeout, max_bytes = opts.max_bytes,
       min_rate = opts.min_rate, min_avg_rate = opts.min_avg_rate, resume = true, meta = files.partial_meta(state.part),
       allow_http = tr.allow_http })
     if not req then return nil, err end

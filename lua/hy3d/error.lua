@@ -3,7 +3,9 @@
 -- errors, curl_code and sent) and, for the codes users commonly meet, `hint`: one line of English
 -- on what to do (the service's message may be Chinese). `tostring(err)` gives one readable line,
 -- the hint included. Also the redaction of secrets from strings and from whole tables (every
--- string at any depth, keys included).
+-- string at any depth, keys included). err.retryable, when the maker did not set it, is
+-- hy3d.retry's advice (beside what hy3d itself retries, in the same file). Fields the C core
+-- sets: http_status, retry_after, curl_code, sent, errno, total.
 local core = require "hy3d.core"
 local retry = require "hy3d.retry"
 

@@ -9,34 +9,35 @@ local now = core.now
 local Slots = {}
 Slots.__index = Slots
 
---- A queue of `max` slots; `interval` (seconds) is the least time between two polls of one held job.
-local function new(max, interval)
-  return setmetatable({ max = max, interval = interval, active = {}, count = 0, queue = {}, next_ticket = 1 }, Slots)
+--- A queue of `max` slots.
+local function new(max)
+  return setmetatable({ max = max, active = {}, count = 0, queue = {}, next_ticket = 1 }, Slots)
 end
 
 --- Waits (through tr: yielding, or blocking efficiently) until this submit is first in line and a
--- slot is free. Returns its ticket.
-function Slots:take(tr, family)
+-- slot is free (`interval`: as for wait). Returns its ticket.
+function Slots:take(tr, family, interval)
   local slots = self
   local ticket = { n = slots.next_ticket, kind = family }
   slots.next_ticket = slots.next_ticket + 1
   slots.queue[#slots.queue + 1] = ticket
-  while slots.queue[1] ~= ticket or slots.count >= slots.max do self:wait(tr) end
+  while slots.queue[1] ~= ticket or slots.count >= slots.max do self:wait(tr, interval) end
   table.remove(slots.queue, 1)
   slots.count = slots.count + 1
   return ticket
 end
 
 --- Pauses a moment; when every slot is held, polls the oldest job holding one, so a slot frees
--- even when nobody waits on that job.
-function Slots:wait(tr)
+-- even when nobody waits on that job; `interval` (seconds, the client's poll_interval) is the
+-- least time between two polls of one job.
+function Slots:wait(tr, interval)
   local slots = self
   if slots.count >= slots.max then
     local oldest
     for _, job in pairs(slots.active) do
       if not oldest or job.held < oldest.held then oldest = job end
     end
-    if oldest and now() - (oldest.checked or 0) >= self.interval then
+    if oldest and now() - (oldest.checked or 0) >= interval then
       oldest.checked = now()
       local res = tr:api(families.actions[oldest.kind].query, { JobId = oldest.id })
       if res and (res.Status == "DONE" or res.Status == "FAIL") then self:ended(oldest.id) end
