@@ -52,8 +52,8 @@ while live > 0 do                                 -- one update per frame, each 
   local c = (now() - a) * 1000
   cpus[#cpus + 1] = (clock() - ca) * 1000
   costs[#costs + 1] = c
-  inflight[#inflight + 1] = client._engine:pending()
-  if #costs % 25 == 0 and client._engine:pending() > 0 then
+  inflight[#inflight + 1] = client._transport.engine:pending()
+  if #costs % 25 == 0 and client._transport.engine:pending() > 0 then
     -- An idle update, every 25th frame: a first extra update sends what the frame's resumes
     -- started; the second, timed, finds requests in flight and (mostly) nothing ready.
     client:update(budget)

@@ -248,7 +248,7 @@ describe("hy3d pump", function()
   -- still (the task waits for whichever comes first): the answer comes first, so the task's
   -- timer entry stays in the heap, stale.
   local function superseded(i)
-    local req = assert(client._engine:query("stale " .. i))
+    local req = assert(client._transport.engine:query("stale " .. i))
     coroutine.yield(scheduler.TOKEN, req, scheduler.now() + 1)
     req:close()
   end
@@ -372,8 +372,8 @@ describe("hy3d.use", function()
     end
     assert.equal("cqueues", hy3d.use(cqueues))
     local client = sb:client { poll_interval = 0.2 }
-    local polls, poll = 0, client._yield          -- the adapter's wait: cqueues.poll on the client
-    client._yield = function(delay) polls = polls + 1; return poll(delay) end
+    local polls, poll = 0, client._transport.yield   -- the adapter's wait: cqueues.poll on the transport
+    client._transport.yield = function(delay) polls = polls + 1; return poll(delay) end
     local cq = cqueues.new()
     local statuses, ticks = {}, 0
     for i = 1, 3 do

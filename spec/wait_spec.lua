@@ -148,7 +148,7 @@ describe("wait", function()
     local job = assert(client:submit { Prompt = "a chair" })
     -- count the engine's waits: a wait that sleeps in libcurl calls them a few times per poll,
     -- one that spins calls them as fast as it can (100,000+ times in these 1.5 s)
-    local methods = debug.getmetatable(client._engine).__index
+    local methods = debug.getmetatable(client._transport.engine).__index
     local step, ewait, calls = methods.step, methods.wait, 0
     methods.step = function(...) calls = calls + 1; return step(...) end
     methods.wait = function(...) calls = calls + 1; return ewait(...) end

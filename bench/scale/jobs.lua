@@ -69,7 +69,7 @@ local lua_peak, inflight_peak = lua0, 0
 hy3d.spawn(function()
   while #done_at + failed < m do
     local mem = lib.mem()
-    local heap, pend = collectgarbage("count"), client._engine:pending()
+    local heap, pend = collectgarbage("count"), client._transport.engine:pending()
     if heap > lua_peak then lua_peak = heap end
     if pend > inflight_peak then inflight_peak = pend end
     samples[#samples + 1] = { t = round(now() - t0, 2), rss_mb = round((mem.rss - mem0.rss) / 1024, 1),

@@ -3,8 +3,11 @@
 -- errors, curl_code and sent) and, for the codes users commonly meet, `hint`: one line of English
 -- on what to do (the service's message may be Chinese). `tostring(err)` gives one readable line,
 -- the hint included. Also the redaction of secrets from strings and from whole tables (every
--- string at any depth, keys included).
+-- string at any depth, keys included). err.retryable, when the maker did not set it, is
+-- hy3d.retry's advice (beside what hy3d itself retries, in the same file). Fields the C core
+-- sets: http_status, retry_after, curl_code, sent, errno, total.
 local core = require "hy3d.core"
+local retry = require "hy3d.retry"
 
 local KINDS = {
   network = true,   -- libcurl failure: refused, DNS, TLS, timeout
@@ -18,42 +21,12 @@ local KINDS = {
   io = true,        -- local file trouble
 }
 
-local RETRYABLE_HTTP = { [408] = true, [425] = true, [429] = true, [500] = true, [502] = true,
-                         [503] = true, [504] = true }
-
--- API codes that say "try again later" rather than "this request is wrong".
-local RETRYABLE_API = { "^RequestLimitExceeded", "^InternalError", "^ServiceUnavailable",
-                        "^FailedOperation%.ServerError", "^FailedOperation%.RequestTimeout",
-                        "^FailedOperation%.InnerError", "^FailedOperation%.DownloadError" }
-
 local Error = {}
 Error.__index = Error
 Error.__name = "hy3d.Error"
 
--- TLS failures that asking again cannot fix: the peer's certificate is not trusted (or not the
--- pinned one), or the local TLS setup (CA file, CRL, client certificate, ciphers) is broken. By
--- libcurl name, and by number (err.curl_code) for those the core reports without a name
--- (90 SSL_PINNEDPUBKEYNOTMATCH, 91 SSL_INVALIDCERTSTATUS; 51 was the verification failure before 7.62).
-local TLS_PERMANENT = { PEER_FAILED_VERIFICATION = true, SSL_CACERT = true, SSL_CACERT_BADFILE = true,
-                        SSL_CERTPROBLEM = true, SSL_CIPHER = true, SSL_CRL_BADFILE = true, SSL_ISSUER_ERROR = true,
-                        SSL_PINNEDPUBKEYNOTMATCH = true, SSL_INVALIDCERTSTATUS = true, SSL_ENGINE_NOTFOUND = true }
-local TLS_PERMANENT_CURL = { [51] = true, [53] = true, [58] = true, [59] = true, [60] = true, [77] = true,
-                             [82] = true, [83] = true, [90] = true, [91] = true }
-
--- What the TLS libraries say when the "handshake" answer is plain text (an https:// URL at a port
--- that speaks plain HTTP): OpenSSL and LibreSSL, BoringSSL, old OpenSSL, GnuTLS (lowercase).
-local PLAIN_HTTP = { "wrong version number", "wrong_version_number", "packet length too long",
-                     "unexpected tls packet", "unknown protocol" }
-
---- True for a TLS handshake that met a server speaking plain HTTP.
-local function plain_http(e)
-  if e.kind ~= "network" or (e.code ~= "SSL_CONNECT_ERROR" and e.curl_code ~= 35) then return false end
-  local m = type(e.message) == "string" and e.message:lower() or ""
-  for _, s in ipairs(PLAIN_HTTP) do
-    if m:find(s, 1, true) then return true end
-  end
-  return false
-end
+-- The TLS failures no retry can fix, and the advisory err.retryable: the retry policy's, in hy3d.retry.
+local plain_http, tls_permanent = retry.plain_http, retry.tls_permanent
 
 --- Gives e, when it is a TLS handshake that met plain HTTP, the hint naming url's host and port.
 -- Returns e.
@@ -62,13 +35,6 @@ local function hint_plain_http(e, url)
     e.hint = ("the server at %s speaks plain HTTP; use http://"):format(tostring(url):match("^%a+://([^/?#]+)") or "?")
   end
   return e
-end
-
---- True for a network error that retrying cannot fix: a TLS verification or TLS setup failure, or
--- a TLS handshake with a server that speaks plain HTTP.
-local function tls_permanent(e)
-  return e.kind == "network" and (TLS_PERMANENT[e.code] == true or TLS_PERMANENT_CURL[e.curl_code] == true
-    or plain_http(e))
 end
 
 -- One line of English for the codes a user commonly meets (the service answers in Chinese unless
@@ -126,17 +92,6 @@ local function hint_of(e, ctx)
   return nil
 end
 
-local function default_retryable(e)
-  if e.kind == "network" then return e.code ~= "CANCELLED" and not tls_permanent(e) end
-  if e.kind == "http" then return RETRYABLE_HTTP[e.http_status] == true end
-  if e.kind == "timeout" then return true end
-  if e.kind == "api" or e.kind == "job" then
-    for _, pattern in ipairs(RETRYABLE_API) do
-      if tostring(e.code or ""):find(pattern) then return true end
-    end
-  end
-  return false
-end
 
 local MARK = "[redacted]"
 
@@ -281,7 +236,7 @@ function Error.new(fields, secrets, ctx)
   if secrets then redact_all(e, secrets) end
   if e.message == nil then e.message = e.code or e.kind end
   if e.hint == nil then e.hint = hint_of(e, ctx) end
-  if e.retryable == nil then e.retryable = default_retryable(e) end
+  if e.retryable == nil then e.retryable = retry.advisory(e) end
   return e
 end
 

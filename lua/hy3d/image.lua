@@ -3,7 +3,7 @@
 -- and the MultiViewImages list of a job's other views.
 local core = require "hy3d.core"
 local errors = require "hy3d.error"
-local check_options = require("hy3d.client").check_options
+local check_options = require("hy3d.options").check_options
 
 local open = io.open
 local MB = 1024 * 1024

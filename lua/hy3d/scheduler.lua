@@ -1,6 +1,8 @@
 --- hy3d's pump: spawned tasks (coroutines hy3d resumes when what they wait for is ready), the
--- clients whose transfers it drives, and the adapters that hand all of it to a host's event loop
--- (cqueues, luv, copas). One scheduler per Lua state; nothing here is shared between states.
+-- transports (hy3d.transport: a client's engine) whose transfers it drives, and the hooks through
+-- which hy3d.loop's adapters hand all of it to a host's event loop (cqueues, luv, copas). It sees
+-- transports and their engines (tr.engine, tr.closed), never a client. One scheduler per Lua
+-- state; nothing here is shared between states.
 local core = require "hy3d.core"
 
 local create, resume, status, running = coroutine.create, coroutine.resume, coroutine.status, coroutine.running
@@ -14,7 +16,7 @@ local tasks = {}                                  -- live tasks, in spawn order
 local failures = {}                               -- errors of failed tasks, in order
 local finished = 0                                -- tasks that ended since the list was last compacted
 local task_of = setmetatable({}, { __mode = "k" })   -- coroutine -> task
-local clients = setmetatable({}, { __mode = "k" })   -- client -> true (weak: GC'd clients drop out)
+local transports = setmetatable({}, { __mode = "k" })   -- transport -> true (weak: GC'd clients' drop out)
 local hooks = { attach = nil, wake = nil }        -- set by an adapter
 
 -- What the pump knows about waiting tasks: by request, by timer, or ready to run. Every step
@@ -133,16 +135,16 @@ function M.current()
   return co and task_of[co] or nil
 end
 
---- Registers a client so the pump drives its transfers. A client made inside a task has its
+--- Registers a transport so the pump drives its transfers. A client made inside a task has its
 -- engine record finished requests from now on (the first engine:completed() turns that on): it
 -- starts its first request before the pump ever collects from it, and that request may finish in
 -- the pump's next eng:step, before any completed() call; unrecorded, its task would never wake.
 -- Elsewhere the pump's first collect turns it on, before any task can use the client (a client
 -- only ever used in the main thread then keeps no list of finished requests).
-function M.add_client(client)
-  clients[client] = true
-  if M.current() then client._engine:completed() end
-  if hooks.attach then hooks.attach(client) end
+function M.add(tr)
+  transports[tr] = true
+  if M.current() then tr.engine:completed() end
+  if hooks.attach then hooks.attach(tr) end
 end
 
 --- Runs fn(...) in a coroutine the pump drives: it starts at the next update, step or run.
@@ -194,9 +196,9 @@ end
 -- Moves to `runnable` the tasks whose request finished (reported by each engine) or whose wake
 -- time has come.
 local function collect(t)
-  for client in pairs(clients) do
-    if not client._closed then
-      local eng = client._engine
+  for tr in pairs(transports) do
+    if not tr.closed then
+      local eng = tr.engine
       eng:step(0)
       local done = eng:completed()
       if done then
@@ -267,9 +269,9 @@ function M.timeout()
   if rq_head <= rq_tail then return 0 end
   local t, best = now(), nil
   if heap_n > 0 then best = heap_t[1] - t end     -- maybe a stale entry: an early, harmless wake-up
-  for client in pairs(clients) do
-    if not client._closed and client._engine:pending() > 0 then
-      local ct = client._engine:timeout()
+  for tr in pairs(transports) do
+    if not tr.closed and tr.engine:pending() > 0 then
+      local ct = tr.engine:timeout()
       if ct then best = min(best or huge, ct) end
     end
   end
@@ -284,13 +286,13 @@ function M.step(timeout)
   if timeout and (wait == nil or timeout < wait) then wait = timeout end
   if wait and wait > 0 then
     local busy = {}
-    for client in pairs(clients) do
-      if not client._closed and client._engine:pending() > 0 then busy[#busy + 1] = client end
+    for tr in pairs(transports) do
+      if not tr.closed and tr.engine:pending() > 0 then busy[#busy + 1] = tr.engine end
     end
     if #busy == 1 then
-      busy[1]._engine:step(wait)
+      busy[1]:step(wait)
     elseif #busy > 1 then                          -- several multi handles: wait on one, briefly
-      busy[1]._engine:step(min(wait, 0.005))
+      busy[1]:step(min(wait, 0.005))
     elseif #tasks > 0 then
       core.sleep(wait)
     end
@@ -312,26 +314,47 @@ function M.count()
   return #tasks
 end
 
---- The clients the pump drives (for adapters).
-function M.clients()
+--- The open transports the pump drives (for adapters).
+function M.transports()
   local list = {}
-  for client in pairs(clients) do
-    if not client._closed then list[#list + 1] = client end
+  for tr in pairs(transports) do
+    if not tr.closed then list[#list + 1] = tr end
   end
   return list
 end
 
---- Set by an adapter: function(client) -> the yield function for clients made afterwards.
+--- Set by an adapter: function(transport) -> the yield function for clients made afterwards.
 M.default_yield = nil
 
---- Adapter hooks: attach(client) for each client, wake() when a task is spawned.
+--- Adapter hooks: attach(transport) for each open transport, wake() when a task is spawned.
 function M.set_hooks(attach, wake)
   hooks.attach, hooks.wake = attach, wake
   if attach then
-    for client in pairs(clients) do
-      if not client._closed then attach(client) end
+    for tr in pairs(transports) do
+      if not tr.closed then attach(tr) end
     end
   end
+end
+
+-- ===== the pump as hy3d and every client show it =====
+
+--- The default resume budget of hy3d.update and client:update, in seconds (hy3d.update_budget).
+M.update_budget = 0.00025
+
+--- hy3d.update and client:update: update with a checked budget, default update_budget.
+function M.pump(budget)
+  if budget ~= nil and (type(budget) ~= "number" or budget ~= budget or budget < 0) then
+    error("hy3d.update: budget must be a number of seconds >= 0", 2)
+  end
+  return M.update(budget or M.update_budget)
+end
+
+--- hy3d.step and client:step: step with a checked timeout, default 0.
+function M.pump_step(timeout)
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0 or timeout >= 1e9) then
+    error("hy3d.step: timeout must be a finite number of seconds >= 0", 2)
+  end
+  return M.step(timeout or 0)
 end
 
 return M

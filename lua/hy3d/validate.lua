@@ -5,8 +5,8 @@
 -- name (prompt, Promt) is a typo and is named with that name; one far from every name passes
 -- through (Tencent adds fields; the service has the last word). Version-neutral Lua (5.1 to
 -- 5.4, LuaJIT). A client option (validate = false) turns it off; job_id (what a JobId may
--- be, for the client and the job record) and loopback (where plain http:// needs no opt-in)
--- always apply.
+-- be, for the client and the job record; job_id_of raises for a caller's non-JobId) and
+-- loopback (where plain http:// needs no opt-in) always apply.
 local floor = math.floor
 local byte = string.byte
 
@@ -291,6 +291,16 @@ local function job_id(id)
   return nil
 end
 
+--- The JobId of a job table or of a bare JobId given by the caller; anything else is the caller's
+-- mistake and raises (at `level`, default the caller of the public method that calls this).
+local function job_id_of(job, what, level)
+  local id = job_id(type(job) == "table" and job.JobId or job)
+  if not id then
+    error(what .. ": expects a job table (with JobId) or a JobId (a string, or a whole number)", level or 3)
+  end
+  return id
+end
+
 --- True for a URL whose host is this machine (127.0.0.0/8, ::1, localhost): where plain http://
 -- is allowed without allow_http (the client) or --allow-http (the command line).
 local function loopback(url)
@@ -303,6 +313,7 @@ return {
   check = check,
   utf8_length = utf8_length,
   job_id = job_id,
+  job_id_of = job_id_of,
   loopback = loopback,
   pro = PRO,                        -- the service's values, for the command line (read only)
   rapid_formats = RAPID_FORMATS,

@@ -1,0 +1,243 @@
+--- hy3d.options: the option defaults and types of hy3d.new and of every method, check_options (a
+-- typo is never silent), the credentials and door (options first, then the environment: trimmed,
+-- never shorter than MIN_SECRET), URL checks, and hy3d.new's options turned into the settings of a
+-- client, its transport and its engine. Depends on hy3d.core (version strings) and hy3d.validate
+-- (loopback).
+local core = require "hy3d.core"
+local validate = require "hy3d.validate"
+
+local VERSION = core._VERSION
+
+--- Option defaults (environment variables come first: HY3D_API_KEY, HY3D_BASE_URL for the
+-- gateway; TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN,
+-- TENCENTCLOUD_REGION and HY3D_ENDPOINT for API 3.0).
+local DEFAULTS = {
+  base_url = "https://api.ai3d.cloud.tencent.com",
+  endpoint = "https://ai3d.tencentcloudapi.com",
+  region = "ap-guangzhou",
+  version = "2025-05-13",
+  timeout = 60,           -- seconds per HTTP request
+  connect_timeout = 10,   -- seconds to connect
+  poll_interval = 5,      -- seconds between polls in wait
+  wait_timeout = 1800,    -- seconds wait polls before giving up (the job goes on)
+  stall = 30,             -- seconds an API response may go without a byte
+  max_retries = 3,        -- retries after the first try (reads; submits only when provably unsent)
+  retry_base = 1,         -- seconds: backoff base (full jitter: random in [0, base * 2^n])
+  retry_max = 30,         -- seconds: the longest pause between tries (and the longest Retry-After honoured)
+}
+
+local OPTION_TYPES = {
+  api_key = "string", base_url = "string", auth_scheme = "string", timeout = "number",
+  connect_timeout = "number", poll_interval = "number", user_agent = "string", yield = "function",
+  secret_id = "string", secret_key = "string", token = "string", region = "string", endpoint = "string",
+  version = "string", language = "string", stall = "number", max_retries = "number", retry_base = "number",
+  retry_max = "number", on_retry = "function", retry_submit = "boolean", max_concurrent_jobs = "number",
+  validate = "boolean", ca_file = "string", ca_path = "string", insecure = "boolean", allow_http = "boolean",
+  log = "function", debug = "boolean", retry_jitter = "function",
+}
+
+--- The options of each method, by name and type.
+local METHOD_OPTIONS = {
+  submit = { kind = "string" },
+  query = { kind = "string" },
+  wait = { interval = "number", timeout = "number", on_status = "function", kind = "string" },
+  download = { timeout = "number", stall = "number", max_bytes = "number", on_progress = "function",
+               resume = "boolean", refresh = "function", min_rate = "number", min_avg_rate = "number" },
+  download_files = { formats = "table", dir = "string", name = "string", extract = "boolean", on_progress = "function",
+                     max_bytes = "number", kind = "string", timeout = "number", stall = "number" },
+  generate = { kind = "string", formats = "table", dir = "string", name = "string", extract = "boolean",
+               on_submit = "function", on_status = "function", on_progress = "function",
+               interval = "number", timeout = "number", max_bytes = "number", download_timeout = "number" },
+}
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return table.concat(keys, ", ")
+end
+
+-- What check_options gives for no options: one shared table (no garbage per call), read-only.
+local NO_OPTIONS = setmetatable({}, { __newindex = function() error("hy3d: internal: NO_OPTIONS is read-only", 2) end })
+
+--- Raises on unknown names and wrong types: a typo must never be silent. `level` is the level of
+-- the function that calls check_options (the error is raised at its caller). Returns opts, or a
+-- shared empty read-only table for nil.
+local function check_options(what, opts, types, level)
+  if opts == nil then return NO_OPTIONS end
+  if type(opts) ~= "table" then error(what .. ": options must be a table", level + 1) end
+  for k, v in pairs(opts) do
+    local want = types[k]
+    if not want then
+      error(("%s: unknown option '%s' (known: %s)"):format(what, tostring(k), sorted_keys(types)), level + 1)
+    end
+    if type(v) ~= want then
+      error(("%s: option '%s' must be a %s, got %s"):format(what, k, want, type(v)), level + 1)
+    end
+  end
+  return opts
+end
+
+--- An environment variable, or nil when unset or blank.
+local function env(name)
+  local v = os.getenv(name)
+  if v and v:match("%S") then return v end
+  return nil
+end
+
+-- Secrets shorter than this are refused: no real one is (an API key, a SecretKey and an STS
+-- token are far longer), and one this short turns up inside ordinary words, where redacting it
+-- would mangle every message (and a real word could not be told from the key).
+local MIN_SECRET = 8
+
+-- A credential as given (trimmed; nil when empty). `what` names where it came from (an option or
+-- a variable). For the values that must be kept out of messages, `secret` says what it is and
+-- `also` names its other source: shorter than MIN_SECRET raises, naming both and never the value.
+local function trimmed(v, what, secret, also)
+  if v == nil then return nil end
+  v = v:match("^%s*(.-)%s*$")
+  if v:find("[%c]") then error("hy3d.new: " .. what .. " contains control characters", 4) end
+  if v == "" then return nil end
+  if secret and #v < MIN_SECRET then
+    error(("hy3d.new: %s (%s) is shorter than %d characters: no real %s is, and one this short could not be "
+      .. "kept out of messages"):format(what, also, MIN_SECRET, secret), 4)
+  end
+  return v
+end
+
+local loopback = validate.loopback
+
+local function check_url(v, what, allow_http)
+  if not v:match("^https?://[^/%s]+") then
+    error(("hy3d.new: %s must be an http:// or https:// URL, got %q"):format(what, v), 4)
+  end
+  if v:match("^http://") and not allow_http and not loopback(v) then
+    error(("hy3d.new: %s is plain http:// to a host that is not loopback; use https://, or pass "
+      .. "allow_http = true if you really mean it"):format(what), 4)
+  end
+  return v
+end
+
+-- The credentials and door: explicit options first, then the environment. Returns the mode
+-- ("gateway", "api3" or nil when there are none) and the settings of that door.
+local function credentials(opts)
+  local key = trimmed(opts.api_key, "api_key", "API key", "the option; else HY3D_API_KEY")
+  local id = trimmed(opts.secret_id, "secret_id")
+  local secret = trimmed(opts.secret_key, "secret_key", "SecretKey",
+    "the option; else TENCENTCLOUD_SECRET_KEY")
+  if key and (id or secret) then
+    error("hy3d.new: give either api_key (the gateway) or secret_id/secret_key (API 3.0), not both", 4)
+  end
+  if not (key or id or secret) then
+    key = trimmed(env("HY3D_API_KEY"), "HY3D_API_KEY", "API key", "read for api_key")
+    if not key then
+      id = trimmed(env("TENCENTCLOUD_SECRET_ID"), "TENCENTCLOUD_SECRET_ID")
+      secret = trimmed(env("TENCENTCLOUD_SECRET_KEY"), "TENCENTCLOUD_SECRET_KEY", "SecretKey", "read for secret_key")
+    end
+  end
+  if (id == nil) ~= (secret == nil) then
+    error("hy3d.new: secret_id and secret_key go together (options, or TENCENTCLOUD_SECRET_ID and "
+      .. "TENCENTCLOUD_SECRET_KEY)", 4)
+  end
+  if key then return "gateway", { key = key } end
+  if id then
+    return "api3", { id = id, secret = secret,
+      token = trimmed(opts.token, "token", "STS token", "the option; else TENCENTCLOUD_SESSION_TOKEN")
+        or trimmed(env("TENCENTCLOUD_SESSION_TOKEN"), "TENCENTCLOUD_SESSION_TOKEN", "STS token", "read for token") }
+  end
+  return nil, {}
+end
+
+--- hy3d.new's options (checked by check_options) as the settings of a client: mode (the door:
+-- "gateway", "api3" or nil), base_url, region, poll_interval, max_concurrent_jobs, validate;
+-- `transport` (hy3d.transport.new's argument: engine options, door, retry policy, log, yield,
+-- secrets); raises at the caller of hy3d.new on a bad value.
+local function settings(opts)
+  local mode, cred = credentials(opts)
+  local scheme = opts.auth_scheme
+  if scheme ~= nil and scheme:lower() ~= "bearer" then
+    error("hy3d.new: auth_scheme must be nil (raw key, as documented) or \"Bearer\"", 3)
+  end
+  for _, name in ipairs { "timeout", "connect_timeout" } do
+    local v = opts[name]
+    if v ~= nil and (v ~= v or v <= 0) then error("hy3d.new: " .. name .. " must be > 0", 3) end
+  end
+  local pi = opts.poll_interval
+  if pi ~= nil and (pi ~= pi or pi < 0) then
+    error("hy3d.new: poll_interval must be >= 0", 3)
+  end
+  for _, name in ipairs { "stall", "retry_base", "retry_max" } do
+    local v = opts[name]
+    if v ~= nil and (v ~= v or v < 0) then error("hy3d.new: " .. name .. " must be >= 0", 3) end
+  end
+  local language = opts.language
+  if language ~= nil and not language:match("^%a%a%-%a%a$") then
+    error("hy3d.new: language must be a language tag such as \"en-US\" or \"zh-CN\" (X-TC-Language; API 3.0 "
+      .. "only: a gateway client ignores it)", 3)
+  end
+  local mr, mcj = opts.max_retries, opts.max_concurrent_jobs
+  if mr ~= nil and (mr ~= mr or mr < 0 or mr ~= math.floor(mr)) then
+    error("hy3d.new: max_retries must be a whole number >= 0", 3)
+  end
+  if mcj ~= nil and (mcj ~= mcj or mcj < 1 or mcj ~= math.floor(mcj)) then
+    error("hy3d.new: max_concurrent_jobs must be a whole number >= 1", 3)
+  end
+  local base_url
+  if mode == "api3" then
+    base_url = check_url(opts.endpoint or env("HY3D_ENDPOINT") or DEFAULTS.endpoint, "endpoint", opts.allow_http)
+  else
+    base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or DEFAULTS.base_url, "base_url", opts.allow_http)
+  end
+  local log = opts.log
+  if not log and opts.debug then log = function(line) io.stderr:write(line, "\n") end end
+  local region = opts.region or env("TENCENTCLOUD_REGION") or DEFAULTS.region
+  local timeout = opts.timeout or DEFAULTS.timeout
+  local user_agent = opts.user_agent
+    or ("hy3d/%s (libcurl/%s; %s)"):format(VERSION, core.curl_version, _VERSION)
+  local secrets = {}
+  for _, v in ipairs { "key", "secret", "token" } do secrets[#secrets + 1] = cred[v] end
+  return {
+    mode = mode,
+    base_url = base_url,
+    region = region,
+    poll_interval = opts.poll_interval or DEFAULTS.poll_interval,
+    max_concurrent_jobs = mcj,
+    validate = opts.validate ~= false,
+    transport = {
+      engine = {
+        base_url = base_url,
+        authorization = cred.key and (scheme and ("Bearer " .. cred.key) or cred.key) or nil,
+        tc3 = mode == "api3" and {
+          secret_id = cred.id, secret_key = cred.secret, token = cred.token, region = region,
+          version = opts.version or DEFAULTS.version, language = language,
+        } or nil,
+        user_agent = user_agent,
+        timeout = timeout,
+        connect_timeout = opts.connect_timeout or DEFAULTS.connect_timeout,
+        stall = (opts.stall or DEFAULTS.stall) > 0 and (opts.stall or DEFAULTS.stall) or nil,
+        ca_file = opts.ca_file, ca_path = opts.ca_path, insecure = opts.insecure == true,
+      },
+      door = mode,
+      base_url = base_url,
+      request_timeout = timeout,
+      yield = opts.yield,
+      retry = { max = mr or DEFAULTS.max_retries, base = opts.retry_base or DEFAULTS.retry_base,
+                cap = opts.retry_max or DEFAULTS.retry_max, hook = opts.on_retry, submit = opts.retry_submit == true,
+                jitter = opts.retry_jitter },
+      allow_http = opts.allow_http == true,
+      log = log,
+      secrets = secrets,
+      error_ctx = { door = mode, language = mode == "api3" and language or nil },
+    },
+  }
+end
+
+return {
+  defaults = DEFAULTS,
+  types = OPTION_TYPES,
+  methods = METHOD_OPTIONS,
+  check_options = check_options,
+  env = env,
+  MIN_SECRET = MIN_SECRET,
+  settings = settings,
+}

@@ -1,0 +1,202 @@
+--- hy3d.transport: a client's transfers, the seam between the client, its downloads and the pump.
+-- One engine (a curl multi handle, hy3d.core) and the door it speaks (gateway or API 3.0), the
+-- retry loop of an API call (the policy is hy3d.retry's), pausing (yield to the pump, the `yield`
+-- option, or block in curl_multi_poll), the log option and the redaction of this client's secrets.
+-- The scheduler drives transports (engine, closed, pollfd/events/timeout), never clients.
+-- Depends on hy3d.core, hy3d.error, hy3d.retry and hy3d.scheduler.
+local core = require "hy3d.core"
+local errors = require "hy3d.error"
+local retry = require "hy3d.retry"
+local scheduler = require "hy3d.scheduler"
+
+local now = core.now
+local new_error = errors.new
+local yield = coroutine.yield
+
+local isyieldable = coroutine.isyieldable or function()
+  local co, ismain = coroutine.running()
+  return co ~= nil and not ismain
+end
+
+-- Secrets per transport, kept out of the transport (and client) table so no dump of it can show them.
+local secrets_of = setmetatable({}, { __mode = "k" })
+
+local Transport = {}
+Transport.__index = Transport
+Transport.__name = "hy3d.Transport"
+
+--- A transport from hy3d.options' settings.transport: engine (core.new's options), door, base_url,
+-- request_timeout, yield, retry (hy3d.retry.new's options), allow_http, log, secrets, error_ctx.
+-- Registers it with the pump.
+local function new(s)
+  local self = setmetatable({
+    engine = core.new(s.engine),
+    door = s.door,
+    base_url = s.base_url,
+    request_timeout = s.request_timeout,
+    yield = s.yield,
+    retry = retry.new(s.retry),
+    allow_http = s.allow_http,
+    log = s.log,
+    error_ctx = s.error_ctx,
+    closed = false,
+  }, Transport)
+  secrets_of[self] = s.secrets
+  if not self.yield and scheduler.default_yield then self.yield = scheduler.default_yield(self) end
+  scheduler.add(self)
+  return self
+end
+
+--- An hy3d error from fields, with this client's secrets redacted and its door's hints.
+function Transport:error(fields)
+  return new_error(fields, secrets_of[self], self.error_ctx)
+end
+
+--- t (a table of answers) with every string redacted of this client's secrets.
+function Transport:redact_all(t)
+  return errors.redact_all(t, secrets_of[self])
+end
+
+-- One try: an action on API 3.0, or the gateway route. A submit goes on a fresh connection. The
+-- only call into the engine's request API: the routes and envelopes of the doors meet it here.
+function Transport:try(action, params, timeout, submit)
+  local req, err
+  if self.door == "api3" then
+    req, err = self.engine:call(action, params, timeout, submit)
+  elseif submit then
+    req, err = self.engine:submit(params, timeout)
+  else
+    req, err = self.engine:query(params.JobId, timeout)
+  end
+  if not req then return nil, err end
+  return self:settle(req)
+end
+
+--- Runs one API call with retries (see hy3d.retry), logging each try when asked. Every error
+-- carries `attempts`. `deadline` (monotonic) bounds the pauses: when only it stops the retries,
+-- the error carries past_deadline = true. Answers come back with every secret redacted.
+function Transport:api(action, params, timeout, deadline)
+  local submit = action:match("^Submit") ~= nil
+  local policy = self.retry
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local t0 = now()
+    if self.log then self:log_line(("hy3d: -> %s %s %s"):format(self.door, action, core.encode(params) or "?")) end
+    local res, err = self:try(action, params, timeout, submit)
+    if self.log then
+      self:log_line(("hy3d: <- %s %s in %.3f s%s"):format(action, res and "ok" or tostring(self:error(err)),
+        now() - t0, res and res.RequestId and (", request " .. tostring(res.RequestId)) or ""))
+    end
+    if res then return errors.redact_all(res, secrets_of[self]) end   -- an answer may echo a secret
+    err.attempts = attempt
+    local again, ambiguous = policy:decide(err, submit)
+    if ambiguous then err.retryable = false end
+    local delay = again and policy:backoff(attempt, err)
+    local past = again and deadline and now() + delay >= deadline
+    if not again or attempt > policy.max or delay > policy.cap or past then
+      errors.hint_plain_http(err, self.base_url)
+      if past and attempt <= policy.max and delay <= policy.cap then err.past_deadline = true end
+      if ambiguous then
+        err.message = tostring(err.message or err.code) .. retry.AMBIGUOUS
+        err.maybe_submitted = true
+      end
+      return nil, err
+    end
+    if policy.hook then
+      local ok, herr = pcall(policy.hook, attempt, delay, self:error(err))
+      if not ok then
+        return nil, { kind = "callback", code = "ON_RETRY", attempts = attempt,
+                      message = "on_retry raised: " .. tostring(herr) }
+      end
+    end
+    self:sleep_until(now() + delay)
+  end
+end
+
+--- One line to the log option, with every secret taken out.
+function Transport:log_line(line)
+  local ok = pcall(self.log, errors.redact(line, secrets_of[self]))
+  if not ok then self.log = nil end              -- a broken logger is dropped, never fatal
+end
+
+--- Gives control back to whoever resumes this coroutine: the pump, for a spawned task (told what
+-- it waits for: a request or a wake time), else the `yield` option or coroutine.yield. `delay`
+-- hints when hy3d needs control back.
+function Transport:pause(delay, req, wake)
+  if scheduler.current() then
+    yield(scheduler.TOKEN, req, wake)
+  elseif self.yield then
+    self.yield(delay or 0)
+  else
+    yield()
+  end
+end
+
+--- Closes req and passes its result on: its easy handle (5.5 KB in libcurl 7.88) and body go back
+-- now, not when the collector gets to the userdata (Lua sees ~0.5 KB of it, so that can be late).
+local function closing(req, ...)
+  req:close()
+  return ...
+end
+
+--- Runs a started request to completion: yields inside a coroutine, blocks in the main thread.
+function Transport:settle(req)
+  local eng = self.engine
+  if isyieldable() then
+    while not eng:wait(req, 0) do self:pause(eng:timeout(), req) end
+  else
+    eng:wait(req)
+  end
+  return closing(req, req:result())
+end
+
+--- Waits until the monotonic time t while keeping every transfer moving.
+function Transport:sleep_until(t)
+  local eng = self.engine
+  if isyieldable() then
+    while true do
+      eng:step(0)
+      local left = t - now()
+      if left <= 0 then return end
+      self:pause(left, nil, t)
+    end
+  end
+  while true do
+    local left = t - now()
+    if left <= 0 then return end
+    eng:step(left)
+  end
+end
+
+--- A file descriptor that is readable whenever these transfers need attention (Linux; nil
+-- elsewhere or once closed). With events() and timeout() a transport is a cqueues pollable.
+function Transport:pollfd()
+  if self.closed then return nil end
+  return self.engine:pollfd()
+end
+
+--- The events to wait for on pollfd(): always "r".
+function Transport:events() -- luacheck: ignore 212
+  return "r"
+end
+
+--- Seconds until these transfers need attention even without socket activity (nil: only socket
+-- activity will do, or closed).
+function Transport:timeout()
+  if self.closed then return nil end
+  return self.engine:timeout()
+end
+
+--- Cancels the transfers in flight and frees the engine. Idempotent.
+function Transport:close()
+  self.closed = true
+  return self.engine:close()
+end
+
+return {
+  new = new,
+  Transport = Transport,
+  isyieldable = isyieldable,
+  closing = closing,
+}

@@ -1,0 +1,70 @@
+-- hy3d.families: the job families (the public `kind`), their actions, which door has them, and what pro and rapid make.
+local families = require "hy3d.families"
+
+describe("hy3d.families", function()
+  it("names each family's Submit and Query/Describe action, shared as hy3d.kinds", function()
+    assert.same({ submit = "SubmitHunyuanTo3DProJob", query = "QueryHunyuanTo3DProJob" }, families.actions.pro)
+    assert.equal("DescribeAutoRiggingJob", families.actions.rigging.query)
+    assert.equal(families.actions, require("hy3d").kinds)
+    for name, a in pairs(families.actions) do
+      assert.matches("^Submit", a.submit, name)
+      assert.matches("^[QD]", a.query, name)
+    end
+  end)
+
+  it("lists the families sorted", function()
+    local names = families.names()
+    assert.equal(9, #names)
+    for i = 2, #names do assert.is_true(names[i - 1] < names[i]) end
+  end)
+
+  it("resolves a family on a door, pro by default", function()
+    local a, name = families.resolve(nil, "gateway")
+    assert.equal(families.actions.pro, a)
+    assert.equal("pro", name)
+    a, name = families.resolve("rapid", "api3")
+    assert.equal(families.actions.rapid, a)
+    assert.equal("rapid", name)
+  end)
+
+  it("refuses an unknown family, and all but pro on the gateway", function()
+    local a, err = families.resolve("chair", "api3")
+    assert.is_nil(a)
+    assert.equal("UNKNOWN_KIND", err.code)
+    assert.matches("motion, part, pro", err.message, 1, true)
+    a, err = families.resolve("rapid", "gateway")
+    assert.is_nil(a)
+    assert.equal("KIND_NEEDS_API3", err.code)
+  end)
+
+  it("reads a job's family from the options first, then the job table", function()
+    assert.equal("uv", families.of({ kind = "rapid" }, { kind = "uv" }))
+    assert.equal("rapid", families.of({ kind = "rapid" }, {}))
+    assert.is_nil(families.of("123", {}))
+  end)
+
+  describe("deliverable", function()
+    it("passes formats the job makes, {\"all\"} and families it does not know", function()
+      local p = { Prompt = "x" }
+      assert.equal(p, families.deliverable("pro", p, { "GLB", "obj" }))
+      assert.equal(p, families.deliverable("pro", p, { "all" }))
+      assert.equal(p, families.deliverable("uv", p, { "STL" }))
+    end)
+    it("asks for one missing format through ResultFormat, on a copy", function()
+      local p = { Prompt = "x" }
+      local q = families.deliverable("pro", p, { "GLB", "STL" })
+      assert.are_not.equal(p, q)
+      assert.equal("STL", q.ResultFormat)
+      assert.is_nil(p.ResultFormat)
+      assert.equal("GLB", families.deliverable("rapid", p, { "GLB" }).ResultFormat)
+    end)
+    it("refuses what the job cannot make", function()
+      local q, err = families.deliverable("pro", { Prompt = "x", GenerateType = "Geometry" }, { "OBJ" })
+      assert.is_nil(q)
+      assert.equal("FORMAT_NOT_REQUESTED", err.code)
+      q, err = families.deliverable("rapid", { Prompt = "x", ResultFormat = "STL" }, { "GLB" })
+      assert.is_nil(q)
+      assert.matches("with ResultFormat STL", err.message, 1, true)
+    end)
+  end)
+end)
