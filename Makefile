@@ -58,7 +58,7 @@ DEPS_MEMORY = $(DEPS_TEST) valgrind
 # The specs that test the sandbox's internals in-process: Lua 5.3+ like the sandbox itself, so
 # 5.1, 5.2 and LuaJIT run every other spec (TEST_SPECS); 5.3 and 5.4 run the whole suite.
 SANDBOX_SPECS = spec/sandbox_spec.lua spec/sandbox_actions_spec.lua spec/sandbox_faults_spec.lua \
-                spec/sandbox_tc3_spec.lua spec/assets_spec.lua spec/image_spec.lua
+                spec/sandbox_tc3_spec.lua spec/sandbox_parts_spec.lua spec/assets_spec.lua spec/image_spec.lua
 ifneq ($(filter 5.1 5.2 jit,$(LUA_VERSION)),)
 TEST_SPECS = $(filter-out $(SANDBOX_SPECS),$(sort $(wildcard spec/*_spec.lua)))
 endif
