@@ -4,7 +4,7 @@
 -- (validation by hy3d.sandbox.actions, then submit, query or the synchronous convert on the store)
 -- and answering in its envelope and language; request-phase faults wrap both. Methods of the
 -- sandbox object (hy3d.sandbox mixes `methods` in); depends on store, actions, faults' rules (through
--- self.faults), tc3 and http (fault delays). About 330 lines: the two doors share the actions and
+-- self.faults), tc3 and http (fault delays). About 320 lines: the two doors share the actions and
 -- the envelopes, which a further cut would pass back and forth.
 local cjson = require "cjson"
 local http = require "hy3d.sandbox.http"
