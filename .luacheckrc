@@ -1,11 +1,12 @@
 -- luacheck configuration (`make test` runs `luacheck -q .`).
 std = "max"
 max_line_length = 130
-include_files = { "lua/**/*.lua", "spec/**/*.lua", "examples/**/*.lua", "bin", "bench/**/*.lua", "mutate/**/*.lua",
+include_files = { "lua/**/*.lua", "sandbox/lua/**/*.lua", "sandbox/bin", "spec/**/*.lua", "examples/**/*.lua", "bin",
+                  "bench/**/*.lua", "mutate/**/*.lua",
                   ".busted", ".luacheckrc" }
 exclude_files = { "build", "out", "spec/sdk", "spec/support/*.c", "examples/**/*.md",
                   "mutate/results.lua" }   -- results.lua: data make mutate writes
 files["spec"] = { std = "+busted" }
-files["bin/hy3d-sandbox"] = { globals = { "arg" } }
+files["sandbox/bin/hy3d-sandbox"] = { globals = { "arg" } }
 files["bench"] = { globals = { "wrk" } }   -- wrk scripts
 files["examples/love"] = { globals = { "love" } }

@@ -36,8 +36,9 @@ WARNINGS    = -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wstrict-protot
 # macOS: LIBFLAG = -bundle -undefined dynamic_lookup
 LIBFLAG     ?= -shared
 BUILD       ?= $(VERSION_BUILD)
-# hy3d-sandbox needs Lua 5.3+ and always runs under SANDBOX_LUA with a 5.4 build of the core in
-# SANDBOX_BUILD (the one bin/hy3d-sandbox finds in a checkout), whatever LUA_VERSION the suite uses.
+# hy3d-sandbox (sandbox/: its own product and rock beside the library) needs Lua 5.3+ and always runs
+# under SANDBOX_LUA with a 5.4 build of the core in SANDBOX_BUILD (the one sandbox/bin/hy3d-sandbox
+# finds in a checkout), whatever LUA_VERSION the suite uses.
 SANDBOX_LUA ?= lua5.4
 SANDBOX_INCDIR ?= /usr/include/lua5.4
 SANDBOX_BUILD = build
@@ -57,7 +58,7 @@ DEPS_MEMORY = $(DEPS_TEST) valgrind
 # The specs that test the sandbox's internals in-process: Lua 5.3+ like the sandbox itself, so
 # 5.1, 5.2 and LuaJIT run every other spec (TEST_SPECS); 5.3 and 5.4 run the whole suite.
 SANDBOX_SPECS = spec/sandbox_spec.lua spec/sandbox_actions_spec.lua spec/sandbox_faults_spec.lua \
-                spec/sandbox_tc3_spec.lua spec/assets_spec.lua spec/image_spec.lua
+                spec/sandbox_tc3_spec.lua spec/sandbox_parts_spec.lua spec/assets_spec.lua spec/image_spec.lua
 ifneq ($(filter 5.1 5.2 jit,$(LUA_VERSION)),)
 TEST_SPECS = $(filter-out $(SANDBOX_SPECS),$(sort $(wildcard spec/*_spec.lua)))
 endif
@@ -310,32 +311,37 @@ demo: deps-run
 # Runs the sandbox in the foreground (Ctrl-C stops it).
 sandbox: deps-run
 	@$(MAKE) -s --no-print-directory sandbox-core
-	$(SANDBOX_LUA) bin/hy3d-sandbox $(SANDBOX_ARGS)
+	$(SANDBOX_LUA) sandbox/bin/hy3d-sandbox $(SANDBOX_ARGS)
 
-# hy3d runs on LUA_VERSION's Lua; hy3d-sandbox always on Lua 5.4 (SANDBOX_LUA), so with another
-# LUA_VERSION the 5.4 core and the modules go to SANDBOX_LIBDIR and SANDBOX_LUADIR too (it finds
-# them from BINDIR/..), or, without Lua 5.4 and its headers, the sandbox is left out with a note.
+# The library and the hy3d command (every .lua under lua/, subfolders included), for LUA_VERSION's
+# Lua; then hy3d-sandbox beside them.
+LIB_MODULES = $(patsubst lua/%,%,$(shell find lua -name '*.lua' | sort))
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/hy3d $(DESTDIR)$(LUADIR)/hy3d/sandbox/assets $(DESTDIR)$(LUADIR)/hy3d/cli/cmd $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(LIBDIR)/hy3d $(DESTDIR)$(BINDIR)
 	install -m 755 $(CORE) $(DESTDIR)$(LIBDIR)/hy3d/core.so
-	install -m 644 lua/hy3d/*.lua $(DESTDIR)$(LUADIR)/hy3d/
-	install -m 644 lua/hy3d/cli/*.lua $(DESTDIR)$(LUADIR)/hy3d/cli/
-	install -m 644 lua/hy3d/cli/cmd/*.lua $(DESTDIR)$(LUADIR)/hy3d/cli/cmd/
-	install -m 644 lua/hy3d/sandbox/*.lua $(DESTDIR)$(LUADIR)/hy3d/sandbox/
-	install -m 644 lua/hy3d/sandbox/assets/*.lua $(DESTDIR)$(LUADIR)/hy3d/sandbox/assets/
+	@for f in $(LIB_MODULES); do install -D -m 644 lua/$$f $(DESTDIR)$(LUADIR)/$$f || exit 1; done
 	sed '1s|.*|#!/usr/bin/env $(notdir $(LUA))|' bin/hy3d > $(DESTDIR)$(BINDIR)/hy3d
 	chmod 755 $(DESTDIR)$(BINDIR)/hy3d
+	@$(MAKE) -s --no-print-directory install-sandbox
+
+# hy3d-sandbox (sandbox/): its modules (every .lua under sandbox/lua, subfolders included) and its
+# bin. It always runs on Lua 5.4 (SANDBOX_LUA), so with another LUA_VERSION the 5.4 core and the
+# library go to SANDBOX_LIBDIR and SANDBOX_LUADIR too (it finds them from BINDIR/..), or, without
+# Lua 5.4 and its headers, the sandbox is left out with a note.
+SANDBOX_MODULES = $(patsubst sandbox/lua/%,%,$(shell find sandbox/lua -name '*.lua' | sort))
+install-sandbox:
 ifeq ($(LUA_VERSION),5.4)
-	install -m 755 bin/hy3d-sandbox $(DESTDIR)$(BINDIR)/hy3d-sandbox
+	install -d $(DESTDIR)$(BINDIR)
+	@for f in $(SANDBOX_MODULES); do install -D -m 644 sandbox/lua/$$f $(DESTDIR)$(LUADIR)/$$f || exit 1; done
+	install -m 755 sandbox/bin/hy3d-sandbox $(DESTDIR)$(BINDIR)/hy3d-sandbox
 else
 	@if [ -f $(SANDBOX_INCDIR)/lua.h ] && command -v $(SANDBOX_LUA) >/dev/null 2>&1; then \
 	  $(MAKE) -s --no-print-directory sandbox-core && \
-	  install -d $(DESTDIR)$(SANDBOX_LIBDIR)/hy3d $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/sandbox/assets && \
+	  install -d $(DESTDIR)$(SANDBOX_LIBDIR)/hy3d $(DESTDIR)$(SANDBOX_LUADIR)/hy3d $(DESTDIR)$(BINDIR) && \
 	  install -m 755 $(SANDBOX_BUILD)/hy3d/core.so $(DESTDIR)$(SANDBOX_LIBDIR)/hy3d/core.so && \
-	  install -m 644 lua/hy3d/*.lua $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/ && \
-	  install -m 644 lua/hy3d/sandbox/*.lua $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/sandbox/ && \
-	  install -m 644 lua/hy3d/sandbox/assets/*.lua $(DESTDIR)$(SANDBOX_LUADIR)/hy3d/sandbox/assets/ && \
-	  install -m 755 bin/hy3d-sandbox $(DESTDIR)$(BINDIR)/hy3d-sandbox; \
+	  for f in $(LIB_MODULES); do install -D -m 644 lua/$$f $(DESTDIR)$(SANDBOX_LUADIR)/$$f || exit 1; done && \
+	  for f in $(SANDBOX_MODULES); do install -D -m 644 sandbox/lua/$$f $(DESTDIR)$(SANDBOX_LUADIR)/$$f || exit 1; done && \
+	  install -m 755 sandbox/bin/hy3d-sandbox $(DESTDIR)$(BINDIR)/hy3d-sandbox; \
 	else \
 	  echo "install: hy3d-sandbox left out: it runs on Lua 5.4 ($(SANDBOX_LUA) and $(SANDBOX_INCDIR)/lua.h;" \
 	    "Debian/Ubuntu: sudo apt-get install lua5.4 liblua5.4-dev), then make install again"; \
@@ -349,7 +355,8 @@ clean:
 	@rmdir hy3d 2>/dev/null || true
 
 .PHONY: all sandbox-core deps-build deps-run deps-test deps-memory deps-sdk deps-fuzz deps-tsan lint test test-all \
-        asan test-asan valgrind test-valgrind fuzz fuzz-build fuzz-seeds test-tsan demo sandbox install clean
+        asan test-asan valgrind test-valgrind fuzz fuzz-build fuzz-seeds test-tsan demo sandbox install \
+        install-sandbox clean
 
 # make bench, make bench-quick: the per-request overhead benchmarks, see bench/bench.mk
 include bench/bench.mk

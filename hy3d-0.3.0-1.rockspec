@@ -1,4 +1,5 @@
--- LuaRocks build of hy3d: the same C core and Lua layer as `make`, with LuaRocks' builtin type.
+-- LuaRocks build of hy3d: the same C core and Lua layer as `make`, with LuaRocks' builtin type. The
+-- library and the hy3d command only: the emulator is its own rock (sandbox/hy3d-sandbox-*.rockspec).
 -- Its version is hy3d's (HY3D_VERSION in src/hy3d.h; spec/version_spec.lua): a release renames this
 -- file with the new version and tags the commit v<version>. `luarocks make` in a checkout builds the
 -- checked-out sources whatever the source table says.
@@ -14,8 +15,8 @@ description = {
   detailed = [[
 hy3d submits text or image prompts to Tencent's Hunyuan 3D service, polls the jobs and downloads
 GLB/OBJ results (resumable downloads, zip extraction). Its C core drives libcurl on a multi
-handle, so calls yield inside coroutines instead of blocking. Ships the hy3d command-line tool and
-hy3d-sandbox, an offline emulator of the service.
+handle, so calls yield inside coroutines instead of blocking. Ships the hy3d command-line tool;
+hy3d-sandbox, an offline emulator of the service, is its own rock.
 ]],
   license = "MIT",
   labels = { "3d", "http", "libcurl", "tencent", "hunyuan" },
@@ -23,9 +24,6 @@ hy3d-sandbox, an offline emulator of the service.
 dependencies = {
   "lua >= 5.1, < 5.5",
   "lua-cjson >= 2.1.0",
-  "luasocket >= 3.0",   -- hy3d-sandbox
-  "lua-zlib >= 1.2",    -- hy3d-sandbox (PNG and zip result files)
-  "luaossl",            -- hy3d-sandbox (TC3 verification independent of hy3d.core's signer)
 }
 external_dependencies = {
   -- probe the library only: Debian/Ubuntu keep curl.h in a multiarch directory LuaRocks does not search
@@ -73,23 +71,12 @@ build = {
     ["hy3d.cli.cmd.status"] = "lua/hy3d/cli/cmd/status.lua",
     ["hy3d.cli.cmd.submit"] = "lua/hy3d/cli/cmd/submit.lua",
     ["hy3d.cli.cmd.wait"] = "lua/hy3d/cli/cmd/wait.lua",
-    ["hy3d.sandbox"] = "lua/hy3d/sandbox/init.lua",
-    ["hy3d.sandbox.http"] = "lua/hy3d/sandbox/http.lua",
-    ["hy3d.sandbox.assets"] = "lua/hy3d/sandbox/assets/init.lua",
-    ["hy3d.sandbox.assets.mesh"] = "lua/hy3d/sandbox/assets/mesh.lua",
-    ["hy3d.sandbox.assets.pack"] = "lua/hy3d/sandbox/assets/pack.lua",
-    ["hy3d.sandbox.assets.writers"] = "lua/hy3d/sandbox/assets/writers.lua",
-    ["hy3d.sandbox.assets.raster"] = "lua/hy3d/sandbox/assets/raster.lua",
-    ["hy3d.sandbox.actions"] = "lua/hy3d/sandbox/actions.lua",
-    ["hy3d.sandbox.faults"] = "lua/hy3d/sandbox/faults.lua",
-    ["hy3d.sandbox.image"] = "lua/hy3d/sandbox/image.lua",
-    ["hy3d.sandbox.tc3"] = "lua/hy3d/sandbox/tc3.lua",
   },
   platforms = {
     windows = { modules = { ["hy3d.core"] = { libraries = { "libcurl", "libcrypto", "zip" } } } },
   },
   install = {
-    bin = { ["hy3d"] = "bin/hy3d", ["hy3d-sandbox"] = "bin/hy3d-sandbox" },
+    bin = { ["hy3d"] = "bin/hy3d" },
   },
   copy_directories = { "examples" },
 }

@@ -5,7 +5,7 @@
 --
 -- Usage (from the repository root, Lua 5.3+ with lua-cjson and lua-zlib):
 --   lua5.4 bench/assets.lua [--faces N] [--file model.glb] [--reps R]
-package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+package.path = "./sandbox/lua/?.lua;./sandbox/lua/?/init.lua;./lua/?.lua;./lua/?/init.lua;" .. package.path
 local assets = require "hy3d.sandbox.assets"
 local socket = require "socket"
 

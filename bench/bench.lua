@@ -443,7 +443,7 @@ local function sandbox_compare()
   if not sh(SANDBOX_LUA .. " -e 'require \"socket\"' >/dev/null 2>&1") then
     return "skipped: hy3d-sandbox needs luasocket (lua-socket) under " .. SANDBOX_LUA
   end
-  local surl, spid = start("sandbox", PIN .. ("%s bin/hy3d-sandbox --port 0 --lifetime 900 --rate-limit 0 "
+  local surl, spid = start("sandbox", PIN .. ("%s sandbox/bin/hy3d-sandbox --port 0 --lifetime 900 --rate-limit 0 "
     .. "--concurrency pro=0 --wait-s 0 --run-s 0 --seed 1"):format(SANDBOX_LUA))
   local pairs_ = { { "floor", "floor" }, { "hy3d-5.4", "hy3d-5.4" }, { "hy3d-api3-5.4", "hy3d-api3-5.4" } }
   for _, p in ipairs(pairs_) do

@@ -10,7 +10,7 @@ d=${DURATION:-5}
 lua=${SANDBOX_LUA:-lua5.4}
 command -v wrk >/dev/null || { echo "bench/sandbox.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
 log=$(mktemp)
-"$lua" bin/hy3d-sandbox --port 0 --lifetime 600 --rate-limit 0 --concurrency pro=0 >"$log" 2>&1 &
+"$lua" sandbox/bin/hy3d-sandbox --port 0 --lifetime 600 --rate-limit 0 --concurrency pro=0 >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 1 250); do url=$(head -n 1 "$log"); case "$url" in http://*) break ;; esac; sleep 0.02; done

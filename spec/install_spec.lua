@@ -1,6 +1,7 @@
--- Packaging as a user meets it: `make install PREFIX=…` and `luarocks make --tree …` on Lua 5.4 and
--- 5.1, then the installed hy3d and hy3d-sandbox run from another directory with a fresh user's
--- environment; the launchers through a symlink and beside a LUA_CPATH for another Lua; make clean;
+-- Packaging as a user meets it: `make install PREFIX=…` and `luarocks make --tree …` (the hy3d rock,
+-- then the hy3d-sandbox rock from sandbox/ into the same tree) on Lua 5.4 and 5.1, then the installed
+-- hy3d and hy3d-sandbox run from another directory with a fresh user's environment; the launchers
+-- through a symlink and beside a LUA_CPATH for another Lua; make clean;
 -- the missing-headers hint; the suite's summary naming what it skipped.
 local sandbox = require "spec.support.sandbox"
 local socket = require "socket"
@@ -9,6 +10,7 @@ local q = sandbox.shell_quote
 local ROOT = assert(os.getenv("PWD"))
 local VERSION = require("hy3d.core")._VERSION
 local ROCKSPEC = "hy3d-" .. VERSION .. "-1.rockspec"
+local SANDBOX_ROCKSPEC = "hy3d-sandbox-" .. VERSION .. "-1.rockspec"
 local V = VERSION:gsub("%p", "%%%0")
 
 -- make from a spec as a user runs it: without the outer make's MAKEFLAGS (a jobserver this child
@@ -101,6 +103,8 @@ describe("installed with make install PREFIX=…", function()
     assert.is_true(ok, out)
     assert.truthy(sandbox.exists(prefix .. "/lib/lua/5.1/hy3d/core.so"))
     assert.truthy(sandbox.exists(prefix .. "/lib/lua/5.4/hy3d/core.so"))
+    assert.truthy(sandbox.exists(prefix .. "/share/lua/5.4/hy3d/sandbox/init.lua"))
+    assert.falsy(sandbox.exists(prefix .. "/share/lua/5.1/hy3d/sandbox"))   -- the emulator is 5.3+ only
     check_install(prefix .. "/bin", "5.1", true)
     os.execute("rm -rf " .. q(prefix) .. " " .. q(build))
   end)
@@ -112,10 +116,21 @@ describe("installed with luarocks make --tree …", function()
       :format(lua), function()
       local work = sandbox.tmpdir()
       -- from a copy: LuaRocks' builtin type writes objects next to the sources
-      assert(os.execute(("mkdir -p %s/src && cp -r src lua bin examples %s %s/src/"):format(q(work), ROCKSPEC, q(work))))
+      assert(os.execute(("mkdir -p %s/src && cp -r src lua bin examples sandbox %s %s/src/")
+        :format(q(work), ROCKSPEC, q(work))))
       local ok, out = run_in(work .. "/src", ("luarocks --lua-version=%s make --deps-mode=none --tree=%s %s")
         :format(lua, q(work .. "/tree"), ROCKSPEC))
       assert.is_true(ok, out)
+      -- the library rock alone: no emulator, and nothing of the emulator's among its dependencies
+      assert.falsy(sandbox.exists(("%s/tree/share/lua/%s/hy3d/sandbox"):format(work, lua)))
+      assert.falsy(sandbox.exists(work .. "/tree/bin/hy3d-sandbox"))
+      assert.not_matches("luasocket", out)
+      assert.not_matches("lua%-zlib", out)
+      -- then the emulator's rock beside it (on 5.1 forced by --deps-mode=none: it needs Lua 5.3+)
+      ok, out = run_in(work .. "/src/sandbox", ("luarocks --lua-version=%s make --deps-mode=none --tree=%s %s")
+        :format(lua, q(work .. "/tree"), SANDBOX_ROCKSPEC))
+      assert.is_true(ok, out)
+      assert.matches("hy3d%-sandbox " .. V .. "%-1 is now installed", out)
       check_install(work .. "/tree/bin", lua, lua == "5.4")
       os.execute("rm -rf " .. q(work))
     end)
@@ -123,9 +138,9 @@ describe("installed with luarocks make --tree …", function()
 end)
 
 describe("the launchers", function()
-  it("bin/hy3d and bin/hy3d-sandbox run through a symbolic link from another directory", function()
+  it("bin/hy3d and sandbox/bin/hy3d-sandbox run through a symbolic link from another directory", function()
     local dir, home = sandbox.tmpdir(), sandbox.tmpdir()
-    assert(os.execute(("ln -s %s/bin/hy3d %s/hy3d && ln -s %s/bin/hy3d-sandbox %s/hy3d-sandbox")
+    assert(os.execute(("ln -s %s/bin/hy3d %s/hy3d && ln -s %s/sandbox/bin/hy3d-sandbox %s/hy3d-sandbox")
       :format(q(ROOT), q(dir), q(ROOT), q(dir))))
     local ok, out = run_in(dir, fresh(home) .. " ./hy3d --version")
     assert.is_true(ok, out)
@@ -141,7 +156,7 @@ describe("the launchers", function()
     for _, build in ipairs { "build/luajit", "build/lua5.1" } do
       if sandbox.exists(ROOT .. "/" .. build .. "/hy3d/core.so") then
         local url, stop = start_sandbox(cwd, fresh(home, ("LUA_CPATH=%s"):format(q(ROOT .. "/" .. build .. "/?.so;;")))
-          .. " " .. q(ROOT .. "/bin/hy3d-sandbox"))
+          .. " " .. q(ROOT .. "/sandbox/bin/hy3d-sandbox"))
         assert.truthy(url, stop)
         stop()
       end
@@ -152,9 +167,9 @@ describe("the launchers", function()
 
   it("hy3d-sandbox says in one line what to do when no 5.4 core is anywhere", function()
     local home, dir = sandbox.tmpdir(), sandbox.tmpdir()
-    assert(os.execute(("cp -r %s/bin %s/lua %s/"):format(q(ROOT), q(ROOT), q(dir))))   -- a checkout never built
+    assert(os.execute(("cp -r %s/bin %s/lua %s/sandbox %s/"):format(q(ROOT), q(ROOT), q(ROOT), q(dir))))   -- never built
     local ok, out, code = run_in(dir, fresh(home, ("LUA_CPATH=%s"):format(q(ROOT .. "/build/luajit/?.so;;")))
-      .. " bin/hy3d-sandbox --help")
+      .. " sandbox/bin/hy3d-sandbox --help")
     assert.is_false(ok, out)
     assert.equal(1, code)
     assert.matches("^hy3d%-sandbox: [^\n]+\n?$", out)                 -- one line

@@ -1,10 +1,67 @@
--- hy3d-<version>-1.rockspec: LuaRocks' builtin build produces a working module and the sandbox command,
--- for the Lua the suite runs on (Debian's luarocks with --lua-version; for LuaJIT, which shares
--- 5.1's module ABI, a config file points luarocks at luajit and its headers).
+-- The two rocks: hy3d-<version>-1.rockspec (the library and the hy3d command: Lua and lua-cjson, no
+-- emulator) and sandbox/hy3d-sandbox-<version>-1.rockspec (the emulator beside it: Lua 5.3+, hy3d,
+-- luasocket, lua-zlib, luaossl). Each lists every module file of its folder. LuaRocks' builtin build
+-- of the library produces a working module and the hy3d command for the Lua the suite runs on
+-- (Debian's luarocks with --lua-version; for LuaJIT, which shares 5.1's module ABI, a config file
+-- points luarocks at luajit and its headers), and on 5.3+ the sandbox rock installs beside it.
 local sandbox = require "spec.support.sandbox"
 
 local VERSION = require("hy3d.core")._VERSION
 local ROCKSPEC = "hy3d-" .. VERSION .. "-1.rockspec"
+local SANDBOX_ROCKSPEC = "hy3d-sandbox-" .. VERSION .. "-1.rockspec"
+
+-- A rockspec's fields, read as LuaRocks reads them (a chunk of assignments).
+local function load_rockspec(path)
+  local spec = {}
+  local chunk = assert((loadstring or load)(assert(sandbox.read_file(path)), "=" .. path, "t", spec))
+  if setfenv then setfenv(chunk, spec) end
+  chunk()
+  return spec
+end
+
+-- The .lua files under dir (relative to dir), sorted.
+local function lua_files(dir)
+  local p = assert(io.popen(("cd %s && find lua -name '*.lua' | sort"):format(sandbox.shell_quote(dir))))
+  local files = {}
+  for f in p:lines() do files[#files + 1] = f end
+  p:close()
+  return files
+end
+
+-- The files a rockspec's modules name, sorted.
+local function module_files(spec)
+  local files = {}
+  for _, v in pairs(spec.build.modules) do
+    if type(v) == "string" then files[#files + 1] = v end
+  end
+  table.sort(files)
+  return files
+end
+
+describe("the rockspecs", function()
+  it("the library's depends on Lua and lua-cjson only and ships no emulator", function()
+    local spec = load_rockspec(ROCKSPEC)
+    assert.equal("hy3d", spec.package)
+    assert.same({ "lua >= 5.1, < 5.5", "lua-cjson >= 2.1.0" }, spec.dependencies)
+    for name in pairs(spec.build.modules) do
+      assert.not_matches("^hy3d%.sandbox", name)
+    end
+    assert.same({ hy3d = "bin/hy3d" }, spec.build.install.bin)
+    assert.same(lua_files("."), module_files(spec))       -- every module of lua/, and only those
+  end)
+
+  it("the sandbox's (sandbox/) is hy3d-sandbox at hy3d's version, on Lua 5.3+ beside hy3d", function()
+    local spec = load_rockspec("sandbox/" .. SANDBOX_ROCKSPEC)
+    assert.equal("hy3d-sandbox", spec.package)
+    assert.equal(VERSION .. "-1", spec.version)
+    assert.equal("v" .. VERSION, spec.source.tag)
+    assert.same({ "lua >= 5.3, < 5.5", "hy3d = " .. VERSION, "luasocket >= 3.0", "lua-zlib >= 1.2", "luaossl" },
+      spec.dependencies)
+    assert.equal("lua/hy3d/sandbox/init.lua", spec.build.modules["hy3d.sandbox"])
+    assert.same({ ["hy3d-sandbox"] = "bin/hy3d-sandbox" }, spec.build.install.bin)
+    assert.same(lua_files("sandbox"), module_files(spec))  -- every module of sandbox/lua, and only those
+  end)
+end)
 
 local LUAJIT_CONFIG = [[
 lua_interpreter = "luajit"
@@ -12,12 +69,12 @@ variables = { LUA_DIR = "/usr", LUA_BINDIR = "/usr/bin", LUA_INCDIR = "/usr/incl
 ]]
 
 describe("the rockspec", function()
-  it("builds and installs with `luarocks make`", function()
+  it("builds and installs with `luarocks make`, and the sandbox's rock beside it", function()
     local work = os.tmpname()
     os.remove(work)
     local version = _VERSION:match("%d+%.%d+")       -- LuaJIT: "5.1", its module ABI
     -- build from a copy: LuaRocks' builtin type writes objects next to the sources
-    assert(os.execute(("mkdir -p %s/src && cp -r src lua bin examples %s %s/src/")
+    assert(os.execute(("mkdir -p %s/src && cp -r src lua bin examples sandbox %s %s/src/")
       :format(work, ROCKSPEC, work)))
     local config = ""
     if rawget(_G, "jit") then
@@ -31,6 +88,8 @@ describe("the rockspec", function()
       :format(work, config, version, work, ROCKSPEC))
     assert.is_true(ok, out)
     assert.matches("hy3d " .. VERSION:gsub("%p", "%%%0") .. "%-1 is now installed", out)
+    assert.not_matches("luasocket", out)                  -- none of the emulator's dependencies
+    assert.not_matches("lua%-zlib", out)
     if rawget(_G, "jit") then
       assert.matches("%-I/usr/include/luajit%-2%.1 ", out)   -- compiled against LuaJIT's headers
     end
@@ -51,12 +110,17 @@ describe("the rockspec", function()
     ok, out = sandbox.run(("%s %s -e %s"):format(env, sandbox.lua(), sandbox.shell_quote(probe)))
     assert.is_true(ok, out)
     assert.equal(VERSION .. " " .. tree .. "/lib/lua/" .. version .. "/hy3d/core.so", out)
-    -- the installed command runs under the interpreter luarocks was configured for
-    ok, out = sandbox.run(("%s %s/bin/hy3d-sandbox --help"):format(env, tree))
-    if version == "5.1" or version == "5.2" then
-      assert.is_false(ok, out)                      -- the sandbox needs Lua 5.3+, and says so
-      assert.matches("hy3d%-sandbox needs Lua 5%.3 or newer", out)
-    else
+    -- no emulator in the library's rock
+    assert.falsy(sandbox.exists(("%s/share/lua/%s/hy3d/sandbox"):format(tree, version)))
+    assert.falsy(sandbox.exists(tree .. "/bin/hy3d-sandbox"))
+    -- the sandbox's rock beside it, on 5.3+; its command runs under the interpreter luarocks was
+    -- configured for. A sandbox under 5.1 or 5.2 says it needs 5.3+ (spec/install_spec.lua).
+    if version ~= "5.1" and version ~= "5.2" then
+      ok, out = sandbox.run(("cd %s/src/sandbox && luarocks --lua-version=%s make --deps-mode=none --tree=%s %s")
+        :format(work, version, tree, SANDBOX_ROCKSPEC))
+      assert.is_true(ok, out)
+      assert.matches("hy3d%-sandbox " .. VERSION:gsub("%p", "%%%0") .. "%-1 is now installed", out)
+      ok, out = sandbox.run(("%s %s/bin/hy3d-sandbox --help"):format(env, tree))
       assert.is_true(ok, out)
       assert.matches("usage: hy3d%-sandbox", out)
     end

@@ -335,7 +335,7 @@ describe("hy3d-sandbox byte ranges", function()
 
   describe("command line", function()
     local function sandbox_cmd(args)
-      return sandbox.sandbox_env() .. " " .. (os.getenv("HY3D_SANDBOX_LUA") or "lua5.4") .. " bin/hy3d-sandbox " .. args
+      return sandbox.sandbox_env() .. " " .. (os.getenv("HY3D_SANDBOX_LUA") or "lua5.4") .. " sandbox/bin/hy3d-sandbox " .. args
     end
 
     it("documents --no-ranges in --help", function()

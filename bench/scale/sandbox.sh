@@ -16,7 +16,7 @@ stop_sandbox() {
 }
 start_sandbox() {
   SANDBOX_LOG=$(mktemp)
-  ${SANDBOX_LUA:-lua5.4} bin/hy3d-sandbox --port 0 --lifetime 900 --rate-limit 0 --concurrency pro=0 \
+  ${SANDBOX_LUA:-lua5.4} sandbox/bin/hy3d-sandbox --port 0 --lifetime 900 --rate-limit 0 --concurrency pro=0 \
     --wait-s 0.5 "$@" >"$SANDBOX_LOG" 2>&1 &
   SANDBOX_PID=$!
   SANDBOX_URL=

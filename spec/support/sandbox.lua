@@ -157,7 +157,7 @@ function M.start(opts)
   for i, a in ipairs(argv) do argv[i] = shell_quote(a) end
   -- the child loads a build of hy3d.core for its own Lua (the sandbox uses it for base64 and image
   -- hashes; it verifies TC3 signatures with its own code on luaossl)
-  local cmd = ("%s %s bin/hy3d-sandbox %s > %s 2>&1 & echo $!"):format(M.sandbox_env(), lua, table.concat(argv, " "), out)
+  local cmd = ("%s %s sandbox/bin/hy3d-sandbox %s > %s 2>&1 & echo $!"):format(M.sandbox_env(), lua, table.concat(argv, " "), out)
   local p = assert(io.popen(cmd))
   local pid = p:read("*l")
   p:close()
@@ -205,13 +205,14 @@ end
 
 --- LUA_PATH and LUA_CPATH assignments for a hy3d-sandbox child (HY3D_SANDBOX_LUA, Lua 5.3+). By
 -- default, on Lua 5.4, the suite's own paths (lua_env()). With HY3D_SANDBOX_CPATH set, or when the
--- suite runs on another Lua (whose C modules the child cannot load), the checkout's Lua modules,
--- the core build in HY3D_SANDBOX_CPATH (default ./build/?.so, the 5.4 build) and the child's
--- own default paths.
+-- suite runs on another Lua (whose C modules the child cannot load), the checkout's Lua modules (the
+-- sandbox's and the library's), the core build in HY3D_SANDBOX_CPATH (default ./build/?.so, the 5.4
+-- build) and the child's own default paths.
 function M.sandbox_env()
   local cpath = os.getenv("HY3D_SANDBOX_CPATH")
   if not cpath and _VERSION == "Lua 5.4" then return M.lua_env() end
-  return ("LUA_PATH=%s LUA_CPATH=%s"):format(shell_quote(absolute("./lua/?.lua;./lua/?/init.lua") .. ";;"),
+  return ("LUA_PATH=%s LUA_CPATH=%s"):format(
+    shell_quote(absolute("./sandbox/lua/?.lua;./sandbox/lua/?/init.lua;./lua/?.lua;./lua/?/init.lua") .. ";;"),
     shell_quote(absolute(cpath or "./build/?.so") .. ";;"))
 end
 

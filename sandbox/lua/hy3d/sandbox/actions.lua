@@ -3,6 +3,9 @@
 -- credits it costs (§9). Validation answers the way the service does: a code and a message in the
 -- service's `【Field】rule` style, each with its English twin ({ zh = ..., en = ... }: the door answers
 -- in the language of X-TC-Language, Chinese unless en-US).
+-- It re-implements the rules hy3d's client checks before sending (lua/hy3d/validate.lua, jobs.lua)
+-- ON PURPOSE and shares no code with them: an independent oracle, so a rule the client gets wrong
+-- is answered the way the service would answer it instead of being agreed with.
 local core = require "hy3d.core"
 local image = require "hy3d.sandbox.image"
 

@@ -2,6 +2,9 @@
 -- (PNG, JPEG, WebP; GIF and BMP are recognised so a caller can name them) from its first bytes,
 -- without decoding pixels. Malformed or truncated input never raises: every failure is
 -- `nil, reason`. Pure Lua 5.4 (string.unpack).
+-- It re-implements what hy3d's client checks of an image (lua/hy3d/image.lua, src/hy3d_image.c) ON
+-- PURPOSE and shares no code with it: an independent oracle, so the specs compare two readings of
+-- the same bytes instead of one reading with itself.
 local unpack, byte, sub = string.unpack, string.byte, string.sub
 
 local PNG_SIGNATURE = "\137PNG\r\n\26\n"

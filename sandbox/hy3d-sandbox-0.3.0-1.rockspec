@@ -1,0 +1,54 @@
+-- LuaRocks build of hy3d-sandbox, the offline emulator: pure Lua (5.3+), beside the hy3d rock whose
+-- C core it loads (base64, image hashes). Run `luarocks make` in this directory (sandbox/); its
+-- version is hy3d's (spec/rockspec_spec.lua), and a release renames it with hy3d-*.rockspec.
+rockspec_format = "3.0"
+package = "hy3d-sandbox"
+version = "0.3.0-1"
+source = {
+  url = "git+https://example.invalid/hy3d/hy3d.git",   -- set when the project is published
+  tag = "v0.3.0",
+  dir = "hy3d/sandbox",                                 -- this rock is the repository's sandbox/ folder
+}
+description = {
+  summary = "hy3d-sandbox: an offline emulator of Tencent's Hunyuan 3D service, for tests and demos",
+  detailed = [[
+hy3d-sandbox answers like Tencent's Hunyuan 3D service on 127.0.0.1: the OpenAI-compatible gateway
+(API key) and Tencent Cloud API 3.0 (TC3-HMAC-SHA256) on one job store, jobs going WAIT -> RUN ->
+DONE on configurable timings, generated GLB/OBJ/... result files behind COS-like signed URLs with
+byte ranges, fault injection and /_sandbox/ control endpoints. No key and no network needed.
+]],
+  license = "MIT",
+  labels = { "3d", "http", "emulator", "testing", "tencent", "hunyuan" },
+}
+dependencies = {
+  "lua >= 5.3, < 5.5",
+  "hy3d = 0.3.0",       -- hy3d.core: base64 and image hashes, and the version it reports
+  "luasocket >= 3.0",   -- the HTTP server
+  "lua-zlib >= 1.2",    -- PNG and zip result files
+  "luaossl",            -- TC3 verification independent of hy3d.core's signer
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["hy3d.sandbox"] = "lua/hy3d/sandbox/init.lua",
+    ["hy3d.sandbox.main"] = "lua/hy3d/sandbox/main.lua",
+    ["hy3d.sandbox.store"] = "lua/hy3d/sandbox/store.lua",
+    ["hy3d.sandbox.doors"] = "lua/hy3d/sandbox/doors.lua",
+    ["hy3d.sandbox.cos"] = "lua/hy3d/sandbox/cos.lua",
+    ["hy3d.sandbox.control"] = "lua/hy3d/sandbox/control.lua",
+    ["hy3d.sandbox.http"] = "lua/hy3d/sandbox/http.lua",
+    ["hy3d.sandbox.actions"] = "lua/hy3d/sandbox/actions.lua",
+    ["hy3d.sandbox.faults"] = "lua/hy3d/sandbox/faults.lua",
+    ["hy3d.sandbox.image"] = "lua/hy3d/sandbox/image.lua",
+    ["hy3d.sandbox.tc3"] = "lua/hy3d/sandbox/tc3.lua",
+    ["hy3d.sandbox.assets"] = "lua/hy3d/sandbox/assets/init.lua",
+    ["hy3d.sandbox.assets.mesh"] = "lua/hy3d/sandbox/assets/mesh.lua",
+    ["hy3d.sandbox.assets.pack"] = "lua/hy3d/sandbox/assets/pack.lua",
+    ["hy3d.sandbox.assets.writers"] = "lua/hy3d/sandbox/assets/writers.lua",
+    ["hy3d.sandbox.assets.raster"] = "lua/hy3d/sandbox/assets/raster.lua",
+  },
+  install = {
+    bin = { ["hy3d-sandbox"] = "bin/hy3d-sandbox" },
+  },
+}
+test_dependencies = { "busted" }
