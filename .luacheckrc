@@ -3,7 +3,7 @@ std = "max"
 max_line_length = 130
 include_files = { "lua/**/*.lua", "spec/**/*.lua", "examples/**/*.lua", "bin", "bench/**/*.lua", "mutate/**/*.lua",
                   ".busted", ".luacheckrc" }
-exclude_files = { "build", "out", "spec/sdk", "spec/support/*.c", "examples/**/*.md",
+exclude_files = { "build", "out", "spec/tooling/sdk", "spec/**/*.c", "examples/**/*.md",
                   "mutate/results.lua" }   -- results.lua: data make mutate writes
 files["spec"] = { std = "+busted" }
 files["bin/hy3d-sandbox"] = { globals = { "arg" } }

@@ -1,6 +1,6 @@
 -- Finds what the documentation tells a user to run: the ```lua and shell blocks of a Markdown file
 -- and the `$ ` command lines of an example's header comment, each with a stable id (for
--- spec/readme_spec.lua, which runs them).
+-- spec/tooling/readme_spec.lua, which runs them).
 local M = {}
 
 -- Fence languages whose blocks are shell commands, and those whose blocks are Lua.

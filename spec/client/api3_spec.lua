@@ -159,7 +159,7 @@ describe("API 3.0 client", function()
   end)
 end)
 
--- The twin of the gateway's guarantee (spec/reliability_spec.lua): a submit whose connection dies
+-- The twin of the gateway's guarantee (spec/client/reliability_spec.lua): a submit whose connection dies
 -- once it is sent is never sent again, on API 3.0 too, for every job kind.
 describe("API 3.0 submit, never resent", function()
   local sb, client

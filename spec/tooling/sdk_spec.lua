@@ -1,4 +1,4 @@
--- Interop: Tencent's official Node.js SDK (tencentcloud-sdk-nodejs-ai3d, pinned in spec/sdk/)
+-- Interop: Tencent's official Node.js SDK (tencentcloud-sdk-nodejs-ai3d, pinned in spec/tooling/sdk/)
 -- talks to hy3d-sandbox's API 3.0 door unchanged but for its HTTP profile (endpoint, http://).
 local cjson = require "cjson"
 local sandbox = require "spec.support.sandbox"
@@ -18,7 +18,7 @@ describe("the official Node.js SDK against hy3d-sandbox", function()
     local sb = sandbox.start { wait_time = 0.1, run_time = 0.2 }
     -- Node.js runs without LD_PRELOAD: under `make test-asan` the sanitizer runtimes are preloaded
     -- into every child for hy3d's core, and node is not hy3d's code
-    local ok, out = sandbox.run(("env -u LD_PRELOAD NODE_PATH=%s node spec/sdk/ai3d_sdk.js %s %s %s"):format(
+    local ok, out = sandbox.run(("env -u LD_PRELOAD NODE_PATH=%s node spec/tooling/sdk/ai3d_sdk.js %s %s %s"):format(
       sandbox.shell_quote(MODULES), sb.url:match("^http://(.*)$"), sandbox.secret_id, sandbox.secret_key))
     sb:stop()
     assert.is_true(ok, out)

@@ -1,6 +1,6 @@
-/* threads.c — hy3d from several OS threads, each with its own lua_State (spec/threads_spec.lua).
+/* threads.c — hy3d from several OS threads, each with its own lua_State (spec/threads/threads_spec.lua).
  *
- *   cc -std=c99 -O2 -Wall -Wextra -I/usr/include/lua5.4 spec/support/threads.c -o build/threads \
+ *   cc -std=c99 -O2 -Wall -Wextra -I/usr/include/lua5.4 spec/threads/threads.c -o build/threads \
  *      -llua5.4 -lpthread
  *   HY3D_BASE_URL=... HY3D_API_KEY=... HY3D_OUT=dir build/threads [count]
  *

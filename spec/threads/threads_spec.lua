@@ -1,11 +1,11 @@
 -- Several OS threads, each with its own lua_State, each running a job end to end against
--- hy3d-sandbox at the same time (spec/support/threads.c: pthreads on liblua5.4).
+-- hy3d-sandbox at the same time (spec/threads/threads.c: pthreads on liblua5.4).
 local sandbox = require "spec.support.sandbox"
 local u32 = require("spec.support.binary").u32le
 local cjson = require "cjson"
 
 local ROOT = os.getenv("PWD") or "."
-local SOURCE = ROOT .. "/spec/support/threads.c"
+local SOURCE = ROOT .. "/spec/threads/threads.c"
 local BUILT = ROOT .. "/build/threads"            -- a Makefile-built driver, used when up to date
 
 -- package.path / package.cpath for the driver's 5.4 states: the suite's own when the suite runs
@@ -31,9 +31,9 @@ local function driver()
     q(SOURCE), q(bin)))
   if not ok then
     os.remove(bin)
-    error("spec/support/threads.c does not compile:\n" .. out)
+    error("spec/threads/threads.c does not compile:\n" .. out)
   end
-  assert(out == "", "spec/support/threads.c compiles with warnings:\n" .. out)
+  assert(out == "", "spec/threads/threads.c compiles with warnings:\n" .. out)
   return bin, nil, true
 end
 

@@ -95,7 +95,7 @@ local BLOCKS = {
   ["README.md § Requirements and installation #1"] = {
     skip_lines = {
       ["make install              # PREFIX=/usr/local; also LIBDIR, LUADIR, BINDIR, DESTDIR, LUA_VERSION"] =
-        "installs into /usr/local (needs root; spec/rockspec_spec.lua checks an install into a temporary tree)",
+        "installs into /usr/local (needs root; spec/tooling/rockspec_spec.lua checks an install into a temporary tree)",
       -- nil (the line runs) where Lua 5.1's headers are installed
       ["make LUA_VERSION=5.1      # 5.1, 5.2, 5.3 or jit: builds build/lua5.1/hy3d/core.so (build/luajit/…)"] =
         not sandbox.exists("/usr/include/lua5.1/lua.h")
@@ -146,7 +146,7 @@ print("status: " .. status)
     skip = "runs hy3d-sandbox in the foreground until Ctrl-C (every spec starts one through spec/support/sandbox.lua)",
   },
   ["README.md § Faults #1"] = {
-    skip = "runs hy3d-sandbox in the foreground until Ctrl-C (spec/sandbox_faults_spec.lua checks these rules)",
+    skip = "runs hy3d-sandbox in the foreground until Ctrl-C (spec/sandbox/faults_spec.lua checks these rules)",
   },
   ["examples/love/main.lua header"] = {
     skip_lines = { ['HY3D_PROMPT="a wooden barrel" scripts/with-sandbox love examples/love'] =
@@ -253,7 +253,7 @@ describe("the documentation", function()
 
   it("has the blocks this spec knows, and every example says how to run it", function()
     for id in pairs(BLOCKS) do
-      assert(by_id[id], ("spec/readme_spec.lua lists %q, which is no longer a block (update the list)"):format(id))
+      assert(by_id[id], ("spec/tooling/readme_spec.lua lists %q, which is no longer a block (update the list)"):format(id))
     end
     for id, parent in pairs(CONTINUES) do
       assert(by_id[id], id)
@@ -301,7 +301,7 @@ describe("the documentation", function()
         local sets = entry.each and entry.each(by_id) or { entry.files or {} }
         for i, files in ipairs(sets) do
           local ok, out, _, dir = run(block, entry, files)
-          assert(ok, ("%s:%d failed as written (run it, fix it, or list it in spec/readme_spec.lua with "
+          assert(ok, ("%s:%d failed as written (run it, fix it, or list it in spec/tooling/readme_spec.lua with "
             .. "the reason it cannot run here):\n%s"):format(block.file, block.line, out))
           if entry.check then entry.check(dir, out, i, block) end
           os.execute("rm -rf " .. q(dir))

@@ -1,5 +1,5 @@
 -- examples/, run with arguments as a user would against hy3d-sandbox, their output and files checked
--- (spec/readme_spec.lua runs the README's blocks and each example's own header command as written).
+-- (spec/tooling/readme_spec.lua runs the README's blocks and each example's own header command as written).
 local binary = require "spec.support.binary"
 local sandbox = require "spec.support.sandbox"
 

@@ -1,6 +1,6 @@
 -- hy3d-sandbox (hy3d.sandbox): the server — both doors on one job store, lifecycle, limits, expiry,
 -- result files, credits, inspection, the request log, the command line and keep-alive connections.
--- Parameter rules are in sandbox_actions_spec, signatures in sandbox_tc3_spec, faults in sandbox_faults_spec.
+-- Parameter rules are in sandbox/actions_spec, signatures in sandbox/tc3_spec, faults in sandbox/faults_spec.
 local cjson = require "cjson"
 local socket = require "socket"
 local sandbox = require "spec.support.sandbox"
