@@ -73,19 +73,17 @@ local function record(path)
 end
 
 describe("hy3d command", function()
-  local sb, slow, dir, jobs_file, env
+  local sb = sandbox.suite { wait_time = 0.1, run_time = 0.2, reset = false }
+  local slow = sandbox.suite { wait_time = 30, run_time = 0.2, reset = false }
+  local dir, jobs_file, env
 
   setup(function()
-    sb = sandbox.start { wait_time = 0.1, run_time = 0.2 }
-    slow = sandbox.start { wait_time = 30, run_time = 0.2 }
     dir = sandbox.tmpdir()
     jobs_file = dir .. "/state/hy3d/jobs.jsonl"
     env = { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_JOBS_FILE = jobs_file }
   end)
 
   teardown(function()
-    sb:stop()
-    slow:stop()
     os.execute("rm -rf " .. q(dir))
   end)
 
@@ -627,16 +625,12 @@ describe("hy3d command", function()
   end)
 
   describe("against a hostile server", function()
-    local h, henv
+    local h = sandbox.suite { wait_time = 0, run_time = 0.05 }
+    local henv
 
     setup(function()
-      h = sandbox.start { wait_time = 0, run_time = 0.05 }
       henv = merge(env, { HY3D_BASE_URL = h.url })
     end)
-
-    teardown(function() h:stop() end)
-
-    before_each(function() h:reset() end)
 
     -- Runs bin/hy3d under `timeout 60`: a command that would hang ends with 124, and fails the test.
     local function bounded(args, e, cwd)

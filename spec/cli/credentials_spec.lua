@@ -15,11 +15,11 @@ local WRONG_SECRET = "matrixWrongSecret0123456789abcdef"
 local SANDBOX_RUNS = _VERSION ~= "Lua 5.1" and _VERSION ~= "Lua 5.2" and not rawget(_G, "jit")
 
 describe("hy3d command × credentials", function()
-  local sb, dir, jobs_file, pro_id, rapid_id
+  local sb = sandbox.suite { wait_time = 0.02, run_time = 0.05, reset = false }
+  local dir, jobs_file, pro_id, rapid_id
   local configs = {}
 
   setup(function()
-    sb = sandbox.start { wait_time = 0.02, run_time = 0.05 }
     dir = sandbox.tmpdir()
     jobs_file = dir .. "/jobs.jsonl"
     local gateway = { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key }
@@ -46,7 +46,6 @@ describe("hy3d command × credentials", function()
   end)
 
   teardown(function()
-    sb:stop()
     os.execute("rm -rf " .. q(dir))
   end)
 

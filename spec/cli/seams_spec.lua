@@ -11,10 +11,10 @@ local cli = require "spec.support.cli"
 local hy3d, events, of, merge, speaks_cli = cli.run, cli.events, cli.of, cli.merge, cli.speaks_cli
 
 describe("hy3d command seams", function()
-  local sb, dir, jobs_file, gateway, api3, both
+  local sb = sandbox.suite { wait_time = 0.05, run_time = 0.1, reset = false }
+  local dir, jobs_file, gateway, api3, both
 
   setup(function()
-    sb = sandbox.start { wait_time = 0.05, run_time = 0.1 }
     dir = sandbox.tmpdir()
     jobs_file = dir .. "/jobs.jsonl"
     gateway = { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_JOBS_FILE = jobs_file }
@@ -24,7 +24,6 @@ describe("hy3d command seams", function()
   end)
 
   teardown(function()
-    sb:stop()
     os.execute("rm -rf " .. q(dir))
   end)
 

@@ -4,17 +4,16 @@ local hy3d = require "hy3d"
 local sandbox = require "spec.support.sandbox"
 
 describe("API 3.0 client", function()
-  local sb, client
+  local sb = sandbox.suite { wait_time = 0.1, run_time = 0.2, extra = { "--concurrency", "pro=0,default=0" }, reset = false }
+  local client
 
   setup(function()
-    sb = sandbox.start { wait_time = 0.1, run_time = 0.2, extra = { "--concurrency", "pro=0,default=0" } }
     client = hy3d.new { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key, endpoint = sb.url,
                         poll_interval = 0.05 }
   end)
 
   teardown(function()
     client:close()
-    sb:stop()
   end)
 
   it("signs a Pro submit with non-ASCII text, sends the documented headers and waits for it", function()
@@ -162,17 +161,16 @@ end)
 -- The twin of the gateway's guarantee (spec/client/reliability_spec.lua): a submit whose connection dies
 -- once it is sent is never sent again, on API 3.0 too, for every job kind.
 describe("API 3.0 submit, never resent", function()
-  local sb, client
+  local sb = sandbox.suite { wait_time = 0, run_time = 0.2, extra = { "--concurrency", "pro=0,default=0" }, reset = false }
+  local client
 
   setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0.2, extra = { "--concurrency", "pro=0,default=0" } }
     client = hy3d.new { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key, endpoint = sb.url,
                         poll_interval = 0.05, retry_base = 0.01, retry_max = 2 }
   end)
 
   teardown(function()
     client:close()
-    sb:stop()
   end)
 
   local function submits(action)
@@ -265,15 +263,7 @@ describe("credentials", function()
 end)
 
 describe("the language of messages", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0.1, extra = { "--concurrency", "pro=1" } }
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
+  local sb = sandbox.suite { wait_time = 0, run_time = 0.1, extra = { "--concurrency", "pro=1" }, reset = false }
 
   local function chinese(s) return s:find("[\227-\233][\128-\191][\128-\191]") ~= nil end
 

@@ -81,19 +81,11 @@ describe("hy3d.new", function()
 end)
 
 describe("client", function()
-  local sb, client
+  local sb = sandbox.suite { wait_time = 1, run_time = 1 }
+  local client
 
   setup(function()
-    sb = sandbox.start { wait_time = 1, run_time = 1 }
     client = sb:client { poll_interval = 0.05, max_retries = 0 }   -- one exchange each (retries: reliability_spec)
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
-
-  before_each(function()
-    sb:reset()
   end)
 
   describe("submit", function()

@@ -12,7 +12,8 @@ local DEADLINE = 30                       -- seconds one combination may take be
 local function pack(...) return { n = select("#", ...), ... } end
 
 describe("every public call in every calling context", function()
-  local sb, client, dir, model, done_id
+  local sb = sandbox.suite { wait_time = 0.02, run_time = 0.05, extra = { "--concurrency", "pro=0,default=0" }, reset = false }
+  local client, dir, model, done_id
 
   local function new_client()
     return hy3d.new { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key, endpoint = sb.url,
@@ -20,7 +21,6 @@ describe("every public call in every calling context", function()
   end
 
   setup(function()
-    sb = sandbox.start { wait_time = 0.02, run_time = 0.05, extra = { "--concurrency", "pro=0,default=0" } }
     client = new_client()
     dir = sandbox.tmpdir()
     local result = hy3d.assert(client:wait(hy3d.assert(client:submit { Prompt = "a cup" })))
@@ -33,7 +33,6 @@ describe("every public call in every calling context", function()
 
   teardown(function()
     client:close()
-    sb:stop()
   end)
 
   local serial = 0

@@ -34,10 +34,10 @@ local function pattern(size)
 end
 
 describe("download", function()
-  local sb, client, result, dir
+  local sb = sandbox.suite { wait_time = 0, run_time = 0, reset = false }
+  local client, result, dir
 
   setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0 }
     client = sb:client()
     result = assert(client:wait(assert(client:submit { Prompt = "a chair" })))
     dir = os.tmpname()
@@ -46,7 +46,6 @@ describe("download", function()
   end)
 
   teardown(function()
-    sb:stop()
     os.execute("rm -rf " .. dir)
   end)
 

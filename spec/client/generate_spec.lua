@@ -13,10 +13,10 @@ local function is_glb(path)
 end
 
 describe("generate", function()
-  local sb, client, dir
+  local sb = sandbox.suite { wait_time = 0.05, run_time = 0.1, reset = false }
+  local client, dir
 
   setup(function()
-    sb = sandbox.start { wait_time = 0.05, run_time = 0.1 }
     client = sb:client { poll_interval = 0.05 }
   end)
 
@@ -26,7 +26,6 @@ describe("generate", function()
     sb:config { url_ttl = 86400 }
   end)
 
-  teardown(function() sb:stop() end)
 
   it("turns a prompt into a GLB on disk in one call, telling each step", function()
     local events = {}
@@ -209,17 +208,16 @@ describe("generate", function()
 end)
 
 describe("download_files", function()
-  local sb, client, dir, result
+  local sb = sandbox.suite { wait_time = 0, run_time = 0, reset = false }
+  local client, dir, result
 
   setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0 }
     client = sb:client()
     result = assert(client:wait(assert(client:submit { Prompt = "a teapot" }), { interval = 0.05 }))
   end)
 
   before_each(function() dir = sandbox.tmpdir() end)
   after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
-  teardown(function() sb:stop() end)
 
   it("takes a JobId and queries the job first", function()
     local files = assert(client:download_files(result.JobId, { dir = dir }))
@@ -304,18 +302,16 @@ describe("download_files", function()
 end)
 
 describe("JobIds from a hostile server or a careless caller", function()
-  local sb, client, dir
+  local sb = sandbox.suite { wait_time = 0, run_time = 0 }
+  local client, dir
 
   setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0 }
     client = sb:client { poll_interval = 0.05 }
   end)
   before_each(function()
-    sb:reset()
     dir = sandbox.tmpdir()
   end)
   after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
-  teardown(function() sb:stop() end)
 
   -- The sandbox's next answer on `route` is this JSON body (HTTP 200).
   local function answer(route, fields)

@@ -36,15 +36,14 @@ local SAFE_FILE = "^[A-Za-z0-9][A-Za-z0-9_%-]*%.[a-z0-9]+$"
 local SAFE_DIR = "^[A-Za-z0-9][A-Za-z0-9_%-]*$"
 
 describe("download_files with hostile names", function()
-  local sb, client, job, glb, obj, root, dir
+  local sb = sandbox.suite { wait_time = 0, run_time = 0 }   -- reset before each: no fault of a test outlives it
+  local client, job, glb, obj, root, dir
 
   setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0 }
     client = sb:client()
   end)
 
   before_each(function()
-    sb:reset()                                    -- no fault of a test outlives it
     job = assert(client:wait(assert(client:submit { Prompt = "a teapot" }), { interval = 0.05 }))
     glb, obj = nil, nil
     for _, f in ipairs(job.ResultFile3Ds) do
@@ -56,7 +55,6 @@ describe("download_files with hostile names", function()
     sandbox.write_file(root .. "/victim", "precious\n")
   end)
   after_each(function() os.execute("rm -rf " .. q(root)) end)
-  teardown(function() sb:stop() end)
 
   -- Every file and folder download_files reports sits directly in dir, under a safe name.
   local function assert_inside(got)
@@ -188,18 +186,16 @@ describe("download_files with hostile names", function()
 end)
 
 describe("download_files with hostile archives", function()
-  local sb, client, root
+  local sb = sandbox.suite { wait_time = 0, run_time = 0 }
+  local client, root
 
   setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0 }
     client = sb:client()
   end)
   before_each(function()
-    sb:reset()
     root = sandbox.tmpdir()
   end)
   after_each(function() os.execute("rm -rf " .. q(root)) end)
-  teardown(function() sb:stop() end)
 
   -- The file host's next answer is this zip; a DONE result whose one OBJ file it is.
   local function serve_zip(entries)

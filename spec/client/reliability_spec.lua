@@ -9,20 +9,15 @@ local sandbox = require "spec.support.sandbox"
 local now = core.now
 
 describe("faults", function()
-  local sb, client, retries
+  local sb = sandbox.suite { wait_time = 0, run_time = 0.2, extra = { "--concurrency", "pro=0" } }
+  local client, retries
 
   setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0.2, extra = { "--concurrency", "pro=0" } }
     client = sb:client { poll_interval = 0.05, retry_base = 0.01, retry_max = 2, stall = 1,
                          on_retry = function(attempt, delay, err) retries[#retries + 1] = { attempt, delay, err } end }
   end)
 
-  teardown(function()
-    sb:stop()
-  end)
-
   before_each(function()
-    sb:reset()
     retries = {}
   end)
 

@@ -21,19 +21,14 @@ local function drive(co, ...)
 end
 
 describe("wait", function()
-  local sb, client
+  local sb = sandbox.suite { wait_time = 0.2, run_time = 0.3 }
+  local client
 
   setup(function()
-    sb = sandbox.start { wait_time = 0.2, run_time = 0.3 }
     client = sb:client { poll_interval = 0.05, max_retries = 0 }   -- retries: reliability_spec
   end)
 
-  teardown(function()
-    sb:stop()
-  end)
-
   before_each(function()
-    sb:reset()
     sb:config { wait_time = 0.2, run_time = 0.3 }
   end)
 

@@ -8,15 +8,7 @@ local images = require "spec.support.images"
 local b64 = core.base64_encode
 
 describe("hy3d-sandbox actions", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0.1, extra = { "--concurrency", "pro=0,default=0" } }
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
+  local sb = sandbox.suite { wait_time = 0, run_time = 0.1, extra = { "--concurrency", "pro=0,default=0" }, reset = false }
 
   -- The Error of an API 3.0 answer (code, message), or nil and the Response when it succeeded.
   local function call(action, params, opts)

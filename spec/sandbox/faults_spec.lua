@@ -40,19 +40,7 @@ local function exchange(sb, path, body, key)
 end
 
 describe("hy3d-sandbox faults", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0.1 }
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
-
-  before_each(function()
-    sb:reset()
-  end)
+  local sb = sandbox.suite { wait_time = 0, run_time = 0.1 }
 
   it("adds latency", function()
     sb:fault { route = "query", action = "delay", delay = 0.4 }

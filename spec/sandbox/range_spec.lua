@@ -47,18 +47,9 @@ local function range(sb, path, value, extra)
 end
 
 describe("hy3d-sandbox byte ranges", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0 }
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
+  local sb = sandbox.suite { wait_time = 0, run_time = 0 }
 
   before_each(function()
-    sb:reset()
     sb:config { ranges = true }
   end)
 

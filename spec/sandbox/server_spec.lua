@@ -35,19 +35,7 @@ local function request_bytes(path, key, body)
 end
 
 describe("hy3d-sandbox", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0.2 }
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
-
-  before_each(function()
-    sb:reset()
-  end)
+  local sb = sandbox.suite { wait_time = 0, run_time = 0.2 }
 
   local function submit(params, headers)
     local h = { ["Content-Type"] = "application/json", Authorization = sb.key }

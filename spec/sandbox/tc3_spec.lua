@@ -4,15 +4,7 @@ local sandbox = require "spec.support.sandbox"
 local tc3 = require "hy3d.sandbox.tc3"
 
 describe("hy3d-sandbox API 3.0 authentication", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { wait_time = 0, run_time = 0.1 }
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
+  local sb = sandbox.suite { wait_time = 0, run_time = 0.1, reset = false }
 
   local function error_of(action, params, opts)
     local status, body, headers = sb:api(action, params, opts)

@@ -12,15 +12,7 @@ local function run_lua(sb, args, cwd, extra_env)
 end
 
 describe("examples", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { wait_time = 0.1, run_time = 0.2 }
-  end)
-
-  teardown(function()
-    sb:stop()
-  end)
+  local sb = sandbox.suite { wait_time = 0.1, run_time = 0.2, reset = false }
 
   it("text_to_3d.lua saves a GLB and its preview", function()
     local dir = sandbox.tmpdir()

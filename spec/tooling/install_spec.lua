@@ -169,8 +169,8 @@ end)
 describe("make", function()
   it("clean removes the builds and luarocks make's leftovers, and keeps out/ (users' models)", function()
     local dir = sandbox.tmpdir()
-    assert(os.execute(("cd %s && mkdir -p bench build/obj out hy3d src && cp %s/Makefile . && cp %s/bench/bench.mk bench/")
-      :format(q(dir), q(ROOT), q(ROOT))))
+    assert(os.execute(("cd %s && mkdir -p bench build/obj mk out hy3d src && cp %s/Makefile . && cp %s/bench/bench.mk bench/"
+      .. " && cp %s/mk/*.mk mk/"):format(q(dir), q(ROOT), q(ROOT), q(ROOT))))
     for _, f in ipairs { "build/obj/hy3d_core.o", "out/chair.glb", "hy3d/core.so", "src/hy3d_core.o", "src/hy3d_core.c" } do
       sandbox.write_file(dir .. "/" .. f, "x")
     end

@@ -76,13 +76,7 @@ describe("examples/love (LÖVE, headless)", function()
     return
   end
 
-  local sb
-  setup(function()
-    sb = sandbox.start { wait_time = 0.3, run_time = 0.5 }
-  end)
-  teardown(function()
-    sb:stop()
-  end)
+  local sb = sandbox.suite { wait_time = 0.3, run_time = 0.5, reset = false }
 
   it("generates, downloads and loads a model while every frame stays short", function()
     local dir = sandbox.tmpdir()

@@ -115,7 +115,7 @@ describe("hy3d.core", function()
     end)
 
     describe("against the sandbox", function()
-      local sb
+      local sb = sandbox.suite()
 
       -- An engine with the sandbox's URL and key.
       local function engine()
@@ -129,18 +129,6 @@ describe("hy3d.core", function()
         req:close()
         return res, err
       end
-
-      setup(function()
-        sb = sandbox.start()
-      end)
-
-      teardown(function()
-        sb:stop()
-      end)
-
-      before_each(function()
-        sb:reset()
-      end)
 
       it("does not block when asked to wait 0 seconds", function()
         sb:fault { route = "query", action = "delay", delay = 1.0 }
@@ -472,11 +460,7 @@ describe("hy3d.core engine against what a server may send", function()
   end)
 
   describe("with the sandbox", function()
-    local sb
-
-    setup(function() sb = sandbox.start() end)
-    teardown(function() sb:stop() end)
-    before_each(function() sb:reset() end)
+    local sb = sandbox.suite()
 
     it("drops the slashes a base_url ends with", function()
       for _, tail in ipairs { "/", "//" } do

@@ -234,15 +234,11 @@ describe("hy3d.assert", function()
 end)
 
 describe("credentials", function()
-  local sb, key
+  local sb = sandbox.suite { reset = false }
+  local key
 
   setup(function()
-    sb = sandbox.start()
     key = sb.key
-  end)
-
-  teardown(function()
-    sb:stop()
   end)
 
   it("never appear in tostring(client) or anywhere in the client table", function()

@@ -14,15 +14,11 @@ local function try_require(name)
 end
 
 describe("hy3d pump", function()
-  local sb, client
+  local sb = sandbox.suite { wait_time = 0.1, run_time = 0.4, extra = { "--concurrency", "pro=0" }, reset = false }
+  local client
 
   setup(function()
-    sb = sandbox.start { wait_time = 0.1, run_time = 0.4, extra = { "--concurrency", "pro=0" } }
     client = sb:client { poll_interval = 0.05 }
-  end)
-
-  teardown(function()
-    sb:stop()
   end)
 
   it("runs spawned jobs concurrently on one thread", function()
@@ -347,15 +343,10 @@ describe("hy3d pump", function()
 end)
 
 describe("hy3d.use", function()
-  local sb
-
-  setup(function()
-    sb = sandbox.start { wait_time = 0.1, run_time = 0.4, extra = { "--concurrency", "pro=0" } }
-  end)
+  local sb = sandbox.suite { wait_time = 0.1, run_time = 0.4, extra = { "--concurrency", "pro=0" }, reset = false }
 
   teardown(function()
     hy3d.use(nil)
-    sb:stop()
   end)
 
   it("refuses what it does not know", function()
