@@ -4,7 +4,7 @@ max_line_length = 130
 include_files = { "lua/**/*.lua", "sandbox/lua/**/*.lua", "sandbox/bin", "spec/**/*.lua", "examples/**/*.lua", "bin",
                   "bench/**/*.lua", "mutate/**/*.lua",
                   ".busted", ".luacheckrc" }
-exclude_files = { "build", "out", "spec/sdk", "spec/support/*.c", "examples/**/*.md",
+exclude_files = { "build", "out", "spec/tooling/sdk", "spec/**/*.c", "examples/**/*.md",
                   "mutate/results.lua" }   -- results.lua: data make mutate writes
 files["spec"] = { std = "+busted" }
 files["sandbox/bin/hy3d-sandbox"] = { globals = { "arg" } }

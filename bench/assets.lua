@@ -1,7 +1,7 @@
 -- bench/assets.lua — how long hy3d-sandbox's pure-Lua generator takes to build a result file at
 -- the largest FaceCount it honours (100000 triangles by default): the mesh, then the file, per
 -- shape, in CPU seconds (os.clock) and wall seconds. Prints a table; asserts nothing about speed
--- (spec/assets_spec.lua checks what the files hold, not how fast they come).
+-- (spec/sandbox/assets_spec.lua checks what the files hold, not how fast they come).
 --
 -- Usage (from the repository root, Lua 5.3+ with lua-cjson and lua-zlib):
 --   lua5.4 bench/assets.lua [--faces N] [--file model.glb] [--reps R]

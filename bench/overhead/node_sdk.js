@@ -1,4 +1,4 @@
-// Tencent's official Node.js SDK (tencentcloud-sdk-nodejs-ai3d, pinned in spec/sdk, installed in
+// Tencent's official Node.js SDK (tencentcloud-sdk-nodejs-ai3d, pinned in spec/tooling/sdk, installed in
 // build/sdk by `make deps-sdk`) against the API 3.0 door: SubmitHunyuanTo3DProJob, then N
 // QueryHunyuanTo3DProJob, TC3-signed like hy3d's API 3.0 client.
 // Usage: NODE_PATH=build/sdk/node_modules node node_sdk.js URL N [default|keepalive]

@@ -1,6 +1,6 @@
 -- Finds what the documentation tells a user to run: the ```lua and shell blocks of a Markdown file
 -- and the `$ ` command lines of an example's header comment, each with a stable id (for
--- spec/readme_spec.lua, which runs them); and the links between the Markdown files, with the
+-- spec/tooling/readme_spec.lua, which runs them); and the links between the Markdown files, with the
 -- anchors GitHub gives their headings (so the spec can check that each link lands).
 local M = {}
 

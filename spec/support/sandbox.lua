@@ -177,6 +177,27 @@ function M.start(opts)
   return sb
 end
 
+--- A sandbox for the tests of one describe block: starts it in the block's setup and stops it in its
+-- teardown (the block every client spec used to repeat). opts as start's, plus reset (default true:
+-- a reset before each test, so no fault, config or clock change outlives its test). Returns the
+-- sandbox object itself, empty until setup has run (read sb.url inside setup or a test, not at
+-- describe time); clients made with sb:client() are closed with it.
+function M.suite(opts)
+  local busted = require "busted"                 -- the running busted's API (a module sees no spec globals)
+  opts = opts or {}
+  local sb = setmetatable({}, Sandbox)
+  busted.setup(function()
+    local live = M.start(opts)
+    for k, v in pairs(live) do sb[k] = v end
+    for i, s in ipairs(started) do                -- the sweep at exit stops this object, not the copy
+      if s == live then started[i] = sb end
+    end
+  end)
+  busted.teardown(function() if sb.pid then sb:stop() end end)
+  if opts.reset ~= false then busted.before_each(function() sb:reset() end) end
+  return sb
+end
+
 -- A path list with its "./" entries made absolute (relative to the directory the suite runs in).
 local function absolute(paths)
   local root = assert(os.getenv("PWD"))
