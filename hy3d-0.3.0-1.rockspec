@@ -1,6 +1,6 @@
 -- LuaRocks build of hy3d: the same C core and Lua layer as `make`, with LuaRocks' builtin type. The
 -- library and the hy3d command only: the emulator is its own rock (sandbox/hy3d-sandbox-*.rockspec).
--- Its version is hy3d's (HY3D_VERSION in src/hy3d.h; spec/version_spec.lua): a release renames this
+-- Its version is hy3d's (HY3D_VERSION in src/hy3d.h; spec/tooling/version_spec.lua): a release renames this
 -- file with the new version and tags the commit v<version>. `luarocks make` in a checkout builds the
 -- checked-out sources whatever the source table says.
 rockspec_format = "3.0"

@@ -1,6 +1,6 @@
 -- LuaRocks build of hy3d-sandbox, the offline emulator: pure Lua (5.3+), beside the hy3d rock whose
 -- C core it loads (base64, image hashes). Run `luarocks make` in this directory (sandbox/); its
--- version is hy3d's (spec/rockspec_spec.lua), and a release renames it with hy3d-*.rockspec.
+-- version is hy3d's (spec/tooling/rockspec_spec.lua), and a release renames it with hy3d-*.rockspec.
 rockspec_format = "3.0"
 package = "hy3d-sandbox"
 version = "0.3.0-1"

@@ -307,7 +307,7 @@ describe("the documentation", function()
     for path, reason in pairs(PENDING) do
       assert(type(reason) == "string" and reason ~= "", path .. ": a pending page needs its reason")
       assert(not sandbox.exists(ROOT .. "/" .. path),
-        ("%s exists now: remove it from PENDING in spec/readme_spec.lua"):format(path))
+        ("%s exists now: remove it from PENDING in spec/tooling/readme_spec.lua"):format(path))
     end
     assert(#docs > 1 and listed[docs[2]], "the blocks of the doc/*.md pages are run")
   end)

@@ -114,7 +114,7 @@ describe("the rockspec", function()
     assert.falsy(sandbox.exists(("%s/share/lua/%s/hy3d/sandbox"):format(tree, version)))
     assert.falsy(sandbox.exists(tree .. "/bin/hy3d-sandbox"))
     -- the sandbox's rock beside it, on 5.3+; its command runs under the interpreter luarocks was
-    -- configured for. A sandbox under 5.1 or 5.2 says it needs 5.3+ (spec/install_spec.lua).
+    -- configured for. A sandbox under 5.1 or 5.2 says it needs 5.3+ (spec/tooling/install_spec.lua).
     if version ~= "5.1" and version ~= "5.2" then
       ok, out = sandbox.run(("cd %s/src/sandbox && luarocks --lua-version=%s make --deps-mode=none --tree=%s %s")
         :format(work, version, tree, SANDBOX_ROCKSPEC))
