@@ -74,8 +74,9 @@ MEMORY_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/api3_spec.lua spec/sch
                spec/files_spec.lua spec/image_input_spec.lua spec/generate_spec.lua
 SAN_CFLAGS   = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_json.c src/hy3d_sign.c src/hy3d_buf.c \
-       src/hy3d_files.c src/hy3d_image.c
+SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_download.c src/hy3d_result.c \
+       src/hy3d_handle.c src/hy3d_sign.c src/hy3d_json.c src/hy3d_files.c src/hy3d_image.c src/hy3d_util.c \
+       src/hy3d_buf.c
 HDRS = src/hy3d.h src/hy3d_compat.h src/hy3d_buf.h
 OBJS = $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 CORE = $(BUILD)/hy3d/core.so
@@ -201,7 +202,7 @@ valgrind:
 	@$(MAKE) --no-print-directory test-valgrind TEST_SPECS="$(MEMORY_SPECS)"
 
 # fuzz: two libFuzzer targets (fuzz/response.c: response bytes → req:result()'s classification;
-# fuzz/request.c: Lua value trees → encode, tc3_sign, base64, core.new, engine:submit/call/query),
+# fuzz/request.c: Lua value trees → encode, tc3_sign, base64, core.new, engine:request),
 # built with clang against the whole core (-fsanitize=fuzzer,address,undefined) and Lua 5.4, each
 # run for FUZZ_SECONDS (CI: 60; a real session: make fuzz FUZZ_SECONDS=3600). The seeds in
 # fuzz/corpus/<target> are read, what the fuzzer finds goes to build/fuzz/corpus/<target>; a crash
@@ -227,10 +228,9 @@ DEPS_FUZZ    = $(DEPS_BUILD) lua5.4 liblua5.4-dev clang libclang-rt-dev
 $(FUZZ_DIR)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
-# response.c #includes src/hy3d_request.c (a unity build that reaches its static functions)
-$(FUZZ_DIR)/response: fuzz/response.c fuzz/fuzz.h src/hy3d_request.c $(FUZZ_OBJS)
+$(FUZZ_DIR)/response: fuzz/response.c fuzz/fuzz.h $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DHY3D_FUZZ_CJSON_CPATH='"$(FUZZ_CJSON_CPATH)"' -fsanitize=fuzzer -o $@ fuzz/response.c \
-	  $(filter-out $(FUZZ_DIR)/obj/hy3d_request.o,$(FUZZ_OBJS)) $(FUZZ_LIBS)
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 $(FUZZ_DIR)/request: fuzz/request.c fuzz/fuzz.h $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DHY3D_FUZZ_CJSON_CPATH='"$(FUZZ_CJSON_CPATH)"' -fsanitize=fuzzer -o $@ fuzz/request.c \
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)

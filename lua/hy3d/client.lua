@@ -5,6 +5,7 @@
 -- call never blocks: it yields while its transfer or timer is pending. In the main thread it
 -- blocks efficiently in curl_multi_poll.
 local core = require "hy3d.core"
+local doors = require "hy3d.doors"
 local errors = require "hy3d.error"
 local files = require "hy3d.files"
 local scheduler = require "hy3d.scheduler"
@@ -268,11 +269,12 @@ local function new(opts)
     poll_interval = opts.poll_interval or DEFAULTS.poll_interval,
     _engine = core.new {
       base_url = base_url,
-      authorization = cred.key and (scheme and ("Bearer " .. cred.key) or cred.key) or nil,
+      authorization = cred.key and (scheme and (doors.gateway.scheme .. " " .. cred.key) or cred.key) or nil,
       tc3 = mode == "api3" and {
         secret_id = cred.id, secret_key = cred.secret, token = cred.token, region = region,
-        version = opts.version or DEFAULTS.version, language = language,
+        version = opts.version or DEFAULTS.version, language = language, service = doors.api3.service,
       } or nil,
+      envelope = doors.envelope,
       user_agent = user_agent,
       timeout = timeout,
       connect_timeout = opts.connect_timeout or DEFAULTS.connect_timeout,
@@ -339,15 +341,14 @@ function Client:_kind(kind)
   return k, kind
 end
 
--- One try: an action on API 3.0, or the gateway route. A submit goes on a fresh connection.
+-- One try: an action on API 3.0 (signed), or the gateway route (hy3d.doors). A submit goes on a
+-- fresh connection.
 function Client:_try(action, params, timeout, submit)
-  local req, err
+  local door, req, err = doors[self.mode] or doors.gateway
   if self.mode == "api3" then
-    req, err = self._engine:call(action, params, timeout, submit)
-  elseif submit then
-    req, err = self._engine:submit(params, timeout)
+    req, err = self._engine:request("POST", door.path, params, timeout, submit, action)
   else
-    req, err = self._engine:query(params.JobId, timeout)
+    req, err = self._engine:request("POST", submit and door.submit or door.query, params, timeout, submit)
   end
   if not req then return nil, err end
   return self:_settle(req)
