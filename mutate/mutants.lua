@@ -9,8 +9,8 @@
 -- instead of MUTATE_TIMEOUT, for a mutant that makes its specs hang).
 -- `MUTANTS=id1,id2 make mutate` runs a subset; `MUTATE_DRY=1 make mutate` only checks for stale entries.
 
-local F, R, E, SG, IM, CO = "src/hy3d_files.c", "src/hy3d_request.c", "src/hy3d_engine.c", "src/hy3d_sign.c",
-  "src/hy3d_image.c", "src/hy3d_core.c"
+local F, R, E, SG, IM = "src/hy3d_files.c", "src/hy3d_request.c", "src/hy3d_engine.c", "src/hy3d_sign.c",
+  "src/hy3d_image.c"
 local DLD, RES, HDL, UT = "src/hy3d_download.c", "src/hy3d_result.c", "src/hy3d_handle.c", "src/hy3d_util.c"
 local CL, ER, VA, SC, FL, JO, CLI, IMG = "lua/hy3d/client.lua", "lua/hy3d/error.lua", "lua/hy3d/validate.lua",
   "lua/hy3d/scheduler.lua", "lua/hy3d/files.lua", "lua/hy3d/jobs.lua", "lua/hy3d/cli.lua", "lua/hy3d/image.lua"
