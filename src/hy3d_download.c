@@ -1,4 +1,4 @@
-/* hy3d_download.c — a download's file sink and the C side of the resume protocol: open_sink (never through a link), the Range and If-Range of a resume, the sidecar of validators, the first-write 206/200 decision, Content-Range parsing, the write, header and progress callbacks, restarting the file. Depends on hy3d_handle.c and hy3d_util.c. */
+/* hy3d_download.c — a download's file sink, the C side of the resume protocol (below): open_sink, Range and If-Range, the sidecar, the first-write 206/200 decision, Content-Range, the write/header/progress callbacks, restart. */
 /*
  * The resume protocol lives in two files that name each other: this one (what one transfer does
  * with the bytes and headers it gets: append at the offset, or start over, or refuse another

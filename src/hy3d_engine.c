@@ -1,4 +1,4 @@
-/* hy3d_engine.c — a client's transfer engine, pure transport: one curl multi handle, its in-flight requests (attach/detach, the completion list), non-blocking or efficiently blocking progress (wait, step, timeout, pending, pollfd), close, new, and the generic engine:request and engine:download. Knows no route, body or action of the service (lua/hy3d/doors.lua has them). */
+/* hy3d_engine.c — a client's transfer engine, pure transport: the curl multi handle, attach/detach, the completion list, wait/step/timeout/pending/pollfd, close, new, and the generic engine:request and engine:download; no route, body or action (lua/hy3d/doors.lua). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

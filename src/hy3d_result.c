@@ -153,7 +153,10 @@ static void copy_string_field(lua_State *L, int idx, const char *name, const cha
   }
 }
 
-/* Pushes nil and an http error (non-2xx without an API error body). errtab: OpenAI-style "error". */
+/*
+ * Pushes nil and an http error (non-2xx without an API error). errtab: the index of the answer's
+ * http_error value (an object with message and code, or a string), or 0.
+ */
 static int push_http_error(lua_State *L, const hy3d_request *r, int errtab) {
   lua_pushnil(L);
   lua_pushfstring(L, "HTTP_%d", (int)r->http_status);
@@ -225,7 +228,7 @@ int hy3d_push_api_result(lua_State *L, hy3d_request *r) {
   }
   if (!ok2xx) {
     if (env->http_error[0] == '\0') return push_http_error(L, r, 0);
-    lua_getfield(L, body, env->http_error);         /* body, http error (OpenAI style) */
+    lua_getfield(L, body, env->http_error);         /* body, http error ({"error": ...} style) */
     return push_http_error(L, r, lua_gettop(L));
   }
   return 1;
