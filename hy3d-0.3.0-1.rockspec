@@ -35,8 +35,9 @@ build = {
   type = "builtin",
   modules = {
     ["hy3d.core"] = {
-      sources = { "src/hy3d_core.c", "src/hy3d_engine.c", "src/hy3d_request.c", "src/hy3d_json.c",
-                  "src/hy3d_sign.c", "src/hy3d_buf.c", "src/hy3d_files.c", "src/hy3d_image.c" },
+      sources = { "src/hy3d_core.c", "src/hy3d_engine.c", "src/hy3d_request.c", "src/hy3d_download.c",
+                  "src/hy3d_result.c", "src/hy3d_handle.c", "src/hy3d_sign.c", "src/hy3d_json.c",
+                  "src/hy3d_files.c", "src/hy3d_image.c", "src/hy3d_util.c", "src/hy3d_buf.c" },
       libraries = { "curl", "crypto", "zip" },
       incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)", "$(LIBZIP_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(LIBZIP_LIBDIR)" },
@@ -50,6 +51,7 @@ build = {
     ["hy3d.slots"] = "lua/hy3d/slots.lua",
     ["hy3d.download"] = "lua/hy3d/download.lua",
     ["hy3d.loop"] = "lua/hy3d/loop.lua",
+    ["hy3d.doors"] = "lua/hy3d/doors.lua",
     ["hy3d.error"] = "lua/hy3d/error.lua",
     ["hy3d.scheduler"] = "lua/hy3d/scheduler.lua",
     ["hy3d.validate"] = "lua/hy3d/validate.lua",

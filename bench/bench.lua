@@ -985,13 +985,13 @@ if profile then
     -- inclusive: the steps of one query, by the C functions that do them
     local STEPS = {
       { "curl_easy_perform", "curl_easy_perform: the whole transfer on the reused handle (the floor)" },
-      { "engine_query", "engine:query: encode the body, a request on a kept easy handle, its options, attach" },
-      { "engine_call", "engine:call: the same, plus TC3 signing (API 3.0)" },
+      { "engine_request", "engine:request: encode the body, a request on a kept easy handle, its options "
+        .. "(and TC3 signing on API 3.0), attach" },
       { "hy3d_json_encode", "· JSON-encode the parameters (lua-cjson)" },
       { "hy3d_tc3_compute", "· TC3-HMAC-SHA256 signature" },
       { "hy3d_request_new", "· new request (userdata, user value, an easy handle from the engine's pool)" },
       { "curl_easy_init", "· · curl_easy_init (only when the pool is empty)" },
-      { "hy3d_request_setup_api", "· curl_easy_setopt of the request's options" },
+      { "hy3d_handle_prepare", "· curl_easy_setopt of the request's URL, timeout and error buffer" },
       { "curl_multi_add_handle", "· curl_multi_add_handle" },
       { "engine_wait", "engine:wait: the transfer (libcurl's multi interface, epoll)" },
       { "curl_multi_socket_action", "· curl_multi_socket_action" },
@@ -1007,7 +1007,7 @@ if profile then
     for _, r in ipairs(runs) do head2[#head2 + 1] = r.c.label .. " (" .. r.c.door .. ")"; sep2[#sep2 + 1] = "--:" end
     w("| ", table.concat(head2, " | "), " |")
     w("|", table.concat(sep2, "|"), "|")
-    local top = { curl_easy_perform = true, engine_query = true, engine_call = true, engine_wait = true,
+    local top = { curl_easy_perform = true, engine_request = true, engine_wait = true,
                   request_result = true, request_close = true }
     for _, st in ipairs(STEPS) do
       local row, any = { st[2] }, false

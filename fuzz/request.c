@@ -2,9 +2,10 @@
  * random Lua value trees (nested tables, strings with any bytes, integers, NaN/inf/huge floats,
  * booleans, cycles, deep chains, sparse arrays, unencodable values) → core.encode / core.decode,
  * core.tc3_sign with fuzzed fields, the base64 round trip, core.new with fuzzed options (timeouts,
- * stall, TLS files, credentials), and engine:submit / engine:call / engine:query on an engine
- * pointed at http://127.0.0.1:1 whose requests are never driven (closed at once, left to __gc, or
- * cancelled by engine:close).
+ * stall, TLS files, credentials, envelope), and engine:request as the client makes it (a gateway
+ * submit and query, a signed API 3.0 action) and with a fuzzed method, target and body, on an
+ * engine pointed at http://127.0.0.1:1 whose requests are never driven (closed at once, left to
+ * __gc, or cancelled by engine:close).
  *
  * Nothing may crash (ASan/UBSan watch the whole core, linked in statically), and a raise must be
  * an ordinary Lua error: a string message, and only where the API documents one (a wrong argument
@@ -26,6 +27,9 @@ static const char DRIVER[] =
   "local D, engine = {}, nil\n"
   "local KEY = 'fuzzSecretKey-0123456789abcdef'\n"
   "local function nonempty_alnum(s) return type(s) == 'string' and s:match('^[%w]+$') ~= nil end\n"
+  /* what hy3d.doors tells the client (the harness may name the service; src/ may not) */
+  "local SUBMIT, QUERY = '/v1/ai3d/submit', '/v1/ai3d/query'\n"
+  "local function body_ok(v) return v == nil or type(v) == 'table' or type(v) == 'string' end\n"
   /* a raise must be an ordinary error: a string */
   "local function ordinary(what, ok, err)\n"
   "  if not ok and type(err) ~= 'string' then fail(what .. ' raised a non-string ' .. type(err)) end\n"
@@ -39,7 +43,9 @@ static const char DRIVER[] =
   "function D.begin()\n"
   "  engine = core.new { base_url = 'http://127.0.0.1:1', timeout = 1, connect_timeout = 1,\n"
   "    authorization = 'Bearer sk-fuzz', tc3 = { secret_id = 'AKIDfuzz', secret_key = KEY, version = '2025-05-13',\n"
-  "    region = 'ap-guangzhou' } }\n"
+  "    region = 'ap-guangzhou', service = 'ai3d' },\n"
+  "    envelope = { root = 'Response', error = 'Error', code = 'Code', message = 'Message', request_id = 'RequestId',\n"
+  "      http_error = 'error' } }\n"
   "end\n"
   "function D.finish(collect)\n"
   "  if collect then collectgarbage() end\n"     /* requests left unclosed: __gc first */
@@ -106,26 +112,37 @@ static const char DRIVER[] =
   "  if req:done() then fail(what .. ': done before it was driven') end\n"
   "  if not keep then req:close() ; if req:close() ~= true then fail(what .. ': second close') end end\n"
   "end\n"
-  /* submit with a table and no timeout never raises; else only an ordinary error */
+  /* a submit (a table, a string or no body, and no timeout) never raises; else only an ordinary error */
   "function D.submit(v, timeout, keep)\n"
-  "  local ok, req, err = pcall(engine.submit, engine, v, timeout)\n"
+  "  local ok, req, err = pcall(engine.request, engine, 'POST', SUBMIT, v, timeout, true)\n"
   "  ordinary('submit', ok, req)\n"
-  "  if not ok and type(v) == 'table' and timeout == nil then fail('submit raised: ' .. req) end\n"
+  "  if not ok and body_ok(v) and timeout == nil then fail('submit raised: ' .. req) end\n"
   "  if ok and req == nil and err.code ~= 'JSON_ENCODE' then fail('submit error ' .. tostring(err.code)) end\n"
   "  settle('submit', ok, req, err, keep)\n"
   "end\n"
+  /* a signed action: raises only for a bad action, body or timeout, and never shows the key */
   "function D.call(action, v, timeout, keep, fresh)\n"
-  "  local ok, req, err = pcall(engine.call, engine, action, v, timeout, fresh)\n"
+  "  local ok, req, err = pcall(engine.request, engine, 'POST', '/', v, timeout, fresh, action)\n"
   "  ordinary('call', ok, req)\n"
-  "  if not ok and nonempty_alnum(action) and type(v) == 'table' and timeout == nil then fail('call raised: ' .. req) end\n"
+  "  if not ok and nonempty_alnum(action) and body_ok(v) and timeout == nil then fail('call raised: ' .. req) end\n"
   "  if not ok and tostring(req):find(KEY, 1, true) then fail('call error shows the secret key') end\n"
   "  settle('call', ok, req, err, keep)\n"
   "end\n"
+  /* a query of any JobId never raises without a timeout; the value as a target or method: ordinary errors */
   "function D.query(id, timeout, keep)\n"
-  "  local ok, req, err = pcall(engine.query, engine, id, timeout)\n"
+  "  local ok, req, err = pcall(engine.request, engine, 'POST', QUERY, { JobId = id }, timeout)\n"
   "  ordinary('query', ok, req)\n"
-  "  if not ok and type(id) == 'string' and timeout == nil then fail('query raised: ' .. req) end\n"
+  "  if not ok and timeout == nil then fail('query raised: ' .. req) end\n"
   "  settle('query', ok, req, err, keep)\n"
+  "  ok, req, err = pcall(engine.request, engine, 'GET', id, nil, timeout)\n"
+  "  ordinary('target', ok, req)\n"
+  "  if not ok and type(id) == 'string' and not id:find('[\\0\\r\\n]') and timeout == nil then\n"
+  "    fail('a target raised: ' .. req) end\n"
+  "  settle('target', ok, req, err, keep)\n"
+  "  ok, req = pcall(engine.request, engine, id, QUERY)\n"
+  "  ordinary('method', ok, req)\n"
+  "  if ok ~= (id == 'GET' or id == 'POST') then fail('method ' .. tostring(id) .. (ok and ' taken' or ' refused')) end\n"
+  "  settle('method', ok, req, nil, keep)\n"
   "end\n"
   /* core.new with fuzzed options: an engine, or an ordinary error */
   "function D.new(opts)\n"
@@ -394,6 +411,20 @@ static void push_new_options(lua_State *L, fz *f) {
     set_field(L, f, "service", "ai3d");
   }
   lua_setfield(L, -2, "tc3");
+  switch (fz_u8(f) % 3) {                         /* the envelope: absent, names (any values), any value */
+    case 0: return;
+    case 1:
+      lua_newtable(L);
+      set_field(L, f, "root", "Response");
+      set_field(L, f, "error", "Error");
+      set_field(L, f, "code", "Code");
+      set_field(L, f, "message", "Message");
+      set_field(L, f, "request_id", "RequestId");
+      set_field(L, f, "http_error", "error");
+      break;
+    default: push_tree(L, f); break;
+  }
+  lua_setfield(L, -2, "envelope");
 }
 
 /* An optional timeout: mostly absent, else any number or value. */

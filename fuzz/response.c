@@ -1,17 +1,20 @@
-/* fuzz/response.c — libFuzzer harness for the response path of src/hy3d_request.c: bytes → the
- * state a finished transfer leaves in a hy3d_request (body collected through the real libcurl write
- * callback, HTTP status, CURLcode, cancel/too-large/write-error flags, libcurl's error buffer) → the
- * classification req:result() returns (push_api_result / push_file_result: JSON decode, the
- * {"Response": …} envelope, Error, the HTTP status).
+/* fuzz/response.c — libFuzzer harness for the response path (src/hy3d_result.c, with the write and
+ * header callbacks of src/hy3d_handle.c and src/hy3d_download.c): bytes → the state a finished
+ * transfer leaves in a hy3d_request (body collected through the real libcurl write callback, HTTP
+ * status, CURLcode, cancel/too-large/write-error flags, libcurl's error buffer) → the
+ * classification req:result() returns (hy3d_push_api_result / hy3d_push_file_result: JSON decode,
+ * the envelope the client gives core.new ({"Response": …}, Error, RequestId, "error") or none, the
+ * HTTP status).
  *
- * A unity build: this file #includes src/hy3d_request.c to reach its static functions and links
- * the other objects of the core (the Makefile's `fuzz` target). Every input must give a value or
- * nil plus an error table; a Lua error escaping is a bug unless it is out of memory (LUA_ERRMEM).
+ * Linked against the core's objects like any caller (the Makefile's `fuzz` target). Every input
+ * must give a value or nil plus an error table; a Lua error escaping is a bug unless it is out of
+ * memory (LUA_ERRMEM).
  *
  * Input layout (13 bytes of header, then the body):
  *   0     flags: bit 0 download (else API call), bit 1 cancelled, bit 2 too large,
  *         bits 3-4 write error (0 none, 1 ENOMEM, 2 ENOSPC, 3 EIO), bit 5 errbuf follows the header,
- *         bit 6 the body's start also goes through the download header callback (Content-Range)
+ *         bit 6 the body's start also goes through the download header callback (Content-Range),
+ *         bit 7 no envelope (an engine made without one: nothing unwrapped)
  *   1     CURLcode (any byte: unknown codes too)
  *   2-3   HTTP status, big-endian int16 (negative and absurd ones too)
  *   4     chunk size of the write callback calls (0: the whole body at once)
@@ -20,9 +23,16 @@
  *   [errbuf: a length byte and that many bytes, when bit 5 is set]
  *   body
  */
-#include "../src/hy3d_request.c"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "hy3d.h"
 #include "fuzz.h"
+
+/* The envelope hy3d.doors gives core.new for both doors, and none. */
+static const hy3d_envelope SERVICE_ENVELOPE = {"Response", "Error", "Code", "Message", "RequestId", "error"};
+static const hy3d_envelope NO_ENVELOPE;
 
 static lua_State *FL;
 static int classify_ref = LUA_NOREF;
@@ -32,7 +42,7 @@ static CURL *probe;               /* a fresh easy handle: what getinfo reads for
 static int classify(lua_State *L) {
   hy3d_request *r = (hy3d_request *)lua_touserdata(L, 1);
   lua_settop(L, 0);
-  return r->kind == HY3D_KIND_FILE ? push_file_result(L, r) : push_api_result(L, r);
+  return r->kind == HY3D_KIND_FILE ? hy3d_push_file_result(L, r) : hy3d_push_api_result(L, r);
 }
 
 /* Runs in a protected call: hy3d's private lua-cjson instance, then the classify closure. */
@@ -77,9 +87,11 @@ static void check_outcome(lua_State *L, const hy3d_request *r, int nret) {
     } else {
       FZ_CHECK(nret == 1, "an API result with %d values", nret);
       FZ_CHECK(lua_istable(L, 1), "API result is a %s", luaL_typename(L, 1));
-      lua_getfield(L, 1, "Error");
-      FZ_CHECK(!lua_istable(L, -1), "a value that carries an Error table");
-      lua_pop(L, 1);
+      if (r->envelope == &SERVICE_ENVELOPE) {
+        lua_getfield(L, 1, "Error");
+        FZ_CHECK(!lua_istable(L, -1), "a value that carries an Error table");
+        lua_pop(L, 1);
+      }
     }
     return;
   }
@@ -130,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   r.range_start = r.range_total = -1;
   flags = fz_u8(&f);
   r.kind = (flags & 1) ? HY3D_KIND_FILE : HY3D_KIND_API;
+  r.envelope = (flags & 128) ? &NO_ENVELOPE : &SERVICE_ENVELOPE;
   r.state = HY3D_REQ_DONE;
   r.easy = probe;
   r.cancelled = (flags >> 1) & 1;
@@ -152,15 +165,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* Header lines are arbitrary bytes too: the Content-Range parser must stay inside the line. */
   if (flags & 64) {
     size_t hl = len < 300 ? len : 300;
-    FZ_CHECK(file_header(body, 1, hl, &r) == hl, "the header callback refused a line");
+    FZ_CHECK(hy3d_download_header(body, 1, hl, &r) == hl, "the header callback refused a line");
     FZ_CHECK(r.range_start >= -1 && r.range_total >= -1, "a negative Content-Range offset");
   }
   /* The body arrives through the real write callback, in chunks. */
   if (chunk == 0) chunk = len;
   while (done < len) {
     size_t n = len - done < chunk ? len - done : chunk;
-    size_t took = r.kind == HY3D_KIND_FILE ? file_write(body + done, 1, n, &r)
-                                           : api_write(body + done, 1, n, &r);
+    size_t took = r.kind == HY3D_KIND_FILE ? hy3d_download_write(body + done, 1, n, &r)
+                                           : hy3d_api_write(body + done, 1, n, &r);
     if (took != n) break;                       /* the callback refused: the transfer fails */
     done += n;
   }

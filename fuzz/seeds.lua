@@ -25,7 +25,7 @@ local function gateway(path, body, key)
     ["Content-Length"] = #body }, body)
 end
 
--- An API 3.0 call signed like hy3d's engine:call (TC3-HMAC-SHA256 over content-type and host).
+-- An API 3.0 call signed like hy3d's engine:request with an action (TC3-HMAC-SHA256 over content-type and host).
 local function api3(action, body, secret_key)
   local host, ts = URL:match("^http://([^/]+)"), os.time()
   local auth = core.tc3_sign { secret_id = SECRET_ID, secret_key = secret_key or SECRET_KEY, timestamp = ts,
@@ -140,6 +140,8 @@ request_seed("submit", "\4" .. tree_string("a small wooden chair") .. "\0")
 request_seed("call", "\68" .. "\1" .. submit_tree .. "\0")
 request_seed("query", "\6" .. be16(#job) .. job .. "\0")
 -- core.new with the usual options good (base_url, timeouts, user_agent, authorization, stall; no
--- TLS files), a tc3 table of good fields, then the unroutable engine's submit left to engine:close
-request_seed("new-good", "\7" .. "\0" .. "\1\1\1\1" .. "\1\0\0\0" .. "\1" .. "\1\1\1\1\1\1\1" .. "\40" .. submit_tree .. "\0")
+-- TLS files), a tc3 table and an envelope of good fields, then the unroutable engine's submit left
+-- to engine:close
+request_seed("new-good", "\7" .. "\0" .. "\1\1\1\1" .. "\1\0\0\0" .. "\1" .. "\1\1\1\1\1\1\1" .. "\1" .. "\1\1\1\1\1\1"
+  .. "\40" .. submit_tree .. "\0")
 print("seeds written to " .. DIR)

@@ -1,7 +1,7 @@
 # mk/fuzz.mk — the libFuzzer targets (included by the Makefile): fuzz, fuzz-build, fuzz-seeds, deps-fuzz.
 
 # fuzz: two libFuzzer targets (fuzz/response.c: response bytes → req:result()'s classification;
-# fuzz/request.c: Lua value trees → encode, tc3_sign, base64, core.new, engine:submit/call/query),
+# fuzz/request.c: Lua value trees → encode, tc3_sign, base64, core.new, engine:request),
 # built with clang against the whole core (-fsanitize=fuzzer,address,undefined) and Lua 5.4, each
 # run for FUZZ_SECONDS (CI: 60; a real session: make fuzz FUZZ_SECONDS=3600). The seeds in
 # fuzz/corpus/<target> are read, what the fuzzer finds goes to build/fuzz/corpus/<target>; a crash
@@ -27,10 +27,9 @@ DEPS_FUZZ    = $(DEPS_BUILD) lua5.4 liblua5.4-dev clang libclang-rt-dev
 $(FUZZ_DIR)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
-# response.c #includes src/hy3d_request.c (a unity build that reaches its static functions)
-$(FUZZ_DIR)/response: fuzz/response.c fuzz/fuzz.h src/hy3d_request.c $(FUZZ_OBJS)
+$(FUZZ_DIR)/response: fuzz/response.c fuzz/fuzz.h $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DHY3D_FUZZ_CJSON_CPATH='"$(FUZZ_CJSON_CPATH)"' -fsanitize=fuzzer -o $@ fuzz/response.c \
-	  $(filter-out $(FUZZ_DIR)/obj/hy3d_request.o,$(FUZZ_OBJS)) $(FUZZ_LIBS)
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 $(FUZZ_DIR)/request: fuzz/request.c fuzz/fuzz.h $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DHY3D_FUZZ_CJSON_CPATH='"$(FUZZ_CJSON_CPATH)"' -fsanitize=fuzzer -o $@ fuzz/request.c \
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)

@@ -65,7 +65,37 @@ typedef struct hy3d_request hy3d_request;
 /* A signer's reusable libcrypto state and the day's derived key (opaque; hy3d_sign.c). */
 typedef struct hy3d_tc3_cache hy3d_tc3_cache;
 
-/* A client's transfer engine: one curl multi handle and the configuration of the API door. */
+/* The longest field name of a response envelope (core.new's envelope table), NUL included. */
+#define HY3D_NAME_MAX 64
+
+/*
+ * Where an API answer keeps what the classifier reads (hy3d_result.c): the field names Lua gives
+ * core.new's `envelope` (from hy3d.doors; the C names nothing of the service). "" = that step is
+ * skipped: no root, no unwrapping; no error, no API error; and so on.
+ */
+typedef struct hy3d_envelope {
+  char root[HY3D_NAME_MAX];        /* the object the answer is wrapped in ({"Response": {...}}) */
+  char error[HY3D_NAME_MAX];       /* inside it: the API error object ... */
+  char code[HY3D_NAME_MAX];        /* ... its code ... */
+  char message[HY3D_NAME_MAX];     /* ... and message */
+  char request_id[HY3D_NAME_MAX];  /* beside the error: the request's id */
+  char http_error[HY3D_NAME_MAX];  /* a non-2xx answer's error (an object with message/code, or a string) */
+} hy3d_envelope;
+
+/* API 3.0 (TC3-HMAC-SHA256) configuration of one engine (hy3d_sign.c owns it: _new reads, _free wipes). */
+typedef struct hy3d_tc3_cfg {
+  char *id;
+  char *key;                       /* wiped before it is freed */
+  char *token;                     /* STS token (X-TC-Token), wiped too */
+  char *region;
+  char *version;
+  char *language;
+  char *service;                   /* the credential scope's service (Lua: hy3d.doors) */
+  char *host;                      /* the Host header sent and signed (the base URL's) */
+  hy3d_tc3_cache *cache;           /* libcrypto objects and the day's signing key, wiped when freed */
+} hy3d_tc3_cfg;
+
+/* A client's transfer engine: one curl multi handle and what every request of it shares. */
 typedef struct hy3d_engine {
   CURLM *multi;                    /* NULL once closed */
   hy3d_request *inflight;          /* attached requests (each anchored in the user value) */
@@ -81,29 +111,22 @@ typedef struct hy3d_engine {
   int insecure;                    /* 1: no TLS peer/host verification (only when asked) */
   int epfd;                        /* epoll set of libcurl's sockets (a pollable fd for event loops), or -1 */
   int collect;                     /* record finished requests for engine:completed() (a scheduler asked) */
-  CURL *idle[HY3D_POOL_MAX];       /* set-up easy handles for API requests (see hy3d_engine_recycle) */
+  CURL *idle[HY3D_POOL_MAX];       /* set-up easy handles for API requests (hy3d_handle.c's pool) */
   int nidle;
   long maxconnects;                /* CURLMOPT_MAXCONNECTS now: twice the most transfers in flight at once, >= 256 */
-  /* API 3.0 (TC3-HMAC-SHA256) credentials and headers; tc3_id is NULL on a gateway engine. */
-  char *tc3_id;
-  char *tc3_key;                   /* wiped before it is freed */
-  char *tc3_token;                 /* STS token (X-TC-Token), wiped too */
-  char *tc3_region;
-  char *tc3_version;
-  char *tc3_language;
-  char *tc3_service;
-  char *tc3_host;                  /* the Host header sent and signed */
-  hy3d_tc3_cache *tc3_cache;       /* libcrypto objects and the day's signing key, wiped at close */
+  hy3d_tc3_cfg *tc3;               /* API 3.0 signing, or NULL (an engine without: requests are not signed) */
+  hy3d_envelope envelope;          /* kept while any request of it lives (they anchor the engine) */
 } hy3d_engine;
 
 enum { HY3D_REQ_IDLE, HY3D_REQ_RUNNING, HY3D_REQ_DONE };
 enum { HY3D_KIND_API, HY3D_KIND_FILE };
 
-/* One HTTP exchange on an easy handle: an API call (JSON body collected) or a file download. */
+/* One HTTP exchange on an easy handle: an API request (body collected) or a file download. */
 struct hy3d_request {
   CURL *easy;                      /* NULL once closed */
   hy3d_engine *engine;             /* set while attached to the engine's multi handle */
   hy3d_request *prev, *next;       /* links in engine->inflight */
+  const hy3d_envelope *envelope;   /* the engine's (it outlives the request) */
   int state;
   int kind;
   CURLcode result;
@@ -112,7 +135,7 @@ struct hy3d_request {
   int too_large;                   /* body exceeded its limit */
   int cancelled;                   /* closed or its engine closed before completion */
   hy3d_buf body;                   /* API body, or the first bytes of a failed download */
-  struct curl_slist *headers;      /* this request's own headers (API 3.0), freed with it */
+  struct curl_slist *headers;      /* this request's own headers (API 3.0, If-Range), freed with it */
   FILE *file;                      /* download sink */
   curl_off_t bytes;                /* bytes written to the sink by this transfer */
   curl_off_t offset;               /* bytes already in the sink when a resumed download began */
@@ -142,7 +165,7 @@ struct hy3d_request {
   char errbuf[CURL_ERROR_SIZE];
 };
 
-/* What engine:download asks of hy3d_request_setup_file. */
+/* What engine:download asks of hy3d_download_setup. */
 typedef struct hy3d_download_opts {
   const char *url;
   const char *path;
@@ -156,36 +179,50 @@ typedef struct hy3d_download_opts {
   int allow_http;                  /* follow an https -> http redirect to a host that is not loopback */
 } hy3d_download_opts;
 
-/* hy3d_json.c */
-int hy3d_json_open(lua_State *L);
-int hy3d_json_encode(lua_State *L, int idx);
-int hy3d_json_decode(lua_State *L, const char *s, size_t len);
-extern const luaL_Reg hy3d_json_funcs[];
+/*
+ * The units, in layer order: each calls only the ones below it, except the one call marked as
+ * the exception (spec/tooling/layers_spec.lua checks it from the objects' symbols).
+ */
 
-/* hy3d_engine.c */
+/* ===== hy3d_core.c: luaopen_hy3d_core (the one exported symbol, at the end) ===== */
+
+/* ===== hy3d_engine.c: the multi handle, attach/detach, rounds, wait/step, engine:request/download ===== */
 int hy3d_engine_open(lua_State *L);
 void hy3d_engine_attach(lua_State *L, int engidx, int reqidx);
-void hy3d_engine_detach(lua_State *L, int engidx, hy3d_request *req);
+/*
+ * The one call that runs back up (hy3d_request.c's release takes its request off the engine), as
+ * Lua-cURL's lcurl__multi_remove_handle: the double underscore marks the exception.
+ */
+void hy3d__engine_detach(lua_State *L, int engidx, hy3d_request *req);
 hy3d_engine *hy3d_checkengine(lua_State *L, int idx);
-CURL *hy3d_engine_handle(hy3d_engine *eng, int kind);
-void hy3d_engine_recycle(hy3d_engine *eng, CURL *easy, int kind);
 extern const luaL_Reg hy3d_engine_funcs[];
 
-/* hy3d_request.c */
+/* ===== hy3d_request.c: the hy3d.Request object ===== */
 int hy3d_request_open(lua_State *L);
 hy3d_request *hy3d_request_new(lua_State *L, hy3d_engine *eng, int kind);
 hy3d_request *hy3d_checkrequest(lua_State *L, int idx);
 void hy3d_request_finish(hy3d_request *req, CURLcode result);
 void hy3d_request_cancel(hy3d_request *req);
-int hy3d_request_setup_api(lua_State *L, hy3d_engine *eng, hy3d_request *req, const char *path,
-                           int bodyidx, long timeout_ms, int fresh);
-void hy3d_slist_wipe(struct curl_slist *list);
-CURL *hy3d_api_handle_new(hy3d_engine *eng);
-void hy3d_api_handle_release(CURL *easy);
-int hy3d_request_setup_file(lua_State *L, hy3d_engine *eng, hy3d_request *req, const hy3d_download_opts *o);
-void hy3d_push_error(lua_State *L, const char *kind, const char *code, const char *message);
 
-/* hy3d_sign.c */
+/* ===== hy3d_download.c: the file sink and the C side of the resume protocol ===== */
+int hy3d_download_setup(lua_State *L, hy3d_engine *eng, hy3d_request *req, const hy3d_download_opts *o);
+void hy3d_download_finish(hy3d_request *req);
+size_t hy3d_download_write(char *p, size_t size, size_t n, void *ud);
+size_t hy3d_download_header(char *line, size_t size, size_t n, void *ud);
+
+/* ===== hy3d_result.c: a finished transfer as Lua values ===== */
+int hy3d_push_api_result(lua_State *L, hy3d_request *req);
+int hy3d_push_file_result(lua_State *L, hy3d_request *req);
+
+/* ===== hy3d_handle.c: easy handles with an engine's options, the idle pool ===== */
+CURL *hy3d_handle_take(hy3d_engine *eng, int kind);
+void hy3d_handle_recycle(hy3d_engine *eng, CURL *easy, int kind);
+void hy3d_handle_pool_free(hy3d_engine *eng);
+CURLcode hy3d_handle_options(hy3d_engine *eng, CURL *easy);
+CURLcode hy3d_handle_prepare(hy3d_request *req, const char *url, long timeout_ms);
+size_t hy3d_api_write(char *p, size_t size, size_t n, void *ud);
+
+/* ===== hy3d_sign.c: TC3-HMAC-SHA256, its configuration and headers; SHA-256, HMAC, base64 ===== */
 #define HY3D_TC3_MAX_HEADERS 16
 
 /* What a TC3-HMAC-SHA256 signature covers (a POST to "/"); signed header names lowercase and sorted. */
@@ -208,18 +245,34 @@ typedef struct hy3d_tc3 {
 int hy3d_tc3_compute(lua_State *L, const hy3d_tc3 *in, int steps);
 hy3d_tc3_cache *hy3d_tc3_cache_new(void);
 void hy3d_tc3_cache_free(hy3d_tc3_cache *c);
+void hy3d_tc3_cfg_new(lua_State *L, int t, const char *base_url, hy3d_tc3_cfg **slot);
+void hy3d_tc3_cfg_free(hy3d_tc3_cfg *c);
+struct curl_slist *hy3d_tc3_headers(lua_State *L, const hy3d_tc3_cfg *c, const char *host, const char *action,
+                                    const char *payload, size_t len, long long timestamp);
 extern const luaL_Reg hy3d_sign_funcs[];
 
-/* hy3d_files.c, hy3d_image.c */
+/* ===== hy3d_json.c: the private lua-cjson instance ===== */
+int hy3d_json_open(lua_State *L);
+int hy3d_json_encode(lua_State *L, int idx);
+int hy3d_json_decode(lua_State *L, const char *s, size_t len);
+extern const luaL_Reg hy3d_json_funcs[];
+
+/* ===== hy3d_files.c, hy3d_image.c: local files (zip, partial names), image probing ===== */
 extern const luaL_Reg hy3d_files_funcs[];
 extern const luaL_Reg hy3d_image_funcs[];
 
-/* hy3d_core.c */
+/* ===== hy3d_util.c: the helpers every unit may use (class creation, clocks, errors, wiping) ===== */
 double hy3d_now(void);
 long hy3d_seconds_to_ms(double seconds);
 void hy3d_newclass(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta);
+void hy3d_push_error(lua_State *L, const char *kind, const char *code, const char *message);
+void hy3d_set_int_field(lua_State *L, const char *name, long v);
 const char *hy3d_checkpath(lua_State *L, int idx);
 void hy3d_push_path_error(lua_State *L, const char *what);
+char *hy3d_dup_field(lua_State *L, int t, const char *name, int required);
+char *hy3d_url_host(const char *url);
+void hy3d_slist_wipe(struct curl_slist *list);
+void hy3d_wipe_free(char **s);
 
 #if defined(__GNUC__) && !defined(_WIN32)
 #pragma GCC visibility pop

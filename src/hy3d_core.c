@@ -1,10 +1,7 @@
-/* hy3d_core.c — luaopen_hy3d_core: libcurl's one-time global init, the per-state context, the monotonic clock and the module table. */
+/* hy3d_core.c — luaopen_hy3d_core and what is process-wide: libcurl's one-time global init, the per-state context (module upvalues), core.now/sleep and the module table. The top of the C core: calls every unit's open, nothing calls it. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
-#include <limits.h>
-#include <math.h>
-#include <string.h>
 #include <time.h>
 #if defined(_WIN32)
 #include <windows.h>
@@ -22,66 +19,6 @@ static int hy3d_curl_ready = 0;
 static char hy3d_curl_version[64];
 static unsigned int hy3d_curl_num = 0;
 static int hy3d_curl_has_ssl = 0;
-
-/* Seconds on a monotonic clock (never jumps with the wall clock). */
-double hy3d_now(void) {
-#if defined(_WIN32)
-  LARGE_INTEGER f, c;
-  QueryPerformanceFrequency(&f);
-  QueryPerformanceCounter(&c);
-  return (double)c.QuadPart / (double)f.QuadPart;
-#else
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-#endif
-}
-
-/* Seconds to whole milliseconds for libcurl, rounded up and clamped to what a long holds. */
-long hy3d_seconds_to_ms(double seconds) {
-  double ms = ceil(seconds * 1000.0);
-  if (!(ms > 0)) return 0;
-  if (ms >= (double)LONG_MAX) return LONG_MAX;
-  return (long)ms;
-}
-
-/*
- * The file path argument at idx: a string (else a Lua error: the caller's mistake), or NULL when it
- * holds a NUL byte, where C would silently cut it short and name another file. The caller refuses
- * NULL with a typed error (hy3d_push_path_error).
- */
-const char *hy3d_checkpath(lua_State *L, int idx) {
-  size_t len;
-  const char *s = luaL_checklstring(L, idx, &len);
-  return strlen(s) == len ? s : NULL;
-}
-
-/* Pushes nil and the error for a path that holds a NUL byte: {kind="invalid", code="BAD_PATH"}. */
-void hy3d_push_path_error(lua_State *L, const char *what) {
-  lua_pushnil(L);
-  lua_pushfstring(L, "the %s holds a NUL byte (refused: it would name another file)", what);
-  hy3d_push_error(L, "invalid", "BAD_PATH", lua_tostring(L, -1));
-  lua_remove(L, -2);
-}
-
-/*
- * Creates metatable `name` with `meta` as metamethods and `methods` as its __index table. Every
- * function gets the module upvalues, which must be on top of the stack; the stack is unchanged.
- */
-void hy3d_newclass(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta) {
-  luaL_newmetatable(L, name);                   /* uv..., mt */
-  lua_pushvalue(L, -1 - HY3D_NUPVALUES);
-  lua_pushvalue(L, -1 - HY3D_NUPVALUES);        /* uv..., mt, uv... */
-  hy3d_setfuncs(L, meta, HY3D_NUPVALUES);       /* uv..., mt */
-  lua_newtable(L);                              /* uv..., mt, methods */
-  lua_pushvalue(L, -2 - HY3D_NUPVALUES);
-  lua_pushvalue(L, -2 - HY3D_NUPVALUES);
-  hy3d_setfuncs(L, methods, HY3D_NUPVALUES);
-  lua_setfield(L, -2, "__index");
-  lua_pushliteral(L, "this metatable is locked");
-  lua_setfield(L, -2, "__metatable");
-  lua_pop(L, 1);
-}
 
 /* core.now() -> seconds on a monotonic clock */
 static int core_now(lua_State *L) {

@@ -1,4 +1,4 @@
-/* hy3d_engine.c — a client's transfer engine: one curl multi handle, its in-flight requests, and non-blocking or efficiently blocking progress. */
+/* hy3d_engine.c — a client's transfer engine, pure transport: the curl multi handle, attach/detach, the completion list, wait/step/timeout/pending/pollfd, close, new, and the generic engine:request and engine:download; no route, body or action (lua/hy3d/doors.lua). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,33 +63,11 @@ void hy3d_engine_attach(lua_State *L, int engidx, int reqidx) {
 }
 
 /*
- * An easy handle for a new request: for API calls one the engine kept from an earlier call when
- * it has one (set up already; curl_easy_init allocates and fills a large handle, and setting the
- * engine's options again costs as much), else a new one. NULL when out of memory.
+ * Takes a request off its engine (engine userdata at engidx) and drops the engine's anchor.
+ * The exception to the layers: hy3d_request.c's release calls it (back up), as Lua-cURL's
+ * lcurl__multi_remove_handle; the double underscore marks it.
  */
-CURL *hy3d_engine_handle(hy3d_engine *eng, int kind) {
-  if (kind != HY3D_KIND_API) return curl_easy_init();
-  if (eng->nidle > 0) return eng->idle[--eng->nidle];
-  return hy3d_api_handle_new(eng);
-}
-
-/*
- * Takes back the easy handle of a finished or closed request (no longer on the multi handle).
- * An API request's handle loses everything that points into the request and is kept while the
- * engine is open and its pool has room; any other is cleaned up. Download handles are not kept:
- * their receive buffer is large and downloads are few.
- */
-void hy3d_engine_recycle(hy3d_engine *eng, CURL *easy, int kind) {
-  if (kind == HY3D_KIND_API && eng != NULL && eng->multi != NULL && eng->nidle < HY3D_POOL_MAX) {
-    hy3d_api_handle_release(easy);
-    eng->idle[eng->nidle++] = easy;
-  } else {
-    curl_easy_cleanup(easy);
-  }
-}
-
-/* Takes a request off its engine (engine userdata at engidx) and drops the engine's anchor. */
-void hy3d_engine_detach(lua_State *L, int engidx, hy3d_request *r) {
+void hy3d__engine_detach(lua_State *L, int engidx, hy3d_request *r) {
   hy3d_engine *eng = r->engine;
   if (eng == NULL) return;
   if (eng->multi != NULL) curl_multi_remove_handle(eng->multi, r->easy);
@@ -194,7 +172,7 @@ static void engine_round(lua_State *L, int engidx, hy3d_engine *eng, int timers,
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
     r = (hy3d_request *)priv;
     note_completed(L, engidx, eng, r);
-    hy3d_engine_detach(L, engidx, r);
+    hy3d__engine_detach(L, engidx, r);
     hy3d_request_finish(r, result);
   }
 }
@@ -268,86 +246,14 @@ static long opt_timeout_ms(lua_State *L, int idx) {
   return hy3d_seconds_to_ms(t);
 }
 
-static struct curl_slist *tc3_headers(lua_State *L, hy3d_engine *eng, const char *action, int bodyidx);
-
 /*
- * Starts an API POST with the JSON encoding of the value at validx. With an action, it is an API
- * 3.0 call (POST /, signed headers of its own); without, a gateway route. fresh: a new connection.
- * Pushes the request or nil, err.
+ * The UNIX time to sign with: now, or (test hook, not public API) the integer in tc3._clock.now
+ * when core.new was given a tc3._clock table (kept in the user value of the engine at index 1),
+ * so a spec can sign on either side of midnight UTC with one engine.
  */
-static int engine_start_api(lua_State *L, hy3d_engine *eng, const char *path, int validx, long timeout_ms,
-                            int fresh, const char *action) {
-  hy3d_request *r;
-  int bodyidx;
-  if (!hy3d_json_encode(L, validx)) {
-    lua_pushfstring(L, "the parameters cannot be sent as JSON: %s", lua_tostring(L, -1));
-    lua_pushnil(L);
-    hy3d_push_error(L, "invalid", "JSON_ENCODE", lua_tostring(L, -2));
-    return 2;
-  }
-  bodyidx = lua_gettop(L);
-  r = hy3d_request_new(L, eng, HY3D_KIND_API);
-  if (action != NULL) {
-    r->headers = tc3_headers(L, eng, action, bodyidx);
-    if (r->headers == NULL) return luaL_error(L, "hy3d.Engine:call: out of memory");
-  }
-  if (!hy3d_request_setup_api(L, eng, r, path, bodyidx, timeout_ms, fresh)) return 2;
-  hy3d_engine_attach(L, 1, lua_gettop(L));    /* the next wait or step starts it */
-  return 1;
-}
-
-/* engine:submit(params [, timeout]) -> request | nil, err */
-static int engine_submit(lua_State *L) {
-  hy3d_engine *eng = hy3d_checkengine(L, 1);
-  long tmo;
-  luaL_checktype(L, 2, LUA_TTABLE);
-  tmo = opt_timeout_ms(L, 3);
-  return engine_start_api(L, eng, "/v1/ai3d/submit", 2, tmo, 1, NULL);
-}
-
-/* engine:query(job_id [, timeout]) -> request | nil, err */
-static int engine_query(lua_State *L) {
-  hy3d_engine *eng = hy3d_checkengine(L, 1);
-  long tmo;
-  luaL_checktype(L, 2, LUA_TSTRING);
-  tmo = opt_timeout_ms(L, 3);
-  lua_createtable(L, 0, 1);
-  lua_pushvalue(L, 2);
-  lua_setfield(L, -2, "JobId");
-  return engine_start_api(L, eng, "/v1/ai3d/query", lua_gettop(L), tmo, 0, NULL);
-}
-
-/* Appends "Name: value" to *list; 0 when out of memory. */
-static int add_header(struct curl_slist **list, const char *name, const char *value) {
-  size_t n = strlen(name), v = strlen(value);
-  char *line = (char *)malloc(n + v + 3);
-  struct curl_slist *next;
-  if (line == NULL) return 0;
-  memcpy(line, name, n);
-  memcpy(line + n, ": ", 2);
-  memcpy(line + n + 2, value, v + 1);
-  next = curl_slist_append(*list, line);
-  memset(line, 0, n + v + 2);
-  free(line);
-  if (next == NULL) return 0;
-  *list = next;
-  return 1;
-}
-
-/*
- * The headers of one API 3.0 request for the JSON body at bodyidx, signed now: Content-Type, Host,
- * X-TC-*, Authorization. Pushes the Authorization value while it builds (popped before return).
- * Returns the list or NULL when out of memory. The engine is at stack index 1 (as for
- * engine_start_api). Test hook (not public API): with tc3._clock given to core.new, while
- * _clock.now holds an integer the request is signed (and stamped) with that UNIX time instead of
- * the current one, so a spec can sign on either side of midnight UTC with one engine.
- */
-static struct curl_slist *tc3_headers(lua_State *L, hy3d_engine *eng, const char *action, int bodyidx) {
-  struct curl_slist *list = NULL;
-  hy3d_tc3 in;
-  char ts[32];
-  int ok, isnum = 0;
+static long long sign_time(lua_State *L) {
   lua_Integer fixed = 0;
+  int isnum = 0;
   hy3d_getuservalue(L, 1);                       /* anchors */
   lua_getfield(L, -1, "tc3_clock");              /* anchors, clock|nil */
   if (lua_istable(L, -1)) {
@@ -355,67 +261,113 @@ static struct curl_slist *tc3_headers(lua_State *L, hy3d_engine *eng, const char
     lua_rawget(L, -2);                           /* anchors, clock, now */
     fixed = lua_tointegerx(L, -1, &isnum);
     if (isnum && (fixed < 0 || fixed > 253402300799LL))
-      luaL_error(L, "hy3d.Engine:call: tc3._clock.now must be a UNIX time (seconds, year 1970..9999)");
+      luaL_error(L, "hy3d.Engine:request: tc3._clock.now must be a UNIX time (seconds, year 1970..9999)");
     lua_pop(L, 1);
   }
   lua_pop(L, 2);
-  memset(&in, 0, sizeof in);
-  in.secret_id = eng->tc3_id;
-  in.secret_key = eng->tc3_key;
-  in.secret_key_len = strlen(eng->tc3_key);
-  in.service = eng->tc3_service;
-  in.cache = eng->tc3_cache;
-  in.payload = lua_tolstring(L, bodyidx, &in.payload_len);
-  in.timestamp = isnum ? (long long)fixed : (long long)time(NULL);   /* UTC seconds since the epoch */
-  in.nheaders = 2;
-  in.names[0] = "content-type";
-  in.values[0] = "application/json";
-  in.value_lens[0] = sizeof "application/json" - 1;
-  in.names[1] = "host";
-  in.values[1] = eng->tc3_host;
-  in.value_lens[1] = strlen(eng->tc3_host);
-  hy3d_tc3_compute(L, &in, 0);                   /* authorization */
-  snprintf(ts, sizeof ts, "%lld", in.timestamp);
-  ok = add_header(&list, "Content-Type", "application/json")
-       && add_header(&list, "Host", eng->tc3_host)
-       && add_header(&list, "Accept", "application/json")
-       && add_header(&list, "Expect", "")
-       && add_header(&list, "X-TC-Action", action)
-       && add_header(&list, "X-TC-Version", eng->tc3_version)
-       && add_header(&list, "X-TC-Timestamp", ts)
-       && (eng->tc3_region == NULL || add_header(&list, "X-TC-Region", eng->tc3_region))
-       && (eng->tc3_language == NULL || add_header(&list, "X-TC-Language", eng->tc3_language))
-       && (eng->tc3_token == NULL || add_header(&list, "X-TC-Token", eng->tc3_token))
-       && add_header(&list, "Authorization", lua_tostring(L, -1));
-  lua_pop(L, 1);
-  if (!ok) {
-    hy3d_slist_wipe(list);
-    return NULL;
-  }
-  return list;
+  return isnum ? (long long)fixed : (long long)time(NULL);   /* UTC seconds since the epoch */
+}
+
+/* Whether target is an absolute http(s) URL (else a path joined to the base URL). */
+static int is_absolute(const char *target) {
+  return curl_strnequal(target, "http://", 7) || curl_strnequal(target, "https://", 8);
 }
 
 /*
- * engine:call(action, params [, timeout [, fresh]]) -> request | nil, err
- * An API 3.0 action: params as the JSON body of POST /, signed with TC3-HMAC-SHA256 at the
- * current time. Only on an engine made with tc3 credentials. fresh: use a new connection (for
- * submits, which must never be sent twice).
+ * engine:request(method, target, body, timeout, fresh, action) -> request | nil, err
+ * One API request, the only one the engine knows (routes, bodies and actions are the caller's:
+ * lua/hy3d/doors.lua). method: "GET" or "POST". target: a path joined to the base URL, or an
+ * absolute http(s) URL. body: a table (sent as its JSON encoding), a string (sent as is) or nil
+ * (no body). timeout: seconds (nil: the engine's). fresh: a new connection, never one kept alive
+ * (for submits, which must never be sent twice). action: nil, or an action name letters and
+ * digits: the request is then signed with TC3-HMAC-SHA256 at the current time (X-TC-Action; only
+ * on an engine made with tc3 credentials); without one the engine's authorization header is sent
+ * when it has one. The body is anchored in the request and read in place by libcurl.
  */
-static int engine_call(lua_State *L) {
+static int engine_request(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
-  const char *action = luaL_checkstring(L, 2);
-  const char *p;
+  const char *method = luaL_checkstring(L, 2);
+  const char *target, *action = NULL, *payload = NULL, *url;
+  size_t tlen, len = 0;
   long tmo;
-  int fresh;
-  luaL_checktype(L, 3, LUA_TTABLE);
-  tmo = opt_timeout_ms(L, 4);
-  fresh = lua_toboolean(L, 5);
-  lua_settop(L, 3);
-  if (eng->tc3_id == NULL) return luaL_error(L, "hy3d.Engine:call: this engine has no API 3.0 credentials");
-  for (p = action; *p; p++)
-    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) break;
-  if (*p != '\0' || p == action) return luaL_argerror(L, 2, "an action name is letters and digits");
-  return engine_start_api(L, eng, "/", 3, tmo, fresh, action);
+  int get, fresh, btype, reqidx;
+  hy3d_request *r;
+  CURLcode rc;
+  if (strcmp(method, "POST") == 0) get = 0;
+  else if (strcmp(method, "GET") == 0) get = 1;
+  else return luaL_argerror(L, 2, "the method is \"GET\" or \"POST\"");
+  luaL_checktype(L, 3, LUA_TSTRING);
+  target = lua_tolstring(L, 3, &tlen);
+  if (strlen(target) != tlen || strpbrk(target, "\r\n") != NULL)
+    return luaL_argerror(L, 3, "the target holds a line break or NUL");
+  btype = lua_type(L, 4);
+  luaL_argcheck(L, btype == LUA_TTABLE || btype == LUA_TSTRING || btype == LUA_TNIL || btype == LUA_TNONE, 4,
+                "the body is a table (sent as JSON), a string or nil");
+  tmo = opt_timeout_ms(L, 5);
+  fresh = lua_toboolean(L, 6);
+  if (!lua_isnoneornil(L, 7)) {
+    const char *p;
+    action = luaL_checkstring(L, 7);
+    if (eng->tc3 == NULL) return luaL_error(L, "hy3d.Engine:request: this engine has no API 3.0 credentials");
+    for (p = action; *p; p++)
+      if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) break;
+    if (*p != '\0' || p == action) return luaL_argerror(L, 7, "an action name is letters and digits");
+  }
+  lua_settop(L, 7);
+  if (btype == LUA_TTABLE) {
+    if (!hy3d_json_encode(L, 4)) {
+      lua_pushfstring(L, "the parameters cannot be sent as JSON: %s", lua_tostring(L, -1));
+      lua_pushnil(L);
+      hy3d_push_error(L, "invalid", "JSON_ENCODE", lua_tostring(L, -2));
+      return 2;
+    }
+    lua_replace(L, 4);                           /* the JSON text is the body */
+  }
+  if (!lua_isnil(L, 4)) payload = lua_tolstring(L, 4, &len);
+  if (is_absolute(target)) lua_pushvalue(L, 3);
+  else lua_pushfstring(L, "%s%s", eng->base_url, target);   /* 8: the URL (libcurl copies it) */
+  url = lua_tostring(L, 8);
+  r = hy3d_request_new(L, eng, HY3D_KIND_API);   /* 9 */
+  reqidx = 9;
+  if (action != NULL) {
+    long long ts = sign_time(L);
+    char *host = is_absolute(target) ? hy3d_url_host(target) : NULL;   /* the Host an absolute URL sends */
+    r->headers = hy3d_tc3_headers(L, eng->tc3, host != NULL ? host : eng->tc3->host, action,
+                                  payload != NULL ? payload : "", len, ts);
+    free(host);
+    if (r->headers == NULL) return luaL_error(L, "hy3d.Engine:request: out of memory");
+  }
+  if (payload != NULL) {
+    hy3d_getuservalue(L, reqidx);                /* the body stays while libcurl may read it */
+    lua_pushvalue(L, 4);
+    lua_setfield(L, -2, "body");
+    lua_pop(L, 1);
+  }
+  rc = hy3d_handle_prepare(r, url, tmo > 0 ? tmo : eng->timeout_ms);
+  if (get) {
+    rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
+  } else {
+    rc |= curl_easy_setopt(r->easy, CURLOPT_POST, 1L);   /* the handle may have carried a GET */
+    rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, payload != NULL ? payload : "");
+    rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  }
+  rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers != NULL ? r->headers : eng->api_headers);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, (void *)r);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, (void *)r);
+  /*
+   * A fresh request (a submit) goes on a new connection: libcurl silently sends a request again
+   * when a reused keep-alive connection dies before any response byte, and a second submit is a
+   * second job. Set either way: the handle may have carried a fresh request before.
+   */
+  rc |= curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+  if (rc != CURLE_OK) {
+    lua_pushnil(L);
+    hy3d_push_error(L, "network", "FAILED_INIT", "could not set up the request (out of memory?)");
+    return 2;                                   /* the unused request is left to __gc */
+  }
+  hy3d_engine_attach(L, 1, reqidx);             /* the next wait or step starts it */
+  lua_settop(L, reqidx);
+  return 1;
 }
 
 /* opts[name] as a number >= 0 (0 when opts or the field is nil). */
@@ -495,7 +447,7 @@ static int engine_download(lua_State *L) {
   }
   lua_settop(L, 4);
   r = hy3d_request_new(L, eng, HY3D_KIND_FILE);
-  if (!hy3d_request_setup_file(L, eng, r, &o))
+  if (!hy3d_download_setup(L, eng, r, &o))
     return 2;                                   /* the unused request is left to __gc */
   hy3d_engine_attach(L, 1, 5);
   return 1;
@@ -562,28 +514,19 @@ static int engine_pending(lua_State *L) {
   return 1;
 }
 
-/* Zeroes and frees a secret string; NULL is fine. */
-static void wipe_free(char **s) {
-  if (*s != NULL) {
-    memset(*s, 0, strlen(*s));
-    free(*s);
-    *s = NULL;
-  }
-}
-
 /* The one release shared by close, __gc and __close: idempotent; cancels what is in flight. */
 static int engine_close(lua_State *L) {
   hy3d_engine *eng = (hy3d_engine *)luaL_checkudata(L, 1, HY3D_ENGINE_MT);
   while (eng->inflight != NULL) {
     hy3d_request *r = eng->inflight;
-    hy3d_engine_detach(L, 1, r);
+    hy3d__engine_detach(L, 1, r);
     hy3d_request_cancel(r);
   }
   if (eng->multi != NULL) {
     curl_multi_cleanup(eng->multi);
     eng->multi = NULL;
   }
-  while (eng->nidle > 0) curl_easy_cleanup(eng->idle[--eng->nidle]);
+  hy3d_handle_pool_free(eng);
 #if defined(HY3D_EPOLL)
   if (eng->epfd >= 0) close(eng->epfd);
 #endif
@@ -597,18 +540,8 @@ static int engine_close(lua_State *L) {
   free(eng->ca_file);
   free(eng->ca_path);
   eng->ca_file = eng->ca_path = NULL;
-  wipe_free(&eng->tc3_key);
-  hy3d_tc3_cache_free(eng->tc3_cache);         /* holds the day's signing key */
-  eng->tc3_cache = NULL;
-  wipe_free(&eng->tc3_token);
-  free(eng->tc3_id);
-  free(eng->tc3_region);
-  free(eng->tc3_version);
-  free(eng->tc3_language);
-  free(eng->tc3_service);
-  free(eng->tc3_host);
-  eng->tc3_id = eng->tc3_region = eng->tc3_version = eng->tc3_language = NULL;
-  eng->tc3_service = eng->tc3_host = NULL;
+  hy3d_tc3_cfg_free(eng->tc3);                  /* wipes the key, the token and the day's signing key */
+  eng->tc3 = NULL;
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -622,27 +555,6 @@ static int engine_tostring(lua_State *L) {
 
 /* ===== construction ===== */
 
-static char *dup_string_field(lua_State *L, int t, const char *name, int required) {
-  const char *s;
-  char *copy;
-  size_t len;
-  lua_getfield(L, t, name);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    if (required) luaL_error(L, "hy3d.core.new: '%s' is required", name);
-    return NULL;
-  }
-  if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "hy3d.core.new: '%s' must be a string", name);
-  s = lua_tolstring(L, -1, &len);
-  if (strlen(s) != len || strpbrk(s, "\r\n") != NULL)
-    luaL_error(L, "hy3d.core.new: '%s' contains a line break or NUL", name);
-  copy = (char *)malloc(len + 1);
-  if (copy == NULL) luaL_error(L, "hy3d.core.new: out of memory");
-  memcpy(copy, s, len + 1);
-  lua_pop(L, 1);
-  return copy;
-}
-
 static long seconds_field_ms(lua_State *L, int t, const char *name, long dflt) {
   lua_Number v;
   lua_getfield(L, t, name);
@@ -654,29 +566,10 @@ static long seconds_field_ms(lua_State *L, int t, const char *name, long dflt) {
   return hy3d_seconds_to_ms(v);
 }
 
-/* The host[:port] of an http(s) URL (what libcurl sends as Host), malloc'ed; NULL when there is none. */
-static char *url_host(const char *url) {
-  const char *start = strstr(url, "://"), *end, *at;
-  char *host;
-  size_t n;
-  if (start == NULL) return NULL;
-  start += 3;
-  end = start + strcspn(start, "/?#");
-  at = memchr(start, '@', (size_t)(end - start));
-  if (at != NULL) start = at + 1;
-  n = (size_t)(end - start);
-  if (n == 0) return NULL;
-  host = (char *)malloc(n + 1);
-  if (host == NULL) return NULL;
-  memcpy(host, start, n);
-  host[n] = '\0';
-  return host;
-}
-
 /*
- * Reads the tc3 = { secret_id=, secret_key=, token=, region=, version=, language=, service= } table.
- * Test hook (not public API): tc3._clock, a table kept in the user value of the engine at engidx
- * (see tc3_headers).
+ * Reads the tc3 = { secret_id=, secret_key=, token=, region=, version=, language=, service= } table
+ * at t into the engine's one hy3d_tc3_cfg (hy3d_sign.c). Test hook (not public API): tc3._clock,
+ * a table kept in the user value of the engine at engidx (see sign_time).
  */
 static void engine_tc3(lua_State *L, hy3d_engine *eng, int engidx, int t) {
   lua_getfield(L, t, "_clock");
@@ -688,30 +581,38 @@ static void engine_tc3(lua_State *L, hy3d_engine *eng, int engidx, int t) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  eng->tc3_id = dup_string_field(L, t, "secret_id", 1);
-  eng->tc3_key = dup_string_field(L, t, "secret_key", 1);
-  eng->tc3_token = dup_string_field(L, t, "token", 0);
-  eng->tc3_region = dup_string_field(L, t, "region", 0);
-  eng->tc3_version = dup_string_field(L, t, "version", 1);
-  eng->tc3_language = dup_string_field(L, t, "language", 0);
-  eng->tc3_service = dup_string_field(L, t, "service", 0);
-  if (eng->tc3_id[0] == '\0' || eng->tc3_key[0] == '\0')
-    luaL_error(L, "hy3d.core.new: tc3 secret_id and secret_key must not be empty");
-  if (eng->tc3_service == NULL) {
-    eng->tc3_service = (char *)malloc(sizeof "ai3d");
-    if (eng->tc3_service == NULL) luaL_error(L, "hy3d.core.new: out of memory");
-    memcpy(eng->tc3_service, "ai3d", sizeof "ai3d");
-  }
-  eng->tc3_host = url_host(eng->base_url);
-  if (eng->tc3_host == NULL) luaL_error(L, "hy3d.core.new: base_url has no host");
-  eng->tc3_cache = hy3d_tc3_cache_new();
-  if (eng->tc3_cache == NULL) luaL_error(L, "hy3d.core.new: out of memory (libcrypto SHA-256/HMAC)");
+  hy3d_tc3_cfg_new(L, t, eng->base_url, &eng->tc3);
 }
 
 /*
- * core.new{ base_url=, authorization=, tc3=, user_agent=, timeout=, connect_timeout=, stall=, ca_file=,
- *           ca_path=, insecure= } -> engine
- * authorization: the gateway's Authorization value; tc3: API 3.0 credentials (see engine_tc3).
+ * Reads the envelope = { root=, error=, code=, message=, request_id=, http_error= } table at t:
+ * the field names the response classifier reads (hy3d_result.c), from hy3d.doors. Absent ones
+ * (or no table) skip their step.
+ */
+static void engine_envelope(lua_State *L, hy3d_envelope *env, int t) {
+  static const char *const names[] = {"root", "error", "code", "message", "request_id", "http_error", NULL};
+  char *const slots[] = {env->root, env->error, env->code, env->message, env->request_id, env->http_error};
+  int i;
+  for (i = 0; names[i] != NULL; i++) {
+    size_t len;
+    const char *v;
+    lua_getfield(L, t, names[i]);
+    if (!lua_isnil(L, -1)) {
+      if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "hy3d.core.new: envelope '%s' must be a string", names[i]);
+      v = lua_tolstring(L, -1, &len);
+      if (len >= HY3D_NAME_MAX || strlen(v) != len)
+        luaL_error(L, "hy3d.core.new: envelope '%s' is too long or holds a NUL", names[i]);
+      memcpy(slots[i], v, len + 1);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/*
+ * core.new{ base_url=, authorization=, tc3=, envelope=, user_agent=, timeout=, connect_timeout=, stall=,
+ *           ca_file=, ca_path=, insecure= } -> engine
+ * authorization: the Authorization value of unsigned requests; tc3: API 3.0 credentials (see
+ * engine_tc3); envelope: the field names of the service's answers (see engine_envelope).
  * The userdata is created closed and only then acquires its multi handle and strings, so an
  * error half-way leaves an object __gc can release.
  */
@@ -741,12 +642,12 @@ static int engine_new(lua_State *L) {
 #endif
   eng->timeout_ms = seconds_field_ms(L, 1, "timeout", 60000L);
   eng->connect_timeout_ms = seconds_field_ms(L, 1, "connect_timeout", 10000L);
-  eng->base_url = dup_string_field(L, 1, "base_url", 1);
+  eng->base_url = hy3d_dup_field(L, 1, "base_url", 1);
   n = strlen(eng->base_url);
   while (n > 0 && eng->base_url[n - 1] == '/') eng->base_url[--n] = '\0';
-  eng->user_agent = dup_string_field(L, 1, "user_agent", 0);
-  eng->ca_file = dup_string_field(L, 1, "ca_file", 0);
-  eng->ca_path = dup_string_field(L, 1, "ca_path", 0);
+  eng->user_agent = hy3d_dup_field(L, 1, "user_agent", 0);
+  eng->ca_file = hy3d_dup_field(L, 1, "ca_file", 0);
+  eng->ca_path = hy3d_dup_field(L, 1, "ca_path", 0);
   lua_getfield(L, 1, "insecure");
   eng->insecure = lua_toboolean(L, -1);
   lua_pop(L, 1);
@@ -757,7 +658,7 @@ static int engine_new(lua_State *L) {
   if (curl_slist_append(eng->api_headers, "Accept: application/json") == NULL ||
       curl_slist_append(eng->api_headers, "Expect:") == NULL)
     return luaL_error(L, "hy3d.core.new: out of memory");
-  auth = dup_string_field(L, 1, "authorization", 0);
+  auth = hy3d_dup_field(L, 1, "authorization", 0);
   if (auth != NULL) {
     size_t len = strlen(auth) + sizeof "Authorization: ";
     char *line = (char *)malloc(len);
@@ -773,6 +674,10 @@ static int engine_new(lua_State *L) {
     free(auth);
     if (ok == NULL) return luaL_error(L, "hy3d.core.new: out of memory");
   }
+  lua_getfield(L, 1, "envelope");
+  if (lua_istable(L, -1)) engine_envelope(L, &eng->envelope, lua_gettop(L));
+  else if (!lua_isnil(L, -1)) return luaL_error(L, "hy3d.core.new: 'envelope' must be a table");
+  lua_pop(L, 1);
   lua_getfield(L, 1, "tc3");
   if (lua_istable(L, -1)) engine_tc3(L, eng, 2, lua_gettop(L));   /* the engine is at 2 */
   else if (!lua_isnil(L, -1)) return luaL_error(L, "hy3d.core.new: 'tc3' must be a table");
@@ -781,9 +686,7 @@ static int engine_new(lua_State *L) {
 }
 
 static const luaL_Reg engine_methods[] = {
-  {"submit", engine_submit},
-  {"query", engine_query},
-  {"call", engine_call},
+  {"request", engine_request},
   {"download", engine_download},
   {"wait", engine_wait},
   {"step", engine_step},

@@ -1,4 +1,4 @@
-/* hy3d_sign.c — TC3-HMAC-SHA256 signing and the primitives under it (SHA-256, HMAC-SHA256, base64), all from OpenSSL's libcrypto. */
+/* hy3d_sign.c — TC3-HMAC-SHA256: an engine's configuration (hy3d_tc3_cfg: _new reads it, _free wipes it), the X-TC-* headers of a signed request, the signing and the primitives under it (SHA-256, HMAC-SHA256, base64), all from OpenSSL's libcrypto. Depends on hy3d_util.c. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,7 +364,8 @@ static hy3d_tc3_cache *push_cache(lua_State *L) {
 
 /*
  * core.tc3_sign{ secret_id=, secret_key=, timestamp=, payload=, host=, content_type=?"application/json",
- *                service=?"ai3d", headers=?{[lowercase name] = value}, signed_headers=?"content-type;host",
+ *                service=?(the host's first label), headers=?{[lowercase name] = value},
+ *                signed_headers=?"content-type;host",
  *                unsigned_payload=?false }
  *   -> authorization, { date, credential_scope, hashed_payload, canonical_request, string_to_sign,
  *                       signature, signed_headers }
@@ -386,7 +387,13 @@ static int sign_tc3(lua_State *L) {
   in.payload = field_string(L, "payload", &in.payload_len, NULL);
   host = field_string(L, "host", &hostlen, NULL);
   ctype = field_string(L, "content_type", &ctlen, "application/json");
-  in.service = field_string(L, "service", &svclen, "ai3d");
+  lua_getfield(L, 1, "service");
+  if (lua_isnil(L, -1)) {                       /* as the official SDK: the host's first label */
+    lua_pop(L, 1);
+    lua_pushlstring(L, host, strcspn(host, ".:"));
+  }
+  if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "tc3_sign: field 'service' must be a string");
+  in.service = lua_tolstring(L, -1, &svclen);
   signed_list = field_string(L, "signed_headers", &shlen, "content-type;host");
   lua_getfield(L, 1, "timestamp");
   in.timestamp = (long long)lua_tointegerx(L, -1, &isnum);
@@ -438,6 +445,116 @@ static int sign_tc3(lua_State *L) {
   }
   in.cache = push_cache(L);                                     /* freed by its __gc */
   return hy3d_tc3_compute(L, &in, 1);
+}
+
+/* ===== an engine's configuration and headers ===== */
+
+/*
+ * Reads the tc3 table at t (secret_id, secret_key, version and service required; token, region,
+ * language optional) into a new configuration stored in *slot before it is filled, so that when a
+ * field raises (as core.new) the owner's hy3d_tc3_cfg_free releases what was read. The Host
+ * signed is base_url's.
+ */
+void hy3d_tc3_cfg_new(lua_State *L, int t, const char *base_url, hy3d_tc3_cfg **slot) {
+  hy3d_tc3_cfg *c = (hy3d_tc3_cfg *)calloc(1, sizeof *c);
+  if (c == NULL) luaL_error(L, "hy3d.core.new: out of memory");
+  *slot = c;
+  c->id = hy3d_dup_field(L, t, "secret_id", 1);
+  c->key = hy3d_dup_field(L, t, "secret_key", 1);
+  c->token = hy3d_dup_field(L, t, "token", 0);
+  c->region = hy3d_dup_field(L, t, "region", 0);
+  c->version = hy3d_dup_field(L, t, "version", 1);
+  c->language = hy3d_dup_field(L, t, "language", 0);
+  c->service = hy3d_dup_field(L, t, "service", 1);
+  if (c->id[0] == '\0' || c->key[0] == '\0')
+    luaL_error(L, "hy3d.core.new: tc3 secret_id and secret_key must not be empty");
+  if (c->service[0] == '\0' || strchr(c->service, '/') != NULL)
+    luaL_error(L, "hy3d.core.new: tc3 service is not a service name");
+  c->host = hy3d_url_host(base_url);
+  if (c->host == NULL) luaL_error(L, "hy3d.core.new: base_url has no host");
+  c->cache = hy3d_tc3_cache_new();
+  if (c->cache == NULL) luaL_error(L, "hy3d.core.new: out of memory (libcrypto SHA-256/HMAC)");
+}
+
+/* Frees a configuration, wiping the key, the token and the day's signing key; NULL is fine. */
+void hy3d_tc3_cfg_free(hy3d_tc3_cfg *c) {
+  if (c == NULL) return;
+  hy3d_wipe_free(&c->key);
+  hy3d_wipe_free(&c->token);
+  hy3d_tc3_cache_free(c->cache);
+  free(c->id);
+  free(c->region);
+  free(c->version);
+  free(c->language);
+  free(c->service);
+  free(c->host);
+  free(c);
+}
+
+/* Appends "Name: value" to *list; 0 when out of memory. The line is wiped (it may hold a credential). */
+static int add_header(struct curl_slist **list, const char *name, const char *value) {
+  size_t n = strlen(name), v = strlen(value);
+  char *line = (char *)malloc(n + v + 3);
+  struct curl_slist *next;
+  if (line == NULL) return 0;
+  memcpy(line, name, n);
+  memcpy(line + n, ": ", 2);
+  memcpy(line + n + 2, value, v + 1);
+  next = curl_slist_append(*list, line);
+  memset(line, 0, n + v + 2);
+  free(line);
+  if (next == NULL) return 0;
+  *list = next;
+  return 1;
+}
+
+/*
+ * The headers of one signed request with this payload, sent to host, signed at timestamp:
+ * Content-Type, Host, Accept, X-TC-* and Authorization (TC3's protocol names). Pushes the
+ * Authorization value while it builds (popped before return). Returns the list (the caller frees
+ * it with hy3d_slist_wipe) or NULL when out of memory.
+ */
+struct curl_slist *hy3d_tc3_headers(lua_State *L, const hy3d_tc3_cfg *c, const char *host, const char *action,
+                                    const char *payload, size_t len, long long timestamp) {
+  struct curl_slist *list = NULL;
+  hy3d_tc3 in;
+  char ts[32];
+  int ok;
+  memset(&in, 0, sizeof in);
+  in.secret_id = c->id;
+  in.secret_key = c->key;
+  in.secret_key_len = strlen(c->key);
+  in.service = c->service;
+  in.cache = c->cache;
+  in.payload = payload;
+  in.payload_len = len;
+  in.timestamp = timestamp;
+  in.nheaders = 2;
+  in.names[0] = "content-type";
+  in.values[0] = "application/json";
+  in.value_lens[0] = sizeof "application/json" - 1;
+  in.names[1] = "host";
+  in.values[1] = host;
+  in.value_lens[1] = strlen(host);
+  hy3d_tc3_compute(L, &in, 0);                   /* authorization */
+  snprintf(ts, sizeof ts, "%lld", in.timestamp);
+  ok = add_header(&list, "Content-Type", "application/json")
+       && add_header(&list, "Host", host)
+       && add_header(&list, "Accept", "application/json")
+       && add_header(&list, "Expect", "")
+       && add_header(&list, "X-TC-Action", action)
+       && add_header(&list, "X-TC-Version", c->version)
+       && add_header(&list, "X-TC-Timestamp", ts)
+       && (c->region == NULL || add_header(&list, "X-TC-Region", c->region))
+       && (c->language == NULL || add_header(&list, "X-TC-Language", c->language))
+       && (c->token == NULL || add_header(&list, "X-TC-Token", c->token))
+       && add_header(&list, "Authorization", lua_tostring(L, -1));
+  lua_pop(L, 1);
+  if (!ok) {
+    hy3d_slist_wipe(list);
+    return NULL;
+  }
+  return list;
 }
 
 const luaL_Reg hy3d_sign_funcs[] = {

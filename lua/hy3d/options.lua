@@ -4,6 +4,7 @@
 -- client, its transport and its engine. Depends on hy3d.core (version strings) and hy3d.validate
 -- (loopback).
 local core = require "hy3d.core"
+local doors = require "hy3d.doors"
 local validate = require "hy3d.validate"
 
 local VERSION = core._VERSION
@@ -206,11 +207,12 @@ local function settings(opts)
     transport = {
       engine = {
         base_url = base_url,
-        authorization = cred.key and (scheme and ("Bearer " .. cred.key) or cred.key) or nil,
+        authorization = cred.key and (scheme and (doors.gateway.scheme .. " " .. cred.key) or cred.key) or nil,
         tc3 = mode == "api3" and {
           secret_id = cred.id, secret_key = cred.secret, token = cred.token, region = region,
-          version = opts.version or DEFAULTS.version, language = language,
+          version = opts.version or DEFAULTS.version, language = language, service = doors.api3.service,
         } or nil,
+        envelope = doors.envelope,
         user_agent = user_agent,
         timeout = timeout,
         connect_timeout = opts.connect_timeout or DEFAULTS.connect_timeout,

@@ -5,6 +5,7 @@
 -- The scheduler drives transports (engine, closed, pollfd/events/timeout), never clients.
 -- Depends on hy3d.core, hy3d.error, hy3d.retry and hy3d.scheduler.
 local core = require "hy3d.core"
+local doors = require "hy3d.doors"
 local errors = require "hy3d.error"
 local retry = require "hy3d.retry"
 local scheduler = require "hy3d.scheduler"
@@ -57,16 +58,15 @@ function Transport:redact_all(t)
   return errors.redact_all(t, secrets_of[self])
 end
 
--- One try: an action on API 3.0, or the gateway route. A submit goes on a fresh connection. The
--- only call into the engine's request API: the routes and envelopes of the doors meet it here.
+-- One try: an action on API 3.0 (signed, to the door's one path), or the gateway route of a submit
+-- or a query (hy3d.doors). A submit goes on a fresh connection. The only call into the engine's
+-- request API: the routes of the doors meet it here.
 function Transport:try(action, params, timeout, submit)
-  local req, err
+  local door, req, err = doors[self.door] or doors.gateway
   if self.door == "api3" then
-    req, err = self.engine:call(action, params, timeout, submit)
-  elseif submit then
-    req, err = self.engine:submit(params, timeout)
+    req, err = self.engine:request("POST", door.path, params, timeout, submit, action)
   else
-    req, err = self.engine:query(params.JobId, timeout)
+    req, err = self.engine:request("POST", submit and door.submit or door.query, params, timeout, submit)
   end
   if not req then return nil, err end
   return self:settle(req)

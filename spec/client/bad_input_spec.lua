@@ -171,8 +171,8 @@ describe("bad input", function()
 
   it("engine methods raise for a negative time, which only wait() takes", function()
     local e = core.new { base_url = "http://127.0.0.1:9" }
-    assert.has_error(function() e:submit({}, -1) end)
-    assert.has_error(function() e:query("1", -0.5) end)
+    assert.has_error(function() e:request("POST", "/", {}, -1, true) end)
+    assert.has_error(function() e:request("POST", "/", { JobId = "1" }, -0.5) end)
     assert.has_error(function() e:step(-1) end)
     assert.has_error(function() e:step(1e9) end)
     assert.equal(0, e:pending(), "nothing was started")
@@ -198,8 +198,11 @@ describe("bad input", function()
     local e = core.new { base_url = "http://127.0.0.1:9" }
     local spot = os.tmpname()                       -- any file a bad download might create goes here
     for _, v in ipairs(BAD) do
-      survives(e.submit, e, v)
-      survives(e.query, e, v)
+      survives(e.request, e, "POST", "/", v)          -- the body
+      survives(e.request, e, "POST", v)               -- the target
+      survives(e.request, e, v, "/")                  -- the method
+      survives(e.request, e, "POST", "/", {}, v)      -- the timeout
+      survives(e.request, e, "POST", "/", {}, nil, false, v)   -- the action (no tc3: always raises)
       survives(e.download, e, v, spot)
       if type(v) ~= "string" then survives(e.download, e, "http://127.0.0.1:9/x", v) end
       survives(e.wait, e, v)
@@ -207,6 +210,6 @@ describe("bad input", function()
     end
     e:close()
     os.remove(spot)
-    assert.has_error(function() e:submit({}) end)   -- closed: a clear error
+    assert.has_error(function() e:request("POST", "/", {}) end)   -- closed: a clear error
   end)
 end)

@@ -97,7 +97,7 @@ function Sandbox:api(action, params, opts)
   for k, v in pairs(opts.headers or {}) do if v then lower[k:lower()] = tostring(v) end end
   headers.Authorization = require("hy3d.core").tc3_sign {
     secret_id = opts.secret_id or SECRET_ID, secret_key = opts.secret_key or SECRET_KEY, timestamp = ts,
-    payload = payload, host = opts.sign_host or host, content_type = ctype,
+    payload = payload, host = opts.sign_host or host, content_type = ctype, service = "ai3d",
     signed_headers = opts.signed_headers, headers = lower,
   }
   for k, v in pairs(opts.headers or {}) do

@@ -1,6 +1,25 @@
 -- hy3d.core: the C module on its own (JSON bridge, engine and request lifecycles, errors).
 local core = require "hy3d.core"
+local doors = require "hy3d.doors"
 local sandbox = require "spec.support.sandbox"
+
+-- An engine that reads the service's answers as the client's does (hy3d.doors' envelope).
+local function new(opts)
+  opts.envelope = doors.envelope
+  return core.new(opts)
+end
+
+-- The requests hy3d.client makes with engine:request, from hy3d.doors: a gateway submit (on a
+-- fresh connection), a gateway query, and a signed API 3.0 action.
+local function submit(e, params, timeout)
+  return e:request("POST", doors.gateway.submit, params, timeout, true)
+end
+local function query(e, id, timeout)
+  return e:request("POST", doors.gateway.query, { JobId = id }, timeout, false)
+end
+local function call(e, action, params, timeout, fresh)
+  return e:request("POST", doors.api3.path, params, timeout, fresh, action)
+end
 
 
 describe("hy3d.core", function()
@@ -57,9 +76,12 @@ describe("hy3d.core", function()
     end)
 
     it("raises on wrong argument types to its methods", function()
-      local e = core.new { base_url = "http://127.0.0.1:1" }
-      assert.has_error(function() e:submit("not a table") end)
-      assert.has_error(function() e:query(12345) end)
+      local e = new { base_url = "http://127.0.0.1:1" }
+      assert.has_error(function() e:request("POST", "/", 42) end)            -- a body is a table, a string or nil
+      assert.has_error(function() e:request("POST", 12345) end)              -- a target is a string
+      assert.has_error(function() e:request("PUT", "/") end)                 -- GET or POST
+      assert.has_error(function() e:request("POST", "/a\r\nX-Evil: 1") end)
+      assert.has_error(function() e:request("POST", "/", nil, -1) end)
       assert.has_error(function() e:download("http://x") end)
       assert.has_error(function() e:wait("nope") end)
       assert.has_error(function() e:download("http://x", "/tmp/x", { meta = 1 }) end,
@@ -70,7 +92,7 @@ describe("hy3d.core", function()
     end)
 
     it("returns BAD_PATH, not a truncated name, for a download path, URL or sidecar holding a NUL", function()
-      local e = core.new { base_url = "http://127.0.0.1:1" }
+      local e = new { base_url = "http://127.0.0.1:1" }
       local dir = sandbox.tmpdir()
       for _, args in ipairs {
         { "http://127.0.0.1:1/x", dir .. "/a\0b" },
@@ -89,22 +111,22 @@ describe("hy3d.core", function()
     end)
 
     it("closes idempotently and refuses use after close", function()
-      local e = core.new { base_url = "http://127.0.0.1:1" }
+      local e = new { base_url = "http://127.0.0.1:1" }
       assert.is_true(e:close())
       assert.is_true(e:close())
       assert.equal("hy3d.Engine (closed)", tostring(e))
-      assert.has_error(function() e:query("1") end, "attempt to use a closed hy3d.Engine")
+      assert.has_error(function() query(e, "1") end, "attempt to use a closed hy3d.Engine")
     end)
 
     it("never shows the credential in tostring", function()
-      local e = core.new { base_url = "http://127.0.0.1:1", authorization = "sk-very-secret" }
+      local e = new { base_url = "http://127.0.0.1:1", authorization = "sk-very-secret" }
       assert.not_matches("sk%-very%-secret", tostring(e))
       e:close()
     end)
 
     it("reports a refused connection as a network error that was never sent", function()
-      local e = core.new { base_url = "http://127.0.0.1:" .. sandbox.dead_port() }
-      local req = assert(e:query("1"))
+      local e = new { base_url = "http://127.0.0.1:" .. sandbox.dead_port() }
+      local req = assert(query(e, "1"))
       assert.is_true(e:wait(req, 5))
       local res, err = req:result()
       assert.is_nil(res)
@@ -119,7 +141,7 @@ describe("hy3d.core", function()
 
       -- An engine with the sandbox's URL and key.
       local function engine()
-        return core.new { base_url = sb.url, authorization = sb.key }
+        return new { base_url = sb.url, authorization = sb.key }
       end
 
       -- Waits for req on e (it must finish within 5 s), closes it and returns its result.
@@ -133,7 +155,7 @@ describe("hy3d.core", function()
       it("does not block when asked to wait 0 seconds", function()
         sb:fault { route = "query", action = "delay", delay = 1.0 }
         local e = engine()
-        local req = assert(e:query("1"))
+        local req = assert(query(e, "1"))
         local t0 = core.now()
         assert.is_false(e:wait(req, 0))
         assert.is_true(core.now() - t0 < 0.5)
@@ -148,7 +170,7 @@ describe("hy3d.core", function()
       it("cancels in-flight requests when closed", function()
         sb:fault { route = "query", action = "delay", delay = 2 }
         local e = engine()
-        local req = assert(e:query("1"))
+        local req = assert(query(e, "1"))
         assert.equal(1, e:pending())
         e:close()
         assert.is_true(req:done())
@@ -158,7 +180,7 @@ describe("hy3d.core", function()
 
       it("refuses result() on a closed request instead of inventing an error", function()
         local e = engine()
-        local req = assert(e:query("1"))
+        local req = assert(query(e, "1"))
         assert.is_true(e:wait(req, 5))
         assert.equal("api", select(2, req:result()).kind)
         assert.is_true(req:close())
@@ -175,7 +197,7 @@ describe("hy3d.core", function()
           for _ in out:gmatch(path:gsub("%p", "%%%0") .. "\n") do n = n + 1 end
           return n
         end
-        local e = core.new { base_url = sb.url }
+        local e = new { base_url = sb.url }
         -- nothing drives the engine after this, so the transfer is still in flight at close()
         local req = assert(e:download(sb.url .. "/_sandbox/blob?size=10", path))
         assert.equal(1, fds_on_path())
@@ -189,11 +211,11 @@ describe("hy3d.core", function()
       it("reuses finished requests' handles without their options: only submits open a connection", function()
         local e = engine()
         local before = sb:stats().connections_opened
-        local job = assert(settle(e, assert(e:submit { Prompt = "a chair" })))
+        local job = assert(settle(e, assert(submit(e, { Prompt = "a chair" }))))
         for _ = 1, 5 do
-          assert.is_string(assert(settle(e, assert(e:query(job.JobId)))).Status)
+          assert.is_string(assert(settle(e, assert(query(e, job.JobId)))).Status)
         end
-        assert(settle(e, assert(e:submit { Prompt = "a table" })))
+        assert(settle(e, assert(submit(e, { Prompt = "a table" }))))
         -- two submits, each on a new connection; the queries ride the first one (and this stats
         -- call opens its own): a reused handle keeps neither a submit's fresh-connection flag
         -- nor loses it for the next submit
@@ -204,15 +226,55 @@ describe("hy3d.core", function()
         e:close()
       end)
 
+      describe("engine:request", function()
+        it("joins a path to the base URL, or takes an absolute URL, with GET", function()
+          local e = engine()
+          for _, target in ipairs { "/_sandbox/stats", sb.url .. "/_sandbox/stats" } do
+            local stats = assert(settle(e, assert(e:request("GET", target))))
+            assert.is_number(stats.connections_opened)
+          end
+          e:close()
+        end)
+
+        it("sends a table as JSON, a string as is, and nil as no body", function()
+          local e = engine()
+          settle(e, assert(e:request("POST", doors.gateway.query, { JobId = "7" })))
+          settle(e, assert(e:request("POST", doors.gateway.query, '{"JobId": "8"}')))
+          settle(e, assert(e:request("POST", doors.gateway.query)))
+          local sent = sb:requests("query")
+          assert.equal(3, #sent)
+          assert.equal('{"JobId":"7"}', sent[1].body)
+          assert.equal('{"JobId": "8"}', sent[2].body)
+          assert.equal("", sent[3].body or "")
+          e:close()
+        end)
+
+        it("reads answers with the envelope it was given, and unwraps nothing without one", function()
+          local e = engine()
+          local _, err = settle(e, assert(query(e, "1")))
+          assert.same({ "api", "FailedOperation.JobNotFound" }, { err.kind, err.code })
+          assert.is_string(err.request_id)
+          e:close()
+          local raw = core.new { base_url = sb.url, authorization = sb.key }
+          local res, rerr = settle(raw, assert(query(raw, "1")))
+          if res then
+            assert.equal("FailedOperation.JobNotFound", res.Response.Error.Code)   -- the answer as sent
+          else
+            assert.equal("http", rerr.kind)                 -- a non-2xx status: no API error without names
+          end
+          raw:close()
+        end)
+      end)
+
       it("keeps the connections of requests made one by one for a later burst of parallel ones", function()
         local e = engine()
         local n = 40
         local before = sb:stats().connections_opened
         for i = 1, n do                                  -- submits: each on a new connection
-          settle(e, assert(e:submit { Prompt = "chair " .. i }))
+          settle(e, assert(submit(e, { Prompt = "chair " .. i })))
         end
         local queries = {}
-        for i = 1, n do queries[i] = assert(e:query(tostring(i))) end
+        for i = 1, n do queries[i] = assert(query(e, tostring(i))) end
         for i = 1, n do
           assert.equal("FailedOperation.JobNotFound", select(2, settle(e, queries[i])).code)
         end
@@ -225,20 +287,20 @@ describe("hy3d.core", function()
       it("gives each request on a reused handle its own timeout", function()
         sb:fault { route = "query", action = "delay", delay = 0.6, count = 2 }
         local e = engine()
-        assert.equal("OPERATION_TIMEDOUT", select(2, settle(e, assert(e:query("1", 0.2)))).code)
+        assert.equal("OPERATION_TIMEDOUT", select(2, settle(e, assert(query(e, "1", 0.2)))).code)
         -- the engine's 60 s, on the same handle
-        assert.equal("FailedOperation.JobNotFound", select(2, settle(e, assert(e:query("2")))).code)
+        assert.equal("FailedOperation.JobNotFound", select(2, settle(e, assert(query(e, "2")))).code)
         e:close()
       end)
 
       it("gives a handle closed mid-transfer to the next request in working order", function()
         sb:fault { route = "query", action = "delay", delay = 2 }
         local e = engine()
-        local slow = assert(e:query("1"))
+        local slow = assert(query(e, "1"))
         assert.is_false(e:wait(slow, 0.2))
         slow:close()
         assert.equal(0, e:pending())
-        local _, err = settle(e, assert(e:query("2")))
+        local _, err = settle(e, assert(query(e, "2")))
         assert.equal("api", err.kind)                      -- the sandbox's answer: no such job
         assert.equal("FailedOperation.JobNotFound", err.code)
         e:close()
@@ -247,7 +309,7 @@ describe("hy3d.core", function()
       it("lets a request nobody holds finish, and collects engines and requests", function()
         local e = engine()
         local weak = setmetatable({}, { __mode = "v" })
-        weak.req = assert(e:query("1"))
+        weak.req = assert(query(e, "1"))
         collectgarbage()
         collectgarbage()
         assert.is_not_nil(weak.req)        -- anchored by the engine while in flight
@@ -280,16 +342,17 @@ describe("hy3d.core", function()
     end)
 
     it("protects its metatables", function()
-      local e = core.new { base_url = "http://127.0.0.1:1" }
+      local e = new { base_url = "http://127.0.0.1:1" }
       assert.equal("this metatable is locked", getmetatable(e))
       e:close()
     end)
   end)
   describe("API 3.0 engines", function()
-    local TC3 = { secret_id = "AKIDx", secret_key = "core-spec-secret-key", version = "2025-05-13" }
+    local TC3 = { secret_id = "AKIDx", secret_key = "core-spec-secret-key", version = "2025-05-13",
+                  service = doors.api3.service }
 
-    it("need both credentials and a version, and never echo the key", function()
-      for _, missing in ipairs { "secret_id", "secret_key", "version" } do
+    it("need both credentials, a version and a service, and never echo the key", function()
+      for _, missing in ipairs { "secret_id", "secret_key", "version", "service" } do
         local t = {}
         for k, v in pairs(TC3) do if k ~= missing then t[k] = v end end
         local ok, err = pcall(core.new, { base_url = "http://127.0.0.1:9", tc3 = t })
@@ -297,11 +360,11 @@ describe("hy3d.core", function()
         assert.matches("'" .. missing .. "' is required", err)
       end
       local ok, err = pcall(core.new, { base_url = "http://127.0.0.1:9", tc3 = { secret_id = "", secret_key = "k",
-        version = "v" } })
+        version = "v", service = "s" } })
       assert.is_false(ok)
       assert.matches("must not be empty", err)
       assert.has_error(function() core.new { base_url = "http://127.0.0.1:9", tc3 = "AKIDx:key" } end)
-      local e = core.new { base_url = "http://127.0.0.1:9", tc3 = TC3 }
+      local e = new { base_url = "http://127.0.0.1:9", tc3 = TC3 }
       assert.is_nil(tostring(e):find(TC3.secret_key, 1, true))
       e:close()
       e:close()
@@ -310,7 +373,7 @@ describe("hy3d.core", function()
     -- Starts `action` on e and answers it from server (a bound luasocket) with a small JSON body,
     -- driving e meanwhile; returns the request's headers (lowercase names) and body as sent.
     local function capture_call(e, server, action, params)
-      local req = assert(e:call(action, params))
+      local req = assert(call(e, action, params))
       local conn, buf, head, body
       for _ = 1, 500 do                               -- 5 s at most
         e:step(0.01)
@@ -348,8 +411,8 @@ describe("hy3d.core", function()
       server:settimeout(0)
       local host = ("127.0.0.1:%d"):format(select(2, server:getsockname()))
       local clock = {}
-      local e = core.new { base_url = "http://" .. host, tc3 = { secret_id = TC3.secret_id,
-        secret_key = TC3.secret_key, version = TC3.version, _clock = clock } }
+      local e = new { base_url = "http://" .. host, tc3 = { secret_id = TC3.secret_id,
+        secret_key = TC3.secret_key, version = TC3.version, service = TC3.service, _clock = clock } }
       local midnight = 1767225600                     -- 2026-01-01T00:00:00Z
       -- one engine, so one key cache: 23:59:59, midnight, the last second of that day, the next
       -- day, then back to the first day (a clock set back)
@@ -360,7 +423,7 @@ describe("hy3d.core", function()
         assert.equal(tostring(ts), headers["x-tc-timestamp"])
         -- signed afresh (a new key cache per call) with the same timestamp, payload and host
         local want = core.tc3_sign { secret_id = TC3.secret_id, secret_key = TC3.secret_key, timestamp = ts,
-          payload = body, host = host }
+          payload = body, host = host, service = TC3.service }
         assert.truthy(want:find("Credential=AKIDx/" .. days[i] .. "/ai3d/tc3_request,", 1, true), want)
         assert.equal(want, headers.authorization, "request " .. i .. " at " .. ts)
       end
@@ -368,7 +431,7 @@ describe("hy3d.core", function()
       local headers = capture_call(e, server, "QueryHunyuanTo3DProJob", { JobId = "now" })
       assert.is_true(math.abs(tonumber(headers["x-tc-timestamp"]) - os.time()) <= 5)
       clock.now = -1
-      assert.has_error(function() e:call("QueryHunyuanTo3DProJob", {}) end)
+      assert.has_error(function() call(e, "QueryHunyuanTo3DProJob", {}) end)
       assert.has_error(function() core.new { base_url = "http://" .. host, tc3 = { secret_id = "a", secret_key = "b",
         version = "v", _clock = 1 } } end, "hy3d.core.new: tc3 '_clock' must be a table")
       e:close()
@@ -376,14 +439,14 @@ describe("hy3d.core", function()
     end)
 
     it("call only on an engine with credentials, with an action name only", function()
-      local g = core.new { base_url = "http://127.0.0.1:9" }
-      assert.has_error(function() g:call("QueryHunyuanTo3DProJob", {}) end,
-        "hy3d.Engine:call: this engine has no API 3.0 credentials")
+      local g = new { base_url = "http://127.0.0.1:9" }
+      assert.has_error(function() call(g, "QueryHunyuanTo3DProJob", {}) end,
+        "hy3d.Engine:request: this engine has no API 3.0 credentials")
       g:close()
-      local e = core.new { base_url = "http://127.0.0.1:" .. sandbox.dead_port(), tc3 = TC3 }
-      assert.has_error(function() e:call("Query Job", {}) end)
-      assert.has_error(function() e:call("", {}) end)
-      local req = assert(e:call("QueryHunyuanTo3DProJob", { JobId = "1" }))
+      local e = new { base_url = "http://127.0.0.1:" .. sandbox.dead_port(), tc3 = TC3 }
+      assert.has_error(function() call(e, "Query Job", {}) end)
+      assert.has_error(function() call(e, "", {}) end)
+      local req = assert(call(e, "QueryHunyuanTo3DProJob", { JobId = "1" }))
       e:wait(req)
       local v, err = req:result()
       assert.is_nil(v)
@@ -447,8 +510,8 @@ describe("hy3d.core engine against what a server may send", function()
     local MB = 1024 * 1024
     local cap = 96 * MB                         -- three times the 32 MiB an API answer may take
     local url, sent = endless_responder(cap)
-    local e = core.new { base_url = url }
-    local req = assert(e:query("1"))
+    local e = new { base_url = url }
+    local req = assert(query(e, "1"))
     assert.is_true(e:wait(req, 120))
     local res, err = req:result()
     assert.is_nil(res)
@@ -465,8 +528,8 @@ describe("hy3d.core engine against what a server may send", function()
     it("drops the slashes a base_url ends with", function()
       for _, tail in ipairs { "/", "//" } do
         sb:reset()
-        local e = core.new { base_url = sb.url .. tail, authorization = sb.key }
-        local req = assert(e:query("1"))
+        local e = new { base_url = sb.url .. tail, authorization = sb.key }
+        local req = assert(query(e, "1"))
         assert.is_true(e:wait(req, 10))
         local _, err = req:result()
         assert.equal("FailedOperation.JobNotFound", err.code)
@@ -478,11 +541,11 @@ describe("hy3d.core engine against what a server may send", function()
     end)
 
     it("keeps every connection of a burst wider than its connection cache's floor for the next burst", function()
-      local e = core.new { base_url = sb.url, authorization = sb.key }
+      local e = new { base_url = sb.url, authorization = sb.key }
       local n = 300                               -- over the 256 connections libcurl keeps at least
       local function burst()
         local reqs = {}
-        for i = 1, n do reqs[i] = assert(e:query(tostring(i))) end
+        for i = 1, n do reqs[i] = assert(query(e, tostring(i))) end
         for i = 1, n do
           assert.is_true(e:wait(reqs[i], 60))
           assert.equal("FailedOperation.JobNotFound", select(2, reqs[i]:result()).code)

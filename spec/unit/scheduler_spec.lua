@@ -244,7 +244,7 @@ describe("hy3d pump", function()
   -- still (the task waits for whichever comes first): the answer comes first, so the task's
   -- timer entry stays in the heap, stale.
   local function superseded(i)
-    local req = assert(client._transport.engine:query("stale " .. i))
+    local req = assert(client._transport.engine:request("POST", require("hy3d.doors").gateway.query, { JobId = "stale " .. i }))
     coroutine.yield(scheduler.TOKEN, req, scheduler.now() + 1)
     req:close()
   end

@@ -1,0 +1,142 @@
+/* hy3d_handle.c — libcurl easy handles set up with an engine's options (protocols, TLS, timeouts, the API body callbacks) and the engine's pool of idle ones. Knows the engine's and the request's structs, calls no other unit. */
+#include <errno.h>
+#include <string.h>
+
+#include "hy3d.h"
+
+/* ===== libcurl callbacks of API requests: C only, never Lua, never raise ===== */
+
+size_t hy3d_api_write(char *p, size_t size, size_t n, void *ud) {
+  hy3d_request *r = (hy3d_request *)ud;
+  size_t len = size * n;
+  if (r->body.len + len > HY3D_MAX_API_BODY) {
+    r->too_large = 1;
+    return 0;
+  }
+  if (hy3d_buf_append(&r->body, p, len) != 0) {
+    r->sink_errno = ENOMEM;
+    return 0;
+  }
+  return len;
+}
+
+/* API headers: only where a header block ends (an error before it is about the headers). */
+static size_t api_header(char *line, size_t size, size_t n, void *ud) {
+  hy3d_request *r = (hy3d_request *)ud;
+  size_t len = size * n;
+  if (r == NULL) return len;
+  if (len >= 5 && curl_strnequal(line, "http/", 5)) r->head_done = 0;
+  else if (len <= 2 && (len == 0 || line[0] == '\r' || line[0] == '\n')) r->head_done = 1;
+  return len;
+}
+
+/* ===== options ===== */
+
+/* http and https only, redirects included; the string options need libcurl 7.85 at run time. */
+static CURLcode restrict_protocols(CURL *e) {
+#if HY3D_CURL_GE(7, 85, 0)
+  if (curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+      curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK)
+    return CURLE_OK;
+#endif
+  if (curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK)
+    return CURLE_FAILED_INIT;
+  return curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+}
+
+/* The options of a transfer that depend only on its engine (API requests and downloads). */
+CURLcode hy3d_handle_options(hy3d_engine *eng, CURL *e) {
+  CURLcode rc = CURLE_OK;
+  rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, eng->connect_timeout_ms);
+  if (eng->user_agent != NULL) rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, eng->user_agent);
+  if (eng->ca_file != NULL) rc |= curl_easy_setopt(e, CURLOPT_CAINFO, eng->ca_file);
+  if (eng->ca_path != NULL) rc |= curl_easy_setopt(e, CURLOPT_CAPATH, eng->ca_path);
+  if (eng->insecure) {
+    rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  rc |= restrict_protocols(e);
+  return rc;
+}
+
+/* The options of this one transfer every kind has: its URL, the request it reports to, its total limit. */
+CURLcode hy3d_handle_prepare(hy3d_request *r, const char *url, long timeout_ms) {
+  CURLcode rc = CURLE_OK;
+  rc |= curl_easy_setopt(r->easy, CURLOPT_URL, url);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (void *)r);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+  return rc;
+}
+
+/*
+ * A new easy handle set up for the engine's API calls (a JSON POST with the engine's options),
+ * or NULL when out of memory. The engine keeps finished ones for its next calls
+ * (api_handle_release), so each call sets only what is its own.
+ */
+static CURL *api_handle_new(hy3d_engine *eng) {
+  CURL *e = curl_easy_init();
+  CURLcode rc;
+  if (e == NULL) return NULL;
+  rc = hy3d_handle_options(eng, e);
+  rc |= curl_easy_setopt(e, CURLOPT_POST, 1L);
+  rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hy3d_api_write);
+  rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, api_header);
+  if (eng->stall_s > 0) {
+    rc |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    rc |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, eng->stall_s);
+  }
+  if (rc != CURLE_OK) {
+    curl_easy_cleanup(e);
+    return NULL;
+  }
+  return e;
+}
+
+/*
+ * Takes from a finished API call's handle whatever points into the request (its headers are
+ * freed with it, its error buffer and itself go with the userdata). The body pointer stays
+ * until the next call sets its own: libcurl reads it only during a transfer.
+ */
+static void api_handle_release(CURL *e) {
+  (void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+  (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, (char *)NULL);
+  (void)curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)NULL);
+  (void)curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)NULL);
+  (void)curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)NULL);
+}
+
+/* ===== the idle pool ===== */
+
+/*
+ * An easy handle for a new request: for API calls one the engine kept from an earlier call when
+ * it has one (set up already; curl_easy_init allocates and fills a large handle, and setting the
+ * engine's options again costs as much), else a new one. NULL when out of memory.
+ */
+CURL *hy3d_handle_take(hy3d_engine *eng, int kind) {
+  if (kind != HY3D_KIND_API) return curl_easy_init();
+  if (eng->nidle > 0) return eng->idle[--eng->nidle];
+  return api_handle_new(eng);
+}
+
+/*
+ * Takes back the easy handle of a finished or closed request (no longer on the multi handle).
+ * An API request's handle loses everything that points into the request and is kept while the
+ * engine is open and its pool has room; any other is cleaned up. Download handles are not kept:
+ * their receive buffer is large and downloads are few.
+ */
+void hy3d_handle_recycle(hy3d_engine *eng, CURL *easy, int kind) {
+  if (kind == HY3D_KIND_API && eng != NULL && eng->multi != NULL && eng->nidle < HY3D_POOL_MAX) {
+    api_handle_release(easy);
+    eng->idle[eng->nidle++] = easy;
+  } else {
+    curl_easy_cleanup(easy);
+  }
+}
+
+/* Cleans up the engine's idle handles (engine:close). */
+void hy3d_handle_pool_free(hy3d_engine *eng) {
+  while (eng->nidle > 0) curl_easy_cleanup(eng->idle[--eng->nidle]);
+}
