@@ -1072,11 +1072,24 @@ if profile then
   end
 end
 
+-- Comparisons across changes, measured by hand (bench/history.md), copied as they are.
+do
+  local h = io.open("bench/history.md", "rb")
+  if h then
+    local text = h:read("*a"):gsub("^<!%-%-.-%-%->\n", "")
+    h:close()
+    w("## Across changes")
+    w("")
+    w(text)
+  end
+end
+
 w("## Reproduce")
 w("")
 w("```sh")
 w("make bench          # about 3-5 minutes: this file, in full")
 w("make bench-quick    # under a minute: the same table with small N")
+w("bench/instructions.sh OLD_TREE   # instructions per query of another checkout beside this one (callgrind)")
 w("lua5.4 bench/bench.lua --n 5000 --reps 1 --only hy3d   # a subset (the floor always runs)")
 w("```")
 w("")
