@@ -13,7 +13,7 @@
  * The only mutable C globals: curl_global_init must run once per process, and what
  * curl_version_info reports is read then too (libcurl rewrites a shared struct on every call, so
  * a second state loading hy3d on another thread must not call it again). Written once, before
- * any other state can exist when the host follows the README's thread note; read-only after.
+ * any other state can exist when the host follows doc/development.md's thread note; read-only after.
  */
 static int hy3d_curl_ready = 0;
 static char hy3d_curl_version[64];

@@ -5,8 +5,8 @@
  *   HY3D_BASE_URL=... HY3D_API_KEY=... HY3D_OUT=dir build/threads [count]
  *
  * The main thread loads hy3d.core first, in a state of its own that stays open until the end
- * (curl_global_init runs once per process, when hy3d.core is first loaded; see the README's
- * thread-safety note). Then it starts `count` threads (default 2). Each opens a fresh lua_State,
+ * (curl_global_init runs once per process, when hy3d.core is first loaded; see
+ * doc/development.md's thread-safety note). Then it starts `count` threads (default 2). Each opens a fresh lua_State,
  * prepends HY3D_LUA_PATH / HY3D_CPATH to package.path / package.cpath, waits at a barrier so all
  * go at once, and runs one job end to end: require "hy3d", a client from HY3D_BASE_URL /
  * HY3D_API_KEY, submit, wait (interval 0.05), download the GLB to $HY3D_OUT/thread-N.glb. Each

@@ -3,7 +3,7 @@
 -- Version-neutral Lua (5.1 to 5.4, LuaJIT).
 local M = {}
 
---- The exit codes (documented in README.md, "The hy3d command").
+--- The exit codes (documented in doc/cli.md, "Exit codes").
 local EXIT = {
   ok = 0,            -- done
   failed = 1,        -- the job ended with Status FAIL

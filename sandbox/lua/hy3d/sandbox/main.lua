@@ -39,7 +39,7 @@ usage: hy3d-sandbox [options]
                          answer like COS: ETag, Accept-Ranges, 206 for one byte range, 416 past the end
   --max-faces N          cap on generated triangles (default 100000)
   --fault SPEC           inject faults: ROUTE:ACTION[:key=value,...] (repeatable; also
-                         HY3D_SANDBOX_FAULTS, rules separated by ';'); see the README
+                         HY3D_SANDBOX_FAULTS, rules separated by ';'); see doc/sandbox.md
   --seed N               make JobIds, RequestIds and probabilistic faults repeatable
   --log FILE             append a JSON line per request to FILE (- for stderr); secrets redacted
   --max-connections N    open connections at most (default 900, below select's limit of 1024
