@@ -3,7 +3,8 @@
 -- failures, start over on 416 or a changed object, one refresh of an expired URL, rename when
 -- complete), download_files (a job's result files: picking, naming, extraction) and generate's
 -- download step. The other half of the protocol is C: the write callback in src/hy3d_download.c
--- decides 206 vs 200 at the first byte, writes the sidecar and parses Content-Range. Transfers run on the client's transport (self._transport).
+-- decides 206 vs 200 at the first byte, writes the sidecar and parses Content-Range. Transfers run
+-- on the client's transport (self._transport).
 -- Depends on hy3d.core, hy3d.error, hy3d.files, hy3d.options, hy3d.families, hy3d.validate, hy3d.transport.
 local core = require "hy3d.core"
 local errors = require "hy3d.error"
