@@ -90,9 +90,15 @@ static const char DRIVER[] =
   "  local ok, auth, steps = pcall(core.tc3_sign, t)\n"
   "  if not ordinary('tc3_sign', ok, auth) then\n"
   "    local key = type(t.secret_key) == 'string' and t.secret_key or nil\n"
-  "    if key and #key >= 12 and auth:find(key, 1, true) and not (type(t.signed_headers) == 'string'\n"
-  "       and t.signed_headers:lower():find(key:lower(), 1, true)) then\n"
-  "      fail('tc3_sign error shows the secret key: ' .. auth)\n"
+  /* the key's text may also be the message's own words or another field's: it leaked only if
+   * the same call with a stand-in key of the same length no longer shows it */
+  "    if key and #key >= 12 and auth:find(key, 1, true) then\n"
+  "      local u = {} ; for k, v in pairs(t) do u[k] = v end\n"
+  "      u.secret_key = ('#'):rep(#key)\n"
+  "      local ok2, auth2 = pcall(core.tc3_sign, u)\n"
+  "      if ok2 or not tostring(auth2):find(key, 1, true) then\n"
+  "        fail('tc3_sign error shows the secret key: ' .. auth)\n"
+  "      end\n"
   "    end\n"
   "    return\n"
   "  end\n"
