@@ -103,6 +103,7 @@ typedef struct hy3d_engine {
   char *base_url;                  /* without trailing slash */
   char *user_agent;
   struct curl_slist *api_headers;  /* shared by API requests; holds the credential */
+  struct curl_slist *plain_headers; /* the same without the credential (another origin's URL) */
   long timeout_ms;
   long connect_timeout_ms;
   long stall_s;                    /* API requests: abort after this many seconds without a byte (0: off) */

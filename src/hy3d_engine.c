@@ -273,11 +273,33 @@ static int is_absolute(const char *target) {
   return curl_strnequal(target, "http://", 7) || curl_strnequal(target, "https://", 8);
 }
 
+/* Whether two URLs share an origin (scheme, host and port, as libcurl parses them); 0 when
+ * either does not parse. */
+static int same_origin(const char *a, const char *b) {
+  static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT};
+  CURLU *ua = curl_url(), *ub = curl_url();
+  int same = ua != NULL && ub != NULL && curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK &&
+             curl_url_set(ub, CURLUPART_URL, b, 0) == CURLUE_OK;
+  size_t i;
+  for (i = 0; same && i < sizeof parts / sizeof parts[0]; i++) {
+    char *pa = NULL, *pb = NULL;
+    same = curl_url_get(ua, parts[i], &pa, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+           curl_url_get(ub, parts[i], &pb, CURLU_DEFAULT_PORT) == CURLUE_OK && curl_strequal(pa, pb);
+    curl_free(pa);
+    curl_free(pb);
+  }
+  curl_url_cleanup(ua);
+  curl_url_cleanup(ub);
+  return same;
+}
+
 /*
  * engine:request(method, target, body, timeout, fresh, action) -> request | nil, err
  * One API request, the only one the engine knows (routes, bodies and actions are the caller's:
  * lua/hy3d/doors.lua). method: "GET" or "POST". target: a path joined to the base URL, or an
- * absolute http(s) URL. body: a table (sent as its JSON encoding), a string (sent as is) or nil
+ * absolute http(s) URL (the credential goes only to the base URL's origin: another origin gets
+ * no Authorization header, and a signed action to it nil, {kind="invalid", code="FOREIGN_ORIGIN"}).
+ * body: a table (sent as its JSON encoding), a string (sent as is) or nil
  * (no body). timeout: seconds (nil: the engine's). fresh: a new connection, never one kept alive
  * (for submits, which must never be sent twice). action: nil, or an action name letters and
  * digits: the request is then signed with TC3-HMAC-SHA256 at the current time (X-TC-Action; only
@@ -290,7 +312,7 @@ static int engine_request(lua_State *L) {
   const char *target, *action = NULL, *payload = NULL, *url;
   size_t tlen, len = 0;
   long tmo;
-  int get, fresh, btype, reqidx;
+  int get, fresh, btype, reqidx, foreign;
   hy3d_request *r;
   CURLcode rc;
   if (strcmp(method, "POST") == 0) get = 0;
@@ -324,6 +346,13 @@ static int engine_request(lua_State *L) {
     lua_replace(L, 4);                           /* the JSON text is the body */
   }
   if (!lua_isnil(L, 4)) payload = lua_tolstring(L, 4, &len);
+  foreign = is_absolute(target) && !same_origin(eng->base_url, target);
+  if (foreign && action != NULL) {               /* a signature is for the service's origin only */
+    lua_pushnil(L);
+    hy3d_push_error(L, "invalid", "FOREIGN_ORIGIN",
+                    "a signed request goes only to the origin of the client's endpoint");
+    return 2;
+  }
   if (is_absolute(target)) lua_pushvalue(L, 3);
   else lua_pushfstring(L, "%s%s", eng->base_url, target);   /* 8: the URL (libcurl copies it) */
   url = lua_tostring(L, 8);
@@ -351,7 +380,8 @@ static int engine_request(lua_State *L) {
     rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, payload != NULL ? payload : "");
     rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
   }
-  rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers != NULL ? r->headers : eng->api_headers);
+  rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER,
+                         r->headers != NULL ? r->headers : foreign ? eng->plain_headers : eng->api_headers);
   rc |= curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, (void *)r);
   rc |= curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, (void *)r);
   /*
@@ -533,6 +563,8 @@ static int engine_close(lua_State *L) {
   eng->epfd = -1;
   hy3d_slist_wipe(eng->api_headers);           /* holds the credential */
   eng->api_headers = NULL;
+  curl_slist_free_all(eng->plain_headers);
+  eng->plain_headers = NULL;
   free(eng->base_url);
   eng->base_url = NULL;
   free(eng->user_agent);
@@ -608,6 +640,21 @@ static void engine_envelope(lua_State *L, hy3d_envelope *env, int t) {
   }
 }
 
+/* The headers of every API request but the credential (NULL when out of memory). */
+static struct curl_slist *plain_headers(void) {
+  static const char *const lines[] = {"Content-Type: application/json", "Accept: application/json", "Expect:"};
+  struct curl_slist *list = NULL, *t;
+  size_t i;
+  for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+    if ((t = curl_slist_append(list, lines[i])) == NULL) {
+      curl_slist_free_all(list);
+      return NULL;
+    }
+    list = t;
+  }
+  return list;
+}
+
 /*
  * core.new{ base_url=, authorization=, tc3=, envelope=, user_agent=, timeout=, connect_timeout=, stall=,
  *           ca_file=, ca_path=, insecure= } -> engine
@@ -653,11 +700,9 @@ static int engine_new(lua_State *L) {
   lua_pop(L, 1);
   eng->stall_s = seconds_field_ms(L, 1, "stall", 0L);
   eng->stall_s = eng->stall_s / 1000 + (eng->stall_s % 1000 != 0);     /* whole seconds, rounded up */
-  eng->api_headers = curl_slist_append(NULL, "Content-Type: application/json");
-  if (eng->api_headers == NULL) return luaL_error(L, "hy3d.core.new: out of memory");
-  if (curl_slist_append(eng->api_headers, "Accept: application/json") == NULL ||
-      curl_slist_append(eng->api_headers, "Expect:") == NULL)
-    return luaL_error(L, "hy3d.core.new: out of memory");
+  eng->api_headers = plain_headers();
+  eng->plain_headers = plain_headers();
+  if (eng->api_headers == NULL || eng->plain_headers == NULL) return luaL_error(L, "hy3d.core.new: out of memory");
   auth = hy3d_dup_field(L, 1, "authorization", 0);
   if (auth != NULL) {
     size_t len = strlen(auth) + sizeof "Authorization: ";

@@ -249,6 +249,29 @@ describe("hy3d.core", function()
           e:close()
         end)
 
+        it("sends the credential only to its base URL's origin: another origin gets no key, and no signature", function()
+          local e = engine()
+          local port = sb.url:match(":(%d+)$")
+          -- the same origin spelled otherwise (an absolute URL, the scheme in capitals) gets the key
+          local _, err = settle(e, assert(e:request("POST", "HTTP://127.0.0.1:" .. port .. doors.gateway.query, { JobId = "1" })))
+          assert.equal("FailedOperation.JobNotFound", err.code)
+          -- the same server under another name is another origin: the request goes, without the key
+          settle(e, assert(e:request("POST", "http://localhost:" .. port .. doors.gateway.query, { JobId = "2" })))
+          local sent = sb:requests("query")
+          assert.equal(2, #sent)
+          assert.same({ true, "missing" }, { sent[1].key_ok, sent[2].auth })
+          e:close()
+          local signed = new { base_url = sb.url, tc3 = { secret_id = "AKIDx", secret_key = "core-spec-secret-key",
+                               version = "2025-05-13", service = doors.api3.service } }
+          local req, ferr = signed:request("POST", "http://localhost:" .. port .. "/", { JobId = "3" }, nil, false,
+                                           "QueryHunyuanTo3DProJob")
+          assert.is_nil(req)
+          assert.same({ "invalid", "FOREIGN_ORIGIN" }, { ferr.kind, ferr.code })
+          assert.is_nil(tostring(ferr.message):find("core-spec-secret-key", 1, true))
+          assert.equal(2, #sb:requests())                 -- nothing more reached the server
+          signed:close()
+        end)
+
         it("reads answers with the envelope it was given, and unwraps nothing without one", function()
           local e = engine()
           local _, err = settle(e, assert(query(e, "1")))
