@@ -33,15 +33,16 @@ for name, method in pairs(download) do Client[name] = method end
 local function new(opts)
   opts = check_options("hy3d.new", opts, options.types, 2)
   local s = options.settings(opts)
-  local mode = s.mode
+  local door = s.door
   return setmetatable({
     base_url = s.base_url,
-    mode = mode,
-    region = mode == "api3" and s.region or nil,
+    door = door,
+    mode = door,                                  -- its earlier name, kept as an alias
+    region = door == "api3" and s.region or nil,
     request_timeout = s.transport.request_timeout,
     poll_interval = s.poll_interval,
     _transport = transport.new(s.transport),
-    _has_key = mode ~= nil,
+    _has_key = door ~= nil,
     _validate = s.validate,
     _slots = s.max_concurrent_jobs and slots.new(s.max_concurrent_jobs) or nil,
   }, Client)
@@ -71,7 +72,7 @@ end
 
 -- The action names of a job family, or nil and an invalid error (unknown family, or not on this door).
 function Client:_kind(kind)
-  local k, family = families.resolve(kind, self.mode)
+  local k, family = families.resolve(kind, self.door)
   if not k then return nil, self:_error(family) end
   return k, family
 end
@@ -215,7 +216,7 @@ end
 
 -- nil on API 3.0, else the error that says the method `what` (call, convert) needs it.
 function Client:_needs_api3(what)
-  if self.mode == "api3" then return nil end
+  if self.door == "api3" then return nil end
   return self:_error { kind = "invalid", code = what:upper() .. "_NEEDS_API3",
     message = what .. " reaches API 3.0 actions and needs secret_id and secret_key; this client uses the gateway (api_key)" }
 end
@@ -329,8 +330,8 @@ end
 Client.__close = Client.close
 
 function Client:__tostring()
-  local how = self.mode == "gateway" and "gateway, API key set"
-    or self.mode == "api3" and ("API 3.0, %s, SecretId set"):format(self.region)
+  local how = self.door == "gateway" and "gateway, API key set"
+    or self.door == "api3" and ("API 3.0, %s, SecretId set"):format(self.region)
     or "no credentials"
   return ("hy3d.Client (%s, %s)"):format(self.base_url, how)
 end

@@ -119,8 +119,8 @@ local function check_url(v, what, allow_http)
   return v
 end
 
--- The credentials and door: explicit options first, then the environment. Returns the mode
--- ("gateway", "api3" or nil when there are none) and the settings of that door.
+-- The credentials and door: explicit options first, then the environment. Returns the door
+-- ("gateway", "api3" or nil when there are none) and the credentials for it.
 local function credentials(opts)
   local key = trimmed(opts.api_key, "api_key", "API key", "the option; else HY3D_API_KEY")
   local id = trimmed(opts.secret_id, "secret_id")
@@ -149,12 +149,12 @@ local function credentials(opts)
   return nil, {}
 end
 
---- hy3d.new's options (checked by check_options) as the settings of a client: mode (the door:
--- "gateway", "api3" or nil), base_url, region, poll_interval, max_concurrent_jobs, validate;
+--- hy3d.new's options (checked by check_options) as the settings of a client: door
+-- ("gateway", "api3" or nil), base_url, region, poll_interval, max_concurrent_jobs, validate;
 -- `transport` (hy3d.transport.new's argument: engine options, door, retry policy, log, yield,
 -- secrets); raises at the caller of hy3d.new on a bad value.
 local function settings(opts)
-  local mode, cred = credentials(opts)
+  local door, cred = credentials(opts)
   local scheme = opts.auth_scheme
   if scheme ~= nil and scheme:lower() ~= "bearer" then
     error("hy3d.new: auth_scheme must be nil (raw key, as documented) or \"Bearer\"", 3)
@@ -184,7 +184,7 @@ local function settings(opts)
     error("hy3d.new: max_concurrent_jobs must be a whole number >= 1", 3)
   end
   local base_url
-  if mode == "api3" then
+  if door == "api3" then
     base_url = check_url(opts.endpoint or env("HY3D_ENDPOINT") or DEFAULTS.endpoint, "endpoint", opts.allow_http)
   else
     base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or DEFAULTS.base_url, "base_url", opts.allow_http)
@@ -198,7 +198,7 @@ local function settings(opts)
   local secrets = {}
   for _, v in ipairs { "key", "secret", "token" } do secrets[#secrets + 1] = cred[v] end
   return {
-    mode = mode,
+    door = door,
     base_url = base_url,
     region = region,
     poll_interval = opts.poll_interval or DEFAULTS.poll_interval,
@@ -208,7 +208,7 @@ local function settings(opts)
       engine = {
         base_url = base_url,
         authorization = cred.key and (scheme and (doors.gateway.scheme .. " " .. cred.key) or cred.key) or nil,
-        tc3 = mode == "api3" and {
+        tc3 = door == "api3" and {
           secret_id = cred.id, secret_key = cred.secret, token = cred.token, region = region,
           version = opts.version or DEFAULTS.version, language = language, service = doors.api3.service,
         } or nil,
@@ -219,7 +219,7 @@ local function settings(opts)
         stall = (opts.stall or DEFAULTS.stall) > 0 and (opts.stall or DEFAULTS.stall) or nil,
         ca_file = opts.ca_file, ca_path = opts.ca_path, insecure = opts.insecure == true,
       },
-      door = mode,
+      door = door,
       base_url = base_url,
       request_timeout = timeout,
       yield = opts.yield,
@@ -229,7 +229,7 @@ local function settings(opts)
       allow_http = opts.allow_http == true,
       log = log,
       secrets = secrets,
-      error_ctx = { door = mode, language = mode == "api3" and language or nil },
+      error_ctx = { door = door, language = door == "api3" and language or nil },
     },
   }
 end

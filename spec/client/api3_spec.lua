@@ -145,7 +145,7 @@ describe("API 3.0 client", function()
       local hy3d = require "hy3d"
       local c = hy3d.new { poll_interval = 0.05 }
       local job = assert(c:submit({ Prompt = "x" }, { kind = "rapid" }))
-      io.write(c.mode, " ", c.region, " ", assert(c:wait(job)).Status, " ", tostring(c))
+      io.write(c.door, " ", c.region, " ", assert(c:wait(job)).Status, " ", tostring(c))
     ]]
     local envs = ("TENCENTCLOUD_SECRET_ID=%s TENCENTCLOUD_SECRET_KEY=%s TENCENTCLOUD_SESSION_TOKEN=sts-token-t "
       .. "TENCENTCLOUD_REGION=ap-guangzhou HY3D_ENDPOINT=%s HY3D_API_KEY= HY3D_BASE_URL="):format(
@@ -217,9 +217,9 @@ end)
 describe("credentials", function()
   it("choose the door: api_key the gateway, secret_id/secret_key API 3.0", function()
     local g = hy3d.new { api_key = "sk-xxxxxxxx", base_url = "http://127.0.0.1:9" }
-    assert.equal("gateway", g.mode)
+    assert.same({ "gateway", "gateway" }, { g.door, g.mode })   -- mode: the earlier name, kept as an alias
     local a = hy3d.new { secret_id = "AKIDx", secret_key = "kkkkkkkk", endpoint = "http://127.0.0.1:9" }
-    assert.equal("api3", a.mode)
+    assert.same({ "api3", "api3" }, { a.door, a.mode })
     assert.equal("ap-guangzhou", a.region)
     assert.equal("http://127.0.0.1:9", a.base_url)
     assert.equal("https://ai3d.tencentcloudapi.com", hy3d.defaults.endpoint)

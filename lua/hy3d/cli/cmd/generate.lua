@@ -59,7 +59,7 @@ local function cmd_generate(ctx, o, pos)
       interval = o.interval, timeout = o.timeout, download_timeout = ctx.limit,
       on_submit = guarded(ctx, function(job)
         ctx.t0 = now()
-        ctx:remember { job_id = job.JobId, kind = job.kind, door = client.mode, base_url = client.base_url,
+        ctx:remember { job_id = job.JobId, kind = job.kind, door = client.door, base_url = client.base_url,
                        prompt = jobs.excerpt(params.Prompt, 80), image = o.image and jobs.excerpt(o.image, 80) or nil,
                        submitted_at = os.time(), dir = ctx:absolute(save.dir or "."), name = save.name,
                        formats = concat(save.formats, ","), extract = save.extract }
