@@ -880,7 +880,8 @@ describe("hy3d command", function()
         assert.matches("needs Lua 5%.3 or newer", err)
         return
       end
-      assert.matches("^hy3d sandbox: [^\n]*`luarocks install hy3d%-sandbox`[^\n]*sandbox/bin/hy3d%-sandbox[^\n]*\n$", err)
+      assert.matches("^hy3d sandbox: [^\n]*`luarocks %-%-lua%-version=5%.4 install hy3d%-sandbox`[^\n]*"
+        .. "sandbox/bin/hy3d%-sandbox[^\n]*\n$", err)
     end)
   end)
 end)

@@ -24,8 +24,10 @@ local function cmd_sandbox(ctx, args)
   local found, sandbox = pcall(require, "hy3d.sandbox")
   if not found then
     if not tostring(sandbox):find("module 'hy3d.sandbox' not found", 1, true) then error(sandbox, 0) end
-    ctx:err("hy3d sandbox: the emulator is not installed (no module hy3d.sandbox): `luarocks install hy3d-sandbox` "
-      .. "installs it; in a checkout, run `sandbox/bin/hy3d-sandbox`\n")
+    ctx:err("hy3d sandbox: the emulator is not installed (no module hy3d.sandbox): it is the hy3d-sandbox rock, "
+      .. "for Lua 5.3 or 5.4 (`luarocks --lua-version=5.4 install hy3d-sandbox`; from a checkout, `make "
+      .. "install-sandbox`, or `luarocks --lua-version=5.4 make` in sandbox/); in a checkout, "
+      .. "`sandbox/bin/hy3d-sandbox` runs it as it is\n")
     return EXIT.usage
   end
   return sandbox.main(args)
