@@ -1,21 +1,12 @@
 -- hy3d.cli.args in process: option parsing (anywhere, --name=value, "--"), which command takes
 -- which option, number options (messages never repeat a value), and `hy3d help`.
 local args = require "hy3d.cli.args"
+local cli = require "spec.support.cli"
 
 local parse, number_option = args.parse, args.number_option
 
 -- Runs fn with io.stdout and io.stderr captured; returns fn's result, stdout and stderr.
-local function captured(fn)
-  local out, err = {}, {}
-  local stdout, stderr = io.stdout, io.stderr
-  rawset(io, "stdout", { write = function(_, ...) for _, s in ipairs { ... } do out[#out + 1] = s end end })
-  rawset(io, "stderr", { write = function(_, ...) for _, s in ipairs { ... } do err[#err + 1] = s end end })
-  local ok, res = pcall(fn)
-  rawset(io, "stdout", stdout)
-  rawset(io, "stderr", stderr)
-  assert(ok, res)
-  return res, table.concat(out), table.concat(err)
-end
+local captured = cli.captured
 
 describe("hy3d.cli.args", function()
   it("takes options anywhere, --name=value, flags, repeated --view, and - as a word", function()

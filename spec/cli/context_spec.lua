@@ -3,20 +3,9 @@
 local context = require "hy3d.cli.context"
 local errors = require "hy3d.error"
 local sandbox = require "spec.support.sandbox"
+local cli = require "spec.support.cli"
 
-local function captured(fn)
-  local out, err = {}, {}
-  local stdout, stderr = io.stdout, io.stderr
-  rawset(io, "stdout", { write = function(_, ...) for _, s in ipairs { ... } do out[#out + 1] = s end end,
-                         flush = function() end })
-  rawset(io, "stderr", { write = function(_, ...) for _, s in ipairs { ... } do err[#err + 1] = s end end,
-                         flush = function() end })
-  local ok, res = pcall(fn)
-  rawset(io, "stdout", stdout)
-  rawset(io, "stderr", stderr)
-  assert(ok, res)
-  return res, table.concat(out), table.concat(err)
-end
+local captured = cli.captured
 
 describe("hy3d.cli.context", function()
   it("reads its variables from an env table (false: unset) and redacts the secrets in it", function()

@@ -2,6 +2,7 @@
 -- redacted before it is written (text and JSON lines).
 local core = require "hy3d.core"
 local output = require "hy3d.cli.output"
+local cli = require "spec.support.cli"
 
 -- An output with JSON or text mode, writing into .stdout / .stderr lists instead of the streams.
 local function new_output(fields)
@@ -12,18 +13,10 @@ local function new_output(fields)
   return o
 end
 
+-- what fn wrote to stdout and stderr
 local function captured(fn)
-  local out, err = {}, {}
-  local stdout, stderr = io.stdout, io.stderr
-  rawset(io, "stdout", { write = function(_, ...) for _, s in ipairs { ... } do out[#out + 1] = s end end,
-                         flush = function() end })
-  rawset(io, "stderr", { write = function(_, ...) for _, s in ipairs { ... } do err[#err + 1] = s end end,
-                         flush = function() end })
-  local ok, res = pcall(fn)
-  rawset(io, "stdout", stdout)
-  rawset(io, "stderr", stderr)
-  assert(ok, res)
-  return table.concat(out), table.concat(err)
+  local _, out, err = cli.captured(fn)
+  return out, err
 end
 
 describe("hy3d.cli.output", function()

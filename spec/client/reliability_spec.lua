@@ -488,22 +488,26 @@ describe("transport safety", function()
     hy3d.new { api_key = "kkkkkkkk", base_url = "http://api.example.com", allow_http = true }:close()
   end)
 
-  it("verifies TLS by default, and accepts a ca_file or insecure = true when asked", function()
-    if not sandbox.run("command -v openssl") then
-      pending("openssl is not installed")
-      return
-    end
-    local dir = os.tmpname()
-    os.remove(dir)
-    os.execute("mkdir -p " .. dir)
+  -- An `openssl s_server -www` with a fresh self-signed certificate (dir/cert.pem) for 127.0.0.1,
+  -- logging to dir/log; returns its URL and pid, or nil when openssl is not installed.
+  local function tls_server(dir)
+    if not sandbox.run("command -v openssl") then return nil end
     local ok, out = sandbox.run(("cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem "
       .. "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1"):format(dir))
     assert.is_true(ok, out)
     local port = sandbox.dead_port()
-    sandbox.run(("cd %s && (openssl s_server -quiet -www -accept %d -cert cert.pem -key key.pem "
-      .. ">/dev/null 2>&1 & echo $! > pid)"):format(dir, port))
-    local pid = sandbox.read_file(dir .. "/pid"):match("%d+")
-    local url = "https://127.0.0.1:" .. port
+    sandbox.run(("cd %s && (openssl s_server -www -accept %d -cert cert.pem -key key.pem "
+      .. ">log 2>&1 & echo $! > pid)"):format(dir, port))
+    return "https://127.0.0.1:" .. port, sandbox.read_file(dir .. "/pid"):match("%d+")
+  end
+
+  it("verifies TLS by default, and accepts a ca_file or insecure = true when asked", function()
+    local dir = sandbox.tmpdir()
+    local url, pid = tls_server(dir)
+    if not url then
+      pending("openssl is not installed")
+      return
+    end
     -- timeout: the strict client fails in the handshake, however long it takes (valgrind on a
     -- loaded machine: seconds); the others get past it, then wait for an answer that never comes
     local function outcome(opts, timeout)
@@ -531,21 +535,14 @@ describe("transport safety", function()
   end)
 
   it("tries an untrusted TLS server exactly once: retrying cannot fix a certificate", function()
-    if not sandbox.run("command -v openssl") then
+    local dir = sandbox.tmpdir()
+    -- s_server serves one connection at a time and logs each refused handshake ("unknown ca")
+    local url, pid = tls_server(dir)
+    if not url then
       pending("openssl is not installed")
       return
     end
-    local dir = sandbox.tmpdir()
-    local ok, out = sandbox.run(("cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem "
-      .. "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1"):format(dir))
-    assert.is_true(ok, out)
-    local port = sandbox.dead_port()
-    -- s_server serves one connection at a time and logs each refused handshake ("unknown ca")
-    sandbox.run(("cd %s && (openssl s_server -www -accept %d -cert cert.pem -key key.pem "
-      .. ">log 2>&1 & echo $! > pid)"):format(dir, port))
-    local pid = sandbox.read_file(dir .. "/pid"):match("%d+")
     finally(function() os.execute("kill " .. tostring(pid) .. " 2>/dev/null; rm -rf " .. dir) end)
-    local url = "https://127.0.0.1:" .. port
     local probe = hy3d.new { api_key = "sk-xxxxxxxx", base_url = url, insecure = true, max_retries = 0 }
     for _ = 1, 100 do                                -- until s_server listens
       if probe:download(url .. "/", dir .. "/page") then break end

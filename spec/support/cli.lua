@@ -15,6 +15,22 @@ M.CLEARED = { "HY3D_API_KEY", "HY3D_BASE_URL", "HY3D_ENDPOINT", "TENCENTCLOUD_SE
               "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION", "HY3D_JOBS_FILE", "XDG_STATE_HOME", "HY3D_DOOR",
               "HY3D_LANGUAGE" }
 
+--- Runs fn in this process with io.stdout and io.stderr captured (for the unit specs of the CLI's
+-- modules); returns what fn returned and the two texts. fn's error is raised after both are back.
+function M.captured(fn)
+  local out, err = {}, {}
+  local stdout, stderr = io.stdout, io.stderr
+  rawset(io, "stdout", { write = function(_, ...) for _, s in ipairs { ... } do out[#out + 1] = s end end,
+                         flush = function() end })
+  rawset(io, "stderr", { write = function(_, ...) for _, s in ipairs { ... } do err[#err + 1] = s end end,
+                         flush = function() end })
+  local ok, res = pcall(fn)
+  rawset(io, "stdout", stdout)
+  rawset(io, "stderr", stderr)
+  assert(ok, res)
+  return res, table.concat(out), table.concat(err)
+end
+
 --- The shell words that run bin/hy3d with `env` (variables; false: unset) in `cwd` (default: the checkout).
 function M.command(args, env, cwd)
   local words = {}
