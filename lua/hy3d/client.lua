@@ -42,7 +42,7 @@ local function new(opts)
     request_timeout = s.transport.request_timeout,
     poll_interval = s.poll_interval,
     _transport = transport.new(s.transport),
-    _has_key = door ~= nil,
+    _has_key = s.has_credentials,
     _validate = s.validate,
     _slots = s.max_concurrent_jobs and slots.new(s.max_concurrent_jobs) or nil,
   }, Client)

@@ -1,7 +1,8 @@
 --- hy3d.families: the job families (the public option is `kind`: pro, rapid, part, ...), the API 3.0
 -- Submit and Query/Describe action of each, which door offers each, and what a pro or rapid job makes
 -- (generate's check before it submits). Shared by the client, the CLI (require("hy3d").kinds) and
--- validation. Depends on hy3d.files (safe_token) only.
+-- validation. Depends on hy3d.doors (which door offers which) and hy3d.files (safe_token).
+local doors = require "hy3d.doors"
 local files = require "hy3d.files"
 
 --- The API 3.0 Submit and Query/Describe action of each family (the gateway has pro).
@@ -25,7 +26,7 @@ local function names()
   return list
 end
 
---- The actions of `family` (default "pro") on `door` ("gateway", "api3" or nil), and the family's
+--- The actions of `family` (default "pro") on `door` (a name in hy3d.doors, or nil), and the family's
 -- name; or nil and the fields of an invalid error (unknown family, or not on this door).
 local function resolve(family, door)
   family = family or "pro"
@@ -34,10 +35,18 @@ local function resolve(family, door)
     return nil, { kind = "invalid", code = "UNKNOWN_KIND",
       message = ("unknown job kind %q (kinds: %s)"):format(family, table.concat(names(), ", ")) }
   end
-  if door == "gateway" and family ~= "pro" then
-    return nil, { kind = "invalid", code = "KIND_NEEDS_API3",
-      message = ("the gateway (api_key) offers only Pro jobs; kind %q needs API 3.0 credentials "
-        .. "(secret_id and secret_key)"):format(family) }
+  local d = door and doors.get(door)
+  if d and d.families and not d.families[family] then
+    if door == "gateway" then
+      return nil, { kind = "invalid", code = "KIND_NEEDS_API3",
+        message = ("the gateway (api_key) offers only Pro jobs; kind %q needs API 3.0 credentials "
+          .. "(secret_id and secret_key)"):format(family) }
+    end
+    local offered = {}
+    for name in pairs(d.families) do offered[#offered + 1] = name end
+    table.sort(offered)
+    return nil, { kind = "invalid", code = "KIND_NOT_ON_DOOR",
+      message = ("the %s door does not offer kind %q (it offers %s)"):format(door, family, table.concat(offered, ", ")) }
   end
   return k, family
 end

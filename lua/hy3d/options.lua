@@ -28,7 +28,7 @@ local DEFAULTS = {
 }
 
 local OPTION_TYPES = {
-  api_key = "string", base_url = "string", auth_scheme = "string", timeout = "number",
+  api_key = "string", base_url = "string", auth_scheme = "string", door = "string", timeout = "number",
   connect_timeout = "number", poll_interval = "number", user_agent = "string", yield = "function",
   secret_id = "string", secret_key = "string", token = "string", region = "string", endpoint = "string",
   version = "string", language = "string", stall = "number", max_retries = "number", retry_base = "number",
@@ -94,14 +94,15 @@ local MIN_SECRET = 8
 -- A credential as given (trimmed; nil when empty). `what` names where it came from (an option or
 -- a variable). For the values that must be kept out of messages, `secret` says what it is and
 -- `also` names its other source: shorter than MIN_SECRET raises, naming both and never the value.
-local function trimmed(v, what, secret, also)
+local function trimmed(v, what, secret, also, level)
   if v == nil then return nil end
   v = v:match("^%s*(.-)%s*$")
-  if v:find("[%c]") then error("hy3d.new: " .. what .. " contains control characters", 4) end
+  level = level or 4
+  if v:find("[%c]") then error("hy3d.new: " .. what .. " contains control characters", level) end
   if v == "" then return nil end
   if secret and #v < MIN_SECRET then
     error(("hy3d.new: %s (%s) is shorter than %d characters: no real %s is, and one this short could not be "
-      .. "kept out of messages"):format(what, also, MIN_SECRET, secret), 4)
+      .. "kept out of messages"):format(what, also, MIN_SECRET, secret), level)
   end
   return v
 end
@@ -119,33 +120,60 @@ local function check_url(v, what, allow_http)
   return v
 end
 
--- The credentials and door: explicit options first, then the environment. Returns the door
--- ("gateway", "api3" or nil when there are none) and the credentials for it.
-local function credentials(opts)
-  local key = trimmed(opts.api_key, "api_key", "API key", "the option; else HY3D_API_KEY")
-  local id = trimmed(opts.secret_id, "secret_id")
-  local secret = trimmed(opts.secret_key, "secret_key", "SecretKey",
-    "the option; else TENCENTCLOUD_SECRET_KEY")
-  if key and (id or secret) then
-    error("hy3d.new: give either api_key (the gateway) or secret_id/secret_key (API 3.0), not both", 4)
-  end
-  if not (key or id or secret) then
-    key = trimmed(env("HY3D_API_KEY"), "HY3D_API_KEY", "API key", "read for api_key")
-    if not key then
-      id = trimmed(env("TENCENTCLOUD_SECRET_ID"), "TENCENTCLOUD_SECRET_ID")
-      secret = trimmed(env("TENCENTCLOUD_SECRET_KEY"), "TENCENTCLOUD_SECRET_KEY", "SecretKey", "read for secret_key")
-    end
+-- The key or the SecretId/SecretKey pair, each from its option or else its variables.
+local function key_of(opts)
+  return trimmed(opts.api_key, "api_key", "API key", "the option; else HY3D_API_KEY", 5)
+    or trimmed(env("HY3D_API_KEY"), "HY3D_API_KEY", "API key", "read for api_key", 5)
+end
+local function pair_of(opts)
+  local id, secret = trimmed(opts.secret_id, "secret_id", nil, nil, 5), trimmed(opts.secret_key, "secret_key", "SecretKey",
+    "the option; else TENCENTCLOUD_SECRET_KEY", 5)
+  if not (id or secret) then
+    id = trimmed(env("TENCENTCLOUD_SECRET_ID"), "TENCENTCLOUD_SECRET_ID", nil, nil, 5)
+    secret = trimmed(env("TENCENTCLOUD_SECRET_KEY"), "TENCENTCLOUD_SECRET_KEY", "SecretKey", "read for secret_key", 5)
   end
   if (id == nil) ~= (secret == nil) then
     error("hy3d.new: secret_id and secret_key go together (options, or TENCENTCLOUD_SECRET_ID and "
-      .. "TENCENTCLOUD_SECRET_KEY)", 4)
+      .. "TENCENTCLOUD_SECRET_KEY)", 5)
   end
+  if not id then return nil end
+  return { id = id, secret = secret,
+    token = trimmed(opts.token, "token", "STS token", "the option; else TENCENTCLOUD_SESSION_TOKEN", 5)
+      or trimmed(env("TENCENTCLOUD_SESSION_TOKEN"), "TENCENTCLOUD_SESSION_TOKEN", "STS token", "read for token", 5) }
+end
+
+-- The door and its credentials: explicit options first, then the environment. The `door` option
+-- (else HY3D_DOOR) names the door; without one the credentials choose it (an api_key the gateway,
+-- a SecretId/SecretKey pair API 3.0; within the environment HY3D_API_KEY wins). Returns the door's
+-- name (nil when nothing names one) and its credentials ({} when there are none).
+local function credentials(opts)
+  local named, by = opts.door, "door"
+  if named == nil then named, by = env("HY3D_DOOR"), "HY3D_DOOR" end
+  local door = named and doors.get(named)
+  if named and not door then
+    error(("hy3d.new: %s must be one of %s, got %q"):format(by, table.concat(doors.names, ", "), named), 4)
+  end
+  local given_key = opts.api_key ~= nil and opts.api_key:match("%S")
+  local given_pair = (opts.secret_id or opts.secret_key or ""):match("%S")
+  if given_key and given_pair then
+    error("hy3d.new: give either api_key (the gateway) or secret_id/secret_key (API 3.0), not both", 4)
+  end
+  if door then
+    if door.credentials == "key" and given_pair or door.credentials == "pair" and given_key then
+      error(("hy3d.new: the %s door takes %s, not %s"):format(door.name,
+        door.credentials == "key" and "an api_key" or "secret_id and secret_key",
+        given_key and "an api_key" or "secret_id and secret_key"), 4)
+    end
+    if door.credentials == "key" then
+      local key = key_of(opts)
+      return door.name, key and { key = key } or {}
+    end
+    return door.name, pair_of(opts) or {}
+  end
+  local key = not given_pair and key_of(opts)
   if key then return "gateway", { key = key } end
-  if id then
-    return "api3", { id = id, secret = secret,
-      token = trimmed(opts.token, "token", "STS token", "the option; else TENCENTCLOUD_SESSION_TOKEN")
-        or trimmed(env("TENCENTCLOUD_SESSION_TOKEN"), "TENCENTCLOUD_SESSION_TOKEN", "STS token", "read for token") }
-  end
+  local pair = pair_of(opts)
+  if pair then return "api3", pair end
   return nil, {}
 end
 
@@ -199,6 +227,7 @@ local function settings(opts)
   for _, v in ipairs { "key", "secret", "token" } do secrets[#secrets + 1] = cred[v] end
   return {
     door = door,
+    has_credentials = next(cred) ~= nil,
     base_url = base_url,
     region = region,
     poll_interval = opts.poll_interval or DEFAULTS.poll_interval,

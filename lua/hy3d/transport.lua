@@ -1,9 +1,9 @@
 --- hy3d.transport: a client's transfers, the seam between the client, its downloads and the pump.
--- One engine (a curl multi handle, hy3d.core) and the door it speaks (gateway or API 3.0), the
+-- One engine (a curl multi handle, hy3d.core) and the door it speaks (hy3d.doors), the
 -- retry loop of an API call (the policy is hy3d.retry's), pausing (yield to the pump, the `yield`
 -- option, or block in curl_multi_poll), the log option and the redaction of this client's secrets.
 -- The scheduler drives transports (engine, closed, pollfd/events/timeout), never clients.
--- Depends on hy3d.core, hy3d.error, hy3d.retry and hy3d.scheduler.
+-- Depends on hy3d.core, hy3d.doors, hy3d.error, hy3d.retry and hy3d.scheduler.
 local core = require "hy3d.core"
 local doors = require "hy3d.doors"
 local errors = require "hy3d.error"
@@ -33,6 +33,7 @@ local function new(s)
   local self = setmetatable({
     engine = core.new(s.engine),
     door = s.door,
+    door_impl = doors.get(s.door) or doors.gateway,
     base_url = s.base_url,
     request_timeout = s.request_timeout,
     yield = s.yield,
@@ -58,18 +59,17 @@ function Transport:redact_all(t)
   return errors.redact_all(t, secrets_of[self])
 end
 
--- One try: an action on API 3.0 (signed, to the door's one path), or the gateway route of a submit
--- or a query (hy3d.doors). A submit goes on a fresh connection. The only call into the engine's
+-- One try of `action` through the client's door (hy3d.doors: the door says the method, the route
+-- and whether to sign). A submit goes on a fresh connection. The only call into the engine's
 -- request API: the routes of the doors meet it here.
 function Transport:try(action, params, timeout, submit)
-  local door, req, err = doors[self.door] or doors.gateway
-  if self.door == "api3" then
-    req, err = self.engine:request("POST", door.path, params, timeout, submit, action)
-  else
-    req, err = self.engine:request("POST", submit and door.submit or door.query, params, timeout, submit)
-  end
+  local door = self.door_impl
+  local method, target, body, signed = door:request(action, params, submit)
+  local req, err = self.engine:request(method, target, body, timeout, submit, signed)
   if not req then return nil, err end
-  return self:settle(req)
+  local res, rerr = self:settle(req)
+  if res and door.answer then return door:answer(action, res, submit) end
+  return res, rerr
 end
 
 --- Runs one API call with retries (see hy3d.retry), logging each try when asked. Every error

@@ -2,9 +2,9 @@
 local options = require "hy3d.options"
 
 -- Runs fn with these environment variables unset (hy3d.options reads os.getenv).
-local function without_env(fn)
+local function without_env(fn, vars)
   local getenv = os.getenv
-  os.getenv = function() return nil end   -- luacheck: ignore 122
+  os.getenv = function(name) return vars and vars[name] end   -- luacheck: ignore 122
   local ok, err = pcall(fn)
   os.getenv = getenv                     -- luacheck: ignore 122
   if not ok then error(err, 0) end
@@ -61,6 +61,41 @@ describe("hy3d.options", function()
         assert.equal(options.defaults.max_retries, s.transport.retry.max)
         assert.same({ door = "api3" }, s.transport.error_ctx)
       end)
+    end)
+    it("takes the door from the door option, else HY3D_DOOR, and its credentials from the options or the environment", function()
+      local both = { HY3D_API_KEY = "sk-from-the-env", TENCENTCLOUD_SECRET_ID = "AKIDenv",
+                     TENCENTCLOUD_SECRET_KEY = "secret-key-env" }
+      without_env(function()
+        assert.equal("gateway", options.settings({}).door)             -- HY3D_API_KEY wins without a door
+        local s = options.settings { door = "api3" }
+        assert.same({ "api3", "AKIDenv", true }, { s.door, s.transport.engine.tc3.secret_id, s.has_credentials })
+        assert.is_nil(s.transport.engine.authorization)
+      end, both)
+      without_env(function()
+        local s = options.settings {}
+        assert.same({ "api3", "AKIDenv" }, { s.door, s.transport.engine.tc3.secret_id })
+        s = options.settings { door = "gateway" }                      -- the option wins over HY3D_DOOR
+        assert.same({ "gateway", "sk-from-the-env" }, { s.door, s.transport.engine.authorization })
+      end, { HY3D_DOOR = "api3", HY3D_API_KEY = both.HY3D_API_KEY, TENCENTCLOUD_SECRET_ID = "AKIDenv",
+             TENCENTCLOUD_SECRET_KEY = "secret-key-env" })
+      without_env(function()
+        local s = options.settings { door = "api3" }                   -- a door without its credentials
+        assert.same({ "api3", false }, { s.door, s.has_credentials })
+        for _, case in ipairs {
+          { { door = "tokenhub2" }, "door must be one of gateway, api3" },
+          { { door = "gateway", secret_id = "AKIDx", secret_key = "secret-key-0123" }, "the gateway door takes an api_key" },
+          { { door = "api3", api_key = "sk-0123456789" }, "the api3 door takes secret_id and secret_key" },
+        } do
+          local ok, err = pcall(options.settings, case[1])
+          assert.is_false(ok)
+          assert.matches(case[2], err, 1, true)
+        end
+      end, { HY3D_API_KEY = "sk-from-the-env" })
+      without_env(function()
+        local ok, err = pcall(options.settings, {})
+        assert.is_false(ok)
+        assert.matches('HY3D_DOOR must be one of gateway, api3, got "nope"', err, 1, true)
+      end, { HY3D_DOOR = "nope" })
     end)
     it("has no door without credentials", function()
       without_env(function()

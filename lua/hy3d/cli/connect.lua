@@ -138,6 +138,7 @@ function M.connect(self, o, kind, kind_from, rec)
     end
   end
   local ok, client = pcall(hy3d.new, {
+    door = door,
     api_key = door == "gateway" and cred.key or nil,
     secret_id = door == "api3" and cred.id or nil, secret_key = door == "api3" and cred.secret or nil,
     token = door == "api3" and cred.token or nil,
