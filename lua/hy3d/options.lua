@@ -28,7 +28,7 @@ local DEFAULTS = {
 }
 
 local OPTION_TYPES = {
-  api_key = "string", base_url = "string", auth_scheme = "string", door = "string", timeout = "number",
+  api_key = "string", base_url = "string", auth_scheme = "string", door = "string", service = "string", timeout = "number",
   connect_timeout = "number", poll_interval = "number", user_agent = "string", yield = "function",
   secret_id = "string", secret_key = "string", token = "string", region = "string", endpoint = "string",
   version = "string", language = "string", stall = "number", max_retries = "number", retry_base = "number",
@@ -211,15 +211,19 @@ local function settings(opts)
   if mcj ~= nil and (mcj ~= mcj or mcj < 1 or mcj ~= math.floor(mcj)) then
     error("hy3d.new: max_concurrent_jobs must be a whole number >= 1", 3)
   end
+  -- a signed door (API 3.0 and its kin) is reached at an `endpoint`, a keyed one at a `base_url`;
+  -- the door may bring its own defaults (url, service, version, region)
+  local d = doors.get(door) or doors.gateway
+  local signed = d.credentials == "pair"
   local base_url
-  if door == "api3" then
-    base_url = check_url(opts.endpoint or env("HY3D_ENDPOINT") or DEFAULTS.endpoint, "endpoint", opts.allow_http)
+  if signed then
+    base_url = check_url(opts.endpoint or env("HY3D_ENDPOINT") or d.url or DEFAULTS.endpoint, "endpoint", opts.allow_http)
   else
-    base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or DEFAULTS.base_url, "base_url", opts.allow_http)
+    base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or d.url or DEFAULTS.base_url, "base_url", opts.allow_http)
   end
   local log = opts.log
   if not log and opts.debug then log = function(line) io.stderr:write(line, "\n") end end
-  local region = opts.region or env("TENCENTCLOUD_REGION") or DEFAULTS.region
+  local region = opts.region or env("TENCENTCLOUD_REGION") or d.region or DEFAULTS.region
   local timeout = opts.timeout or DEFAULTS.timeout
   local user_agent = opts.user_agent
     or ("hy3d/%s (libcurl/%s; %s)"):format(VERSION, core.curl_version, _VERSION)
@@ -237,11 +241,12 @@ local function settings(opts)
       engine = {
         base_url = base_url,
         authorization = cred.key and (scheme and (doors.gateway.scheme .. " " .. cred.key) or cred.key) or nil,
-        tc3 = door == "api3" and {
+        tc3 = signed and cred.id and {
           secret_id = cred.id, secret_key = cred.secret, token = cred.token, region = region,
-          version = opts.version or DEFAULTS.version, language = language, service = doors.api3.service,
+          version = opts.version or d.version or DEFAULTS.version, language = language,
+          service = opts.service or d.service,
         } or nil,
-        envelope = doors.envelope,
+        envelope = d.envelope,
         user_agent = user_agent,
         timeout = timeout,
         connect_timeout = opts.connect_timeout or DEFAULTS.connect_timeout,
@@ -258,7 +263,7 @@ local function settings(opts)
       allow_http = opts.allow_http == true,
       log = log,
       secrets = secrets,
-      error_ctx = { door = door, language = door == "api3" and language or nil },
+      error_ctx = { door = door, language = signed and language or nil },
     },
   }
 end
