@@ -9,6 +9,7 @@ local download = require "hy3d.download"
 local families = require "hy3d.families"
 local options = require "hy3d.options"
 local scheduler = require "hy3d.scheduler"
+local sites = require "hy3d.sites"
 local slots = require "hy3d.slots"
 local transport = require "hy3d.transport"
 local validate = require "hy3d.validate"
@@ -38,6 +39,8 @@ local function new(opts)
     base_url = s.base_url,
     door = door,
     mode = door,                                  -- its earlier name, kept as an alias
+    site = s.site,                                -- "mainland" or "intl" (hy3d.sites)
+    _door = s.door_impl,
     region = door == "api3" and s.region or nil,
     request_timeout = s.transport.request_timeout,
     poll_interval = s.poll_interval,
@@ -72,7 +75,7 @@ end
 
 -- The action names of a job family, or nil and an invalid error (unknown family, or not on this door).
 function Client:_kind(kind)
-  local k, family = families.resolve(kind, self.door)
+  local k, family = families.resolve(kind, self.door and self._door)
   if not k then return nil, self:_error(family) end
   return k, family
 end
@@ -95,6 +98,8 @@ function Client:submit(params, opts)
   if err then return nil, err end
   local k, kind = self:_kind(opts.kind)
   if not k then return nil, kind end
+  local unsupported = sites.check(self._door, kind, params)  -- not a rule: the site cannot express it
+  if unsupported then return nil, self:_error(unsupported) end
   if self._validate then
     local bad = validate.check(kind, params)
     if bad then
@@ -331,7 +336,7 @@ Client.__close = Client.close
 
 function Client:__tostring()
   local how = self.door == "gateway" and "gateway, API key set"
-    or self.door == "api3" and ("API 3.0, %s, SecretId set"):format(self.region)
+    or self.door == "api3" and ("API 3.0%s, %s, SecretId set"):format(self.site == "intl" and " (intl)" or "", self.region)
     or "no credentials"
   return ("hy3d.Client (%s, %s)"):format(self.base_url, how)
 end

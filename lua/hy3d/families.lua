@@ -1,9 +1,11 @@
 --- hy3d.families: the job families (the public option is `kind`: pro, rapid, part, ...), the API 3.0
 -- Submit and Query/Describe action of each, which door offers each, and what a pro or rapid job makes
 -- (generate's check before it submits). Shared by the client, the CLI (require("hy3d").kinds) and
--- validation. Depends on hy3d.doors (which door offers which) and hy3d.files (safe_token).
+-- validation. Depends on hy3d.doors (which door offers which), hy3d.sites (a site's own action names)
+-- and hy3d.files (safe_token).
 local doors = require "hy3d.doors"
 local files = require "hy3d.files"
+local sites = require "hy3d.sites"
 
 --- The API 3.0 Submit and Query/Describe action of each family (the gateway has pro).
 local ACTIONS = {
@@ -26,27 +28,40 @@ local function names()
   return list
 end
 
---- The actions of `family` (default "pro") on `door` (a name in hy3d.doors, or nil), and the family's
--- name; or nil and the fields of an invalid error (unknown family, or not on this door).
+--- The actions of `family` (default "pro") on `door` (a name in hy3d.doors, a door table such as
+-- hy3d.sites.door's, or nil), and the family's name; or nil and the fields of an invalid error
+-- (unknown family, or not on this door or site). A door table with `actions` (a site's) has its own.
 local function resolve(family, door)
   family = family or "pro"
-  local k = ACTIONS[family]
-  if not k then
+  local d = type(door) == "table" and door or door and doors.get(door) or nil
+  local own = d and d.actions
+  local k = (own or ACTIONS)[family]
+  if not k and not (own and ACTIONS[family]) then
+    local site = sites.offering(family)
+    if site and not (d and d.site == site) then
+      return nil, { kind = "invalid", code = "KIND_NOT_ON_SITE",
+        message = ("kind %q is offered only on the %s site (hy3d.new{ site = %q }, HY3D_SITE, --site %s)"):format(
+          family, site, site, site) }
+    end
     return nil, { kind = "invalid", code = "UNKNOWN_KIND",
       message = ("unknown job kind %q (kinds: %s)"):format(family, table.concat(names(), ", ")) }
   end
-  local d = door and doors.get(door)
+  local name = d and d.name
   if d and d.families and not d.families[family] then
-    if door == "gateway" then
+    if name == "gateway" then
       return nil, { kind = "invalid", code = "KIND_NEEDS_API3",
         message = ("the gateway (api_key) offers only Pro jobs; kind %q needs API 3.0 credentials "
           .. "(secret_id and secret_key)"):format(family) }
     end
     local offered = {}
-    for name in pairs(d.families) do offered[#offered + 1] = name end
+    for n in pairs(d.families) do offered[#offered + 1] = n end
     table.sort(offered)
+    if d.site then
+      return nil, { kind = "invalid", code = "KIND_NOT_ON_SITE",
+        message = ("the %s site does not offer kind %q (it offers %s)"):format(d.site, family, table.concat(offered, ", ")) }
+    end
     return nil, { kind = "invalid", code = "KIND_NOT_ON_DOOR",
-      message = ("the %s door does not offer kind %q (it offers %s)"):format(door, family, table.concat(offered, ", ")) }
+      message = ("the %s door does not offer kind %q (it offers %s)"):format(name, family, table.concat(offered, ", ")) }
   end
   return k, family
 end

@@ -1,10 +1,11 @@
 --- hy3d.options: the option defaults and types of hy3d.new and of every method, check_options (a
 -- typo is never silent), the credentials and door (options first, then the environment: trimmed,
 -- never shorter than MIN_SECRET), URL checks, and hy3d.new's options turned into the settings of a
--- client, its transport and its engine. Depends on hy3d.core (version strings) and hy3d.validate
--- (loopback).
+-- client, its transport and its engine. Depends on hy3d.core (version strings), hy3d.doors,
+-- hy3d.sites (the site's door) and hy3d.validate (loopback).
 local core = require "hy3d.core"
 local doors = require "hy3d.doors"
+local sites = require "hy3d.sites"
 local validate = require "hy3d.validate"
 
 local VERSION = core._VERSION
@@ -34,7 +35,7 @@ local OPTION_TYPES = {
   version = "string", language = "string", stall = "number", max_retries = "number", retry_base = "number",
   retry_max = "number", on_retry = "function", retry_submit = "boolean", max_concurrent_jobs = "number",
   validate = "boolean", ca_file = "string", ca_path = "string", insecure = "boolean", allow_http = "boolean",
-  log = "function", debug = "boolean", retry_jitter = "function",
+  log = "function", debug = "boolean", retry_jitter = "function", site = "string",
 }
 
 --- The options of each method, by name and type.
@@ -178,7 +179,8 @@ local function credentials(opts)
 end
 
 --- hy3d.new's options (checked by check_options) as the settings of a client: door
--- ("gateway", "api3" or nil), base_url, region, poll_interval, max_concurrent_jobs, validate;
+-- ("gateway", "api3" or nil), site ("mainland" or "intl"), door_impl (the door's table on that site),
+-- base_url, region, poll_interval, max_concurrent_jobs, validate;
 -- `transport` (hy3d.transport.new's argument: engine options, door, retry policy, log, yield,
 -- secrets); raises at the caller of hy3d.new on a bad value.
 local function settings(opts)
@@ -212,8 +214,18 @@ local function settings(opts)
     error("hy3d.new: max_concurrent_jobs must be a whole number >= 1", 3)
   end
   -- a signed door (API 3.0 and its kin) is reached at an `endpoint`, a keyed one at a `base_url`;
-  -- the door may bring its own defaults (url, service, version, region)
-  local d = doors.get(door) or doors.gateway
+  -- the door may bring its own defaults (url, service, version, region), and so may its site
+  local site, site_by = opts.site, "site"
+  if site == nil then site, site_by = env("HY3D_SITE"), "HY3D_SITE" end
+  site = site and site:match("^%s*(.-)%s*$") or sites.default
+  local known = false
+  for _, n in ipairs(sites.names) do known = known or n == site end
+  if not known then
+    error(("hy3d.new: %s must be one of %s, got %q"):format(site_by, table.concat(sites.names, ", "), site), 3)
+  end
+  -- no door named or credentialed: the site's door (API 3.0 off the mainland), for its URL
+  local d, why = sites.door(door or (site == sites.default and "gateway" or "api3"), site)
+  if not d then error("hy3d.new: " .. why, 3) end
   local signed = d.credentials == "pair"
   local base_url
   if signed then
@@ -231,6 +243,8 @@ local function settings(opts)
   for _, v in ipairs { "key", "secret", "token" } do secrets[#secrets + 1] = cred[v] end
   return {
     door = door,
+    site = site,
+    door_impl = d,
     has_credentials = next(cred) ~= nil,
     base_url = base_url,
     region = region,
@@ -254,6 +268,7 @@ local function settings(opts)
         ca_file = opts.ca_file, ca_path = opts.ca_path, insecure = opts.insecure == true,
       },
       door = door,
+      door_impl = d,
       base_url = base_url,
       request_timeout = timeout,
       yield = opts.yield,

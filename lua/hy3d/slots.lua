@@ -39,7 +39,8 @@ function Slots:wait(tr, interval)
     end
     if oldest and now() - (oldest.checked or 0) >= interval then
       oldest.checked = now()
-      local res = tr:api(families.actions[oldest.kind].query, { JobId = oldest.id })
+      local k = families.resolve(oldest.kind, tr.door_impl) or families.actions[oldest.kind]
+      local res = tr:api(k.query, { JobId = oldest.id })
       if res and (res.Status == "DONE" or res.Status == "FAIL") then self:ended(oldest.id) end
     end
   end

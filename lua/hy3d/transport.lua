@@ -33,7 +33,7 @@ local function new(s)
   local self = setmetatable({
     engine = core.new(s.engine),
     door = s.door,
-    door_impl = doors.get(s.door) or doors.gateway,
+    door_impl = s.door_impl or doors.get(s.door) or doors.gateway,
     base_url = s.base_url,
     request_timeout = s.request_timeout,
     yield = s.yield,
