@@ -49,9 +49,11 @@ local HINTS = {
   { "^AuthFailure%.SignatureExpire$", "the request time is more than 5 minutes off the server's: check this "
     .. "machine's clock" },
   { "^AuthFailure%.SignatureFailure$", "the signature does not match: check the SecretKey "
-    .. "(TENCENTCLOUD_SECRET_KEY or secret_key) belongs to the SecretId" },
+    .. "(TENCENTCLOUD_SECRET_KEY or secret_key) belongs to the SecretId, and the site: an international "
+    .. "(tencentcloud.com) account needs site = \"intl\" (HY3D_SITE, --site), a mainland one the default" },
   { "^AuthFailure%.SecretIdNotFound$", "no such SecretId, or it is disabled: check TENCENTCLOUD_SECRET_ID "
-    .. "(or secret_id) in the CAM console" },
+    .. "(or secret_id) in the CAM console, and the site: a mainland (cloud.tencent.com) account is unknown "
+    .. "to site = \"intl\", an international one to the mainland" },
   { "^AuthFailure%.InvalidSecretId$", "not a Tencent Cloud API key: a SecretId starts with AKID" },
   { "^AuthFailure%.TokenFailure$", "the STS token (TENCENTCLOUD_SESSION_TOKEN or token) is wrong or has expired" },
   { "UnauthorizedOperation$", "this account may not use ai3d: open the service in the console and grant "

@@ -550,4 +550,8 @@ return {
   credits = credits,
   mesh_source = mesh_source,
   image_rules = IMAGE_RULES,
+  -- the pieces another catalogue builds on (hy3d.sandbox.intl: the international site's actions)
+  parts = { string_t = string_t, boolean_t = boolean_t, object_t = object_t, input_file3d = input_file3d,
+            check_fields = check_fields, check_input_file = check_input_file, check_image_object = check_image_object,
+            bad_value = bad_value, missing = missing, IMAGE = IMAGE, QUERY = QUERY },
 }

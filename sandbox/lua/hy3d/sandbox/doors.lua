@@ -11,6 +11,7 @@ local http = require "hy3d.sandbox.http"
 local actions = require "hy3d.sandbox.actions"
 local tc3 = require "hy3d.sandbox.tc3"
 local store = require "hy3d.sandbox.store"
+local intl = require "hy3d.sandbox.intl"
 
 local format = string.format
 local uuid, status_of = store.uuid, store.status_of
@@ -129,8 +130,9 @@ function Sandbox:submit(action, p, door)
                                       geometry = p.GenerateType == "Geometry" or p.EnableGeometry == true }
   local total, details = actions.credits(family, p)
   local job = { id = self:new_job_id(), family = family, action = action.name, created = now, params = p,
+                site = door == "intl" and "intl" or nil,
                 wait_time = self.cfg.wait_time, run_time = self.cfg.run_time, desc = desc,
-                results = actions.result_files(family, p, self.cfg), credits = total, credit_details = details }
+                results = (action.results or actions.result_files)(family, p, self.cfg), credits = total, credit_details = details }
   local fail = self.faults:take({ "submit", action.name, family }, "job")
   if fail then
     job.fail = { code = fail.code or "FailedOperation.ServerError",
@@ -149,13 +151,16 @@ end
 function Sandbox:query(action, p, door)
   local job = self.jobs[p.JobId]
   local now = self:now()
-  if job and (now - job.created > self.cfg.job_ttl or job.family ~= action.family) then job = nil end
+  if job and (now - job.created > self.cfg.job_ttl or job.family ~= action.family
+      or (job.site == "intl") ~= (door == "intl")) then            -- each site knows its own jobs
+    job = nil
+  end
   if not job then return self:api_error(self.cfg.expired_code, { zh = "任务不存在", en = "The job does not exist." }, door) end
   local status = status_of(job, now)
   local r = { Status = status, ErrorCode = "", ErrorMessage = "", ResultFile3Ds = EMPTY_ARRAY_MARK }
   if status == "DONE" then
     r.ResultFile3Ds = self:result_files(job)
-    if job.family == "pro" and (door ~= "gateway" or self.cfg.gateway_credits) then
+    if job.family == "pro" and (door == "api" or door == "gateway" and self.cfg.gateway_credits) then   -- intl: none
       r.ResultCreditConsumed = job.credits
       r.ResultCreditDetails = cjson.encode(job.credit_details)
     end
@@ -197,7 +202,7 @@ function Sandbox:perform(action, body, door)
       door)
   end
   local ctx = { door = door, check_url = function(url, field) return self:check_url(url, field) end }
-  local code, message = actions.validate(action, p, ctx)
+  local code, message = (action.validate or actions.validate)(action, p, ctx)
   if code then return self:api_error(code, message, door) end
   if action.role == "submit" then return self:submit(action, p, door) end
   if action.role == "query" then return self:query(action, p, door) end
@@ -256,8 +261,18 @@ local function region_ok(regions, region)
   return false
 end
 
--- The checks of the API 3.0 door before the action runs, in the service's order.
-function Sandbox:api_preflight(req, entry)
+-- The union of two SecretId -> SecretKey tables (the other site's keys verify its signatures too,
+-- so that a good signature from the wrong site gets that site's refusal, not SignatureFailure).
+local function both(a, b)
+  local out = {}
+  for k, v in pairs(b or {}) do out[k] = v end
+  for k, v in pairs(a or {}) do out[k] = v end
+  return out
+end
+
+-- The checks of the API 3.0 door before the action runs, in the service's order. `site` is a
+-- hy3d.sandbox.intl site (mainland or intl): its version, TC3 service, SecretIds, regions, actions.
+function Sandbox:api_preflight(req, entry, site)
   local h = req.headers
   if req.method ~= "POST" then
     return self:api_error("UnsupportedProtocol", "hy3d-sandbox emulates API 3.0 over POST (the SDKs' default).")
@@ -268,25 +283,31 @@ function Sandbox:api_preflight(req, entry)
       return self:api_error("MissingParameter", format("The request is missing a required parameter `%s`.", param))
     end
   end
-  if h["x-tc-version"] ~= API_VERSION then
-    return self:api_error("NoSuchVersion", format("The API version `%s` does not exist (ai3d has %s).",
-      h["x-tc-version"], API_VERSION))
+  if h["x-tc-version"] ~= site.version then
+    return self:api_error("NoSuchVersion", format("The API version `%s` does not exist (%s has %s).",
+      h["x-tc-version"], site.service, site.version))
   end
-  local secret_id, code, message = tc3.verify(req, self.cfg.secrets, { max_skew = self.cfg.max_skew, service = "ai3d" })
+  local own, foreign = site.own(self.cfg) or {}, site.foreign(self.cfg) or {}
+  local secret_id, code, message = tc3.verify(req, both(own, foreign), { max_skew = self.cfg.max_skew,
+                                                                          service = site.service })
   if not secret_id then
     local parsed = req.headers.authorization and tc3.parse(req.headers.authorization)
     entry.secret_id = parsed and parsed.secret_id
     return self:api_error(code, message)
   end
   entry.secret_id = secret_id
+  if not own[secret_id] then                       -- an account of the other site
+    local refuse = site.refuse(self.cfg)
+    return self:api_error(refuse, intl.refusal_message(refuse))
+  end
   local region = h["x-tc-region"]
   if not region or region == "" then
     return self:api_error("MissingParameter", "The request is missing a required parameter `Region`.")
   end
-  if not region_ok(self.cfg.regions, region) then
-    return self:api_error("UnsupportedRegion", format("The region `%s` is not supported by ai3d.", region))
+  if not region_ok(site.regions(self.cfg), region) then
+    return self:api_error("UnsupportedRegion", format("The region `%s` is not supported by %s.", region, site.service))
   end
-  if not actions.ACTIONS[h["x-tc-action"]] then
+  if not site.actions[h["x-tc-action"]] then
     return self:api_error("InvalidAction", format("The action `%s` is not found.", h["x-tc-action"]))
   end
   if not json_content_type(h["content-type"]) then
@@ -298,17 +319,21 @@ function Sandbox:api_preflight(req, entry)
   return nil
 end
 
--- POST / with X-TC-Action: Tencent Cloud API 3.0. Every API answer is HTTP 200.
+-- POST / with X-TC-Action: Tencent Cloud API 3.0, on the mainland (service ai3d) or the
+-- international site (service hunyuan: hy3d.sandbox.intl), as the credential scope says. Every API
+-- answer is HTTP 200.
 function Sandbox:api3(req)
   local name = req.headers["x-tc-action"]
-  local action = actions.ACTIONS[name or ""]
-  local entry = self:record(req, { route = "api", door = "api", action = name, auth = "tc3" })
+  local site = intl.site_of(req.headers.authorization, tc3.parse)
+  local action = site.actions[name or ""]
+  local entry = self:record(req, { route = "api", door = site.door, site = site.name, action = name, auth = "tc3" })
   local tags = { "api", name or "", action and action.family or "", action and action.role or "" }
   if action and action.role == "sync" then tags[#tags + 1] = "convert" end
+  if site.name == "intl" then tags[#tags + 1] = "intl" end
   local co = coroutine.running() or false
   language_of[co] = (req.headers["x-tc-language"] or ""):match("^%s*[Ee][Nn]") and "en" or nil
   local res = self:with_faults(tags, "api", function()
-    return self:api_preflight(req, entry) or self:perform(action, req.body, "api")
+    return self:api_preflight(req, entry, site) or self:perform(action, req.body, site.door)
   end)
   language_of[co] = nil
   self:write_log(entry, res)

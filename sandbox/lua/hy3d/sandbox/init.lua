@@ -1,9 +1,9 @@
 --- hy3d-sandbox: an offline emulator of Tencent's Hunyuan 3D service for development, demos and
 -- tests. Two doors share one job store: the OpenAI-compatible gateway (`/v1/ai3d/submit`,
 -- `/v1/ai3d/query`, API key) and Tencent Cloud API 3.0 (`POST /`, `X-TC-Action`, TC3-HMAC-SHA256)
--- with all 19 ai3d actions. Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result
--- files are generated and served by the sandbox behind COS-like signed URLs; faults, limits and
--- expiry are configurable; `/_sandbox/` has the control and inspection endpoints, among them a
+-- with all 19 ai3d actions, and its international site (service hunyuan: hy3d.sandbox.intl).
+-- Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result files are generated and
+-- served by the sandbox behind COS-like signed URLs; faults, limits and expiry are configurable; `/_sandbox/` has the control and inspection endpoints, among them a
 -- job clock that tests freeze and advance. The API 3.0 door answers in the language of
 -- X-TC-Language like the service: English for en-US, else Chinese (the gateway: Chinese).
 --
@@ -28,6 +28,9 @@ local VERSION = require("hy3d.core")._VERSION   -- hy3d's version: HY3D_VERSION 
 -- The default API 3.0 credentials (fake, like the default API key).
 local SANDBOX_SECRET_ID = "AKIDhy3dSandboxSecretId0000000000"
 local SANDBOX_SECRET_KEY = "hy3dSandboxSecretKey000000000000"
+-- The default international-site credentials (service hunyuan; hy3d.sandbox.intl).
+local SANDBOX_INTL_SECRET_ID = "AKIDhy3dSandboxIntlSecretId000000"
+local SANDBOX_INTL_SECRET_KEY = "hy3dSandboxIntlSecretKey00000000"
 
 local DEFAULTS = {
   host = "127.0.0.1",
@@ -35,6 +38,10 @@ local DEFAULTS = {
   keys = { "sk-hy3d-sandbox" },                 -- gateway API keys
   secrets = { [SANDBOX_SECRET_ID] = SANDBOX_SECRET_KEY },   -- API 3.0 SecretId -> SecretKey
   regions = { "ap-guangzhou" },                 -- X-TC-Region values accepted ("*" accepts any)
+  intl_secrets = { [SANDBOX_INTL_SECRET_ID] = SANDBOX_INTL_SECRET_KEY },   -- the international site's accounts
+  intl_regions = { "ap-singapore", "na-siliconvalley" },                  -- X-TC-Region values of the intl site
+  intl_on_mainland_code = "AuthFailure.SignatureFailure",   -- mainland's answer to an intl SecretId (blender-mcp#340 [R])
+  mainland_on_intl_code = "AuthFailure.SecretIdNotFound",   -- intl's answer to a mainland SecretId [?]
   wait_time = 1,            -- seconds a job stays WAIT
   run_time = 3,             -- seconds a job stays RUN
   envelope = "wrapped",     -- gateway bodies: "wrapped" {"Response": {...}} or "flat" (reference §2.4 [R])
@@ -158,6 +165,8 @@ return {
   defaults = DEFAULTS,
   secret_id = SANDBOX_SECRET_ID,
   secret_key = SANDBOX_SECRET_KEY,
+  intl_secret_id = SANDBOX_INTL_SECRET_ID,
+  intl_secret_key = SANDBOX_INTL_SECRET_KEY,
   api_version = doors.API_VERSION,
   _VERSION = VERSION,
 }

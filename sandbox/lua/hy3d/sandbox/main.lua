@@ -22,6 +22,16 @@ usage: hy3d-sandbox [options]
                          AKIDhy3dSandboxSecretId0000000000 / hy3dSandboxSecretKey000000000000;
                          also HY3D_SANDBOX_SECRET_ID / HY3D_SANDBOX_SECRET_KEY)
   --region R             accept this X-TC-Region (repeatable; default ap-guangzhou; * = any)
+  --intl-secret-id ID --intl-secret-key KEY
+                         the international site's credentials (service hunyuan; repeatable pairs;
+                         default AKIDhy3dSandboxIntlSecretId000000 / hy3dSandboxIntlSecretKey00000000;
+                         also HY3D_SANDBOX_INTL_SECRET_ID / HY3D_SANDBOX_INTL_SECRET_KEY)
+  --intl-region R        accept this X-TC-Region on the intl site (repeatable; default ap-singapore
+                         and na-siliconvalley; * = any)
+  --intl-on-mainland-code CODE
+                         the mainland's error for an intl SecretId (default AuthFailure.SignatureFailure)
+  --mainland-on-intl-code CODE
+                         the intl site's error for a mainland SecretId (default AuthFailure.SecretIdNotFound)
   --wait-s S             seconds a job stays WAIT (default 1; alias --wait-time)
   --run-s S              seconds a job stays RUN (default 3; alias --run-time)
   --concurrency N|F=N,.. jobs at once: N for Pro, or per family (pro, rapid, part, uv, reduce_face,
@@ -103,17 +113,23 @@ local function number_arg(a, v)
 end
 
 local STRING = { ["--host"] = "host", ["--envelope"] = "envelope", ["--expired-code"] = "expired_code",
-                 ["--result-format"] = "result_format", ["--log"] = "log" }
+                 ["--result-format"] = "result_format", ["--log"] = "log",
+                 ["--intl-on-mainland-code"] = "intl_on_mainland_code", ["--mainland-on-intl-code"] = "mainland_on_intl_code" }
 local VALUED = { ["--api-key"] = true, ["--key"] = true, ["--secret-id"] = true, ["--secret-key"] = true, ["--region"] = true,
-                 ["--fault"] = true, ["--concurrency"] = true }
+                 ["--fault"] = true, ["--concurrency"] = true, ["--intl-secret-id"] = true, ["--intl-secret-key"] = true,
+                 ["--intl-region"] = true }
 local CHOICES = { envelope = { wrapped = true, flat = true }, result_format = { add = true, replace = true } }
 
 --- Parses argv and the environment into a config table, or nil, message.
 local function parse_args(argv, getenv)
   local cfg, keys, ids, secret_keys, regions, fault_specs = {}, {}, {}, {}, {}, {}
+  local intl_ids, intl_keys, intl_regions = {}, {}, {}
   for k in (getenv("HY3D_SANDBOX_KEYS") or ""):gmatch("[^,%s]+") do keys[#keys + 1] = k end
   if getenv("HY3D_SANDBOX_SECRET_ID") and getenv("HY3D_SANDBOX_SECRET_KEY") then
     ids[1], secret_keys[1] = getenv("HY3D_SANDBOX_SECRET_ID"), getenv("HY3D_SANDBOX_SECRET_KEY")
+  end
+  if getenv("HY3D_SANDBOX_INTL_SECRET_ID") and getenv("HY3D_SANDBOX_INTL_SECRET_KEY") then
+    intl_ids[1], intl_keys[1] = getenv("HY3D_SANDBOX_INTL_SECRET_ID"), getenv("HY3D_SANDBOX_INTL_SECRET_KEY")
   end
   if getenv("HY3D_SANDBOX_FAULTS") then fault_specs[1] = getenv("HY3D_SANDBOX_FAULTS") end
   local i = 1
@@ -146,6 +162,9 @@ local function parse_args(argv, getenv)
     elseif a == "--secret-id" then ids[#ids + 1] = v
     elseif a == "--secret-key" then secret_keys[#secret_keys + 1] = v
     elseif a == "--region" then regions[#regions + 1] = v
+    elseif a == "--intl-secret-id" then intl_ids[#intl_ids + 1] = v
+    elseif a == "--intl-secret-key" then intl_keys[#intl_keys + 1] = v
+    elseif a == "--intl-region" then intl_regions[#intl_regions + 1] = v
     elseif a == "--fault" then fault_specs[#fault_specs + 1] = v
     else                                             -- --concurrency
       cfg.concurrency = parse_concurrency(v)
@@ -160,6 +179,12 @@ local function parse_args(argv, getenv)
     for n = 1, #ids do cfg.secrets[ids[n]] = secret_keys[n] end
   end
   if #regions > 0 then cfg.regions = regions end
+  if #intl_ids ~= #intl_keys then return nil, "--intl-secret-id and --intl-secret-key come in pairs" end
+  if #intl_ids > 0 then
+    cfg.intl_secrets = {}
+    for n = 1, #intl_ids do cfg.intl_secrets[intl_ids[n]] = intl_keys[n] end
+  end
+  if #intl_regions > 0 then cfg.intl_regions = intl_regions end
   if #fault_specs > 0 then
     local probe = faults.new(1)
     cfg.faults = {}
@@ -188,12 +213,14 @@ local function main(argv)
     io.stderr:write("hy3d-sandbox: cannot listen on ", sb.cfg.host, ":", tostring(sb.cfg.port), ": ", tostring(lerr), "\n")
     return 1
   end
-  local ids = {}
+  local ids, intl_ids = {}, {}
   for id in pairs(sb.cfg.secrets) do ids[#ids + 1] = id end
+  for id in pairs(sb.cfg.intl_secrets) do intl_ids[#intl_ids + 1] = id end
   table.sort(ids)
+  table.sort(intl_ids)
   io.stdout:write(url, "\n")
-  io.stdout:write(format("hy3d-sandbox %s: API keys: %s; SecretIds: %s; jobs WAIT %gs, RUN %gs\n", VERSION,
-    concat(sb.cfg.keys, ", "), concat(ids, ", "), sb.cfg.wait_time, sb.cfg.run_time))
+  io.stdout:write(format("hy3d-sandbox %s: API keys: %s; SecretIds: %s; intl SecretIds: %s; jobs WAIT %gs, RUN %gs\n",
+    VERSION, concat(sb.cfg.keys, ", "), concat(ids, ", "), concat(intl_ids, ", "), sb.cfg.wait_time, sb.cfg.run_time))
   io.stdout:flush()
   sb:run()
   sb:close()
