@@ -132,7 +132,8 @@ function Sandbox:submit(action, p, door)
   local job = { id = self:new_job_id(), family = family, action = action.name, created = now, params = p,
                 site = door == "intl" and "intl" or nil,
                 wait_time = self.cfg.wait_time, run_time = self.cfg.run_time, desc = desc,
-                results = (action.results or actions.result_files)(family, p, self.cfg), credits = total, credit_details = details }
+                results = (action.results or actions.result_files)(family, p, self.cfg), credits = total,
+                credit_details = details }
   local fail = self.faults:take({ "submit", action.name, family }, "job")
   if fail then
     job.fail = { code = fail.code or "FailedOperation.ServerError",
