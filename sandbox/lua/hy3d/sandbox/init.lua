@@ -5,7 +5,8 @@
 -- Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result files are generated and
 -- served by the sandbox behind COS-like signed URLs; faults, limits and expiry are configurable;
 -- `/_sandbox/` has the control and inspection endpoints, among them a job clock that tests freeze
--- and advance. The API 3.0 door answers in the language of X-TC-Language like the service: English for en-US, else Chinese (the gateway: Chinese).
+-- and advance. The API 3.0 door answers in the language of X-TC-Language like the service:
+-- English for en-US, else Chinese (the gateway: Chinese).
 --
 -- This module is the server: new(cfg) (options in DEFAULTS), the routing table handle(req), and
 -- listen/step/run/close; the parts are store (jobs, clock, slots), doors (gateway and API 3.0,
