@@ -13,7 +13,10 @@ local CONNECT_HELP = [[
 connection (defaults come from the environment; see `hy3d --help`):
   --base-url URL         the gateway's URL (HY3D_BASE_URL)
   --endpoint URL         the API 3.0 endpoint (HY3D_ENDPOINT)
-  --region REGION        the API 3.0 region (TENCENTCLOUD_REGION; default ap-guangzhou)
+  --region REGION        the API 3.0 region (TENCENTCLOUD_REGION; default ap-guangzhou, on the
+                         intl site ap-singapore)
+  --site mainland|intl   the API 3.0 site (HY3D_SITE; default mainland, or the job record's):
+                         intl is the international service (tencentcloud.com accounts)
   --retries N            retries of a failed request (network trouble, 429, 5xx; default 3)
   --door gateway|api3    which credentials to use when both sets are set (HY3D_DOOR); by
                          default a kind only API 3.0 offers (rapid) or a job recorded there
@@ -111,13 +114,14 @@ local OPTIONS = {
   ["-o"] = { key = "output" }, ["--output"] = { key = "output" }, ["--format"] = { key = "format" },
   ["--dir"] = { key = "dir" }, ["--extract"] = { key = "extract", flag = true },
   ["--limit"] = { key = "limit" },
-  ["--door"] = { key = "door" }, ["--allow-http"] = { key = "allow_http", flag = true },
+  ["--door"] = { key = "door" }, ["--site"] = { key = "site" }, ["--allow-http"] = { key = "allow_http", flag = true },
   ["--no-validate"] = { key = "no_validate", flag = true }, ["--language"] = { key = "language" },
 }
 
 local GROUPS = {
   common = { "--help", "-h", "--json", "--text", "--quiet", "-q", "--jobs-file" },
-  connect = { "--api-key", "--base-url", "--endpoint", "--region", "--retries", "--door", "--allow-http", "--language" },
+  connect = { "--api-key", "--base-url", "--endpoint", "--region", "--retries", "--door", "--site", "--allow-http",
+              "--language" },
   kind = { "--kind" },
   job = { "--kind", "--model", "--image", "--view", "--faces", "--type", "--polygon", "--pbr", "--result-format",
           "--no-validate" },

@@ -1,7 +1,8 @@
 --- hy3d.cli.connect: the client of a command: the credentials and URLs resolved from flags and
 -- the process environment (so that every message names a flag or a variable), the door chosen
--- (gateway or API 3.0) and why, then hy3d.new. `ctx` is the run's context (hy3d.cli.context):
--- its secret, warn and getenv, and the fields door, door_why, key_from, language, client it sets.
+-- (gateway or API 3.0) and why, the site (mainland or intl), then hy3d.new. `ctx` is the run's context
+-- (hy3d.cli.context): its secret, warn and getenv, and the fields door, door_why, site, site_why,
+-- key_from, language, client it sets.
 -- The library checks the same credentials again (hy3d.new): the CLI checks first only to name the
 -- variable or flag a user can fix. Version-neutral Lua (5.1 to 5.4, LuaJIT).
 local errors = require "hy3d.error"
@@ -49,6 +50,7 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
     end
     return chosen, (by == "--door" and "--door " or "HY3D_DOOR=") .. chosen
   end
+  if self.site == "intl" then return "api3", self.site_why end      -- the only door the intl site has here
   if kind and kind ~= "pro" then return "api3", kind_from end
   if rec and (rec.door == "api3" and cred.api3 or rec.door == "gateway" and cred.key) then
     return rec.door, ("the job record (job %s was submitted through %s)"):format(tostring(rec.job_id),
@@ -60,6 +62,25 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
     .. "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY for API 3.0")
 end
 M.choose_door = choose_door
+
+-- The site (mainland or intl) from --site, HY3D_SITE or the job record, and why; or nil, a usage error.
+local function choose_site(self, o, rec)
+  local site, by = o.site, "--site"
+  if not site then
+    site, by = self.getenv("HY3D_SITE"), "HY3D_SITE"
+    if site and not site:match("%S") then site = nil end
+  end
+  if site then
+    site = site:match("^%s*(.-)%s*$"):lower()
+    if site ~= "mainland" and site ~= "intl" then return nil, usage_error(by .. " is mainland or intl") end
+    return site, (by == "--site" and "--site " or "HY3D_SITE=") .. site
+  end
+  if rec and rec.site == "intl" then
+    return "intl", ("the job record (job %s was submitted on the intl site)"):format(tostring(rec.job_id))
+  end
+  return "mainland", "the default"
+end
+M.choose_site = choose_site
 
 -- Creates the client of a command: the credentials and URLs resolved here, so that every
 -- message names a flag or a variable. `kind`, `kind_from` and `rec` decide the door (see
@@ -96,8 +117,15 @@ function M.connect(self, o, kind, kind_from, rec)
   else
     language = nil
   end
+  local site, site_why = choose_site(self, o, rec)
+  if not site then return nil, site_why end
+  self.site, self.site_why = site, site_why
   local door, why = choose_door(self, o, cred, kind, kind_from, rec)
   if not door then return nil, why end
+  if door == "gateway" and site == "intl" then
+    return nil, usage_error(("%s chose the gateway, which has no international site (%s): the intl site is "
+      .. "API 3.0, with TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"):format(why, site_why))
+  end
   self.door, self.door_why, self.key_from, self.language = door, why, cred.key_from, language
   if door == "gateway" then
     if kind and kind ~= "pro" then
@@ -139,6 +167,7 @@ function M.connect(self, o, kind, kind_from, rec)
   end
   local ok, client = pcall(hy3d.new, {
     door = door,
+    site = site,
     api_key = door == "gateway" and cred.key or nil,
     secret_id = door == "api3" and cred.id or nil, secret_key = door == "api3" and cred.secret or nil,
     token = door == "api3" and cred.token or nil,

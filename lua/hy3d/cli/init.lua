@@ -51,7 +51,8 @@ commands:
 HY3D_API_KEY (the gateway; HY3D_BASE_URL to point elsewhere) or TENCENTCLOUD_SECRET_ID and
 TENCENTCLOUD_SECRET_KEY (API 3.0; TENCENTCLOUD_SESSION_TOKEN, TENCENTCLOUD_REGION, HY3D_ENDPOINT).
 With both set, rapid jobs and jobs recorded on API 3.0 use API 3.0, others the gateway;
---door gateway|api3 or HY3D_DOOR chooses.
+--door gateway|api3 or HY3D_DOOR chooses. --site intl or HY3D_SITE=intl reaches the international
+API 3.0 service (tencentcloud.com accounts) instead of the mainland's.
 
 exit codes: 0 done, 1 the job failed, 2 usage or invalid input, 3 credentials or authentication,
 4 network/HTTP, 5 timeout, 6 other API error, 7 local file error, 70 internal error,
@@ -136,7 +137,7 @@ end
 
 --- Runs the hy3d command with the argument list argv (arg from the interpreter: argv[1] is the
 -- first argument). `env` (optional): a function(name) or a table standing in for os.getenv for
--- the command's own variables (HY3D_JOBS_FILE, XDG_STATE_HOME, HOME, PWD, HY3D_DOOR); the
+-- the command's own variables (HY3D_JOBS_FILE, XDG_STATE_HOME, HOME, PWD, HY3D_DOOR, HY3D_SITE); the
 -- credentials and service URLs are read from the process environment (by ctx:connect, which
 -- passes them to hy3d.new). Returns the exit code.
 function M.main(argv, env)

@@ -60,6 +60,7 @@ local function cmd_generate(ctx, o, pos)
       on_submit = guarded(ctx, function(job)
         ctx.t0 = now()
         ctx:remember { job_id = job.JobId, kind = job.kind, door = client.door, base_url = client.base_url,
+                       site = client.site ~= "mainland" and client.site or nil,
                        prompt = jobs.excerpt(params.Prompt, 80), image = o.image and jobs.excerpt(o.image, 80) or nil,
                        submitted_at = os.time(), dir = ctx:absolute(save.dir or "."), name = save.name,
                        formats = concat(save.formats, ","), extract = save.extract }

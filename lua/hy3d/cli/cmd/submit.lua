@@ -30,6 +30,7 @@ local function cmd_submit(ctx, o, pos)
   job, err = ctx:drive(function() return client:submit(params, { kind = kind }) end)
   if not job then return ctx:fail(err) end
   ctx:remember { job_id = job.JobId, kind = job.kind, door = client.door, base_url = client.base_url,
+                 site = client.site ~= "mainland" and client.site or nil,
                  prompt = jobs.excerpt(params.Prompt, 80), image = o.image and jobs.excerpt(o.image, 80) or nil,
                  submitted_at = os.time() }
   ctx.job_id, ctx.kind = job.JobId, job.kind
