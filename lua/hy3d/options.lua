@@ -147,9 +147,14 @@ end
 -- (else HY3D_DOOR) names the door; without one the credentials choose it (an api_key the gateway,
 -- a SecretId/SecretKey pair API 3.0; within the environment HY3D_API_KEY wins). Returns the door's
 -- name (nil when nothing names one) and its credentials ({} when there are none).
-local function credentials(opts)
+local function credentials(opts, site)
   local named, by = opts.door, "door"
   if named == nil then named, by = env("HY3D_DOOR"), "HY3D_DOOR" end
+  if named == nil and site ~= sites.default and not (opts.api_key ~= nil and opts.api_key:match("%S")) then
+    for _, n in ipairs(doors.names) do                  -- off the mainland: the first door that has the site
+      if sites.door(n, site) then named, by = n, "site" break end
+    end
+  end
   local door = named and doors.get(named)
   if named and not door then
     error(("hy3d.new: %s must be one of %s, got %q"):format(by, table.concat(doors.names, ", "), named), 4)
@@ -184,7 +189,15 @@ end
 -- `transport` (hy3d.transport.new's argument: engine options, door, retry policy, log, yield,
 -- secrets); raises at the caller of hy3d.new on a bad value.
 local function settings(opts)
-  local door, cred = credentials(opts)
+  local site, site_by = opts.site, "site"
+  if site == nil then site, site_by = env("HY3D_SITE"), "HY3D_SITE" end
+  site = site and site:match("^%s*(.-)%s*$") or sites.default
+  local known = false
+  for _, n in ipairs(sites.names) do known = known or n == site end
+  if not known then
+    error(("hy3d.new: %s must be one of %s, got %q"):format(site_by, table.concat(sites.names, ", "), site), 3)
+  end
+  local door, cred = credentials(opts, site)
   local scheme = opts.auth_scheme
   if scheme ~= nil and scheme:lower() ~= "bearer" then
     error("hy3d.new: auth_scheme must be nil (raw key, as documented) or \"Bearer\"", 3)
@@ -215,14 +228,6 @@ local function settings(opts)
   end
   -- a signed door (API 3.0 and its kin) is reached at an `endpoint`, a keyed one at a `base_url`;
   -- the door may bring its own defaults (url, service, version, region), and so may its site
-  local site, site_by = opts.site, "site"
-  if site == nil then site, site_by = env("HY3D_SITE"), "HY3D_SITE" end
-  site = site and site:match("^%s*(.-)%s*$") or sites.default
-  local known = false
-  for _, n in ipairs(sites.names) do known = known or n == site end
-  if not known then
-    error(("hy3d.new: %s must be one of %s, got %q"):format(site_by, table.concat(sites.names, ", "), site), 3)
-  end
   -- no door named or credentialed: the site's door (API 3.0 off the mainland), for its URL
   local d, why = sites.door(door or (site == sites.default and "gateway" or "api3"), site)
   if not d then error("hy3d.new: " .. why, 3) end

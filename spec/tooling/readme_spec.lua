@@ -20,7 +20,8 @@ local UNSET = { "HY3D_API_KEY", "HY3D_BASE_URL", "HY3D_ENDPOINT", "TENCENTCLOUD_
                 "XDG_STATE_HOME", "SANDBOX_ARGS", "SANDBOX_LUA", "PROMPT", "HY3D_CPATH", "HY3D_LUA_PATH",
                 "HY3D_TEST_LUA", "HY3D_SANDBOX_LUA", "HY3D_SANDBOX_CPATH", "HY3D_SANDBOX_KEYS",
                 "HY3D_SANDBOX_FAULTS", "HY3D_SANDBOX_SECRET_ID", "HY3D_SANDBOX_SECRET_KEY", "HY3D_PROMPT",
-                "HY3D_OUT", "HY3D_FACE_COUNT", "HY3D_POLL_INTERVAL", "HY3D_HEADLESS_FRAMES" }
+                "HY3D_OUT", "HY3D_FACE_COUNT", "HY3D_POLL_INTERVAL", "HY3D_HEADLESS_FRAMES", "HY3D_SITE", "HY3D_DOOR",
+                "HY3D_SANDBOX_INTL_SECRET_ID", "HY3D_SANDBOX_INTL_SECRET_KEY" }
 -- The sandbox's job timings for the runs (the user's own default is 1 s + 3 s): jobs are DONE at
 -- once, so a block's `interval = 5` costs nothing. A property of the sandbox, not of the block.
 local SANDBOX_ARGS = "--wait-s 0 --run-s 0"
@@ -71,6 +72,7 @@ local QS = "README.md § Quick start #"
 --   prelude, epilogue       Lua around the block: the host the text says it runs in
 --   check = function(dir, out)   what the text says the block does
 --   deadline                seconds (default DEADLINE)
+--   sandbox_args            hy3d-sandbox options added to SANDBOX_ARGS for this block
 local BLOCKS = {
   ["README.md § hy3d #1"] = {
     skip_lines = { ["make test"] = "it is the suite that runs this spec" },
@@ -145,6 +147,13 @@ print("status: " .. status)
   },
   ["README.md § The `hy3d-sandbox` emulator #1"] = {
     skip = "runs hy3d-sandbox in the foreground until Ctrl-C (every spec starts one through spec/support/sandbox.lua)",
+  },
+  ["doc/doors.md § API 3.0, international site #1"] = {   -- the sandbox's mainland pair is intl too here
+    sandbox_args = "--intl-secret-id AKIDhy3dSandboxSecretId0000000000 --intl-secret-key hy3dSandboxSecretKey000000000000",
+    check = function(dir, out)
+      assert.matches("\nintl\tmodels/chair%.glb\n", out)
+      assert.is_true(is_glb(dir .. "/models/chair.glb"))
+    end,
   },
   ["doc/sandbox.md § Faults #1"] = {
     skip = "runs hy3d-sandbox in the foreground until Ctrl-C (spec/sandbox/faults_spec.lua checks these rules)",
@@ -257,7 +266,8 @@ local function run(block, entry, files)
   for _, v in ipairs(UNSET) do unset[#unset + 1] = "-u " .. v end
   local deadline = entry.deadline or DEADLINE
   local ok, out, code = sandbox.run(("cd %s && env %s PATH=%s SANDBOX_ARGS=%s HY3D_JOBS_FILE=%s timeout -k 5 %d %s"):format(
-    q(dir), table.concat(unset, " "), q(path), q(SANDBOX_ARGS), q(dir .. "/jobs.jsonl"), deadline, cmd))
+    q(dir), table.concat(unset, " "), q(path), q(SANDBOX_ARGS .. (entry.sandbox_args and (" " .. entry.sandbox_args) or "")),
+    q(dir .. "/jobs.jsonl"), deadline, cmd))
   if bin then os.execute("rm -rf " .. q(bin)) end
   if code == 124 or code == 137 then
     out = ("did not finish within %d s (a hang?)\n%s"):format(deadline, out)

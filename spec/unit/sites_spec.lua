@@ -1,0 +1,78 @@
+-- hy3d.sites: the sites as data, a door's table on a site, families resolved through it, and the fields a site refuses.
+local sites = require "hy3d.sites"
+local doors = require "hy3d.doors"
+local families = require "hy3d.families"
+local options = require "hy3d.options"
+
+describe("hy3d.sites", function()
+  it("gives the door's own table on the mainland, and an overlay of it on intl", function()
+    assert.equal(doors.api3, sites.door("api3"))
+    assert.equal(doors.api3, sites.door("api3", "mainland"))
+    local d = assert(sites.door("api3", "intl"))
+    assert.equal(d, sites.door("api3", "intl"))             -- one table per door and site
+    assert.equal("intl", d.site)
+    assert.equal("api3", d.name)
+    assert.equal("pair", d.credentials)                     -- read through to the door
+    assert.equal("hunyuan", d.service)
+    assert.equal("2023-09-01", d.version)
+    assert.equal("ap-singapore", d.region)
+    assert.equal("https://hunyuan.intl.tencentcloudapi.com", d.url)
+    assert.equal("ai3d", doors.api3.service)                -- the mainland's untouched
+  end)
+
+  it("says which doors have a site when one does not", function()
+    local d, why = sites.door("gateway", "intl")
+    assert.is_nil(d)
+    assert.matches("the gateway door has no intl site %(site \"intl\" is offered by: api3%)", why)
+    assert.is_nil(sites.door("nope", "intl"))
+  end)
+
+  it("resolves families through the site: renamed, missing and its own", function()
+    local d = sites.door("api3", "intl")
+    assert.same({ submit = "Submit3DSmartTopologyJob", query = "Describe3DSmartTopologyJob" },
+      (families.resolve("reduce_face", d)))
+    assert.equal(families.actions.pro.submit, families.resolve(nil, d).submit)
+    assert.equal("SubmitConvert3DFormatJob", families.resolve("convert_job", d).submit)
+    local a, err = families.resolve("motion", d)
+    assert.is_nil(a)
+    assert.equal("KIND_NOT_ON_SITE", err.code)
+    assert.matches("the intl site does not offer kind \"motion\"", err.message)
+    a, err = families.resolve("texture_edit", "api3")
+    assert.is_nil(a)
+    assert.equal("KIND_NOT_ON_SITE", err.code)
+    assert.matches("only on the intl site", err.message)
+    a, err = families.resolve("chair", d)
+    assert.is_nil(a)
+    assert.equal("UNKNOWN_KIND", err.code)
+  end)
+
+  it("refuses the fields a site's action does not take, naming site and field", function()
+    local d = sites.door("api3", "intl")
+    local err = sites.check(d, "pro", { Prompt = "x", ResultFormat = "STL" })
+    assert.equal("invalid", err.kind)
+    assert.equal("NOT_ON_SITE", err.code)
+    assert.equal("ResultFormat", err.field)
+    assert.matches("the intl site's pro jobs take no ResultFormat", err.message)
+    assert.equal("Model", sites.check(d, "part", { Model = "1.5" }).field)
+    assert.is_nil(sites.check(d, "pro", { Prompt = "x" }))
+    assert.is_nil(sites.check(doors.api3, "pro", { ResultFormat = "STL" }))
+  end)
+
+  it("is chosen by hy3d.new's site option, with the door's own values still overridable", function()
+    local s = options.settings { site = "intl", secret_id = "AKIDxxxxxxxx", secret_key = "yyyyyyyyyyyy" }
+    assert.equal("intl", s.site)
+    assert.equal("https://hunyuan.intl.tencentcloudapi.com", s.base_url)
+    assert.equal("hunyuan", s.transport.engine.tc3.service)
+    assert.equal("2023-09-01", s.transport.engine.tc3.version)
+    assert.equal(sites.door("api3", "intl"), s.transport.door_impl)
+    s = options.settings { site = "intl", secret_id = "AKIDxxxxxxxx", secret_key = "yyyyyyyyyyyy", service = "ai3d",
+                           version = "2025-05-13", region = "na-siliconvalley", endpoint = "https://example.com" }
+    assert.equal("ai3d", s.transport.engine.tc3.service)
+    assert.equal("2025-05-13", s.transport.engine.tc3.version)
+    assert.equal("na-siliconvalley", s.region)
+    assert.equal("https://example.com", s.base_url)
+    local ok, err = pcall(options.settings, { site = "Intl " })
+    assert.is_false(ok)
+    assert.matches("site must be one of mainland, intl, got \"Intl\"", err)
+  end)
+end)
