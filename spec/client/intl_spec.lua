@@ -286,6 +286,12 @@ describe("the international site (site = \"intl\")", function()
       code, _, err = cli.run("submit 'a teapot' --site moon", env, cwd)
       assert.equal(2, code)
       assert.matches("%-%-site is mainland or intl", err)
+      code, _, err = cli.run("submit 'a teapot' --site intl --result-format STL", env, cwd)   -- refused before sending
+      assert.equal(2, code)
+      assert.matches("intl site", err)
+      code, _, err = cli.run("status 123 --kind texture_edit --site intl", env, cwd)        -- a kind of the site
+      assert.equal(6, code, err)
+      assert.matches("JobNotFound", err)
       -- mainland by default: these intl credentials are refused there
       code, _, err = cli.run("submit 'a teapot'", env, cwd)
       assert.equal(3, code, err)

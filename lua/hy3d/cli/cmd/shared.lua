@@ -61,10 +61,17 @@ local function job_argument(ctx, o, pos)
   if id == "" or id:find("[%s%c]") then return nil, usage_error("not a JobId") end
   local rec = ctx:lookup(id)
   local kind = o.kind or (rec and type(rec.kind) == "string" and rec.kind) or "pro"
-  local kinds = require("hy3d").kinds
-  if not kinds[kind] then
+  local kinds, sites = require("hy3d").kinds, require("hy3d.sites")
+  if not kinds[kind] and not sites.offering(kind) then      -- a site's own kind: the client checks the site
     local names = {}
     for k in pairs(kinds) do names[#names + 1] = k end
+    for _, site in ipairs(sites.names) do
+      for _, overlay in pairs(sites[site] or {}) do
+        for k in pairs(overlay.actions or {}) do
+          if not kinds[k] then names[#names + 1] = k .. " (" .. site .. ")" end
+        end
+      end
+    end
     table.sort(names)
     return nil, usage_error("--kind is one of " .. concat(names, ", "))
   end
