@@ -11,11 +11,12 @@ local M = {}
 
 local CONNECT_HELP = [[
 connection (defaults come from the environment; see `hy3d --help`):
-  --base-url URL         the gateway's URL (HY3D_BASE_URL)
+  --base-url URL         the gateway's or TokenHub's URL (HY3D_BASE_URL)
   --endpoint URL         the API 3.0 endpoint (HY3D_ENDPOINT)
   --region REGION        the API 3.0 region (TENCENTCLOUD_REGION; default ap-guangzhou)
   --retries N            retries of a failed request (network trouble, 429, 5xx; default 3)
-  --door gateway|api3    which credentials to use when both sets are set (HY3D_DOOR); by
+  --door DOOR            gateway, api3 or tokenhub (HY3D_DOOR): which door, and so which
+                         credentials (tokenhub: HY3D_API_KEY holds a TokenHub key); by
                          default a kind only API 3.0 offers (rapid) or a job recorded there
                          goes through API 3.0, anything else through the gateway when
                          HY3D_API_KEY is set

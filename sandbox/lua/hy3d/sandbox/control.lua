@@ -94,7 +94,7 @@ end
 local CONFIG_KEYS = {
   wait_time = "number", run_time = "number", envelope = "string", concurrency = "table", slot_cooldown = "number",
   rate_limit = "number", url_ttl = "number", job_ttl = "number", expired_code = "string", result_format = "string",
-  gateway_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean",
+  gateway_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean", tokenhub = "table",
 }
 
 local MAX_BLOB = 512 * 1024 * 1024

@@ -19,6 +19,7 @@ local store = require "hy3d.sandbox.store"
 local doors = require "hy3d.sandbox.doors"
 local cos = require "hy3d.sandbox.cos"
 local control = require "hy3d.sandbox.control"
+local tokenhub = require "hy3d.sandbox.tokenhub"
 
 local format = string.format
 local json_response, openai_error = doors.json_response, doors.openai_error
@@ -46,6 +47,7 @@ local DEFAULTS = {
   expired_code = "FailedOperation.JobNotFound",   -- answer for unknown or expired JobIds (reference §6 [I])
   result_format = "add",    -- Pro ResultFormat adds a file to OBJ+GLB ("add") or replaces them ("replace")
   gateway_credits = false,  -- gateway queries carry ResultCreditConsumed/Details (one report says not [R])
+  tokenhub = { keys = false, http_status = true },   -- TokenHub: its keys (false: the gateway's); errors at 4xx/5xx
   ranges = true,            -- file URLs and /_sandbox/blob honour Range (false: always 200, no Accept-Ranges)
   max_skew = 300,           -- seconds of clock skew before AuthFailure.SignatureExpire
   max_body = 10 * 1024 * 1024,   -- request bodies above this get RequestSizeLimitExceeded
@@ -62,7 +64,7 @@ local DEFAULTS = {
 -- The sandbox object: this module's methods and those of its parts, each name owned by one part.
 local Sandbox = {}
 Sandbox.__index = Sandbox
-for _, part in ipairs { store, doors, cos, control } do
+for _, part in ipairs { store, doors, cos, control, tokenhub } do
   for name, method in pairs(part.methods) do
     assert(Sandbox[name] == nil, name)
     Sandbox[name] = method
@@ -74,6 +76,8 @@ function Sandbox:handle(req)
   if path == "/" and req.headers["x-tc-action"] then return self:api3(req) end
   if path == "/v1/ai3d/submit" then return self:gateway(req, "submit") end
   if path == "/v1/ai3d/query" then return self:gateway(req, "query") end
+  local th = path:match("^/v1/api/3d/(%a+)$")
+  if th == "submit" or th == "query" then return self:tokenhub(req, th) end
   local job_id, name = path:match("^/files/(%d+)/([%w%.]+)$")
   if job_id then return self:files(req, job_id, name) end
   local what = path:match("^/_sandbox/(%a+)$")
