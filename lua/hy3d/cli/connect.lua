@@ -51,7 +51,8 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
     end
     return chosen, (by == "--door" and "--door " or "HY3D_DOOR=") .. chosen
   end
-  if kind and kind ~= "pro" then return "api3", kind_from end
+  local recorded_key = rec and rec.door == "tokenhub" and cred.key     -- TokenHub also has rapid jobs
+  if kind and kind ~= "pro" and not recorded_key then return "api3", kind_from end
   if rec and (rec.door == "api3" and cred.api3 or (rec.door == "gateway" or rec.door == "tokenhub") and cred.key) then
     return rec.door, ("the job record (job %s was submitted through %s)"):format(tostring(rec.job_id),
       rec.door == "api3" and "API 3.0" or rec.door == "tokenhub" and "TokenHub" or "the gateway")
