@@ -5,8 +5,8 @@
 -- (validation, concurrency slots: Pro 3, Express 1 by default, rate limit, faults), and the API
 -- 3.0 answer is put in TokenHub's shape. What the reference marks uncertain is configurable under
 -- the `tokenhub` option: `keys` (false: the gateway's keys), `http_status` (false: every error at
--- HTTP 200, else 400/401/404/429/500 by code). A job is queried only with the model it was
--- submitted with, and only through this door (TokenHub ids are not ai3d's). Methods of the sandbox
+-- HTTP 200, else 400/401/404/429/500 by code). This door finds only its own jobs, and only with
+-- the model each was submitted with. Methods of the sandbox
 -- object (hy3d.sandbox mixes `methods` in); depends on doors (perform, envelopes), actions and store (uuid).
 local cjson = require "cjson"
 local actions = require "hy3d.sandbox.actions"
