@@ -218,7 +218,8 @@ end
 function Client:_needs_api3(what)
   if self.door == "api3" then return nil end
   return self:_error { kind = "invalid", code = what:upper() .. "_NEEDS_API3",
-    message = what .. " reaches API 3.0 actions and needs secret_id and secret_key; this client uses the gateway (api_key)" }
+    message = what .. " reaches API 3.0 actions and needs secret_id and secret_key; this client uses the "
+      .. (self.door == "gateway" and "gateway (api_key)" or (tostring(self.door) .. " door")) }
 end
 
 --- Calls any API 3.0 action by name with a table of parameters: the escape hatch for actions
@@ -332,6 +333,7 @@ Client.__close = Client.close
 function Client:__tostring()
   local how = self.door == "gateway" and "gateway, API key set"
     or self.door == "api3" and ("API 3.0, %s, SecretId set"):format(self.region)
+    or self.door and self._has_key and (self.door .. ", API key set")
     or "no credentials"
   return ("hy3d.Client (%s, %s)"):format(self.base_url, how)
 end

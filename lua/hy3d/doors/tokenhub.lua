@@ -63,7 +63,7 @@ local function shown(v)
 end
 
 local function refuse(field, why)
-  return { kind = "invalid", code = "FIELD_NOT_ON_DOOR", field = field,
+  return { kind = "invalid", code = "FIELD_NOT_ON_DOOR", field = tostring(field),
            message = ("the tokenhub door cannot express %s: %s (nothing was sent)"):format(shown(field), why) }
 end
 
@@ -217,7 +217,7 @@ end
 -- errors pass as they are.
 function M.failure(_, _, err)
   if err.kind == "http" and err.code ~= nil and not tostring(err.code):match("^HTTP_%d+$") then
-    err.kind, err.code = "api", tostring(err.code)
+    err.kind, err.code = "api", text(err.code) or tostring(err.code)
   end
   if err.http_status == 401 and (err.kind == "api" or err.kind == "http") then
     err.hint = "TokenHub refused the API key: check HY3D_API_KEY (or api_key); a TokenHub key (sk-...) is not "
