@@ -1,7 +1,8 @@
 --- hy3d-sandbox: an offline emulator of Tencent's Hunyuan 3D service for development, demos and
 -- tests. Two doors share one job store: the OpenAI-compatible gateway (`/v1/ai3d/submit`,
 -- `/v1/ai3d/query`, API key) and Tencent Cloud API 3.0 (`POST /`, `X-TC-Action`, TC3-HMAC-SHA256)
--- with all 19 ai3d actions. Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result
+-- with all 19 ai3d actions; TokenHub (/v1/api/3d/submit|query, hy3d.sandbox.tokenhub) shares it
+-- too. Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result
 -- files are generated and served by the sandbox behind COS-like signed URLs; faults, limits and
 -- expiry are configurable; `/_sandbox/` has the control and inspection endpoints, among them a
 -- job clock that tests freeze and advance. The API 3.0 door answers in the language of
