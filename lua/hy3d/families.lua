@@ -10,7 +10,7 @@ local files = require "hy3d.files"
 -- action> [, doors = { <door name>, ... }] }. It holds the families only, so `pairs(hy3d.kinds)`
 -- lists them on every Lua; register, list and get come from its metatable (and are reserved names).
 local ACTIONS = {}
-local BUILTIN = {}                                -- name -> true for the families of this release
+local BUILTIN = {}                                -- name -> the entry of each family of this release
 local METHODS = {}
 setmetatable(ACTIONS, { __index = METHODS })
 
@@ -57,7 +57,7 @@ function METHODS.register(def, colon)
   if def.replace ~= nil and type(def.replace) ~= "boolean" then refuse("replace must be true or false") end
   if ACTIONS[name] and not def.replace then
     refuse(("%q is already a %s family (replace = true replaces it)"):format(name,
-      BUILTIN[name] and "built-in" or "registered"))
+      BUILTIN[name] == ACTIONS[name] and "built-in" or "registered"))
   end
   local on
   if def.doors ~= nil then
@@ -83,7 +83,6 @@ function METHODS.register(def, colon)
   end
   local entry = { submit = def.submit, query = def.query, doors = on }
   ACTIONS[name] = entry
-  BUILTIN[name] = nil
   return entry
 end
 
@@ -103,7 +102,7 @@ function METHODS.get(name, colon)
     list = {}
     for i, d in ipairs(k.doors) do list[i] = d end
   end
-  return { name = name, submit = k.submit, query = k.query, doors = list, builtin = BUILTIN[name] == true }
+  return { name = name, submit = k.submit, query = k.query, doors = list, builtin = BUILTIN[name] == k }
 end
 
 -- The built-in families, registered the same way: the API 3.0 Submit and Query/Describe action of
@@ -119,8 +118,7 @@ for _, f in ipairs {
   { "motion", "SubmitHunyuanTo3DMotionJob", "DescribeHunyuanTo3DMotionJob" },
   { "rigging", "SubmitAutoRiggingJob", "DescribeAutoRiggingJob" },
 } do
-  METHODS.register { name = f[1], submit = f[2], query = f[3] }
-  BUILTIN[f[1]] = true
+  BUILTIN[f[1]] = METHODS.register { name = f[1], submit = f[2], query = f[3] }
 end
 
 --- The actions of `family` (default "pro") on `door` (a name in hy3d.doors, or nil), and the family's

@@ -43,8 +43,9 @@ local OUTPUT_HELP = output_help(true)
 
 local JOB_HELP = [[
 job:
-  --kind pro|rapid       the job family (default pro; rapid needs API 3.0 credentials and
-                         uses them even when HY3D_API_KEY is set)
+  --kind KIND            the job family: pro (default), rapid, or a kind HY3D_KINDS adds
+                         (sent the prompt and --image as given); all but pro need API 3.0
+                         credentials and use them even when HY3D_API_KEY is set
   --image PATH|URL       an image to build from (PNG, JPEG or WebP; a URL is sent as ImageUrl)
   --view NAME=PATH|URL   another view of the object, for pro (repeatable; NAME is left, right,
                          back, top, bottom, left_front or right_front; needs --image)

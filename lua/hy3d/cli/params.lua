@@ -162,9 +162,13 @@ local function save_options(o)
   return s
 end
 
--- Fills in what generate's files need from the job: the default formats, and the ResultFormat a
--- requested STL/USDZ/FBX (pro) or a rapid job's single file needs.
+-- Fills in what generate's files need from the job: the default formats (every file for a kind
+-- added at run time), and the ResultFormat a requested STL/USDZ/FBX (pro) or a rapid job's single file needs.
 local function reconcile(params, save, kind)
+  if not save.formats and kind ~= "pro" and kind ~= "rapid" then   -- a kind added at run time: what it makes
+    save.formats = { "all" }
+    return true
+  end
   if not save.formats then
     save.formats = { params.ResultFormat or "GLB" }
     if kind == "rapid" and not params.ResultFormat then params.ResultFormat = "GLB" end
