@@ -92,6 +92,15 @@ describe("a job family registered at run time", function()
     assert.equal(#seen, count(seen, SUBMIT) + count(seen, QUERY))
   end)
 
+  it("fails a job the way the service does, matched by a fault on its family", function()
+    sb:fault { action = "fail", route = "animation", code = "FailedOperation.AnimationFailed" }
+    local res, err = client:wait(assert(client:submit({ Motion = "x" }, { kind = "animation" })), { interval = 0.05 })
+    assert.is_nil(res)
+    assert.equal("job", err.kind)
+    assert.equal("FailedOperation.AnimationFailed", err.code)
+    assert.equal("animation", err.result.kind)
+  end)
+
   it("is refused on a door it was not registered for, before anything is sent", function()
     local gw = sb:client()
     local job, err = gw:submit({ Motion = "x" }, { kind = "animation" })
@@ -258,6 +267,12 @@ describe("hy3d command with HY3D_KINDS", function()
     assert.equal("animation", cli.events(out)[1].kind)
     local seen = actions_of(sb)
     assert.equal(1, count(seen, SUBMIT))
+    -- without HY3D_KINDS, the recorded kind is one this hy3d does not have: it says how to add it
+    code, out, err = cli.run("wait " .. id, cli.merge(env, { HY3D_KINDS = false }), cwd)
+    assert.equal(2, code, out)
+    assert.matches("the job record says this is a animation job, a kind this hy3d does not have: add it with "
+      .. "HY3D_KINDS=animation=SUBMIT,QUERY", err, 1, true)
+    assert.equal(1 + count(seen, QUERY), #actions_of(sb))
   end)
 
   it("refuses a kind it does not have, naming the ones it has, and a malformed HY3D_KINDS", function()

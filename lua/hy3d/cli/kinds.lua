@@ -67,9 +67,15 @@ function M.from_flags(kind)
   return FLAG_FAMILIES[kind] == true
 end
 
---- `kind` when it names a family (status, wait and download take any), else nil and a usage error.
-function M.any_kind(kind)
+--- `kind` when it names a family (status, wait and download take any), else nil and a usage error
+-- (`recorded`: the kind came from the job record, not from --kind).
+function M.any_kind(kind, recorded)
   if kinds().get(kind) then return kind end
+  if recorded then
+    local name = tostring(kind):sub(1, 64):gsub("[^%w_]", "?")
+    return nil, usage_error(("the job record says this is a %s job, a kind this hy3d does not have: add it with "
+      .. "HY3D_KINDS=%s=SUBMIT,QUERY, or give --kind"):format(name, name))
+  end
   return nil, usage_error("--kind is one of " .. concat(kinds().list(), ", "))
 end
 

@@ -60,7 +60,7 @@ local function job_argument(ctx, o, pos)
   if id == "" or id:find("[%s%c]") then return nil, usage_error("not a JobId") end
   local rec = ctx:lookup(id)
   local kind = o.kind or (rec and type(rec.kind) == "string" and rec.kind) or "pro"
-  local known, kerr = require("hy3d.cli.kinds").any_kind(kind)
+  local known, kerr = require("hy3d.cli.kinds").any_kind(kind, o.kind == nil)
   if not known then return nil, kerr end
   ctx.job_id, ctx.kind, ctx.kind_given = id, kind, o.kind ~= nil
   if rec then rec.job_id = id end
