@@ -275,6 +275,15 @@ describe("hy3d command with HY3D_KINDS", function()
     assert.equal(1 + count(seen, QUERY), #actions_of(sb))
   end)
 
+  it("sends the --param fields of a kind whose parameters no option sets", function()
+    local code, out, err = cli.run("submit --kind animation --param 'Character={\"Url\":\"https://x/hero.glb\"}' "
+      .. "--param Duration=5 --param Motion=wave", env, cwd)
+    assert.equal(0, code, err)
+    assert.matches("^%S+\n$", out)
+    local body = require("hy3d.core").decode(sb:requests("api")[1].body)
+    assert.same({ Character = { Url = "https://x/hero.glb" }, Duration = 5, Motion = "wave" }, body)
+  end)
+
   it("refuses a kind it does not have, naming the ones it has, and a malformed HY3D_KINDS", function()
     local code, _, err = cli.run("submit x --kind dancing", env, cwd)
     assert.equal(2, code)
