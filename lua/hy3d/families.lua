@@ -154,6 +154,14 @@ local function resolve(family, door)
   return k, family
 end
 
+--- The formats generate and download_files take by default for a job of `family` (nil: pro): GLB,
+-- but every file for a family registered at run time (what it makes is not known here).
+local function default_formats(family)
+  local k = rawget(ACTIONS, family or "pro")
+  if k and BUILTIN[family or "pro"] ~= k then return { "all" } end
+  return { "GLB" }
+end
+
 --- The family of a job table or of the options given with a bare JobId (nil: pro).
 local function of(job, opts)
   return opts.kind or (type(job) == "table" and job.kind) or nil
@@ -217,5 +225,6 @@ return {
   names = names,
   resolve = resolve,
   of = of,
+  default_formats = default_formats,
   deliverable = deliverable,
 }

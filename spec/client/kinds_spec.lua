@@ -83,10 +83,12 @@ describe("a job family registered at run time", function()
     assert.equal(2, #out.files)
     for _, f in ipairs(out.files) do assert.is_true(sandbox.exists(f.path), f.path) end
     local again
-    again, err = client:download_files(out.job.JobId, { kind = "animation", formats = { "all" }, dir = dir,
-                                                        name = "again" })
+    again, err = client:download_files(out.job.JobId, { kind = "animation", dir = dir, name = "again" })
     assert.is_nil(err)
-    assert.equal(2, #again)
+    assert.equal(2, #again)                       -- every file by default: what it makes is not known here
+    again, err = client:download_files(out.result, { formats = { "GLB" }, dir = dir, name = "glb" })
+    assert.is_nil(again)
+    assert.equal("NO_SUCH_FORMAT", err.code)
     local seen = actions_of(sb)
     assert.equal(1, count(seen, SUBMIT))
     assert.equal(#seen, count(seen, SUBMIT) + count(seen, QUERY))

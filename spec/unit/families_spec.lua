@@ -139,6 +139,18 @@ describe("hy3d.families", function()
       assert.equal(p, families.deliverable("animation", p, { "GLB" }))
     end)
 
+    it("downloads every file of a registered family by default, GLB of the others", function()
+      kinds.register { name = "animation", submit = SUBMIT, query = QUERY }
+      assert.same({ "all" }, families.default_formats("animation"))
+      assert.same({ "GLB" }, families.default_formats(nil))
+      assert.same({ "GLB" }, families.default_formats("rigging"))
+      assert.same({ "GLB" }, families.default_formats("nothing"))
+      local saved = kinds.pro
+      finally(function() kinds.pro = saved end)
+      kinds.register { name = "pro", submit = "SubmitPro2Job", query = "QueryPro2Job", replace = true }
+      assert.same({ "all" }, families.default_formats(nil))
+    end)
+
     it("replaces a family only when told, a built-in one then no longer marked built-in", function()
       local saved = kinds.part
       finally(function() kinds.part = saved end)
