@@ -64,6 +64,7 @@ build = {
     ["hy3d.cli.connect"] = "lua/hy3d/cli/connect.lua",
     ["hy3d.cli.context"] = "lua/hy3d/cli/context.lua",
     ["hy3d.cli.exit"] = "lua/hy3d/cli/exit.lua",
+    ["hy3d.cli.kinds"] = "lua/hy3d/cli/kinds.lua",
     ["hy3d.cli.output"] = "lua/hy3d/cli/output.lua",
     ["hy3d.cli.params"] = "lua/hy3d/cli/params.lua",
     ["hy3d.cli.cmd.download"] = "lua/hy3d/cli/cmd/download.lua",

@@ -40,6 +40,7 @@ build = {
     ["hy3d.sandbox.http"] = "lua/hy3d/sandbox/http.lua",
     ["hy3d.sandbox.actions"] = "lua/hy3d/sandbox/actions.lua",
     ["hy3d.sandbox.faults"] = "lua/hy3d/sandbox/faults.lua",
+    ["hy3d.sandbox.families"] = "lua/hy3d/sandbox/families.lua",
     ["hy3d.sandbox.image"] = "lua/hy3d/sandbox/image.lua",
     ["hy3d.sandbox.tc3"] = "lua/hy3d/sandbox/tc3.lua",
     ["hy3d.sandbox.assets"] = "lua/hy3d/sandbox/assets/init.lua",

@@ -251,9 +251,10 @@ end
 
 --- Generates a model in one call: submits `params` (a table of API fields, or a prompt string
 -- meaning { Prompt = s }), waits for the job and downloads its files. opts: kind, formats (default
--- {"GLB"}), dir, name, extract (see download_files), on_submit(job) (called as soon as the JobId
--- exists: record it), on_status(result), on_progress(done, total, type), interval and timeout (of
--- the wait), max_bytes, download_timeout (download_files' timeout: bounds the downloads). Returns
+-- {"GLB"}; {"all"} for a family registered at run time), dir, name, extract (see download_files),
+-- on_submit(job) (called as soon as the JobId exists: record it), on_status(result),
+-- on_progress(done, total, type), interval and timeout (of the wait), max_bytes, download_timeout
+-- (download_files' timeout: bounds the downloads). Returns
 -- { job = <submit response>, result = <final query result>, files = <list from download_files> }
 -- or nil, err; err.job_id is set whenever a job exists.
 function Client:generate(params, opts)
@@ -265,7 +266,7 @@ function Client:generate(params, opts)
   end
   local job, err
   if self._validate then
-    params, err = families.deliverable(opts.kind or "pro", params, opts.formats or { "GLB" })
+    params, err = families.deliverable(opts.kind or "pro", params, opts.formats or families.default_formats(opts.kind))
     if not params then return nil, self:_error(err) end
   end
   job, err = self:submit(params, { kind = opts.kind })

@@ -44,8 +44,9 @@ local OUTPUT_HELP = output_help(true)
 
 local JOB_HELP = [[
 job:
-  --kind pro|rapid       the job family (default pro; rapid needs API 3.0 credentials and
-                         uses them even when HY3D_API_KEY is set)
+  --kind KIND            the job family: pro (default), rapid, or a kind HY3D_KINDS adds
+                         (sent the prompt and --image as given); all but pro need API 3.0
+                         credentials and use them even when HY3D_API_KEY is set
   --image PATH|URL       an image to build from (PNG, JPEG or WebP; a URL is sent as ImageUrl)
   --view NAME=PATH|URL   another view of the object, for pro (repeatable; NAME is left, right,
                          back, top, bottom, left_front or right_front; needs --image)
@@ -56,6 +57,9 @@ job:
   --pbr                  PBR materials (EnablePBR)
   --result-format FMT    an extra file type: STL, USDZ or FBX for pro; OBJ, GLB, STL, USDZ, FBX
                          or MP4 for rapid
+  --param NAME=VALUE     an API field sent as given (repeatable): VALUE is read as JSON
+                         (5, true, {"Url":"https://..."}), else as a string; for fields no
+                         option sets, such as those of a kind HY3D_KINDS adds
   --no-validate          skip hy3d's local check of the job's parameters (the service still
                          checks them)
 ]]
@@ -107,7 +111,7 @@ local OPTIONS = {
   ["--kind"] = { key = "kind" }, ["--model"] = { key = "model" }, ["--image"] = { key = "image" },
   ["--view"] = { key = "view", multi = true }, ["--faces"] = { key = "faces" }, ["--type"] = { key = "type" },
   ["--polygon"] = { key = "polygon" }, ["--pbr"] = { key = "pbr", flag = true },
-  ["--result-format"] = { key = "result_format" },
+  ["--result-format"] = { key = "result_format" }, ["--param"] = { key = "param", multi = true },
   ["--timeout"] = { key = "timeout" }, ["--interval"] = { key = "interval" },
   ["-o"] = { key = "output" }, ["--output"] = { key = "output" }, ["--format"] = { key = "format" },
   ["--dir"] = { key = "dir" }, ["--extract"] = { key = "extract", flag = true },
@@ -121,7 +125,7 @@ local GROUPS = {
   connect = { "--api-key", "--base-url", "--endpoint", "--region", "--retries", "--door", "--allow-http", "--language" },
   kind = { "--kind" },
   job = { "--kind", "--model", "--image", "--view", "--faces", "--type", "--polygon", "--pbr", "--result-format",
-          "--no-validate" },
+          "--param", "--no-validate" },
   wait = { "--timeout", "--interval" },
   save = { "-o", "--output", "--format", "--dir", "--extract" },
   list = { "--limit" },
@@ -150,7 +154,7 @@ end
 -- Messages never repeat an option's value (it may be a key).
 local function parse(cmd, args)
   local spec = allowed(cmd)
-  local o, pos = { view = {} }, {}
+  local o, pos = { view = {}, param = {} }, {}
   local i, only_positional = 1, false
   while i <= #args do
     local a = args[i]

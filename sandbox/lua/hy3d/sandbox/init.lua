@@ -11,8 +11,8 @@
 -- This module is the server: new(cfg) (options in DEFAULTS), the routing table handle(req), and
 -- listen/step/run/close; the parts are store (jobs, clock, slots), doors (gateway and API 3.0,
 -- envelopes), cos (signed file URLs, byte ranges), control (/_sandbox/, request log), main (the
--- command line), actions (the 19 actions' parameters), faults, http (the HTTP/1.1 server), tc3
--- and assets (the result files).
+-- command line), actions (the 19 actions' parameters), families (job families configured at run
+-- time), faults, http (the HTTP/1.1 server), tc3 and assets (the result files).
 local http = require "hy3d.sandbox.http"
 local assets = require "hy3d.sandbox.assets"
 local faults = require "hy3d.sandbox.faults"
@@ -21,6 +21,7 @@ local doors = require "hy3d.sandbox.doors"
 local cos = require "hy3d.sandbox.cos"
 local control = require "hy3d.sandbox.control"
 local tokenhub = require "hy3d.sandbox.tokenhub"
+local families = require "hy3d.sandbox.families"
 
 local format = string.format
 local json_response, openai_error = doors.json_response, doors.openai_error
@@ -55,6 +56,7 @@ local DEFAULTS = {
   max_faces = 100000,       -- cap on generated triangles (FaceCount is honoured up to this)
   seed = nil,               -- seeds JobIds, RequestIds and probabilistic faults
   faults = nil,             -- fault rules to start with (see hy3d.sandbox.faults)
+  families = nil,           -- job families beyond the catalogue: { { name, submit, query, results }, ... }
   log = false,              -- request log: false, a file name, or "-" for stderr (JSON lines)
   lifetime = nil,           -- exit after this many seconds (a safety net for scripts)
   max_connections = 900,    -- open connections (select's FD_SETSIZE is 1024); past it, an incomplete head or
@@ -65,7 +67,7 @@ local DEFAULTS = {
 -- The sandbox object: this module's methods and those of its parts, each name owned by one part.
 local Sandbox = {}
 Sandbox.__index = Sandbox
-for _, part in ipairs { store, doors, cos, control, tokenhub } do
+for _, part in ipairs { store, doors, cos, control, tokenhub, families } do
   for name, method in pairs(part.methods) do
     assert(Sandbox[name] == nil, name)
     Sandbox[name] = method
@@ -95,7 +97,7 @@ local function new(cfg)
   local c = {}
   for k, v in pairs(DEFAULTS) do c[k] = v end
   for k, v in pairs(cfg or {}) do
-    if DEFAULTS[k] == nil and k ~= "lifetime" and k ~= "seed" and k ~= "faults" then
+    if DEFAULTS[k] == nil and k ~= "lifetime" and k ~= "seed" and k ~= "faults" and k ~= "families" then
       error("hy3d-sandbox: unknown option " .. tostring(k), 2)
     end
     c[k] = v
@@ -116,6 +118,11 @@ local function new(cfg)
   }, Sandbox)
   for _, rule in ipairs(c.faults or {}) do
     local ok, err = self.faults:add(rule)
+    if not ok then error("hy3d-sandbox: " .. err, 2) end
+  end
+  c.families, c.extra_families = nil, nil
+  for _, f in ipairs(cfg and cfg.families or {}) do
+    local ok, err = self:add_family(f)
     if not ok then error("hy3d-sandbox: " .. err, 2) end
   end
   if c.log == "-" then
