@@ -1,7 +1,7 @@
 -- hy3d.doors — the service's doors as data: per door, what credentials it takes, the routes or path
 -- a request goes to, and the field names of its answers (the envelope the C core classifies with:
 -- the core names nothing of the service). Used by hy3d.options (choosing a door) and
--- hy3d.transport (one exchange). Depends on nothing.
+-- hy3d.transport (one exchange). Depends on the doors kept in their own modules (hy3d.doors.*).
 --
 -- A door is a table:
 --   name         how hy3d.new's `door` option and HY3D_DOOR name it
@@ -13,9 +13,13 @@
 --                what one exchange sends for an action (the family's Submit or Query/Describe
 --                name, or any action for client:call): the method, a path (joined to the base
 --                URL), the body (a table sent as JSON, a string or nil) and the action to sign
---                (nil: unsigned)
---   answer(door, action, res, submit) -> res | nil, error fields   (optional)
+--                (nil: unsigned); or nil and the fields of an error (nothing is sent: a field
+--                the door cannot express is an invalid error naming the door)
+--   answer(door, action, res, submit, params) -> res | nil, error fields   (optional)
 --                the answer as the client reads it (the shape of API 3.0's Response)
+--   failure(door, action, err, submit, params) -> err   (optional)
+--                a failed exchange's error fields, put in hy3d's kinds (e.g. http -> api)
+--   auth_scheme  "Bearer" when the key always goes after that scheme (else the auth_scheme option)
 local M = {}
 
 -- Where the service's answers keep what a client reads: {"Response": {..., "RequestId": ...,
@@ -55,8 +59,8 @@ M.api3 = {
 }
 
 -- The doors by name, and their names in the order messages list them.
-local BY_NAME = { gateway = M.gateway, api3 = M.api3 }
-M.names = { "gateway", "api3" }
+local BY_NAME = { gateway = M.gateway, api3 = M.api3, tokenhub = require "hy3d.doors.tokenhub" }
+M.names = { "gateway", "api3", "tokenhub" }
 
 --- The door called `name`, or nil.
 function M.get(name)

@@ -4,10 +4,11 @@
 -- hy3d.doors.
 --
 -- A site's entry for a door is an overlay on the door's table: url, service, version, region (the
--- defaults hy3d.options reads), `actions` (family -> { submit, query }: the families this site
--- offers through the door, replacing hy3d.families' table) and `unsupported` (family -> list of
--- submit fields the site's action does not take: refused locally, never dropped). A door may also
--- carry its own overlays as `sites = { intl = {...} }` in its hy3d.doors table.
+-- defaults hy3d.options reads), `actions` (family -> { submit, query }: the built-in families this
+-- site names its own way; hy3d.families resolves them through it) and `unsupported` (family -> list
+-- of submit fields the site's action does not take: refused locally, never dropped). Which site
+-- offers which family is the registry's (hy3d.kinds.register's `sites`), not the site's. A door may
+-- also carry its own overlays as `sites = { intl = {...} }` in its hy3d.doors table.
 local doors = require "hy3d.doors"
 
 local M = {}
@@ -17,10 +18,10 @@ M.names = { "mainland", "intl" }
 M.default = "mainland"
 
 -- The international site (tencentcloud.com accounts): product `hunyuan` 2023-09-01 at
--- hunyuan.intl.tencentcloudapi.com (reference §1 row 4; landscape (a) rows 4-5). It lacks
--- texture, profile and motion; ReduceFace is SmartTopology there; texture_edit and convert_job
--- are its own. AutoRigging is listed by the intl documentation but not by the stored intl SDK:
--- kept, the service has the last word.
+-- hunyuan.intl.tencentcloudapi.com (reference §1 row 4; landscape (a) rows 4-5). ReduceFace is
+-- SmartTopology there. (It lacks texture, profile and motion, and texture_edit and convert_job are
+-- its own: hy3d.families registers them with their sites. AutoRigging is listed by the intl
+-- documentation but not by the stored intl SDK: kept, the service has the last word.)
 M.intl = {
   api3 = {
     url = "https://hunyuan.intl.tencentcloudapi.com",
@@ -29,14 +30,7 @@ M.intl = {
     region = "ap-singapore",
     regions = { "ap-singapore", "na-siliconvalley" },
     actions = {
-      pro = { submit = "SubmitHunyuanTo3DProJob", query = "QueryHunyuanTo3DProJob" },
-      rapid = { submit = "SubmitHunyuanTo3DRapidJob", query = "QueryHunyuanTo3DRapidJob" },
-      part = { submit = "SubmitHunyuan3DPartJob", query = "QueryHunyuan3DPartJob" },
-      uv = { submit = "SubmitHunyuanTo3DUVJob", query = "DescribeHunyuanTo3DUVJob" },
       reduce_face = { submit = "Submit3DSmartTopologyJob", query = "Describe3DSmartTopologyJob" },
-      rigging = { submit = "SubmitAutoRiggingJob", query = "DescribeAutoRiggingJob" },
-      texture_edit = { submit = "SubmitHunyuanTo3DTextureEditJob", query = "QueryHunyuanTo3DTextureEditJob" },
-      convert_job = { submit = "SubmitConvert3DFormatJob", query = "DescribeConvert3DFormatJob" },
     },
     unsupported = { pro = { "ResultFormat" }, part = { "Model" } },
   },
@@ -66,36 +60,21 @@ function M.door(name, site)
   if cache[key] then return cache[key] end
   local d = { site = site }
   for k, v in pairs(overlay) do d[k] = v end
-  if d.actions and not d.families then
-    d.families = {}
-    for family in pairs(d.actions) do d.families[family] = true end
-  end
   cache[key] = setmetatable(d, { __index = base })
   return cache[key]
 end
 
---- The site (other than mainland) whose doors offer `family`, or nil: for the message that sends
--- a user there.
-function M.offering(family)
-  for _, site in ipairs(M.names) do
-    for _, overlay in pairs(M[site] or {}) do
-      if overlay.actions and overlay.actions[family] then return site end
-    end
-  end
-  return nil
-end
-
 --- nil when a submit of `family` with `params` can go through `door` (a door table), else the
--- fields of an invalid error naming the site and the field it does not take (nothing is sent).
-function M.check(door, family, params)
+-- fields of an invalid error naming the site, the field it does not take and `submit` (the family's
+-- Submit action there, as hy3d.families resolved it). Nothing is sent.
+function M.check(door, family, params, submit)
   local list = type(door) == "table" and door.unsupported and door.unsupported[family]
   if not list then return nil end
   for _, field in ipairs(list) do
     if params[field] ~= nil then
       return { kind = "invalid", code = "NOT_ON_SITE", field = field,
         message = ("the %s site's %s jobs take no %s (%s there has no such field); nothing was sent"):format(
-          door.site or M.default, family, field, door.actions and door.actions[family] and door.actions[family].submit
-          or "the action") }
+          door.site or M.default, family, field, submit or "the action") }
     end
   end
   return nil

@@ -39,9 +39,11 @@ function Slots:wait(tr, interval)
     end
     if oldest and now() - (oldest.checked or 0) >= interval then
       oldest.checked = now()
-      local k = families.resolve(oldest.kind, tr.door_impl) or families.actions[oldest.kind]
-      local res = tr:api(k.query, { JobId = oldest.id })
-      if res and (res.Status == "DONE" or res.Status == "FAIL") then self:ended(oldest.id) end
+      -- the family's actions on this client's door (a site may name them its own way); a family removed
+      -- from hy3d.kinds since (kinds[name] = nil) cannot be polled: its slot is freed
+      local family = rawget(families.actions, oldest.kind) and families.resolve(oldest.kind, tr.door_impl)
+      local res = family and tr:api(family.query, { JobId = oldest.id })
+      if not family or (res and (res.Status == "DONE" or res.Status == "FAIL")) then self:ended(oldest.id) end
     end
   end
   tr:sleep_until(now() + 0.05)

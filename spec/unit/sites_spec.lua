@@ -46,6 +46,30 @@ describe("hy3d.sites", function()
     assert.equal("UNKNOWN_KIND", err.code)
   end)
 
+  it("keeps which site has a family in hy3d.kinds, and a site's own names for built-in families only", function()
+    local d = sites.door("api3", "intl")
+    assert.equal("SubmitReduceFaceJob", families.actions.reduce_face.submit)   -- the registry keeps the mainland's
+    local kinds = require("hy3d").kinds
+    kinds.register { name = "spec_intl_only", submit = "SubmitSpecJob", query = "DescribeSpecJob", sites = { "intl" } }
+    assert.equal("SubmitSpecJob", families.resolve("spec_intl_only", d).submit)
+    local a, err = families.resolve("spec_intl_only", "api3")
+    assert.is_nil(a)
+    assert.equal("KIND_NOT_ON_SITE", err.code)
+    assert.same({ "intl" }, kinds.get("spec_intl_only").sites)
+    kinds.spec_intl_only = nil
+    kinds.register { name = "spec_everywhere", submit = "SubmitSpecJob", query = "DescribeSpecJob" }
+    assert.equal("SubmitSpecJob", families.resolve("spec_everywhere", d).submit)
+    kinds.spec_everywhere = nil
+    assert.has_error(function()
+      kinds.register { name = "spec_bad", submit = "SubmitSpecJob", query = "DescribeSpecJob", sites = { "mars" } }
+    end, "hy3d.kinds.register: sites[1] (\"mars\") is not a site (sites: mainland, intl)")
+    local builtin = kinds.reduce_face
+    kinds.register { name = "reduce_face", submit = "SubmitMyReduceJob", query = "DescribeMyReduceJob", replace = true }
+    assert.equal("SubmitMyReduceJob", families.resolve("reduce_face", d).submit)   -- replaced: its own names
+    kinds.reduce_face = builtin
+    assert.equal("Submit3DSmartTopologyJob", families.resolve("reduce_face", d).submit)
+  end)
+
   it("refuses the fields a site's action does not take, naming site and field", function()
     local d = sites.door("api3", "intl")
     local err = sites.check(d, "pro", { Prompt = "x", ResultFormat = "STL" })

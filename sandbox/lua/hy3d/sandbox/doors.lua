@@ -308,7 +308,7 @@ function Sandbox:api_preflight(req, entry, site)
   if not region_ok(site.regions(self.cfg), region) then
     return self:api_error("UnsupportedRegion", format("The region `%s` is not supported by %s.", region, site.service))
   end
-  if not site.actions[h["x-tc-action"]] then
+  if not self:action_of(h["x-tc-action"], site) then
     return self:api_error("InvalidAction", format("The action `%s` is not found.", h["x-tc-action"]))
   end
   if not json_content_type(h["content-type"]) then
@@ -326,7 +326,7 @@ end
 function Sandbox:api3(req)
   local name = req.headers["x-tc-action"]
   local site = intl.site_of(req.headers.authorization, tc3.parse)
-  local action = site.actions[name or ""]
+  local action = self:action_of(name or "", site)
   local entry = self:record(req, { route = "api", door = site.door, site = site.name, action = name, auth = "tc3" })
   local tags = { "api", name or "", action and action.family or "", action and action.role or "" }
   if action and action.role == "sync" then tags[#tags + 1] = "convert" end

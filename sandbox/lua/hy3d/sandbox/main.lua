@@ -4,6 +4,7 @@
 local socket = require "socket"
 local actions = require "hy3d.sandbox.actions"
 local faults = require "hy3d.sandbox.faults"
+local families = require "hy3d.sandbox.families"
 local sandbox = require "hy3d.sandbox"
 
 local gettime = socket.gettime
@@ -48,6 +49,10 @@ usage: hy3d-sandbox [options]
                          body and no Accept-Ranges (a host without range support). By default they
                          answer like COS: ETag, Accept-Ranges, 206 for one byte range, 416 past the end
   --max-faces N          cap on generated triangles (default 100000)
+  --family NAME=SUBMIT,QUERY[,TYPE...]
+                         also serve a job family the catalogue lacks (repeatable): its Submit and
+                         Query/Describe action, any parameters accepted, result files of TYPE
+                         (default FBX); e.g. animation=SubmitCharacterToAnimationJob,DescribeCharacterToAnimationJob
   --fault SPEC           inject faults: ROUTE:ACTION[:key=value,...] (repeatable; also
                          HY3D_SANDBOX_FAULTS, rules separated by ';'); see doc/sandbox.md
   --seed N               make JobIds, RequestIds and probabilistic faults repeatable
@@ -116,8 +121,8 @@ local STRING = { ["--host"] = "host", ["--envelope"] = "envelope", ["--expired-c
                  ["--result-format"] = "result_format", ["--log"] = "log",
                  ["--intl-on-mainland-code"] = "intl_on_mainland_code", ["--mainland-on-intl-code"] = "mainland_on_intl_code" }
 local VALUED = { ["--api-key"] = true, ["--key"] = true, ["--secret-id"] = true, ["--secret-key"] = true, ["--region"] = true,
-                 ["--fault"] = true, ["--concurrency"] = true, ["--intl-secret-id"] = true, ["--intl-secret-key"] = true,
-                 ["--intl-region"] = true }
+                 ["--fault"] = true, ["--concurrency"] = true, ["--family"] = true, ["--intl-secret-id"] = true,
+                 ["--intl-secret-key"] = true, ["--intl-region"] = true }
 local CHOICES = { envelope = { wrapped = true, flat = true }, result_format = { add = true, replace = true } }
 
 --- Parses argv and the environment into a config table, or nil, message.
@@ -166,6 +171,11 @@ local function parse_args(argv, getenv)
     elseif a == "--intl-secret-key" then intl_keys[#intl_keys + 1] = v
     elseif a == "--intl-region" then intl_regions[#intl_regions + 1] = v
     elseif a == "--fault" then fault_specs[#fault_specs + 1] = v
+    elseif a == "--family" then
+      local def, err = families.parse(v)
+      if not def then return nil, "--family: " .. err end
+      cfg.families = cfg.families or {}
+      cfg.families[#cfg.families + 1] = def
     else                                             -- --concurrency
       cfg.concurrency = parse_concurrency(v)
       if not cfg.concurrency then return nil, "--concurrency needs N or family=N,... (families: pro, rapid, ...)" end
