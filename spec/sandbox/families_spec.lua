@@ -35,6 +35,20 @@ describe("hy3d.sandbox.families", function()
     assert.is_nil(sandbox.new():action_of(SUBMIT))            -- per sandbox, not per process
   end)
 
+  it("serves a configured family on the intl site too, after that site's own actions", function()
+    local intl = require "hy3d.sandbox.intl"
+    local sb = sandbox.new { families = { { name = "animation", submit = SUBMIT, query = QUERY } } }
+    local site = intl.sites.intl
+    assert.equal("intl", site.name)
+    assert.equal("submit", sb:action_of(SUBMIT, site).role)
+    assert.equal(intl.ACTIONS.Submit3DSmartTopologyJob, sb:action_of("Submit3DSmartTopologyJob", site))
+    assert.is_nil(sb:action_of("Submit3DSmartTopologyJob"))   -- the mainland has no such action
+    local _, err = sb:add_family { name = "texture_edit", submit = "SubmitAJob", query = "DescribeAJob" }
+    assert.matches("of the catalogue already", err)
+    _, err = sb:add_family { name = "topo", submit = "Submit3DSmartTopologyJob", query = "DescribeAJob" }
+    assert.matches("exists already", err)
+  end)
+
   it("refuses a family that clashes or is malformed, saying why", function()
     local cases = {
       { { name = "pro", submit = "SubmitAJob", query = "DescribeAJob" }, "of the catalogue already" },
