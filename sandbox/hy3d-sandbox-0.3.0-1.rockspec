@@ -34,6 +34,7 @@ build = {
     ["hy3d.sandbox.main"] = "lua/hy3d/sandbox/main.lua",
     ["hy3d.sandbox.store"] = "lua/hy3d/sandbox/store.lua",
     ["hy3d.sandbox.doors"] = "lua/hy3d/sandbox/doors.lua",
+    ["hy3d.sandbox.mps"] = "lua/hy3d/sandbox/mps.lua",
     ["hy3d.sandbox.cos"] = "lua/hy3d/sandbox/cos.lua",
     ["hy3d.sandbox.control"] = "lua/hy3d/sandbox/control.lua",
     ["hy3d.sandbox.http"] = "lua/hy3d/sandbox/http.lua",

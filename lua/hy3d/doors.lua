@@ -1,7 +1,7 @@
 -- hy3d.doors — the service's doors as data: per door, what credentials it takes, the routes or path
 -- a request goes to, and the field names of its answers (the envelope the C core classifies with:
 -- the core names nothing of the service). Used by hy3d.options (choosing a door) and
--- hy3d.transport (one exchange). Depends on nothing.
+-- hy3d.transport (one exchange). Depends on hy3d.mps (the MPS door).
 --
 -- A door is a table:
 --   name         how hy3d.new's `door` option and HY3D_DOOR name it
@@ -16,6 +16,10 @@
 --                (nil: unsigned)
 --   answer(door, action, res, submit) -> res | nil, error fields   (optional)
 --                the answer as the client reads it (the shape of API 3.0's Response)
+--   check(door, kind, params) -> nil | { field, message }   (optional)
+--                the door's own local rules, in place of hy3d.validate's (validate = true)
+-- request may also return nil and the fields of an invalid error (a field the door cannot express).
+-- Other doors live in modules of their own (hy3d.mps).
 local M = {}
 
 -- Where the service's answers keep what a client reads: {"Response": {..., "RequestId": ...,
@@ -54,9 +58,13 @@ M.api3 = {
   end,
 }
 
+-- Media Processing (MPS): TC3 for service mps, SubmitHunyuan3DTask / QueryHunyuan3DTask (hy3d.mps).
+M.mps = require "hy3d.mps"
+M.mps.envelope = M.envelope
+
 -- The doors by name, and their names in the order messages list them.
-local BY_NAME = { gateway = M.gateway, api3 = M.api3 }
-M.names = { "gateway", "api3" }
+local BY_NAME = { gateway = M.gateway, api3 = M.api3, mps = M.mps }
+M.names = { "gateway", "api3", "mps" }
 
 --- The door called `name`, or nil.
 function M.get(name)

@@ -65,6 +65,7 @@ end
 function Transport:try(action, params, timeout, submit)
   local door = self.door_impl
   local method, target, body, signed = door:request(action, params, submit)
+  if not method then return nil, target end      -- the door cannot say it (an invalid error's fields)
   local req, err = self.engine:request(method, target, body, timeout, submit, signed)
   if not req then return nil, err end
   local res, rerr = self:settle(req)

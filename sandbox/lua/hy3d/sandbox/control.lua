@@ -95,6 +95,7 @@ local CONFIG_KEYS = {
   wait_time = "number", run_time = "number", envelope = "string", concurrency = "table", slot_cooldown = "number",
   rate_limit = "number", url_ttl = "number", job_ttl = "number", expired_code = "string", result_format = "string",
   gateway_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean",
+  mps = "table",
 }
 
 local MAX_BLOB = 512 * 1024 * 1024

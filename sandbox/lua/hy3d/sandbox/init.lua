@@ -19,6 +19,7 @@ local store = require "hy3d.sandbox.store"
 local doors = require "hy3d.sandbox.doors"
 local cos = require "hy3d.sandbox.cos"
 local control = require "hy3d.sandbox.control"
+local mps = require "hy3d.sandbox.mps"
 
 local format = string.format
 local json_response, openai_error = doors.json_response, doors.openai_error
@@ -57,12 +58,13 @@ local DEFAULTS = {
   max_connections = 900,    -- open connections (select's FD_SETSIZE is 1024); past it, an incomplete head or
                             -- the longest-idle one is closed
   header_timeout = 10,      -- seconds a connection has to send a complete request head (then 408 and closed)
+  mps = mps.defaults,       -- the MPS door's open questions (hy3d.sandbox.mps): statuses, GenerateType values, ...
 }
 
 -- The sandbox object: this module's methods and those of its parts, each name owned by one part.
 local Sandbox = {}
 Sandbox.__index = Sandbox
-for _, part in ipairs { store, doors, cos, control } do
+for _, part in ipairs { store, doors, cos, control, mps } do
   for name, method in pairs(part.methods) do
     assert(Sandbox[name] == nil, name)
     Sandbox[name] = method
@@ -71,6 +73,7 @@ end
 
 function Sandbox:handle(req)
   local path = req.path
+  if path == "/" and mps.owns(req) then return self:mps(req) end
   if path == "/" and req.headers["x-tc-action"] then return self:api3(req) end
   if path == "/v1/ai3d/submit" then return self:gateway(req, "submit") end
   if path == "/v1/ai3d/query" then return self:gateway(req, "query") end
