@@ -194,7 +194,8 @@ function Client:wait(job, opts)
       return nil, self:_error { kind = "decode", code = "NO_STATUS", job_id = id, request_id = res.RequestId,
         message = "the query response has no Status" }
     end
-    local progress = type(res.Progress) == "number" and res.Progress or nil   -- a door that reports it (mps)
+    local progress = res.Progress                 -- a door that reports it (mps); never NaN, which ~= itself
+    if type(progress) ~= "number" or progress ~= progress then progress = nil end
     if status ~= last or progress ~= last_progress then
       last, last_progress = status, progress
       if opts.on_status then

@@ -16,7 +16,7 @@ describe("hy3d.cli.connect", function()
     assert.same({ "gateway", "HY3D_DOOR=gateway" }, { choose(ctx { HY3D_DOOR = " gateway " }, {}, both, "rapid") })
     local door, err = choose(ctx { HY3D_DOOR = "sideways" }, {}, both)
     assert.is_nil(door)
-    assert.same({ kind = "usage", message = "HY3D_DOOR is gateway or api3" }, err)
+    assert.same({ kind = "usage", message = "HY3D_DOOR is gateway, api3 or mps" }, err)
     assert.same({ "gateway", "HY3D_API_KEY is set" }, { choose(ctx { HY3D_DOOR = "  " }, {}, both) })
   end)
 
@@ -27,6 +27,13 @@ describe("hy3d.cli.connect", function()
     assert.equal("the job record (job 1234 was submitted through API 3.0)", why)
     local key_only = { key = "sk-gateway-key", key_from = "HY3D_API_KEY" }
     assert.same({ "gateway", "HY3D_API_KEY is set" }, { choose(ctx(), {}, key_only, "pro", "x", { door = "api3" }) })
+  end)
+
+  it("takes --door mps with the SecretId pair, and queries a job recorded there through MPS", function()
+    assert.same({ "mps", "--door mps" }, { choose(ctx(), { door = "MPS" }, both) })
+    assert.same({ "mps", "HY3D_DOOR=mps" }, { choose(ctx { HY3D_DOOR = "mps" }, {}, both) })
+    local door, why = choose(ctx(), {}, both, "pro", "x", { door = "mps", job_id = "4deda860" })
+    assert.same({ "mps", "the job record (job 4deda860 was submitted through MPS)" }, { door, why })
   end)
 
   it("falls back on the credentials that are set", function()

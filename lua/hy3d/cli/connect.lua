@@ -1,6 +1,6 @@
 --- hy3d.cli.connect: the client of a command: the credentials and URLs resolved from flags and
 -- the process environment (so that every message names a flag or a variable), the door chosen
--- (gateway or API 3.0) and why, then hy3d.new. `ctx` is the run's context (hy3d.cli.context):
+-- (gateway, API 3.0 or MPS) and why, then hy3d.new. `ctx` is the run's context (hy3d.cli.context):
 -- its secret, warn and getenv, and the fields door, door_why, key_from, language, client it sets.
 -- The library checks the same credentials again (hy3d.new): the CLI checks first only to name the
 -- variable or flag a user can fix. Version-neutral Lua (5.1 to 5.4, LuaJIT).
@@ -33,7 +33,7 @@ end
 
 local loopback = validate.loopback
 
--- Which door (gateway or api3) a command uses, from --door, HY3D_DOOR, the job's kind, the job
+-- Which door (gateway, api3 or mps) a command uses, from --door, HY3D_DOOR, the job's kind, the job
 -- record and the credentials that are set; and why, in the words of the command line.
 -- `kind`/`kind_from` (a phrase) and `rec` (the job record's entry) are optional.
 local function choose_door(self, o, cred, kind, kind_from, rec)
@@ -44,15 +44,15 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
   end
   if chosen then
     chosen = chosen:match("^%s*(.-)%s*$"):lower()
-    if chosen ~= "gateway" and chosen ~= "api3" then
-      return nil, usage_error(by .. " is gateway or api3")
+    if chosen ~= "gateway" and chosen ~= "api3" and chosen ~= "mps" then
+      return nil, usage_error(by .. " is gateway, api3 or mps")
     end
     return chosen, (by == "--door" and "--door " or "HY3D_DOOR=") .. chosen
   end
   if kind and kind ~= "pro" then return "api3", kind_from end
-  if rec and (rec.door == "api3" and cred.api3 or rec.door == "gateway" and cred.key) then
+  if rec and ((rec.door == "api3" or rec.door == "mps") and cred.api3 or rec.door == "gateway" and cred.key) then
     return rec.door, ("the job record (job %s was submitted through %s)"):format(tostring(rec.job_id),
-      rec.door == "api3" and "API 3.0" or "the gateway")
+      rec.door == "api3" and "API 3.0" or rec.door == "mps" and "MPS" or "the gateway")
   end
   if cred.key then return "gateway", cred.key_from .. " is set" end
   if cred.api3 or cred.id or cred.secret then return "api3", "TENCENTCLOUD_SECRET_ID is set" end
@@ -99,6 +99,8 @@ function M.connect(self, o, kind, kind_from, rec)
   local door, why = choose_door(self, o, cred, kind, kind_from, rec)
   if not door then return nil, why end
   self.door, self.door_why, self.key_from, self.language = door, why, cred.key_from, language
+  local pair = door ~= "gateway"                  -- api3 and mps sign with the SecretId pair
+  local words = door == "mps" and "MPS" or "API 3.0"
   if door == "gateway" then
     if kind and kind ~= "pro" then
       return nil, errors.new { kind = "invalid", code = "KIND_NEEDS_API3",
@@ -110,13 +112,13 @@ function M.connect(self, o, kind, kind_from, rec)
     end
   elseif not cred.api3 then
     if cred.id or cred.secret then
-      return nil, credentials_error("HALF_CREDENTIALS", ("%s is set but %s is not: API 3.0 needs both"):format(
+      return nil, credentials_error("HALF_CREDENTIALS", ("%s is set but %s is not: %s needs both"):format(
         cred.id and "TENCENTCLOUD_SECRET_ID" or "TENCENTCLOUD_SECRET_KEY",
-        cred.id and "TENCENTCLOUD_SECRET_KEY" or "TENCENTCLOUD_SECRET_ID"))
+        cred.id and "TENCENTCLOUD_SECRET_KEY" or "TENCENTCLOUD_SECRET_ID", words))
     end
     local verb = (why:match("^%-%-door") or why:match("^HY3D_DOOR")) and "chose" or "needs"
-    return nil, credentials_error("NO_CREDENTIALS", ("%s %s API 3.0: set TENCENTCLOUD_SECRET_ID and "
-      .. "TENCENTCLOUD_SECRET_KEY%s"):format(why, verb, cred.key and " (HY3D_API_KEY is for the gateway, which offers "
+    return nil, credentials_error("NO_CREDENTIALS", ("%s %s %s: set TENCENTCLOUD_SECRET_ID and "
+      .. "TENCENTCLOUD_SECRET_KEY%s"):format(why, verb, words, cred.key and " (HY3D_API_KEY is for the gateway, which offers "
       .. "only pro jobs)" or ""))
   end
   if door == "gateway" and (cred.id ~= nil) ~= (cred.secret ~= nil) then
@@ -125,8 +127,8 @@ function M.connect(self, o, kind, kind_from, rec)
       cred.id and "TENCENTCLOUD_SECRET_KEY" or "TENCENTCLOUD_SECRET_ID", cred.key_from))
   end
   local flag, var = "--base-url", "HY3D_BASE_URL"
-  if door == "api3" then flag, var = "--endpoint", "HY3D_ENDPOINT" end
-  local url, url_from = o[door == "api3" and "endpoint" or "base_url"], flag
+  if pair then flag, var = "--endpoint", "HY3D_ENDPOINT" end
+  local url, url_from = o[pair and "endpoint" or "base_url"], flag
   if not url then url, url_from = process_env(var), var end
   if url then
     if not url:match("^https?://[^/%s]+") then
@@ -140,11 +142,11 @@ function M.connect(self, o, kind, kind_from, rec)
   local ok, client = pcall(hy3d.new, {
     door = door,
     api_key = door == "gateway" and cred.key or nil,
-    secret_id = door == "api3" and cred.id or nil, secret_key = door == "api3" and cred.secret or nil,
-    token = door == "api3" and cred.token or nil,
-    base_url = door == "gateway" and url or nil, endpoint = door == "api3" and url or nil,
+    secret_id = pair and cred.id or nil, secret_key = pair and cred.secret or nil,
+    token = pair and cred.token or nil,
+    base_url = door == "gateway" and url or nil, endpoint = pair and url or nil,
     region = o.region, max_retries = o.retries, allow_http = o.allow_http or nil,
-    language = door == "api3" and language or nil,                 -- the gateway has no such choice
+    language = pair and language or nil,                           -- the gateway has no such choice
     validate = not o.no_validate })
   -- hy3d.new raises a message string; the credentials it checks (length, control characters)
   -- were checked above, naming the variable, so what is left is a usage error

@@ -51,7 +51,7 @@ commands:
 HY3D_API_KEY (the gateway; HY3D_BASE_URL to point elsewhere) or TENCENTCLOUD_SECRET_ID and
 TENCENTCLOUD_SECRET_KEY (API 3.0; TENCENTCLOUD_SESSION_TOKEN, TENCENTCLOUD_REGION, HY3D_ENDPOINT).
 With both set, rapid jobs and jobs recorded on API 3.0 use API 3.0, others the gateway;
---door gateway|api3 or HY3D_DOOR chooses.
+--door gateway|api3|mps or HY3D_DOOR chooses (mps: Media Processing, the same SecretId pair).
 
 exit codes: 0 done, 1 the job failed, 2 usage or invalid input, 3 credentials or authentication,
 4 network/HTTP, 5 timeout, 6 other API error, 7 local file error, 70 internal error,
