@@ -1,7 +1,8 @@
 -- hy3d.doors — the service's doors as data: per door, what credentials it takes, the routes or path
 -- a request goes to, and the field names of its answers (the envelope the C core classifies with:
 -- the core names nothing of the service). Used by hy3d.options (choosing a door) and
--- hy3d.transport (one exchange). Depends on hy3d.mps (the MPS door).
+-- hy3d.transport (one exchange). Depends on the doors kept in their own modules (hy3d.doors.*:
+-- tokenhub, mps).
 --
 -- A door is a table:
 --   name         how hy3d.new's `door` option and HY3D_DOOR name it
@@ -13,13 +14,17 @@
 --                what one exchange sends for an action (the family's Submit or Query/Describe
 --                name, or any action for client:call): the method, a path (joined to the base
 --                URL), the body (a table sent as JSON, a string or nil) and the action to sign
---                (nil: unsigned)
---   answer(door, action, res, submit) -> res | nil, error fields   (optional)
+--                (nil: unsigned); or nil and the fields of an error (nothing is sent: a field
+--                the door cannot express is an invalid error naming the door)
+--   answer(door, action, res, submit, params) -> res | nil, error fields   (optional)
 --                the answer as the client reads it (the shape of API 3.0's Response)
+--   failure(door, action, err, submit, params) -> err   (optional)
+--                a failed exchange's error fields, put in hy3d's kinds (e.g. http -> api)
 --   check(door, kind, params) -> nil | { field, message }   (optional)
 --                the door's own local rules, in place of hy3d.validate's (validate = true)
--- request may also return nil and the fields of an invalid error (a field the door cannot express).
--- Other doors live in modules of their own (hy3d.mps).
+--   auth_scheme  "Bearer" when the key always goes after that scheme (else the auth_scheme option)
+-- Doors other than the gateway and API 3.0 live in modules of their own (hy3d.doors.tokenhub,
+-- hy3d.doors.mps).
 local M = {}
 
 -- Where the service's answers keep what a client reads: {"Response": {..., "RequestId": ...,
@@ -58,13 +63,17 @@ M.api3 = {
   end,
 }
 
--- Media Processing (MPS): TC3 for service mps, SubmitHunyuan3DTask / QueryHunyuan3DTask (hy3d.mps).
-M.mps = require "hy3d.mps"
+-- Media Processing (MPS): TC3 for service mps, SubmitHunyuan3DTask / QueryHunyuan3DTask
+-- (hy3d.doors.mps); its answers keep API 3.0's envelope.
+M.mps = require "hy3d.doors.mps"
 M.mps.envelope = M.envelope
 
+-- TokenHub: Bearer key, snake_case fields, its own routes and envelope (hy3d.doors.tokenhub).
+M.tokenhub = require "hy3d.doors.tokenhub"
+
 -- The doors by name, and their names in the order messages list them.
-local BY_NAME = { gateway = M.gateway, api3 = M.api3, mps = M.mps }
-M.names = { "gateway", "api3", "mps" }
+local BY_NAME = { gateway = M.gateway, api3 = M.api3, tokenhub = M.tokenhub, mps = M.mps }
+M.names = { "gateway", "api3", "tokenhub", "mps" }
 
 --- The door called `name`, or nil.
 function M.get(name)

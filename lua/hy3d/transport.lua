@@ -65,11 +65,12 @@ end
 function Transport:try(action, params, timeout, submit)
   local door = self.door_impl
   local method, target, body, signed = door:request(action, params, submit)
-  if not method then return nil, target end      -- the door cannot say it (an invalid error's fields)
+  if not method then return nil, target end      -- the door refused the params: nothing was sent
   local req, err = self.engine:request(method, target, body, timeout, submit, signed)
   if not req then return nil, err end
   local res, rerr = self:settle(req)
-  if res and door.answer then return door:answer(action, res, submit) end
+  if res and door.answer then return door:answer(action, res, submit, params) end
+  if not res and door.failure then return nil, door:failure(action, rerr, submit, params) end
   return res, rerr
 end
 

@@ -1,9 +1,10 @@
 --- hy3d.cli.connect: the client of a command: the credentials and URLs resolved from flags and
 -- the process environment (so that every message names a flag or a variable), the door chosen
--- (gateway, API 3.0 or MPS) and why, then hy3d.new. `ctx` is the run's context (hy3d.cli.context):
+-- (gateway, API 3.0, TokenHub or MPS) and why, then hy3d.new. `ctx` is the run's context (hy3d.cli.context):
 -- its secret, warn and getenv, and the fields door, door_why, key_from, language, client it sets.
 -- The library checks the same credentials again (hy3d.new): the CLI checks first only to name the
 -- variable or flag a user can fix. Version-neutral Lua (5.1 to 5.4, LuaJIT).
+local doors = require "hy3d.doors"
 local errors = require "hy3d.error"
 local validate = require "hy3d.validate"
 local args = require "hy3d.cli.args"
@@ -33,8 +34,11 @@ end
 
 local loopback = validate.loopback
 
--- Which door (gateway, api3 or mps) a command uses, from --door, HY3D_DOOR, the job's kind, the job
--- record and the credentials that are set; and why, in the words of the command line.
+-- Each door as a message names it.
+local DOOR_WORDS = { gateway = "the gateway", api3 = "API 3.0", tokenhub = "TokenHub", mps = "MPS" }
+
+-- Which door (gateway, api3, tokenhub, mps: hy3d.doors' names) a command uses, from --door, HY3D_DOOR, the job's
+-- kind, the job record and the credentials that are set; and why, in the words of the command line.
 -- `kind`/`kind_from` (a phrase) and `rec` (the job record's entry) are optional.
 local function choose_door(self, o, cred, kind, kind_from, rec)
   local chosen, by = o.door, "--door"
@@ -44,15 +48,21 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
   end
   if chosen then
     chosen = chosen:match("^%s*(.-)%s*$"):lower()
-    if chosen ~= "gateway" and chosen ~= "api3" and chosen ~= "mps" then
-      return nil, usage_error(by .. " is gateway, api3 or mps")
+    if not doors.get(chosen) then
+      return nil, usage_error(by .. " is " .. table.concat(doors.names, ", ", 1, #doors.names - 1) .. " or "
+        .. doors.names[#doors.names])
     end
     return chosen, (by == "--door" and "--door " or "HY3D_DOOR=") .. chosen
   end
-  if kind and kind ~= "pro" then return "api3", kind_from end
-  if rec and ((rec.door == "api3" or rec.door == "mps") and cred.api3 or rec.door == "gateway" and cred.key) then
+  -- a job recorded on a door whose credentials are set goes back there; on TokenHub (rapid too)
+  -- and MPS (texture too) whatever its kind
+  local rd = rec and doors.get(rec.door)
+  local usable = rd and (rd.credentials == "pair" and cred.api3 or rd.credentials == "key" and cred.key)
+  local keeps = usable and rec.door ~= "api3" and rec.door ~= "gateway"
+  if kind and kind ~= "pro" and not keeps then return "api3", kind_from end
+  if usable then
     return rec.door, ("the job record (job %s was submitted through %s)"):format(tostring(rec.job_id),
-      rec.door == "api3" and "API 3.0" or rec.door == "mps" and "MPS" or "the gateway")
+      DOOR_WORDS[rec.door] or rec.door)
   end
   if cred.key then return "gateway", cred.key_from .. " is set" end
   if cred.api3 or cred.id or cred.secret then return "api3", "TENCENTCLOUD_SECRET_ID is set" end
@@ -99,9 +109,14 @@ function M.connect(self, o, kind, kind_from, rec)
   local door, why = choose_door(self, o, cred, kind, kind_from, rec)
   if not door then return nil, why end
   self.door, self.door_why, self.key_from, self.language = door, why, cred.key_from, language
-  local pair = door ~= "gateway"                  -- api3 and mps sign with the SecretId pair
-  local words = door == "mps" and "MPS" or "API 3.0"
-  if door == "gateway" then
+  local pair = doors.get(door).credentials == "pair"     -- api3 and mps sign with the SecretId pair
+  local words = DOOR_WORDS[door]
+  if door == "tokenhub" then
+    if not cred.key then
+      return nil, credentials_error("NO_CREDENTIALS", why .. " chose TokenHub, but HY3D_API_KEY is not set "
+        .. "(a TokenHub key, sk-...)")
+    end
+  elseif door == "gateway" then
     if kind and kind ~= "pro" then
       return nil, errors.new { kind = "invalid", code = "KIND_NEEDS_API3",
         message = ("%s chose the gateway, which offers only pro jobs; a %s job needs API 3.0 (--door api3)"):format(
@@ -141,10 +156,10 @@ function M.connect(self, o, kind, kind_from, rec)
   end
   local ok, client = pcall(hy3d.new, {
     door = door,
-    api_key = door == "gateway" and cred.key or nil,
+    api_key = not pair and cred.key or nil,
     secret_id = pair and cred.id or nil, secret_key = pair and cred.secret or nil,
     token = pair and cred.token or nil,
-    base_url = door == "gateway" and url or nil, endpoint = pair and url or nil,
+    base_url = not pair and url or nil, endpoint = pair and url or nil,
     region = o.region, max_retries = o.retries, allow_http = o.allow_http or nil,
     language = pair and language or nil,                           -- the gateway has no such choice
     validate = not o.no_validate })

@@ -1,4 +1,4 @@
---- hy3d.mps — the Media Processing (MPS) door as data and functions: its service, version and endpoint,
+--- hy3d.doors.mps — the Media Processing (MPS) door as data and functions: its service, version and endpoint,
 -- the API 3.0 field names turned into MPS's (SubmitHunyuan3DTask / QueryHunyuan3DTask, TaskId), a
 -- field MPS cannot express refused naming the door, MPS's local value rules, and its answers read
 -- into the client's shape (Status WAIT/RUN/DONE/FAIL, ResultFile3Ds, ErrorCode/ErrorMessage,
@@ -109,7 +109,8 @@ local function translate(params, texture)
 end
 
 --- What one exchange sends: MPS's action for the family's action, MPS's field names; any other
--- action (client:call) goes as it is. Returns method, path, body, action to sign; or nil and the
+-- action goes as it is (none does today: call and convert are API 3.0's, and a family registered
+-- at run time is not on this door). Returns method, path, body, action to sign; or nil and the
 -- fields of an invalid error.
 function M.request(door, action, params)
   local role = ACTIONS[action]
