@@ -218,12 +218,17 @@ function Client:wait(job, opts)
   end
 end
 
--- nil on API 3.0, else the error that says the method `what` (call, convert) needs it.
+-- nil on API 3.0, else the error that says the method `what` (call, convert) needs it, naming
+-- the client's door (MPS signs with the same pair as API 3.0, but for its own service).
 function Client:_needs_api3(what)
   if self.door == "api3" then return nil end
+  local uses = self.door == "gateway" and "the gateway (api_key)"
+    or self._transport.door_impl.credentials == "pair"
+      and ("the %s door (its secret_id and secret_key work with door = \"api3\")"):format(tostring(self.door))
+    or ("the %s door (api_key)"):format(tostring(self.door))
   return self:_error { kind = "invalid", code = what:upper() .. "_NEEDS_API3",
-    message = what .. " reaches API 3.0 actions and needs secret_id and secret_key; this client uses the "
-      .. (self.door == "gateway" and "gateway (api_key)" or (tostring(self.door) .. " door")) }
+    message = what .. " reaches API 3.0 actions and needs door \"api3\" (secret_id and secret_key); this client uses "
+      .. uses }
 end
 
 --- Calls any API 3.0 action by name with a table of parameters: the escape hatch for actions

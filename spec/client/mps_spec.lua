@@ -144,6 +144,21 @@ describe("the mps door", function()
     assert.equal(0, #sb:requests("mps"))                               -- nothing was sent
   end)
 
+  it("refuses call and convert naming the mps door (they are API 3.0's), and tostring names it", function()
+    local c = client()
+    for _, try in ipairs { function() return c:call("DescribeAutoRiggingJob", {}) end,
+                           function() return c:convert { File3D = "https://x/m.glb", Format = "STL" } end } do
+      local res, err = try()
+      assert.is_nil(res)
+      assert.equal("invalid", err.kind)
+      assert.matches("_NEEDS_API3$", err.code)
+      assert.matches("this client uses the mps door", err.message, 1, true)
+      assert.is_nil(err.message:find("gateway", 1, true))
+    end
+    assert.matches("mps door, SecretId set", tostring(c), 1, true)
+    assert.equal(0, #sb:requests("mps"))
+  end)
+
   it("checks MPS's rules locally, and the sandbox checks them when the client does not", function()
     local c = client()
     for _, case in ipairs {
