@@ -37,6 +37,10 @@ describe("hy3d.cli.connect", function()
     assert.same({ "mps", "HY3D_DOOR=mps" }, { choose(ctx { HY3D_DOOR = "mps" }, {}, both) })
     local door, why = choose(ctx(), {}, both, "pro", "x", { door = "mps", job_id = "4deda860" })
     assert.same({ "mps", "the job record (job 4deda860 was submitted through MPS)" }, { door, why })
+    door, why = choose(ctx(), {}, both, "texture", "the job record", { door = "mps", job_id = "4deda861" })
+    assert.same({ "mps", "the job record (job 4deda861 was submitted through MPS)" }, { door, why })
+    local key_only = { key = "sk-gateway-key", key_from = "HY3D_API_KEY" }
+    assert.same({ "gateway", "HY3D_API_KEY is set" }, { choose(ctx(), {}, key_only, "pro", "x", { door = "mps" }) })
   end)
 
   it("falls back on the credentials that are set", function()
