@@ -53,6 +53,7 @@ build = {
     ["hy3d.loop"] = "lua/hy3d/loop.lua",
     ["hy3d.doors"] = "lua/hy3d/doors.lua",
     ["hy3d.doors.tokenhub"] = "lua/hy3d/doors/tokenhub.lua",
+    ["hy3d.doors.mps"] = "lua/hy3d/doors/mps.lua",
     ["hy3d.sites"] = "lua/hy3d/sites.lua",
     ["hy3d.error"] = "lua/hy3d/error.lua",
     ["hy3d.scheduler"] = "lua/hy3d/scheduler.lua",

@@ -36,6 +36,7 @@ build = {
     ["hy3d.sandbox.doors"] = "lua/hy3d/sandbox/doors.lua",
     ["hy3d.sandbox.intl"] = "lua/hy3d/sandbox/intl.lua",
     ["hy3d.sandbox.tokenhub"] = "lua/hy3d/sandbox/tokenhub.lua",
+    ["hy3d.sandbox.mps"] = "lua/hy3d/sandbox/mps.lua",
     ["hy3d.sandbox.cos"] = "lua/hy3d/sandbox/cos.lua",
     ["hy3d.sandbox.control"] = "lua/hy3d/sandbox/control.lua",
     ["hy3d.sandbox.http"] = "lua/hy3d/sandbox/http.lua",

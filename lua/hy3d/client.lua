@@ -30,7 +30,8 @@ for name, method in pairs(download) do Client[name] = method end
 --- Creates a client. Gateway options: api_key, base_url, auth_scheme ("Bearer"). API 3.0
 -- options: secret_id, secret_key, token (STS), region, endpoint, version, language. Both:
 -- timeout, connect_timeout, poll_interval, user_agent, yield (a function that replaces
--- coroutine.yield). An api_key selects the gateway, a SecretId/SecretKey API 3.0 (hy3d.options).
+-- coroutine.yield). An api_key selects the gateway, a SecretId/SecretKey API 3.0 (hy3d.options);
+-- door names one (gateway, api3, tokenhub, mps), site ("mainland", "intl") its site (hy3d.sites).
 local function new(opts)
   opts = check_options("hy3d.new", opts, options.types, 2)
   local s = options.settings(opts)
@@ -40,7 +41,6 @@ local function new(opts)
     door = door,
     mode = door,                                  -- its earlier name, kept as an alias
     site = s.site,                                -- "mainland" or "intl" (hy3d.sites)
-    _door = s.door_impl,
     region = door == "api3" and s.region or nil,
     request_timeout = s.transport.request_timeout,
     poll_interval = s.poll_interval,
@@ -75,7 +75,7 @@ end
 
 -- The action names of a job family, or nil and an invalid error (unknown family, or not on this door).
 function Client:_kind(kind)
-  local k, family = families.resolve(kind, self.door and self._door)
+  local k, family = families.resolve(kind, self.door and self._transport.door_impl)
   if not k then return nil, self:_error(family) end
   return k, family
 end
@@ -90,8 +90,8 @@ end
 --- Submits a job. `params` is a table of API fields sent as the JSON body unchanged; opts.kind
 -- picks the family: "pro" (default), "rapid", "part", "uv", "reduce_face", "texture", "profile",
 -- "motion", "rigging", the intl site's "texture_edit" and "convert_job", or one hy3d.kinds.register
--- added (all but pro need API 3.0, or TokenHub for rapid). Returns the job (the unwrapped response: JobId,
--- RequestId, and `kind`) or nil, err.
+-- added (all but pro need API 3.0, or TokenHub for rapid, MPS for texture). Returns the job (the
+-- unwrapped response: JobId, RequestId, and `kind`) or nil, err.
 function Client:submit(params, opts)
   if type(params) ~= "table" then error("hy3d submit: expects a table of API fields", 2) end
   opts = check_options("hy3d submit", opts, SUBMIT_OPTIONS, 2)
@@ -99,10 +99,12 @@ function Client:submit(params, opts)
   if err then return nil, err end
   local k, kind = self:_kind(opts.kind)
   if not k then return nil, kind end
-  local unsupported = sites.check(self._door, kind, params, k.submit)  -- not a rule: the site cannot express it
+  local door = self._transport.door_impl   -- the door's table on the client's site (hy3d.sites.door)
+  local unsupported = sites.check(door, kind, params, k.submit)  -- not a rule: the site cannot express it
   if unsupported then return nil, self:_error(unsupported) end
   if self._validate then
-    local bad = validate.check(kind, params)
+    local bad
+    if door.check then bad = door:check(kind, params) else bad = validate.check(kind, params) end
     if bad then
       return nil, self:_error { kind = "invalid", code = "INVALID_PARAMETER", field = bad.field,
         message = bad.message .. " (checked locally; nothing was sent — validate = false skips the check)" }
@@ -156,7 +158,7 @@ end
 --- Polls a job until it is DONE (returns the result) or FAIL (nil, err of kind "job").
 -- opts: interval (seconds between polls), timeout (total seconds, default 1800, bounding every
 -- poll too; on expiry nil, err of kind "timeout" with job_id), on_status(result) (called when
--- Status changes), kind (for a bare JobId that is not pro).
+-- Status changes, or Progress on a door that reports it), kind (for a bare JobId that is not pro).
 function Client:wait(job, opts)
   local id = job_id_of(job, "hy3d wait")
   opts = check_options("hy3d wait", opts, WAIT_OPTIONS, 2)
@@ -169,7 +171,7 @@ function Client:wait(job, opts)
   local k, kind = self:_kind(kind_of(job, opts))
   if not k then return nil, kind end
   local tr, deadline = self._transport, now() + limit
-  local last
+  local last, last_progress
   local function timed_out(cause)
     return self:_error { kind = "timeout", code = "WAIT_TIMEOUT", job_id = id, status = last, cause = cause,
       message = ("job %s did not finish within %g s (last status %s%s); it goes on at the service:"
@@ -198,8 +200,10 @@ function Client:wait(job, opts)
       return nil, self:_error { kind = "decode", code = "NO_STATUS", job_id = id, request_id = res.RequestId,
         message = "the query response has no Status" }
     end
-    if status ~= last then
-      last = status
+    local progress = res.Progress                 -- a door that reports it (mps); never NaN, which ~= itself
+    if type(progress) ~= "number" or progress ~= progress then progress = nil end
+    if status ~= last or progress ~= last_progress then
+      last, last_progress = status, progress
       if opts.on_status then
         local ok, cerr = pcall(opts.on_status, res)
         if not ok then
@@ -220,12 +224,17 @@ function Client:wait(job, opts)
   end
 end
 
--- nil on API 3.0, else the error that says the method `what` (call, convert) needs it.
+-- nil on API 3.0, else the error that says the method `what` (call, convert) needs it, naming
+-- the client's door (MPS signs with the same pair as API 3.0, but for its own service).
 function Client:_needs_api3(what)
   if self.door == "api3" then return nil end
+  local uses = self.door == "gateway" and "the gateway (api_key)"
+    or self._transport.door_impl.credentials == "pair"
+      and ("the %s door (its secret_id and secret_key work with door = \"api3\")"):format(tostring(self.door))
+    or ("the %s door (api_key)"):format(tostring(self.door))
   return self:_error { kind = "invalid", code = what:upper() .. "_NEEDS_API3",
-    message = what .. " reaches API 3.0 actions and needs secret_id and secret_key; this client uses the "
-      .. (self.door == "gateway" and "gateway (api_key)" or (tostring(self.door) .. " door")) }
+    message = what .. " reaches API 3.0 actions and needs door \"api3\" (secret_id and secret_key); this client uses "
+      .. uses }
 end
 
 --- Calls any API 3.0 action by name with a table of parameters: the escape hatch for actions
@@ -338,9 +347,11 @@ end
 Client.__close = Client.close
 
 function Client:__tostring()
+  local intl = self.site ~= sites.default and (" (" .. tostring(self.site) .. ")") or ""
   local how = self.door == "gateway" and "gateway, API key set"
-    or self.door == "api3" and ("API 3.0%s, %s, SecretId set"):format(self.site == "intl" and " (intl)" or "", self.region)
-    or self.door and self._has_key and (self.door .. ", API key set")
+    or self.door == "api3" and ("API 3.0%s, %s, SecretId set"):format(intl, self.region)
+    or self.door and self._has_key and (self._transport.door_impl.credentials == "pair"
+      and (self.door .. " door" .. intl .. ", SecretId set") or (self.door .. ", API key set"))
     or "no credentials"
   return ("hy3d.Client (%s, %s)"):format(self.base_url, how)
 end

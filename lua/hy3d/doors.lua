@@ -1,14 +1,28 @@
 -- hy3d.doors — the service's doors as data: per door, what credentials it takes, the routes or path
 -- a request goes to, and the field names of its answers (the envelope the C core classifies with:
 -- the core names nothing of the service). Used by hy3d.options (choosing a door) and
--- hy3d.transport (one exchange). Depends on the doors kept in their own modules (hy3d.doors.*).
+-- hy3d.transport (one exchange). Depends on the doors kept in their own modules (hy3d.doors.*:
+-- tokenhub, mps).
 --
--- A door is a table:
+-- A door is a table. Its data:
 --   name         how hy3d.new's `door` option and HY3D_DOOR name it
 --   credentials  "key" (an API key, sent as the Authorization header) or "pair" (SecretId and
 --                SecretKey: every request signed with TC3-HMAC-SHA256, in C)
 --   envelope     where its answers keep the request id and an error (core.new's `envelope`)
---   families     the job families it offers (a set), or nil for every family
+--   families     the job families it offers (a set), or nil for every family (then which site
+--                offers which is the registry's: hy3d.kinds.register's `sites`)
+--   url          its default base URL (a "pair" door: the endpoint) (optional; else hy3d.options')
+--   service, version   what a "pair" door signs for and sends as X-TC-Version (optional)
+--   region       its default X-TC-Region, or false when it takes none (optional)
+--   auth_scheme  "Bearer" when the key always goes after that scheme (else the auth_scheme option)
+--   sites        { <site> = overlay } (optional): the door on a site other than the mainland, when the
+--                door keeps it itself (hy3d.sites keeps API 3.0's); hy3d.sites.door lays the overlay
+--                over the door: url, service, version, region, regions (the site's regions),
+--                families, `actions` (family -> { submit, query }: a built-in family the site names
+--                its own way) and `unsupported` (family -> submit fields the site does not take:
+--                refused, NOT_ON_SITE); the overlaid table also has `site` (the site's name)
+--   any fields of its own that its hooks read (routes such as submit/query, path, models, ...)
+-- Its hooks, each called as door:hook(...) on the door's table on the client's site:
 --   request(door, action, params, submit) -> method, target, body, signed
 --                what one exchange sends for an action (the family's Submit or Query/Describe
 --                name, or any action for client:call): the method, a path (joined to the base
@@ -16,10 +30,14 @@
 --                (nil: unsigned); or nil and the fields of an error (nothing is sent: a field
 --                the door cannot express is an invalid error naming the door)
 --   answer(door, action, res, submit, params) -> res | nil, error fields   (optional)
---                the answer as the client reads it (the shape of API 3.0's Response)
+--                the answer as the client reads it (the shape of API 3.0's Response; hy3d's own
+--                added fields lowercase: the door's answer as it came under `raw`)
 --   failure(door, action, err, submit, params) -> err   (optional)
 --                a failed exchange's error fields, put in hy3d's kinds (e.g. http -> api)
---   auth_scheme  "Bearer" when the key always goes after that scheme (else the auth_scheme option)
+--   check(door, kind, params) -> nil | { field, message }   (optional)
+--                the door's own local rules, in place of hy3d.validate's (validate = true)
+-- Doors other than the gateway and API 3.0 live in modules of their own (hy3d.doors.tokenhub,
+-- hy3d.doors.mps).
 local M = {}
 
 -- Where the service's answers keep what a client reads: {"Response": {..., "RequestId": ...,
@@ -58,9 +76,17 @@ M.api3 = {
   end,
 }
 
+-- Media Processing (MPS): TC3 for service mps, SubmitHunyuan3DTask / QueryHunyuan3DTask
+-- (hy3d.doors.mps); its answers keep API 3.0's envelope.
+M.mps = require "hy3d.doors.mps"
+M.mps.envelope = M.envelope
+
+-- TokenHub: Bearer key, snake_case fields, its own routes and envelope (hy3d.doors.tokenhub).
+M.tokenhub = require "hy3d.doors.tokenhub"
+
 -- The doors by name, and their names in the order messages list them.
-local BY_NAME = { gateway = M.gateway, api3 = M.api3, tokenhub = require "hy3d.doors.tokenhub" }
-M.names = { "gateway", "api3", "tokenhub" }
+local BY_NAME = { gateway = M.gateway, api3 = M.api3, tokenhub = M.tokenhub, mps = M.mps }
+M.names = { "gateway", "api3", "tokenhub", "mps" }
 
 --- The door called `name`, or nil.
 function M.get(name)

@@ -188,7 +188,9 @@ local function resolve(family, door)
     return nil, { kind = "invalid", code = "KIND_NOT_ON_DOOR",
       message = ("the %s door does not offer kind %q (it offers %s)"):format(name, family, table.concat(offered, ", ")) }
   end
-  if not on_site(k.sites, site) then
+  -- which site offers a family is the registry's for a door that takes every family (API 3.0); a door
+  -- that lists its own families (MPS) offers them on each of its sites
+  if not (d and d.families) and not on_site(k.sites, site) then
     if site == sites.default then
       local other = k.sites[1]
       return nil, { kind = "invalid", code = "KIND_NOT_ON_SITE",

@@ -7,8 +7,10 @@
 -- defaults hy3d.options reads), `actions` (family -> { submit, query }: the built-in families this
 -- site names its own way; hy3d.families resolves them through it) and `unsupported` (family -> list
 -- of submit fields the site's action does not take: refused locally, never dropped). Which site
--- offers which family is the registry's (hy3d.kinds.register's `sites`), not the site's. A door may
--- also carry its own overlays as `sites = { intl = {...} }` in its hy3d.doors table.
+-- offers which family is the registry's (hy3d.kinds.register's `sites`), not the site's, for a door
+-- that takes every family (API 3.0); a door with its own `families` offers them on each of its
+-- sites. A door may also carry its own overlays as `sites = { intl = {...} }` in its hy3d.doors
+-- table (MPS does: another host); a door with neither has no such site (door() says so).
 local doors = require "hy3d.doors"
 
 local M = {}

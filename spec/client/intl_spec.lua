@@ -255,6 +255,54 @@ describe("the international site (site = \"intl\")", function()
     end)
   end)
 
+  describe("the mps door (door = \"mps\", site = \"intl\")", function()
+    it("signs for mps at MPS's intl host, runs pro and texture jobs, and tostring names door and site", function()
+      local d = hy3d.new { door = "mps", site = "intl", secret_id = INTL_ID, secret_key = INTL_KEY }
+      assert.equal("https://mps.intl.tencentcloudapi.com", d.base_url)   -- MPS's own intl host, never hunyuan's
+      d:close()
+      sb:reset()
+      local c = api3_client { door = "mps", site = "intl", secret_id = INTL_ID, secret_key = INTL_KEY }
+      assert.equal("mps", c.door)
+      assert.equal("intl", c.site)
+      assert.matches("mps door (intl), SecretId set", tostring(c), 1, true)
+      local got = assert(c:generate("a wooden chair", { dir = tmpdir(), name = "chair" }))
+      assert.equal(100, got.result.Progress)
+      local reqs = sb:requests("mps")
+      assert.equal("SubmitHunyuan3DTask", reqs[1].headers["x-tc-action"])
+      assert.matches("/mps/tc3_request, ", reqs[1].headers.authorization)
+      assert.is_nil(reqs[1].headers["x-tc-region"])
+      assert.equal(0, #api_requests(sb))                  -- nothing reached API 3.0 on either site
+      local glb
+      for _, f in ipairs(got.result.ResultFile3Ds) do if f.Type == "GLB" then glb = f.Url end end
+      local job = assert(c:submit({ File3D = { Type = "GLB", Url = glb }, Prompt = "oak" }, { kind = "texture" }))
+      assert.equal("texture", job.kind)
+      local _, err = c:submit({ File3D = { Type = "FBX", Url = "https://x/m.fbx" }, Prompt = "oak" }, { kind = "texture_edit" })
+      assert.equal("KIND_NOT_ON_DOOR", err.code)
+    end)
+
+    it("raises for TokenHub on the intl site, naming the doors that have it", function()
+      local ok, err = pcall(hy3d.new, { door = "tokenhub", site = "intl", api_key = sandbox.key })
+      assert.is_false(ok)
+      assert.matches("the tokenhub door has no intl site (site \"intl\" is offered by: api3, mps)", err, 1, true)
+    end)
+
+    it("is the CLI's with --door mps --site intl; the record sends status back to MPS on the intl site", function()
+      local cwd = tmpdir()
+      local env = { HY3D_ENDPOINT = sb.url, TENCENTCLOUD_SECRET_ID = INTL_ID, TENCENTCLOUD_SECRET_KEY = INTL_KEY,
+                    HY3D_JOBS_FILE = cwd .. "/jobs.jsonl", HY3D_SITE = false, HY3D_DOOR = false }
+      sb:reset()
+      local code, out, err = cli.run("generate 'a red teapot' --door mps --site intl --interval 0.05 --json", env, cwd)
+      assert.equal(0, code, err)
+      local id = cli.events(out)[1].job_id
+      assert.equal(0, #api_requests(sb))
+      code, out, err = cli.run("status " .. id .. " --json", env, cwd)      -- no --door, no --site: the record's
+      assert.equal(0, code, err)
+      assert.equal("DONE", cli.events(out)[1].status)
+      assert.equal(0, #api_requests(sb))
+      assert.equal("QueryHunyuan3DTask", sb:requests("mps")[#sb:requests("mps")].headers["x-tc-action"])
+    end)
+  end)
+
   describe("the hy3d command", function()
     local env
     before_each(function()

@@ -12,14 +12,16 @@ local M = {}
 local CONNECT_HELP = [[
 connection (defaults come from the environment; see `hy3d --help`):
   --base-url URL         the gateway's or TokenHub's URL (HY3D_BASE_URL)
-  --endpoint URL         the API 3.0 endpoint (HY3D_ENDPOINT)
+  --endpoint URL         the API 3.0 or MPS endpoint (HY3D_ENDPOINT)
   --region REGION        the API 3.0 region (TENCENTCLOUD_REGION; default ap-guangzhou, on the
                          intl site ap-singapore)
-  --site mainland|intl   the API 3.0 site (HY3D_SITE; default mainland, or the job record's):
-                         intl is the international service (tencentcloud.com accounts)
+  --site mainland|intl   the site (HY3D_SITE; default mainland, or the job record's): intl
+                         is the international service (tencentcloud.com accounts), on
+                         API 3.0 or MPS (--door mps)
   --retries N            retries of a failed request (network trouble, 429, 5xx; default 3)
-  --door DOOR            gateway, api3 or tokenhub (HY3D_DOOR): which door, and so which
-                         credentials (tokenhub: HY3D_API_KEY holds a TokenHub key); by
+  --door DOOR            gateway, api3, tokenhub or mps (HY3D_DOOR): which door, and so
+                         which credentials (tokenhub: HY3D_API_KEY holds a TokenHub key;
+                         mps: Media Processing, with TENCENTCLOUD_SECRET_ID/KEY); by
                          default a kind only API 3.0 offers (rapid) or a job recorded there
                          goes through API 3.0, anything else through the gateway when
                          HY3D_API_KEY is set

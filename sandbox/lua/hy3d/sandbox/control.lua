@@ -96,6 +96,7 @@ local CONFIG_KEYS = {
   rate_limit = "number", url_ttl = "number", job_ttl = "number", expired_code = "string", result_format = "string",
   gateway_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean", tokenhub = "table",
   intl_regions = "table", intl_on_mainland_code = "string", mainland_on_intl_code = "string",
+  mps = "table",
 }
 
 local MAX_BLOB = 512 * 1024 * 1024
