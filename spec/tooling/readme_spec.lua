@@ -184,6 +184,18 @@ print("status: " .. status)
       assert.is_true(is_glb(dir .. "/out/a-wooden-barrel.glb"))
     end,
   },
+  ["doc/doors.md § The gateway #1"] = {
+    check = function(dir, out)
+      assert.matches("\ngateway\tmodels/chair%.glb\n", "\n" .. out)
+      assert.is_true(is_glb(dir .. "/models/chair.glb"))
+    end,
+  },
+  ["doc/doors.md § API 3.0 #1"] = {
+    check = function(dir, out)
+      assert.matches("\napi3\tmodels/teapot%.glb\n", "\n" .. out)
+      assert.is_true(is_glb(dir .. "/models/teapot.glb"))
+    end,
+  },
   ["doc/doors.md § Media Processing (MPS) #1"] = {
     check = function(dir, out)   -- the sandbox runs jobs at once here: one status, DONE at 100
       assert.matches("DONE\t100\n%x+%-[%x%-]+\tmodels/chair%.glb\n", out)
