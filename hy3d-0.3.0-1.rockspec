@@ -52,6 +52,7 @@ build = {
     ["hy3d.download"] = "lua/hy3d/download.lua",
     ["hy3d.loop"] = "lua/hy3d/loop.lua",
     ["hy3d.doors"] = "lua/hy3d/doors.lua",
+    ["hy3d.doors.local"] = "lua/hy3d/doors/local.lua",
     ["hy3d.error"] = "lua/hy3d/error.lua",
     ["hy3d.scheduler"] = "lua/hy3d/scheduler.lua",
     ["hy3d.validate"] = "lua/hy3d/validate.lua",

@@ -238,6 +238,20 @@ function Client:call(action, params)
   return res
 end
 
+--- Asks the server whether it is up, on a door that has such a check (the local door: GET /health,
+-- which Hunyuan3D-2.1's server has and 2's has not). Returns { Status = "healthy", ... } or nil, err
+-- (kind "invalid", code NOT_ON_DOOR on a door without one).
+function Client:health()
+  local door, tr = self._transport.door_impl, self._transport
+  if not door.health then
+    return nil, self:_error { kind = "invalid", code = "NOT_ON_DOOR",
+      message = "the " .. tostring(self.door) .. " door has no health check" }
+  end
+  local res, err = door:health(tr)
+  if not res then return nil, self:_error(err) end
+  return res
+end
+
 --- Converts a model file to another format (the synchronous Convert3DFormat): params are
 -- File3D (the model's URL) and Format (STL, USDZ, FBX, MP4 or GIF). Returns the response with
 -- ResultFile3D (the converted file's URL) or nil, err. Needs API 3.0 credentials.

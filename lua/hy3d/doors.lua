@@ -5,8 +5,8 @@
 --
 -- A door is a table:
 --   name         how hy3d.new's `door` option and HY3D_DOOR name it
---   credentials  "key" (an API key, sent as the Authorization header) or "pair" (SecretId and
---                SecretKey: every request signed with TC3-HMAC-SHA256, in C)
+--   credentials  "key" (an API key, sent as the Authorization header), "pair" (SecretId and
+--                SecretKey: every request signed with TC3-HMAC-SHA256, in C) or "none"
 --   envelope     where its answers keep the request id and an error (core.new's `envelope`)
 --   families     the job families it offers (a set), or nil for every family
 --   request(door, action, params, submit) -> method, target, body, signed
@@ -16,6 +16,11 @@
 --                (nil: unsigned)
 --   answer(door, action, res, submit) -> res | nil, error fields   (optional)
 --                the answer as the client reads it (the shape of API 3.0's Response)
+--   exchange(door, transport, action, params, timeout, submit) -> res | nil, error fields  (optional)
+--                the whole exchange made by the door itself on the transport's engine (instead of
+--                request/answer); save(door, client, url, path, opts) -> path, bytes | nil, err
+--                (optional) saves a result file whose Url is not a file's (download_files);
+--                health(door, transport) (optional) for client:health()
 local M = {}
 
 -- Where the service's answers keep what a client reads: {"Response": {..., "RequestId": ...,
@@ -57,6 +62,11 @@ M.api3 = {
 -- The doors by name, and their names in the order messages list them.
 local BY_NAME = { gateway = M.gateway, api3 = M.api3 }
 M.names = { "gateway", "api3" }
+
+-- The self-hosted Hunyuan3D-2 / 2.1 server (no credentials): hy3d.doors.local.
+M["local"] = require "hy3d.doors.local"
+BY_NAME["local"] = M["local"]
+M.names[#M.names + 1] = "local"
 
 --- The door called `name`, or nil.
 function M.get(name)

@@ -27,13 +27,15 @@ Transport.__index = Transport
 Transport.__name = "hy3d.Transport"
 
 --- A transport from hy3d.options' settings.transport: engine (core.new's options), door, base_url,
--- request_timeout, yield, retry (hy3d.retry.new's options), allow_http, log, secrets, error_ctx.
+-- request_timeout, yield, retry (hy3d.retry.new's options), allow_http, log, secrets, error_ctx,
+-- door_options (options only a door reads: stuck_timeout).
 -- Registers it with the pump.
 local function new(s)
   local self = setmetatable({
     engine = core.new(s.engine),
     door = s.door,
     door_impl = doors.get(s.door) or doors.gateway,
+    door_options = s.door_options or {},
     base_url = s.base_url,
     request_timeout = s.request_timeout,
     yield = s.yield,
@@ -64,6 +66,7 @@ end
 -- request API: the routes of the doors meet it here.
 function Transport:try(action, params, timeout, submit)
   local door = self.door_impl
+  if door.exchange then return door:exchange(self, action, params, timeout, submit) end
   local method, target, body, signed = door:request(action, params, submit)
   local req, err = self.engine:request(method, target, body, timeout, submit, signed)
   if not req then return nil, err end

@@ -13,6 +13,14 @@ local LAYER = {
   ["hy3d.download"] = 4,
   ["hy3d.client"] = 5,
   ["hy3d"] = 6,
+  ["hy3d.doors.local"] = 0,
+}
+
+-- The edges allowed inside a layer: the door modules sit beside the table of doors (which lists
+-- them) and use the C core.
+local SIDEWAYS = {
+  ["hy3d.doors"] = { ["hy3d.doors.local"] = true },
+  ["hy3d.doors.local"] = { ["hy3d.core"] = true },
 }
 
 local FILE = { ["hy3d"] = "lua/hy3d/init.lua" }
@@ -44,10 +52,10 @@ describe("the library's require order", function()
   end)
 
   it("covers every library module in lua/hy3d/ (a new module must take a layer)", function()
-    local p = assert(io.popen("ls lua/hy3d/*.lua"))
+    local p = assert(io.popen("ls lua/hy3d/*.lua lua/hy3d/doors/*.lua"))
     for path in p:lines() do
       local name = path:match("^lua/hy3d/(.-)%.lua$")
-      name = name == "init" and "hy3d" or ("hy3d." .. name)
+      name = name == "init" and "hy3d" or ("hy3d." .. name:gsub("/", "."))
       if name ~= "hy3d.cli" then assert.is_not_nil(LAYER[name], name .. " has no layer in this spec") end
     end
     p:close()
@@ -59,8 +67,9 @@ describe("the library's require order", function()
         local product = dep == "hy3d.cli" or dep:match("^hy3d%.cli%.") or dep:match("^hy3d%.sandbox")
         assert.is_falsy(product, name .. " requires " .. dep)
         assert.is_not_nil(LAYER[dep], name .. " requires " .. dep .. ", which is no library module")
-        assert.is_true(LAYER[dep] < LAYER[name], ("%s (layer %d) requires %s (layer %d)"):format(name, LAYER[name],
-          dep, LAYER[dep]))
+        local sideways = SIDEWAYS[name] and SIDEWAYS[name][dep]
+        assert.is_true(LAYER[dep] < LAYER[name] or sideways == true,
+          ("%s (layer %d) requires %s (layer %d)"):format(name, LAYER[name], dep, LAYER[dep]))
       end
     end
   end)

@@ -94,8 +94,14 @@ describe("hy3d.options", function()
       without_env(function()
         local ok, err = pcall(options.settings, {})
         assert.is_false(ok)
-        assert.matches('HY3D_DOOR must be one of gateway, api3, got "nope"', err, 1, true)
+        assert.matches('HY3D_DOOR must be one of gateway, api3, ', err, 1, true)    -- and the other doors
+        assert.matches('got "nope"', err, 1, true)
       end, { HY3D_DOOR = "nope" })
+      without_env(function()                                           -- a door without credentials
+        local s = options.settings {}
+        assert.same({ "local", true, "http://gpu-box:8081" }, { s.door, s.has_credentials, s.base_url })
+        assert.is_nil(s.transport.engine.authorization)
+      end, { HY3D_DOOR = "local", HY3D_BASE_URL = "http://gpu-box:8081", HY3D_API_KEY = "sk-from-the-env" })
     end)
     it("has no door without credentials", function()
       without_env(function()

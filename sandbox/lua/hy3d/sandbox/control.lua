@@ -95,6 +95,7 @@ local CONFIG_KEYS = {
   wait_time = "number", run_time = "number", envelope = "string", concurrency = "table", slot_cooldown = "number",
   rate_limit = "number", url_ttl = "number", job_ttl = "number", expired_code = "string", result_format = "string",
   gateway_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean",
+  selfhosted = "string", selfhosted_busy = "number", selfhosted_stuck = "boolean", selfhosted_answer = "string",
 }
 
 local MAX_BLOB = 512 * 1024 * 1024
@@ -180,6 +181,7 @@ function Sandbox:control(req, what)
   elseif what == "reset" and post then
     self.jobs, self.order, self.order_head, self.active, self.requests, self.rate = {}, {}, 1, {}, {}, {}
     self.clock = { offset = 0 }
+    self.selfhosted_jobs = nil
     self.faults:clear()
     self.stats = { jobs_created = 0, credits_consumed = 0, rate_limited = 0, requests = {} }
     local st = self.server.stats

@@ -11,7 +11,8 @@
 -- listen/step/run/close; the parts are store (jobs, clock, slots), doors (gateway and API 3.0,
 -- envelopes), cos (signed file URLs, byte ranges), control (/_sandbox/, request log), main (the
 -- command line), actions (the 19 actions' parameters), faults, http (the HTTP/1.1 server), tc3
--- and assets (the result files).
+-- and assets (the result files); selfhosted emulates the self-hosted Hunyuan3D-2 / 2.1 server under
+-- /selfhosted/.
 local http = require "hy3d.sandbox.http"
 local assets = require "hy3d.sandbox.assets"
 local faults = require "hy3d.sandbox.faults"
@@ -19,6 +20,7 @@ local store = require "hy3d.sandbox.store"
 local doors = require "hy3d.sandbox.doors"
 local cos = require "hy3d.sandbox.cos"
 local control = require "hy3d.sandbox.control"
+local selfhosted = require "hy3d.sandbox.selfhosted"
 
 local format = string.format
 local json_response, openai_error = doors.json_response, doors.openai_error
@@ -57,12 +59,16 @@ local DEFAULTS = {
   max_connections = 900,    -- open connections (select's FD_SETSIZE is 1024); past it, an incomplete head or
                             -- the longest-idle one is closed
   header_timeout = 10,      -- seconds a connection has to send a complete request head (then 408 and closed)
+  selfhosted = "2.1",       -- /selfhosted/: the self-hosted server's flavour, "2.1" or "2" (hy3d.sandbox.selfhosted)
+  selfhosted_busy = 0,      -- /selfhosted/: the next N /send or /generate answer 404 {"error_code": 1}
+  selfhosted_stuck = false, -- /selfhosted/: new jobs stay "processing" forever
+  selfhosted_answer = "ok", -- /selfhosted/: a hostile completed answer: bad_base64, missing, huge, not_glb, truncated
 }
 
 -- The sandbox object: this module's methods and those of its parts, each name owned by one part.
 local Sandbox = {}
 Sandbox.__index = Sandbox
-for _, part in ipairs { store, doors, cos, control } do
+for _, part in ipairs { store, doors, cos, control, selfhosted } do
   for name, method in pairs(part.methods) do
     assert(Sandbox[name] == nil, name)
     Sandbox[name] = method
@@ -78,6 +84,7 @@ function Sandbox:handle(req)
   if job_id then return self:files(req, job_id, name) end
   local what = path:match("^/_sandbox/(%a+)$")
   if what then return self:control(req, what) end
+  if path:sub(1, #selfhosted.PREFIX + 1) == selfhosted.PREFIX .. "/" then return self:selfhosted(req) end
   if path == "/" and req.method == "POST" then return self:api3(req) end
   if path == "/" or path == "/health" then
     return json_response(200, { service = "hy3d-sandbox", version = VERSION })
