@@ -35,6 +35,7 @@ local OPTION_TYPES = {
   retry_max = "number", on_retry = "function", retry_submit = "boolean", max_concurrent_jobs = "number",
   validate = "boolean", ca_file = "string", ca_path = "string", insecure = "boolean", allow_http = "boolean",
   log = "function", debug = "boolean", retry_jitter = "function", stuck_timeout = "number",
+  sync_generate = "boolean",
 }
 
 --- The options of each method, by name and type.
@@ -263,7 +264,7 @@ local function settings(opts)
         ca_file = opts.ca_file, ca_path = opts.ca_path, insecure = opts.insecure == true,
       },
       door = door,
-      door_options = { stuck_timeout = opts.stuck_timeout },
+      door_options = { stuck_timeout = opts.stuck_timeout, sync_generate = opts.sync_generate },
       base_url = base_url,
       request_timeout = timeout,
       yield = opts.yield,

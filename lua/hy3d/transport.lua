@@ -28,7 +28,7 @@ Transport.__name = "hy3d.Transport"
 
 --- A transport from hy3d.options' settings.transport: engine (core.new's options), door, base_url,
 -- request_timeout, yield, retry (hy3d.retry.new's options), allow_http, log, secrets, error_ctx,
--- door_options (options only a door reads: stuck_timeout).
+-- door_options (options only a door reads: stuck_timeout, sync_generate).
 -- Registers it with the pump.
 local function new(s)
   local self = setmetatable({

@@ -86,7 +86,8 @@ describe("the local door (self-hosted Hunyuan3D server)", function()
       local data = read(f.path)
       assert.equal("glTF", data:sub(1, 4))
       assert.equal(#data, f.bytes)
-      assert.equal(#data, string.unpack("<I4", data, 9))   -- the GLB header's length is the file's
+      local b1, b2, b3, b4 = data:byte(9, 12)
+      assert.equal(#data, b1 + b2 * 256 + b3 * 65536 + b4 * 16777216)   -- the GLB header's length is the file's
     end
     assert.same({ "chair.glb", "chair_initial_glb.glb" }, listing(dir))   -- no partial or answer file left
   end)
@@ -162,6 +163,24 @@ describe("the local door (self-hosted Hunyuan3D server)", function()
                                         formats = { "all" } }))
     assert.equal(1, #got.result.ResultFile3Ds)
     assert.same({ "two.glb" }, listing(dir))
+  end)
+
+  it("generates through the synchronous /generate with sync_generate (servers without /send)", function()
+    sb:config { selfhosted_busy = 1 }
+    local c = hy3d.new { door = "local", base_url = sb.url .. "/selfhosted", sync_generate = true, retry_base = 0.01 }
+    local got = assert(c:generate({ ImageBase64 = IMAGE }, { dir = dir, name = "sync" }))
+    assert.equal("DONE", got.result.Status)
+    assert.matches("^sync%-", got.job.JobId)
+    local data = read(dir .. "/sync.glb")
+    assert.equal("glTF", data:sub(1, 4))
+    assert.equal(#data, got.files[1].bytes)
+    local actions = {}
+    for _, r in ipairs(sb:requests("selfhosted")) do actions[#actions + 1] = r.action end
+    assert.same({ "generate", "generate" }, actions)               -- busy once, then the model; no /status
+    assert.same({ "sync.glb" }, listing(dir))
+    local _, err = c:submit { Prompt = "no image" }                -- 2.1's 422 on /generate too
+    assert.equal("INVALID_PARAMETER", err.code)
+    c:close()
   end)
 
   for _, case in ipairs {

@@ -30,6 +30,11 @@
 -- * 404 {"error_code": 1} is the server's "busy": an api error RequestLimitExceeded.ServerBusy,
 --   which hy3d.retry retries like any rate limit (submits too: the server refused it).
 -- * health(transport): GET /health (client:health()); the 2 flavour has none (404 -> nil, err).
+-- * sync_generate (hy3d.new's option, for servers without /send): a submit POSTs /generate and its
+--   answer, the GLB itself, is downloaded (engine:download with a body) into a temporary file; the
+--   job ("sync-..." id) is then DONE at once, known to this client only, and its one file (Url
+--   file://<the temporary file>) is moved, never copied through Lua, to the target by `save`. The
+--   POST may take minutes: it is bounded by stuck_timeout, not by the request timeout.
 -- Depends on hy3d.core only (the client and transport are passed in).
 local core = require "hy3d.core"
 
@@ -161,6 +166,9 @@ end
 
 -- The transport's view of each job's status: { status, since } by uid (per transport, weak).
 local seen = setmetatable({}, { __mode = "k" })
+-- The synchronous jobs' models waiting for download_files: temporary file by job id, per transport.
+local synced = setmetatable({}, { __mode = "k" })
+local sync_seq = 0
 
 local function uid_ok(uid)
   return type(uid) == "string" and #uid > 0 and #uid <= 128 and uid:match("^[%w%-_]+$") ~= nil
@@ -244,12 +252,46 @@ local function poll(tr, uid, timeout)
   return status_result(tr, uid, t)
 end
 
+local function is_glb(path)
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local head = f:read(4)
+  f:close()
+  return head == "glTF"
+end
+
+-- A synchronous job: POST /generate, the model downloaded into a temporary file. Returns the
+-- submit answer ({ JobId = "sync-..." }) or nil, err.
+local function generate(tr, body)
+  local opts = tr.door_options or {}
+  local limit = opts.stuck_timeout or STUCK_TIMEOUT
+  local tmp = os.tmpname()
+  local req, err = tr.engine:download(tr.base_url .. "/generate", tmp, { body = core.encode(body), timeout = limit,
+    stall = limit, max_bytes = MAX_ANSWER, min_rate = 0, min_avg_rate = 0, allow_http = true })
+  if not req then
+    os.remove(tmp)
+    return nil, err
+  end
+  local bytes, derr = tr:settle(req)
+  if not bytes or not is_glb(tmp) then
+    os.remove(tmp)
+    if not bytes then return M.failure(derr, false) end
+    return nil, { kind = "decode", code = "NOT_GLB", message = "the server's /generate answer is not a GLB" }
+  end
+  sync_seq = sync_seq + 1
+  local id = ("sync-%s-%d"):format(core.sha256(tmp .. core.now(), "hex"):sub(1, 12), sync_seq)
+  synced[tr] = synced[tr] or {}
+  synced[tr][id] = tmp
+  return { JobId = id, Raw = { bytes = bytes } }
+end
+
 --- One exchange of `action` (the family's Submit or Query name) on transport `tr`: POST /send for
 -- a submit, a status poll otherwise. Returns the answer in API 3.0's shape or nil, error fields.
 function M.exchange(_, tr, action, params, timeout, submit)
   if submit then
     local body, bad = M.translate(params)
     if not body then return nil, bad end
+    if (tr.door_options or {}).sync_generate then return generate(tr, body) end
     local req, err = tr.engine:request("POST", "/send", body, timeout, true, nil)
     if not req then return nil, err end
     local res, rerr = tr:settle(req)
@@ -267,6 +309,14 @@ function M.exchange(_, tr, action, params, timeout, submit)
   if not uid_ok(uid) then
     return nil, { kind = "invalid", code = "BAD_JOB_ID",
       message = "a self-hosted job's id is the server's uid (letters, digits, '-' and '_')" }
+  end
+  if uid:match("^sync%-") then
+    local tmp = synced[tr] and synced[tr][uid]
+    if not tmp then
+      return nil, { kind = "invalid", code = "UNKNOWN_JOB", job_id = uid,
+        message = "job " .. uid .. " was made by /generate (sync_generate) in another client: its model is gone" }
+    end
+    return { JobId = uid, Status = "DONE", Stage = "completed", ResultFile3Ds = { { Type = "GLB", Url = "file://" .. tmp } } }
   end
   local res, err = poll(tr, uid, timeout)
   if not res then return nil, err end
@@ -300,12 +350,37 @@ function M.health(_, tr, timeout)
   return { Status = "healthy", WorkerId = clean(res.worker_id, 64), Raw = res }
 end
 
-local function is_glb(path)
-  local f = io.open(path, "rb")
-  if not f then return false end
-  local head = f:read(4)
-  f:close()
-  return head == "glTF"
+-- Moves a synchronous job's model from its temporary file to path (copied in chunks across file
+-- systems). Returns path, bytes or nil, err.
+local function move(client, id, tmp, path)
+  local part = path .. ".decoding"
+  local ok = os.rename(tmp, part)
+  if not ok then
+    local src, dst = io.open(tmp, "rb"), io.open(part, "wb")
+    local failed = not src or not dst
+    while not failed do
+      local chunk = src:read(65536)
+      if not chunk then break end
+      failed = not dst:write(chunk)
+    end
+    if src then src:close() end
+    if dst then failed = not dst:close() or failed end
+    if failed then
+      os.remove(part)
+      return nil, client:_error { kind = "io", code = "WRITE_ERROR", message = "cannot write " .. part }
+    end
+    os.remove(tmp)
+  end
+  synced[client._transport][id] = nil
+  local f = io.open(part, "rb")
+  local bytes = f and f:seek("end")
+  if f then f:close() end
+  local renamed, rerr = os.rename(part, path)
+  if not renamed then
+    os.remove(part)
+    return nil, client:_error { kind = "io", code = "RENAME_FAILED", message = tostring(rerr) }
+  end
+  return path, bytes
 end
 
 --- Saves one result file of a DONE job (its Url: the status URL and the field as fragment) at
@@ -313,6 +388,12 @@ end
 -- checks it is a GLB and renames it over path. Returns path, bytes or nil, err (nothing left at
 -- path unless complete). opts: download_files' timeout, stall, max_bytes (of the model), on_progress.
 function M.save(_, client, url, path, opts)
+  local file = url:match("^file://(.+)$")
+  if file then                                    -- a synchronous job's model: only one this client made
+    for id, tmp in pairs(synced[client._transport] or {}) do
+      if tmp == file then return move(client, id, tmp, path) end
+    end
+  end
   local src, field = url:match("^(https?://[^#]+)#([%w_]+)$")
   if not src then
     return nil, client:_error { kind = "invalid", code = "BAD_URL",
