@@ -16,7 +16,7 @@ describe("hy3d.cli.connect", function()
     assert.same({ "gateway", "HY3D_DOOR=gateway" }, { choose(ctx { HY3D_DOOR = " gateway " }, {}, both, "rapid") })
     local door, err = choose(ctx { HY3D_DOOR = "sideways" }, {}, both)
     assert.is_nil(door)
-    assert.same({ kind = "usage", message = "HY3D_DOOR is gateway or api3" }, err)
+    assert.same({ kind = "usage", message = "HY3D_DOOR is gateway, api3 or local" }, err)
     assert.same({ "gateway", "HY3D_API_KEY is set" }, { choose(ctx { HY3D_DOOR = "  " }, {}, both) })
   end)
 

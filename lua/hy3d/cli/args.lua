@@ -11,14 +11,16 @@ local M = {}
 
 local CONNECT_HELP = [[
 connection (defaults come from the environment; see `hy3d --help`):
-  --base-url URL         the gateway's URL (HY3D_BASE_URL)
+  --base-url URL         the gateway's URL, or a self-hosted server's (HY3D_BASE_URL)
   --endpoint URL         the API 3.0 endpoint (HY3D_ENDPOINT)
   --region REGION        the API 3.0 region (TENCENTCLOUD_REGION; default ap-guangzhou)
   --retries N            retries of a failed request (network trouble, 429, 5xx; default 3)
-  --door gateway|api3    which credentials to use when both sets are set (HY3D_DOOR); by
+  --door gateway|api3|local
+                         which credentials to use when both sets are set (HY3D_DOOR); by
                          default a kind only API 3.0 offers (rapid) or a job recorded there
                          goes through API 3.0, anything else through the gateway when
-                         HY3D_API_KEY is set
+                         HY3D_API_KEY is set; local: a self-hosted Hunyuan3D-2/2.1 server at
+                         --base-url (no credentials; plain http:// is fine)
   --allow-http           allow a plain http:// URL to a host that is not this machine
   --language en-US|zh-CN the language of API 3.0's messages (HY3D_LANGUAGE; the service's
                          default is Chinese); no effect on the gateway, which has no such choice

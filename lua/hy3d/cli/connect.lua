@@ -1,6 +1,6 @@
 --- hy3d.cli.connect: the client of a command: the credentials and URLs resolved from flags and
 -- the process environment (so that every message names a flag or a variable), the door chosen
--- (gateway or API 3.0) and why, then hy3d.new. `ctx` is the run's context (hy3d.cli.context):
+-- (gateway, API 3.0, or local: a self-hosted server) and why, then hy3d.new. `ctx` is the run's context (hy3d.cli.context):
 -- its secret, warn and getenv, and the fields door, door_why, key_from, language, client it sets.
 -- The library checks the same credentials again (hy3d.new): the CLI checks first only to name the
 -- variable or flag a user can fix. Version-neutral Lua (5.1 to 5.4, LuaJIT).
@@ -44,12 +44,15 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
   end
   if chosen then
     chosen = chosen:match("^%s*(.-)%s*$"):lower()
-    if chosen ~= "gateway" and chosen ~= "api3" then
-      return nil, usage_error(by .. " is gateway or api3")
+    if chosen ~= "gateway" and chosen ~= "api3" and chosen ~= "local" then
+      return nil, usage_error(by .. " is gateway, api3 or local")
     end
     return chosen, (by == "--door" and "--door " or "HY3D_DOOR=") .. chosen
   end
   if kind and kind ~= "pro" then return "api3", kind_from end
+  if rec and rec.door == "local" then
+    return "local", ("the job record (job %s was submitted to a self-hosted server)"):format(tostring(rec.job_id))
+  end
   if rec and (rec.door == "api3" and cred.api3 or rec.door == "gateway" and cred.key) then
     return rec.door, ("the job record (job %s was submitted through %s)"):format(tostring(rec.job_id),
       rec.door == "api3" and "API 3.0" or "the gateway")
@@ -108,7 +111,7 @@ function M.connect(self, o, kind, kind_from, rec)
     if not cred.key then
       return nil, credentials_error("NO_CREDENTIALS", why .. " chose the gateway, but HY3D_API_KEY is not set")
     end
-  elseif not cred.api3 then
+  elseif door ~= "local" and not cred.api3 then       -- local: a self-hosted server takes no credentials
     if cred.id or cred.secret then
       return nil, credentials_error("HALF_CREDENTIALS", ("%s is set but %s is not: API 3.0 needs both"):format(
         cred.id and "TENCENTCLOUD_SECRET_ID" or "TENCENTCLOUD_SECRET_KEY",
@@ -132,7 +135,7 @@ function M.connect(self, o, kind, kind_from, rec)
     if not url:match("^https?://[^/%s]+") then
       return nil, usage_error(url_from .. " must be an http:// or https:// URL")
     end
-    if url:match("^http://") and not o.allow_http and not loopback(url) then
+    if url:match("^http://") and not o.allow_http and not loopback(url) and door ~= "local" then
       return nil, usage_error(url_from .. " is plain http:// to a host that is not this machine; use https://, "
         .. "or add --allow-http if you mean it")
     end
@@ -142,7 +145,7 @@ function M.connect(self, o, kind, kind_from, rec)
     api_key = door == "gateway" and cred.key or nil,
     secret_id = door == "api3" and cred.id or nil, secret_key = door == "api3" and cred.secret or nil,
     token = door == "api3" and cred.token or nil,
-    base_url = door == "gateway" and url or nil, endpoint = door == "api3" and url or nil,
+    base_url = door ~= "api3" and url or nil, endpoint = door == "api3" and url or nil,
     region = o.region, max_retries = o.retries, allow_http = o.allow_http or nil,
     language = door == "api3" and language or nil,                 -- the gateway has no such choice
     validate = not o.no_validate })
