@@ -47,6 +47,7 @@ describe("hy3d command on the local door", function()
     assert.equal(0, code, err)
     local uid = out:match("^(%S+)\n$")
     assert.is_string(uid)
+    local _
     code, _, err = hy3d("wait --interval 0.05 " .. q(uid), env, cwd)      -- no --door: the record says local
     assert.equal(0, code, err)
     code, out, err = hy3d("download " .. q(uid), env, cwd)
