@@ -143,6 +143,14 @@ print("status: " .. status)
       assert.is_true(is_glb(dir .. "/barrel.glb"))
     end,
   },
+  ["doc/doors.md § Quick start: a self-hosted server #1"] = {
+    files = { ["chair.png"] = png },
+    check = function(dir, out)
+      assert.matches("GLB\tmodels/chair%.glb\nINITIAL_GLB\tmodels/chair_initial_glb%.glb\n", out)
+      assert.is_true(is_glb(dir .. "/models/chair.glb"))
+      assert.is_true(is_glb(dir .. "/models/chair_initial_glb.glb"))
+    end,
+  },
   ["README.md § The `hy3d-sandbox` emulator #1"] = {
     skip = "runs hy3d-sandbox in the foreground until Ctrl-C (every spec starts one through spec/support/sandbox.lua)",
   },
