@@ -183,6 +183,20 @@ describe("the local door (self-hosted Hunyuan3D server)", function()
     c:close()
   end)
 
+  it("refuses a /send answer whose uid is no plain token (it would name another path)", function()
+    sb:config { selfhosted_answer = "bad_uid" }
+    local _, err = client:submit { ImageBase64 = IMAGE }
+    assert.same({ "decode", "NO_JOB_ID" }, { err.kind, err.code })
+  end)
+
+  it("keeps a model larger than max_bytes out of the folder", function()
+    local done = assert(client:wait(assert(client:submit { ImageBase64 = IMAGE })))
+    local files, err = client:download_files(done, { dir = dir, max_bytes = 1000 })
+    assert.is_nil(files)
+    assert.same({ "io", "MAX_BYTES" }, { err.kind, err.code })
+    assert.same({}, listing(dir))
+  end)
+
   for _, case in ipairs {
     { answer = "bad_base64", kind = "decode", code = "BAD_BASE64", at = "download" },
     { answer = "not_glb", kind = "decode", code = "NOT_GLB", at = "download" },

@@ -62,7 +62,7 @@ local DEFAULTS = {
   selfhosted = "2.1",       -- /selfhosted/: the self-hosted server's flavour, "2.1" or "2" (hy3d.sandbox.selfhosted)
   selfhosted_busy = 0,      -- /selfhosted/: the next N /send or /generate answer 404 {"error_code": 1}
   selfhosted_stuck = false, -- /selfhosted/: new jobs stay "processing" forever
-  selfhosted_answer = "ok", -- /selfhosted/: a hostile completed answer: bad_base64, missing, huge, not_glb, truncated
+  selfhosted_answer = "ok", -- /selfhosted/: a hostile answer: bad_base64, missing, huge, not_glb, truncated, bad_uid
 }
 
 -- The sandbox object: this module's methods and those of its parts, each name owned by one part.

@@ -13,7 +13,8 @@
 -- validates with FastAPI's 422 {"detail": [...]} and requires image; 2 takes any JSON and leaves a job
 -- without image or text "processing" forever), selfhosted_busy (the next N /send or /generate answer
 -- 404 {"error_code": 1}), selfhosted_stuck (new jobs stay "processing" forever), selfhosted_answer
--- ("ok", or a hostile completed answer: "bad_base64", "missing", "huge", "not_glb", "truncated").
+-- ("ok", or a hostile completed answer: "bad_base64", "missing", "huge", "not_glb", "truncated"; or
+-- "bad_uid": /send answers a uid that is no plain token).
 -- Requests are logged with route "selfhosted" (action: send, status, generate, health).
 local core = require "hy3d.core"
 local doors = require "hy3d.sandbox.doors"
@@ -162,6 +163,7 @@ function Sandbox:selfhosted(req)
       math.random(0, 0xfff), self.job_seq, math.random(0, 0xffffffffffff))
     self:selfhosted_state()[id] = { created = self:now(), body = body, texture = texture,
       stuck = self.cfg.selfhosted_stuck == true or (not v21 and body.image == nil and body.text == nil) }
+    if self.cfg.selfhosted_answer == "bad_uid" then return json_response(200, { uid = "../" .. id .. "?x" }) end
     return json_response(200, { uid = id })
   end
   if what == "send" or what == "generate" or what == "health" or uid then
