@@ -346,6 +346,7 @@ Client.__close = Client.close
 function Client:__tostring()
   local how = self.door == "gateway" and "gateway, API key set"
     or self.door == "api3" and ("API 3.0, %s, SecretId set"):format(self.region)
+    or self.door == "local" and "a self-hosted server, no credentials needed"
     or "no credentials"
   return ("hy3d.Client (%s, %s)"):format(self.base_url, how)
 end

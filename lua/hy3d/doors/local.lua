@@ -229,6 +229,7 @@ end
 
 -- GET /status/{uid} through a temporary file (see the header). Returns the query result or nil, err.
 local function poll(tr, uid, timeout)
+  timeout = timeout or tr.request_timeout         -- query() gives none: the client's request timeout
   local tmp = os.tmpname()
   local req, err = tr.engine:download(tr.base_url .. "/status/" .. uid, tmp, { timeout = timeout,
     stall = timeout, max_bytes = MAX_ANSWER, min_rate = 0, min_avg_rate = 0, allow_http = true })
