@@ -197,6 +197,13 @@ describe("the local door (self-hosted Hunyuan3D server)", function()
     assert.same({}, listing(dir))
   end)
 
+  it("runs the same generate(prompt) as every door on the 2 flavour, which takes a text", function()
+    sb:config { selfhosted = "2" }
+    local got = assert(client:generate("a wooden chair", { dir = dir, name = "chair" }))
+    assert.equal("glTF", read(dir .. "/chair.glb"):sub(1, 4))
+    assert.equal("DONE", got.result.Status)
+  end)
+
   for _, case in ipairs {
     { answer = "bad_base64", kind = "decode", code = "BAD_BASE64", at = "download" },
     { answer = "not_glb", kind = "decode", code = "NOT_GLB", at = "download" },
