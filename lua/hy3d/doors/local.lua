@@ -222,7 +222,9 @@ local function stuck(tr, uid, res)
   if t - mark.since >= limit then
     return { kind = "timeout", code = "STUCK_JOB", job_id = uid, status = "RUN",
       message = ("job %s has stayed %s for %g s (stuck_timeout): the self-hosted server has no error state, so a "
-        .. "failed job looks like this; check the server's log"):format(uid, tostring(res.Stage), limit) }
+        .. "failed job looks like this; check the server's log%s"):format(uid, tostring(res.Stage), limit,
+        res.Stage == "texturing" and " (some 2.1 versions never complete a job without texture: ask for EnablePBR)"
+        or "") }
   end
   return nil
 end
