@@ -9,9 +9,9 @@ describe("hy3d.new", function()
   it("raises on unknown options, naming the known ones", function()
     assert.has_error(function() hy3d.new { api_kye = "x" } end,
       "hy3d.new: unknown option 'api_kye' (known: allow_http, api_key, auth_scheme, base_url, ca_file, ca_path, "
-      .. "connect_timeout, debug, endpoint, insecure, language, log, max_concurrent_jobs, max_retries, on_retry, "
-      .. "poll_interval, region, retry_base, retry_jitter, retry_max, retry_submit, secret_id, secret_key, stall, timeout, "
-      .. "token, user_agent, validate, version, yield)")
+      .. "connect_timeout, debug, door, endpoint, insecure, language, log, max_concurrent_jobs, max_retries, on_retry, "
+      .. "poll_interval, region, retry_base, retry_jitter, retry_max, retry_submit, secret_id, secret_key, service, stall, "
+      .. "stuck_timeout, sync_generate, timeout, token, user_agent, validate, version, yield)")
   end)
 
   it("raises on wrong option types and values", function()
