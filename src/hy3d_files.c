@@ -635,9 +635,8 @@ static int b64_flush(b64_scan *s) {
 static int b64_char(b64_scan *s, char c) {
   if (s->esc) {
     s->esc = 0;
-    if (c == '/') c = '/';
-    else if (c == 'n' || c == 'r' || c == 't') return 1;      /* whitespace inside the value */
-    else {
+    if (c == 'n' || c == 'r' || c == 't') return 1;            /* whitespace inside the value */
+    if (c != '/') {                                            /* \/ is '/', which falls through */
       s->code = "BAD_BASE64", s->message = "the model's base64 holds a JSON escape other than \\/ or whitespace";
       return 0;
     }
