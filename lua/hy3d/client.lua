@@ -218,7 +218,8 @@ end
 function Client:_needs_api3(what)
   if self.door == "api3" then return nil end
   return self:_error { kind = "invalid", code = what:upper() .. "_NEEDS_API3",
-    message = what .. " reaches API 3.0 actions and needs secret_id and secret_key; this client uses the gateway (api_key)" }
+    message = what .. " reaches API 3.0 actions and needs secret_id and secret_key; this client uses the "
+      .. (self.door == "gateway" and "gateway (api_key)" or (tostring(self.door) .. " door")) }
 end
 
 --- Calls any API 3.0 action by name with a table of parameters: the escape hatch for actions
@@ -240,11 +241,11 @@ end
 
 --- Asks the server whether it is up, on a door that has such a check (the local door: GET /health,
 -- which Hunyuan3D-2.1's server has and 2's has not). Returns { Status = "healthy", ... } or nil, err
--- (kind "invalid", code NOT_ON_DOOR on a door without one).
+-- (kind "invalid", code HEALTH_NOT_ON_DOOR on a door without one).
 function Client:health()
   local door, tr = self._transport.door_impl, self._transport
   if not door.health then
-    return nil, self:_error { kind = "invalid", code = "NOT_ON_DOOR",
+    return nil, self:_error { kind = "invalid", code = "HEALTH_NOT_ON_DOOR",
       message = "the " .. tostring(self.door) .. " door has no health check" }
   end
   local res, err = door:health(tr)
@@ -264,9 +265,10 @@ end
 
 --- Generates a model in one call: submits `params` (a table of API fields, or a prompt string
 -- meaning { Prompt = s }), waits for the job and downloads its files. opts: kind, formats (default
--- {"GLB"}), dir, name, extract (see download_files), on_submit(job) (called as soon as the JobId
--- exists: record it), on_status(result), on_progress(done, total, type), interval and timeout (of
--- the wait), max_bytes, download_timeout (download_files' timeout: bounds the downloads). Returns
+-- {"GLB"}; {"all"} for a family registered at run time), dir, name, extract (see download_files),
+-- on_submit(job) (called as soon as the JobId exists: record it), on_status(result),
+-- on_progress(done, total, type), interval and timeout (of the wait), max_bytes, download_timeout
+-- (download_files' timeout: bounds the downloads). Returns
 -- { job = <submit response>, result = <final query result>, files = <list from download_files> }
 -- or nil, err; err.job_id is set whenever a job exists.
 function Client:generate(params, opts)
@@ -278,7 +280,7 @@ function Client:generate(params, opts)
   end
   local job, err
   if self._validate then
-    params, err = families.deliverable(opts.kind or "pro", params, opts.formats or { "GLB" })
+    params, err = families.deliverable(opts.kind or "pro", params, opts.formats or families.default_formats(opts.kind))
     if not params then return nil, self:_error(err) end
   end
   job, err = self:submit(params, { kind = opts.kind })
@@ -347,6 +349,7 @@ function Client:__tostring()
   local how = self.door == "gateway" and "gateway, API key set"
     or self.door == "api3" and ("API 3.0, %s, SecretId set"):format(self.region)
     or self.door == "local" and "a self-hosted server, no credentials needed"
+    or self.door and self._has_key and (self.door .. ", API key set")
     or "no credentials"
   return ("hy3d.Client (%s, %s)"):format(self.base_url, how)
 end

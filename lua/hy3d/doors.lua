@@ -1,7 +1,7 @@
 -- hy3d.doors — the service's doors as data: per door, what credentials it takes, the routes or path
 -- a request goes to, and the field names of its answers (the envelope the C core classifies with:
 -- the core names nothing of the service). Used by hy3d.options (choosing a door) and
--- hy3d.transport (one exchange). Depends on nothing.
+-- hy3d.transport (one exchange). Depends on the doors kept in their own modules (hy3d.doors.*).
 --
 -- A door is a table:
 --   name         how hy3d.new's `door` option and HY3D_DOOR name it
@@ -13,14 +13,27 @@
 --                what one exchange sends for an action (the family's Submit or Query/Describe
 --                name, or any action for client:call): the method, a path (joined to the base
 --                URL), the body (a table sent as JSON, a string or nil) and the action to sign
---                (nil: unsigned)
---   answer(door, action, res, submit) -> res | nil, error fields   (optional)
+--                (nil: unsigned); or nil and the fields of an error (nothing is sent: a field
+--                the door cannot express is an invalid error naming the door)
+--   answer(door, action, res, submit, params) -> res | nil, error fields   (optional)
 --                the answer as the client reads it (the shape of API 3.0's Response)
---   exchange(door, transport, action, params, timeout, submit) -> res | nil, error fields  (optional)
---                the whole exchange made by the door itself on the transport's engine (instead of
---                request/answer); save(door, client, url, path, opts) -> path, bytes | nil, err
---                (optional) saves a result file whose Url is not a file's (download_files);
---                health(door, transport) (optional) for client:health()
+--   failure(door, action, err, submit, params) -> err   (optional)
+--                a failed exchange's error fields, put in hy3d's kinds (e.g. http -> api)
+--   auth_scheme  "Bearer" when the key always goes after that scheme (else the auth_scheme option)
+--   url          the default base URL (else hy3d.options' default: the gateway's)
+-- An exchange is request, then (on an answer) answer or (on a failed exchange) failure. A door
+-- whose exchange is not one JSON request and answer adds, all optional:
+--   exchange(door, transport, action, params, timeout, submit) -> res | nil, error fields | nothing
+--                makes the exchange itself on the transport's engine (e.g. a download into a file,
+--                for an answer too big for the engine's API bodies); returning nothing (no value
+--                at all) leaves it to request/answer/failure
+--   save(door, client, url, path, opts) -> path, bytes | nil, err
+--                saves a result file whose Url is not a plain file's (download_files, generate)
+--   health(door, transport, timeout) -> res | nil, error fields
+--                a health check, for client:health() (without it: invalid, HEALTH_NOT_ON_DOOR)
+-- A door's options beyond the common ones reach it as transport.door_options (the local door's
+-- stuck_timeout, sync_generate). Its own fields in results are lowercase: the answer as it came is
+-- under `raw`.
 local M = {}
 
 -- Where the service's answers keep what a client reads: {"Response": {..., "RequestId": ...,
@@ -60,13 +73,11 @@ M.api3 = {
 }
 
 -- The doors by name, and their names in the order messages list them.
-local BY_NAME = { gateway = M.gateway, api3 = M.api3 }
-M.names = { "gateway", "api3" }
-
--- The self-hosted Hunyuan3D-2 / 2.1 server (no credentials): hy3d.doors.local.
-M["local"] = require "hy3d.doors.local"
-BY_NAME["local"] = M["local"]
-M.names[#M.names + 1] = "local"
+-- tokenhub: TokenHub (hy3d.doors.tokenhub); local: a self-hosted Hunyuan3D-2 / 2.1 server, no
+-- credentials (hy3d.doors.local).
+local BY_NAME = { gateway = M.gateway, api3 = M.api3, tokenhub = require "hy3d.doors.tokenhub",
+                  ["local"] = require "hy3d.doors.local" }
+M.names = { "gateway", "api3", "tokenhub", "local" }
 
 --- The door called `name`, or nil.
 function M.get(name)

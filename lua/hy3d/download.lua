@@ -293,7 +293,7 @@ function Client:download_files(job, opts)
       message = ("the result's JobId is not a JobId (a %s)"):format(type(res.JobId)) }
   end
   local picked
-  picked, err = self:_pick_files(res, opts.formats or { "GLB" })
+  picked, err = self:_pick_files(res, opts.formats or families.default_formats(kind_of(res, opts)))
   if not picked then return nil, err end
   local dir, base = opts.dir or ".", name or files.safe_token(job_id, 64) or "result"
   local ok, merr = files.mkdirs(dir)

@@ -1,22 +1,25 @@
---- hy3d.families: the job families (the public option is `kind`: pro, rapid, part, ...), the API 3.0
--- Submit and Query/Describe action of each, which door offers each, and what a pro or rapid job makes
--- (generate's check before it submits). Shared by the client, the CLI (require("hy3d").kinds) and
--- validation. Depends on hy3d.doors (which door offers which) and hy3d.files (safe_token).
+--- hy3d.families: the job families (the public option is `kind`: pro, rapid, part, ...) in one registry,
+-- hy3d.kinds: the API 3.0 Submit and Query/Describe action of each, which door offers each, register
+-- (families added at run time, the built-in ones added the same way), and what a pro or rapid job
+-- makes (generate's check before it submits). Shared by the client, the CLI (require("hy3d").kinds)
+-- and validation. Depends on hy3d.doors (which door offers which) and hy3d.files (safe_token).
 local doors = require "hy3d.doors"
 local files = require "hy3d.files"
 
---- The API 3.0 Submit and Query/Describe action of each family (the gateway has pro).
-local ACTIONS = {
-  pro = { submit = "SubmitHunyuanTo3DProJob", query = "QueryHunyuanTo3DProJob" },
-  rapid = { submit = "SubmitHunyuanTo3DRapidJob", query = "QueryHunyuanTo3DRapidJob" },
-  part = { submit = "SubmitHunyuan3DPartJob", query = "QueryHunyuan3DPartJob" },
-  uv = { submit = "SubmitHunyuanTo3DUVJob", query = "DescribeHunyuanTo3DUVJob" },
-  reduce_face = { submit = "SubmitReduceFaceJob", query = "DescribeReduceFaceJob" },
-  texture = { submit = "SubmitTextureTo3DJob", query = "DescribeTextureTo3DJob" },
-  profile = { submit = "SubmitProfileTo3DJob", query = "DescribeProfileTo3DJob" },
-  motion = { submit = "SubmitHunyuanTo3DMotionJob", query = "DescribeHunyuanTo3DMotionJob" },
-  rigging = { submit = "SubmitAutoRiggingJob", query = "DescribeAutoRiggingJob" },
-}
+-- The registry (hy3d.kinds): family name -> { submit = <Submit action>, query = <Query/Describe
+-- action> [, doors = { <door name>, ... }] }. It holds the families only, so `pairs(hy3d.kinds)`
+-- lists them on every Lua; register, list and get come from its metatable (and are reserved names).
+local ACTIONS = {}
+local BUILTIN = {}                                -- name -> the entry of each family of this release
+local METHODS = {}
+setmetatable(ACTIONS, { __index = METHODS })
+
+local REGISTER_FIELDS = { name = true, submit = true, query = true, doors = true, replace = true }
+
+-- The error of a bad registration, raised at the caller of hy3d.kinds.register.
+local function refuse(message)
+  error("hy3d.kinds.register: " .. message, 3)
+end
 
 --- The family names, sorted.
 local function names()
@@ -26,11 +29,103 @@ local function names()
   return list
 end
 
+--- Adds (or with replace = true, replaces) a job family: { name = "lowercase_identifier",
+-- submit = "SubmitXJob", query = "DescribeXJob", doors = { "api3", ... } (optional: by default
+-- every door that takes any action name), replace = true (optional) }. Afterwards `kind = name`
+-- works in submit, query, wait, generate and download_files; its parameters are sent as given (no
+-- local rules). A bad registration raises. Returns the family's entry in hy3d.kinds.
+function METHODS.register(def, colon)
+  if def == ACTIONS then def = colon end          -- hy3d.kinds:register{...} too
+  if type(def) ~= "table" then refuse("expects a table { name = ..., submit = ..., query = ... }") end
+  for k in pairs(def) do
+    if not REGISTER_FIELDS[k] then
+      refuse(("unknown field %s (it takes name, submit, query, doors, replace)"):format(files.safe_token(k, 40) or "?"))
+    end
+  end
+  local name = def.name
+  if type(name) ~= "string" or not name:match("^[a-z][a-z0-9_]*$") or #name > 64 then
+    refuse("name must be a lowercase identifier (a-z, then a-z, 0-9 or _; at most 64 characters), such as \"animation\"")
+  end
+  if METHODS[name] then refuse(("%q is reserved (hy3d.kinds.%s is a function)"):format(name, name)) end
+  for _, field in ipairs { "submit", "query" } do
+    local a = def[field]
+    if type(a) ~= "string" or not a:match("^%a%w*$") or #a > 128 then
+      refuse(("%s must be an action name of letters and digits, such as \"%s\""):format(field,
+        field == "submit" and "SubmitCharacterToAnimationJob" or "DescribeCharacterToAnimationJob"))
+    end
+  end
+  if def.replace ~= nil and type(def.replace) ~= "boolean" then refuse("replace must be true or false") end
+  if ACTIONS[name] and not def.replace then
+    refuse(("%q is already a %s family (replace = true replaces it)"):format(name,
+      BUILTIN[name] == ACTIONS[name] and "built-in" or "registered"))
+  end
+  local on
+  if def.doors ~= nil then
+    if type(def.doors) ~= "table" or #def.doors == 0 then
+      refuse("doors must be a non-empty list of door names (" .. table.concat(doors.names, ", ") .. ")")
+    end
+    on = {}
+    for i, d in ipairs(def.doors) do
+      local door = type(d) == "string" and doors.get(d)
+      if not door then
+        refuse(("doors[%d] (%s) is not a door (doors: %s)"):format(i, type(d) == "string" and ("%q"):format(d:sub(1, 40))
+          or type(d), table.concat(doors.names, ", ")))
+      end
+      if door.families and not door.families[name] then
+        local offered = {}
+        for f in pairs(door.families) do offered[#offered + 1] = f end
+        table.sort(offered)
+        refuse(("the %s door offers only its own families (%s): it cannot take a family's actions by name"):format(
+          d, table.concat(offered, ", ")))
+      end
+      on[#on + 1] = d
+    end
+  end
+  local entry = { submit = def.submit, query = def.query, doors = on }
+  ACTIONS[name] = entry
+  return entry
+end
+
+--- The family names, sorted (built-in and registered).
+function METHODS.list()                    -- also hy3d.kinds:list()
+  return names()
+end
+
+--- A copy of the family called `name`: { name, submit, query, doors (a list, or nil: every door that
+-- has it), builtin (true for a family of this release not replaced) }; nil when there is none.
+function METHODS.get(name, colon)
+  if name == ACTIONS then name = colon end
+  local k = type(name) == "string" and rawget(ACTIONS, name)
+  if not k then return nil end
+  local list
+  if k.doors then
+    list = {}
+    for i, d in ipairs(k.doors) do list[i] = d end
+  end
+  return { name = name, submit = k.submit, query = k.query, doors = list, builtin = BUILTIN[name] == k }
+end
+
+-- The built-in families, registered the same way: the API 3.0 Submit and Query/Describe action of
+-- each (the gateway has pro: hy3d.doors says which door offers which).
+for _, f in ipairs {
+  { "pro", "SubmitHunyuanTo3DProJob", "QueryHunyuanTo3DProJob" },
+  { "rapid", "SubmitHunyuanTo3DRapidJob", "QueryHunyuanTo3DRapidJob" },
+  { "part", "SubmitHunyuan3DPartJob", "QueryHunyuan3DPartJob" },
+  { "uv", "SubmitHunyuanTo3DUVJob", "DescribeHunyuanTo3DUVJob" },
+  { "reduce_face", "SubmitReduceFaceJob", "DescribeReduceFaceJob" },
+  { "texture", "SubmitTextureTo3DJob", "DescribeTextureTo3DJob" },
+  { "profile", "SubmitProfileTo3DJob", "DescribeProfileTo3DJob" },
+  { "motion", "SubmitHunyuanTo3DMotionJob", "DescribeHunyuanTo3DMotionJob" },
+  { "rigging", "SubmitAutoRiggingJob", "DescribeAutoRiggingJob" },
+} do
+  BUILTIN[f[1]] = METHODS.register { name = f[1], submit = f[2], query = f[3] }
+end
+
 --- The actions of `family` (default "pro") on `door` (a name in hy3d.doors, or nil), and the family's
 -- name; or nil and the fields of an invalid error (unknown family, or not on this door).
 local function resolve(family, door)
   family = family or "pro"
-  local k = ACTIONS[family]
+  local k = type(family) == "string" and rawget(ACTIONS, family)
   if not k then
     return nil, { kind = "invalid", code = "UNKNOWN_KIND",
       message = ("unknown job kind %q (kinds: %s)"):format(family, table.concat(names(), ", ")) }
@@ -48,7 +143,23 @@ local function resolve(family, door)
     return nil, { kind = "invalid", code = "KIND_NOT_ON_DOOR",
       message = ("the %s door does not offer kind %q (it offers %s)"):format(door, family, table.concat(offered, ", ")) }
   end
+  if d and k.doors then                           -- a family registered for some doors only
+    for _, name in ipairs(k.doors) do
+      if name == door then return k, family end
+    end
+    return nil, { kind = "invalid", code = "KIND_NOT_ON_DOOR",
+      message = ("kind %q is registered for the %s door%s only; this client uses the %s door"):format(family,
+        table.concat(k.doors, ", "), #k.doors > 1 and "s" or "", door) }
+  end
   return k, family
+end
+
+--- The formats generate and download_files take by default for a job of `family` (nil: pro): GLB,
+-- but every file for a family registered at run time (what it makes is not known here).
+local function default_formats(family)
+  local k = rawget(ACTIONS, family or "pro")
+  if k and BUILTIN[family or "pro"] ~= k then return { "all" } end
+  return { "GLB" }
 end
 
 --- The family of a job table or of the options given with a bare JobId (nil: pro).
@@ -108,9 +219,12 @@ local function deliverable(family, params, formats)
 end
 
 return {
-  actions = ACTIONS,
+  actions = ACTIONS,                              -- hy3d.kinds
+  register = METHODS.register,
+  get = METHODS.get,
   names = names,
   resolve = resolve,
   of = of,
+  default_formats = default_formats,
   deliverable = deliverable,
 }

@@ -250,7 +250,8 @@ local function settings(opts)
     transport = {
       engine = {
         base_url = base_url,
-        authorization = cred.key and (scheme and (doors.gateway.scheme .. " " .. cred.key) or cred.key) or nil,
+        authorization = cred.key and ((scheme or d.auth_scheme) and (doors.gateway.scheme .. " " .. cred.key) or cred.key)
+          or nil,
         tc3 = signed and cred.id and {
           secret_id = cred.id, secret_key = cred.secret, token = cred.token, region = region,
           version = opts.version or d.version or DEFAULTS.version, language = language,

@@ -39,8 +39,10 @@ function Slots:wait(tr, interval)
     end
     if oldest and now() - (oldest.checked or 0) >= interval then
       oldest.checked = now()
-      local res = tr:api(families.actions[oldest.kind].query, { JobId = oldest.id })
-      if res and (res.Status == "DONE" or res.Status == "FAIL") then self:ended(oldest.id) end
+      local family = rawget(families.actions, oldest.kind)
+      local res = family and tr:api(family.query, { JobId = oldest.id })
+      -- a family removed from hy3d.kinds since (kinds[name] = nil) cannot be polled: its slot is freed
+      if not family or (res and (res.Status == "DONE" or res.Status == "FAIL")) then self:ended(oldest.id) end
     end
   end
   tr:sleep_until(now() + 0.05)

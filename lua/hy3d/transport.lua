@@ -61,17 +61,29 @@ function Transport:redact_all(t)
   return errors.redact_all(t, secrets_of[self])
 end
 
--- One try of `action` through the client's door (hy3d.doors: the door says the method, the route
--- and whether to sign). A submit goes on a fresh connection. The only call into the engine's
--- request API: the routes of the doors meet it here.
+-- The door's own exchange (hy3d.doors: exchange), as n, res, err: n == 0 when it left the
+-- exchange to request/answer/failure.
+local function own_exchange(...)
+  return select("#", ...), ...
+end
+
+-- One try of `action` through the client's door (hy3d.doors' interface: request says the method,
+-- the route and whether to sign, or refuses the params; answer reads the answer, failure a failed
+-- exchange; a door with `exchange` may make it itself). A submit goes on a fresh connection. The
+-- engine's request API is called here, and by a door's own exchange or health check only.
 function Transport:try(action, params, timeout, submit)
   local door = self.door_impl
-  if door.exchange then return door:exchange(self, action, params, timeout, submit) end
+  if door.exchange then
+    local n, res, err = own_exchange(door:exchange(self, action, params, timeout, submit))
+    if n > 0 then return res, err end
+  end
   local method, target, body, signed = door:request(action, params, submit)
+  if not method then return nil, target end      -- the door refused the params: nothing was sent
   local req, err = self.engine:request(method, target, body, timeout, submit, signed)
   if not req then return nil, err end
   local res, rerr = self:settle(req)
-  if res and door.answer then return door:answer(action, res, submit) end
+  if res and door.answer then return door:answer(action, res, submit, params) end
+  if not res and door.failure then return nil, door:failure(action, rerr, submit, params) end
   return res, rerr
 end
 

@@ -20,6 +20,28 @@ describe("hy3d.cli.params", function()
                   FaceCount = 5000, EnablePBR = true, ResultFormat = "STL" }, p)
   end)
 
+  it("adds --param fields, JSON values read as JSON and others as strings, never twice", function()
+    local p = assert(params.job_params(opts { param = { "Duration=5", 'File3D={"Type":"GLB","Url":"https://x/a.glb"}',
+                                                         "Motion=wave", 'Label="7"', "Loop=true" } }, {}, "animation"))
+    assert.same({ Duration = 5, File3D = { Type = "GLB", Url = "https://x/a.glb" }, Motion = "wave", Label = "7",
+                  Loop = true }, p)
+    for _, case in ipairs {
+      { { "Duration" }, "--param needs NAME=VALUE" },
+      { { "9x=1" }, "--param needs NAME=VALUE" },
+      { { "A=1", "A=2" }, "--param names A twice" },
+      { { "Prompt=x" }, "--param Prompt: another option (or the prompt) sets Prompt already", { "a chair" } },
+      { { "Big=1e400" }, "--param Big: a number beyond what JSON carries" },
+      { { "Big=[1,[2,-1e999]]" }, "--param Big: a number beyond what JSON carries" },
+    } do
+      local q, err = params.job_params(opts { param = case[1] }, case[3] or {}, "animation")
+      assert.is_nil(q)
+      assert.equal("usage", err.kind)
+      assert.matches(case[2], err.message, 1, true)
+    end
+    local _, err = params.job_params(opts(), {}, "animation")
+    assert.matches("give a prompt, or an image with --image", err.message, 1, true)
+  end)
+
   it("takes every value hy3d.validate lists, and its message lists them all", function()
     for _, t in ipairs(validate.pro.generate) do
       assert.equal(t, params.job_params(opts { type = t:upper() }, { "x" }, "pro").GenerateType)

@@ -54,11 +54,11 @@ describe("the local door (self-hosted Hunyuan3D server)", function()
     assert.is_string(job.JobId)
     local _, err = client:submit { ImageUrl = "https://example.com/a.png" }
     assert.equal("invalid", err.kind)
-    assert.equal("NOT_ON_DOOR", err.code)
+    assert.equal("FIELD_NOT_ON_DOOR", err.code)
     assert.matches("local door", err.message)
     assert.matches("ImageBase64", err.message)
     _, err = client:submit { ImageBase64 = IMAGE, ResultFormat = "STL" }
-    assert.equal("NOT_ON_DOOR", err.code)
+    assert.equal("FIELD_NOT_ON_DOOR", err.code)
     assert.equal("ResultFormat", err.field)
     _, err = client:submit { ImageBase64 = IMAGE, GenerateType = "LowPoly" }
     assert.equal("GenerateType", err.field)
@@ -77,7 +77,7 @@ describe("the local door (self-hosted Hunyuan3D server)", function()
     assert.equal(2, #done.ResultFile3Ds)
     assert.equal("GLB", done.ResultFile3Ds[1].Type)
     assert.equal("INITIAL_GLB", done.ResultFile3Ds[2].Type)
-    assert.is_number(done.Raw.model_base64)         -- its length: the model itself never reaches Lua
+    assert.is_number(done.raw.model_base64)         -- its length: the model itself never reaches Lua
     local files = assert(client:download_files(done, { formats = { "all" }, dir = dir, name = "chair" }))
     assert.equal(2, #files)
     assert.equal(dir .. "/chair.glb", files[1].path)

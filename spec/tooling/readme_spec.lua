@@ -110,6 +110,23 @@ local BLOCKS = {
   ["doc/api.md § `hy3d.views(map [, opts]) -> MultiViewImages | nil, err` #1"] = {
     files = { ["photo.png"] = png, ["front.png"] = png, ["left.png"] = png, ["back.png"] = png },
   },
+  ["doc/api.md § Families added at run time #1"] = {
+    -- the sandbox the text names: one started with --family animation=... (added through its
+    -- control endpoint, as scripts/with-sandbox starts the same sandbox for every block)
+    prelude = [[
+do
+  local body = '{"name":"animation","submit":"SubmitCharacterToAnimationJob","query":"DescribeCharacterToAnimationJob"}'
+  local _, code = require("socket.http").request { url = os.getenv("HY3D_ENDPOINT") .. "/_sandbox/families",
+    method = "POST", source = require("ltn12").source.string(body),
+    headers = { ["Content-Type"] = "application/json", ["Content-Length"] = #body } }
+  assert(code == 200, "the sandbox did not take the family")
+end
+]],
+    check = function(dir, out)
+      assert.matches("FBX\tanimation/[^\n]+%.fbx\n", out)
+      assert.is_true(sandbox.exists(dir .. "/animation"))
+    end,
+  },
   ["README.md § The `hy3d` command #1"] = {
     skip_lines = { ["export HY3D_API_KEY=sk-...                      # or TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY"] =
                    "a placeholder key: scripts/with-sandbox gives the sandbox's credentials instead" },

@@ -51,7 +51,7 @@ describe("the local door", function()
       local body, err = door.translate(params)
       assert.is_nil(body, field)
       assert.equal("invalid", err.kind)
-      assert.equal("NOT_ON_DOOR", err.code)
+      assert.equal("FIELD_NOT_ON_DOOR", err.code)
       assert.equal(field, err.field)
       assert.matches("the local door", err.message)
     end

@@ -94,7 +94,7 @@ describe("hy3d.options", function()
       without_env(function()
         local ok, err = pcall(options.settings, {})
         assert.is_false(ok)
-        assert.matches('HY3D_DOOR must be one of gateway, api3, ', err, 1, true)    -- and the other doors
+        assert.matches('HY3D_DOOR must be one of gateway, api3, tokenhub', err, 1, true)   -- every door, by name
         assert.matches('got "nope"', err, 1, true)
       end, { HY3D_DOOR = "nope" })
       without_env(function()                                           -- a door without credentials

@@ -11,12 +11,12 @@ local M = {}
 
 local CONNECT_HELP = [[
 connection (defaults come from the environment; see `hy3d --help`):
-  --base-url URL         the gateway's URL, or a self-hosted server's (HY3D_BASE_URL)
+  --base-url URL         the gateway's or TokenHub's URL, or a self-hosted server's (HY3D_BASE_URL)
   --endpoint URL         the API 3.0 endpoint (HY3D_ENDPOINT)
   --region REGION        the API 3.0 region (TENCENTCLOUD_REGION; default ap-guangzhou)
   --retries N            retries of a failed request (network trouble, 429, 5xx; default 3)
-  --door gateway|api3|local
-                         which credentials to use when both sets are set (HY3D_DOOR); by
+  --door DOOR            gateway, api3, tokenhub or local (HY3D_DOOR): which door, and so which
+                         credentials (tokenhub: HY3D_API_KEY holds a TokenHub key); by
                          default a kind only API 3.0 offers (rapid) or a job recorded there
                          goes through API 3.0, anything else through the gateway when
                          HY3D_API_KEY is set; local: a self-hosted Hunyuan3D-2/2.1 server at
@@ -45,8 +45,9 @@ local OUTPUT_HELP = output_help(true)
 
 local JOB_HELP = [[
 job:
-  --kind pro|rapid       the job family (default pro; rapid needs API 3.0 credentials and
-                         uses them even when HY3D_API_KEY is set)
+  --kind KIND            the job family: pro (default), rapid, or a kind HY3D_KINDS adds
+                         (sent the prompt and --image as given); all but pro need API 3.0
+                         credentials and use them even when HY3D_API_KEY is set
   --image PATH|URL       an image to build from (PNG, JPEG or WebP; a URL is sent as ImageUrl)
   --view NAME=PATH|URL   another view of the object, for pro (repeatable; NAME is left, right,
                          back, top, bottom, left_front or right_front; needs --image)
@@ -57,6 +58,9 @@ job:
   --pbr                  PBR materials (EnablePBR)
   --result-format FMT    an extra file type: STL, USDZ or FBX for pro; OBJ, GLB, STL, USDZ, FBX
                          or MP4 for rapid
+  --param NAME=VALUE     an API field sent as given (repeatable): VALUE is read as JSON
+                         (5, true, {"Url":"https://..."}), else as a string; for fields no
+                         option sets, such as those of a kind HY3D_KINDS adds
   --no-validate          skip hy3d's local check of the job's parameters (the service still
                          checks them)
 ]]
@@ -108,7 +112,7 @@ local OPTIONS = {
   ["--kind"] = { key = "kind" }, ["--model"] = { key = "model" }, ["--image"] = { key = "image" },
   ["--view"] = { key = "view", multi = true }, ["--faces"] = { key = "faces" }, ["--type"] = { key = "type" },
   ["--polygon"] = { key = "polygon" }, ["--pbr"] = { key = "pbr", flag = true },
-  ["--result-format"] = { key = "result_format" },
+  ["--result-format"] = { key = "result_format" }, ["--param"] = { key = "param", multi = true },
   ["--timeout"] = { key = "timeout" }, ["--interval"] = { key = "interval" },
   ["-o"] = { key = "output" }, ["--output"] = { key = "output" }, ["--format"] = { key = "format" },
   ["--dir"] = { key = "dir" }, ["--extract"] = { key = "extract", flag = true },
@@ -122,7 +126,7 @@ local GROUPS = {
   connect = { "--api-key", "--base-url", "--endpoint", "--region", "--retries", "--door", "--allow-http", "--language" },
   kind = { "--kind" },
   job = { "--kind", "--model", "--image", "--view", "--faces", "--type", "--polygon", "--pbr", "--result-format",
-          "--no-validate" },
+          "--param", "--no-validate" },
   wait = { "--timeout", "--interval" },
   save = { "-o", "--output", "--format", "--dir", "--extract" },
   list = { "--limit" },
@@ -151,7 +155,7 @@ end
 -- Messages never repeat an option's value (it may be a key).
 local function parse(cmd, args)
   local spec = allowed(cmd)
-  local o, pos = { view = {} }, {}
+  local o, pos = { view = {}, param = {} }, {}
   local i, only_positional = 1, false
   while i <= #args do
     local a = args[i]

@@ -1,9 +1,11 @@
 --- hy3d.cli.connect: the client of a command: the credentials and URLs resolved from flags and
 -- the process environment (so that every message names a flag or a variable), the door chosen
--- (gateway, API 3.0, or local: a self-hosted server) and why, then hy3d.new. `ctx` is the run's context (hy3d.cli.context):
+-- (gateway, API 3.0, TokenHub, or local: a self-hosted server) and why, then hy3d.new. `ctx` is the
+-- run's context (hy3d.cli.context):
 -- its secret, warn and getenv, and the fields door, door_why, key_from, language, client it sets.
 -- The library checks the same credentials again (hy3d.new): the CLI checks first only to name the
 -- variable or flag a user can fix. Version-neutral Lua (5.1 to 5.4, LuaJIT).
+local doors = require "hy3d.doors"
 local errors = require "hy3d.error"
 local validate = require "hy3d.validate"
 local args = require "hy3d.cli.args"
@@ -33,7 +35,7 @@ end
 
 local loopback = validate.loopback
 
--- Which door (gateway or api3) a command uses, from --door, HY3D_DOOR, the job's kind, the job
+-- Which door (gateway, api3, tokenhub, ...: hy3d.doors' names) a command uses, from --door, HY3D_DOOR, the job's kind, the job
 -- record and the credentials that are set; and why, in the words of the command line.
 -- `kind`/`kind_from` (a phrase) and `rec` (the job record's entry) are optional.
 local function choose_door(self, o, cred, kind, kind_from, rec)
@@ -44,18 +46,20 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
   end
   if chosen then
     chosen = chosen:match("^%s*(.-)%s*$"):lower()
-    if chosen ~= "gateway" and chosen ~= "api3" and chosen ~= "local" then
-      return nil, usage_error(by .. " is gateway, api3 or local")
+    if not doors.get(chosen) then
+      return nil, usage_error(by .. " is " .. table.concat(doors.names, ", ", 1, #doors.names - 1) .. " or "
+        .. doors.names[#doors.names])
     end
     return chosen, (by == "--door" and "--door " or "HY3D_DOOR=") .. chosen
   end
-  if kind and kind ~= "pro" then return "api3", kind_from end
   if rec and rec.door == "local" then
     return "local", ("the job record (job %s was submitted to a self-hosted server)"):format(tostring(rec.job_id))
   end
-  if rec and (rec.door == "api3" and cred.api3 or rec.door == "gateway" and cred.key) then
+  local recorded_key = rec and rec.door == "tokenhub" and cred.key     -- TokenHub also has rapid jobs
+  if kind and kind ~= "pro" and not recorded_key then return "api3", kind_from end
+  if rec and (rec.door == "api3" and cred.api3 or (rec.door == "gateway" or rec.door == "tokenhub") and cred.key) then
     return rec.door, ("the job record (job %s was submitted through %s)"):format(tostring(rec.job_id),
-      rec.door == "api3" and "API 3.0" or "the gateway")
+      rec.door == "api3" and "API 3.0" or rec.door == "tokenhub" and "TokenHub" or "the gateway")
   end
   if cred.key then return "gateway", cred.key_from .. " is set" end
   if cred.api3 or cred.id or cred.secret then return "api3", "TENCENTCLOUD_SECRET_ID is set" end
@@ -102,7 +106,12 @@ function M.connect(self, o, kind, kind_from, rec)
   local door, why = choose_door(self, o, cred, kind, kind_from, rec)
   if not door then return nil, why end
   self.door, self.door_why, self.key_from, self.language = door, why, cred.key_from, language
-  if door == "gateway" then
+  if door == "tokenhub" then
+    if not cred.key then
+      return nil, credentials_error("NO_CREDENTIALS", why .. " chose TokenHub, but HY3D_API_KEY is not set "
+        .. "(a TokenHub key, sk-...)")
+    end
+  elseif door == "gateway" then
     if kind and kind ~= "pro" then
       return nil, errors.new { kind = "invalid", code = "KIND_NEEDS_API3",
         message = ("%s chose the gateway, which offers only pro jobs; a %s job needs API 3.0 (--door api3)"):format(
@@ -142,7 +151,7 @@ function M.connect(self, o, kind, kind_from, rec)
   end
   local ok, client = pcall(hy3d.new, {
     door = door,
-    api_key = door == "gateway" and cred.key or nil,
+    api_key = (door == "gateway" or door == "tokenhub") and cred.key or nil,
     secret_id = door == "api3" and cred.id or nil, secret_key = door == "api3" and cred.secret or nil,
     token = door == "api3" and cred.token or nil,
     base_url = door ~= "api3" and url or nil, endpoint = door == "api3" and url or nil,

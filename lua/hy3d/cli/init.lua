@@ -9,12 +9,14 @@
 -- an unexpected error turned into exit 70. The parts, each on its own: hy3d.cli.args (options,
 -- help), hy3d.cli.output (what is written), hy3d.cli.context (one run: record, errors, deadline),
 -- hy3d.cli.connect (credentials, door, client), hy3d.cli.params (job parameters, files),
+-- hy3d.cli.kinds (HY3D_KINDS, which --kind a command takes),
 -- hy3d.cli.exit (exit codes), hy3d.cli.cmd.<command> (each command with its usage text).
 -- Version-neutral Lua (5.1 to 5.4, LuaJIT): no integer division, bitwise operators, goto or utf8.
 local core = require "hy3d.core"
 local args = require "hy3d.cli.args"
 local context = require "hy3d.cli.context"
 local exit = require "hy3d.cli.exit"
+local kinds = require "hy3d.cli.kinds"
 local params = require "hy3d.cli.params"
 
 local EXIT, usage_error = exit.EXIT, exit.usage_error
@@ -51,7 +53,9 @@ commands:
 HY3D_API_KEY (the gateway; HY3D_BASE_URL to point elsewhere) or TENCENTCLOUD_SECRET_ID and
 TENCENTCLOUD_SECRET_KEY (API 3.0; TENCENTCLOUD_SESSION_TOKEN, TENCENTCLOUD_REGION, HY3D_ENDPOINT).
 With both set, rapid jobs and jobs recorded on API 3.0 use API 3.0, others the gateway;
---door gateway|api3 or HY3D_DOOR chooses.
+--door gateway|api3|tokenhub or HY3D_DOOR chooses (tokenhub: HY3D_API_KEY holds a TokenHub key).
+HY3D_KINDS adds job kinds the service has and hy3d does not know yet: NAME=SUBMIT,QUERY entries
+separated by ';' (then --kind NAME).
 
 exit codes: 0 done, 1 the job failed, 2 usage or invalid input, 3 credentials or authentication,
 4 network/HTTP, 5 timeout, 6 other API error, 7 local file error, 70 internal error,
@@ -131,6 +135,8 @@ local function run(ctx, argv)
   ctx.quiet = o.quiet == true
   ctx.live = not ctx.json and not ctx.quiet and tty and ctx.tty_err
   ctx.jobs_file = o.jobs_file
+  local ok, kerr = kinds.load(ctx)                -- HY3D_KINDS: families added at run time
+  if not ok then return ctx:fail(kerr) end
   return COMMANDS[cmd].run(ctx, o, pos)
 end
 

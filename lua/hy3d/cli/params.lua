@@ -2,6 +2,7 @@
 -- download (save_options, check_dir) and what generate's formats ask of the job (reconcile). The
 -- service's enumerations come from the library (hy3d.validate), never a copy: a value the
 -- library learns, the command line takes. Version-neutral Lua (5.1 to 5.4, LuaJIT).
+local core = require "hy3d.core"
 local errors = require "hy3d.error"
 local validate = require "hy3d.validate"
 local args = require "hy3d.cli.args"
@@ -55,11 +56,44 @@ local function is_url(s)
   return s:match("^https?://") ~= nil or s:match("^data:") ~= nil
 end
 
+-- True when a decoded JSON value holds a number JSON cannot carry back (1e400 decodes to inf).
+local function finite(v, depth)
+  if type(v) == "number" then return v == v and v ~= math.huge and v ~= -math.huge end
+  if type(v) ~= "table" or depth > 32 then return type(v) ~= "table" end
+  for _, x in pairs(v) do
+    if not finite(x, depth + 1) then return false end
+  end
+  return true
+end
+
+-- The --param NAME=VALUE fields: VALUE read as JSON, else taken as a string. Returns a table of
+-- them, or nil and a usage error (a name that is not an API field name, or given twice).
+local function param_fields(list)
+  local out = {}
+  for _, item in ipairs(list or {}) do
+    local name, value = item:match("^([%a][%w]*)=(.*)$")
+    if not name then return nil, usage_error("--param needs NAME=VALUE, NAME an API field such as Duration") end
+    if out[name] ~= nil then return nil, usage_error("--param names " .. name .. " twice") end
+    local ok, decoded = pcall(core.decode, value)
+    if not (ok and decoded ~= nil) then
+      decoded = value
+    elseif not finite(decoded, 0) then
+      return nil, usage_error("--param " .. name .. ": a number beyond what JSON carries")
+    end
+    out[name] = decoded
+  end
+  return out
+end
+
 local function job_params(o, pos, kind)
   local hy3d = require "hy3d"
   local p = {}
+  local extra, perr = param_fields(o.param)
+  if not extra then return nil, perr end
   if #pos > 0 then p.Prompt = concat(pos, " ") end
-  if not p.Prompt and not o.image then return nil, usage_error("give a prompt, or an image with --image") end
+  if not p.Prompt and not o.image and next(extra) == nil then
+    return nil, usage_error("give a prompt, or an image with --image")
+  end
   local pro_only = { model = "--model", faces = "--faces", type = "--type", polygon = "--polygon" }
   if kind ~= "pro" then
     for key, name in pairs(pro_only) do
@@ -120,6 +154,12 @@ local function job_params(o, pos, kind)
     end
     p.ResultFormat = rf
   end
+  for name, value in pairs(extra) do
+    if p[name] ~= nil then
+      return nil, usage_error(("--param %s: another option (or the prompt) sets %s already"):format(name, name))
+    end
+    p[name] = value
+  end
   return p
 end
 
@@ -162,9 +202,13 @@ local function save_options(o)
   return s
 end
 
--- Fills in what generate's files need from the job: the default formats, and the ResultFormat a
--- requested STL/USDZ/FBX (pro) or a rapid job's single file needs.
+-- Fills in what generate's files need from the job: the default formats (every file for a kind
+-- added at run time), and the ResultFormat a requested STL/USDZ/FBX (pro) or a rapid job's single file needs.
 local function reconcile(params, save, kind)
+  if not save.formats and kind ~= "pro" and kind ~= "rapid" then   -- a kind added at run time: what it makes
+    save.formats = { "all" }
+    return true
+  end
   if not save.formats then
     save.formats = { params.ResultFormat or "GLB" }
     if kind == "rapid" and not params.ResultFormat then params.ResultFormat = "GLB" end

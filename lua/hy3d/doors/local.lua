@@ -10,7 +10,8 @@
 -- 404 {"error_code": 1}; 2.1 validates with FastAPI (422 {"detail": [...]}) and may answer 500
 -- {"status": "error", "message": ...}; GET /health (2.1) -> {"status": "healthy", "worker_id"}.
 --
--- Design (why the door makes its own exchanges, `exchange` below):
+-- Design (hy3d.doors' interface: request/answer/failure for POST /send, and the door's own
+-- `exchange` for what is not one JSON request and answer):
 -- * A completed /status answer carries whole models in base64, far beyond what an API answer may
 --   be (the engine caps those, HY3D_MAX_API_BODY) and never to be held in Lua. So a status poll is
 --   a download (engine:download) into a temporary file; core.json_skim reads that file back with
@@ -77,7 +78,7 @@ local function field_list()
 end
 
 local function invalid(field, message)
-  return nil, { kind = "invalid", code = "NOT_ON_DOOR", field = field,
+  return nil, { kind = "invalid", code = "FIELD_NOT_ON_DOOR", field = field,
                 message = "the local door (a self-hosted Hunyuan3D server) " .. message .. " (nothing was sent)" }
 end
 
@@ -135,9 +136,10 @@ local function clean(s, n)
   return (s:gsub("[%c]", " "):sub(1, n or 200))
 end
 
---- An engine error of one exchange in the door's terms: busy (404 error_code 1) as a rate limit,
--- FastAPI's 422 as invalid, 2.1's 500 {"status": "error"} as a failed job (a result, FAIL).
-function M.failure(err, query)
+-- An engine error of one exchange in the door's terms: busy (404 error_code 1) as a rate limit,
+-- FastAPI's 422 as invalid, and for a query (`query` true) 2.1's 500 {"status": "error"} as a
+-- failed job (a result, FAIL). Returns the result or nil, error fields.
+local function classify(err, query)
   if err.kind ~= "http" then return nil, err end
   local status = err.http_status
   local text, t = snippet_of(err)
@@ -156,7 +158,7 @@ function M.failure(err, query)
   end
   if query and status == 500 and (t and t.status == "error" or text:match('"status"%s*:%s*"error"')) then
     return { Status = "FAIL", ErrorCode = "FailedOperation.ServerError",
-             ErrorMessage = clean(t and t.message) or "the self-hosted server reports an error", Raw = t }
+             ErrorMessage = clean(t and t.message) or "the self-hosted server reports an error", raw = t }
   end
   if status == 404 and not query then
     err.message = tostring(err.message) .. " (no /send here: is base_url a Hunyuan3D api_server.py?)"
@@ -177,7 +179,7 @@ end
 -- The status answer (a table decoded from the skimmed text) as a query result.
 local function status_result(tr, uid, t)
   local st = t.status
-  local res = { JobId = uid, Raw = t }
+  local res = { JobId = uid, raw = t }
   if st == "processing" or st == "texturing" then
     res.Status, res.Stage = "RUN", st
   elseif st == "completed" then
@@ -242,7 +244,7 @@ local function poll(tr, uid, timeout)
   local bytes, derr = tr:settle(req)
   if not bytes then
     os.remove(tmp)
-    return M.failure(derr, true)
+    return classify(derr, true)
   end
   local text, serr = core.json_skim(tmp, LONG, MAX_SKIM)
   os.remove(tmp)
@@ -278,35 +280,57 @@ local function generate(tr, body)
   local bytes, derr = tr:settle(req)
   if not bytes or not is_glb(tmp) then
     os.remove(tmp)
-    if not bytes then return M.failure(derr, false) end
+    if not bytes then return classify(derr, false) end
     return nil, { kind = "decode", code = "NOT_GLB", message = "the server's /generate answer is not a GLB" }
   end
   sync_seq = sync_seq + 1
   local id = ("sync-%s-%d"):format(core.sha256(tmp .. core.now(), "hex"):sub(1, 12), sync_seq)
   synced[tr] = synced[tr] or {}
   synced[tr][id] = tmp
-  return { JobId = id, Raw = { bytes = bytes } }
+  return { JobId = id, raw = { bytes = bytes } }
 end
 
---- One exchange of `action` (the family's Submit or Query name) on transport `tr`: POST /send for
--- a submit, a status poll otherwise. Returns the answer in API 3.0's shape or nil, error fields.
-function M.exchange(_, tr, action, params, timeout, submit)
+--- What a submit sends (hy3d.doors' interface): POST /send with the server's fields, or nil and
+-- an invalid error naming the field the door cannot express (nothing is sent). A query is the
+-- door's own exchange (a status poll through a file); its request is named here for completeness.
+function M.request(_, action, params, submit)
   if submit then
     local body, bad = M.translate(params)
     if not body then return nil, bad end
-    if (tr.door_options or {}).sync_generate then return generate(tr, body) end
-    local req, err = tr.engine:request("POST", "/send", body, timeout, true, nil)
-    if not req then return nil, err end
-    local res, rerr = tr:settle(req)
-    if not res then return M.failure(rerr, false) end
-    if not uid_ok(res.uid) then
-      return nil, { kind = "decode", code = "NO_JOB_ID",
-        message = "the server's /send answer has no uid (a token of letters, digits, '-' and '_')" }
-    end
-    return { JobId = res.uid, Raw = res }
+    return "POST", "/send", body, nil
+  end
+  return "GET", "/status/" .. tostring(params.JobId or action), nil, nil
+end
+
+--- /send's answer (hy3d.doors' interface): { JobId = <uid>, raw = <the answer> }, or nil and a
+-- decode error when the uid is no plain token.
+function M.answer(_, _, res, submit)
+  if not submit then return res end
+  if not uid_ok(res.uid) then
+    return nil, { kind = "decode", code = "NO_JOB_ID",
+      message = "the server's /send answer has no uid (a token of letters, digits, '-' and '_')" }
+  end
+  return { JobId = res.uid, raw = res }
+end
+
+--- A failed /send in hy3d's kinds (hy3d.doors' interface): busy, 422, a missing /send.
+function M.failure(_, _, err, submit)
+  local _, e = classify(err, not submit)
+  return e or err
+end
+
+--- The door's own exchange (hy3d.doors' interface): a query is a status poll through a file, a
+-- submit with sync_generate POSTs /generate into a file; a plain submit is left to
+-- request/answer/failure (returns nothing). Returns the answer in API 3.0's shape or nil, error fields.
+function M.exchange(_, tr, action, params, timeout, submit)
+  if submit then
+    if not (tr.door_options or {}).sync_generate then return end
+    local body, bad = M.translate(params)
+    if not body then return nil, bad end
+    return generate(tr, body)
   end
   if not action:match("^Query") and not action:match("^Describe") then
-    return nil, { kind = "invalid", code = "NOT_ON_DOOR", message = "the local door has no action " .. action }
+    return nil, { kind = "invalid", code = "ACTION_NOT_ON_DOOR", message = "the local door has no action " .. action }
   end
   local uid = params.JobId
   if not uid_ok(uid) then
@@ -328,13 +352,7 @@ function M.exchange(_, tr, action, params, timeout, submit)
   return res
 end
 
--- Kept for the door interface (hy3d.doors): what a plain exchange would send. `exchange` is used.
-function M.request(_, action, params, submit)
-  if submit then return "POST", "/send", M.translate(params) or {}, nil end
-  return "GET", "/status/" .. tostring(params.JobId or action), nil, nil
-end
-
---- GET /health: { Status = "healthy", WorkerId, Raw } or nil, error fields (the 2 flavour has no
+--- GET /health: { Status = "healthy", WorkerId, raw } or nil, error fields (the 2 flavour has no
 -- /health: HTTP 404).
 function M.health(_, tr, timeout)
   local req, err = tr.engine:request("GET", "/health", nil, timeout or tr.request_timeout, false, nil)
@@ -350,7 +368,7 @@ function M.health(_, tr, timeout)
     return nil, { kind = "api", code = "UNHEALTHY", message = "the server's /health says: "
       .. (clean(type(res.status) == "string" and res.status or type(res.status), 60)) }
   end
-  return { Status = "healthy", WorkerId = clean(res.worker_id, 64), Raw = res }
+  return { Status = "healthy", WorkerId = clean(res.worker_id, 64), raw = res }
 end
 
 -- Moves a synchronous job's model from its temporary file to path (copied in chunks across file

@@ -5,13 +5,12 @@ local core = require "hy3d.core"
 local jobs = require "hy3d.jobs"
 local args = require "hy3d.cli.args"
 local context = require "hy3d.cli.context"
-local exit = require "hy3d.cli.exit"
+local cli_kinds = require "hy3d.cli.kinds"
 local cli_params = require "hy3d.cli.params"
 local shared = require "hy3d.cli.cmd.shared"
 
 local concat = table.concat
 local now = core.now
-local usage_error = exit.usage_error
 local guarded = context.guarded
 local job_params, save_options, reconcile = cli_params.job_params, cli_params.save_options, cli_params.reconcile
 local check_dir = cli_params.check_dir
@@ -34,7 +33,8 @@ not be saved.
 
 local function cmd_generate(ctx, o, pos)
   local kind = o.kind or "pro"
-  if kind ~= "pro" and kind ~= "rapid" then return ctx:fail(usage_error("--kind is pro or rapid")) end
+  local known, kerr = cli_kinds.job_kind(kind)
+  if not known then return ctx:fail(kerr) end
   local ok, err = check_wait_options(o)
   if not ok then return ctx:fail(err) end
   local save

@@ -7,7 +7,6 @@ local context = require "hy3d.cli.context"
 local exit = require "hy3d.cli.exit"
 local output = require "hy3d.cli.output"
 
-local concat = table.concat
 local now = core.now
 local EXIT, usage_error = exit.EXIT, exit.usage_error
 local number_option = args.number_option
@@ -61,13 +60,8 @@ local function job_argument(ctx, o, pos)
   if id == "" or id:find("[%s%c]") then return nil, usage_error("not a JobId") end
   local rec = ctx:lookup(id)
   local kind = o.kind or (rec and type(rec.kind) == "string" and rec.kind) or "pro"
-  local kinds = require("hy3d").kinds
-  if not kinds[kind] then
-    local names = {}
-    for k in pairs(kinds) do names[#names + 1] = k end
-    table.sort(names)
-    return nil, usage_error("--kind is one of " .. concat(names, ", "))
-  end
+  local known, kerr = require("hy3d.cli.kinds").any_kind(kind, o.kind == nil)
+  if not known then return nil, kerr end
   ctx.job_id, ctx.kind, ctx.kind_given = id, kind, o.kind ~= nil
   if rec then rec.job_id = id end
   local kind_from = o.kind and ("--kind " .. kind) or ("the job record (a %s job)"):format(kind)

@@ -3,9 +3,10 @@
 local jobs = require "hy3d.jobs"
 local args = require "hy3d.cli.args"
 local exit = require "hy3d.cli.exit"
+local cli_kinds = require "hy3d.cli.kinds"
 local cli_params = require "hy3d.cli.params"
 
-local EXIT, usage_error = exit.EXIT, exit.usage_error
+local EXIT = exit.EXIT
 local job_params = cli_params.job_params
 local JOB_HELP, CONNECT_HELP, output_help = args.JOB_HELP, args.CONNECT_HELP, args.output_help
 
@@ -20,7 +21,8 @@ event). `hy3d wait JOBID` and `hy3d download JOBID` take it from there.
 
 local function cmd_submit(ctx, o, pos)
   local kind = o.kind or "pro"
-  if kind ~= "pro" and kind ~= "rapid" then return ctx:fail(usage_error("--kind is pro or rapid")) end
+  local known, kerr = cli_kinds.job_kind(kind)
+  if not known then return ctx:fail(kerr) end
   local params, err = job_params(o, pos, kind)
   if not params then return ctx:fail(err) end
   local client

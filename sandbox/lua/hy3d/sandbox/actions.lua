@@ -439,6 +439,8 @@ end
 --- The result files of a finished job of `family` for params p: a list of { Type, file name }.
 -- cfg.result_format says whether Pro's ResultFormat adds to OBJ+GLB or replaces them (reference §6 [?]).
 local function result_files(family, p, cfg)
+  local extra = cfg.extra_families and cfg.extra_families[family]     -- configured at run time (families.lua)
+  if extra then return entries(extra.results) end
   if family == "pro" then
     local types = p.GenerateType == "Geometry" and { "GLB" } or { "OBJ", "GLB" }
     if p.ResultFormat then
@@ -534,6 +536,7 @@ local function validate(action, p, ctx)
     return check_convert(p, ctx)
   end
   local family = FAMILIES[action.family]
+  if not family then return nil end               -- a family configured at run time: no rules known
   local code, msg = normalize_image_url(p, ctx)
   if code then return code, msg end
   code, msg = check_fields(family.fields, p, "")

@@ -1,5 +1,5 @@
 -- hy3d.sandbox.control: what a test or a person sees and steers from outside — the /_sandbox/
--- endpoints (stats, requests, config, faults, clock, blob, reset, shutdown), the job clock's freeze
+-- endpoints (stats, requests, config, faults, families, clock, blob, reset, shutdown), the job clock's freeze
 -- and advance, and the request log (kept in memory for /_sandbox/requests, optionally JSON lines to a
 -- file, secrets redacted). Methods of the sandbox object (hy3d.sandbox mixes `methods` in); depends
 -- on store, doors (JSON answers), cos (byte ranges for blob) and tc3 (redaction).
@@ -94,7 +94,7 @@ end
 local CONFIG_KEYS = {
   wait_time = "number", run_time = "number", envelope = "string", concurrency = "table", slot_cooldown = "number",
   rate_limit = "number", url_ttl = "number", job_ttl = "number", expired_code = "string", result_format = "string",
-  gateway_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean",
+  gateway_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean", tokenhub = "table",
   selfhosted = "string", selfhosted_busy = "number", selfhosted_stuck = "boolean", selfhosted_answer = "string",
 }
 
@@ -175,6 +175,13 @@ function Sandbox:control(req, what)
   elseif what == "faults" then
     return json_response(200, { faults = #self.faults.rules > 0 and self.faults.rules or EMPTY_ARRAY_MARK,
                                 fired = self.faults.fired })
+  elseif what == "families" and post then       -- a family beyond the catalogue (hy3d.sandbox.families)
+    local family, err = self:add_family(body, true)
+    if not family then return openai_error(400, err, "bad_family") end
+    return json_response(200, { families = self:family_list() })
+  elseif what == "families" then
+    local list = self:family_list()
+    return json_response(200, { families = #list > 0 and list or EMPTY_ARRAY_MARK })
   elseif what == "clock" then
     if post then return self:set_clock(body) end
     return json_response(200, self:clock_state())
@@ -183,6 +190,7 @@ function Sandbox:control(req, what)
     self.clock = { offset = 0 }
     self.selfhosted_jobs = nil
     self.faults:clear()
+    self:drop_control_families()
     self.stats = { jobs_created = 0, credits_consumed = 0, rate_limited = 0, requests = {} }
     local st = self.server.stats
     st.connections_opened, st.requests_served = st.connections_open, 0

@@ -286,7 +286,7 @@ function Sandbox:api_preflight(req, entry)
   if not region_ok(self.cfg.regions, region) then
     return self:api_error("UnsupportedRegion", format("The region `%s` is not supported by ai3d.", region))
   end
-  if not actions.ACTIONS[h["x-tc-action"]] then
+  if not self:action_of(h["x-tc-action"]) then
     return self:api_error("InvalidAction", format("The action `%s` is not found.", h["x-tc-action"]))
   end
   if not json_content_type(h["content-type"]) then
@@ -301,7 +301,7 @@ end
 -- POST / with X-TC-Action: Tencent Cloud API 3.0. Every API answer is HTTP 200.
 function Sandbox:api3(req)
   local name = req.headers["x-tc-action"]
-  local action = actions.ACTIONS[name or ""]
+  local action = self:action_of(name or "")
   local entry = self:record(req, { route = "api", door = "api", action = name, auth = "tc3" })
   local tags = { "api", name or "", action and action.family or "", action and action.role or "" }
   if action and action.role == "sync" then tags[#tags + 1] = "convert" end

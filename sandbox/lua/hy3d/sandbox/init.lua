@@ -1,7 +1,8 @@
 --- hy3d-sandbox: an offline emulator of Tencent's Hunyuan 3D service for development, demos and
 -- tests. Two doors share one job store: the OpenAI-compatible gateway (`/v1/ai3d/submit`,
 -- `/v1/ai3d/query`, API key) and Tencent Cloud API 3.0 (`POST /`, `X-TC-Action`, TC3-HMAC-SHA256)
--- with all 19 ai3d actions. Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result
+-- with all 19 ai3d actions; TokenHub (/v1/api/3d/submit|query, hy3d.sandbox.tokenhub) shares it
+-- too. Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result
 -- files are generated and served by the sandbox behind COS-like signed URLs; faults, limits and
 -- expiry are configurable; `/_sandbox/` has the control and inspection endpoints, among them a
 -- job clock that tests freeze and advance. The API 3.0 door answers in the language of
@@ -10,9 +11,9 @@
 -- This module is the server: new(cfg) (options in DEFAULTS), the routing table handle(req), and
 -- listen/step/run/close; the parts are store (jobs, clock, slots), doors (gateway and API 3.0,
 -- envelopes), cos (signed file URLs, byte ranges), control (/_sandbox/, request log), main (the
--- command line), actions (the 19 actions' parameters), faults, http (the HTTP/1.1 server), tc3
--- and assets (the result files); selfhosted emulates the self-hosted Hunyuan3D-2 / 2.1 server under
--- /selfhosted/.
+-- command line), actions (the 19 actions' parameters), families (job families configured at run
+-- time), faults, http (the HTTP/1.1 server), tc3 and assets (the result files); tokenhub emulates
+-- TokenHub, selfhosted the self-hosted Hunyuan3D-2 / 2.1 server under /selfhosted/.
 local http = require "hy3d.sandbox.http"
 local assets = require "hy3d.sandbox.assets"
 local faults = require "hy3d.sandbox.faults"
@@ -21,6 +22,8 @@ local doors = require "hy3d.sandbox.doors"
 local cos = require "hy3d.sandbox.cos"
 local control = require "hy3d.sandbox.control"
 local selfhosted = require "hy3d.sandbox.selfhosted"
+local tokenhub = require "hy3d.sandbox.tokenhub"
+local families = require "hy3d.sandbox.families"
 
 local format = string.format
 local json_response, openai_error = doors.json_response, doors.openai_error
@@ -48,12 +51,14 @@ local DEFAULTS = {
   expired_code = "FailedOperation.JobNotFound",   -- answer for unknown or expired JobIds (reference §6 [I])
   result_format = "add",    -- Pro ResultFormat adds a file to OBJ+GLB ("add") or replaces them ("replace")
   gateway_credits = false,  -- gateway queries carry ResultCreditConsumed/Details (one report says not [R])
+  tokenhub = { keys = false, http_status = true },   -- TokenHub: its keys (false: the gateway's); errors at 4xx/5xx
   ranges = true,            -- file URLs and /_sandbox/blob honour Range (false: always 200, no Accept-Ranges)
   max_skew = 300,           -- seconds of clock skew before AuthFailure.SignatureExpire
   max_body = 10 * 1024 * 1024,   -- request bodies above this get RequestSizeLimitExceeded
   max_faces = 100000,       -- cap on generated triangles (FaceCount is honoured up to this)
   seed = nil,               -- seeds JobIds, RequestIds and probabilistic faults
   faults = nil,             -- fault rules to start with (see hy3d.sandbox.faults)
+  families = nil,           -- job families beyond the catalogue: { { name, submit, query, results }, ... }
   log = false,              -- request log: false, a file name, or "-" for stderr (JSON lines)
   lifetime = nil,           -- exit after this many seconds (a safety net for scripts)
   max_connections = 900,    -- open connections (select's FD_SETSIZE is 1024); past it, an incomplete head or
@@ -68,7 +73,7 @@ local DEFAULTS = {
 -- The sandbox object: this module's methods and those of its parts, each name owned by one part.
 local Sandbox = {}
 Sandbox.__index = Sandbox
-for _, part in ipairs { store, doors, cos, control, selfhosted } do
+for _, part in ipairs { store, doors, cos, control, tokenhub, families, selfhosted } do
   for name, method in pairs(part.methods) do
     assert(Sandbox[name] == nil, name)
     Sandbox[name] = method
@@ -80,6 +85,8 @@ function Sandbox:handle(req)
   if path == "/" and req.headers["x-tc-action"] then return self:api3(req) end
   if path == "/v1/ai3d/submit" then return self:gateway(req, "submit") end
   if path == "/v1/ai3d/query" then return self:gateway(req, "query") end
+  local th = path:match("^/v1/api/3d/(%a+)$")
+  if th == "submit" or th == "query" then return self:tokenhub(req, th) end
   local job_id, name = path:match("^/files/(%d+)/([%w%.]+)$")
   if job_id then return self:files(req, job_id, name) end
   local what = path:match("^/_sandbox/(%a+)$")
@@ -97,7 +104,7 @@ local function new(cfg)
   local c = {}
   for k, v in pairs(DEFAULTS) do c[k] = v end
   for k, v in pairs(cfg or {}) do
-    if DEFAULTS[k] == nil and k ~= "lifetime" and k ~= "seed" and k ~= "faults" then
+    if DEFAULTS[k] == nil and k ~= "lifetime" and k ~= "seed" and k ~= "faults" and k ~= "families" then
       error("hy3d-sandbox: unknown option " .. tostring(k), 2)
     end
     c[k] = v
@@ -118,6 +125,11 @@ local function new(cfg)
   }, Sandbox)
   for _, rule in ipairs(c.faults or {}) do
     local ok, err = self.faults:add(rule)
+    if not ok then error("hy3d-sandbox: " .. err, 2) end
+  end
+  c.families, c.extra_families = nil, nil
+  for _, f in ipairs(cfg and cfg.families or {}) do
+    local ok, err = self:add_family(f)
     if not ok then error("hy3d-sandbox: " .. err, 2) end
   end
   if c.log == "-" then

@@ -4,6 +4,7 @@
 local socket = require "socket"
 local actions = require "hy3d.sandbox.actions"
 local faults = require "hy3d.sandbox.faults"
+local families = require "hy3d.sandbox.families"
 local sandbox = require "hy3d.sandbox"
 
 local gettime = socket.gettime
@@ -39,6 +40,10 @@ usage: hy3d-sandbox [options]
                          answer like COS: ETag, Accept-Ranges, 206 for one byte range, 416 past the end
   --max-faces N          cap on generated triangles (default 100000)
   --selfhosted FLAVOUR   the self-hosted server under /selfhosted/: 2.1 (default) or 2
+  --family NAME=SUBMIT,QUERY[,TYPE...]
+                         also serve a job family the catalogue lacks (repeatable): its Submit and
+                         Query/Describe action, any parameters accepted, result files of TYPE
+                         (default FBX); e.g. animation=SubmitCharacterToAnimationJob,DescribeCharacterToAnimationJob
   --fault SPEC           inject faults: ROUTE:ACTION[:key=value,...] (repeatable; also
                          HY3D_SANDBOX_FAULTS, rules separated by ';'); see doc/sandbox.md
   --seed N               make JobIds, RequestIds and probabilistic faults repeatable
@@ -106,7 +111,7 @@ end
 local STRING = { ["--host"] = "host", ["--envelope"] = "envelope", ["--expired-code"] = "expired_code",
                  ["--result-format"] = "result_format", ["--log"] = "log", ["--selfhosted"] = "selfhosted" }
 local VALUED = { ["--api-key"] = true, ["--key"] = true, ["--secret-id"] = true, ["--secret-key"] = true, ["--region"] = true,
-                 ["--fault"] = true, ["--concurrency"] = true }
+                 ["--fault"] = true, ["--concurrency"] = true, ["--family"] = true }
 local CHOICES = { envelope = { wrapped = true, flat = true }, result_format = { add = true, replace = true },
                   selfhosted = { ["2"] = true, ["2.1"] = true } }
 
@@ -149,6 +154,11 @@ local function parse_args(argv, getenv)
     elseif a == "--secret-key" then secret_keys[#secret_keys + 1] = v
     elseif a == "--region" then regions[#regions + 1] = v
     elseif a == "--fault" then fault_specs[#fault_specs + 1] = v
+    elseif a == "--family" then
+      local def, err = families.parse(v)
+      if not def then return nil, "--family: " .. err end
+      cfg.families = cfg.families or {}
+      cfg.families[#cfg.families + 1] = def
     else                                             -- --concurrency
       cfg.concurrency = parse_concurrency(v)
       if not cfg.concurrency then return nil, "--concurrency needs N or family=N,... (families: pro, rapid, ...)" end
