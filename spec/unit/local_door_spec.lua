@@ -25,6 +25,35 @@ describe("the local door", function()
     assert.equal("local", doors.names[#doors.names])
   end)
 
+  it("meets hy3d.doors' interface: /send through request/answer/failure, its own exchange otherwise", function()
+    local Transport = require("hy3d.transport").Transport
+    local sent, answers = {}, {}
+    local tr = setmetatable({ door_impl = door, door_options = {}, base_url = "http://gpu-box:8081",
+      engine = { request = function(_, ...) sent[#sent + 1] = { ... }; return true end } }, { __index = Transport })
+    tr.settle = function()
+      local a = table.remove(answers, 1)
+      return a[1], a[2]
+    end
+    answers[1] = { { uid = "abc-1" } }
+    local res = assert(tr:try("SubmitHunyuanTo3DProJob", { ImageBase64 = "aGk=" }, 5, true))
+    assert.same({ JobId = "abc-1", raw = { uid = "abc-1" } }, res)         -- lowercase raw, as TokenHub's
+    assert.same({ "POST", "/send", { image = "aGk=" }, 5, true }, sent[1])
+    local _, err = tr:try("SubmitHunyuanTo3DProJob", { ImageUrl = "https://x/a.png" }, 5, true)
+    assert.same({ "invalid", "FIELD_NOT_ON_DOOR", "ImageUrl" }, { err.kind, err.code, err.field })
+    assert.equal(1, #sent)                                                  -- refused by request: nothing sent
+    answers[1] = { nil, { kind = "http", http_status = 404, message = 'HTTP 404: {"error_code": 1}' } }
+    _, err = tr:try("SubmitHunyuanTo3DProJob", { ImageBase64 = "aGk=" }, 5, true)
+    assert.same({ "api", "RequestLimitExceeded.ServerBusy" }, { err.kind, err.code })   -- failure
+    answers[1] = { { uid = "no spaces allowed" } }
+    _, err = tr:try("SubmitHunyuanTo3DProJob", { ImageBase64 = "aGk=" }, 5, true)
+    assert.same({ "decode", "NO_JOB_ID" }, { err.kind, err.code })          -- answer
+    _, err = tr:try("QueryHunyuanTo3DProJob", { JobId = "bad id" }, 5, false)
+    assert.equal("BAD_JOB_ID", err.code)                                    -- the door's own exchange
+    _, err = tr:try("Convert3DFormat", {}, 5, false)
+    assert.equal("ACTION_NOT_ON_DOOR", err.code)
+    assert.equal(3, #sent)                                                  -- the /send exchanges only
+  end)
+
   it("translates the fields it can express", function()
     assert.same({ image = "aGk=", face_count = 5000, texture = true, seed = 1, octree_resolution = 256,
                   num_inference_steps = 5, guidance_scale = 5.5, num_chunks = 8000, remove_background = false,
