@@ -54,6 +54,7 @@ build = {
     ["hy3d.doors"] = "lua/hy3d/doors.lua",
     ["hy3d.doors.local"] = "lua/hy3d/doors/local.lua",
     ["hy3d.doors.tokenhub"] = "lua/hy3d/doors/tokenhub.lua",
+    ["hy3d.doors.mps"] = "lua/hy3d/doors/mps.lua",
     ["hy3d.error"] = "lua/hy3d/error.lua",
     ["hy3d.scheduler"] = "lua/hy3d/scheduler.lua",
     ["hy3d.validate"] = "lua/hy3d/validate.lua",

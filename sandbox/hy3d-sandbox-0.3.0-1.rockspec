@@ -35,6 +35,7 @@ build = {
     ["hy3d.sandbox.store"] = "lua/hy3d/sandbox/store.lua",
     ["hy3d.sandbox.doors"] = "lua/hy3d/sandbox/doors.lua",
     ["hy3d.sandbox.tokenhub"] = "lua/hy3d/sandbox/tokenhub.lua",
+    ["hy3d.sandbox.mps"] = "lua/hy3d/sandbox/mps.lua",
     ["hy3d.sandbox.cos"] = "lua/hy3d/sandbox/cos.lua",
     ["hy3d.sandbox.control"] = "lua/hy3d/sandbox/control.lua",
     ["hy3d.sandbox.selfhosted"] = "lua/hy3d/sandbox/selfhosted.lua",

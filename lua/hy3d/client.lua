@@ -96,7 +96,9 @@ function Client:submit(params, opts)
   local k, kind = self:_kind(opts.kind)
   if not k then return nil, kind end
   if self._validate then
-    local bad = validate.check(kind, params)
+    local door = self._transport.door_impl
+    local bad
+    if door.check then bad = door:check(kind, params) else bad = validate.check(kind, params) end
     if bad then
       return nil, self:_error { kind = "invalid", code = "INVALID_PARAMETER", field = bad.field,
         message = bad.message .. " (checked locally; nothing was sent — validate = false skips the check)" }
@@ -150,7 +152,7 @@ end
 --- Polls a job until it is DONE (returns the result) or FAIL (nil, err of kind "job").
 -- opts: interval (seconds between polls), timeout (total seconds, default 1800, bounding every
 -- poll too; on expiry nil, err of kind "timeout" with job_id), on_status(result) (called when
--- Status changes), kind (for a bare JobId that is not pro).
+-- Status changes, or Progress on a door that reports it), kind (for a bare JobId that is not pro).
 function Client:wait(job, opts)
   local id = job_id_of(job, "hy3d wait")
   opts = check_options("hy3d wait", opts, WAIT_OPTIONS, 2)
@@ -163,7 +165,7 @@ function Client:wait(job, opts)
   local k, kind = self:_kind(kind_of(job, opts))
   if not k then return nil, kind end
   local tr, deadline = self._transport, now() + limit
-  local last
+  local last, last_progress
   local function timed_out(cause)
     return self:_error { kind = "timeout", code = "WAIT_TIMEOUT", job_id = id, status = last, cause = cause,
       message = ("job %s did not finish within %g s (last status %s%s); it goes on at the service:"
@@ -192,8 +194,10 @@ function Client:wait(job, opts)
       return nil, self:_error { kind = "decode", code = "NO_STATUS", job_id = id, request_id = res.RequestId,
         message = "the query response has no Status" }
     end
-    if status ~= last then
-      last = status
+    local progress = res.Progress                 -- a door that reports it (mps); never NaN, which ~= itself
+    if type(progress) ~= "number" or progress ~= progress then progress = nil end
+    if status ~= last or progress ~= last_progress then
+      last, last_progress = status, progress
       if opts.on_status then
         local ok, cerr = pcall(opts.on_status, res)
         if not ok then
@@ -214,12 +218,19 @@ function Client:wait(job, opts)
   end
 end
 
--- nil on API 3.0, else the error that says the method `what` (call, convert) needs it.
+-- nil on API 3.0, else the error that says the method `what` (call, convert) needs it, naming
+-- the client's door (MPS signs with the same pair as API 3.0, but for its own service; the local
+-- door takes none).
 function Client:_needs_api3(what)
   if self.door == "api3" then return nil end
+  local uses = self.door == "gateway" and "the gateway (api_key)"
+    or self._transport.door_impl.credentials == "pair"
+      and ("the %s door (its secret_id and secret_key work with door = \"api3\")"):format(tostring(self.door))
+    or self._transport.door_impl.credentials == "none" and ("the %s door (no credentials)"):format(tostring(self.door))
+    or ("the %s door (api_key)"):format(tostring(self.door))
   return self:_error { kind = "invalid", code = what:upper() .. "_NEEDS_API3",
-    message = what .. " reaches API 3.0 actions and needs secret_id and secret_key; this client uses the "
-      .. (self.door == "gateway" and "gateway (api_key)" or (tostring(self.door) .. " door")) }
+    message = what .. " reaches API 3.0 actions and needs door \"api3\" (secret_id and secret_key); this client uses "
+      .. uses }
 end
 
 --- Calls any API 3.0 action by name with a table of parameters: the escape hatch for actions
@@ -349,7 +360,8 @@ function Client:__tostring()
   local how = self.door == "gateway" and "gateway, API key set"
     or self.door == "api3" and ("API 3.0, %s, SecretId set"):format(self.region)
     or self.door == "local" and "a self-hosted server, no credentials needed"
-    or self.door and self._has_key and (self.door .. ", API key set")
+    or self.door and self._has_key and (self._transport.door_impl.credentials == "pair"
+      and (self.door .. " door, SecretId set") or (self.door .. ", API key set"))
     or "no credentials"
   return ("hy3d.Client (%s, %s)"):format(self.base_url, how)
 end

@@ -1,7 +1,8 @@
 -- hy3d.doors — the service's doors as data: per door, what credentials it takes, the routes or path
 -- a request goes to, and the field names of its answers (the envelope the C core classifies with:
 -- the core names nothing of the service). Used by hy3d.options (choosing a door) and
--- hy3d.transport (one exchange). Depends on the doors kept in their own modules (hy3d.doors.*).
+-- hy3d.transport (one exchange). Depends on the doors kept in their own modules (hy3d.doors.*:
+-- tokenhub, local, mps).
 --
 -- A door is a table:
 --   name         how hy3d.new's `door` option and HY3D_DOOR name it
@@ -19,8 +20,12 @@
 --                the answer as the client reads it (the shape of API 3.0's Response)
 --   failure(door, action, err, submit, params) -> err   (optional)
 --                a failed exchange's error fields, put in hy3d's kinds (e.g. http -> api)
+--   check(door, kind, params) -> nil | { field, message }   (optional)
+--                the door's own local rules, in place of hy3d.validate's (validate = true)
 --   auth_scheme  "Bearer" when the key always goes after that scheme (else the auth_scheme option)
 --   url          the default base URL (else hy3d.options' default: the gateway's)
+--   service, version   what API 3.0-style signing names (else hy3d.options' ai3d and its version)
+--   region       the default region; false when the door takes none (no X-TC-Region unless asked)
 -- An exchange is request, then (on an answer) answer or (on a failed exchange) failure. A door
 -- whose exchange is not one JSON request and answer adds, all optional:
 --   exchange(door, transport, action, params, timeout, submit) -> res | nil, error fields | nothing
@@ -34,6 +39,8 @@
 -- A door's options beyond the common ones reach it as transport.door_options (the local door's
 -- stuck_timeout, sync_generate). Its own fields in results are lowercase: the answer as it came is
 -- under `raw`.
+-- Doors other than the gateway and API 3.0 live in modules of their own (hy3d.doors.tokenhub,
+-- hy3d.doors.local, hy3d.doors.mps).
 local M = {}
 
 -- Where the service's answers keep what a client reads: {"Response": {..., "RequestId": ...,
@@ -72,12 +79,20 @@ M.api3 = {
   end,
 }
 
+-- Media Processing (MPS): TC3 for service mps, SubmitHunyuan3DTask / QueryHunyuan3DTask
+-- (hy3d.doors.mps); its answers keep API 3.0's envelope.
+M.mps = require "hy3d.doors.mps"
+M.mps.envelope = M.envelope
+
+-- TokenHub: Bearer key, snake_case fields, its own routes and envelope (hy3d.doors.tokenhub).
+M.tokenhub = require "hy3d.doors.tokenhub"
+
+-- local: a self-hosted Hunyuan3D-2 / 2.1 server, no credentials (hy3d.doors.local).
+M["local"] = require "hy3d.doors.local"
+
 -- The doors by name, and their names in the order messages list them.
--- tokenhub: TokenHub (hy3d.doors.tokenhub); local: a self-hosted Hunyuan3D-2 / 2.1 server, no
--- credentials (hy3d.doors.local).
-local BY_NAME = { gateway = M.gateway, api3 = M.api3, tokenhub = require "hy3d.doors.tokenhub",
-                  ["local"] = require "hy3d.doors.local" }
-M.names = { "gateway", "api3", "tokenhub", "local" }
+local BY_NAME = { gateway = M.gateway, api3 = M.api3, tokenhub = M.tokenhub, ["local"] = M["local"], mps = M.mps }
+M.names = { "gateway", "api3", "tokenhub", "local", "mps" }
 
 --- The door called `name`, or nil.
 function M.get(name)

@@ -233,7 +233,8 @@ local function settings(opts)
   end
   local log = opts.log
   if not log and opts.debug then log = function(line) io.stderr:write(line, "\n") end end
-  local region = opts.region or env("TENCENTCLOUD_REGION") or d.region or DEFAULTS.region
+  local region = opts.region or env("TENCENTCLOUD_REGION")
+  if region == nil and d.region ~= false then region = d.region or DEFAULTS.region end   -- false: the door has none
   local timeout = opts.timeout or DEFAULTS.timeout
   local user_agent = opts.user_agent
     or ("hy3d/%s (libcurl/%s; %s)"):format(VERSION, core.curl_version, _VERSION)

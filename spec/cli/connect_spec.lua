@@ -19,7 +19,8 @@ describe("hy3d.cli.connect", function()
     assert.equal("usage", err.kind)
     assert.matches("^HY3D_DOOR is gateway, api3", err.message)     -- every door of hy3d.doors, by name
     assert.truthy(err.message:find("tokenhub", 1, true))
-    assert.truthy(err.message:find(" or local", 1, true))
+    assert.truthy(err.message:find(", local or mps", 1, true))
+    assert.truthy(err.message:find(" or mps", 1, true))
     assert.same({ "gateway", "HY3D_API_KEY is set" }, { choose(ctx { HY3D_DOOR = "  " }, {}, both) })
   end)
 
@@ -30,6 +31,17 @@ describe("hy3d.cli.connect", function()
     assert.equal("the job record (job 1234 was submitted through API 3.0)", why)
     local key_only = { key = "sk-gateway-key", key_from = "HY3D_API_KEY" }
     assert.same({ "gateway", "HY3D_API_KEY is set" }, { choose(ctx(), {}, key_only, "pro", "x", { door = "api3" }) })
+  end)
+
+  it("takes --door mps with the SecretId pair, and queries a job recorded there through MPS", function()
+    assert.same({ "mps", "--door mps" }, { choose(ctx(), { door = "MPS" }, both) })
+    assert.same({ "mps", "HY3D_DOOR=mps" }, { choose(ctx { HY3D_DOOR = "mps" }, {}, both) })
+    local door, why = choose(ctx(), {}, both, "pro", "x", { door = "mps", job_id = "4deda860" })
+    assert.same({ "mps", "the job record (job 4deda860 was submitted through MPS)" }, { door, why })
+    door, why = choose(ctx(), {}, both, "texture", "the job record", { door = "mps", job_id = "4deda861" })
+    assert.same({ "mps", "the job record (job 4deda861 was submitted through MPS)" }, { door, why })
+    local key_only = { key = "sk-gateway-key", key_from = "HY3D_API_KEY" }
+    assert.same({ "gateway", "HY3D_API_KEY is set" }, { choose(ctx(), {}, key_only, "pro", "x", { door = "mps" }) })
   end)
 
   it("falls back on the credentials that are set", function()

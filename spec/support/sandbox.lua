@@ -78,8 +78,8 @@ function Sandbox:raw(method, path, headers, body)
 end
 
 --- Calls an API 3.0 action over real HTTP with a TC3-HMAC-SHA256 signature (from hy3d.core).
--- opts: secret_id, secret_key, timestamp, region, version, body (raw payload), content_type,
--- signed_headers, sign_host, headers (extra or overriding; false removes one), method.
+-- opts: secret_id, secret_key, timestamp, region (false: none), version, service (default ai3d), body (raw
+-- payload), content_type, signed_headers, sign_host, headers (extra or overriding; false removes one), method.
 -- Returns the HTTP status, the decoded body (or the raw text) and the response headers.
 function Sandbox:api(action, params, opts)
   opts = opts or {}
@@ -89,7 +89,7 @@ function Sandbox:api(action, params, opts)
   local ctype = opts.content_type or "application/json"
   local headers = {
     ["Content-Type"] = ctype, ["X-TC-Action"] = action, ["X-TC-Version"] = opts.version or "2025-05-13",
-    ["X-TC-Region"] = opts.region or "ap-guangzhou", ["X-TC-Timestamp"] = tostring(ts),
+    ["X-TC-Region"] = opts.region ~= false and (opts.region or "ap-guangzhou") or nil, ["X-TC-Timestamp"] = tostring(ts),
     ["Content-Length"] = #payload, Host = host,
   }
   local lower = {}
@@ -97,7 +97,7 @@ function Sandbox:api(action, params, opts)
   for k, v in pairs(opts.headers or {}) do if v then lower[k:lower()] = tostring(v) end end
   headers.Authorization = require("hy3d.core").tc3_sign {
     secret_id = opts.secret_id or SECRET_ID, secret_key = opts.secret_key or SECRET_KEY, timestamp = ts,
-    payload = payload, host = opts.sign_host or host, content_type = ctype, service = "ai3d",
+    payload = payload, host = opts.sign_host or host, content_type = ctype, service = opts.service or "ai3d",
     signed_headers = opts.signed_headers, headers = lower,
   }
   for k, v in pairs(opts.headers or {}) do

@@ -183,6 +183,12 @@ print("status: " .. status)
       assert.is_true(is_glb(dir .. "/out/a-wooden-barrel.glb"))
     end,
   },
+  ["doc/doors.md § Media Processing (MPS) #1"] = {
+    check = function(dir, out)   -- the sandbox runs jobs at once here: one status, DONE at 100
+      assert.matches("DONE\t100\n%x+%-[%x%-]+\tmodels/chair%.glb\n", out)
+      assert.is_true(is_glb(dir .. "/models/chair.glb"))
+    end,
+  },
 }
 
 -- The Lua blocks that go on from another (they start with "-- continues the block above"),

@@ -6,7 +6,7 @@
 -- Each library module and its layer: a module may require only modules of a lower layer, or of
 -- its own layer when listed in SIDEWAYS (the edges inside a layer, which must stay acyclic).
 local LAYER = {
-  ["hy3d.core"] = 0, ["hy3d.doors.tokenhub"] = 0, ["hy3d.doors.local"] = 0,
+  ["hy3d.core"] = 0, ["hy3d.doors.tokenhub"] = 0, ["hy3d.doors.local"] = 0, ["hy3d.doors.mps"] = 0,
   ["hy3d.doors"] = 1, ["hy3d.retry"] = 1, ["hy3d.validate"] = 1, ["hy3d.files"] = 1, ["hy3d.scheduler"] = 1,
   ["hy3d.error"] = 2, ["hy3d.options"] = 2, ["hy3d.families"] = 2, ["hy3d.jobs"] = 2,
   ["hy3d.transport"] = 3, ["hy3d.slots"] = 3, ["hy3d.image"] = 3, ["hy3d.loop"] = 3,

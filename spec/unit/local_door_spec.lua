@@ -22,7 +22,7 @@ describe("the local door", function()
   it("is listed among the doors, without credentials", function()
     assert.equal(door, doors.get("local"))
     assert.equal("none", door.credentials)
-    assert.equal("local", doors.names[#doors.names])
+    assert.same({ "gateway", "api3", "tokenhub", "local", "mps" }, doors.names)   -- one order everywhere
   end)
 
   it("meets hy3d.doors' interface: /send through request/answer/failure, its own exchange otherwise", function()

@@ -96,6 +96,7 @@ describe("hy3d.options", function()
         assert.is_false(ok)
         assert.matches('HY3D_DOOR must be one of gateway, api3, tokenhub', err, 1, true)   -- every door, by name
         assert.matches('got "nope"', err, 1, true)
+        assert.matches(', mps', err, 1, true)
       end, { HY3D_DOOR = "nope" })
       without_env(function()                                           -- a door without credentials
         local s = options.settings {}

@@ -15,8 +15,9 @@ connection (defaults come from the environment; see `hy3d --help`):
   --endpoint URL         the API 3.0 endpoint (HY3D_ENDPOINT)
   --region REGION        the API 3.0 region (TENCENTCLOUD_REGION; default ap-guangzhou)
   --retries N            retries of a failed request (network trouble, 429, 5xx; default 3)
-  --door DOOR            gateway, api3, tokenhub or local (HY3D_DOOR): which door, and so which
-                         credentials (tokenhub: HY3D_API_KEY holds a TokenHub key); by
+  --door DOOR            gateway, api3, tokenhub, local or mps (HY3D_DOOR): which door, and
+                         so which credentials (tokenhub: HY3D_API_KEY holds a TokenHub key;
+                         mps: Media Processing, with TENCENTCLOUD_SECRET_ID/KEY); by
                          default a kind only API 3.0 offers (rapid) or a job recorded there
                          goes through API 3.0, anything else through the gateway when
                          HY3D_API_KEY is set; local: a self-hosted Hunyuan3D-2/2.1 server at

@@ -1,7 +1,7 @@
 --- hy3d.cli.connect: the client of a command: the credentials and URLs resolved from flags and
 -- the process environment (so that every message names a flag or a variable), the door chosen
--- (gateway, API 3.0, TokenHub, or local: a self-hosted server) and why, then hy3d.new. `ctx` is the
--- run's context (hy3d.cli.context):
+-- (gateway, API 3.0, TokenHub, local: a self-hosted server, or MPS) and why, then hy3d.new. `ctx` is
+-- the run's context (hy3d.cli.context):
 -- its secret, warn and getenv, and the fields door, door_why, key_from, language, client it sets.
 -- The library checks the same credentials again (hy3d.new): the CLI checks first only to name the
 -- variable or flag a user can fix. Version-neutral Lua (5.1 to 5.4, LuaJIT).
@@ -35,8 +35,12 @@ end
 
 local loopback = validate.loopback
 
--- Which door (gateway, api3, tokenhub, ...: hy3d.doors' names) a command uses, from --door, HY3D_DOOR, the job's kind, the job
--- record and the credentials that are set; and why, in the words of the command line.
+-- Each door as a message names it.
+local DOOR_WORDS = { gateway = "the gateway", api3 = "API 3.0", tokenhub = "TokenHub", ["local"] = "a self-hosted server",
+                     mps = "MPS" }
+
+-- Which door (gateway, api3, tokenhub, local, mps: hy3d.doors' names) a command uses, from --door, HY3D_DOOR, the job's
+-- kind, the job record and the credentials that are set; and why, in the words of the command line.
 -- `kind`/`kind_from` (a phrase) and `rec` (the job record's entry) are optional.
 local function choose_door(self, o, cred, kind, kind_from, rec)
   local chosen, by = o.door, "--door"
@@ -52,14 +56,20 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
     end
     return chosen, (by == "--door" and "--door " or "HY3D_DOOR=") .. chosen
   end
-  if rec and rec.door == "local" then
-    return "local", ("the job record (job %s was submitted to a self-hosted server)"):format(tostring(rec.job_id))
-  end
-  local recorded_key = rec and rec.door == "tokenhub" and cred.key     -- TokenHub also has rapid jobs
-  if kind and kind ~= "pro" and not recorded_key then return "api3", kind_from end
-  if rec and (rec.door == "api3" and cred.api3 or (rec.door == "gateway" or rec.door == "tokenhub") and cred.key) then
+  -- a job recorded on a door whose credentials are set (or that takes none: local) goes back
+  -- there; on TokenHub (rapid too) and MPS (texture too) whatever its kind
+  local rd = rec and doors.get(rec.door)
+  local usable = rd and (rd.credentials == "none" or rd.credentials == "pair" and cred.api3
+    or rd.credentials == "key" and cred.key)
+  local keeps = usable and rec.door ~= "api3" and rec.door ~= "gateway"
+  if kind and kind ~= "pro" and not keeps then return "api3", kind_from end
+  if usable then
+    if rd.credentials == "none" then
+      return rec.door, ("the job record (job %s was submitted to %s)"):format(tostring(rec.job_id),
+        DOOR_WORDS[rec.door] or rec.door)
+    end
     return rec.door, ("the job record (job %s was submitted through %s)"):format(tostring(rec.job_id),
-      rec.door == "api3" and "API 3.0" or rec.door == "tokenhub" and "TokenHub" or "the gateway")
+      DOOR_WORDS[rec.door] or rec.door)
   end
   if cred.key then return "gateway", cred.key_from .. " is set" end
   if cred.api3 or cred.id or cred.secret then return "api3", "TENCENTCLOUD_SECRET_ID is set" end
@@ -106,6 +116,9 @@ function M.connect(self, o, kind, kind_from, rec)
   local door, why = choose_door(self, o, cred, kind, kind_from, rec)
   if not door then return nil, why end
   self.door, self.door_why, self.key_from, self.language = door, why, cred.key_from, language
+  local takes = doors.get(door).credentials
+  local pair = takes == "pair"                            -- api3 and mps sign with the SecretId pair
+  local words = DOOR_WORDS[door]
   if door == "tokenhub" then
     if not cred.key then
       return nil, credentials_error("NO_CREDENTIALS", why .. " chose TokenHub, but HY3D_API_KEY is not set "
@@ -120,15 +133,15 @@ function M.connect(self, o, kind, kind_from, rec)
     if not cred.key then
       return nil, credentials_error("NO_CREDENTIALS", why .. " chose the gateway, but HY3D_API_KEY is not set")
     end
-  elseif door ~= "local" and not cred.api3 then       -- local: a self-hosted server takes no credentials
+  elseif takes ~= "none" and not cred.api3 then       -- local: a self-hosted server takes no credentials
     if cred.id or cred.secret then
-      return nil, credentials_error("HALF_CREDENTIALS", ("%s is set but %s is not: API 3.0 needs both"):format(
+      return nil, credentials_error("HALF_CREDENTIALS", ("%s is set but %s is not: %s needs both"):format(
         cred.id and "TENCENTCLOUD_SECRET_ID" or "TENCENTCLOUD_SECRET_KEY",
-        cred.id and "TENCENTCLOUD_SECRET_KEY" or "TENCENTCLOUD_SECRET_ID"))
+        cred.id and "TENCENTCLOUD_SECRET_KEY" or "TENCENTCLOUD_SECRET_ID", words))
     end
     local verb = (why:match("^%-%-door") or why:match("^HY3D_DOOR")) and "chose" or "needs"
-    return nil, credentials_error("NO_CREDENTIALS", ("%s %s API 3.0: set TENCENTCLOUD_SECRET_ID and "
-      .. "TENCENTCLOUD_SECRET_KEY%s"):format(why, verb, cred.key and " (HY3D_API_KEY is for the gateway, which offers "
+    return nil, credentials_error("NO_CREDENTIALS", ("%s %s %s: set TENCENTCLOUD_SECRET_ID and "
+      .. "TENCENTCLOUD_SECRET_KEY%s"):format(why, verb, words, cred.key and " (HY3D_API_KEY is for the gateway, which offers "
       .. "only pro jobs)" or ""))
   end
   if door == "gateway" and (cred.id ~= nil) ~= (cred.secret ~= nil) then
@@ -137,26 +150,26 @@ function M.connect(self, o, kind, kind_from, rec)
       cred.id and "TENCENTCLOUD_SECRET_KEY" or "TENCENTCLOUD_SECRET_ID", cred.key_from))
   end
   local flag, var = "--base-url", "HY3D_BASE_URL"
-  if door == "api3" then flag, var = "--endpoint", "HY3D_ENDPOINT" end
-  local url, url_from = o[door == "api3" and "endpoint" or "base_url"], flag
+  if pair then flag, var = "--endpoint", "HY3D_ENDPOINT" end
+  local url, url_from = o[pair and "endpoint" or "base_url"], flag
   if not url then url, url_from = process_env(var), var end
   if url then
     if not url:match("^https?://[^/%s]+") then
       return nil, usage_error(url_from .. " must be an http:// or https:// URL")
     end
-    if url:match("^http://") and not o.allow_http and not loopback(url) and door ~= "local" then
+    if url:match("^http://") and not o.allow_http and not loopback(url) and takes ~= "none" then
       return nil, usage_error(url_from .. " is plain http:// to a host that is not this machine; use https://, "
         .. "or add --allow-http if you mean it")
     end
   end
   local ok, client = pcall(hy3d.new, {
     door = door,
-    api_key = (door == "gateway" or door == "tokenhub") and cred.key or nil,
-    secret_id = door == "api3" and cred.id or nil, secret_key = door == "api3" and cred.secret or nil,
-    token = door == "api3" and cred.token or nil,
-    base_url = door ~= "api3" and url or nil, endpoint = door == "api3" and url or nil,
+    api_key = takes == "key" and cred.key or nil,
+    secret_id = pair and cred.id or nil, secret_key = pair and cred.secret or nil,
+    token = pair and cred.token or nil,
+    base_url = not pair and url or nil, endpoint = pair and url or nil,
     region = o.region, max_retries = o.retries, allow_http = o.allow_http or nil,
-    language = door == "api3" and language or nil,                 -- the gateway has no such choice
+    language = pair and language or nil,                           -- the gateway has no such choice
     validate = not o.no_validate })
   -- hy3d.new raises a message string; the credentials it checks (length, control characters)
   -- were checked above, naming the variable, so what is left is a usage error

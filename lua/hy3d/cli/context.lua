@@ -118,9 +118,10 @@ function Ctx:fail(err)
     hint = ("job %s goes on at the service: `hy3d wait %s` waits again, `hy3d download %s` waits and "
       .. "fetches its files"):format(job_id, job_id, job_id)
   elseif code == EXIT.auth and err.kind ~= "invalid" then
-    if self.door == "api3" then
+    if self.door == "api3" or self.door == "mps" then
       hint = ("check the credentials: TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and "
-        .. "TENCENTCLOUD_SESSION_TOKEN when set) for API 3.0, used because %s"):format(self.door_why)
+        .. "TENCENTCLOUD_SESSION_TOKEN when set) for %s, used because %s"):format(
+        self.door == "mps" and "MPS" or "API 3.0", self.door_why)
     elseif self.door == "gateway" then
       hint = ("check the credentials: %s for the gateway, used because %s"):format(self.key_from, self.door_why)
     else

@@ -53,7 +53,9 @@ commands:
 HY3D_API_KEY (the gateway; HY3D_BASE_URL to point elsewhere) or TENCENTCLOUD_SECRET_ID and
 TENCENTCLOUD_SECRET_KEY (API 3.0; TENCENTCLOUD_SESSION_TOKEN, TENCENTCLOUD_REGION, HY3D_ENDPOINT).
 With both set, rapid jobs and jobs recorded on API 3.0 use API 3.0, others the gateway;
---door gateway|api3|tokenhub or HY3D_DOOR chooses (tokenhub: HY3D_API_KEY holds a TokenHub key).
+--door gateway|api3|tokenhub|local|mps or HY3D_DOOR chooses (tokenhub: HY3D_API_KEY holds a
+TokenHub key; local: a self-hosted server at HY3D_BASE_URL, no credentials; mps: Media
+Processing, the same SecretId pair).
 HY3D_KINDS adds job kinds the service has and hy3d does not know yet: NAME=SUBMIT,QUERY entries
 separated by ';' (then --kind NAME).
 

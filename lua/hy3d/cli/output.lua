@@ -133,23 +133,27 @@ end
 
 function Output:status_line()
   if not self.job_id then return "submitting ...  " .. human_elapsed(now() - self.t0) end
-  return ("job %s: %s  %s"):format(self.job_id, tostring(self.status or "..."), human_elapsed(now() - self.t0))
+  return ("job %s: %s%s  %s"):format(self.job_id, tostring(self.status or "..."), self.percent or "",
+    human_elapsed(now() - self.t0))
 end
 
 -- A new status from a query (on_status).
 function Output:status_changed(res)
   local status = type(res.Status) == "string" and res.Status:upper() or errors.text(res.Status)
   self.status = status
+  local progress = res.Progress                   -- a door that reports it (mps): 0 to 100
+  progress = type(progress) == "number" and progress >= 0 and progress <= 100 and floor(progress) or nil
+  self.percent = progress and (" " .. progress .. "%") or nil
   local elapsed = now() - self.t0
   if self.json then
     if not self.quiet then
-      self:emit { event = "status", job_id = self.job_id, status = status, elapsed = round3(elapsed) }
+      self:emit { event = "status", job_id = self.job_id, status = status, progress = progress, elapsed = round3(elapsed) }
     end
   elseif self.live then
     self:draw(self:status_line())
     if status == "DONE" or status == "FAIL" then self:settle() end
   else
-    self:note(("job %s: %s (%s)"):format(tostring(self.job_id), status, human_elapsed(elapsed)))
+    self:note(("job %s: %s%s (%s)"):format(tostring(self.job_id), status, self.percent or "", human_elapsed(elapsed)))
   end
   if self.job_id then self:remember { job_id = self.job_id, status = status, kind = self.kind } end
 end

@@ -96,6 +96,7 @@ local CONFIG_KEYS = {
   rate_limit = "number", url_ttl = "number", job_ttl = "number", expired_code = "string", result_format = "string",
   gateway_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean", tokenhub = "table",
   selfhosted = "string", selfhosted_busy = "number", selfhosted_stuck = "boolean", selfhosted_answer = "string",
+  mps = "table",
 }
 
 local MAX_BLOB = 512 * 1024 * 1024

@@ -1,19 +1,21 @@
 --- hy3d-sandbox: an offline emulator of Tencent's Hunyuan 3D service for development, demos and
--- tests. Two doors share one job store: the OpenAI-compatible gateway (`/v1/ai3d/submit`,
--- `/v1/ai3d/query`, API key) and Tencent Cloud API 3.0 (`POST /`, `X-TC-Action`, TC3-HMAC-SHA256)
--- with all 19 ai3d actions; TokenHub (/v1/api/3d/submit|query, hy3d.sandbox.tokenhub) shares it
--- too. Jobs go WAIT -> RUN -> DONE (or FAIL) on configurable timings; result
--- files are generated and served by the sandbox behind COS-like signed URLs; faults, limits and
--- expiry are configurable; `/_sandbox/` has the control and inspection endpoints, among them a
--- job clock that tests freeze and advance. The API 3.0 door answers in the language of
--- X-TC-Language like the service: English for en-US, else Chinese (the gateway: Chinese).
+-- tests. Its doors share one job store: the OpenAI-compatible gateway (`/v1/ai3d/submit`,
+-- `/v1/ai3d/query`, API key), Tencent Cloud API 3.0 (`POST /`, `X-TC-Action`, TC3-HMAC-SHA256)
+-- with all 19 ai3d actions, TokenHub (/v1/api/3d/submit|query, hy3d.sandbox.tokenhub) and MPS
+-- (`POST /` signed for service mps, hy3d.sandbox.mps). Jobs go WAIT -> RUN -> DONE (or FAIL) on
+-- configurable timings; result files are generated and served by the sandbox behind COS-like
+-- signed URLs; faults, limits and expiry are configurable; `/_sandbox/` has the control and
+-- inspection endpoints, among them a job clock that tests freeze and advance. The API 3.0 door
+-- answers in the language of X-TC-Language like the service: English for en-US, else Chinese
+-- (the gateway: Chinese).
 --
 -- This module is the server: new(cfg) (options in DEFAULTS), the routing table handle(req), and
 -- listen/step/run/close; the parts are store (jobs, clock, slots), doors (gateway and API 3.0,
--- envelopes), cos (signed file URLs, byte ranges), control (/_sandbox/, request log), main (the
--- command line), actions (the 19 actions' parameters), families (job families configured at run
--- time), faults, http (the HTTP/1.1 server), tc3 and assets (the result files); tokenhub emulates
--- TokenHub, selfhosted the self-hosted Hunyuan3D-2 / 2.1 server under /selfhosted/.
+-- envelopes), tokenhub and mps (those doors), cos (signed file URLs, byte ranges), control
+-- (/_sandbox/, request log), main (the command line), actions (the 19 actions' parameters),
+-- families (job families configured at run time), faults, http (the HTTP/1.1 server), tc3 and
+-- assets (the result files); selfhosted emulates the self-hosted Hunyuan3D-2 / 2.1 server (the
+-- local door) under /selfhosted/.
 local http = require "hy3d.sandbox.http"
 local assets = require "hy3d.sandbox.assets"
 local faults = require "hy3d.sandbox.faults"
@@ -24,6 +26,7 @@ local control = require "hy3d.sandbox.control"
 local selfhosted = require "hy3d.sandbox.selfhosted"
 local tokenhub = require "hy3d.sandbox.tokenhub"
 local families = require "hy3d.sandbox.families"
+local mps = require "hy3d.sandbox.mps"
 
 local format = string.format
 local json_response, openai_error = doors.json_response, doors.openai_error
@@ -68,12 +71,13 @@ local DEFAULTS = {
   selfhosted_busy = 0,      -- /selfhosted/: the next N /send or /generate answer 404 {"error_code": 1}
   selfhosted_stuck = false, -- /selfhosted/: new jobs stay "processing" forever
   selfhosted_answer = "ok", -- /selfhosted/: a hostile answer: bad_base64, missing, huge, not_glb, truncated, bad_uid
+  mps = mps.defaults,       -- the MPS door's open questions (hy3d.sandbox.mps): statuses, GenerateType values, ...
 }
 
 -- The sandbox object: this module's methods and those of its parts, each name owned by one part.
 local Sandbox = {}
 Sandbox.__index = Sandbox
-for _, part in ipairs { store, doors, cos, control, tokenhub, families, selfhosted } do
+for _, part in ipairs { store, doors, cos, control, tokenhub, families, selfhosted, mps } do
   for name, method in pairs(part.methods) do
     assert(Sandbox[name] == nil, name)
     Sandbox[name] = method
@@ -82,6 +86,7 @@ end
 
 function Sandbox:handle(req)
   local path = req.path
+  if path == "/" and mps.owns(req) then return self:mps(req) end
   if path == "/" and req.headers["x-tc-action"] then return self:api3(req) end
   if path == "/v1/ai3d/submit" then return self:gateway(req, "submit") end
   if path == "/v1/ai3d/query" then return self:gateway(req, "query") end
