@@ -43,6 +43,10 @@ describe("the local door (self-hosted Hunyuan3D server)", function()
     assert.equal("local", client.door)
     assert.has_error(function() hy3d.new { door = "local", api_key = "sk-0123456789abcdef" } end,
       "hy3d.new: the local door takes no credentials, not an api_key")
+    assert.matches("a self-hosted server, no credentials needed", tostring(client), 1, true)
+    local _, err = client:call("DescribeAutoRiggingJob", {})      -- API 3.0's: the door named, with what it takes
+    assert.equal("CALL_NEEDS_API3", err.code)
+    assert.matches("this client uses the local door (no credentials)", err.message, 1, true)
   end)
 
   it("translates the PascalCase fields to the server's and refuses what it cannot express, naming the door", function()
