@@ -160,6 +160,18 @@ print("status: " .. status)
       assert.is_true(is_glb(dir .. "/barrel.glb"))
     end,
   },
+  ["doc/doors.md § The gateway #1"] = {
+    check = function(dir, out)
+      assert.matches("\ngateway\t%d+\tmodels/chair%.glb\n", out)
+      assert.is_true(is_glb(dir .. "/models/chair.glb"))
+    end,
+  },
+  ["doc/doors.md § API 3.0 (`api3`) #1"] = {
+    check = function(dir, out)
+      assert.matches("\napi3\t%d+\tmodels/teapot%.glb\n", out)
+      assert.is_true(is_glb(dir .. "/models/teapot.glb"))
+    end,
+  },
   ["doc/doors.md § Quick start: a self-hosted server #1"] = {
     files = { ["chair.png"] = png },
     check = function(dir, out)
