@@ -39,6 +39,7 @@ build = {
     ["hy3d.sandbox.mps"] = "lua/hy3d/sandbox/mps.lua",
     ["hy3d.sandbox.cos"] = "lua/hy3d/sandbox/cos.lua",
     ["hy3d.sandbox.control"] = "lua/hy3d/sandbox/control.lua",
+    ["hy3d.sandbox.selfhosted"] = "lua/hy3d/sandbox/selfhosted.lua",
     ["hy3d.sandbox.http"] = "lua/hy3d/sandbox/http.lua",
     ["hy3d.sandbox.actions"] = "lua/hy3d/sandbox/actions.lua",
     ["hy3d.sandbox.faults"] = "lua/hy3d/sandbox/faults.lua",

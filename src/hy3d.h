@@ -178,6 +178,8 @@ typedef struct hy3d_download_opts {
   curl_off_t max_bytes;            /* 0 = unlimited */
   int resume;
   int allow_http;                  /* follow an https -> http redirect to a host that is not loopback */
+  const char *body;                /* a JSON body to POST instead of a GET (NULL: GET), and its length */
+  size_t body_len;
 } hy3d_download_opts;
 
 /*

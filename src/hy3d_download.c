@@ -409,6 +409,14 @@ int hy3d_download_setup(lua_State *L, hy3d_engine *eng, hy3d_request *r, const h
     rc |= curl_easy_setopt(r->easy, CURLOPT_RANGE, range);   /* copied by libcurl */
     if (r->meta != NULL) rc |= add_if_range(r);
   }
+  if (o->body != NULL) {                          /* a POST answered with the file (a synchronous job) */
+    struct curl_slist *h = curl_slist_append(r->headers, "Content-Type: application/json");
+    if (h == NULL) rc |= CURLE_OUT_OF_MEMORY;
+    else r->headers = h;
+    rc |= curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+    rc |= curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, o->body);
+    rc |= curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+  }
   if (o->stall_s > 0) {
     rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, o->min_rate > 0 ? o->min_rate : 1L);
     rc |= curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, o->stall_s);

@@ -427,14 +427,15 @@ static lua_Number opt_field_default(lua_State *L, int t, const char *name, lua_N
 
 /*
  * engine:download(url, path [, {timeout=, stall=, min_rate=, min_avg_rate=, max_bytes=, resume=,
- *                              meta=, allow_http=}]) -> request | nil, err
+ *                              meta=, allow_http=, body=}]) -> request | nil, err
  * timeout: total seconds (default none); stall: the low-speed window in seconds (default the
  * engine's timeout); min_rate: bytes/s the transfer must keep over that window (default 4096;
  * 0: only a window without a byte aborts); min_avg_rate: once the size is known the download must
  * end by stall + size / min_avg_rate seconds (default 1024; 0: no ceiling); max_bytes: refuse
  * larger files (default none); resume: continue the file at path with a Range request instead of
  * truncating it; meta: the sidecar of a validated resume (If-Range, the size checked; a partial
- * file without it is started over); allow_http: follow an https link redirected to plain http.
+ * file without it is started over); allow_http: follow an https link redirected to plain http;
+ * body: a JSON text to POST instead of a GET, its answer being the file (a synchronous job).
  * A path or URL holding a NUL gives nil, {kind="invalid", code="BAD_PATH"}.
  */
 static int engine_download(lua_State *L) {
@@ -460,6 +461,12 @@ static int engine_download(lua_State *L) {
     o.resume = lua_toboolean(L, -1);
     lua_getfield(L, 4, "allow_http");
     o.allow_http = lua_toboolean(L, -1);
+    lua_getfield(L, 4, "body");
+    if (!lua_isnil(L, -1)) {
+      if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "download option 'body' must be a string");
+      o.body = lua_tolstring(L, -1, &o.body_len);   /* stays anchored: opts holds it */
+    }
+    lua_pop(L, 1);
     lua_getfield(L, 4, "meta");
     if (!lua_isnil(L, -1)) {
       if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "download option 'meta' must be a string");

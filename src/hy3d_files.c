@@ -1,4 +1,4 @@
-/* hy3d_files.c — local files around downloads: directories, owner-only appends, terminal checks, and zip extraction (libzip) that never writes outside its folder nor past its limits. */
+/* hy3d_files.c — local files around downloads: directories, owner-only appends, terminal checks, zip extraction (libzip) that never writes outside its folder nor past its limits, and a JSON answer saved to a file read without loading it: skimmed of its long strings, or one base64 field decoded (libcrypto) into another file. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
+#include <openssl/evp.h>
 
 #include "hy3d.h"
 
@@ -508,10 +509,278 @@ static int core_isatty(lua_State *L) {
   return 1;
 }
 
+/* ===== a JSON answer in a file, read without loading it (the self-hosted door's model_base64) ===== */
+
+#define JSON_CHUNK 65536
+
+/*
+ * core.json_skim(path, limit, max_out) -> text | nil, err. The JSON text of the file with every
+ * string longer than `limit` bytes (as written, escapes included) replaced by its length (a JSON
+ * number), so an answer carrying megabytes of base64 can be decoded for its small fields. The
+ * file is read in chunks; the text is at most max_out bytes (else decode/RESPONSE_TOO_LARGE).
+ * Only the string syntax is followed (quotes and backslashes): what is left is for the decoder.
+ */
+static int core_json_skim(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t limit = (size_t)luaL_checkinteger(L, 2), max_out = (size_t)luaL_checkinteger(L, 3);
+  FILE *f = fopen(path, "rb");
+  hy3d_buf out = {NULL, 0, 0}, str = {NULL, 0, 0};
+  char *chunk;
+  size_t n, i;
+  int in_str = 0, esc = 0, longstr = 0, oom = 0;
+  unsigned long long strlen_all = 0;
+  if (f == NULL) return push_io_error(L, "READ_ERROR", "cannot open", path, errno);
+  chunk = (char *)malloc(JSON_CHUNK);
+  if (chunk == NULL) {
+    fclose(f);
+    return luaL_error(L, "hy3d: out of memory");
+  }
+  while (!oom && out.len <= max_out && (n = fread(chunk, 1, JSON_CHUNK, f)) > 0) {
+    for (i = 0; i < n && !oom; i++) {
+      char c = chunk[i];
+      if (!in_str) {
+        if (c == '"') {
+          in_str = 1, esc = 0, longstr = 0, strlen_all = 0;
+          hy3d_buf_reset(&str);
+        } else {
+          oom = hy3d_buf_append(&out, &c, 1) != 0;
+        }
+        continue;
+      }
+      if (!esc && c == '"') {                    /* the string ends */
+        in_str = 0;
+        if (longstr) {
+          char num[32];
+          snprintf(num, sizeof num, "%llu", strlen_all);
+          oom = hy3d_buf_append(&out, num, strlen(num)) != 0;
+        } else {
+          oom = hy3d_buf_append(&out, "\"", 1) != 0 || (str.len > 0 && hy3d_buf_append(&out, str.data, str.len) != 0) ||
+                hy3d_buf_append(&out, "\"", 1) != 0;
+        }
+        continue;
+      }
+      esc = !esc && c == '\\';
+      strlen_all++;
+      if (!longstr && strlen_all > limit) {
+        longstr = 1;
+        hy3d_buf_reset(&str);
+      }
+      if (!longstr) oom = hy3d_buf_append(&str, &c, 1) != 0;
+    }
+  }
+  free(chunk);
+  hy3d_buf_free(&str);
+  if (ferror(f)) {
+    int e = errno;
+    fclose(f);
+    hy3d_buf_free(&out);
+    return push_io_error(L, "READ_ERROR", "cannot read", path, e);
+  }
+  fclose(f);
+  if (oom) {
+    hy3d_buf_free(&out);
+    return luaL_error(L, "hy3d: out of memory");
+  }
+  if (out.len > max_out || in_str) {
+    hy3d_buf_free(&out);
+    lua_pushnil(L);
+    if (in_str) {
+      hy3d_push_error(L, "decode", "INVALID_JSON", "the answer ends inside a string");
+    } else {
+      hy3d_push_error(L, "decode", "RESPONSE_TOO_LARGE", "the answer's fields (long strings aside) are larger than an answer can be");
+    }
+    return 2;
+  }
+  lua_pushlstring(L, out.data != NULL ? out.data : "", out.len);
+  hy3d_buf_free(&out);
+  return 1;
+}
+
+/* The state of core.json_b64_field's scan. */
+typedef struct b64_scan {
+  const char *field;
+  size_t flen;
+  int depth, in_str, esc, is_key, expect_key, match, after_key;
+  size_t kpos;
+  int decoding;                   /* inside the field's value: decoding it */
+  int done;
+  EVP_ENCODE_CTX *ctx;
+  FILE *out;
+  unsigned char in[4096];
+  size_t in_len;
+  unsigned char dec[4096];
+  unsigned long long written;
+  const char *code;               /* the error, when one happened */
+  const char *message;
+  int err;
+} b64_scan;
+
+static int b64_flush(b64_scan *s) {
+  int outl = 0;
+  if (s->in_len == 0) return 1;
+  if (EVP_DecodeUpdate(s->ctx, s->dec, &outl, s->in, (int)s->in_len) < 0) {
+    s->code = "BAD_BASE64", s->message = "the model is not valid base64";
+    return 0;
+  }
+  s->in_len = 0;
+  if (outl > 0 && fwrite(s->dec, 1, (size_t)outl, s->out) != (size_t)outl) {
+    s->code = "WRITE_ERROR", s->err = errno != 0 ? errno : EIO;
+    return 0;
+  }
+  s->written += (unsigned long long)outl;
+  return 1;
+}
+
+/* One character of the field's value; 0 on an error. */
+static int b64_char(b64_scan *s, char c) {
+  if (s->esc) {
+    s->esc = 0;
+    if (c == 'n' || c == 'r' || c == 't') return 1;            /* whitespace inside the value */
+    if (c != '/') {                                            /* \/ is '/', which falls through */
+      s->code = "BAD_BASE64", s->message = "the model's base64 holds a JSON escape other than \\/ or whitespace";
+      return 0;
+    }
+  } else if (c == '\\') {
+    s->esc = 1;
+    return 1;
+  } else if (c == '"') {
+    int outl = 0;
+    if (!b64_flush(s)) return 0;
+    EVP_DecodeFinal(s->ctx, s->dec, &outl);
+    if (outl > 0 && fwrite(s->dec, 1, (size_t)outl, s->out) != (size_t)outl) {
+      s->code = "WRITE_ERROR", s->err = errno != 0 ? errno : EIO;
+      return 0;
+    }
+    s->written += (unsigned long long)outl;
+    s->done = 1;
+    return 1;
+  }
+  if (c == ' ' || c == '\n' || c == '\r' || c == '\t') return 1;
+  s->in[s->in_len++] = (unsigned char)c;
+  return s->in_len < sizeof s->in || b64_flush(s);
+}
+
+/* One character of the answer outside the field's value; 0 on an error. */
+static int scan_char(b64_scan *s, char c) {
+  int ws = c == ' ' || c == '\n' || c == '\r' || c == '\t';
+  if (s->in_str) {
+    if (s->esc) {
+      s->esc = 0;
+      s->match = 0;                               /* an escaped key is never the plain field name */
+    } else if (c == '\\') {
+      s->esc = 1;
+    } else if (c == '"') {
+      s->in_str = 0;
+      if (s->is_key && s->match && s->kpos == s->flen) s->after_key = 1;
+    } else if (s->is_key && s->match) {
+      if (s->kpos < s->flen && s->field[s->kpos] == c) s->kpos++;
+      else s->match = 0;
+    }
+    return 1;
+  }
+  if (s->after_key == 1) {                        /* "field" seen: then ':' */
+    if (ws) return 1;
+    if (c == ':') {
+      s->after_key = 2;
+      return 1;
+    }
+    s->after_key = 0;
+  } else if (s->after_key == 2) {                 /* "field": then its string */
+    if (ws) return 1;
+    if (c == '"') {
+      s->decoding = 1, s->esc = 0;
+      return 1;
+    }
+    s->code = "BAD_MODEL_FIELD", s->message = "the model field is not a string";
+    return 0;
+  }
+  if (ws) return 1;
+  if (c == '"') {
+    s->in_str = 1, s->esc = 0;
+    s->is_key = s->depth == 1 && s->expect_key;
+    s->match = 1, s->kpos = 0;
+    s->expect_key = 0;
+    return 1;
+  }
+  s->expect_key = 0;
+  if (c == '{' || c == '[') {
+    s->depth++;
+    s->expect_key = c == '{' && s->depth == 1;
+  } else if (c == '}' || c == ']') {
+    s->depth--;
+  } else if (c == ',' && s->depth == 1) {
+    s->expect_key = 1;
+  }
+  return 1;
+}
+
+/*
+ * core.json_b64_field(src, field, dst) -> bytes | nil, err. Finds the string value of the
+ * top-level `field` of the JSON object in the file src and decodes it as base64 into the file dst
+ * (created or truncated), streaming through libcrypto's EVP_Decode*: neither the text nor the
+ * bytes are ever whole in memory. err: decode/NO_MODEL_FIELD (no such field), BAD_MODEL_FIELD (not
+ * a string), BAD_BASE64, INVALID_JSON (the value never ends), or io errors. On an error dst may
+ * hold a part: the caller removes it.
+ */
+static int core_json_b64_field(lua_State *L) {
+  const char *src = luaL_checkstring(L, 1), *dst;
+  b64_scan s;
+  char *chunk;
+  size_t n, i;
+  FILE *f;
+  memset(&s, 0, sizeof s);
+  s.field = luaL_checklstring(L, 2, &s.flen);
+  dst = luaL_checkstring(L, 3);
+  f = fopen(src, "rb");
+  if (f == NULL) return push_io_error(L, "READ_ERROR", "cannot open", src, errno);
+  s.out = fopen(dst, "wb");
+  if (s.out == NULL) {
+    int e = errno;
+    fclose(f);
+    return push_io_error(L, "WRITE_ERROR", "cannot create", dst, e);
+  }
+  s.ctx = EVP_ENCODE_CTX_new();
+  chunk = (char *)malloc(JSON_CHUNK);
+  if (s.ctx == NULL || chunk == NULL) {
+    EVP_ENCODE_CTX_free(s.ctx);
+    free(chunk);
+    fclose(f);
+    fclose(s.out);
+    return luaL_error(L, "hy3d: out of memory");
+  }
+  EVP_DecodeInit(s.ctx);
+  while (!s.done && s.code == NULL && (n = fread(chunk, 1, JSON_CHUNK, f)) > 0) {
+    for (i = 0; i < n && !s.done && s.code == NULL; i++) {
+      if (s.decoding) b64_char(&s, chunk[i]);
+      else scan_char(&s, chunk[i]);
+    }
+  }
+  free(chunk);
+  EVP_ENCODE_CTX_free(s.ctx);
+  if (s.code == NULL && ferror(f)) s.code = "READ_ERROR", s.err = errno != 0 ? errno : EIO;
+  fclose(f);
+  if (fclose(s.out) != 0 && s.code == NULL) s.code = "WRITE_ERROR", s.err = errno != 0 ? errno : EIO;
+  if (s.code == NULL && !s.done) {
+    s.code = s.decoding ? "INVALID_JSON" : "NO_MODEL_FIELD";
+    s.message = s.decoding ? "the answer ends inside the model's base64" : "the answer has no such model field";
+  }
+  if (s.code != NULL) {
+    if (s.err != 0) return push_io_error(L, s.code, s.code[0] == 'R' ? "cannot read" : "cannot write",
+                                         s.code[0] == 'R' ? src : dst, s.err);
+    lua_pushnil(L);
+    hy3d_push_error(L, "decode", s.code, s.message);
+    return 2;
+  }
+  lua_pushinteger(L, (lua_Integer)s.written);
+  return 1;
+}
+
 const luaL_Reg hy3d_files_funcs[] = {
   {"unzip", core_unzip},
   {"mkdir", core_mkdir},
   {"append_private", core_append_private},
   {"isatty", core_isatty},
+  {"json_skim", core_json_skim},
+  {"json_b64_field", core_json_b64_field},
   {NULL, NULL}
 };

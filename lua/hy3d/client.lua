@@ -225,12 +225,14 @@ function Client:wait(job, opts)
 end
 
 -- nil on API 3.0, else the error that says the method `what` (call, convert) needs it, naming
--- the client's door (MPS signs with the same pair as API 3.0, but for its own service).
+-- the client's door (MPS signs with the same pair as API 3.0, but for its own service; the local
+-- door takes none).
 function Client:_needs_api3(what)
   if self.door == "api3" then return nil end
   local uses = self.door == "gateway" and "the gateway (api_key)"
     or self._transport.door_impl.credentials == "pair"
       and ("the %s door (its secret_id and secret_key work with door = \"api3\")"):format(tostring(self.door))
+    or self._transport.door_impl.credentials == "none" and ("the %s door (no credentials)"):format(tostring(self.door))
     or ("the %s door (api_key)"):format(tostring(self.door))
   return self:_error { kind = "invalid", code = what:upper() .. "_NEEDS_API3",
     message = what .. " reaches API 3.0 actions and needs door \"api3\" (secret_id and secret_key); this client uses "
@@ -251,6 +253,20 @@ function Client:call(action, params)
   if err then return nil, err end
   local res, cerr = self._transport:api(action, params or {})
   if not res then return nil, self:_api_error(cerr) end
+  return res
+end
+
+--- Asks the server whether it is up, on a door that has such a check (the local door: GET /health,
+-- which Hunyuan3D-2.1's server has and 2's has not). Returns { Status = "healthy", ... } or nil, err
+-- (kind "invalid", code HEALTH_NOT_ON_DOOR on a door without one).
+function Client:health()
+  local door, tr = self._transport.door_impl, self._transport
+  if not door.health then
+    return nil, self:_error { kind = "invalid", code = "HEALTH_NOT_ON_DOOR",
+      message = "the " .. tostring(self.door) .. " door has no health check" }
+  end
+  local res, err = door:health(tr)
+  if not res then return nil, self:_error(err) end
   return res
 end
 
@@ -350,6 +366,7 @@ function Client:__tostring()
   local intl = self.site ~= sites.default and (" (" .. tostring(self.site) .. ")") or ""
   local how = self.door == "gateway" and "gateway, API key set"
     or self.door == "api3" and ("API 3.0%s, %s, SecretId set"):format(intl, self.region)
+    or self.door == "local" and "a self-hosted server, no credentials needed"
     or self.door and self._has_key and (self._transport.door_impl.credentials == "pair"
       and (self.door .. " door" .. intl .. ", SecretId set") or (self.door .. ", API key set"))
     or "no credentials"

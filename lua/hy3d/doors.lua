@@ -2,12 +2,12 @@
 -- a request goes to, and the field names of its answers (the envelope the C core classifies with:
 -- the core names nothing of the service). Used by hy3d.options (choosing a door) and
 -- hy3d.transport (one exchange). Depends on the doors kept in their own modules (hy3d.doors.*:
--- tokenhub, mps).
+-- tokenhub, local, mps).
 --
 -- A door is a table. Its data:
 --   name         how hy3d.new's `door` option and HY3D_DOOR name it
---   credentials  "key" (an API key, sent as the Authorization header) or "pair" (SecretId and
---                SecretKey: every request signed with TC3-HMAC-SHA256, in C)
+--   credentials  "key" (an API key, sent as the Authorization header), "pair" (SecretId and
+--                SecretKey: every request signed with TC3-HMAC-SHA256, in C) or "none"
 --   envelope     where its answers keep the request id and an error (core.new's `envelope`)
 --   families     the job families it offers (a set), or nil for every family (then which site
 --                offers which is the registry's: hy3d.kinds.register's `sites`)
@@ -36,8 +36,21 @@
 --                a failed exchange's error fields, put in hy3d's kinds (e.g. http -> api)
 --   check(door, kind, params) -> nil | { field, message }   (optional)
 --                the door's own local rules, in place of hy3d.validate's (validate = true)
+-- An exchange is request, then (on an answer) answer or (on a failed exchange) failure. A door
+-- whose exchange is not one JSON request and answer adds, all optional:
+--   exchange(door, transport, action, params, timeout, submit) -> res | nil, error fields | nothing
+--                makes the exchange itself on the transport's engine (e.g. a download into a file,
+--                for an answer too big for the engine's API bodies); returning nothing (no value
+--                at all) leaves it to request/answer/failure
+--   save(door, client, url, path, opts) -> path, bytes | nil, err
+--                saves a result file whose Url is not a plain file's (download_files, generate)
+--   health(door, transport, timeout) -> res | nil, error fields
+--                a health check, for client:health() (without it: invalid, HEALTH_NOT_ON_DOOR)
+-- A door's options beyond the common ones reach it as transport.door_options (the local door's
+-- stuck_timeout, sync_generate). Its own fields in results are lowercase: the answer as it came is
+-- under `raw`.
 -- Doors other than the gateway and API 3.0 live in modules of their own (hy3d.doors.tokenhub,
--- hy3d.doors.mps).
+-- hy3d.doors.local, hy3d.doors.mps).
 local M = {}
 
 -- Where the service's answers keep what a client reads: {"Response": {..., "RequestId": ...,
@@ -84,9 +97,12 @@ M.mps.envelope = M.envelope
 -- TokenHub: Bearer key, snake_case fields, its own routes and envelope (hy3d.doors.tokenhub).
 M.tokenhub = require "hy3d.doors.tokenhub"
 
+-- local: a self-hosted Hunyuan3D-2 / 2.1 server, no credentials (hy3d.doors.local).
+M["local"] = require "hy3d.doors.local"
+
 -- The doors by name, and their names in the order messages list them.
-local BY_NAME = { gateway = M.gateway, api3 = M.api3, tokenhub = M.tokenhub, mps = M.mps }
-M.names = { "gateway", "api3", "tokenhub", "mps" }
+local BY_NAME = { gateway = M.gateway, api3 = M.api3, tokenhub = M.tokenhub, ["local"] = M["local"], mps = M.mps }
+M.names = { "gateway", "api3", "tokenhub", "local", "mps" }
 
 --- The door called `name`, or nil.
 function M.get(name)

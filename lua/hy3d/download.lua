@@ -315,8 +315,14 @@ function Client:download_files(job, opts)
       return nil, { kind = "invalid", code = "NO_SUCH_FORMAT", message = "the job no longer lists this file" }
     end
     local on_progress = opts.on_progress and function(done, total) return opts.on_progress(done, total, f.type) end
-    local saved, bytes = self:download(f.url, path, { on_progress = on_progress, max_bytes = opts.max_bytes,
-      timeout = opts.timeout, stall = opts.stall, refresh = job_id and refresh or nil })
+    local door, saved, bytes = self._transport.door_impl
+    if door.save then                             -- a result that is not a file's URL (the local door)
+      saved, bytes = door:save(self, f.url, path, { on_progress = on_progress, max_bytes = opts.max_bytes,
+        timeout = opts.timeout, stall = opts.stall })
+    else
+      saved, bytes = self:download(f.url, path, { on_progress = on_progress, max_bytes = opts.max_bytes,
+        timeout = opts.timeout, stall = opts.stall, refresh = job_id and refresh or nil })
+    end
     if not saved then
       local derr = bytes
       derr.job_id, derr.files = job_id, out

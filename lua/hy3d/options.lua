@@ -35,7 +35,8 @@ local OPTION_TYPES = {
   version = "string", language = "string", stall = "number", max_retries = "number", retry_base = "number",
   retry_max = "number", on_retry = "function", retry_submit = "boolean", max_concurrent_jobs = "number",
   validate = "boolean", ca_file = "string", ca_path = "string", insecure = "boolean", allow_http = "boolean",
-  log = "function", debug = "boolean", retry_jitter = "function", site = "string",
+  log = "function", debug = "boolean", retry_jitter = "function", site = "string", stuck_timeout = "number",
+  sync_generate = "boolean",
 }
 
 --- The options of each method, by name and type.
@@ -164,6 +165,13 @@ local function credentials(opts, site)
   if given_key and given_pair then
     error("hy3d.new: give either api_key (the gateway) or secret_id/secret_key (API 3.0), not both", 4)
   end
+  if door and door.credentials == "none" then
+    if given_key or given_pair then
+      error(("hy3d.new: the %s door takes no credentials, not %s"):format(door.name,
+        given_key and "an api_key" or "secret_id and secret_key"), 4)
+    end
+    return door.name, {}
+  end
   if door then
     if door.credentials == "key" and given_pair or door.credentials == "pair" and given_key then
       error(("hy3d.new: the %s door takes %s, not %s"):format(door.name,
@@ -202,7 +210,7 @@ local function settings(opts)
   if scheme ~= nil and scheme:lower() ~= "bearer" then
     error("hy3d.new: auth_scheme must be nil (raw key, as documented) or \"Bearer\"", 3)
   end
-  for _, name in ipairs { "timeout", "connect_timeout" } do
+  for _, name in ipairs { "timeout", "connect_timeout", "stuck_timeout" } do
     local v = opts[name]
     if v ~= nil and (v ~= v or v <= 0) then error("hy3d.new: " .. name .. " must be > 0", 3) end
   end
@@ -236,7 +244,9 @@ local function settings(opts)
   if signed then
     base_url = check_url(opts.endpoint or env("HY3D_ENDPOINT") or d.url or DEFAULTS.endpoint, "endpoint", opts.allow_http)
   else
-    base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or d.url or DEFAULTS.base_url, "base_url", opts.allow_http)
+    -- a door without credentials has nothing to leak over plain http (a server on the LAN)
+    base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or d.url or DEFAULTS.base_url, "base_url",
+      opts.allow_http or d.credentials == "none")
   end
   local log = opts.log
   if not log and opts.debug then log = function(line) io.stderr:write(line, "\n") end end
@@ -251,7 +261,7 @@ local function settings(opts)
     door = door,
     site = site,
     door_impl = d,
-    has_credentials = next(cred) ~= nil,
+    has_credentials = next(cred) ~= nil or d.credentials == "none",
     base_url = base_url,
     region = region,
     poll_interval = opts.poll_interval or DEFAULTS.poll_interval,
@@ -276,6 +286,7 @@ local function settings(opts)
       },
       door = door,
       door_impl = d,
+      door_options = { stuck_timeout = opts.stuck_timeout, sync_generate = opts.sync_generate },
       base_url = base_url,
       request_timeout = timeout,
       yield = opts.yield,

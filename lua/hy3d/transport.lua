@@ -27,13 +27,15 @@ Transport.__index = Transport
 Transport.__name = "hy3d.Transport"
 
 --- A transport from hy3d.options' settings.transport: engine (core.new's options), door, base_url,
--- request_timeout, yield, retry (hy3d.retry.new's options), allow_http, log, secrets, error_ctx.
+-- request_timeout, yield, retry (hy3d.retry.new's options), allow_http, log, secrets, error_ctx,
+-- door_options (options only a door reads: stuck_timeout, sync_generate).
 -- Registers it with the pump.
 local function new(s)
   local self = setmetatable({
     engine = core.new(s.engine),
     door = s.door,
     door_impl = s.door_impl or doors.get(s.door) or doors.gateway,
+    door_options = s.door_options or {},
     base_url = s.base_url,
     request_timeout = s.request_timeout,
     yield = s.yield,
@@ -59,11 +61,22 @@ function Transport:redact_all(t)
   return errors.redact_all(t, secrets_of[self])
 end
 
--- One try of `action` through the client's door (hy3d.doors: the door says the method, the route
--- and whether to sign). A submit goes on a fresh connection. The only call into the engine's
--- request API: the routes of the doors meet it here.
+-- The door's own exchange (hy3d.doors: exchange), as n, res, err: n == 0 when it left the
+-- exchange to request/answer/failure.
+local function own_exchange(...)
+  return select("#", ...), ...
+end
+
+-- One try of `action` through the client's door (hy3d.doors' interface: request says the method,
+-- the route and whether to sign, or refuses the params; answer reads the answer, failure a failed
+-- exchange; a door with `exchange` may make it itself). A submit goes on a fresh connection. The
+-- engine's request API is called here, and by a door's own exchange or health check only.
 function Transport:try(action, params, timeout, submit)
   local door = self.door_impl
+  if door.exchange then
+    local n, res, err = own_exchange(door:exchange(self, action, params, timeout, submit))
+    if n > 0 then return res, err end
+  end
   local method, target, body, signed = door:request(action, params, submit)
   if not method then return nil, target end      -- the door refused the params: nothing was sent
   local req, err = self.engine:request(method, target, body, timeout, submit, signed)

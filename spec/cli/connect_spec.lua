@@ -19,6 +19,7 @@ describe("hy3d.cli.connect", function()
     assert.equal("usage", err.kind)
     assert.matches("^HY3D_DOOR is gateway, api3", err.message)     -- every door of hy3d.doors, by name
     assert.truthy(err.message:find("tokenhub", 1, true))
+    assert.truthy(err.message:find(", local or mps", 1, true))
     assert.truthy(err.message:find(" or mps", 1, true))
     assert.same({ "gateway", "HY3D_API_KEY is set" }, { choose(ctx { HY3D_DOOR = "  " }, {}, both) })
   end)

@@ -11,7 +11,8 @@ describe("hy3d.new", function()
     local known = {}
     for name in pairs(require("hy3d.options").types) do known[#known + 1] = name end
     table.sort(known)
-    for _, name in ipairs { "allow_http", "api_key", "door", "endpoint", "secret_id", "service", "site", "yield" } do
+    for _, name in ipairs { "allow_http", "api_key", "door", "endpoint", "secret_id", "service", "site", "stuck_timeout",
+                             "sync_generate", "yield" } do
       assert.is_not_nil(require("hy3d.options").types[name], name)
     end
     assert.has_error(function() hy3d.new { api_kye = "x" } end,

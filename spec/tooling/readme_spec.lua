@@ -162,6 +162,26 @@ print("status: " .. status)
       assert.is_true(is_glb(dir .. "/barrel.glb"))
     end,
   },
+  ["doc/doors.md § The gateway #1"] = {
+    check = function(dir, out)
+      assert.matches("\ngateway\t%d+\tmodels/chair%.glb\n", out)
+      assert.is_true(is_glb(dir .. "/models/chair.glb"))
+    end,
+  },
+  ["doc/doors.md § API 3.0 (`api3`) #1"] = {
+    check = function(dir, out)
+      assert.matches("\napi3\t%d+\tmodels/teapot%.glb\n", out)
+      assert.is_true(is_glb(dir .. "/models/teapot.glb"))
+    end,
+  },
+  ["doc/doors.md § Quick start: a self-hosted server #1"] = {
+    files = { ["chair.png"] = png },
+    check = function(dir, out)
+      assert.matches("GLB\tmodels/chair%.glb\nINITIAL_GLB\tmodels/chair_initial_glb%.glb\n", out)
+      assert.is_true(is_glb(dir .. "/models/chair.glb"))
+      assert.is_true(is_glb(dir .. "/models/chair_initial_glb.glb"))
+    end,
+  },
   ["README.md § The `hy3d-sandbox` emulator #1"] = {
     skip = "runs hy3d-sandbox in the foreground until Ctrl-C (every spec starts one through spec/support/sandbox.lua)",
   },
@@ -182,18 +202,6 @@ print("status: " .. status)
     check = function(dir, out)
       assert.matches("status=DONE job=%d+ file=out/a%-wooden%-barrel%.glb", out)
       assert.is_true(is_glb(dir .. "/out/a-wooden-barrel.glb"))
-    end,
-  },
-  ["doc/doors.md § The gateway #1"] = {
-    check = function(dir, out)
-      assert.matches("\ngateway\tmodels/chair%.glb\n", "\n" .. out)
-      assert.is_true(is_glb(dir .. "/models/chair.glb"))
-    end,
-  },
-  ["doc/doors.md § API 3.0 #1"] = {
-    check = function(dir, out)
-      assert.matches("\napi3\tmodels/teapot%.glb\n", "\n" .. out)
-      assert.is_true(is_glb(dir .. "/models/teapot.glb"))
     end,
   },
   ["doc/doors.md § Media Processing (MPS) #1"] = {

@@ -98,6 +98,11 @@ describe("hy3d.options", function()
         assert.matches('got "nope"', err, 1, true)
         assert.matches(', mps', err, 1, true)
       end, { HY3D_DOOR = "nope" })
+      without_env(function()                                           -- a door without credentials
+        local s = options.settings {}
+        assert.same({ "local", true, "http://gpu-box:8081" }, { s.door, s.has_credentials, s.base_url })
+        assert.is_nil(s.transport.engine.authorization)
+      end, { HY3D_DOOR = "local", HY3D_BASE_URL = "http://gpu-box:8081", HY3D_API_KEY = "sk-from-the-env" })
     end)
     it("has no door without credentials", function()
       without_env(function()

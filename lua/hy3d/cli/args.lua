@@ -11,7 +11,7 @@ local M = {}
 
 local CONNECT_HELP = [[
 connection (defaults come from the environment; see `hy3d --help`):
-  --base-url URL         the gateway's or TokenHub's URL (HY3D_BASE_URL)
+  --base-url URL         the gateway's or TokenHub's URL, or a self-hosted server's (HY3D_BASE_URL)
   --endpoint URL         the API 3.0 or MPS endpoint (HY3D_ENDPOINT)
   --region REGION        the API 3.0 region (TENCENTCLOUD_REGION; default ap-guangzhou, on the
                          intl site ap-singapore)
@@ -19,12 +19,13 @@ connection (defaults come from the environment; see `hy3d --help`):
                          is the international service (tencentcloud.com accounts), on
                          API 3.0 or MPS (--door mps)
   --retries N            retries of a failed request (network trouble, 429, 5xx; default 3)
-  --door DOOR            gateway, api3, tokenhub or mps (HY3D_DOOR): which door, and so
-                         which credentials (tokenhub: HY3D_API_KEY holds a TokenHub key;
+  --door DOOR            gateway, api3, tokenhub, local or mps (HY3D_DOOR): which door, and
+                         so which credentials (tokenhub: HY3D_API_KEY holds a TokenHub key;
                          mps: Media Processing, with TENCENTCLOUD_SECRET_ID/KEY); by
                          default a kind only API 3.0 offers (rapid) or a job recorded there
                          goes through API 3.0, anything else through the gateway when
-                         HY3D_API_KEY is set
+                         HY3D_API_KEY is set; local: a self-hosted Hunyuan3D-2/2.1 server at
+                         --base-url (no credentials; plain http:// is fine)
   --allow-http           allow a plain http:// URL to a host that is not this machine
   --language en-US|zh-CN the language of API 3.0's messages (HY3D_LANGUAGE; the service's
                          default is Chinese); no effect on the gateway, which has no such choice

@@ -1,8 +1,8 @@
 --- hy3d.cli.connect: the client of a command: the credentials and URLs resolved from flags and
 -- the process environment (so that every message names a flag or a variable), the door chosen
--- (gateway, API 3.0, TokenHub or MPS) and why, the site (mainland or intl), then hy3d.new. `ctx` is
--- the run's context (hy3d.cli.context): its secret, warn and getenv, and the fields door, door_why,
--- site, site_why, key_from, language, client it sets.
+-- (gateway, API 3.0, TokenHub, local: a self-hosted server, or MPS) and why, the site (mainland or
+-- intl), then hy3d.new. `ctx` is the run's context (hy3d.cli.context): its secret, warn and getenv,
+-- and the fields door, door_why, site, site_why, key_from, language, client it sets.
 -- The library checks the same credentials again (hy3d.new): the CLI checks first only to name the
 -- variable or flag a user can fix. Version-neutral Lua (5.1 to 5.4, LuaJIT).
 local doors = require "hy3d.doors"
@@ -37,9 +37,10 @@ end
 local loopback = validate.loopback
 
 -- Each door as a message names it.
-local DOOR_WORDS = { gateway = "the gateway", api3 = "API 3.0", tokenhub = "TokenHub", mps = "MPS" }
+local DOOR_WORDS = { gateway = "the gateway", api3 = "API 3.0", tokenhub = "TokenHub", ["local"] = "a self-hosted server",
+                     mps = "MPS" }
 
--- Which door (gateway, api3, tokenhub, mps: hy3d.doors' names) a command uses, from --door, HY3D_DOOR, the job's
+-- Which door (gateway, api3, tokenhub, local, mps: hy3d.doors' names) a command uses, from --door, HY3D_DOOR, the job's
 -- kind, the job record and the credentials that are set; and why, in the words of the command line.
 -- `kind`/`kind_from` (a phrase) and `rec` (the job record's entry) are optional.
 local function choose_door(self, o, cred, kind, kind_from, rec)
@@ -56,10 +57,11 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
     end
     return chosen, (by == "--door" and "--door " or "HY3D_DOOR=") .. chosen
   end
-  -- a job recorded on a door whose credentials are set goes back there; on TokenHub (rapid too)
-  -- and MPS (texture too) whatever its kind
+  -- a job recorded on a door whose credentials are set (or that takes none: local) goes back
+  -- there; on TokenHub (rapid too) and MPS (texture too) whatever its kind
   local rd = rec and doors.get(rec.door)
-  local usable = rd and (rd.credentials == "pair" and cred.api3 or rd.credentials == "key" and cred.key)
+  local usable = rd and (rd.credentials == "none" or rd.credentials == "pair" and cred.api3
+    or rd.credentials == "key" and cred.key)
   local keeps = usable and rec.door ~= "api3" and rec.door ~= "gateway"
   if self.site and self.site ~= sites.default then
     -- off the mainland: API 3.0, unless the job was recorded on another door that has this site (mps)
@@ -68,6 +70,10 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
     return "api3", kind_from
   end
   if usable then
+    if rd.credentials == "none" then
+      return rec.door, ("the job record (job %s was submitted to %s)"):format(tostring(rec.job_id),
+        DOOR_WORDS[rec.door] or rec.door)
+    end
     return rec.door, ("the job record (job %s was submitted through %s)"):format(tostring(rec.job_id),
       DOOR_WORDS[rec.door] or rec.door)
   end
@@ -142,7 +148,8 @@ function M.connect(self, o, kind, kind_from, rec)
       .. "API 3.0, with TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"):format(why, site_why))
   end
   self.door, self.door_why, self.key_from, self.language = door, why, cred.key_from, language
-  local pair = doors.get(door).credentials == "pair"     -- api3 and mps sign with the SecretId pair
+  local takes = doors.get(door).credentials
+  local pair = takes == "pair"                            -- api3 and mps sign with the SecretId pair
   local words = DOOR_WORDS[door]
   if door == "tokenhub" then
     if not cred.key then
@@ -158,7 +165,7 @@ function M.connect(self, o, kind, kind_from, rec)
     if not cred.key then
       return nil, credentials_error("NO_CREDENTIALS", why .. " chose the gateway, but HY3D_API_KEY is not set")
     end
-  elseif not cred.api3 then
+  elseif takes ~= "none" and not cred.api3 then       -- local: a self-hosted server takes no credentials
     if cred.id or cred.secret then
       return nil, credentials_error("HALF_CREDENTIALS", ("%s is set but %s is not: %s needs both"):format(
         cred.id and "TENCENTCLOUD_SECRET_ID" or "TENCENTCLOUD_SECRET_KEY",
@@ -182,7 +189,7 @@ function M.connect(self, o, kind, kind_from, rec)
     if not url:match("^https?://[^/%s]+") then
       return nil, usage_error(url_from .. " must be an http:// or https:// URL")
     end
-    if url:match("^http://") and not o.allow_http and not loopback(url) then
+    if url:match("^http://") and not o.allow_http and not loopback(url) and takes ~= "none" then
       return nil, usage_error(url_from .. " is plain http:// to a host that is not this machine; use https://, "
         .. "or add --allow-http if you mean it")
     end
@@ -190,7 +197,7 @@ function M.connect(self, o, kind, kind_from, rec)
   local ok, client = pcall(hy3d.new, {
     door = door,
     site = site,
-    api_key = not pair and cred.key or nil,
+    api_key = takes == "key" and cred.key or nil,
     secret_id = pair and cred.id or nil, secret_key = pair and cred.secret or nil,
     token = pair and cred.token or nil,
     base_url = not pair and url or nil, endpoint = pair and url or nil,

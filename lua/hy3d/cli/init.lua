@@ -53,11 +53,12 @@ commands:
 HY3D_API_KEY (the gateway; HY3D_BASE_URL to point elsewhere) or TENCENTCLOUD_SECRET_ID and
 TENCENTCLOUD_SECRET_KEY (API 3.0; TENCENTCLOUD_SESSION_TOKEN, TENCENTCLOUD_REGION, HY3D_ENDPOINT).
 With both set, rapid jobs and jobs recorded on API 3.0 use API 3.0, others the gateway;
---door gateway|api3|tokenhub|mps or HY3D_DOOR chooses (tokenhub: HY3D_API_KEY holds a TokenHub
-key; mps: Media Processing, the same SecretId pair). --site intl or HY3D_SITE=intl reaches the
-international service (tencentcloud.com accounts: API 3.0, or MPS with --door mps) instead of the
-mainland's. HY3D_KINDS adds job kinds the service has and hy3d does not know yet: NAME=SUBMIT,QUERY
-entries separated by ';' (then --kind NAME).
+--door gateway|api3|tokenhub|local|mps or HY3D_DOOR chooses (tokenhub: HY3D_API_KEY holds a
+TokenHub key; local: a self-hosted server at HY3D_BASE_URL, no credentials; mps: Media
+Processing, the same SecretId pair). --site intl or HY3D_SITE=intl reaches the international
+service (tencentcloud.com accounts: API 3.0, or MPS with --door mps) instead of the mainland's.
+HY3D_KINDS adds job kinds the service has and hy3d does not know yet: NAME=SUBMIT,QUERY entries
+separated by ';' (then --kind NAME).
 
 exit codes: 0 done, 1 the job failed, 2 usage or invalid input, 3 credentials or authentication,
 4 network/HTTP, 5 timeout, 6 other API error, 7 local file error, 70 internal error,

@@ -96,6 +96,7 @@ local CONFIG_KEYS = {
   rate_limit = "number", url_ttl = "number", job_ttl = "number", expired_code = "string", result_format = "string",
   gateway_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean", tokenhub = "table",
   intl_regions = "table", intl_on_mainland_code = "string", mainland_on_intl_code = "string",
+  selfhosted = "string", selfhosted_busy = "number", selfhosted_stuck = "boolean", selfhosted_answer = "string",
   mps = "table",
 }
 
@@ -189,6 +190,7 @@ function Sandbox:control(req, what)
   elseif what == "reset" and post then
     self.jobs, self.order, self.order_head, self.active, self.requests, self.rate = {}, {}, 1, {}, {}, {}
     self.clock = { offset = 0 }
+    self.selfhosted_jobs = nil
     self.faults:clear()
     self:drop_control_families()
     self.stats = { jobs_created = 0, credits_consumed = 0, rate_limited = 0, requests = {} }

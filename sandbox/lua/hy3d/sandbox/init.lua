@@ -14,7 +14,8 @@
 -- envelopes), tokenhub and mps (those doors), cos (signed file URLs, byte ranges), control
 -- (/_sandbox/, request log), main (the command line), actions (the 19 actions' parameters),
 -- families (job families configured at run time), faults, http (the HTTP/1.1 server), tc3 and
--- assets (the result files).
+-- assets (the result files); selfhosted emulates the self-hosted Hunyuan3D-2 / 2.1 server (the
+-- local door) under /selfhosted/.
 local http = require "hy3d.sandbox.http"
 local assets = require "hy3d.sandbox.assets"
 local faults = require "hy3d.sandbox.faults"
@@ -22,6 +23,7 @@ local store = require "hy3d.sandbox.store"
 local doors = require "hy3d.sandbox.doors"
 local cos = require "hy3d.sandbox.cos"
 local control = require "hy3d.sandbox.control"
+local selfhosted = require "hy3d.sandbox.selfhosted"
 local tokenhub = require "hy3d.sandbox.tokenhub"
 local families = require "hy3d.sandbox.families"
 local mps = require "hy3d.sandbox.mps"
@@ -72,13 +74,17 @@ local DEFAULTS = {
   max_connections = 900,    -- open connections (select's FD_SETSIZE is 1024); past it, an incomplete head or
                             -- the longest-idle one is closed
   header_timeout = 10,      -- seconds a connection has to send a complete request head (then 408 and closed)
+  selfhosted = "2.1",       -- /selfhosted/: the self-hosted server's flavour, "2.1" or "2" (hy3d.sandbox.selfhosted)
+  selfhosted_busy = 0,      -- /selfhosted/: the next N /send or /generate answer 404 {"error_code": 1}
+  selfhosted_stuck = false, -- /selfhosted/: new jobs stay "processing" forever
+  selfhosted_answer = "ok", -- /selfhosted/: a hostile answer: bad_base64, missing, huge, not_glb, truncated, bad_uid
   mps = mps.defaults,       -- the MPS door's open questions (hy3d.sandbox.mps): statuses, GenerateType values, ...
 }
 
 -- The sandbox object: this module's methods and those of its parts, each name owned by one part.
 local Sandbox = {}
 Sandbox.__index = Sandbox
-for _, part in ipairs { store, doors, cos, control, tokenhub, families, mps } do
+for _, part in ipairs { store, doors, cos, control, tokenhub, families, selfhosted, mps } do
   for name, method in pairs(part.methods) do
     assert(Sandbox[name] == nil, name)
     Sandbox[name] = method
@@ -97,6 +103,7 @@ function Sandbox:handle(req)
   if job_id then return self:files(req, job_id, name) end
   local what = path:match("^/_sandbox/(%a+)$")
   if what then return self:control(req, what) end
+  if path:sub(1, #selfhosted.PREFIX + 1) == selfhosted.PREFIX .. "/" then return self:selfhosted(req) end
   if path == "/" and req.method == "POST" then return self:api3(req) end
   if path == "/" or path == "/health" then
     return json_response(200, { service = "hy3d-sandbox", version = VERSION })

@@ -49,6 +49,7 @@ usage: hy3d-sandbox [options]
                          body and no Accept-Ranges (a host without range support). By default they
                          answer like COS: ETag, Accept-Ranges, 206 for one byte range, 416 past the end
   --max-faces N          cap on generated triangles (default 100000)
+  --selfhosted FLAVOUR   the self-hosted server under /selfhosted/: 2.1 (default) or 2
   --family NAME=SUBMIT,QUERY[,TYPE...]
                          also serve a job family the catalogue lacks (repeatable): its Submit and
                          Query/Describe action, any parameters accepted, result files of TYPE
@@ -118,12 +119,13 @@ local function number_arg(a, v)
 end
 
 local STRING = { ["--host"] = "host", ["--envelope"] = "envelope", ["--expired-code"] = "expired_code",
-                 ["--result-format"] = "result_format", ["--log"] = "log",
+                 ["--result-format"] = "result_format", ["--log"] = "log", ["--selfhosted"] = "selfhosted",
                  ["--intl-on-mainland-code"] = "intl_on_mainland_code", ["--mainland-on-intl-code"] = "mainland_on_intl_code" }
 local VALUED = { ["--api-key"] = true, ["--key"] = true, ["--secret-id"] = true, ["--secret-key"] = true, ["--region"] = true,
                  ["--fault"] = true, ["--concurrency"] = true, ["--family"] = true, ["--intl-secret-id"] = true,
                  ["--intl-secret-key"] = true, ["--intl-region"] = true }
-local CHOICES = { envelope = { wrapped = true, flat = true }, result_format = { add = true, replace = true } }
+local CHOICES = { envelope = { wrapped = true, flat = true }, result_format = { add = true, replace = true },
+                  selfhosted = { ["2"] = true, ["2.1"] = true } }
 
 --- Parses argv and the environment into a config table, or nil, message.
 local function parse_args(argv, getenv)
