@@ -286,6 +286,13 @@ describe("the international site (site = \"intl\")", function()
       assert.matches("the tokenhub door has no intl site (site \"intl\" is offered by: api3, mps)", err, 1, true)
     end)
 
+    it("raises for the local door on the intl site, like TokenHub's", function()
+      local ok, err = pcall(hy3d.new, { door = "local", site = "intl", base_url = "http://127.0.0.1:8081" })
+      assert.is_false(ok)
+      assert.matches("hy3d.new: the local door has no intl site (site \"intl\" is offered by: api3, mps)", err, 1,
+        true)
+    end)
+
     it("is the CLI's with --door mps --site intl; the record sends status back to MPS on the intl site", function()
       local cwd = tmpdir()
       local env = { HY3D_ENDPOINT = sb.url, TENCENTCLOUD_SECRET_ID = INTL_ID, TENCENTCLOUD_SECRET_KEY = INTL_KEY,
