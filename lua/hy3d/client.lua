@@ -31,7 +31,7 @@ for name, method in pairs(download) do Client[name] = method end
 -- options: secret_id, secret_key, token (STS), region, endpoint, version, language. Both:
 -- timeout, connect_timeout, poll_interval, user_agent, yield (a function that replaces
 -- coroutine.yield). An api_key selects the gateway, a SecretId/SecretKey API 3.0 (hy3d.options);
--- door names one (gateway, api3, tokenhub, mps), site ("mainland", "intl") its site (hy3d.sites).
+-- door names one (gateway, api3, tokenhub, local, mps), site ("mainland", "intl") its site (hy3d.sites).
 local function new(opts)
   opts = check_options("hy3d.new", opts, options.types, 2)
   local s = options.settings(opts)

@@ -192,7 +192,7 @@ local function credentials(opts, site)
 end
 
 --- hy3d.new's options (checked by check_options) as the settings of a client: door
--- ("gateway", "api3" or nil), site ("mainland" or "intl"), door_impl (the door's table on that site),
+-- (a name of hy3d.doors.names, or nil), site ("mainland" or "intl"), door_impl (the door's table on that site),
 -- base_url, region, poll_interval, max_concurrent_jobs, validate;
 -- `transport` (hy3d.transport.new's argument: engine options, door, retry policy, log, yield,
 -- secrets); raises at the caller of hy3d.new on a bad value.
