@@ -104,7 +104,7 @@ function Client:submit(params, opts)
   if unsupported then return nil, self:_error(unsupported) end
   if self._validate then
     local bad
-    if door.check then bad = door:check(kind, params) else bad = validate.check(kind, params) end
+    if door.check then bad = door:check(kind, params) else bad = validate.check(kind, params, door.prompt_limits) end
     if bad then
       return nil, self:_error { kind = "invalid", code = "INVALID_PARAMETER", field = bad.field,
         message = bad.message .. " (checked locally; nothing was sent — validate = false skips the check)" }

@@ -36,6 +36,7 @@
 --                a failed exchange's error fields, put in hy3d's kinds (e.g. http -> api)
 --   check(door, kind, params) -> nil | { field, message }   (optional)
 --                the door's own local rules, in place of hy3d.validate's (validate = true)
+--   prompt_limits  { kind = characters }: the door's own Prompt limits for hy3d.validate's rules
 -- An exchange is request, then (on an answer) answer or (on a failed exchange) failure. A door
 -- whose exchange is not one JSON request and answer adds, all optional:
 --   exchange(door, transport, action, params, timeout, submit) -> res | nil, error fields | nothing

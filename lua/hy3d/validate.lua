@@ -208,7 +208,7 @@ local function check_inputs(kind, p, sketch)
   return nil
 end
 
-local function check_pro(p)
+local function check_pro(p, limit)
   local te = check_names_and_types("pro", p)
   if te then return te end
   local model = p.Model or "3.0"
@@ -222,7 +222,7 @@ local function check_pro(p)
   if model == "3.1" and (gen == "LowPoly" or gen == "Sketch") then
     return bad("GenerateType", gen .. " is not available with Model 3.1")
   end
-  local e = check_prompt(p, 1024) or check_inputs("pro", p, gen == "Sketch")
+  local e = check_prompt(p, limit or 1024) or check_inputs("pro", p, gen == "Sketch")
   if e then return e end
   if p.FaceCount ~= nil and not (is_int(p.FaceCount) and p.FaceCount >= 3000 and p.FaceCount <= 1500000) then
     return bad("FaceCount", "an integer in [3000, 1500000], got " .. tostring(p.FaceCount))
@@ -261,8 +261,8 @@ local function check_pro(p)
   return nil
 end
 
-local function check_rapid(p)
-  local e = check_names_and_types("rapid", p) or check_prompt(p, 200) or check_inputs("rapid", p, false)
+local function check_rapid(p, limit)
+  local e = check_names_and_types("rapid", p) or check_prompt(p, limit or 200) or check_inputs("rapid", p, false)
   if e then return e end
   if p.ResultFormat ~= nil and not one_of(p.ResultFormat, RAPID_FORMATS) then
     return bad("ResultFormat", "one of " .. join(RAPID_FORMATS) .. " for Rapid, got " .. tostring(p.ResultFormat))
@@ -276,11 +276,13 @@ end
 local CHECKS = { pro = check_pro, rapid = check_rapid }
 
 --- Checks params for a job of `kind` ("pro", "rapid"; other kinds are left to the service).
--- Returns nil when nothing is wrong, else { field = ..., message = ... }.
-local function check(kind, params)
+-- `prompt_limits` (optional): a door's own Prompt limit per kind, in UTF-8 characters (TokenHub's
+-- Express takes 1024 where API 3.0's Rapid takes 200). Returns nil when nothing is wrong, else
+-- { field = ..., message = ... }.
+local function check(kind, params, prompt_limits)
   local f = CHECKS[kind]
   if not f then return nil end
-  return f(params)
+  return f(params, prompt_limits and prompt_limits[kind])
 end
 
 --- A JobId as a string: a non-empty string as it is, or a whole number (0 to 2^53, exact in a

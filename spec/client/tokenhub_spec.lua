@@ -96,6 +96,20 @@ describe("the TokenHub door", function()
     assert.equal(404, err.http_status)
   end)
 
+  it("takes an Express prompt up to TokenHub's 1024 characters, and checks its own limit locally", function()
+    local long = ("椅"):rep(1024)                     -- 1024 UTF-8 characters: API 3.0's Rapid takes 200
+    local job = assert(client:submit({ Prompt = long }, { kind = "rapid" }))
+    assert.equal(long, cjson.decode(tokenhub_requests(sb, "submit")[1].body).prompt)
+    assert.equal("DONE", assert(client:wait(job)).Status)
+    local _, err = client:submit({ Prompt = long .. "x" }, { kind = "rapid" })
+    assert.same({ "invalid", "INVALID_PARAMETER", "Prompt" }, { err.kind, err.code, err.field })
+    assert.equal(1, #tokenhub_requests(sb, "submit"))   -- nothing more was sent
+    local api3 = hy3d.new { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key, endpoint = sb.url }
+    _, err = api3:submit({ Prompt = ("椅"):rep(201) }, { kind = "rapid" })
+    assert.same({ "invalid", "Prompt" }, { err.kind, err.field })   -- API 3.0's Rapid keeps 200
+    api3:close()
+  end)
+
   it("generates and downloads files in one call, and download_files works on a result", function()
     local dir = sandbox.tmpdir()
     local out = assert(client:generate("a wooden chair", { dir = dir, formats = { "GLB", "OBJ" }, extract = false }))

@@ -22,6 +22,7 @@ local M = {
   -- A 2xx {"error": ...} is read by answer: a failed job may carry one beside its status.
   envelope = { request_id = "request_id", http_error = "error" },
   families = { pro = true, rapid = true },
+  prompt_limits = { rapid = 1024 },                         -- Express takes 1024 characters (API 3.0's Rapid: 200)
 }
 
 -- The models of each family: the default, and the Pro Model values ("3.0", "3.1") by name.

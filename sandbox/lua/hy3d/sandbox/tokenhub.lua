@@ -5,7 +5,8 @@
 -- (validation, concurrency slots: Pro 3, Express 1 by default, rate limit, faults), and the API
 -- 3.0 answer is put in TokenHub's shape. What the reference marks uncertain is configurable under
 -- the `tokenhub` option: `keys` (false: the gateway's keys), `http_status` (false: every error at
--- HTTP 200, else 400/401/404/429/500 by code). This door finds only its own jobs, and only with
+-- HTTP 200, else 400/401/404/429/500 by code), `express_prompt_chars` (Express's Prompt limit:
+-- 1024 by TokenHub's Express page where API 3.0's Rapid says 200). This door finds only its own jobs, and only with
 -- the model each was submitted with. Methods of the sandbox
 -- object (hy3d.sandbox mixes `methods` in); depends on doors (perform, envelopes), actions and store (uuid).
 local cjson = require "cjson"
@@ -37,6 +38,30 @@ end
 local VIEW_FIELDS = { view_type = "ViewType", view_image_url = "ViewImageUrl", view_image_base64 = "ViewImageBase64" }
 
 local STATUS = { WAIT = "queued", RUN = "in_progress", DONE = "completed", FAIL = "failed" }
+
+-- The action behind a submit of `model`: for Express, Rapid's with TokenHub's own Prompt limit
+-- (cfg.tokenhub.express_prompt_chars), the rest of Rapid's rules unchanged.
+local function submit_action(cfg, model)
+  local action = actions.ACTIONS[model.submit]
+  local limit = cfg.express_prompt_chars
+  if model.family ~= "rapid" or not limit then return action end
+  local own = setmetatable({}, { __index = action })
+  own.validate = function(a, p, ctx)
+    local n = type(p.Prompt) == "string" and utf8.len(p.Prompt)
+    if not n or n == 0 then return actions.validate(a, p, ctx) end
+    if n > limit then
+      return "InvalidParameterValue", { zh = format("【Prompt】长度不能超过%d个字符", limit),
+        en = format("Prompt: must be at most %d characters long.", limit) }
+    end
+    local short = {}
+    for k, v in pairs(p) do short[k] = v end
+    short.Prompt = "x"                            -- the length is checked above; the rest by Rapid's rules
+    local code, message = actions.validate(a, short, ctx)
+    for k, v in pairs(short) do if k ~= "Prompt" then p[k] = v end end   -- what the rules normalised
+    return code, message
+  end
+  return own
+end
 
 -- The HTTP status of an error code (when cfg.tokenhub.http_status is not false).
 local function status_for(code)
@@ -111,7 +136,7 @@ function Sandbox:tokenhub_run(route, body)
   if route == "submit" then
     local p, err = self:tokenhub_params(body, model)
     if not p then return err end
-    action = actions.ACTIONS[model.submit]
+    action = submit_action(self.cfg.tokenhub, model)
     local res = self:perform(action, cjson.encode(p), "tokenhub")
     local r = unwrap(res)
     if not r then return res end
