@@ -3,13 +3,7 @@
 local hy3d = require "hy3d"
 local sandbox = require "spec.support.sandbox"
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = sandbox.read_file
 
 local function listing(dir)
   local p = io.popen("ls -A " .. dir .. " 2>/dev/null")

@@ -3,6 +3,7 @@
 local core = require "hy3d.core"
 local door = require "hy3d.doors.local"
 local doors = require "hy3d.doors"
+local sandbox = require "spec.support.sandbox"
 
 local function write(path, s)
   local f = assert(io.open(path, "wb"))
@@ -10,13 +11,7 @@ local function write(path, s)
   f:close()
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = sandbox.read_file
 
 describe("the local door", function()
   it("is listed among the doors, without credentials", function()

@@ -371,6 +371,16 @@ function M.health(_, tr, timeout)
   return { Status = "healthy", WorkerId = clean(res.worker_id, 64), raw = res }
 end
 
+-- Renames a complete partial file over `path`: path, bytes; or nil, err with the partial file gone.
+local function into_place(client, part, path, bytes)
+  local renamed, rerr = os.rename(part, path)
+  if not renamed then
+    os.remove(part)
+    return nil, client:_error { kind = "io", code = "RENAME_FAILED", message = tostring(rerr) }
+  end
+  return path, bytes
+end
+
 -- Moves a synchronous job's model from its temporary file to path (copied in chunks across file
 -- systems). Returns path, bytes or nil, err.
 local function move(client, id, tmp, path)
@@ -396,12 +406,7 @@ local function move(client, id, tmp, path)
   local f = io.open(part, "rb")
   local bytes = f and f:seek("end")
   if f then f:close() end
-  local renamed, rerr = os.rename(part, path)
-  if not renamed then
-    os.remove(part)
-    return nil, client:_error { kind = "io", code = "RENAME_FAILED", message = tostring(rerr) }
-  end
-  return path, bytes
+  return into_place(client, part, path, bytes)
 end
 
 --- Saves one result file of a DONE job (its Url: the status URL and the field as fragment) at
@@ -441,12 +446,7 @@ function M.save(_, client, url, path, opts)
     os.remove(part)
     return nil, client:_error(derr)
   end
-  local renamed, rerr = os.rename(part, path)
-  if not renamed then
-    os.remove(part)
-    return nil, client:_error { kind = "io", code = "RENAME_FAILED", message = tostring(rerr) }
-  end
-  return path, bytes
+  return into_place(client, part, path, bytes)
 end
 
 return M
