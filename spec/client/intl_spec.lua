@@ -280,17 +280,17 @@ describe("the international site (site = \"intl\")", function()
       assert.equal("KIND_NOT_ON_DOOR", err.code)
     end)
 
-    it("raises for TokenHub on the intl site, naming the doors that have it", function()
-      local ok, err = pcall(hy3d.new, { door = "tokenhub", site = "intl", api_key = sandbox.key })
-      assert.is_false(ok)
-      assert.matches("the tokenhub door has no intl site (site \"intl\" is offered by: api3, mps)", err, 1, true)
+    it("takes TokenHub to its Singapore origin on the intl site", function()
+      local c = hy3d.new { door = "tokenhub", site = "intl", api_key = sandbox.key }
+      assert.same({ "tokenhub", "intl", "https://tokenhub-intl.tencentmaas.com" }, { c.door, c.site, c.base_url })
+      c:close()
     end)
 
     it("raises for the local door on the intl site, like TokenHub's", function()
       local ok, err = pcall(hy3d.new, { door = "local", site = "intl", base_url = "http://127.0.0.1:8081" })
       assert.is_false(ok)
-      assert.matches("hy3d.new: the local door has no intl site (site \"intl\" is offered by: api3, mps)", err, 1,
-        true)
+      assert.matches("hy3d.new: the local door has no intl site (site \"intl\" is offered by: api3, tokenhub, mps)",
+        err, 1, true)
     end)
 
     it("is the CLI's with --door mps --site intl; the record sends status back to MPS on the intl site", function()

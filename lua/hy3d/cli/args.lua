@@ -17,7 +17,7 @@ connection (defaults come from the environment; see `hy3d --help`):
                          intl site ap-singapore)
   --site mainland|intl   the site (HY3D_SITE; default mainland, or the job record's): intl
                          is the international service (tencentcloud.com accounts), on
-                         API 3.0 or MPS (--door mps)
+                         API 3.0, TokenHub (--door tokenhub) or MPS (--door mps)
   --retries N            retries of a failed request (network trouble, 429, 5xx; default 3)
   --door DOOR            gateway, api3, tokenhub, local or mps (HY3D_DOOR): which door, and
                          so which credentials (tokenhub: HY3D_API_KEY holds a TokenHub key;

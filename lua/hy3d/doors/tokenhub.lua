@@ -15,6 +15,7 @@ local M = {
   credentials = "key",
   url = "https://tokenhub.tencentmaas.com",
   intl_url = "https://tokenhub-intl.tencentmaas.com",      -- the Singapore origin (reference App. A [R])
+  sites = { intl = { url = "https://tokenhub-intl.tencentmaas.com" } },   -- site = "intl": that origin
   submit = "/v1/api/3d/submit",
   query = "/v1/api/3d/query",
   auth_scheme = "Bearer",                                   -- always: TokenHub takes no raw key
