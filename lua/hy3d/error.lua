@@ -40,7 +40,7 @@ end
 -- One line of English for the codes a user commonly meets (the service answers in Chinese unless
 -- X-TC-Language is en-US): the first pattern that matches err.code, for kinds api and job.
 local HINTS = {
-  { "JobNotFound$", "no such job: a JobId is valid for 24 hours, and only on the door (gateway or API 3.0) and "
+  { "JobNotFound$", "no such job: a JobId is valid for 24 hours, and only on the door (and site) and "
     .. "account that created it" },
   { "^ResourceNotFound", "not found: a JobId is valid for 24 hours, and only on the door and account that created it" },
   { "^RequestLimitExceeded%.JobNumExceed$", "the account's concurrent jobs are all running (Pro 3, other kinds 1): "

@@ -55,6 +55,21 @@ describe("hy3d command on the local door", function()
     assert.equal("glTF", sandbox.read_file(cwd .. "/" .. of(events(out), "file")[1].path):sub(1, 4))
   end)
 
+  it("queries a recorded job on the server it was submitted to, without HY3D_BASE_URL", function()
+    local cwd = cli.workdir(dir)
+    sandbox.write_file(cwd .. "/photo.png", images.png(256, 256))
+    local code, out, err = hy3d("submit --door local --image photo.png", env, cwd)
+    assert.equal(0, code, err)
+    local uid = out:match("^(%S+)\n$")
+    local bare = { HY3D_JOBS_FILE = jobs_file }                 -- no HY3D_BASE_URL, no --door
+    local before = #sb:requests("selfhosted")
+    code, out, err = hy3d("wait --interval 0.05 --json " .. q(uid), bare, cwd)
+    assert.equal(0, code, err)
+    local statuses = of(events(out), "status")
+    assert.equal("DONE", statuses[#statuses].status)
+    assert.is_true(#sb:requests("selfhosted") > before)         -- the polls reached the recorded server
+  end)
+
   it("says which doors there are", function()
     local code, _, err = hy3d("submit --door nope a-chair", env, dir)
     assert.equal(2, code)

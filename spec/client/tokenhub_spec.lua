@@ -259,6 +259,11 @@ describe("the TokenHub door", function()
     code, out, err = cli.run("status " .. id, env, dir)
     assert.equal(0, code, err)
     assert.matches("DONE", out)
+    -- without a record, the JobId's model prefix says TokenHub (and --kind rapid does not send it to API 3.0)
+    local norecord = { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_JOBS_FILE = dir .. "/none.jsonl" }
+    code, out, err = cli.run("status --kind rapid " .. id, norecord, dir)
+    assert.equal(0, code, err)
+    assert.matches("DONE", out)
     env.HY3D_DOOR = "tokenhub"
     code, out, err = cli.run("submit 'a stool' --json", env, dir)
     assert.equal(0, code, err)

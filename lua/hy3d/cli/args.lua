@@ -29,8 +29,8 @@ connection (defaults come from the environment; see `hy3d --help`):
   --allow-http           allow a plain http:// URL to a host that is not this machine
   --language en-US|zh-CN the language of API 3.0's messages (HY3D_LANGUAGE; the service's
                          default is Chinese); no effect on the gateway, which has no such choice
-  --api-key KEY          a gateway API key (discouraged: other users can read it in the process
-                         list; set HY3D_API_KEY instead)
+  --api-key KEY          a gateway or TokenHub API key (discouraged: other users can read it
+                         in the process list; set HY3D_API_KEY instead)
 ]]
 
 local function output_help(json_default)
@@ -52,7 +52,8 @@ local JOB_HELP = [[
 job:
   --kind KIND            the job family: pro (default), rapid, or a kind HY3D_KINDS adds
                          (sent the prompt and --image as given); all but pro need API 3.0
-                         credentials and use them even when HY3D_API_KEY is set
+                         credentials and use them even when HY3D_API_KEY is set, unless
+                         --door says otherwise (tokenhub runs rapid too)
   --image PATH|URL       an image to build from (PNG, JPEG or WebP; a URL is sent as ImageUrl)
   --view NAME=PATH|URL   another view of the object, for pro (repeatable; NAME is left, right,
                          back, top, bottom, left_front or right_front; needs --image)

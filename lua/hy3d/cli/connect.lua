@@ -63,6 +63,11 @@ local function choose_door(self, o, cred, kind, kind_from, rec)
   local usable = rd and (rd.credentials == "none" or rd.credentials == "pair" and cred.api3
     or rd.credentials == "key" and cred.key)
   local keeps = usable and rec.door ~= "api3" and rec.door ~= "gateway"
+  -- an unrecorded TokenHub JobId carries its model ("hy-3d-3.0:<id>"), which no other door's does
+  local id = self.job_id
+  if not rec and cred.key and type(id) == "string" and id:match("^hy%-3d%-[%w%.%-]+:.") then
+    return "tokenhub", ("the JobId (%s... is a TokenHub job's)"):format(id:match("^(hy%-3d%-[%w%.%-]+:)"))
+  end
   if self.site and self.site ~= sites.default then
     -- off the mainland: API 3.0, unless the job was recorded on another door that has this site (mps)
     if not (keeps and sites.door(rec.door, self.site)) then return "api3", self.site_why end
@@ -185,6 +190,10 @@ function M.connect(self, o, kind, kind_from, rec)
   if pair then flag, var = "--endpoint", "HY3D_ENDPOINT" end
   local url, url_from = o[pair and "endpoint" or "base_url"], flag
   if not url then url, url_from = process_env(var), var end
+  -- a self-hosted server has no address hy3d could know: a job recorded on one goes back to it
+  if not url and takes == "none" and rec and rec.door == door and type(rec.base_url) == "string" then
+    url, url_from = rec.base_url, ("the job record (job %s was submitted to %s)"):format(tostring(rec.job_id), rec.base_url)
+  end
   if url then
     if not url:match("^https?://[^/%s]+") then
       return nil, usage_error(url_from .. " must be an http:// or https:// URL")
