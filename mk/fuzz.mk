@@ -1,7 +1,8 @@
 # mk/fuzz.mk — the libFuzzer targets (included by the Makefile): fuzz, fuzz-build, fuzz-seeds, deps-fuzz.
 
-# fuzz: two libFuzzer targets (fuzz/response.c: response bytes → req:result()'s classification;
-# fuzz/request.c: Lua value trees → encode, tc3_sign, base64, core.new, engine:request),
+# fuzz: three libFuzzer targets (fuzz/response.c: response bytes → req:result()'s classification;
+# fuzz/request.c: Lua value trees → encode, tc3_sign, base64, core.new, engine:request;
+# fuzz/answer.c: a JSON answer in a file → core.json_skim, core.json_b64_field),
 # built with clang against the whole core (-fsanitize=fuzzer,address,undefined) and Lua 5.4, each
 # run for FUZZ_SECONDS (CI: 60; a real session: make fuzz FUZZ_SECONDS=3600). The seeds in
 # fuzz/corpus/<target> are read, what the fuzzer finds goes to build/fuzz/corpus/<target>; a crash
@@ -10,7 +11,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     = build/fuzz
-FUZZ_TARGETS = response request
+FUZZ_TARGETS = response request answer
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  = -std=c99 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) $(WARNINGS) -I/usr/include/lua5.4 -Isrc \
                $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
@@ -32,6 +33,9 @@ $(FUZZ_DIR)/response: fuzz/response.c fuzz/fuzz.h $(FUZZ_OBJS)
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 $(FUZZ_DIR)/request: fuzz/request.c fuzz/fuzz.h $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DHY3D_FUZZ_CJSON_CPATH='"$(FUZZ_CJSON_CPATH)"' -fsanitize=fuzzer -o $@ fuzz/request.c \
+	  $(FUZZ_OBJS) $(FUZZ_LIBS)
+$(FUZZ_DIR)/answer: fuzz/answer.c fuzz/fuzz.h $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DHY3D_FUZZ_CJSON_CPATH='"$(FUZZ_CJSON_CPATH)"' -fsanitize=fuzzer -o $@ fuzz/answer.c \
 	  $(FUZZ_OBJS) $(FUZZ_LIBS)
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 # Rewrites the committed seed corpora from a live sandbox's answers (fuzz/seeds.lua).

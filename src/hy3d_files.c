@@ -521,14 +521,23 @@ static int core_isatty(lua_State *L) {
  * Only the string syntax is followed (quotes and backslashes): what is left is for the decoder.
  */
 static int core_json_skim(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  size_t limit = (size_t)luaL_checkinteger(L, 2), max_out = (size_t)luaL_checkinteger(L, 3);
-  FILE *f = fopen(path, "rb");
+  const char *path = hy3d_checkpath(L, 1);
+  lua_Integer limit_arg = luaL_checkinteger(L, 2), max_arg = luaL_checkinteger(L, 3);
+  size_t limit, max_out;
+  FILE *f;
   hy3d_buf out = {NULL, 0, 0}, str = {NULL, 0, 0};
   char *chunk;
   size_t n, i;
   int in_str = 0, esc = 0, longstr = 0, oom = 0;
   unsigned long long strlen_all = 0;
+  luaL_argcheck(L, limit_arg >= 0, 2, "the length limit is >= 0");
+  luaL_argcheck(L, max_arg >= 0, 3, "the size limit is >= 0");
+  limit = (size_t)limit_arg, max_out = (size_t)max_arg;
+  if (path == NULL) {
+    hy3d_push_path_error(L, "answer's path");
+    return 2;
+  }
+  f = fopen(path, "rb");
   if (f == NULL) return push_io_error(L, "READ_ERROR", "cannot open", path, errno);
   chunk = (char *)malloc(JSON_CHUNK);
   if (chunk == NULL) {
@@ -723,14 +732,18 @@ static int scan_char(b64_scan *s, char c) {
  * hold a part: the caller removes it.
  */
 static int core_json_b64_field(lua_State *L) {
-  const char *src = luaL_checkstring(L, 1), *dst;
+  const char *src = hy3d_checkpath(L, 1), *dst;
   b64_scan s;
   char *chunk;
   size_t n, i;
   FILE *f;
   memset(&s, 0, sizeof s);
   s.field = luaL_checklstring(L, 2, &s.flen);
-  dst = luaL_checkstring(L, 3);
+  dst = hy3d_checkpath(L, 3);
+  if (src == NULL || dst == NULL) {
+    hy3d_push_path_error(L, src == NULL ? "answer's path" : "model's path");
+    return 2;
+  }
   f = fopen(src, "rb");
   if (f == NULL) return push_io_error(L, "READ_ERROR", "cannot open", src, errno);
   s.out = fopen(dst, "wb");

@@ -94,6 +94,21 @@ describe("core.json_skim and core.json_b64_field", function()
     os.remove(dst)
   end)
 
+  it("refuses a path holding a NUL (BAD_PATH, nothing opened) and negative limits", function()
+    write(src, '{"model_base64": "Z2xURg=="}')
+    local text, err = core.json_skim(src .. "\0.x", 50, 1000)
+    assert.is_nil(text)
+    assert.same({ "invalid", "BAD_PATH" }, { err.kind, err.code })
+    for _, args in ipairs { { src .. "\0.x", "model_base64", dst }, { src, "model_base64", dst .. "\0.x" } } do
+      local n, e = core.json_b64_field(args[1], args[2], args[3])
+      assert.is_nil(n)
+      assert.same({ "invalid", "BAD_PATH" }, { e.kind, e.code })
+    end
+    assert.equal("", read(dst))                     -- the model's file was never opened
+    assert.has_error(function() core.json_skim(src, -1, 1000) end)
+    assert.has_error(function() core.json_skim(src, 50, -1) end)
+  end)
+
   it("replaces long strings by their length and keeps the rest, escapes included", function()
     write(src, '{"status": "completed", "note": "a \\"quoted\\" word", "model_base64": "' .. ("A"):rep(100) .. '"}')
     local text = assert(core.json_skim(src, 50, 1000))
