@@ -308,15 +308,16 @@ static int same_origin(const char *a, const char *b) {
  */
 static int engine_request(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
-  const char *method = luaL_checkstring(L, 2);
+  size_t mlen;
+  const char *method = luaL_checklstring(L, 2, &mlen);
   const char *target, *action = NULL, *payload = NULL, *url;
   size_t tlen, len = 0;
   long tmo;
   int get, fresh, btype, reqidx, foreign;
   hy3d_request *r;
   CURLcode rc;
-  if (strcmp(method, "POST") == 0) get = 0;
-  else if (strcmp(method, "GET") == 0) get = 1;
+  if (mlen == 4 && memcmp(method, "POST", 4) == 0) get = 0;   /* by length: "GET\0x" is no method */
+  else if (mlen == 3 && memcmp(method, "GET", 3) == 0) get = 1;
   else return luaL_argerror(L, 2, "the method is \"GET\" or \"POST\"");
   luaL_checktype(L, 3, LUA_TSTRING);
   target = lua_tolstring(L, 3, &tlen);

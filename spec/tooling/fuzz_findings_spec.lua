@@ -1,4 +1,4 @@
--- What `make fuzz` (fuzz/request.c, fuzz/response.c) found, kept as plain regression tests so every
+-- What `make fuzz` (fuzz/request.c, fuzz/response.c, fuzz/answer.c) found, kept as plain regression tests so every
 -- Lua version checks them on every run. The inputs that found them are in fuzz/corpus/*/regress-*.
 local core = require "hy3d.core"
 
@@ -22,5 +22,19 @@ describe("fuzz findings", function()
     local ok, auth = sign { payload = "a\0b", host = "h\0st", content_type = "x\0y", secret_key = "k\0ey" }
     assert.is_true(ok, auth)
     assert.matches("^TC3%-HMAC%-SHA256 Credential=AKIDfuzz/", auth)
+  end)
+
+  -- engine:request compared its method as a C string: "GET\0Z" was taken as GET
+  -- (fuzz/corpus/request/regress-method-nul)
+  it("engine:request refuses a method with a NUL byte instead of reading it as GET or POST", function()
+    local e = core.new { base_url = "http://127.0.0.1:1" }
+    for _, m in ipairs { "GET\0Z", "POST\0", "GE" } do
+      local ok, err = pcall(e.request, e, m, "/")
+      assert.is_false(ok, m)
+      assert.matches('the method is "GET" or "POST"', err, 1, true)
+    end
+    local req = assert(e:request("GET", "/"))
+    req:close()
+    e:close()
   end)
 end)
