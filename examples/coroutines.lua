@@ -3,8 +3,10 @@
 
 Usage: lua examples/coroutines.lua [count]
 
-Each job runs in its own coroutine. Inside a coroutine, submit/wait/download never block: they
-yield, and the "frame loop" below resumes every coroutine once per frame. The frame time printed
+Each job runs in its own coroutine. With the client's `yield = coroutine.yield`, submit/wait/download
+called inside a coroutine never block: they yield, and the "frame loop" below resumes every
+coroutine once per frame. (Without it hy3d would block in a coroutine it did not spawn: it yields
+only to a resumer it knows, so a host that resumes at once can never turn it into a busy loop.) The frame time printed
 at the end shows that no frame waited on the network (luasocket keeps the frame clock).
 Reads HY3D_API_KEY and HY3D_BASE_URL like every example.
 Run it from the top of a checkout, after `make`, against hy3d-sandbox (no key or network needed):
@@ -16,7 +18,7 @@ local hy3d = require "hy3d"
 local socket = require "socket"
 
 local count = tonumber(arg[1]) or 3
-local client = hy3d.new { poll_interval = 0.5 }
+local client = hy3d.new { poll_interval = 0.5, yield = coroutine.yield }
 local tasks, done = {}, 0
 
 for i = 1, count do

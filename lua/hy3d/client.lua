@@ -2,8 +2,9 @@
 -- key, or Tencent Cloud API 3.0 with a SecretId/SecretKey): submit, query, wait, call (any API
 -- 3.0 action by name), convert and the one-call generate; download and download_files come from
 -- hy3d.download. Every network call runs on the client's transport (hy3d.transport: one curl
--- multi handle, retries, pauses). Inside a coroutine a call never blocks: it yields while its
--- transfer or timer is pending. In the main thread it blocks efficiently in curl_multi_poll.
+-- multi handle, retries, pauses). Inside a spawned task (or with the yield option, or where an
+-- hy3d.use adapter applies) a call never blocks: it yields while its transfer or timer is pending.
+-- Elsewhere it blocks efficiently in curl_multi_poll (Transport:waiter).
 local core = require "hy3d.core"
 local download = require "hy3d.download"
 local families = require "hy3d.families"

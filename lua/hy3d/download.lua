@@ -17,7 +17,7 @@ local transport = require "hy3d.transport"
 local now = core.now
 local check_options = options.check_options
 local DOWNLOAD_OPTIONS, FILES_OPTIONS = options.methods.download, options.methods.download_files
-local isyieldable, closing = transport.isyieldable, transport.closing
+local closing = transport.closing
 local id_string, job_id_of, kind_of = validate.job_id, validate.job_id_of, families.of
 local PROGRESS_EVERY = 0.1        -- seconds between on_progress calls while bytes arrive
 
@@ -65,7 +65,11 @@ end
 function Client:_settle_download(req, prog)
   if not prog.fn then return self._transport:settle(req) end
   local tr = self._transport
-  local eng, yieldable = tr.engine, isyieldable()
+  local eng, w, werr = tr.engine, tr:waiter()
+  if w == false then
+    req:close()
+    return nil, tr:error(werr)
+  end
   local function report()
     local done, total = req:progress()
     if done == prog.done and total == prog.total then return nil end
@@ -76,10 +80,10 @@ function Client:_settle_download(req, prog)
       return { kind = "callback", code = "ON_PROGRESS", message = "on_progress raised: " .. tostring(perr) }
     end
   end
-  while not eng:wait(req, yieldable and 0 or PROGRESS_EVERY) do
+  while not eng:wait(req, w and 0 or PROGRESS_EVERY) do
     local perr = report()
     if perr then return nil, perr end
-    if yieldable then tr:pause(PROGRESS_EVERY, req, now() + PROGRESS_EVERY) end
+    if w then tr:pause(PROGRESS_EVERY, req, now() + PROGRESS_EVERY, w) end
   end
   local perr = report()
   if perr then return nil, perr end

@@ -6,7 +6,7 @@
 --     local result = hy3d.assert(client:wait(job))
 --
 -- Runtime failures return `nil, err` (see hy3d.error); wrong argument types and unknown options
--- raise. Inside a coroutine every call yields instead of blocking.
+-- raise. Inside a spawned task (hy3d.spawn) every call yields instead of blocking.
 local core = require "hy3d.core"
 local client = require "hy3d.client"
 local errors = require "hy3d.error"

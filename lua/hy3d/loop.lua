@@ -1,7 +1,13 @@
 --- hy3d.loop: the adapters that hand hy3d to a host's event loop (hy3d.use): cqueues and copas
--- through the yield of clients made afterwards, luv through poll watchers on each transport's
--- pollfd and one timer that drive the pump. Depends on hy3d.scheduler only.
+-- through a waiter (scheduler.adapter) that calls made in their coroutines wait with, luv through
+-- poll watchers on each transport's pollfd and one timer that drive the pump. Depends on
+-- hy3d.scheduler only.
 local scheduler = require "hy3d.scheduler"
+
+local isyieldable = coroutine.isyieldable or function()
+  local co, ismain = coroutine.running()
+  return co ~= nil and not ismain
+end
 
 local ceil, max = math.ceil, math.max
 
@@ -48,24 +54,27 @@ local undo_adapter
 -- the pump; spawn jobs with hy3d.spawn and run uv.run()), or copas (inside a copas thread,
 -- hy3d yields with copas.sleep). Returns the adapter's name.
 local function use(lib)
-  scheduler.default_yield = nil                  -- one adapter at a time; hy3d.use(nil) removes it
+  scheduler.adapter = nil                        -- one adapter at a time; hy3d.use(nil) removes it
   scheduler.set_hooks(nil, nil)
   if undo_adapter then undo_adapter() end
   undo_adapter = nil
   if lib == nil then return nil end
   if type(lib) ~= "table" then error("hy3d.use: expects the cqueues, luv or copas module", 2) end
   if lib.poll and lib.running and lib.new then
-    scheduler.default_yield = function(tr)                        -- tr: a cqueues pollable
-      return function(delay) lib.poll(tr, delay or 1) end         -- never without a time limit
-    end
+    scheduler.adapter = { name = "cqueues", waiter = function(tr)   -- tr: a cqueues pollable
+      if not isyieldable() then return nil end
+      return function(delay) lib.poll(tr, delay or 1) end           -- never without a time limit
+    end }
     return "cqueues"
   elseif lib.new_poll and lib.new_timer then
     undo_adapter = use_luv(lib)
     return "luv"
   elseif lib.addthread and lib.sleep then
-    scheduler.default_yield = function()
-      return function(delay) lib.sleep(math.min(delay or 0, 0.01)) end
-    end
+    local function wait(delay) lib.sleep(math.min(delay or 0.01, 0.01)) end
+    scheduler.adapter = { name = "copas", waiter = function()
+      if not isyieldable() then return nil end
+      return wait
+    end }
     return "copas"
   elseif lib.addthread and lib.step then
     error("hy3d.use: this copas (" .. tostring(lib._VERSION) .. ") has no timers (copas.sleep, copas 2+), so its "

@@ -323,8 +323,11 @@ function M.transports()
   return list
 end
 
---- Set by an adapter: function(transport) -> the yield function for clients made afterwards.
-M.default_yield = nil
+--- Set by hy3d.use (hy3d.loop): { name = ..., waiter = function(transport) -> how a call made
+-- outside a spawned task waits: a function(delay) that waits without blocking the host, nil where
+-- the adapter does not apply (the call then blocks in the kernel), or false and an error table
+-- where it must not wait at all }. Read by Transport:waiter at each call.
+M.adapter = nil
 
 --- Adapter hooks: attach(transport) for each open transport, wake() when a task is spawned.
 function M.set_hooks(attach, wake)

@@ -1,7 +1,8 @@
 --- hy3d.transport: a client's transfers, the seam between the client, its downloads and the pump.
 -- One engine (a curl multi handle, hy3d.core) and the door it speaks (hy3d.doors), the
--- retry loop of an API call (the policy is hy3d.retry's), pausing (yield to the pump, the `yield`
--- option, or block in curl_multi_poll), the log option and the redaction of this client's secrets.
+-- retry loop of an API call (the policy is hy3d.retry's), waiting (Transport:waiter: yield to the
+-- pump, the `yield` option, the hy3d.use adapter, or block in curl_multi_poll), the log option and
+-- the redaction of this client's secrets.
 -- The scheduler drives transports (engine, closed, pollfd/events/timeout), never clients.
 -- Depends on hy3d.core, hy3d.doors, hy3d.error, hy3d.retry and hy3d.scheduler.
 local core = require "hy3d.core"
@@ -46,7 +47,6 @@ local function new(s)
     closed = false,
   }, Transport)
   secrets_of[self] = s.secrets
-  if not self.yield and scheduler.default_yield then self.yield = scheduler.default_yield(self) end
   scheduler.add(self)
   return self
 end
@@ -135,16 +135,27 @@ function Transport:log_line(line)
   if not ok then self.log = nil end              -- a broken logger is dropped, never fatal
 end
 
---- Gives control back to whoever resumes this coroutine: the pump, for a spawned task (told what
--- it waits for: a request or a wake time), else the `yield` option or coroutine.yield. `delay`
--- hints when hy3d needs control back.
-function Transport:pause(delay, req, wake)
-  if scheduler.current() then
+--- How a call made here waits, by the rule in doc/game-loops.md ("Who resumes hy3d"): hy3d yields
+-- only to a resumer it knows. "task" inside a spawned task (yield to the pump); the client's `yield`
+-- option inside a coroutine; the wait of the adapter hy3d.use installed, where that adapter says it
+-- applies (scheduler.adapter.waiter); else nil: block in the kernel (curl_multi_poll), never a plain
+-- coroutine.yield to a resumer that may resume at once (LÖVE's main loop, OpenResty's entry thread).
+-- A waiter may also be false and an error table: the adapter refuses to wait here at all.
+function Transport:waiter()
+  if scheduler.current() then return "task" end
+  if self.yield and isyieldable() then return self.yield end
+  local a = scheduler.adapter
+  if a then return a.waiter(self) end
+  return nil
+end
+
+--- Gives control back through waiter w (Transport:waiter): to the pump, told what the task waits
+-- for (a request or a wake time), or to w(delay), `delay` hinting when hy3d needs control back.
+function Transport:pause(delay, req, wake, w) -- luacheck: ignore 212
+  if w == "task" then
     yield(scheduler.TOKEN, req, wake)
-  elseif self.yield then
-    self.yield(delay or 0)
   else
-    yield()
+    w(delay or 0)
   end
 end
 
@@ -155,31 +166,39 @@ local function closing(req, ...)
   return ...
 end
 
---- Runs a started request to completion: yields inside a coroutine, blocks in the main thread.
+--- Runs a started request to completion: through this call's waiter (Transport:waiter), or
+-- blocking in the kernel where there is none. An adapter that refuses to wait here: nil, its error.
 function Transport:settle(req)
   local eng = self.engine
-  if isyieldable() then
-    while not eng:wait(req, 0) do self:pause(eng:timeout(), req) end
+  local w, werr = self:waiter()
+  if w then
+    while not eng:wait(req, 0) do self:pause(eng:timeout(), req, nil, w) end
+  elseif w == false then
+    req:close()
+    return nil, self:error(werr)
   else
     eng:wait(req)
   end
   return closing(req, req:result())
 end
 
---- Waits until the monotonic time t while keeping every transfer moving.
+--- Waits until the monotonic time t while keeping every transfer moving. An adapter that refuses
+-- to wait here: nil and its error (the caller's transfers keep their state).
 function Transport:sleep_until(t)
   local eng = self.engine
-  if isyieldable() then
+  local w, werr = self:waiter()
+  if w == false then return nil, self:error(werr) end
+  if w then
     while true do
       eng:step(0)
       local left = t - now()
-      if left <= 0 then return end
-      self:pause(left, nil, t)
+      if left <= 0 then return true end
+      self:pause(left, nil, t, w)
     end
   end
   while true do
     local left = t - now()
-    if left <= 0 then return end
+    if left <= 0 then return true end
     eng:step(left)
   end
 end

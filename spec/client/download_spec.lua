@@ -192,11 +192,13 @@ describe("download", function()
     assert.has_error(function() client:download(url_of("GLB"), dir .. "/x", { maxbytes = 1 }) end)
   end)
 
-  it("yields inside a coroutine and completes", function()
+  it("yields inside a coroutine (yield = coroutine.yield) and completes", function()
     -- the file host holds its answer 0.3 s: a download that blocked its coroutine would come
     -- back from the first resume already finished
     sb:fault { route = "files", action = "delay", delay = 0.3 }
-    local co = coroutine.create(function() return client:download(url_of("GLB"), dir .. "/co.glb") end)
+    local yc = sb:client { yield = coroutine.yield }
+    finally(function() yc:close() end)
+    local co = coroutine.create(function() return yc:download(url_of("GLB"), dir .. "/co.glb") end)
     local out = { assert(coroutine.resume(co)) }
     assert.equal("suspended", coroutine.status(co))
     assert.is_false(exists(dir .. "/co.glb"))     -- the first resume left with the transfer in flight
@@ -441,7 +443,7 @@ describe("download from a hostile file host", function()
 
   -- A client that downloads from h without pauses between tries.
   local function client_of(h, opts)
-    local o = { base_url = h and h.url or "http://127.0.0.1:9", retry_base = 0 }
+    local o = { base_url = h and h.url or "http://127.0.0.1:9", retry_base = 0, yield = coroutine.yield }
     for k, v in pairs(opts or {}) do o[k] = v end
     return hy3d.new(o)
   end

@@ -156,13 +156,34 @@ describe("wait", function()
     assert.is_true(calls > 0 and calls < 200, "the engine was stepped " .. calls .. " times")
   end)
 
-  describe("inside a coroutine", function()
-    it("yields more than once, with no values, and completes", function()
+  describe("inside a coroutine hy3d did not spawn", function()
+    it("blocks in the kernel without the yield option: a host that resumes at once never makes it spin", function()
+      sb:config { run_time = 1.5 }
       local job = assert(client:submit { Prompt = "a chair" })
       local co = coroutine.create(function() return client:wait(job) end)
+      local wall0, cpu0 = core.now(), os.clock()
+      local ok, res = coroutine.resume(co)      -- one resume: it never yielded to this resumer
+      local wall, cpu = core.now() - wall0, os.clock() - cpu0
+      assert.is_true(ok, tostring(res))
+      assert.equal("dead", coroutine.status(co))
+      assert.equal("DONE", res.Status)
+      assert.is_true(wall >= 1, "waited " .. wall)
+      -- slept in curl_multi_poll: a yield-and-resume loop would burn the whole wall time
+      assert.is_true(cpu < wall / 4, ("%.3f s of CPU over %.3f s"):format(cpu, wall))
+    end)
+  end)
+
+  describe("inside a coroutine, with yield = coroutine.yield", function()
+    local yclient
+    before_each(function() yclient = sb:client { poll_interval = 0.05, max_retries = 0, yield = coroutine.yield } end)
+    after_each(function() yclient:close() end)
+
+    it("yields more than once, with the seconds until hy3d wants control back, and completes", function()
+      local job = assert(yclient:submit { Prompt = "a chair" })
+      local co = coroutine.create(function() return yclient:wait(job) end)
       local first = { coroutine.resume(co) }
       assert.is_true(first[1])
-      assert.equal(1, #first)                 -- plain coroutine.yield(): nothing but `true`
+      assert.is_true(#first == 2 and type(first[2]) == "number", "yielded " .. tostring(first[2]))
       local out, resumes = drive(co)
       assert.is_true(resumes > 1)
       assert.equal("DONE", out[2].Status)
@@ -170,9 +191,9 @@ describe("wait", function()
 
     it("never blocks a resume, even when the service answers slowly", function()
       sb:config { run_time = 2 }
-      local job = assert(client:submit { Prompt = "a chair" })
+      local job = assert(yclient:submit { Prompt = "a chair" })
       sb:fault { route = "query", action = "delay", delay = 1.5, count = 2 }
-      local co = coroutine.create(function() return client:wait(job) end)
+      local co = coroutine.create(function() return yclient:wait(job) end)
       local t0 = core.now()
       local out, resumes, longest = drive(co)
       assert.equal("DONE", out[2].Status)
@@ -200,9 +221,9 @@ describe("wait", function()
       local cos, results, events = {}, {}, {}
       for i = 1, 3 do
         cos[i] = coroutine.create(function()
-          local job = assert(client:submit { Prompt = "chair " .. i })
+          local job = assert(yclient:submit { Prompt = "chair " .. i })
           events[#events + 1] = "submitted"
-          results[i] = assert(client:wait(job))
+          results[i] = assert(yclient:wait(job))
           events[#events + 1] = "done"
         end)
       end

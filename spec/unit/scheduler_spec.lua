@@ -363,8 +363,12 @@ describe("hy3d.use", function()
     end
     assert.equal("cqueues", hy3d.use(cqueues))
     local client = sb:client { poll_interval = 0.2 }
-    local polls, poll = 0, client._transport.yield   -- the adapter's wait: cqueues.poll on the transport
-    client._transport.yield = function(delay) polls = polls + 1; return poll(delay) end
+    local adapter = require("hy3d.scheduler").adapter   -- its waiter's wait: cqueues.poll on the transport
+    local waiter, polls = adapter.waiter, 0
+    adapter.waiter = function(tr)
+      local wait = waiter(tr)
+      return wait and function(delay) polls = polls + 1; return wait(delay) end
+    end
     local cq = cqueues.new()
     local statuses, ticks = {}, 0
     for i = 1, 3 do
