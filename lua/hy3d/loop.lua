@@ -1,8 +1,10 @@
 --- hy3d.loop: the adapters that hand hy3d to a host's event loop (hy3d.use): cqueues and copas
 -- through a waiter (scheduler.adapter) that calls made in their coroutines wait with, luv through
--- poll watchers on each transport's pollfd and one timer that drive the pump. Depends on
--- hy3d.scheduler only.
+-- poll watchers on each transport's pollfd and one timer that drive the pump; OpenResty's ngx
+-- through hy3d.hosts.ngx. Depends on hy3d.scheduler, hy3d.error and the host modules (hy3d.hosts.*).
 local scheduler = require "hy3d.scheduler"
+local errors = require "hy3d.error"
+local hosts_ngx = require "hy3d.hosts.ngx"
 
 local isyieldable = coroutine.isyieldable or function()
   local co, ismain = coroutine.running()
@@ -52,14 +54,15 @@ local undo_adapter
 --- Hands hy3d to a host's event loop: cqueues (inside a cqueues coroutine, hy3d waits with
 -- cqueues.poll on the client's pollfd), luv (watchers on each client's pollfd and a timer drive
 -- the pump; spawn jobs with hy3d.spawn and run uv.run()), or copas (inside a copas thread,
--- hy3d yields with copas.sleep). Returns the adapter's name.
-local function use(lib)
+-- hy3d yields with copas.sleep), or OpenResty's ngx (hy3d waits with ngx.sleep where the phase may
+-- yield; opts: { max_wait = seconds }, hy3d.hosts.ngx). Returns the adapter's name.
+local function use(lib, opts)
   scheduler.adapter = nil                        -- one adapter at a time; hy3d.use(nil) removes it
   scheduler.set_hooks(nil, nil)
   if undo_adapter then undo_adapter() end
   undo_adapter = nil
   if lib == nil then return nil end
-  if type(lib) ~= "table" then error("hy3d.use: expects the cqueues, luv or copas module", 2) end
+  if type(lib) ~= "table" then error("hy3d.use: expects the cqueues, luv or copas module, or ngx", 2) end
   if lib.poll and lib.running and lib.new then
     scheduler.adapter = { name = "cqueues", waiter = function(tr)   -- tr: a cqueues pollable
       if not isyieldable() then return nil end
@@ -80,8 +83,11 @@ local function use(lib)
     error("hy3d.use: this copas (" .. tostring(lib._VERSION) .. ") has no timers (copas.sleep, copas 2+), so its "
       .. "threads cannot wait for hy3d; run hy3d work with hy3d.spawn and call hy3d.update() between "
       .. "copas.step calls (examples/copas.lua)", 2)
+  elseif hosts_ngx.detect(lib) then
+    scheduler.adapter = hosts_ngx.adapter(lib, opts, errors.new)
+    return "ngx"
   end
-  error("hy3d.use: not a module hy3d knows (cqueues, luv or copas)", 2)
+  error("hy3d.use: not a module hy3d knows (cqueues, luv, copas or OpenResty's ngx)", 2)
 end
 
 return { use = use }

@@ -280,10 +280,18 @@ function M.timeout()
 end
 
 --- Like update, but first waits up to `timeout` seconds (default: until something is due) for
--- a transfer or timer, sleeping in curl_multi_poll (never spinning). Returns the live tasks.
+-- a transfer or timer, sleeping in curl_multi_poll (never spinning), or through the sleep of the
+-- adapter hy3d.use installed, where it has one (OpenResty: ngx.sleep, so the worker keeps serving).
+-- Returns the live tasks; where that adapter refuses to wait at all, also its error (nothing waited).
 function M.step(timeout)
   local wait = M.timeout()
   if timeout and (wait == nil or timeout < wait) then wait = timeout end
+  local a = M.adapter
+  if wait and wait > 0 and a and a.sleep then
+    local slept, err = a.sleep(wait)
+    if slept then return M.update() end
+    if err then return M.update(), err end
+  end
   if wait and wait > 0 then
     local busy = {}
     for tr in pairs(transports) do
@@ -301,10 +309,14 @@ function M.step(timeout)
 end
 
 --- Drives every spawned task to the end. Returns true, or false and the list of the errors of
--- the tasks that failed meanwhile (what each raised; the traceback of one raising nil).
+-- the tasks that failed meanwhile (what each raised; the traceback of one raising nil), or false
+-- and { the adapter's error } where the adapter hy3d.use installed refuses to wait (the tasks live on).
 function M.run()
   local first = #failures + 1
-  while #tasks > 0 do M.step(1) end
+  while #tasks > 0 do
+    local _, err = M.step(1)
+    if err then return false, { err } end        -- the host's adapter will not let the pump wait here
+  end
   if #failures >= first then return false, { unpack(failures, first) } end
   return true
 end
@@ -326,7 +338,9 @@ end
 --- Set by hy3d.use (hy3d.loop): { name = ..., waiter = function(transport) -> how a call made
 -- outside a spawned task waits: a function(delay) that waits without blocking the host, nil where
 -- the adapter does not apply (the call then blocks in the kernel), or false and an error table
--- where it must not wait at all }. Read by Transport:waiter at each call.
+-- where it must not wait at all; optionally sleep = function(seconds) -> true once it waited
+-- through the host, false (and an error: the pump must not wait here) or nil (block as usual) }.
+-- Read by Transport:waiter at each call, and by step.
 M.adapter = nil
 
 --- Adapter hooks: attach(transport) for each open transport, wake() when a task is spawned.
