@@ -5,11 +5,14 @@
 # Each version builds in its own directory: build (5.4), build/lua5.1, build/lua5.2, build/lua5.3,
 # build/luajit.
 LUA_VERSION ?= 5.4
+# LuaJIT is Debian's OpenResty-maintained branch (luajit2, /usr/bin/luajit): libnginx-mod-http-lua
+# needs it (through lua-resty-core) and it conflicts with Debian's luajit; LÖVE and Neovim take either.
+LUAJIT_PKGS = luajit2 libluajit2-5.1-dev
 ifeq ($(LUA_VERSION),jit)
 LUA         ?= luajit
 LUA_INCDIR  ?= /usr/include/luajit-2.1
 LUA_ABI     = 5.1
-LUA_PKGS    = luajit libluajit-5.1-dev
+LUA_PKGS    = $(LUAJIT_PKGS)
 LUA_NAME    = LuaJIT 2.1
 VERSION_BUILD = build/luajit
 else
@@ -52,7 +55,7 @@ PROMPT      ?= a small wooden chair
 DEPS_BUILD  = gcc make pkg-config $(LUA_PKGS) libcurl4-openssl-dev libssl-dev libzip-dev lua-cjson
 DEPS_RUN    = $(DEPS_BUILD) $(filter-out $(LUA_PKGS),lua5.4 liblua5.4-dev) lua-socket lua-zlib lua-luaossl
 DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck bsdutils lua-cqueues lua-luv lua-copas love \
-              luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev nodejs npm
+              $(LUAJIT_PKGS) lua5.1 liblua5.1-0-dev nodejs npm nginx libnginx-mod-http-lua curl
 DEPS_MEMORY = $(DEPS_TEST) valgrind
 
 # The specs by folder (spec/unit, spec/client, spec/threads, spec/cli, spec/tooling, spec/sandbox).

@@ -10,7 +10,7 @@
 # the LuaJIT ones under BENCH_LUAJIT with build/luajit (whatever LUA_VERSION says).
 BENCH_LUAJIT     ?= luajit
 BENCH_LUAJIT_BUILD = build/luajit
-DEPS_BENCH       = $(DEPS_RUN) lua5.4 liblua5.4-dev luajit libluajit-5.1-dev curl bash
+DEPS_BENCH       = $(DEPS_RUN) lua5.4 liblua5.4-dev $(LUAJIT_PKGS) curl bash
 DEPS_BENCH_PEERS = lua-http lua-cqueues lua-socket valgrind
 BENCH_ENV = HY3D_BENCH_LUA54=$(SANDBOX_LUA) HY3D_BENCH_BUILD54=$(SANDBOX_BUILD) HY3D_BENCH_LUAJIT=$(BENCH_LUAJIT) \
             HY3D_BENCH_BUILDJIT=$(BENCH_LUAJIT_BUILD) HY3D_BENCH_SANDBOX_LUA=$(SANDBOX_LUA)
