@@ -11,3 +11,4 @@ files["sandbox/bin/hy3d-sandbox"] = { globals = { "arg" } }
 files["bench"] = { globals = { "wrk" } }   -- wrk scripts
 files["examples/love"] = { globals = { "love" } }
 files["examples/openresty"] = { globals = { "ngx" } }   -- ngx_lua's API (ngx.status, ngx.header are set)
+files["spec/hosts/love_game"] = { globals = { "love" } }

@@ -52,6 +52,7 @@ build = {
     ["hy3d.download"] = "lua/hy3d/download.lua",
     ["hy3d.loop"] = "lua/hy3d/loop.lua",
     ["hy3d.hosts.ngx"] = "lua/hy3d/hosts/ngx.lua",
+    ["hy3d.hosts.love"] = "lua/hy3d/hosts/love.lua",
     ["hy3d.doors"] = "lua/hy3d/doors.lua",
     ["hy3d.doors.local"] = "lua/hy3d/doors/local.lua",
     ["hy3d.doors.tokenhub"] = "lua/hy3d/doors/tokenhub.lua",

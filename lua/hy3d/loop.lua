@@ -1,10 +1,12 @@
 --- hy3d.loop: the adapters that hand hy3d to a host's event loop (hy3d.use): cqueues and copas
 -- through a waiter (scheduler.adapter) that calls made in their coroutines wait with, luv through
--- poll watchers on each transport's pollfd and one timer that drive the pump; OpenResty's ngx
--- through hy3d.hosts.ngx. Depends on hy3d.scheduler, hy3d.error and the host modules (hy3d.hosts.*).
+-- poll watchers on each transport's pollfd and one timer that drive the pump; OpenResty's ngx and
+-- LÖVE's love through hy3d.hosts.ngx and hy3d.hosts.love. Depends on hy3d.scheduler, hy3d.error
+-- and the host modules (hy3d.hosts.*).
 local scheduler = require "hy3d.scheduler"
 local errors = require "hy3d.error"
 local hosts_ngx = require "hy3d.hosts.ngx"
+local hosts_love = require "hy3d.hosts.love"
 
 local isyieldable = coroutine.isyieldable or function()
   local co, ismain = coroutine.running()
@@ -55,14 +57,15 @@ local undo_adapter
 -- cqueues.poll on the client's pollfd), luv (watchers on each client's pollfd and a timer drive
 -- the pump; spawn jobs with hy3d.spawn and run uv.run()), or copas (inside a copas thread,
 -- hy3d yields with copas.sleep), or OpenResty's ngx (hy3d waits with ngx.sleep where the phase may
--- yield; opts: { max_wait = seconds }, hy3d.hosts.ngx). Returns the adapter's name.
+-- yield; opts: { max_wait = seconds }, hy3d.hosts.ngx), or LÖVE's love (in its main loop, a call
+-- outside a spawned task returns WOULD_BLOCK_FRAME; hy3d.hosts.love). Returns the adapter's name.
 local function use(lib, opts)
   scheduler.adapter = nil                        -- one adapter at a time; hy3d.use(nil) removes it
   scheduler.set_hooks(nil, nil)
   if undo_adapter then undo_adapter() end
   undo_adapter = nil
   if lib == nil then return nil end
-  if type(lib) ~= "table" then error("hy3d.use: expects the cqueues, luv or copas module, or ngx", 2) end
+  if type(lib) ~= "table" then error("hy3d.use: expects the cqueues, luv or copas module, ngx or love", 2) end
   if lib.poll and lib.running and lib.new then
     scheduler.adapter = { name = "cqueues", waiter = function(tr)   -- tr: a cqueues pollable
       if not isyieldable() then return nil end
@@ -86,8 +89,11 @@ local function use(lib, opts)
   elseif hosts_ngx.detect(lib) then
     scheduler.adapter = hosts_ngx.adapter(lib, opts, errors.new)
     return "ngx"
+  elseif hosts_love.detect(lib) then
+    scheduler.adapter = hosts_love.adapter(lib, errors.new)
+    return "love"
   end
-  error("hy3d.use: not a module hy3d knows (cqueues, luv, copas or OpenResty's ngx)", 2)
+  error("hy3d.use: not a module hy3d knows (cqueues, luv, copas, OpenResty's ngx or LÖVE's love)", 2)
 end
 
 return { use = use }

@@ -171,6 +171,61 @@ describe("wait", function()
       -- slept in curl_multi_poll: a yield-and-resume loop would burn the whole wall time
       assert.is_true(cpu < wall / 4, ("%.3f s of CPU over %.3f s"):format(cpu, wall))
     end)
+
+    -- LÖVE 11's shape: the whole main loop is one coroutine, resumed again the moment it yields
+    local function host_loop(frame)
+      local co = coroutine.create(function()
+        local n = 0
+        while true do
+          n = n + 1
+          if frame(n) then return n end
+          coroutine.yield()                        -- the end of a frame
+        end
+      end)
+      local resumes = 0
+      while coroutine.status(co) ~= "dead" do
+        resumes = resumes + 1
+        local ok, err = coroutine.resume(co)     -- at once, no sleep: a yielding call would spin here
+        assert(ok, err)
+      end
+      return resumes
+    end
+
+    it("blocks the frame of a host loop that resumes at once (LÖVE's), one resume a frame, the CPU bounded", function()
+      sb:config { run_time = 1.5 }
+      local job = assert(client:submit { Prompt = "a chair" })
+      local res
+      local wall0, cpu0 = core.now(), os.clock()
+      local resumes = host_loop(function(n)
+        if n == 2 then res = client:wait(job) end  -- straight in a frame, as in love.update
+        return n == 3
+      end)
+      local wall, cpu = core.now() - wall0, os.clock() - cpu0
+      assert.equal("DONE", res.Status)
+      assert.equal(3, resumes)                     -- the call never yielded to the host
+      assert.is_true(wall >= 1, "waited " .. wall)
+      assert.is_true(cpu < wall / 4, ("%.3f s of CPU over %.3f s"):format(cpu, wall))
+    end)
+
+    it("with hy3d.use(love) the same call returns WOULD_BLOCK_FRAME at once and sends nothing", function()
+      local hy3d = require "hy3d"
+      finally(function() hy3d.use(nil) end)
+      assert.equal("love", hy3d.use { getVersion = function() return 11, 4, 0, "Mysterious Mysteries" end, timer = {} })
+      local before = #sb:requests("submit")
+      local res, err
+      local resumes = host_loop(function(n)
+        if n == 1 then res, err = client:submit { Prompt = "a chair" } end
+        return n == 2
+      end)
+      assert.equal(2, resumes)
+      assert.is_nil(res)
+      assert.equal("usage", err.kind)
+      assert.equal("WOULD_BLOCK_FRAME", err.code)
+      assert.matches("hy3d.spawn", err.message, 1, true)
+      assert.equal(before, #sb:requests("submit"))
+      local _, qerr = client:query("1")            -- outside a coroutine (a love.thread, a script): a plain call
+      assert.equal("FailedOperation.JobNotFound", qerr.code)
+    end)
   end)
 
   describe("inside a coroutine, with yield = coroutine.yield", function()

@@ -192,6 +192,15 @@ print("status: " .. status)
       assert.is_true(is_glb(dir .. "/models/chair.glb"))
     end,
   },
+  ["doc/hosts.md § OpenResty / nginx #1"] = {
+    skip = "a handler module for nginx (ngx); spec/hosts/openresty_spec.lua runs examples/openresty's, which does the same",
+  },
+  ["doc/hosts.md § OpenResty / nginx #2"] = {
+    skip = "runs inside nginx (ngx.run_worker_thread); spec/hosts/openresty_spec.lua runs examples/openresty's /blocking",
+  },
+  ["doc/hosts.md § OpenResty / nginx #3"] = {
+    skip = "runs nginx in the foreground until Ctrl-C; spec/hosts/openresty_spec.lua runs this nginx.conf",
+  },
   ["doc/sandbox.md § Faults #1"] = {
     skip = "runs hy3d-sandbox in the foreground until Ctrl-C (spec/sandbox/faults_spec.lua checks these rules)",
   },
