@@ -1,7 +1,8 @@
 -- examples/openresty/hy3d_handler.lua: the request handlers of examples/openresty/nginx.conf: hy3d
 -- calls made straight from content_by_lua (after hy3d.use(ngx) they wait with ngx.sleep, so the
--- worker serves other requests meanwhile), spawned tasks run by hy3d.run(), the worker-thread
--- recipe (hy3d_blocking.lua), and a phase that cannot yield. Every answer is one JSON object.
+-- worker serves other requests meanwhile), spawned tasks run by hy3d.run(), a job started in a timer
+-- from log_by_lua, the worker-thread recipe (hy3d_blocking.lua), and a phase that cannot yield.
+-- Every answer is one JSON object, but /cannot-yield's.
 local hy3d = require "hy3d"
 local cjson = require "cjson"
 
@@ -99,6 +100,30 @@ function M.blocking()
   if not ok then return answer(500, { error = "ngx.run_worker_thread: " .. tostring(res) }) end
   if not res then return answer(502, err) end
   return answer(200, res)
+end
+
+--- In log_by_lua (a phase that cannot yield) after GET /later?prompt=...: starts the job in a timer,
+-- whose callback may wait (ngx.timer.at(0, fn): what PHASE_CANNOT_YIELD's message advises). The
+-- result goes to the shared dict hy3d_results, read by GET /later-result?prompt=...
+function M.later()
+  local prompt = prompt_arg()
+  local c = prompt and get_client()
+  if not c then return end
+  local ok, terr = ngx.timer.at(0, function(premature)
+    if premature then return end
+    local res, err = generate(c, prompt)
+    ngx.shared.hy3d_results:set(prompt, cjson.encode(res or failure(err)))
+  end)
+  if not ok then ngx.log(ngx.ERR, "ngx.timer.at: ", terr) end
+end
+
+--- GET /later-result?prompt=...: what the timer of /later stored, or 404 while it runs.
+function M.later_result()
+  local prompt = prompt_arg()
+  local stored = prompt and ngx.shared.hy3d_results:get(prompt)
+  if not stored then return answer(404, { pending = prompt }) end
+  ngx.header["Content-Type"] = "application/json"
+  ngx.say(stored)
 end
 
 --- In a phase that cannot yield (set_by_lua, header_filter_by_lua, log_by_lua, ...): any hy3d call
