@@ -10,8 +10,8 @@ Without a display, the same game headless (the model goes to out/):
 
 The hy3d work (submit, wait, download) runs in a task (hy3d.spawn) that love.update pumps once
 per frame with hy3d.update(), which never blocks, so the spinning shape and the frame counter
-never stop. Call hy3d only from such a task: LÖVE runs its loop inside a coroutine, so a call
-made straight from a callback would yield LÖVE's own coroutine and spin until it finishes. When the job is
+never stop. Call hy3d only from such a task: a call made straight from a callback would hold up
+the frame until it returned; after hy3d.use(love) it returns the error WOULD_BLOCK_FRAME instead. When the job is
 done the game loads nothing but what it downloaded: the GLB (its triangle count and vertex
 positions, drawn as a spinning point cloud) and the PNG preview.
 
@@ -241,6 +241,7 @@ end
 
 function love.load()
   local ok, err = pcall(function()
+    hy3d.use(love)      -- a call made outside the task would now fail at once (WOULD_BLOCK_FRAME), not freeze a frame
     client = hy3d.new {}
     task = hy3d.spawn(generate, PROMPT, output_dir())
   end)

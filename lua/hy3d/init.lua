@@ -115,8 +115,10 @@ end
 
 --- Hands hy3d to a host's event loop: cqueues (inside a cqueues coroutine, hy3d waits with
 -- cqueues.poll on the client's pollfd), luv (watchers on each client's pollfd and a timer drive
--- the pump; spawn jobs with hy3d.spawn and run uv.run()), or copas (inside a copas thread,
--- hy3d yields with copas.sleep). Returns the adapter's name (hy3d.loop).
+-- the pump; spawn jobs with hy3d.spawn and run uv.run()), copas (inside a copas thread,
+-- hy3d yields with copas.sleep), OpenResty's ngx (ngx.sleep where the phase may yield, else the
+-- usage error PHASE_CANNOT_YIELD; hy3d.use(ngx, { max_wait = s })) or LÖVE's love (in its main loop,
+-- a call outside a task returns WOULD_BLOCK_FRAME). Returns the adapter's name (hy3d.loop).
 M.use = loop.use
 
 -- The module-level shortcuts: each runs the Client method of its name on the default client.
