@@ -87,7 +87,7 @@ local function start(sb)
   sandbox.write_file(prefix .. "/conf/nginx.conf", config(port))
   local env = ("HY3D_API_KEY=%s HY3D_BASE_URL=%s HY3D_POLL_INTERVAL=0.2 HY3D_OUT=%s"):format(q(sb.key), q(sb.url),
     q(prefix .. "/out"))
-  local p = assert(io.popen(("env %s %s -p %s -c conf/nginx.conf > %s 2>&1 & echo $!"):format(env, q(NGINX),
+  local p = assert(io.popen(("env %s %s -p %s -e logs/error.log -c conf/nginx.conf > %s 2>&1 & echo $!"):format(env, q(NGINX),
     q(prefix .. "/"), q(prefix .. "/logs/stdout"))))
   local pid = p:read("*l")
   p:close()
