@@ -65,16 +65,31 @@ function M.assert(v, err, ...)
 end
 
 --- Pauses the calling task for `seconds` without blocking anything else (inside hy3d.spawn);
--- outside a task it simply sleeps.
+-- outside a task it sleeps: through the sleep of the adapter hy3d.use installed where it has one
+-- (OpenResty: ngx.sleep), else in the kernel. Where that adapter refuses to wait (a phase that
+-- cannot yield, LÖVE's frame): nil and its error, at once.
 function M.sleep(seconds)
   if type(seconds) ~= "number" or seconds ~= seconds or seconds < 0 then
     error("hy3d.sleep: expects a number of seconds >= 0", 2)
   end
   if scheduler.current() then
     coroutine.yield(scheduler.TOKEN, nil, scheduler.now() + seconds)
-  else
-    core.sleep(seconds)
+    return true
   end
+  local a = scheduler.adapter
+  if a and a.sleep then
+    local t = core.now() + seconds
+    repeat
+      local slept, err = a.sleep(t - core.now())
+      if slept == false then return nil, err end
+      if slept == nil then break end               -- the adapter does not apply here: the kernel's sleep
+    until core.now() >= t
+    local left = t - core.now()
+    if left > 0 then core.sleep(left) end
+    return true
+  end
+  core.sleep(seconds)
+  return true
 end
 
 --- Runs fn(...) in a coroutine that the pump (hy3d.update, hy3d.step, hy3d.run or any
