@@ -199,7 +199,8 @@ end)
 ]]):format(_VERSION))
     sandbox.write_file(work .. "/failing_spec.lua", 'it("fails", function() assert.equal(1, 2) end)\n')
     -- as a user runs it: no make of the suite's around it, no variable of the suite's run
-    local luarocks = ("env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u LUA_VERSION -u LUA -u BUILD -u HY3D_OFFLINE %s"
+    local luarocks = ("env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u LUA_VERSION -u LUA -u BUILD -u HY3D_OFFLINE -u OFFLINE"
+      .. " -u TEST_SPECS -u BUSTED_ARGS %s"
       .. "luarocks --lua-version=%s test %s --"):format(config, version, ROCKSPEC)
     local ok, out = sandbox.run(("%s %s"):format(luarocks, q(work .. "/offline_spec.lua")))
     assert.is_true(ok, out)
