@@ -78,7 +78,8 @@ describe("the rockspecs", function()
         if dep == "hy3d = " .. VERSION then release.dependencies[i] = "hy3d >= " .. VERSION end
       end
       for _, field in ipairs { "version", "source" } do release[field], scm[field] = nil, nil end
-      assert.same(release, scm)
+      assert.same(release, scm, pair[2] .. " differs from " .. pair[1] .. " beyond its version and source: a module (or"
+        .. " any field) added to one goes into both")
     end)
   end
 
@@ -155,10 +156,16 @@ describe("the rockspec", function()
         end
       end
       local h = require "hy3d"
-      io.write(h._VERSION, " ", (package.searchpath or search)("hy3d.core", package.cpath))]]
+      assert(require("cjson").decode('{"a":[1]}').a[1] == 1)
+      io.write(h._VERSION, " ", (package.searchpath or search)("hy3d.core", package.cpath), "\n",
+        (package.searchpath or search)("cjson", package.cpath))]]
     ok, out = sandbox.run(("%s %s -e %s"):format(env, sandbox.lua(), sandbox.shell_quote(probe)))
     assert.is_true(ok, out)
-    assert.equal(VERSION .. " " .. tree .. "/lib/lua/" .. version .. "/hy3d/core.so", out)
+    local loaded, cjson = out:match("^([^\n]*)\n([^\n]*)$")
+    assert.equal(VERSION .. " " .. tree .. "/lib/lua/" .. version .. "/hy3d/core.so", loaded, out)
+    -- with the cjson installed on the system (--deps-mode=none: none in the tree)
+    assert.matches("/cjson%.so$", cjson)
+    assert.equal(nil, cjson:find(tree, 1, true))
     -- no emulator in the library's rock
     assert.falsy(sandbox.exists(("%s/share/lua/%s/hy3d/sandbox"):format(tree, version)))
     assert.falsy(sandbox.exists(tree .. "/bin/hy3d-sandbox"))
