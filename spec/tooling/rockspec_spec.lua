@@ -217,4 +217,21 @@ end)
     assert.matches("\n0 passed, 1 failed\n", out)                -- the suite's verdict, then luarocks'
     os.execute("rm -rf " .. q(work))
   end)
+
+  it("in sandbox/ runs hy3d-sandbox's specs on Lua 5.4 (the emulator's Lua), offline", function()
+    local work = sandbox.tmpdir()
+    sandbox.write_file(work .. "/sandbox_rock_spec.lua", [[
+it("runs offline on Lua 5.4", function()
+  assert.equal("1", os.getenv("HY3D_OFFLINE"))
+  assert.equal("Lua 5.4", _VERSION)
+  assert.is_table(require("hy3d.sandbox"))
+end)
+]])
+    local ok, out = sandbox.run(("cd sandbox && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u LUA_VERSION -u LUA -u BUILD"
+      .. " -u HY3D_OFFLINE -u OFFLINE -u TEST_SPECS -u BUSTED_ARGS luarocks --lua-version=5.4 test %s -- %s")
+      :format(SANDBOX_ROCKSPEC, q(work .. "/sandbox_rock_spec.lua")))
+    assert.is_true(ok, out)
+    assert.matches("\n1 passed, 0 failed\n", out .. "\n")
+    os.execute("rm -rf " .. q(work))
+  end)
 end)
