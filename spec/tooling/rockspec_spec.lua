@@ -218,6 +218,16 @@ end)
     os.execute("rm -rf " .. q(work))
   end)
 
+  it("installs no package offline: scripts/deps.sh names what is missing and goes on", function()
+    if not sandbox.run("command -v dpkg-query") then
+      pending("not a Debian system: scripts/deps.sh checks no package here")
+      return
+    end
+    local ok, out = sandbox.run("HY3D_OFFLINE=1 scripts/deps.sh hy3d-no-such-package")
+    assert.is_true(ok, out)
+    assert.matches("^deps: offline, not installing: hy3d%-no%-such%-package %(the specs that need them report pending%)\n?$", out)
+  end)
+
   it("in sandbox/ runs hy3d-sandbox's specs on Lua 5.4 (the emulator's Lua), offline", function()
     local work = sandbox.tmpdir()
     sandbox.write_file(work .. "/sandbox_rock_spec.lua", [[
