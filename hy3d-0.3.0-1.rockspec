@@ -51,6 +51,7 @@ build = {
     ["hy3d.slots"] = "lua/hy3d/slots.lua",
     ["hy3d.download"] = "lua/hy3d/download.lua",
     ["hy3d.loop"] = "lua/hy3d/loop.lua",
+    ["hy3d.hosts.tarantool"] = "lua/hy3d/hosts/tarantool.lua",
     ["hy3d.doors"] = "lua/hy3d/doors.lua",
     ["hy3d.doors.local"] = "lua/hy3d/doors/local.lua",
     ["hy3d.doors.tokenhub"] = "lua/hy3d/doors/tokenhub.lua",

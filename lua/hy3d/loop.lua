@@ -1,7 +1,8 @@
 --- hy3d.loop: the adapters that hand hy3d to a host's event loop (hy3d.use): cqueues and copas
 -- through a waiter (scheduler.adapter) that calls made in their coroutines wait with, luv through
--- poll watchers on each transport's pollfd and one timer that drive the pump. Depends on
--- hy3d.scheduler only.
+-- poll watchers on each transport's pollfd and one timer that drive the pump; a host's own adapter
+-- lives in hy3d.hosts.<host> (Tarantool's fibers: hy3d.hosts.tarantool). Depends on hy3d.scheduler
+-- and those.
 local scheduler = require "hy3d.scheduler"
 
 local isyieldable = coroutine.isyieldable or function()
@@ -76,6 +77,9 @@ local function use(lib)
       return wait
     end }
     return "copas"
+  elseif require("hy3d.hosts.tarantool").is_fiber(lib) then   -- Tarantool's fiber module
+    scheduler.adapter = require("hy3d.hosts.tarantool").adapter(lib)
+    return "tarantool"
   elseif lib.addthread and lib.step then
     error("hy3d.use: this copas (" .. tostring(lib._VERSION) .. ") has no timers (copas.sleep, copas 2+), so its "
       .. "threads cannot wait for hy3d; run hy3d work with hy3d.spawn and call hy3d.update() between "
