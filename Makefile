@@ -51,9 +51,11 @@ PROMPT      ?= a small wooden chair
 # Debian packages each target needs (installed by scripts/deps.sh when missing).
 DEPS_BUILD  = gcc make pkg-config $(LUA_PKGS) libcurl4-openssl-dev libssl-dev libzip-dev lua-cjson
 DEPS_RUN    = $(DEPS_BUILD) $(filter-out $(LUA_PKGS),lua5.4 liblua5.4-dev) lua-socket lua-zlib lua-luaossl
-DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck bsdutils lua-cqueues lua-luv lua-copas love tarantool neovim \
+DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck bsdutils lua-cqueues lua-luv lua-copas love \
               luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev nodejs npm
 DEPS_MEMORY = $(DEPS_TEST) valgrind
+# The host specs (spec/hosts/): Tarantool's and Neovim's own packages run hy3d on LuaJIT.
+DEPS_TEST  += tarantool neovim
 
 # The specs by folder (spec/unit, spec/client, spec/threads, spec/cli, spec/tooling, spec/sandbox).
 # spec/sandbox holds the emulator's own specs: Lua 5.3+ like the emulator itself, so 5.1, 5.2 and

@@ -1,8 +1,7 @@
 --- hy3d.loop: the adapters that hand hy3d to a host's event loop (hy3d.use): cqueues and copas
 -- through a waiter (scheduler.adapter) that calls made in their coroutines wait with, luv through
--- poll watchers on each transport's pollfd and one timer that drive the pump; a host's own adapter
--- lives in hy3d.hosts.<host> (Tarantool's fibers: hy3d.hosts.tarantool). Depends on hy3d.scheduler
--- and those.
+-- poll watchers on each transport's pollfd and one timer that drive the pump. Depends on
+-- hy3d.scheduler only.
 local scheduler = require "hy3d.scheduler"
 
 local isyieldable = coroutine.isyieldable or function()
