@@ -96,6 +96,23 @@ describe("hy3d.hosts.tarantool", function()
     assert.same({}, calls)
   end)
 
+  it("gives the pump a sleep: the fiber's, paced and capped, refused inside a box transaction", function()
+    local calls, sleeps = {}, {}
+    local a = tarantool.adapter(fake_fiber(sleeps), fake_socket(calls))
+    local delays = { 0.02, 0, nil, 1 }
+    for i = 1, 4 do assert.is_true(a.sleep(delays[i])) end
+    local F, C = tarantool.FLOOR, tarantool.FALLBACK_CAP
+    assert.same({ 0.02, F, C, C }, sleeps)
+    local saved = rawget(_G, "box")
+    finally(function() rawset(_G, "box", saved) end)
+    rawset(_G, "box", { is_in_txn = function() return true end })
+    local ok, err = a.sleep(0.02)
+    assert.is_false(ok)
+    assert.equal("TARANTOOL_IN_TRANSACTION", err.code)
+    assert.equal(4, #sleeps)
+    assert.same({}, calls)
+  end)
+
   describe("with a real client", function()
     local sb = sandbox.suite { wait_time = 0.1, run_time = 0.2 }
 

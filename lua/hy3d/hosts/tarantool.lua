@@ -33,8 +33,10 @@ local function in_txn()
   return f ~= nil and f() == true                 -- an FFI function (cdata) in Tarantool 2.x
 end
 
---- The adapter hy3d.use installs for Tarantool's fiber module: { name = "tarantool", waiter }.
+--- The adapter hy3d.use installs for Tarantool's fiber module: { name = "tarantool", waiter, sleep }.
 -- socket is Tarantool's builtin socket module (require "socket" there; a parameter for specs).
+-- sleep(seconds) is how the pump (hy3d.step, hy3d.run) may wait in a fiber: fiber.sleep, at most
+-- FALLBACK_CAP at a time (it knows no pollfd); false and the error inside a box transaction.
 local function adapter(fiber, socket)
   socket = socket or require "socket"
   local iowait, sleep = socket.iowait, fiber.sleep
@@ -47,6 +49,11 @@ local function adapter(fiber, socket)
         return function(delay) iowait(fd, "R", clamp(delay, CAP)) end
       end
       return function(delay) sleep(clamp(delay, FALLBACK_CAP)) end
+    end,
+    sleep = function(seconds)
+      if in_txn() then return false, IN_TXN end
+      sleep(clamp(seconds, FALLBACK_CAP))
+      return true
     end,
   }
 end
