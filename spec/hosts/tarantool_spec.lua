@@ -167,7 +167,7 @@ os.exit(0)
     assert.equal("false", r.yieldable, out)
     assert.equal("true", r.submitted, out)         -- a call made in a fiber went through the adapter
     assert.equal("nil", r.txn_res, out)
-    assert.equal("invalid", r.kind, out)
+    assert.equal("usage", r.kind, out)
     assert.equal("TARANTOOL_IN_TRANSACTION", r.code, out)
     assert.equal("true", r.still_in_txn, out)      -- nothing yielded: the transaction is intact
     assert.matches("box_transaction", r.message, 1, true)

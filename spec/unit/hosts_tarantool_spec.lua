@@ -85,7 +85,7 @@ describe("hy3d.hosts.tarantool", function()
     rawset(_G, "box", { is_in_txn = function() return in_txn end })
     local w, err = a.waiter(tr_with(7))
     assert.is_false(w)
-    assert.equal("invalid", err.kind)
+    assert.equal("usage", err.kind)
     assert.equal("TARANTOOL_IN_TRANSACTION", err.code)
     assert.matches("box transaction", err.message, 1, true)
     in_txn = false
@@ -140,7 +140,7 @@ describe("hy3d.hosts.tarantool", function()
       local client = sb:client {}
       local res, err = client:submit { Prompt = "in a transaction" }
       assert.is_nil(res)
-      assert.equal("invalid", err.kind)
+      assert.equal("usage", err.kind)
       assert.equal("TARANTOOL_IN_TRANSACTION", err.code)
       assert.is_nil(tostring(err):find(sb.key, 1, true))
       assert.same({}, calls)

@@ -19,7 +19,7 @@ end
 
 -- The error a call gets inside a box transaction (a table: the transport makes it an hy3d error).
 local IN_TXN = {
-  kind = "invalid", code = "TARANTOOL_IN_TRANSACTION", retryable = false,
+  kind = "usage", code = "TARANTOOL_IN_TRANSACTION", retryable = false,
   message = "hy3d cannot wait inside a box transaction: a wait yields the fiber, which aborts a memtx transaction; "
     .. "call hy3d before box.begin() or after box.commit()",
 }
