@@ -38,8 +38,11 @@ end
 -- sleep(seconds) is how the pump (hy3d.step, hy3d.run) may wait in a fiber: fiber.sleep, at most
 -- FALLBACK_CAP at a time (it knows no pollfd); false and the error inside a box transaction.
 local function adapter(fiber, socket)
-  socket = socket or require "socket"
-  local iowait, sleep = socket.iowait, fiber.sleep
+  if not socket then
+    local ok, mod = pcall(require, "socket")     -- Tarantool's builtin; elsewhere maybe none, or luasocket
+    socket = ok and type(mod) == "table" and mod or {}
+  end
+  local iowait, sleep = socket.iowait, fiber.sleep   -- no iowait (not Tarantool's socket): fiber.sleep
   return {
     name = "tarantool",
     waiter = function(tr)
