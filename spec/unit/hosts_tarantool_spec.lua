@@ -74,6 +74,9 @@ describe("hy3d.hosts.tarantool", function()
     sleeps = {}
     tarantool.adapter(fake_fiber(sleeps), {}).waiter(tr_with(7))(0.02)
     assert.same({ 0.02 }, sleeps)
+    -- none given outside Tarantool: require "socket" is luasocket here (no iowait), the same fallback
+    tarantool.adapter(fake_fiber(sleeps)).waiter(tr_with(7))(0.03)
+    assert.same({ 0.02, 0.03 }, sleeps)
   end)
 
   it("refuses to wait inside a box transaction, with a typed error and nothing waited", function()
