@@ -54,6 +54,8 @@ DEPS_RUN    = $(DEPS_BUILD) $(filter-out $(LUA_PKGS),lua5.4 liblua5.4-dev) lua-s
 DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck bsdutils lua-cqueues lua-luv lua-copas love \
               luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev nodejs npm
 DEPS_MEMORY = $(DEPS_TEST) valgrind
+# The host specs (spec/hosts/): Tarantool's and Neovim's own packages run hy3d on LuaJIT.
+DEPS_TEST  += tarantool neovim
 
 # The specs by folder (spec/unit, spec/client, spec/threads, spec/cli, spec/tooling, spec/sandbox).
 # spec/sandbox holds the emulator's own specs: Lua 5.3+ like the emulator itself, so 5.1, 5.2 and

@@ -63,6 +63,7 @@ build = {
     ["hy3d.files"] = "lua/hy3d/files.lua",
     ["hy3d.image"] = "lua/hy3d/image.lua",
     ["hy3d.jobs"] = "lua/hy3d/jobs.lua",
+    ["hy3d.hosts.tarantool"] = "lua/hy3d/hosts/tarantool.lua",
     ["hy3d.cli"] = "lua/hy3d/cli/init.lua",
     ["hy3d.cli.args"] = "lua/hy3d/cli/args.lua",
     ["hy3d.cli.connect"] = "lua/hy3d/cli/connect.lua",

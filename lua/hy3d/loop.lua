@@ -76,6 +76,9 @@ local function use(lib)
       return wait
     end }
     return "copas"
+  elseif require("hy3d.hosts.tarantool").is_fiber(lib) then   -- Tarantool's fiber module
+    scheduler.adapter = require("hy3d.hosts.tarantool").adapter(lib)
+    return "tarantool"
   elseif lib.addthread and lib.step then
     error("hy3d.use: this copas (" .. tostring(lib._VERSION) .. ") has no timers (copas.sleep, copas 2+), so its "
       .. "threads cannot wait for hy3d; run hy3d work with hy3d.spawn and call hy3d.update() between "

@@ -218,6 +218,28 @@ print("status: " .. status)
       assert.is_true(is_glb(dir .. "/out/a-wooden-barrel.glb"))
     end,
   },
+  ["doc/hosts.md § Tarantool #1"] = {
+    skip = "an app for tarantool (fibers), which never exits on its own; spec/hosts/tarantool_spec.lua runs "
+      .. "examples/tarantool.lua, the same fibers, in a real tarantool",
+  },
+  ["doc/hosts.md § Tarantool #2"] = {
+    cwd = "checkout", deadline = MAKE_DEADLINE,
+    check = function(dir, out)
+      assert.matches("adapter=tarantool jobs=5 done=5 failed=0", out)
+      assert.is_true(is_glb(dir .. "/out/tarantool/lantern-5.glb"))
+    end,
+  },
+  ["doc/hosts.md § Neovim #1"] = {
+    skip = "editor code (vim.api, a user command) for Neovim's init.lua; spec/hosts/neovim_spec.lua runs "
+      .. "examples/neovim.lua, the same task and vim.schedule, in a real nvim",
+  },
+  ["doc/hosts.md § Neovim #2"] = {
+    cwd = "checkout", deadline = MAKE_DEADLINE,
+    check = function(dir, out)
+      assert.matches("adapter=luv status=saved job=%d+ file=out/neovim/lantern%.glb", out)
+      assert.is_true(is_glb(dir .. "/out/neovim/lantern.glb"))
+    end,
+  },
   ["doc/doors.md § Media Processing (MPS) #1"] = {
     check = function(dir, out)   -- the sandbox runs jobs at once here: one status, DONE at 100
       assert.matches("DONE\t100\n%x+%-[%x%-]+\tmodels/chair%.glb\n", out)

@@ -9,6 +9,7 @@ local LAYER = {
   ["hy3d.core"] = 0, ["hy3d.doors.tokenhub"] = 0, ["hy3d.doors.local"] = 0, ["hy3d.doors.mps"] = 0,
   ["hy3d.doors"] = 1, ["hy3d.retry"] = 1, ["hy3d.validate"] = 1, ["hy3d.files"] = 1, ["hy3d.scheduler"] = 1,
   ["hy3d.sites"] = 2, ["hy3d.error"] = 2,
+  ["hy3d.hosts.tarantool"] = 3,
   ["hy3d.options"] = 3, ["hy3d.families"] = 3, ["hy3d.jobs"] = 3,
   ["hy3d.transport"] = 4, ["hy3d.slots"] = 4, ["hy3d.image"] = 4, ["hy3d.loop"] = 4,
   ["hy3d.download"] = 5,
@@ -50,8 +51,8 @@ describe("the library's require order", function()
     end
   end)
 
-  it("covers every library module in lua/hy3d/ and lua/hy3d/doors/ (a new module must take a layer)", function()
-    local p = assert(io.popen("ls lua/hy3d/*.lua lua/hy3d/doors/*.lua"))
+  it("covers every library module in lua/hy3d/, doors/ and hosts/ (a new module must take a layer)", function()
+    local p = assert(io.popen("ls lua/hy3d/*.lua lua/hy3d/doors/*.lua lua/hy3d/hosts/*.lua"))
     for path in p:lines() do
       local name = path:match("^lua/hy3d/(.-)%.lua$"):gsub("/", ".")
       name = name == "init" and "hy3d" or ("hy3d." .. name)
