@@ -37,16 +37,10 @@ end
 -- The shell line that runs the example in a headless editor with the sandbox's credentials and
 -- this checkout's modules (LuaJIT reads LUA_PATH/LUA_CPATH: the suite's must not leak into it).
 local function command(sb, dir, extra, listen)
-  local env = {
-    HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_POLL_INTERVAL = POLL, HY3D_OUT = dir,
-    HY3D_LUA_PATH = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua", HY3D_CPATH = ROOT .. "/build/luajit/?.so",
-  }
+  local env = { HY3D_POLL_INTERVAL = POLL, HY3D_OUT = dir }
   for k, v in pairs(extra or {}) do env[k] = v end
-  local assigns = {}
-  for k, v in pairs(env) do assigns[#assigns + 1] = k .. "=" .. q(v) end
-  return ("cd %s && env -u LUA_PATH -u LUA_CPATH %s timeout -k 5 120 %s --headless --clean %s -c %s"):format(
-    q(ROOT), table.concat(assigns, " "), q(NVIM), listen and ("--listen " .. q(listen)) or "",
-    q("luafile examples/neovim.lua"))
+  return sandbox.host_command(sb, env, ("timeout -k 5 120 %s --headless --clean %s -c %s"):format(
+    q(NVIM), listen and ("--listen " .. q(listen)) or "", q("luafile examples/neovim.lua")))
 end
 
 -- The key=value fields of the example's result line.

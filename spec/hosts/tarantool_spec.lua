@@ -37,15 +37,10 @@ end
 -- returns the exit code and the whole output. LuaJIT reads LUA_PATH/LUA_CPATH: the suite's (maybe
 -- 5.4) settings must not leak into it.
 local function tarantool(sb, script, args, extra)
-  local env = {
-    HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_POLL_INTERVAL = POLL,
-    HY3D_LUA_PATH = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua", HY3D_CPATH = ROOT .. "/build/luajit/?.so",
-  }
+  local env = { HY3D_POLL_INTERVAL = POLL }
   for k, v in pairs(extra or {}) do env[k] = v end
-  local assigns = {}
-  for k, v in pairs(env) do assigns[#assigns + 1] = k .. "=" .. q(v) end
-  local _, out, code = sandbox.run(("cd %s && env -u LUA_PATH -u LUA_CPATH %s timeout -k 5 120 %s %s %s"):format(
-    q(ROOT), table.concat(assigns, " "), q(TARANTOOL), q(script), args or ""))
+  local _, out, code = sandbox.run(sandbox.host_command(sb, env,
+    ("timeout -k 5 120 %s %s %s"):format(q(TARANTOOL), q(script), args or "")))
   return code, out
 end
 
