@@ -149,5 +149,25 @@ describe("hy3d.hosts.tarantool", function()
       assert.same({}, calls)
       assert.equal(0, #sb:requests("submit"))
     end)
+
+    it("a submit queued behind a full max_concurrent_jobs inside a box transaction returns the error", function()
+      local client = sb:client { max_concurrent_jobs = 1, poll_interval = 0.1 }
+      sb:config { run_time = 1 }
+      assert(client:submit { Prompt = "holds the slot" })   -- before hy3d.use: blocks, then holds the one slot
+      local calls, sleeps = {}, {}
+      scheduler.adapter = tarantool.adapter(fake_fiber(sleeps), fake_socket(calls, true))
+      local saved = rawget(_G, "box")
+      finally(function() rawset(_G, "box", saved) end)
+      rawset(_G, "box", { is_in_txn = function() return true end })
+      -- the queue cannot wait here: the error, at once, never a loop that polls without pausing
+      local res, err = client:submit { Prompt = "queued in a transaction" }
+      assert.is_nil(res)
+      assert.equal("TARANTOOL_IN_TRANSACTION", err.code)
+      assert.equal(1, #sb:requests("submit"))
+      rawset(_G, "box", saved)
+      scheduler.adapter = nil
+      assert(client:submit { Prompt = "the queue still works" })   -- once the first job is done
+      assert.equal(2, #sb:requests("submit"))
+    end)
   end)
 end)
