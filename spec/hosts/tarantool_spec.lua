@@ -18,10 +18,14 @@ local POLL = 0.25
 local TICK = 0.05                                   -- examples/tarantool.lua's ticker period
 
 local q = sandbox.shell_quote
+-- Tarantool runs without LD_PRELOAD: under `make test-asan` the sanitizer runtimes are preloaded
+-- into every child, and tarantool hangs at startup under them (before printing its version). It
+-- loads the plain LuaJIT build of hy3d.core (build/luajit) either way, never the sanitizer build.
+local UNPRELOAD = "env -u LD_PRELOAD "
 
 -- Why the spec cannot run here, or nil.
 local function missing()
-  local ok, out = sandbox.run(q(TARANTOOL) .. " --version")
+  local ok, out = sandbox.run(UNPRELOAD .. "timeout -k 5 30 " .. q(TARANTOOL) .. " --version")
   if not ok or not out:match("^Tarantool ") then
     return ("Tarantool is not installed (`%s --version` failed; apt-get install tarantool, or set HY3D_TARANTOOL)")
       :format(TARANTOOL)
@@ -40,7 +44,7 @@ local function tarantool(sb, script, args, extra)
   local env = { HY3D_POLL_INTERVAL = POLL }
   for k, v in pairs(extra or {}) do env[k] = v end
   local _, out, code = sandbox.run(sandbox.host_command(sb, env,
-    ("timeout -k 5 120 %s %s %s"):format(q(TARANTOOL), q(script), args or "")))
+    (UNPRELOAD .. "timeout -k 5 120 %s %s %s"):format(q(TARANTOOL), q(script), args or "")))
   return code, out
 end
 
