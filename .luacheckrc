@@ -2,7 +2,7 @@
 std = "max"
 max_line_length = 130
 include_files = { "lua/**/*.lua", "sandbox/lua/**/*.lua", "sandbox/bin", "spec/**/*.lua", "examples/**/*.lua", "bin",
-                  "bench/**/*.lua", "mutate/**/*.lua",
+                  "bench/**/*.lua", "mutate/**/*.lua", "scripts/**/*.lua",
                   ".busted", ".luacheckrc" }
 exclude_files = { "build", "out", "spec/tooling/sdk", "spec/**/*.c", "examples/**/*.md",
                   "mutate/results.lua" }   -- results.lua: data make mutate writes

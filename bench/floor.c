@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
   headers = curl_slist_append(headers, "Accept: application/json");
   headers = curl_slist_append(headers, "Expect:");
   headers = curl_slist_append(headers, "Authorization: sk-hy3d-sandbox");
-  snprintf(ua, sizeof ua, "hy3d/0.3.0 (libcurl/%s; Lua 5.4)", curl_version_info(CURLVERSION_NOW)->version);
+  snprintf(ua, sizeof ua, "hy3d/0.4.0 (libcurl/%s; Lua 5.4)", curl_version_info(CURLVERSION_NOW)->version);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(e, CURLOPT_USERAGENT, ua);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");

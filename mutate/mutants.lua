@@ -718,6 +718,20 @@ return {
     to = "if t then timer:start(0, 0, pump) else timer:stop() end",
     specs = { "spec/unit/scheduler_spec.lua" }, filter = "luv",
     why = "the luv adapter's timer fires at once instead of when due (a busy loop)" },
+  -- ===== the Tarantool adapter (lua/hy3d/hosts/tarantool.lua) =====
+  { id = "tarantool-iowait-spins", file = "lua/hy3d/hosts/tarantool.lua",
+    from = 'return function(delay) iowait(fd, "R", clamp(delay, CAP)) end',
+    to = 'return function() iowait(fd, "R", 0) end',
+    specs = { "spec/unit/hosts_tarantool_spec.lua" }, filter = "iowait",
+    why = "a fiber waits with a 0 timeout: a loop of them is a busy loop" },
+  { id = "tarantool-no-floor", file = "lua/hy3d/hosts/tarantool.lua",
+    from = "if delay < FLOOR then return FLOOR end", to = "if delay < 0 then return 0 end",
+    specs = { "spec/unit/hosts_tarantool_spec.lua" }, filter = "iowait",
+    why = "libcurl's timeout of 0 reaches iowait/fiber.sleep as 0 (fiber.sleep(0) in a loop spins)" },
+  { id = "tarantool-txn-ignored", file = "lua/hy3d/hosts/tarantool.lua",
+    from = "if in_txn() then return false, IN_TXN end\n      local fd", to = "local fd",
+    specs = { "spec/unit/hosts_tarantool_spec.lua" }, filter = "transaction",
+    why = "a call inside a box transaction yields the fiber, which aborts a memtx transaction" },
 
   -- ===== Lua: files, jobs record, images =====
   { id = "files-partial-keeps-query", file = FL, area = "downloads",

@@ -21,6 +21,10 @@ for p in "$@"; do
   fi
 done
 [ -z "$missing" ] && exit 0
+if [ -n "${HY3D_OFFLINE:-}" ]; then   # make test OFFLINE=1 (luarocks test): fetch nothing
+  echo "deps: offline, not installing:$missing (the specs that need them report pending)" >&2
+  exit 0
+fi
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "deps: missing Debian packages:$missing" >&2
   echo "deps: install them with: sudo apt-get install$missing" >&2

@@ -14,7 +14,7 @@
 
 /* hy3d's one version: lua/hy3d/init.lua, the sandbox, `hy3d --version`, the rockspec's name and
    CHANGELOG.md follow it (spec/tooling/version_spec.lua checks them all). */
-#define HY3D_VERSION "0.3.0"
+#define HY3D_VERSION "0.4.0"
 
 #define HY3D_CURL_GE(a, b, c) (LIBCURL_VERSION_NUM >= (((a) << 16) | ((b) << 8) | (c)))
 

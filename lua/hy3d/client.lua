@@ -112,7 +112,11 @@ function Client:submit(params, opts)
     end
   end
   local tr, queue = self._transport, self._slots
-  local ticket = queue and queue:take(tr, kind, self.poll_interval)
+  local ticket, terr
+  if queue then
+    ticket, terr = queue:take(tr, kind, self.poll_interval)
+    if not ticket then return nil, terr end
+  end
   local job, rerr
   while true do
     job, rerr = tr:api(k.submit, params)

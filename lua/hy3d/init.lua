@@ -15,7 +15,7 @@ local image = require "hy3d.image"
 local loop = require "hy3d.loop"
 local scheduler = require "hy3d.scheduler"
 
-local VERSION = "0.3.0"   -- must equal HY3D_VERSION in src/hy3d.h (spec/tooling/version_spec.lua)
+local VERSION = "0.4.0"   -- must equal HY3D_VERSION in src/hy3d.h (spec/tooling/version_spec.lua)
 
 if core._VERSION ~= VERSION then
   error(("hy3d: the C core is version %s but the Lua layer is %s; rebuild or reinstall hy3d")

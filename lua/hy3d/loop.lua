@@ -1,12 +1,13 @@
 --- hy3d.loop: the adapters that hand hy3d to a host's event loop (hy3d.use): cqueues and copas
 -- through a waiter (scheduler.adapter) that calls made in their coroutines wait with, luv through
--- poll watchers on each transport's pollfd and one timer that drive the pump; OpenResty's ngx and
--- LÖVE's love through hy3d.hosts.ngx and hy3d.hosts.love. Depends on hy3d.scheduler, hy3d.error
--- and the host modules (hy3d.hosts.*).
+-- poll watchers on each transport's pollfd and one timer that drive the pump; OpenResty's ngx,
+-- LÖVE's love and Tarantool's fiber through hy3d.hosts.ngx, hy3d.hosts.love and
+-- hy3d.hosts.tarantool. Depends on hy3d.scheduler, hy3d.error and the host modules (hy3d.hosts.*).
 local scheduler = require "hy3d.scheduler"
 local errors = require "hy3d.error"
 local hosts_ngx = require "hy3d.hosts.ngx"
 local hosts_love = require "hy3d.hosts.love"
+local hosts_tarantool = require "hy3d.hosts.tarantool"
 
 local isyieldable = coroutine.isyieldable or function()
   local co, ismain = coroutine.running()
@@ -58,14 +59,15 @@ local undo_adapter
 -- the pump; spawn jobs with hy3d.spawn and run uv.run()), or copas (inside a copas thread,
 -- hy3d yields with copas.sleep), or OpenResty's ngx (hy3d waits with ngx.sleep where the phase may
 -- yield; opts: { max_wait = seconds }, hy3d.hosts.ngx), or LÖVE's love (in its main loop, a call
--- outside a spawned task returns WOULD_BLOCK_FRAME; hy3d.hosts.love). Returns the adapter's name.
+-- outside a spawned task returns WOULD_BLOCK_FRAME; hy3d.hosts.love), or Tarantool's fiber (a call
+-- in a fiber waits with socket.iowait on the pollfd; hy3d.hosts.tarantool). Returns the adapter's name.
 local function use(lib, opts)
   scheduler.adapter = nil                        -- one adapter at a time; hy3d.use(nil) removes it
   scheduler.set_hooks(nil, nil)
   if undo_adapter then undo_adapter() end
   undo_adapter = nil
   if lib == nil then return nil end
-  if type(lib) ~= "table" then error("hy3d.use: expects the cqueues, luv or copas module, ngx or love", 2) end
+  if type(lib) ~= "table" then error("hy3d.use: expects the cqueues, luv or copas module, ngx, love or Tarantool's fiber", 2) end
   if lib.poll and lib.running and lib.new then
     scheduler.adapter = { name = "cqueues", waiter = function(tr)   -- tr: a cqueues pollable
       if not isyieldable() then return nil end
@@ -82,6 +84,9 @@ local function use(lib, opts)
       return wait
     end }
     return "copas"
+  elseif hosts_tarantool.is_fiber(lib) then        -- Tarantool's fiber module
+    scheduler.adapter = hosts_tarantool.adapter(lib)
+    return "tarantool"
   elseif lib.addthread and lib.step then
     error("hy3d.use: this copas (" .. tostring(lib._VERSION) .. ") has no timers (copas.sleep, copas 2+), so its "
       .. "threads cannot wait for hy3d; run hy3d work with hy3d.spawn and call hy3d.update() between "
@@ -93,7 +98,7 @@ local function use(lib, opts)
     scheduler.adapter = hosts_love.adapter(lib, errors.new)
     return "love"
   end
-  error("hy3d.use: not a module hy3d knows (cqueues, luv, copas, OpenResty's ngx or LÖVE's love)", 2)
+  error("hy3d.use: not a module hy3d knows (cqueues, luv, copas, OpenResty's ngx, LÖVE's love or Tarantool's fiber)", 2)
 end
 
 return { use = use }

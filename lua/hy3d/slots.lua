@@ -15,13 +15,22 @@ local function new(max)
 end
 
 --- Waits (through tr: yielding, or blocking efficiently) until this submit is first in line and a
--- slot is free (`interval`: as for wait). Returns its ticket.
+-- slot is free (`interval`: as for wait). Returns its ticket, or nil and the error of an adapter
+-- that refuses to wait here (the submit then leaves the line).
 function Slots:take(tr, family, interval)
   local slots = self
   local ticket = { n = slots.next_ticket, kind = family }
   slots.next_ticket = slots.next_ticket + 1
   slots.queue[#slots.queue + 1] = ticket
-  while slots.queue[1] ~= ticket or slots.count >= slots.max do self:wait(tr, interval) end
+  while slots.queue[1] ~= ticket or slots.count >= slots.max do
+    local ok, err = self:wait(tr, interval)
+    if not ok then
+      for i, t in ipairs(slots.queue) do
+        if t == ticket then table.remove(slots.queue, i) break end
+      end
+      return nil, err
+    end
+  end
   table.remove(slots.queue, 1)
   slots.count = slots.count + 1
   return ticket
@@ -29,7 +38,7 @@ end
 
 --- Pauses a moment; when every slot is held, polls the oldest job holding one, so a slot frees
 -- even when nobody waits on that job; `interval` (seconds, the client's poll_interval) is the
--- least time between two polls of one job.
+-- least time between two polls of one job. True, or nil and tr:sleep_until's refusal.
 function Slots:wait(tr, interval)
   local slots = self
   if slots.count >= slots.max then
@@ -46,7 +55,7 @@ function Slots:wait(tr, interval)
       if not family or (res and (res.Status == "DONE" or res.Status == "FAIL")) then self:ended(oldest.id) end
     end
   end
-  tr:sleep_until(now() + 0.05)
+  return tr:sleep_until(now() + 0.05)
 end
 
 --- The submit of `ticket` made `job`: its slot is held until the job ends.

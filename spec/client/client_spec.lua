@@ -109,7 +109,8 @@ describe("client", function()
       assert.equal("raw", r.auth)
       assert.is_true(r.key_ok)
       assert.equal("application/json", r.headers["content-type"])
-      assert.matches("^hy3d/0%.3%.0 ", r.headers["user-agent"])   -- HY3D_VERSION
+      local ua_prefix = "hy3d/" .. hy3d._VERSION .. " (libcurl/"     -- HY3D_VERSION
+      assert.equal(ua_prefix, r.headers["user-agent"]:sub(1, #ua_prefix))
       assert.same(params, cjson.decode(r.body))
       assert.truthy(r.body:find("一把小木椅 — a small wooden chair 🪑", 1, true))  -- UTF-8 intact, not escaped
     end)

@@ -218,6 +218,21 @@ end
 
 M.absolute = absolute
 
+--- The shell command that runs `cmd` (quoted already) from the checkout in a LuaJIT host (LÖVE, nvim,
+-- tarantool) against sandbox sb: its address and key, the checkout's Lua modules and LuaJIT core in
+-- HY3D_LUA_PATH / HY3D_CPATH (the examples read them), then env's variables (over those). LUA_PATH and
+-- LUA_CPATH are unset: LuaJIT reads them, and the suite's 5.4 setting must not leak into the host.
+function M.host_command(sb, env, cmd)
+  local root = assert(os.getenv("PWD"))
+  local vars = { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key,
+                 HY3D_LUA_PATH = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua",
+                 HY3D_CPATH = root .. "/build/luajit/?.so" }
+  for k, v in pairs(env or {}) do vars[k] = v end
+  local assigns = {}
+  for k, v in pairs(vars) do assigns[#assigns + 1] = k .. "=" .. shell_quote(v) end
+  return ("cd %s && env -u LUA_PATH -u LUA_CPATH %s %s"):format(shell_quote(root), table.concat(assigns, " "), cmd)
+end
+
 --- LUA_PATH and LUA_CPATH assignments for a child process run with M.lua(): the suite's own module
 -- paths, made absolute, so a child loads the same build (e.g. the sanitizer build) from any directory.
 function M.lua_env()

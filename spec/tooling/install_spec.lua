@@ -2,7 +2,8 @@
 -- then the hy3d-sandbox rock from sandbox/ into the same tree) on Lua 5.4 and 5.1, then the installed
 -- hy3d and hy3d-sandbox run from another directory with a fresh user's environment; the launchers
 -- through a symlink and beside a LUA_CPATH for another Lua; make clean;
--- the missing-headers hint; the suite's summary naming what it skipped.
+-- the missing-headers hint; the suite's summary naming what it skipped; make install DESTDIR=… for every Lua
+-- here with the LuaRocks-style variables, and make uninstall.
 local sandbox = require "spec.support.sandbox"
 local socket = require "socket"
 
@@ -16,7 +17,7 @@ local V = VERSION:gsub("%p", "%%%0")
 -- make from a spec as a user runs it: without the outer make's MAKEFLAGS (a jobserver this child
 -- does not have) and the command-line variables it exported (e.g. `make test LUA_VERSION=5.1`).
 local MAKE = "env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u LUA_VERSION -u LUA -u LUA_INCDIR -u BUILD -u CFLAGS"
-  .. " -u LDFLAGS -u PREFIX make -s --no-print-directory"
+  .. " -u LDFLAGS -u PREFIX -u DESTDIR -u LIBDIR -u LUADIR -u BINDIR make -s --no-print-directory"
 
 -- A fresh user's environment: PATH and a HOME of its own, nothing else (no LUA_PATH, no LUA_CPATH).
 local function fresh(home, extra)
@@ -229,5 +230,132 @@ end)
     assert.equal("1 passed, 0 failed", last)
     assert.matches("^1 skipped: a loop works beside copas %(lua%-copas is not installed for this Lua%)", before)
     os.execute("rm -rf " .. q(dir))
+  end)
+end)
+
+-- make install DESTDIR=… as a distribution packages it, for each Lua whose interpreter and headers are
+-- here (the builds `make test` leaves in build/… are reused; a missing one is built there once): the exact
+-- list of files, the installed commands run from the staged tree, then make uninstall with the same variables.
+describe("make install DESTDIR=… and make uninstall", function()
+  local ABI = { ["5.1"] = "5.1", ["5.2"] = "5.2", ["5.3"] = "5.3", ["5.4"] = "5.4", jit = "5.1" }
+  local INTERPRETER = { ["5.1"] = "lua5.1", ["5.2"] = "lua5.2", ["5.3"] = "lua5.3", ["5.4"] = "lua5.4", jit = "luajit" }
+  local HEADERS = { jit = "/usr/include/luajit-2.1/lua.h" }
+  local NAME = { jit = "LuaJIT 2%.1" }
+
+  -- The module files under dir/lua, relative to it.
+  local function modules(dir)
+    local p = assert(io.popen(("cd %s/lua && find . -name '*.lua' | sort"):format(q(ROOT .. "/" .. dir))))
+    local list = {}
+    for f in p:lines() do list[#list + 1] = f:sub(3) end
+    p:close()
+    return list
+  end
+  local LIB, SANDBOX = modules("."), modules("sandbox")
+
+  -- Every file and folder under dir ("f path" or "d path", relative), sorted.
+  local function tree(dir)
+    local p = assert(io.popen(("cd %s && find . -mindepth 1 \\( -type d -printf 'd %%P\\n' \\) -o -printf 'f %%P\\n' | sort")
+      :format(q(dir))))
+    local list = {}
+    for l in p:lines() do list[#list + 1] = l end
+    p:close()
+    return list
+  end
+  local function files(dir)
+    local out = {}
+    for _, l in ipairs(tree(dir)) do
+      if l:sub(1, 2) == "f " then out[#out + 1] = l:sub(3) end
+    end
+    return out
+  end
+
+  -- What install puts where, for one LUA_VERSION and layout (paths without the leading /).
+  local function expected(v, layout)
+    local list = { layout.bin .. "/hy3d", layout.bin .. "/hy3d-sandbox", layout.lib .. "/hy3d/core.so" }
+    for _, m in ipairs(LIB) do list[#list + 1] = layout.lua .. "/" .. m end
+    local sandbox_lua = v == "5.4" and layout.lua or layout.prefix .. "/share/lua/5.4"
+    if v ~= "5.4" then                                   -- the 5.4 core and library hy3d-sandbox runs on
+      list[#list + 1] = layout.prefix .. "/lib/lua/5.4/hy3d/core.so"
+      for _, m in ipairs(LIB) do list[#list + 1] = sandbox_lua .. "/" .. m end
+    end
+    for _, m in ipairs(SANDBOX) do list[#list + 1] = sandbox_lua .. "/" .. m end
+    table.sort(list)
+    return list
+  end
+
+  for _, v in ipairs { "5.1", "5.2", "5.3", "jit", "5.4" } do
+    local abi = ABI[v]
+    local why
+    if not sandbox.run("command -v " .. INTERPRETER[v]) then
+      why = INTERPRETER[v] .. " is not installed"
+    elseif not sandbox.exists(HEADERS[v] or ("/usr/include/lua" .. v .. "/lua.h")) then
+      why = (HEADERS[v] or ("/usr/include/lua" .. v .. "/lua.h")) .. " is missing (the headers make install builds with)"
+    end
+    -- the LuaRocks-style layouts: the default one under PREFIX, and every directory set apart
+    local layouts = {
+      { name = "PREFIX=/usr", vars = "PREFIX=/usr",
+        prefix = "usr", bin = "usr/bin", lib = "usr/lib/lua/" .. abi, lua = "usr/share/lua/" .. abi },
+      { name = "PREFIX, LIBDIR, LUADIR and BINDIR apart",
+        vars = "PREFIX=/opt/hy3d LIBDIR=/opt/hy3d/cmod LUADIR=/opt/hy3d/lmod BINDIR=/opt/hy3d/commands",
+        prefix = "opt/hy3d", bin = "opt/hy3d/commands", lib = "opt/hy3d/cmod", lua = "opt/hy3d/lmod",
+        foreign = { "opt/hy3d/commands/other-tool", "opt/hy3d/lmod/other.lua" } },
+    }
+    for _, layout in ipairs(layouts) do
+      local title = ("LUA_VERSION=%s, %s: exactly its files, commands that run from there, and uninstall"
+        .. " leaves %s"):format(v, layout.name, layout.foreign and "only the files it did not install" or "an empty tree")
+      if why then
+        it(title, function() pending("LUA_VERSION=" .. v .. ": " .. why) end)
+      else
+        it(title, function()
+          local dest, home = sandbox.tmpdir(), sandbox.tmpdir()
+          for _, f in ipairs(layout.foreign or {}) do
+            assert(os.execute("mkdir -p " .. q(dest .. "/" .. f:match("^(.*)/"))))
+            sandbox.write_file(dest .. "/" .. f, "not hy3d's\n")
+          end
+          local before = tree(dest)
+          local vars = ("LUA_VERSION=%s DESTDIR=%s %s"):format(v, q(dest), layout.vars)
+          local ok, out = sandbox.run(("cd %s && %s install %s"):format(q(ROOT), MAKE, vars))
+          assert.is_true(ok, out)
+          local want = expected(v, layout)
+          for _, f in ipairs(layout.foreign or {}) do want[#want + 1] = f end
+          table.sort(want)
+          assert.same(want, files(dest))
+          local shebang = sandbox.read_file(dest .. "/" .. layout.bin .. "/hy3d"):match("^[^\n]*")
+          assert.equal("#!/usr/bin/env " .. INTERPRETER[v], shebang)
+          -- the staged commands, from another directory, with paths into the staged tree only
+          local root = dest .. "/" .. layout.prefix
+          local env = fresh(home, ("LUA_PATH=%s LUA_CPATH=%s LUA_PATH_5_4=%s LUA_CPATH_5_4=%s"):format(
+            q(dest .. "/" .. layout.lua .. "/?.lua;" .. dest .. "/" .. layout.lua .. "/?/init.lua;;"),
+            q(dest .. "/" .. layout.lib .. "/?.so;;"),
+            q(root .. "/share/lua/5.4/?.lua;" .. root .. "/share/lua/5.4/?/init.lua;" .. dest .. "/" .. layout.lua .. "/?.lua;"
+              .. dest .. "/" .. layout.lua .. "/?/init.lua;;"),
+            q((v == "5.4" and (dest .. "/" .. layout.lib) or (root .. "/lib/lua/5.4")) .. "/?.so;;")))
+          ok, out = run_in(home, env .. " " .. q(dest .. "/" .. layout.bin .. "/hy3d") .. " --version")
+          assert.is_true(ok, out)
+          assert.matches("^hy3d " .. V .. " %(" .. (NAME[v] or ("Lua " .. v:gsub("%.", "%%."))), out)
+          ok, out = run_in(home, env .. " " .. q(dest .. "/" .. layout.bin .. "/hy3d-sandbox") .. " --help")
+          assert.is_true(ok, out)
+          assert.matches("^usage: hy3d%-sandbox", out)
+          -- uninstall with the same variables: the tree as it was before install
+          ok, out = sandbox.run(("cd %s && %s uninstall %s"):format(q(ROOT), MAKE, vars))
+          assert.is_true(ok, out)
+          assert.same(before, tree(dest))
+          for _, f in ipairs(layout.foreign or {}) do
+            assert.equal("not hy3d's\n", sandbox.read_file(dest .. "/" .. f))
+          end
+          os.execute("rm -rf " .. q(dest) .. " " .. q(home))
+        end)
+      end
+    end
+  end
+
+  it("without DESTDIR, uninstall keeps the prefix's shared directories (bin, lib/lua/5.4, share/lua/5.4)", function()
+    local prefix = sandbox.tmpdir()
+    local ok, out = sandbox.run(("cd %s && %s install PREFIX=%s"):format(q(ROOT), MAKE, q(prefix)))
+    assert.is_true(ok, out)
+    ok, out = sandbox.run(("cd %s && %s uninstall PREFIX=%s"):format(q(ROOT), MAKE, q(prefix)))
+    assert.is_true(ok, out)
+    assert.same({ "d bin", "d lib", "d lib/lua", "d lib/lua/5.4", "d share", "d share/lua", "d share/lua/5.4" }, tree(prefix))
+    os.execute("rm -rf " .. q(prefix))
   end)
 end)

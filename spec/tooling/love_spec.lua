@@ -35,18 +35,9 @@ end
 -- Runs the game headless with the sandbox's credentials; returns the exit code, the whole output
 -- and the fields of its result line (frames=… max_frame_ms=… status=… …).
 local function play(sb, dir, extra)
-  local env = {
-    HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_PROMPT = "a wooden barrel",
-    HY3D_HEADLESS_FRAMES = FRAMES, HY3D_POLL_INTERVAL = 0.1, HY3D_OUT = dir,
-    HY3D_LUA_PATH = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua",
-    HY3D_CPATH = ROOT .. "/build/luajit/?.so",
-  }
+  local env = { HY3D_PROMPT = "a wooden barrel", HY3D_HEADLESS_FRAMES = FRAMES, HY3D_POLL_INTERVAL = 0.1, HY3D_OUT = dir }
   for k, v in pairs(extra or {}) do env[k] = v end
-  local assigns = {}
-  for k, v in pairs(env) do assigns[#assigns + 1] = k .. "=" .. q(v) end
-  -- LuaJIT reads LUA_PATH/LUA_CPATH: a 5.4 setting there must not leak into LÖVE
-  local _, out, code = sandbox.run(("cd %s && env -u LUA_PATH -u LUA_CPATH %s %s examples/love"):format(
-    q(ROOT), table.concat(assigns, " "), q(LOVE)))
+  local _, out, code = sandbox.run(sandbox.host_command(sb, env, q(LOVE) .. " examples/love"))
   local line = out:match("(frames=[^\n]*)")
   local fields = {}
   if line then

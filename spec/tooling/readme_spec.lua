@@ -95,16 +95,30 @@ local BLOCKS = {
       ({ check_generate, check_steps, check_api3 })[i](dir, out, i, block)
     end,
   },
-  ["README.md § Requirements and installation #1"] = {
+  ["README.md § With make #1"] = {
     skip_lines = {
       ["make install              # PREFIX=/usr/local; also LIBDIR, LUADIR, BINDIR, DESTDIR, LUA_VERSION"] =
-        "installs into /usr/local (needs root; spec/tooling/rockspec_spec.lua checks an install into a temporary tree)",
+        "installs into /usr/local (needs root; spec/tooling/install_spec.lua checks installs into temporary trees)",
       -- nil (the line runs) where Lua 5.1's headers are installed
       ["make LUA_VERSION=5.1      # 5.1, 5.2, 5.3 or jit: builds build/lua5.1/hy3d/core.so (build/luajit/…)"] =
         not sandbox.exists("/usr/include/lua5.1/lua.h")
         and "Lua 5.1's headers are not installed (make test installs 5.4's; make test LUA_VERSION=5.1 adds them)" or nil,
     },
     cwd = "checkout", deadline = MAKE_DEADLINE,
+  },
+  ["README.md § With make #3"] = {         -- a staged install and its uninstall, in the folder
+    cwd = "checkout", deadline = MAKE_DEADLINE,
+    check = function(dir)
+      local p = assert(io.popen("find " .. q(dir .. "/stage") .. " -mindepth 1"))
+      local left = p:read("*a")
+      p:close()
+      assert.truthy(sandbox.exists(dir .. "/stage"), "make install made stage/")
+      assert.equal("", left)                 -- "stage/ is empty again"
+    end,
+  },
+  ["README.md § With LuaRocks #1"] = {
+    skip = "installs into the system's rock tree and runs the whole suite (spec/tooling/install_spec.lua and "
+      .. "rockspec_spec.lua run luarocks make into temporary trees, and luarocks test on specs of their own)",
   },
   ["doc/api.md § `hy3d.image(path [, opts]) -> base64, info | nil, err` #1"] = {
     files = { ["photo.png"] = png },
@@ -211,6 +225,28 @@ print("status: " .. status)
     check = function(dir, out)
       assert.matches("status=DONE job=%d+ file=out/a%-wooden%-barrel%.glb", out)
       assert.is_true(is_glb(dir .. "/out/a-wooden-barrel.glb"))
+    end,
+  },
+  ["doc/hosts.md § Tarantool #1"] = {
+    skip = "an app for tarantool (fibers), which never exits on its own; spec/hosts/tarantool_spec.lua runs "
+      .. "examples/tarantool.lua, the same fibers, in a real tarantool",
+  },
+  ["doc/hosts.md § Tarantool #2"] = {
+    cwd = "checkout", deadline = MAKE_DEADLINE,
+    check = function(dir, out)
+      assert.matches("adapter=tarantool jobs=5 done=5 failed=0", out)
+      assert.is_true(is_glb(dir .. "/out/tarantool/lantern-5.glb"))
+    end,
+  },
+  ["doc/hosts.md § Neovim #1"] = {
+    skip = "editor code (vim.api, a user command) for Neovim's init.lua; spec/hosts/neovim_spec.lua runs "
+      .. "examples/neovim.lua, the same task and vim.schedule, in a real nvim",
+  },
+  ["doc/hosts.md § Neovim #2"] = {
+    cwd = "checkout", deadline = MAKE_DEADLINE,
+    check = function(dir, out)
+      assert.matches("adapter=luv status=saved job=%d+ file=out/neovim/lantern%.glb", out)
+      assert.is_true(is_glb(dir .. "/out/neovim/lantern.glb"))
     end,
   },
   ["doc/doors.md § Media Processing (MPS) #1"] = {

@@ -9,6 +9,7 @@ local LAYER = {
   ["hy3d.core"] = 0, ["hy3d.doors.tokenhub"] = 0, ["hy3d.doors.local"] = 0, ["hy3d.doors.mps"] = 0,
   ["hy3d.doors"] = 1, ["hy3d.retry"] = 1, ["hy3d.validate"] = 1, ["hy3d.files"] = 1, ["hy3d.scheduler"] = 1,
   ["hy3d.sites"] = 2, ["hy3d.error"] = 2,
+  ["hy3d.hosts.tarantool"] = 3,
   ["hy3d.options"] = 3, ["hy3d.families"] = 3, ["hy3d.jobs"] = 3,
   ["hy3d.hosts.ngx"] = 3, ["hy3d.hosts.love"] = 3,
   ["hy3d.transport"] = 4, ["hy3d.slots"] = 4, ["hy3d.image"] = 4, ["hy3d.loop"] = 4,

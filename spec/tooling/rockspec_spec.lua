@@ -1,14 +1,19 @@
 -- The two rocks: hy3d-<version>-1.rockspec (the library and the hy3d command: Lua and lua-cjson, no
 -- emulator) and sandbox/hy3d-sandbox-<version>-1.rockspec (the emulator beside it: Lua 5.3+, hy3d,
--- luasocket, lua-zlib, luaossl). Each lists every module file of its folder. LuaRocks' builtin build
+-- luasocket, lua-zlib, luaossl), each beside its scm rockspec (the same fields but version and source).
+-- Each lists every module file of its folder; `luarocks lint` passes on all four. LuaRocks' builtin build
 -- of the library produces a working module and the hy3d command for the Lua the suite runs on
 -- (Debian's luarocks with --lua-version; for LuaJIT, which shares 5.1's module ABI, a config file
 -- points luarocks at luajit and its headers), and on 5.3+ the sandbox rock installs beside it.
+-- `luarocks test` runs the suite offline (scripts/luarocks-test.lua) and passes its verdict on.
 local sandbox = require "spec.support.sandbox"
 
 local VERSION = require("hy3d.core")._VERSION
 local ROCKSPEC = "hy3d-" .. VERSION .. "-1.rockspec"
 local SANDBOX_ROCKSPEC = "hy3d-sandbox-" .. VERSION .. "-1.rockspec"
+local SCM_ROCKSPEC = "hy3d-scm-1.rockspec"
+local SANDBOX_SCM_ROCKSPEC = "hy3d-sandbox-scm-1.rockspec"
+local q = sandbox.shell_quote
 
 -- A rockspec's fields, read as LuaRocks reads them (a chunk of assignments).
 local function load_rockspec(path)
@@ -61,6 +66,51 @@ describe("the rockspecs", function()
     assert.same({ ["hy3d-sandbox"] = "bin/hy3d-sandbox" }, spec.build.install.bin)
     assert.same(lua_files("sandbox"), module_files(spec))  -- every module of sandbox/lua, and only those
   end)
+
+  -- One list of modules: the scm rockspec may differ from the release one only in its version and
+  -- source (a branch for the tag) and, for the sandbox, in the hy3d it accepts (scm included).
+  for _, pair in ipairs { { ROCKSPEC, SCM_ROCKSPEC }, { "sandbox/" .. SANDBOX_ROCKSPEC, "sandbox/" .. SANDBOX_SCM_ROCKSPEC } } do
+    it(pair[2] .. " is " .. pair[1] .. " for the main branch", function()
+      local release, scm = load_rockspec(pair[1]), load_rockspec(pair[2])
+      assert.equal("scm-1", scm.version)
+      assert.same({ url = release.source.url, branch = "main", dir = release.source.dir }, scm.source)
+      for i, dep in ipairs(release.dependencies) do
+        if dep == "hy3d = " .. VERSION then release.dependencies[i] = "hy3d >= " .. VERSION end
+      end
+      for _, field in ipairs { "version", "source" } do release[field], scm[field] = nil, nil end
+      assert.same(release, scm, pair[2] .. " differs from " .. pair[1] .. " beyond its version and source: a module (or"
+        .. " any field) added to one goes into both")
+    end)
+  end
+
+  it("name a homepage, an issue tracker, a maintainer, labels and a license", function()
+    for _, path in ipairs { ROCKSPEC, SCM_ROCKSPEC, "sandbox/" .. SANDBOX_ROCKSPEC, "sandbox/" .. SANDBOX_SCM_ROCKSPEC } do
+      local d = load_rockspec(path).description
+      assert.matches("^https://", d.homepage, path)
+      assert.matches("^https://[^\n]+/issues$", d.issues_url, path)
+      assert.matches("^[^<]+ <[^@>]+@[^>]+>$", d.maintainer, path)
+      assert.equal("MIT", d.license, path)
+      assert.truthy(#d.labels > 0, path)
+    end
+  end)
+
+  it("pass `luarocks lint`", function()
+    for _, path in ipairs { ROCKSPEC, SCM_ROCKSPEC, "sandbox/" .. SANDBOX_ROCKSPEC, "sandbox/" .. SANDBOX_SCM_ROCKSPEC } do
+      local dir, name = path:match("^(.-)/?([^/]+)$")
+      local ok, out = sandbox.run(("cd %s && luarocks lint %s"):format(q(dir == "" and "." or dir), q(name)))
+      assert.is_true(ok, path .. ": " .. out)
+      assert.equal("", out, path)                         -- no warning either
+    end
+  end)
+
+  it("run the suite offline on `luarocks test`, with no test dependency to fetch", function()
+    for _, path in ipairs { ROCKSPEC, "sandbox/" .. SANDBOX_ROCKSPEC } do
+      local spec = load_rockspec(path)
+      assert.is_nil(spec.test_dependencies)                -- luarocks would fetch busted as a rock
+      assert.equal("command", spec.test.type)
+      assert.matches("scripts/luarocks%-test%.lua$", spec.test.script)
+    end
+  end)
 end)
 
 local LUAJIT_CONFIG = [[
@@ -106,10 +156,16 @@ describe("the rockspec", function()
         end
       end
       local h = require "hy3d"
-      io.write(h._VERSION, " ", (package.searchpath or search)("hy3d.core", package.cpath))]]
+      assert(require("cjson").decode('{"a":[1]}').a[1] == 1)
+      io.write(h._VERSION, " ", (package.searchpath or search)("hy3d.core", package.cpath), "\n",
+        (package.searchpath or search)("cjson", package.cpath))]]
     ok, out = sandbox.run(("%s %s -e %s"):format(env, sandbox.lua(), sandbox.shell_quote(probe)))
     assert.is_true(ok, out)
-    assert.equal(VERSION .. " " .. tree .. "/lib/lua/" .. version .. "/hy3d/core.so", out)
+    local loaded, cjson = out:match("^([^\n]*)\n([^\n]*)$")
+    assert.equal(VERSION .. " " .. tree .. "/lib/lua/" .. version .. "/hy3d/core.so", loaded, out)
+    -- with the cjson installed on the system (--deps-mode=none: none in the tree)
+    assert.matches("/cjson%.so$", cjson)
+    assert.equal(nil, cjson:find(tree, 1, true))
     -- no emulator in the library's rock
     assert.falsy(sandbox.exists(("%s/share/lua/%s/hy3d/sandbox"):format(tree, version)))
     assert.falsy(sandbox.exists(tree .. "/bin/hy3d-sandbox"))
@@ -129,5 +185,63 @@ describe("the rockspec", function()
     assert.is_true(ok, out)
     assert.matches("usage: hy3d", out)
     os.execute("rm -rf " .. work)
+  end)
+end)
+
+describe("luarocks test", function()
+  -- luarocks runs scripts/luarocks-test.lua with the interpreter it is configured for: make test for that
+  -- Lua, offline; the specs named after `--` are the suite's TEST_SPECS. A failing spec fails it.
+  it("runs the named specs under the suite's Lua, offline, and fails when a spec fails", function()
+    local work = sandbox.tmpdir()
+    local version, config = _VERSION:match("%d+%.%d+"), ""
+    if rawget(_G, "jit") then
+      sandbox.write_file(work .. "/luajit-config.lua", LUAJIT_CONFIG)
+      config = "LUAROCKS_CONFIG=" .. q(work .. "/luajit-config.lua") .. " "
+    end
+    sandbox.write_file(work .. "/offline_spec.lua", ([[
+describe("an offline run", function()
+  it("is told so", function() assert.equal("1", os.getenv("HY3D_OFFLINE")) end)
+  it("runs under the Lua luarocks was told", function() assert.equal(%q, _VERSION) end)
+end)
+]]):format(_VERSION))
+    sandbox.write_file(work .. "/failing_spec.lua", 'it("fails", function() assert.equal(1, 2) end)\n')
+    -- as a user runs it: no make of the suite's around it, no variable of the suite's run
+    local luarocks = ("env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u LUA_VERSION -u LUA -u BUILD -u HY3D_OFFLINE -u OFFLINE"
+      .. " -u TEST_SPECS -u BUSTED_ARGS %s"
+      .. "luarocks --lua-version=%s test %s --"):format(config, version, ROCKSPEC)
+    local ok, out = sandbox.run(("%s %s"):format(luarocks, q(work .. "/offline_spec.lua")))
+    assert.is_true(ok, out)
+    assert.matches("\n2 passed, 0 failed\n", out .. "\n")
+    ok, out = sandbox.run(("%s %s"):format(luarocks, q(work .. "/failing_spec.lua")))
+    assert.is_false(ok, out)
+    assert.matches("\n0 passed, 1 failed\n", out)                -- the suite's verdict, then luarocks'
+    os.execute("rm -rf " .. q(work))
+  end)
+
+  it("installs no package offline: scripts/deps.sh names what is missing and goes on", function()
+    if not sandbox.run("command -v dpkg-query") then
+      pending("not a Debian system: scripts/deps.sh checks no package here")
+      return
+    end
+    local ok, out = sandbox.run("HY3D_OFFLINE=1 scripts/deps.sh hy3d-no-such-package")
+    assert.is_true(ok, out)
+    assert.matches("^deps: offline, not installing: hy3d%-no%-such%-package %(the specs that need them report pending%)\n?$", out)
+  end)
+
+  it("in sandbox/ runs hy3d-sandbox's specs on Lua 5.4 (the emulator's Lua), offline", function()
+    local work = sandbox.tmpdir()
+    sandbox.write_file(work .. "/sandbox_rock_spec.lua", [[
+it("runs offline on Lua 5.4", function()
+  assert.equal("1", os.getenv("HY3D_OFFLINE"))
+  assert.equal("Lua 5.4", _VERSION)
+  assert.is_table(require("hy3d.sandbox"))
+end)
+]])
+    local ok, out = sandbox.run(("cd sandbox && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u LUA_VERSION -u LUA -u BUILD"
+      .. " -u HY3D_OFFLINE -u OFFLINE -u TEST_SPECS -u BUSTED_ARGS luarocks --lua-version=5.4 test %s -- %s")
+      :format(SANDBOX_ROCKSPEC, q(work .. "/sandbox_rock_spec.lua")))
+    assert.is_true(ok, out)
+    assert.matches("\n1 passed, 0 failed\n", out .. "\n")
+    os.execute("rm -rf " .. q(work))
   end)
 end)

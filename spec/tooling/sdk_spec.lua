@@ -5,8 +5,24 @@ local sandbox = require "spec.support.sandbox"
 
 local MODULES = (os.getenv("PWD") or ".") .. "/build/sdk/node_modules"
 
+-- Why Node.js or the SDK cannot be used here, or nil.
+local function missing()
+  local ok, out = sandbox.run("node --version")
+  if not ok then return "Node.js is missing (make deps-test installs nodejs and npm): " .. out end
+  if not sandbox.read_file(MODULES .. "/tencentcloud-sdk-nodejs-ai3d/package.json") then
+    return "the SDK is missing from build/sdk/node_modules (make deps-sdk; it needs the npm registry once)"
+  end
+end
+
 describe("the official Node.js SDK against hy3d-sandbox", function()
-  -- Part of every run: a machine without Node.js or the SDK fails here, it is not skipped.
+  -- Part of every run: a machine without Node.js or the SDK fails here, it is not skipped; only an
+  -- offline run (make test OFFLINE=1, what `luarocks test` runs) reports it pending with the reason.
+  local why = os.getenv("HY3D_OFFLINE") == "1" and missing()
+  if why then
+    pending("offline run: " .. why)
+    return
+  end
+
   it("has Node.js and the pinned SDK (make deps-test installs nodejs and npm, make deps-sdk the SDK)", function()
     local ok, out = sandbox.run("node --version")
     assert.is_true(ok, "Node.js is missing (make deps-test installs nodejs and npm): " .. out)

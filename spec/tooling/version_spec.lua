@@ -1,5 +1,6 @@
 -- One version everywhere: src/hy3d.h's HY3D_VERSION is the source; the C core, the Lua layer, the
--- sandbox, `hy3d --version`, the rockspec and CHANGELOG.md's latest release all say the same.
+-- sandbox, `hy3d --version`, the release rockspecs (beside the scm ones) and CHANGELOG.md's latest release all say
+-- the same.
 local core = require "hy3d.core"
 local sandbox = require "spec.support.sandbox"
 
@@ -16,7 +17,7 @@ local VERSION = assert(read("src/hy3d.h"):match('#define HY3D_VERSION "([^"]+)"'
 describe("the version", function()
   it("is a semantic version in src/hy3d.h", function()
     assert.matches("^%d+%.%d+%.%d+$", VERSION)
-    assert.equal("0.3.0", VERSION)      -- the first version all the parts agree on (see CHANGELOG.md)
+    assert.equal("0.4.0", VERSION)      -- the release CHANGELOG.md heads (a release changes both)
   end)
 
   it("is the C core's hy3d.core._VERSION and the Lua layer's hy3d._VERSION", function()
@@ -40,26 +41,43 @@ describe("the version", function()
     assert.matches("^hy3d " .. VERSION:gsub("%p", "%%%0") .. " %(", out)
   end)
 
-  it("is the rockspec's: one rockspec, hy3d-VERSION-1.rockspec, whose version field says so", function()
-    local p = assert(io.popen("ls *.rockspec"))
-    local names = {}
-    for name in p:lines() do names[#names + 1] = name end
-    p:close()
-    assert.same({ "hy3d-" .. VERSION .. "-1.rockspec" }, names)
-    local spec = {}
-    local chunk = assert((loadstring or load)(read(names[1]), "=" .. names[1], "t", spec))
-    if setfenv then setfenv(chunk, spec) end
-    chunk()
-    assert.equal("hy3d", spec.package)
-    assert.equal(VERSION .. "-1", spec.version)
-    assert.equal("v" .. VERSION, spec.source.tag)
-  end)
+  -- Each rock's release rockspec, <package>-VERSION-1.rockspec (its source at tag vVERSION), beside its
+  -- scm one (<package>-scm-1.rockspec: version scm-1, the main branch, no tag), and no other rockspec.
+  for _, rock in ipairs { { dir = ".", package = "hy3d" }, { dir = "sandbox", package = "hy3d-sandbox" } } do
+    it(("is %s's release rockspec's, beside its scm one"):format(rock.package), function()
+      local p = assert(io.popen("cd " .. rock.dir .. " && ls *.rockspec"))
+      local names = {}
+      for name in p:lines() do names[#names + 1] = name end
+      p:close()
+      assert.same({ rock.package .. "-" .. VERSION .. "-1.rockspec", rock.package .. "-scm-1.rockspec" }, names)
+      local specs = {}
+      for i, name in ipairs(names) do
+        local spec = {}
+        local chunk = assert((loadstring or load)(read(rock.dir .. "/" .. name), "=" .. name, "t", spec))
+        if setfenv then setfenv(chunk, spec) end
+        chunk()
+        assert.equal(rock.package, spec.package)
+        specs[i] = spec
+      end
+      assert.equal(VERSION .. "-1", specs[1].version)
+      assert.equal("v" .. VERSION, specs[1].source.tag)
+      assert.is_nil(specs[1].source.branch)
+      assert.equal("scm-1", specs[2].version)
+      assert.is_nil(specs[2].source.tag)
+      assert.equal("main", specs[2].source.branch)
+    end)
+  end
 
   it("heads CHANGELOG.md's releases, below an Unreleased section", function()
     local log = read("CHANGELOG.md")
     local first = log:match("\n## %[([^%]]+)%]")
     assert.equal("Unreleased", first)
-    local release = log:match("\n## %[(%d[^%]]*)%]")
+    local release, date = log:match("\n## %[(%d[^%]]*)%] %- (%d%d%d%d%-%d%d%-%d%d)\n")
     assert.equal(VERSION, release)
+    assert.truthy(date, "the release's heading has its date: ## [" .. VERSION .. "] - YYYY-MM-DD")
+    -- the link definitions at the end: Unreleased compares from this release's tag, which has its own
+    local v = VERSION:gsub("%p", "%%%0")
+    assert.matches("\n%[Unreleased%]: [^\n]+/compare/v" .. v .. "%.%.%.HEAD\n", log)
+    assert.matches("\n%[" .. v .. "%]: [^\n]+v" .. v .. "\n", log)
   end)
 end)

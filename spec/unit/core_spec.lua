@@ -24,7 +24,7 @@ end
 
 describe("hy3d.core", function()
   it("reports its version and libcurl's", function()
-    assert.equal("0.3.0", core._VERSION)   -- HY3D_VERSION (spec/tooling/version_spec.lua checks every part)
+    assert.equal("0.4.0", core._VERSION)   -- HY3D_VERSION (spec/tooling/version_spec.lua checks every part)
     assert.matches("^%d+%.%d+%.%d+", core.curl_version)
   end)
 

@@ -9,7 +9,11 @@ local function fake(status)
     tr.queries[#tr.queries + 1] = { action, params.JobId }
     return { Status = status[params.JobId] or "RUN" }
   end
-  function tr:sleep_until() tr.sleeps = tr.sleeps + 1 end   -- luacheck: ignore 212
+  function tr:sleep_until()   -- luacheck: ignore 212
+    tr.sleeps = tr.sleeps + 1
+    if tr.refuse then return nil, tr.refuse end  -- an adapter that must not wait here
+    return true
+  end
   return tr
 end
 
@@ -49,6 +53,20 @@ describe("hy3d.slots", function()
     assert.equal(1, q.count)
     assert.is_nil(q.active.j1)
     assert.is_true(tr.sleeps >= 1)
+  end)
+
+  it("returns the refusal of a transport that must not wait, and the submit leaves the line", function()
+    local q, tr = slots.new(1), fake {}
+    q:hold(q:take(tr, "pro", 0), { JobId = "j1" })
+    tr.refuse = { kind = "usage", code = "NO_WAIT" }
+    local t, err = q:take(tr, "pro", 0)
+    assert.is_nil(t)
+    assert.equal("NO_WAIT", err.code)
+    assert.equal(1, tr.sleeps)                    -- one refused pause, not a loop
+    assert.same({}, q.queue)
+    tr.refuse = nil
+    q:ended("j1")
+    assert.equal(3, q:take(tr, "pro", 0).n)       -- the line moves on
   end)
 
   it("polls a held job no more often than its interval", function()

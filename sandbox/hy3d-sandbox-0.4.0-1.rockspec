@@ -1,12 +1,13 @@
 -- LuaRocks build of hy3d-sandbox, the offline emulator: pure Lua (5.3+), beside the hy3d rock whose
 -- C core it loads (base64, image hashes). Run `luarocks make` in this directory (sandbox/); its
--- version is hy3d's (spec/tooling/rockspec_spec.lua), and a release renames it with hy3d-*.rockspec.
+-- version is hy3d's (spec/tooling/rockspec_spec.lua), and a release renames it with hy3d-*.rockspec;
+-- hy3d-sandbox-scm-1.rockspec beside it builds the main branch, with the same modules (the files under lua/).
 rockspec_format = "3.0"
 package = "hy3d-sandbox"
-version = "0.3.0-1"
+version = "0.4.0-1"
 source = {
   url = "git+https://example.invalid/hy3d/hy3d.git",   -- set when the project is published
-  tag = "v0.3.0",
+  tag = "v0.4.0",
   dir = "hy3d/sandbox",                                 -- this rock is the repository's sandbox/ folder
 }
 description = {
@@ -17,12 +18,15 @@ hy3d-sandbox answers like Tencent's Hunyuan 3D service on 127.0.0.1: the OpenAI-
 DONE on configurable timings, generated GLB/OBJ/... result files behind COS-like signed URLs with
 byte ranges, fault injection and /_sandbox/ control endpoints. No key and no network needed.
 ]],
+  homepage = "https://example.invalid/hy3d/hy3d",             -- set when the project is published
+  issues_url = "https://example.invalid/hy3d/hy3d/issues",
+  maintainer = "hy3d maintainers <maintainers@example.invalid>",
   license = "MIT",
   labels = { "3d", "http", "emulator", "testing", "tencent", "hunyuan" },
 }
 dependencies = {
   "lua >= 5.3, < 5.5",
-  "hy3d = 0.3.0",       -- hy3d.core: base64 and image hashes, and the version it reports
+  "hy3d = 0.4.0",       -- hy3d.core: base64 and image hashes, and the version it reports
   "luasocket >= 3.0",   -- the HTTP server
   "lua-zlib >= 1.2",    -- PNG and zip result files
   "luaossl",            -- TC3 verification independent of hy3d.core's signer
@@ -56,4 +60,6 @@ build = {
     bin = { ["hy3d-sandbox"] = "bin/hy3d-sandbox" },
   },
 }
-test_dependencies = { "busted" }
+-- `luarocks test` (in sandbox/): the emulator's specs (spec/sandbox in the repository) through `make test`,
+-- offline, like hy3d's rock (no test_dependencies: luarocks would fetch busted as a rock).
+test = { type = "command", script = "../scripts/luarocks-test.lua", flags = { "--sandbox" } }

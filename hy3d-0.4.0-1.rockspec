@@ -1,23 +1,27 @@
 -- LuaRocks build of hy3d: the same C core and Lua layer as `make`, with LuaRocks' builtin type. The
 -- library and the hy3d command only: the emulator is its own rock (sandbox/hy3d-sandbox-*.rockspec).
 -- Its version is hy3d's (HY3D_VERSION in src/hy3d.h; spec/tooling/version_spec.lua): a release renames this
--- file with the new version and tags the commit v<version>. `luarocks make` in a checkout builds the
--- checked-out sources whatever the source table says.
+-- file with the new version and tags the commit v<version> (doc/development.md, "Releasing"); hy3d-scm-1.rockspec
+-- beside it builds the main branch. `luarocks make` in a checkout builds the checked-out sources whatever
+-- the source table says. Its module list and the scm one's are the files under lua/ (spec/tooling/rockspec_spec.lua).
 rockspec_format = "3.0"
 package = "hy3d"
-version = "0.3.0-1"
+version = "0.4.0-1"
 source = {
   url = "git+https://example.invalid/hy3d/hy3d.git",   -- set when the project is published
-  tag = "v0.3.0",
+  tag = "v0.4.0",
 }
 description = {
   summary = "Generate 3D models with Tencent Hunyuan 3D from Lua (libcurl + lua-cjson)",
   detailed = [[
 hy3d submits text or image prompts to Tencent's Hunyuan 3D service, polls the jobs and downloads
 GLB/OBJ results (resumable downloads, zip extraction). Its C core drives libcurl on a multi
-handle, so calls yield inside coroutines instead of blocking. Ships the hy3d command-line tool;
+handle, so calls run side by side in hy3d's tasks or a host's event loop instead of blocking. Ships the hy3d command-line tool;
 hy3d-sandbox, an offline emulator of the service, is its own rock.
 ]],
+  homepage = "https://example.invalid/hy3d/hy3d",             -- set when the project is published
+  issues_url = "https://example.invalid/hy3d/hy3d/issues",
+  maintainer = "hy3d maintainers <maintainers@example.invalid>",
   license = "MIT",
   labels = { "3d", "http", "libcurl", "tencent", "hunyuan" },
 }
@@ -51,8 +55,6 @@ build = {
     ["hy3d.slots"] = "lua/hy3d/slots.lua",
     ["hy3d.download"] = "lua/hy3d/download.lua",
     ["hy3d.loop"] = "lua/hy3d/loop.lua",
-    ["hy3d.hosts.ngx"] = "lua/hy3d/hosts/ngx.lua",
-    ["hy3d.hosts.love"] = "lua/hy3d/hosts/love.lua",
     ["hy3d.doors"] = "lua/hy3d/doors.lua",
     ["hy3d.doors.local"] = "lua/hy3d/doors/local.lua",
     ["hy3d.doors.tokenhub"] = "lua/hy3d/doors/tokenhub.lua",
@@ -64,6 +66,9 @@ build = {
     ["hy3d.files"] = "lua/hy3d/files.lua",
     ["hy3d.image"] = "lua/hy3d/image.lua",
     ["hy3d.jobs"] = "lua/hy3d/jobs.lua",
+    ["hy3d.hosts.ngx"] = "lua/hy3d/hosts/ngx.lua",
+    ["hy3d.hosts.love"] = "lua/hy3d/hosts/love.lua",
+    ["hy3d.hosts.tarantool"] = "lua/hy3d/hosts/tarantool.lua",
     ["hy3d.cli"] = "lua/hy3d/cli/init.lua",
     ["hy3d.cli.args"] = "lua/hy3d/cli/args.lua",
     ["hy3d.cli.connect"] = "lua/hy3d/cli/connect.lua",
@@ -89,5 +94,6 @@ build = {
   },
   copy_directories = { "examples" },
 }
-test_dependencies = { "busted" }
-test = { type = "busted" }
+-- `luarocks test`: the suite through `make test` for the Lua luarocks runs, offline (no test_dependencies:
+-- luarocks would fetch busted as a rock, and Debian's busted is not one); what is absent is pending.
+test = { type = "command", script = "scripts/luarocks-test.lua" }
