@@ -19,7 +19,7 @@ local KINDS = {
   invalid = true,   -- caught locally before sending
   callback = true,  -- a user callback (on_status) raised; the job goes on
   io = true,        -- local file trouble
-  usage = true,     -- called where hy3d must not wait (a host adapter refused: PHASE_CANNOT_YIELD, WOULD_BLOCK_FRAME, TARANTOOL_IN_TRANSACTION)
+  usage = true,     -- called where hy3d must not wait (a host adapter refused; doc/errors.md lists the codes)
 }
 
 local Error = {}
