@@ -233,3 +233,5 @@ clean:
 # The checks: test-all, asan/test-asan, valgrind/test-valgrind, test-tsan (mk/checks.mk); fuzz (mk/fuzz.mk);
 # bench, bench-quick (bench/bench.mk); mutate (mk/mutate.mk).
 include mk/checks.mk mk/fuzz.mk bench/bench.mk mk/mutate.mk
+# doc (the API reference, LDoc; adds lua-ldoc to DEPS_TEST): mk/doc.mk.
+include mk/doc.mk

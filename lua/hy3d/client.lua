@@ -5,6 +5,9 @@
 -- multi handle, retries, pauses). Inside a spawned task (or with the yield option, or where an
 -- hy3d.use adapter applies) a call never blocks: it yields while its transfer or timer is pending.
 -- Elsewhere it blocks efficiently in curl_multi_poll (Transport:waiter).
+-- A client's fields: base_url, door (and its old name mode), site, region (API 3.0), request_timeout,
+-- poll_interval. The tags are LDoc's (`make doc`, with download.lua's methods merged in).
+-- @classmod hy3d.Client
 local core = require "hy3d.core"
 local download = require "hy3d.download"
 local families = require "hy3d.families"
@@ -93,6 +96,11 @@ end
 -- "motion", "rigging", the intl site's "texture_edit" and "convert_job", or one hy3d.kinds.register
 -- added (all but pro need API 3.0, or TokenHub for rapid, MPS for texture). Returns the job (the
 -- unwrapped response: JobId, RequestId, and `kind`) or nil, err.
+-- @tparam table params the API fields (Prompt, ImageBase64, ImageUrl, Model, ...)
+-- @tparam[opt] table opts kind
+-- @treturn[1] table the job: JobId, RequestId, kind
+-- @treturn[2] nil
+-- @treturn[2] Error err
 function Client:submit(params, opts)
   if type(params) ~= "table" then error("hy3d submit: expects a table of API fields", 2) end
   opts = check_options("hy3d submit", opts, SUBMIT_OPTIONS, 2)
@@ -142,6 +150,11 @@ end
 
 --- Queries a job once (a job table, or a JobId with opts.kind when it is not pro). Returns the
 -- unwrapped response (Status, ResultFile3Ds, ErrorCode, ...) or nil, err.
+-- @param job a job table or a JobId
+-- @tparam[opt] table opts kind
+-- @treturn[1] table the result: Status, ResultFile3Ds, ErrorCode, ErrorMessage, JobId, kind
+-- @treturn[2] nil
+-- @treturn[2] Error err
 function Client:query(job, opts)
   local id = job_id_of(job, "hy3d query")
   opts = check_options("hy3d query", opts, QUERY_OPTIONS, 2)
@@ -164,6 +177,11 @@ end
 -- opts: interval (seconds between polls), timeout (total seconds, default 1800, bounding every
 -- poll too; on expiry nil, err of kind "timeout" with job_id), on_status(result) (called when
 -- Status changes, or Progress on a door that reports it), kind (for a bare JobId that is not pro).
+-- @param job a job table or a JobId
+-- @tparam[opt] table opts interval, timeout, on_status, kind
+-- @treturn[1] table the DONE result
+-- @treturn[2] nil
+-- @treturn[2] Error err (kind "job" when the job failed, "timeout" past the deadline)
 function Client:wait(job, opts)
   local id = job_id_of(job, "hy3d wait")
   opts = check_options("hy3d wait", opts, WAIT_OPTIONS, 2)
@@ -247,6 +265,11 @@ end
 --- Calls any API 3.0 action by name with a table of parameters: the escape hatch for actions
 -- hy3d has no method for. Returns the unwrapped Response or nil, err (API errors: kind "api",
 -- code, message, request_id). Needs API 3.0 credentials.
+-- @tparam string action the action's name, such as "DescribeAutoRiggingJob"
+-- @tparam[opt] table params its parameters
+-- @treturn[1] table the unwrapped Response
+-- @treturn[2] nil
+-- @treturn[2] Error err
 function Client:call(action, params)
   if type(action) ~= "string" or not action:match("^%w+$") then
     error("hy3d call: action must be an API action name such as \"DescribeAutoRiggingJob\"", 2)
@@ -264,6 +287,9 @@ end
 --- Asks the server whether it is up, on a door that has such a check (the local door: GET /health,
 -- which Hunyuan3D-2.1's server has and 2's has not). Returns { Status = "healthy", ... } or nil, err
 -- (kind "invalid", code HEALTH_NOT_ON_DOOR on a door without one).
+-- @treturn[1] table { Status = "healthy", ... }
+-- @treturn[2] nil
+-- @treturn[2] Error err
 function Client:health()
   local door, tr = self._transport.door_impl, self._transport
   if not door.health then
@@ -278,6 +304,10 @@ end
 --- Converts a model file to another format (the synchronous Convert3DFormat): params are
 -- File3D (the model's URL) and Format (STL, USDZ, FBX, MP4 or GIF). Returns the response with
 -- ResultFile3D (the converted file's URL) or nil, err. Needs API 3.0 credentials.
+-- @tparam table params File3D (a URL) and Format
+-- @treturn[1] table the response, with ResultFile3D
+-- @treturn[2] nil
+-- @treturn[2] Error err
 function Client:convert(params)
   if type(params) ~= "table" then error("hy3d convert: expects { File3D = url, Format = ... }", 2) end
   local err = self:_no_key() or self:_needs_api3("convert")
@@ -293,6 +323,12 @@ end
 -- (download_files' timeout: bounds the downloads). Returns
 -- { job = <submit response>, result = <final query result>, files = <list from download_files> }
 -- or nil, err; err.job_id is set whenever a job exists.
+-- @param params a prompt string or a table of API fields
+-- @tparam[opt] table opts kind, formats, dir, name, extract, on_submit, on_status, on_progress,
+-- interval, timeout, max_bytes, download_timeout
+-- @treturn[1] table { job, result, files }
+-- @treturn[2] nil
+-- @treturn[2] Error err
 function Client:generate(params, opts)
   if type(params) == "string" then params = { Prompt = params } end
   if type(params) ~= "table" then error("hy3d generate: expects a prompt string or a table of API fields", 2) end
@@ -334,28 +370,35 @@ end
 --- The host-loop pump, non-blocking: drives the transfers of every client in this Lua state
 -- and resumes the tasks of hy3d.spawn that are due, spending at most `budget` seconds on resumes
 -- (default hy3d.update_budget, 0.25 ms). Call it once per frame. Returns the number of live tasks.
+-- @tparam[opt] number budget seconds spent resuming tasks at most
+-- @treturn integer the number of live tasks
 function Client:update(budget) -- luacheck: ignore 212
   return scheduler.pump(budget)
 end
 
 --- Like update, but may first wait up to `timeout` seconds for work (in curl_multi_poll).
+-- @tparam[opt] number timeout seconds it may wait for work
+-- @treturn integer the number of live tasks
 function Client:step(timeout) -- luacheck: ignore 212
   return scheduler.pump_step(timeout)
 end
 
 --- A file descriptor that is readable whenever this client's transfers need attention (Linux;
 -- nil elsewhere). With events() and timeout() it makes the client a cqueues pollable.
+-- @treturn ?integer the file descriptor
 function Client:pollfd()
   return self._transport:pollfd()
 end
 
 --- The events to wait for on pollfd(): always "r".
+-- @treturn string "r"
 function Client:events() -- luacheck: ignore 212
   return "r"
 end
 
 --- Seconds until this client's transfers need attention even without socket activity (nil:
 -- only socket activity will do).
+-- @treturn ?number seconds
 function Client:timeout()
   return self._transport:timeout()
 end

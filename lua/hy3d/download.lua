@@ -6,6 +6,8 @@
 -- decides 206 vs 200 at the first byte, writes the sidecar and parses Content-Range. Transfers run
 -- on the client's transport (self._transport).
 -- Depends on hy3d.core, hy3d.error, hy3d.files, hy3d.options, hy3d.families, hy3d.validate, hy3d.transport.
+-- (LDoc merges these methods into hy3d.Client's page.)
+-- @classmod hy3d.Client
 local core = require "hy3d.core"
 local errors = require "hy3d.error"
 local files = require "hy3d.files"
@@ -178,6 +180,13 @@ end
 -- on_progress(done_bytes, total_bytes or nil), resume (false: start over), refresh (a function
 -- returning a fresh URL, called once when the file host answers 403 — an expired link).
 -- Returns path, bytes or nil, err (err.partial names the partial file when it was kept).
+-- @tparam string url the file's http(s) URL
+-- @tparam string path where to save it
+-- @tparam[opt] table opts timeout, stall, min_rate, min_avg_rate, max_bytes, on_progress, resume, refresh
+-- @treturn[1] string path
+-- @treturn[1] integer bytes
+-- @treturn[2] nil
+-- @treturn[2] Error err
 function Client:download(url, path, opts)
   if type(url) ~= "string" or url == "" then error("hy3d download: url must be a string", 2) end
   if type(path) ~= "string" or path == "" then error("hy3d download: path must be a string", 2) end
@@ -283,6 +292,11 @@ end
 -- timeout, stall. Names from the server never leave dir: the JobId and each Type are reduced to
 -- letters, digits, "_" and "-" (files.safe_token). An expired URL (403) is refreshed by querying
 -- the job again. Returns a list of {type, path, bytes, url[, dir, entries]} or nil, err.
+-- @param job a DONE query result, a job table or a JobId
+-- @tparam[opt] table opts formats, dir, name, extract, on_progress, max_bytes, kind, timeout, stall
+-- @treturn[1] table the saved files
+-- @treturn[2] nil
+-- @treturn[2] Error err
 function Client:download_files(job, opts)
   opts = check_options("hy3d download_files", opts, FILES_OPTIONS, 2)
   local name = opts.name

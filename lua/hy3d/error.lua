@@ -6,6 +6,8 @@
 -- string at any depth, keys included). err.retryable, when the maker did not set it, is
 -- hy3d.retry's advice (beside what hy3d itself retries, in the same file). Fields the C core
 -- sets: http_status, retry_after, curl_code, sent, errno, total.
+-- The tags are LDoc's (`make doc`): this module is hy3d.Error.
+-- @module hy3d.Error
 local core = require "hy3d.core"
 local retry = require "hy3d.retry"
 
@@ -31,6 +33,10 @@ local plain_http, tls_permanent = retry.plain_http, retry.tls_permanent
 
 --- Gives e, when it is a TLS handshake that met plain HTTP, the hint naming url's host and port.
 -- Returns e.
+-- @tparam Error e the error
+-- @tparam string url the URL it was sent to
+-- @treturn Error e
+-- @function hint_plain_http
 local function hint_plain_http(e, url)
   if plain_http(e) then
     e.hint = ("the server at %s speaks plain HTTP; use http://"):format(tostring(url):match("^%a+://([^/?#]+)") or "?")
@@ -114,10 +120,14 @@ local function ordered(secrets)
   return list
 end
 
--- Replaces every occurrence of each secret in s (plain text, not patterns) with "[redacted]", in
+--- Replaces every occurrence of each secret in s (plain text, not patterns) with "[redacted]", in
 -- one pass from left to right: what it puts in is never looked at again, and a "[redacted]" s
 -- already holds is kept whole (a secret that is a word of it, "redacted" say, cannot break it),
 -- so redacting twice changes nothing more. A secret starting where a marker starts still wins.
+-- @tparam string s the text (anything else is returned as it is)
+-- @tparam {string,...} secrets the secrets
+-- @treturn string the text, redacted
+-- @function redact
 local function redact(s, secrets)
   if type(s) ~= "string" then return s end
   local list = ordered(secrets)
@@ -193,6 +203,10 @@ end
 local MIN_KEY_SECRET = 8
 
 --- Redacts `secrets` (a list of strings) from every string reachable from v, in place; returns v.
+-- @param v any value (tables are changed in place, keys included)
+-- @tparam {string,...} secrets the secrets
+-- @return v
+-- @function redact_all
 local function redact_all(v, secrets)
   if not secrets or #secrets == 0 then return v end
   local long = {}
@@ -206,6 +220,9 @@ local MAX_TEXT = 200
 
 --- A value a server sent where text belongs, as text: a string as it is, a number or boolean
 -- written out, a table as (at most MAX_TEXT bytes of) its JSON; never "table: 0x…".
+-- @param v any value
+-- @treturn string the text
+-- @function text
 local function text(v)
   local t = type(v)
   if t == "string" then return v end
@@ -229,6 +246,10 @@ local TEXT_FIELDS = { "code", "message", "request_id", "job_id", "status", "hint
 -- strings that must never appear in the error: they are replaced in every string reachable from
 -- it (nested tables such as err.result and keys included). `ctx`, if given, says where the error
 -- came from, for the hint: { door = "gateway" | "api3", language = the client's language option }.
+-- @tparam table fields the error's fields: kind (required), code, message, ...
+-- @tparam[opt] {string,...} secrets strings kept out of it
+-- @tparam[opt] table ctx where it came from: door, language
+-- @treturn Error the error
 function Error.new(fields, secrets, ctx)
   assert(KINDS[fields.kind], "hy3d: unknown error kind " .. tostring(fields.kind))
   local e = setmetatable(fields, Error)
@@ -244,6 +265,8 @@ function Error.new(fields, secrets, ctx)
 end
 
 --- True when v is an hy3d error.
+-- @param v any value
+-- @treturn boolean
 function Error.is(v)
   return getmetatable(v) == Error
 end
@@ -260,6 +283,22 @@ function Error:__tostring()
   if self.hint then line = line .. " — hint: " .. tostring(self.hint) end
   return (line:gsub("[\r\n]+", " "))
 end
+
+--- True for a TLS failure no retry can fix (hy3d.retry).
+-- @tparam Error e the error
+-- @treturn boolean
+-- @function tls_permanent
+
+--- True when a TLS handshake met plain HTTP (hy3d.retry).
+-- @tparam Error e the error
+-- @treturn boolean
+-- @function plain_http
+
+--- The error kinds: network, http, api, decode, job, timeout, invalid, callback, io (each true).
+-- @table kinds
+
+--- The metatable of every error (__tostring gives one readable line, the hint included).
+-- @table metatable
 
 return {
   new = Error.new,
