@@ -19,7 +19,7 @@
 ---@alias hy3d.Door "gateway"|"api3"|"tokenhub"|"local"|"mps"
 ---@alias hy3d.Site "mainland"|"intl"
 ---@alias hy3d.Status "WAIT"|"RUN"|"DONE"|"FAIL"|string
----@alias hy3d.ErrorKind "network"|"http"|"api"|"decode"|"job"|"timeout"|"invalid"|"callback"|"io"
+---@alias hy3d.ErrorKind "network"|"http"|"api"|"decode"|"job"|"timeout"|"invalid"|"callback"|"io"|"usage"
 ---@alias hy3d.Format "GLB"|"OBJ"|"STL"|"USDZ"|"FBX"|"MP4"|"GIF"|"all"|string
 
 ---@class hy3d.Options
@@ -187,6 +187,7 @@
 ---@field partial? string the partial file kept for a resumed download
 ---@field files? hy3d.SavedFile[] the files saved before a download_files failure
 ---@field path? string the local file at fault
+---@field phase? string usage PHASE_CANNOT_YIELD: the OpenResty phase (ngx.get_phase())
 ---@field curl_code? integer network errors: libcurl's CURLcode
 ---@field sent? boolean network errors: whether the request left
 ---@field retry_after? number seconds the server asked to wait
@@ -435,8 +436,11 @@ function hy3d.new(opts) end
 ---@return any ...
 function hy3d.assert(v, err, ...) end
 
----Pauses the calling task (inside hy3d.spawn) without blocking anything else; elsewhere sleeps.
+---Pauses the calling task (inside hy3d.spawn) without blocking anything else; elsewhere sleeps
+---(through the hy3d.use adapter's sleep where it has one, such as ngx.sleep).
 ---@param seconds number
+---@return true? ok
+---@return hy3d.Error? err where the adapter refuses to wait (kind "usage")
 function hy3d.sleep(seconds) end
 
 ---Runs fn(...) in a coroutine the pump drives.
@@ -464,10 +468,12 @@ function hy3d.timeout() end
 ---@return any[]? errors the errors of the tasks that failed
 function hy3d.run() end
 
----Hands hy3d to a host's event loop (cqueues, luv, copas, ...); hy3d.use(nil) removes it.
+---Hands hy3d to a host's event loop (cqueues, luv, copas, ngx, love, Tarantool's fiber);
+---hy3d.use(nil) removes it.
 ---@param lib? table the host's module
----@return string? name the adapter's name
-function hy3d.use(lib) end
+---@param opts? { max_wait?: number } the adapter's options (ngx: the longest ngx.sleep, default 0.01)
+---@return string? name the adapter's name ("cqueues", "luv", "copas", "ngx", "love", "tarantool")
+function hy3d.use(lib, opts) end
 
 ---Reads a local PNG, JPEG or WebP for ImageBase64, checked against the service's limits.
 ---@param path string
