@@ -200,7 +200,7 @@ describe("make", function()
     os.execute("rm -rf " .. q(dir))
   end)
 
-  for _, case in ipairs { { "5.2", "liblua5%.2%-dev" }, { "5.1", "liblua5%.1%-0%-dev" }, { "jit", "libluajit%-5%.1%-dev" } } do
+  for _, case in ipairs { { "5.2", "liblua5%.2%-dev" }, { "5.1", "liblua5%.1%-0%-dev" }, { "jit", "libluajit2%-5%.1%-dev" } } do
     it(("LUA_VERSION=%s without that Lua's headers names the package to install"):format(case[1]), function()
       local build = sandbox.tmpdir()
       local ok, out = sandbox.run(("%s LUA_VERSION=%s LUA_INCDIR=/nonexistent/include BUILD=%s all")
