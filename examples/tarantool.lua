@@ -30,6 +30,7 @@ do
   package.cpath = (env("HY3D_CPATH") or (root .. "/build/luajit/?.so")) .. ";" .. package.cpath
 end
 
+io.stdout:setvbuf("line")                        -- each line as it happens, also into a pipe
 local fiber = require "fiber"
 local clock = require "clock"
 local hy3d = require "hy3d"
