@@ -288,7 +288,7 @@ end
 --- Stores the files generate saved (a list of {type, path, url}) as the entry of key, with
 -- info (job_id, kind, prompt, credits). Each file is read back, hashed and written under its
 -- SHA-256 (an object already there is kept only when it checks out); the manifest goes last, so
--- an entry is never visible before its files. Returns true, or nil and err.
+-- an entry is never visible before its files (and its index line just before it). Returns true, or nil and err.
 -- @tparam string key the request's key
 -- @tparam table info job_id, kind, prompt, credits
 -- @tparam table saved the files of download_files
@@ -322,11 +322,10 @@ function Cache:store(key, info, saved)
   local text
   text, err = core.encode(manifest)
   if not text then return nil, cache_error("CACHE_ENCODE", tostring(err)) end
-  ok, err = write_private(self:_path("entries", key .. ".json"), text)
-  if not ok then return nil, err end
+  -- the index line first: a key without a manifest is skipped, a manifest never goes unlisted
   ok, err = core.append_private(self:_path("index"), core.encode { key = key, created = created } .. "\n", FILE_MODE, true)
   if not ok then return nil, err end
-  return true
+  return write_private(self:_path("entries", key .. ".json"), text)
 end
 
 -- The keys the index names, each once, in the order first recorded.

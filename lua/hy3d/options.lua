@@ -249,8 +249,10 @@ local function settings(opts)
     base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or d.url or DEFAULTS.base_url, "base_url",
       opts.allow_http or d.credentials == "none")
   end
-  if opts.cache_dir ~= nil and (opts.cache_dir == "" or opts.cache_dir:find("%c")) then
-    error("hy3d.new: cache_dir must be a folder path", 3)
+  local cache_dir, cache_by = opts.cache_dir, "cache_dir"
+  if cache_dir == nil then cache_dir, cache_by = env("HY3D_CACHE_DIR"), "HY3D_CACHE_DIR" end
+  if cache_dir ~= nil and (cache_dir == "" or cache_dir:find("%c")) then
+    error("hy3d.new: " .. cache_by .. " must be a folder path", 3)
   end
   local log = opts.log
   if not log and opts.debug then log = function(line) io.stderr:write(line, "\n") end end
@@ -271,7 +273,7 @@ local function settings(opts)
     poll_interval = opts.poll_interval or DEFAULTS.poll_interval,
     max_concurrent_jobs = mcj,
     validate = opts.validate ~= false,
-    cache_dir = opts.cache_dir or env("HY3D_CACHE_DIR"),   -- generate's result cache (hy3d.cache)
+    cache_dir = cache_dir,                        -- generate's result cache (hy3d.cache)
     transport = {
       engine = {
         base_url = base_url,

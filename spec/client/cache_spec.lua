@@ -181,6 +181,33 @@ describe("the result cache", function()
     assert.is_nil(assert(c:generate("a new tree", { dir = out1 })).cached)
   end)
 
+  it("says so, sending nothing, when a hit cannot be copied into the user's folder", function()
+    local c = client()
+    assert(c:generate("a clay pot", { dir = out1 }))
+    local seen = #sb:requests()
+    write_file(root .. "/afile", "not a folder")
+    local r, err = c:generate("a clay pot", { dir = root .. "/afile/sub" })
+    assert.is_nil(r)
+    assert.equal("io", err.kind)
+    assert.equal(seen, #sb:requests(), "the entry is good: no job is paid for again")
+  end)
+
+  it("takes a manifest that names a path, not a type, for a miss: nothing lands outside the folder", function()
+    local c = client()
+    assert(c:generate("a paper crane", { dir = out1 }))
+    local key = cache.new(cdir):list()[1].key
+    local path = cdir .. "/entries/" .. key .. ".json"
+    local m = require("cjson").decode(read_file(path))
+    m.files[1].type, m.files[1].ext, m.job_id = "../../evil", "glb/../../x", "../../../escaped"
+    write_file(path, require("cjson").encode(m))
+    local r = assert(c:generate("a paper crane", { dir = out2 }))
+    assert.is_nil(r.cached)
+    assert.equal(2, sb:stats().jobs_created)
+    assert.is_false(sandbox.exists(root .. "/evil.glb"))
+    assert.is_false(sandbox.exists(root .. "/escaped.glb"))
+    assert.same({ r.job.JobId .. ".glb" }, ls(out2))
+  end)
+
   it("refuses a bad cache_dir at hy3d.new", function()
     assert.has_error(function() hy3d.new { api_key = sb.key, base_url = sb.url, cache_dir = "" } end,
       "hy3d.new: cache_dir must be a folder path")
