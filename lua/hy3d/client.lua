@@ -376,7 +376,8 @@ function Client:generate(params, opts)
     return nil, err
   end
   if key then
-    local ok, serr = self._cache:store(key, { job_id = job.JobId, kind = job.kind, prompt = params.Prompt,
+    local ok, serr = self._cache:store(key, self._transport:redact_all { job_id = job.JobId, kind = job.kind,
+      prompt = type(params.Prompt) == "string" and params.Prompt:sub(1, 400) or nil,   -- no secret in the manifest
       credits = res.ResultCreditConsumed }, got)
     local repaired = ok and cache_err ~= nil and cache_err.code == "CACHE_CORRUPT"
     if ok then cache_err = nil else cache_err = serr end

@@ -96,8 +96,10 @@ describe("the result cache", function()
     assert.not_equal(k1, cache.key { door = "gateway", base_url = sb.url .. "/other", site = "mainland",
       params = { Prompt = "a lamp" } })
     assert.is_table(cache.new(cdir):lookup(k1), "the entry is under the key of door, URL, kind, formats, params")
+    assert(client():generate("a lamp for " .. sb.key, { dir = out1 }))   -- a prompt that holds the key
     local _, all = sandbox.run("cat " .. q(cdir) .. "/index " .. q(cdir) .. "/entries/*")
     assert.is_nil(all:find(sb.key, 1, true), "no credential in the cache's files")
+    assert.matches("a lamp for ", all, 1, true)
   end)
 
   for _, how in ipairs { "flipped", "truncated", "missing" } do
