@@ -8,6 +8,7 @@
 -- A client's fields: base_url, door (and its old name mode), site, region (API 3.0), request_timeout,
 -- poll_interval. The tags are LDoc's (`make doc`, with download.lua's methods merged in).
 -- @classmod hy3d.Client
+local cache = require "hy3d.cache"
 local core = require "hy3d.core"
 local download = require "hy3d.download"
 local families = require "hy3d.families"
@@ -52,6 +53,7 @@ local function new(opts)
     _has_key = s.has_credentials,
     _validate = s.validate,
     _slots = s.max_concurrent_jobs and slots.new(s.max_concurrent_jobs) or nil,
+    _cache = s.cache_dir and cache.new(s.cache_dir) or nil,
   }, Client)
 end
 
@@ -320,13 +322,15 @@ end
 -- {"GLB"}; {"all"} for a family registered at run time), dir, name, extract (see download_files),
 -- on_submit(job) (called as soon as the JobId exists: record it), on_status(result),
 -- on_progress(done, total, type), interval and timeout (of the wait), max_bytes, download_timeout
--- (download_files' timeout: bounds the downloads). Returns
--- { job = <submit response>, result = <final query result>, files = <list from download_files> }
--- or nil, err; err.job_id is set whenever a job exists.
+-- (download_files' timeout: bounds the downloads), cache (false: bypass the client's cache_dir).
+-- Returns { job = <submit response>, result = <final query result>, files = <list from download_files> }
+-- or nil, err; err.job_id is set whenever a job exists. With cache_dir, a request identical to an
+-- earlier one (door, base_url, kind, formats, parameters, image bytes) is served from the cache
+-- with no request: then `cached` is true (and job, result come from the entry's manifest).
 -- @param params a prompt string or a table of API fields
 -- @tparam[opt] table opts kind, formats, dir, name, extract, on_submit, on_status, on_progress,
--- interval, timeout, max_bytes, download_timeout
--- @treturn[1] table { job, result, files }
+-- interval, timeout, max_bytes, download_timeout, cache
+-- @treturn[1] table { job, result, files[, cached] }
 -- @treturn[2] nil
 -- @treturn[2] Error err
 function Client:generate(params, opts)
@@ -340,6 +344,13 @@ function Client:generate(params, opts)
   if self._validate then
     params, err = families.deliverable(opts.kind or "pro", params, opts.formats or families.default_formats(opts.kind))
     if not params then return nil, self:_error(err) end
+  end
+  local key, cache_err = self:_cache_key(params, opts), nil
+  if key then
+    local hit, fatal
+    hit, cache_err, fatal = self:_from_cache(key, opts)
+    if hit then return hit end
+    if fatal then return nil, self:_error(cache_err) end   -- the entry is good, the user's folder is not
   end
   job, err = self:submit(params, { kind = opts.kind })
   if not job then return nil, err end
@@ -364,7 +375,40 @@ function Client:generate(params, opts)
     err.result = res
     return nil, err
   end
+  if key then
+    local ok, serr = self._cache:store(key, self._transport:redact_all { job_id = job.JobId, kind = job.kind,
+      prompt = type(params.Prompt) == "string" and params.Prompt:sub(1, 400) or nil,   -- no secret in the manifest
+      credits = res.ResultCreditConsumed }, got)
+    local repaired = ok and cache_err ~= nil and cache_err.code == "CACHE_CORRUPT"
+    if ok then cache_err = nil else cache_err = serr end
+    return self._transport:redact_all { job = job, result = res, files = got, cache_repaired = repaired or nil,
+      cache_error = cache_err and self:_error(cache_err) or nil }   -- the files are saved all the same
+  end
   return self._transport:redact_all { job = job, result = res, files = got }
+end
+
+-- The cache key of a generate (nil without a cache, with opts.cache == false, or for params
+-- that cannot be keyed).
+function Client:_cache_key(params, opts)
+  if not self._cache or opts.cache == false then return nil end
+  return (cache.key { door = self.door, base_url = self.base_url, site = self.site, region = self.region,
+    kind = opts.kind or "pro", formats = opts.formats or families.default_formats(opts.kind), params = params })
+end
+
+-- generate's answer from the cache entry of key, or nil (a miss; "corrupt" and the entry is
+-- fetched again). A hit sends nothing: job and result are the entry's, with cached = true.
+function Client:_from_cache(key, opts)
+  local m, why = self._cache:lookup(key)
+  if not m then return nil, why == "corrupt" and { kind = "io", code = "CACHE_CORRUPT",
+    message = "the cache entry " .. key:sub(1, 12) .. " did not check out: fetched again" } or nil end
+  local got, err = self._cache:restore(m, { dir = opts.dir, name = opts.name, extract = opts.extract,
+    max_bytes = opts.max_bytes })
+  if not got then return nil, err, true end
+  local kind = type(m.kind) == "string" and m.kind or opts.kind or "pro"
+  local id = id_string(m.job_id)
+  return self._transport:redact_all { cached = true, key = key, files = got,
+    job = { JobId = id, kind = kind, cached = true },
+    result = { JobId = id, kind = kind, Status = "DONE", ResultCreditConsumed = 0, cached = true } }
 end
 
 --- The host-loop pump, non-blocking: drives the transfers of every client in this Lua state

@@ -36,7 +36,7 @@ local OPTION_TYPES = {
   retry_max = "number", on_retry = "function", retry_submit = "boolean", max_concurrent_jobs = "number",
   validate = "boolean", ca_file = "string", ca_path = "string", insecure = "boolean", allow_http = "boolean",
   log = "function", debug = "boolean", retry_jitter = "function", site = "string", stuck_timeout = "number",
-  sync_generate = "boolean",
+  sync_generate = "boolean", cache_dir = "string",
 }
 
 --- The options of each method, by name and type.
@@ -50,7 +50,8 @@ local METHOD_OPTIONS = {
                      max_bytes = "number", kind = "string", timeout = "number", stall = "number" },
   generate = { kind = "string", formats = "table", dir = "string", name = "string", extract = "boolean",
                on_submit = "function", on_status = "function", on_progress = "function",
-               interval = "number", timeout = "number", max_bytes = "number", download_timeout = "number" },
+               interval = "number", timeout = "number", max_bytes = "number", download_timeout = "number",
+               cache = "boolean" },
 }
 
 local function sorted_keys(t)
@@ -193,7 +194,7 @@ end
 
 --- hy3d.new's options (checked by check_options) as the settings of a client: door
 -- (a name of hy3d.doors.names, or nil), site ("mainland" or "intl"), door_impl (the door's table on that site),
--- base_url, region, poll_interval, max_concurrent_jobs, validate;
+-- base_url, region, poll_interval, max_concurrent_jobs, validate, cache_dir (else HY3D_CACHE_DIR);
 -- `transport` (hy3d.transport.new's argument: engine options, door, retry policy, log, yield,
 -- secrets); raises at the caller of hy3d.new on a bad value.
 local function settings(opts)
@@ -248,6 +249,11 @@ local function settings(opts)
     base_url = check_url(opts.base_url or env("HY3D_BASE_URL") or d.url or DEFAULTS.base_url, "base_url",
       opts.allow_http or d.credentials == "none")
   end
+  local cache_dir, cache_by = opts.cache_dir, "cache_dir"
+  if cache_dir == nil then cache_dir, cache_by = env("HY3D_CACHE_DIR"), "HY3D_CACHE_DIR" end
+  if cache_dir ~= nil and (cache_dir == "" or cache_dir:find("%c")) then
+    error("hy3d.new: " .. cache_by .. " must be a folder path", 3)
+  end
   local log = opts.log
   if not log and opts.debug then log = function(line) io.stderr:write(line, "\n") end end
   local region = opts.region or env("TENCENTCLOUD_REGION")
@@ -267,6 +273,7 @@ local function settings(opts)
     poll_interval = opts.poll_interval or DEFAULTS.poll_interval,
     max_concurrent_jobs = mcj,
     validate = opts.validate ~= false,
+    cache_dir = cache_dir,                        -- generate's result cache (hy3d.cache)
     transport = {
       engine = {
         base_url = base_url,

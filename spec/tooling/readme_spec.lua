@@ -21,7 +21,7 @@ local UNSET = { "HY3D_API_KEY", "HY3D_BASE_URL", "HY3D_ENDPOINT", "TENCENTCLOUD_
                 "HY3D_TEST_LUA", "HY3D_SANDBOX_LUA", "HY3D_SANDBOX_CPATH", "HY3D_SANDBOX_KEYS",
                 "HY3D_SANDBOX_FAULTS", "HY3D_SANDBOX_SECRET_ID", "HY3D_SANDBOX_SECRET_KEY", "HY3D_PROMPT",
                 "HY3D_OUT", "HY3D_FACE_COUNT", "HY3D_POLL_INTERVAL", "HY3D_HEADLESS_FRAMES", "HY3D_SITE", "HY3D_DOOR",
-                "HY3D_SANDBOX_INTL_SECRET_ID", "HY3D_SANDBOX_INTL_SECRET_KEY" }
+                "HY3D_SANDBOX_INTL_SECRET_ID", "HY3D_SANDBOX_INTL_SECRET_KEY", "HY3D_CACHE_DIR" }
 -- The sandbox's job timings for the runs (the user's own default is 1 s + 3 s): jobs are DONE at
 -- once, so a block's `interval = 5` costs nothing. A property of the sandbox, not of the block.
 local SANDBOX_ARGS = "--wait-s 0 --run-s 0"

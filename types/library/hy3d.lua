@@ -58,6 +58,7 @@
 ---@field debug? boolean write the log lines to stderr
 ---@field stuck_timeout? number local door: seconds a job may keep one status (default 900)
 ---@field sync_generate? boolean local door: submit with the synchronous POST /generate
+---@field cache_dir? string generate's result cache folder (else HY3D_CACHE_DIR; doc/api.md#cache)
 
 ---@class hy3d.SubmitOptions
 ---@field kind? hy3d.Kind the job family (default "pro")
@@ -105,6 +106,7 @@
 ---@field timeout? number the wait's total seconds (default 1800)
 ---@field max_bytes? integer each file's limit
 ---@field download_timeout? number seconds bounding the downloads
+---@field cache? boolean false: bypass the client's cache_dir for this call
 
 ---@class hy3d.ImageOptions
 ---@field formats? string[] accepted formats ("png", "jpeg", "webp")

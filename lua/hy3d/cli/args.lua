@@ -101,6 +101,14 @@ local KIND_HELP = [[
   --kind KIND            the job family (default: the recorded one, else pro)
 ]]
 
+local CACHE_HELP = [[
+cache (doc/cli.md#cache):
+  --cache DIR            answer a request identical to an earlier one from the result cache
+                         in DIR (HY3D_CACHE_DIR): no request, no credits; else store its files
+  --no-cache             neither read nor write the cache, even with HY3D_CACHE_DIR set
+]]
+M.CACHE_HELP = CACHE_HELP
+
 M.CONNECT_HELP, M.OUTPUT_HELP, M.JOB_HELP, M.WAIT_HELP, M.SAVE_HELP, M.KIND_HELP =
   CONNECT_HELP, OUTPUT_HELP, JOB_HELP, WAIT_HELP, SAVE_HELP, KIND_HELP
 M.output_help, M.wait_help, M.save_help = output_help, wait_help, save_help
@@ -125,6 +133,8 @@ local OPTIONS = {
   ["--limit"] = { key = "limit" },
   ["--door"] = { key = "door" }, ["--site"] = { key = "site" }, ["--allow-http"] = { key = "allow_http", flag = true },
   ["--no-validate"] = { key = "no_validate", flag = true }, ["--language"] = { key = "language" },
+  ["--cache"] = { key = "cache" }, ["--no-cache"] = { key = "no_cache", flag = true },
+  ["--older-than"] = { key = "older_than" },
 }
 
 local GROUPS = {
@@ -137,16 +147,19 @@ local GROUPS = {
   wait = { "--timeout", "--interval" },
   save = { "-o", "--output", "--format", "--dir", "--extract" },
   list = { "--limit" },
+  cache = { "--cache", "--no-cache" },
+  cache_admin = { "--cache", "--older-than" },
 }
 
 -- The option groups each command takes.
 local COMMANDS = {
-  generate = { "common", "connect", "job", "wait", "save" },
+  generate = { "common", "connect", "job", "wait", "save", "cache" },
   submit = { "common", "connect", "job" },
   status = { "common", "connect", "kind" },
   wait = { "common", "connect", "kind", "wait" },
   download = { "common", "connect", "kind", "wait", "save" },
   jobs = { "common", "list" },
+  cache = { "common", "cache_admin" },
 }
 
 local function allowed(cmd)

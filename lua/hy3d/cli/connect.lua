@@ -212,7 +212,8 @@ function M.connect(self, o, kind, kind_from, rec)
     base_url = not pair and url or nil, endpoint = pair and url or nil,
     region = o.region, max_retries = o.retries, allow_http = o.allow_http or nil,
     language = pair and language or nil,                           -- the gateway has no such choice
-    validate = not o.no_validate })
+    validate = not o.no_validate,
+    cache_dir = o.cache })                                         -- else HY3D_CACHE_DIR (hy3d.options)
   -- hy3d.new raises a message string; the credentials it checks (length, control characters)
   -- were checked above, naming the variable, so what is left is a usage error
   if not ok then return nil, usage_error(cli_words(bare(client))) end

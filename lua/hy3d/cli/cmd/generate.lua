@@ -4,6 +4,7 @@
 local core = require "hy3d.core"
 local jobs = require "hy3d.jobs"
 local args = require "hy3d.cli.args"
+local exit = require "hy3d.cli.exit"
 local context = require "hy3d.cli.context"
 local cli_kinds = require "hy3d.cli.kinds"
 local cli_params = require "hy3d.cli.params"
@@ -12,12 +13,14 @@ local shared = require "hy3d.cli.cmd.shared"
 local concat = table.concat
 local now = core.now
 local guarded = context.guarded
+local usage_error = exit.usage_error
 local job_params, save_options, reconcile = cli_params.job_params, cli_params.save_options, cli_params.reconcile
 local check_dir = cli_params.check_dir
 local slug, image_name = cli_params.slug, cli_params.image_name
 local check_wait_options, finish_download = shared.check_wait_options, shared.finish_download
 local JOB_HELP, WAIT_HELP, SAVE_HELP, CONNECT_HELP, OUTPUT_HELP = args.JOB_HELP, args.WAIT_HELP, args.SAVE_HELP,
   args.CONNECT_HELP, args.OUTPUT_HELP
+local cache_report = require("hy3d.cli.cmd.cache").report
 
 local USAGE = [[
 usage: hy3d generate [options] PROMPT...
@@ -26,10 +29,12 @@ usage: hy3d generate [options] PROMPT...
 Submits a job, shows its status while it runs, then downloads its files. The JobId is
 recorded before waiting: after Ctrl-C or a timeout, `hy3d download JOBID` picks up.
 Without -o the files are named after the prompt (or the image file or URL), else after the
-JobId. The output folder is checked before the submit: nothing is billed for files that could
-not be saved.
+JobId. With --cache DIR (or HY3D_CACHE_DIR) a request identical to an earlier one is answered
+from the cache: the same files, no request, no credits. The output folder is checked before
+the submit: nothing is billed for files that could not be saved.
 
-]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
+]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. args.CACHE_HELP .. "\n" .. CONNECT_HELP .. "\n"
+  .. OUTPUT_HELP
 
 local function cmd_generate(ctx, o, pos)
   local kind = o.kind or "pro"
@@ -37,6 +42,7 @@ local function cmd_generate(ctx, o, pos)
   if not known then return ctx:fail(kerr) end
   local ok, err = check_wait_options(o)
   if not ok then return ctx:fail(err) end
+  if o.cache and o.no_cache then return ctx:fail(usage_error("--cache and --no-cache exclude each other")) end
   local save
   save, err = save_options(o)
   if not save then return ctx:fail(err) end
@@ -56,7 +62,7 @@ local function cmd_generate(ctx, o, pos)
   local res, gerr = ctx:drive(function()
     return client:generate(params, {
       kind = kind, formats = save.formats, dir = save.dir, name = save.name, extract = save.extract,
-      interval = o.interval, timeout = o.timeout, download_timeout = ctx.limit,
+      interval = o.interval, timeout = o.timeout, download_timeout = ctx.limit, cache = not o.no_cache,
       on_submit = guarded(ctx, function(job)
         ctx.t0 = now()
         ctx:remember { job_id = job.JobId, kind = job.kind, door = client.door, base_url = client.base_url,
@@ -78,6 +84,7 @@ local function cmd_generate(ctx, o, pos)
   end)
   if not res then return ctx:fail_download(ctx:deadline_error(gerr)) end
   ctx.job_id = ctx.job_id or (res.job and res.job.JobId)
+  cache_report(ctx, res)
   return finish_download(ctx, res.files or {}, kind)
 end
 
