@@ -46,6 +46,7 @@ build = {
     ["hy3d"] = "lua/hy3d/init.lua",
     ["hy3d.client"] = "lua/hy3d/client.lua",
     ["hy3d.options"] = "lua/hy3d/options.lua",
+    ["hy3d.credits"] = "lua/hy3d/credits.lua",
     ["hy3d.families"] = "lua/hy3d/families.lua",
     ["hy3d.transport"] = "lua/hy3d/transport.lua",
     ["hy3d.retry"] = "lua/hy3d/retry.lua",
