@@ -71,6 +71,7 @@ build = {
     ["hy3d.hosts.love"] = "lua/hy3d/hosts/love.lua",
     ["hy3d.hosts.tarantool"] = "lua/hy3d/hosts/tarantool.lua",
     ["hy3d.cli"] = "lua/hy3d/cli/init.lua",
+    ["hy3d.cli.budget"] = "lua/hy3d/cli/budget.lua",
     ["hy3d.cli.args"] = "lua/hy3d/cli/args.lua",
     ["hy3d.cli.connect"] = "lua/hy3d/cli/connect.lua",
     ["hy3d.cli.context"] = "lua/hy3d/cli/context.lua",

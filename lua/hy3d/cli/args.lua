@@ -125,6 +125,7 @@ local OPTIONS = {
   ["--limit"] = { key = "limit" },
   ["--door"] = { key = "door" }, ["--site"] = { key = "site" }, ["--allow-http"] = { key = "allow_http", flag = true },
   ["--no-validate"] = { key = "no_validate", flag = true }, ["--language"] = { key = "language" },
+  ["--max-credits"] = { key = "max_credits" }, ["--dry-run"] = { key = "dry_run", flag = true },
 }
 
 local GROUPS = {
@@ -137,12 +138,13 @@ local GROUPS = {
   wait = { "--timeout", "--interval" },
   save = { "-o", "--output", "--format", "--dir", "--extract" },
   list = { "--limit" },
+  budget = { "--max-credits", "--dry-run" },     -- hy3d.cli.budget
 }
 
 -- The option groups each command takes.
 local COMMANDS = {
-  generate = { "common", "connect", "job", "wait", "save" },
-  submit = { "common", "connect", "job" },
+  generate = { "common", "connect", "job", "wait", "save", "budget" },
+  submit = { "common", "connect", "job", "budget" },
   status = { "common", "connect", "kind" },
   wait = { "common", "connect", "kind", "wait" },
   download = { "common", "connect", "kind", "wait", "save" },
