@@ -10,6 +10,7 @@
 -- @classmod hy3d.Client
 local cache = require "hy3d.cache"
 local core = require "hy3d.core"
+local credits = require "hy3d.credits"
 local download = require "hy3d.download"
 local families = require "hy3d.families"
 local options = require "hy3d.options"
@@ -54,6 +55,7 @@ local function new(opts)
     _validate = s.validate,
     _slots = s.max_concurrent_jobs and slots.new(s.max_concurrent_jobs) or nil,
     _cache = s.cache_dir and cache.new(s.cache_dir) or nil,
+    _ledger = credits.ledger(s.max_credits),      -- credits spent and pending, max_credits (hy3d.credits)
   }, Client)
 end
 
@@ -86,9 +88,21 @@ function Client:_kind(kind)
   return k, family
 end
 
--- A job of this client reached DONE or FAIL: its max_concurrent_jobs slot (if any) is free.
-function Client:_job_ended(id)
+-- A job of this client reached DONE or FAIL: its max_concurrent_jobs slot (if any) is free, and its
+-- credits are counted once (hy3d.credits' ledger: what the answer reports, else the estimate).
+function Client:_job_ended(id, res, status)
   if self._slots then self._slots:ended(id) end
+  if (status or res.Status) == "DONE" then self._ledger:done(id, res) else self._ledger:failed(id) end
+end
+
+-- The estimate of a job of `kind` on this client's door, taken out of the max_credits budget: the
+-- amount reserved, the estimate (nil: not priced) and its details; or nil and the error (OVER_BUDGET,
+-- or a job that cannot be priced while max_credits is set). Nothing has been sent.
+function Client:_reserve(params, kind)
+  local est, details = credits.estimate(params, { kind = kind, door = self.door })
+  local amount, err = self._ledger:reserve(est, details)
+  if not amount then return nil, self:_error(err) end
+  return amount, est, est and details or nil
 end
 
 -- ===== public methods =====
@@ -97,10 +111,13 @@ end
 -- picks the family: "pro" (default), "rapid", "part", "uv", "reduce_face", "texture", "profile",
 -- "motion", "rigging", the intl site's "texture_edit" and "convert_job", or one hy3d.kinds.register
 -- added (all but pro need API 3.0, or TokenHub for rapid, MPS for texture). Returns the job (the
--- unwrapped response: JobId, RequestId, and `kind`) or nil, err.
+-- unwrapped response: JobId, RequestId, and `kind`) or nil, err. With max_credits (hy3d.new), a job
+-- whose estimate (hy3d.estimate) would pass the budget is refused before anything is sent (invalid,
+-- OVER_BUDGET). opts.dry_run: every local check, nothing sent; returns the plan { dry_run = true,
+-- kind, door, site, base_url, action, params, credits, credit_details }.
 -- @tparam table params the API fields (Prompt, ImageBase64, ImageUrl, Model, ...)
--- @tparam[opt] table opts kind
--- @treturn[1] table the job: JobId, RequestId, kind
+-- @tparam[opt] table opts kind, dry_run
+-- @treturn[1] table the job: JobId, RequestId, kind (with dry_run: the plan)
 -- @treturn[2] nil
 -- @treturn[2] Error err
 function Client:submit(params, opts)
@@ -121,11 +138,21 @@ function Client:submit(params, opts)
         message = bad.message .. " (checked locally; nothing was sent — validate = false skips the check)" }
     end
   end
+  local reserved, est, details = self:_reserve(params, kind)
+  if not reserved then return nil, est end
   local tr, queue = self._transport, self._slots
+  if opts.dry_run then
+    self._ledger:release(reserved)
+    return tr:redact_all { dry_run = true, kind = kind, door = self.door, site = self.site, base_url = self.base_url,
+      action = k.submit, params = params, credits = est, credit_details = details }
+  end
   local ticket, terr
   if queue then
     ticket, terr = queue:take(tr, kind, self.poll_interval)
-    if not ticket then return nil, terr end
+    if not ticket then
+      self._ledger:release(reserved)
+      return nil, terr
+    end
   end
   local job, rerr
   while true do
@@ -136,17 +163,20 @@ function Client:submit(params, opts)
   end
   if not job then
     if ticket then queue:release(ticket) end
+    self._ledger:release(reserved)
     return nil, self:_api_error(rerr)
   end
   local id = id_string(job.JobId)
   if not id then                                  -- none, or 1e400 (never "inf"), 2.5, a table
     if ticket then queue:release(ticket) end
+    self._ledger:release(reserved)
     return nil, self:_error { kind = "decode", code = "NO_JOB_ID", request_id = job.RequestId,
       message = "the submit response has no JobId (a string or a whole number)" }
   end
   job.JobId = id
   job.kind = kind
   if ticket then queue:hold(ticket, job) end
+  self._ledger:submitted(id, est, reserved)
   return job
 end
 
@@ -171,7 +201,7 @@ function Client:query(job, opts)
   end
   res.kind = kind
   if res.JobId == nil then res.JobId = id end
-  if res.Status == "DONE" or res.Status == "FAIL" then self:_job_ended(id) end
+  if res.Status == "DONE" or res.Status == "FAIL" then self:_job_ended(id, res) end
   return res
 end
 
@@ -237,7 +267,7 @@ function Client:wait(job, opts)
         end
       end
     end
-    if status == "DONE" or status == "FAIL" then self:_job_ended(id) end
+    if status == "DONE" or status == "FAIL" then self:_job_ended(id, res, status) end
     if status == "DONE" then return res end
     if status == "FAIL" then
       local code = res.ErrorCode ~= "" and res.ErrorCode or "FAIL"
@@ -314,12 +344,34 @@ function Client:convert(params)
   if type(params) ~= "table" then error("hy3d convert: expects { File3D = url, Format = ... }", 2) end
   local err = self:_no_key() or self:_needs_api3("convert")
   if err then return nil, err end
-  return self:call("Convert3DFormat", params)
+  local reserved, est = self:_reserve(params, "convert")
+  if not reserved then return nil, est end
+  local res
+  res, err = self:call("Convert3DFormat", params)
+  if not res then
+    self._ledger:release(reserved)
+    return nil, err
+  end
+  self._ledger:charged(res, est, reserved)
+  return res
+end
+
+--- The credits this client's jobs have cost: each job counted once, when a wait, query or generate
+-- sees it DONE (ResultCreditConsumed where the answer reports it, else the estimate made at submit;
+-- a failed job costs nothing), and Convert3DFormat calls. Returns the total and the breakdown:
+-- reported, estimated, pending (the estimates of jobs submitted and not seen to end), pending_jobs,
+-- jobs, unpriced (jobs neither reported nor priced), max (max_credits) and left (what the budget
+-- has left for new submits).
+-- @treturn number the credits spent
+-- @treturn table reported, estimated, pending, pending_jobs, jobs, unpriced, max, left
+function Client:credits()
+  return self._ledger:summary()
 end
 
 --- Generates a model in one call: submits `params` (a table of API fields, or a prompt string
 -- meaning { Prompt = s }), waits for the job and downloads its files. opts: kind, formats (default
 -- {"GLB"}; {"all"} for a family registered at run time), dir, name, extract (see download_files),
+-- dry_run (the checks and the plan of submit's dry_run, after formats set ResultFormat; nothing sent),
 -- on_submit(job) (called as soon as the JobId exists: record it), on_status(result),
 -- on_progress(done, total, type), interval and timeout (of the wait), max_bytes, download_timeout
 -- (download_files' timeout: bounds the downloads), cache (false: bypass the client's cache_dir).
@@ -329,8 +381,8 @@ end
 -- with no request: then `cached` is true (and job, result come from the entry's manifest).
 -- @param params a prompt string or a table of API fields
 -- @tparam[opt] table opts kind, formats, dir, name, extract, on_submit, on_status, on_progress,
--- interval, timeout, max_bytes, download_timeout, cache
--- @treturn[1] table { job, result, files[, cached] }
+-- interval, timeout, max_bytes, download_timeout, cache, dry_run
+-- @treturn[1] table { job, result, files[, cached] } (with dry_run: submit's plan)
 -- @treturn[2] nil
 -- @treturn[2] Error err
 function Client:generate(params, opts)
@@ -344,6 +396,9 @@ function Client:generate(params, opts)
   if self._validate then
     params, err = families.deliverable(opts.kind or "pro", params, opts.formats or families.default_formats(opts.kind))
     if not params then return nil, self:_error(err) end
+  end
+  if opts.dry_run then                            -- the plan only: no cache, nothing sent
+    return self:submit(params, { kind = opts.kind, dry_run = true })
   end
   local key, cache_err = self:_cache_key(params, opts), nil
   if key then

@@ -11,6 +11,7 @@
 -- @module hy3d
 local core = require "hy3d.core"
 local client = require "hy3d.client"
+local credits = require "hy3d.credits"
 local errors = require "hy3d.error"
 local files = require "hy3d.files"
 local image = require "hy3d.image"
@@ -45,6 +46,8 @@ end
 -- @field null JSON null (lua-cjson's), as decoded answers hold it
 -- @tfield table kinds the job families by name (kinds.register, kinds.list, kinds.get)
 -- @tfield table Error the error module (hy3d.Error)
+-- @tfield table credits the billing module (hy3d.credits): its `table` of prices, changed in place to
+-- change an estimate; of(result) reads the credits a DONE answer reports
 -- @tfield number update_budget the default resume budget of hy3d.update and client:update, in seconds
 -- @table hy3d
 local M = {
@@ -54,6 +57,8 @@ local M = {
   new = client.new,
   kinds = client.kinds,
   Error = errors,
+  credits = credits,
+  estimate = credits.estimate,
   image = image.image,
   views = image.views,
   partial_path = files.partial_path,
@@ -65,6 +70,18 @@ local M = {
 -- @tparam[opt] table opts the options (api_key, base_url, secret_id, secret_key, door, site, timeout, ...)
 -- @treturn Client the client
 -- @function new
+
+--- What a job would cost in credits, by the billing table (hy3d.credits.table, from the reference's
+-- §9 [R]): the total and the details in the shape of the service's ResultCreditDetails, such as
+-- { FaceCount = 10, ["GenerateType-Normal"] = 20, Pbr = 10 }. Sends nothing. An unknown kind, or a
+-- value the table has no price for, is nil and an invalid error (UNKNOWN_KIND, NO_PRICE).
+-- @tparam table params the API fields, as for submit (a prompt string means { Prompt = s })
+-- @tparam[opt] table opts kind (default "pro"), door (default "api3"; "local" costs 0), table
+-- @treturn[1] number the total in credits
+-- @treturn[1] table the details: key -> credits
+-- @treturn[2] nil
+-- @treturn[2] Error err (kind "invalid")
+-- @function estimate
 
 --- Reads a local PNG, JPEG or WebP for ImageBase64, checked against the service's limits
 -- (hy3d.image).

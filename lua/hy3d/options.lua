@@ -1,7 +1,7 @@
 --- hy3d.options: the option defaults and types of hy3d.new and of every method, check_options (a
--- typo is never silent), the credentials and door (options first, then the environment: trimmed,
--- never shorter than MIN_SECRET), URL checks, and hy3d.new's options turned into the settings of a
--- client, its transport and its engine. Depends on hy3d.core (version strings), hy3d.doors,
+-- typo is never silent), max_credits (else HY3D_MAX_CREDITS), the credentials and door (options
+-- first, then the environment: trimmed, never shorter than MIN_SECRET), URL checks, and hy3d.new's
+-- options turned into the settings of a client, its transport and its engine. Depends on hy3d.core (version strings), hy3d.doors,
 -- hy3d.sites (the site's door) and hy3d.validate (loopback).
 local core = require "hy3d.core"
 local doors = require "hy3d.doors"
@@ -36,12 +36,12 @@ local OPTION_TYPES = {
   retry_max = "number", on_retry = "function", retry_submit = "boolean", max_concurrent_jobs = "number",
   validate = "boolean", ca_file = "string", ca_path = "string", insecure = "boolean", allow_http = "boolean",
   log = "function", debug = "boolean", retry_jitter = "function", site = "string", stuck_timeout = "number",
-  sync_generate = "boolean", cache_dir = "string",
+  sync_generate = "boolean", cache_dir = "string", max_credits = "number",
 }
 
 --- The options of each method, by name and type.
 local METHOD_OPTIONS = {
-  submit = { kind = "string" },
+  submit = { kind = "string", dry_run = "boolean" },
   query = { kind = "string" },
   wait = { interval = "number", timeout = "number", on_status = "function", kind = "string" },
   download = { timeout = "number", stall = "number", max_bytes = "number", on_progress = "function",
@@ -51,7 +51,7 @@ local METHOD_OPTIONS = {
   generate = { kind = "string", formats = "table", dir = "string", name = "string", extract = "boolean",
                on_submit = "function", on_status = "function", on_progress = "function",
                interval = "number", timeout = "number", max_bytes = "number", download_timeout = "number",
-               cache = "boolean" },
+               cache = "boolean", dry_run = "boolean" },
 }
 
 local function sorted_keys(t)
@@ -235,6 +235,15 @@ local function settings(opts)
   if mcj ~= nil and (mcj ~= mcj or mcj < 1 or mcj ~= math.floor(mcj)) then
     error("hy3d.new: max_concurrent_jobs must be a whole number >= 1", 3)
   end
+  -- the credits budget (hy3d.credits): the option, else HY3D_MAX_CREDITS
+  local max_credits, mc_by = opts.max_credits, "max_credits"
+  if max_credits == nil and env("HY3D_MAX_CREDITS") then
+    max_credits, mc_by = tonumber((env("HY3D_MAX_CREDITS"):match("^%s*(.-)%s*$"))), "HY3D_MAX_CREDITS"
+    if not max_credits then error("hy3d.new: HY3D_MAX_CREDITS must be a number of credits >= 0", 3) end
+  end
+  if max_credits ~= nil and (max_credits ~= max_credits or max_credits < 0 or max_credits == math.huge) then
+    error("hy3d.new: " .. mc_by .. " must be a number of credits >= 0", 3)
+  end
   -- a signed door (API 3.0 and its kin) is reached at an `endpoint`, a keyed one at a `base_url`;
   -- the door may bring its own defaults (url, service, version, region), and so may its site
   -- no door named or credentialed: the site's door (API 3.0 off the mainland), for its URL
@@ -272,6 +281,7 @@ local function settings(opts)
     region = region,
     poll_interval = opts.poll_interval or DEFAULTS.poll_interval,
     max_concurrent_jobs = mcj,
+    max_credits = max_credits,
     validate = opts.validate ~= false,
     cache_dir = cache_dir,                        -- generate's result cache (hy3d.cache)
     transport = {

@@ -13,7 +13,7 @@ local M = {}
 -- starts without them and gets only what the test gives.
 M.CLEARED = { "HY3D_API_KEY", "HY3D_BASE_URL", "HY3D_ENDPOINT", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY",
               "TENCENTCLOUD_SESSION_TOKEN", "TENCENTCLOUD_REGION", "HY3D_JOBS_FILE", "XDG_STATE_HOME", "HY3D_DOOR",
-              "HY3D_LANGUAGE", "HY3D_SITE", "HY3D_KINDS", "HY3D_CACHE_DIR" }
+              "HY3D_LANGUAGE", "HY3D_SITE", "HY3D_KINDS", "HY3D_CACHE_DIR", "HY3D_MAX_CREDITS" }
 
 --- Runs fn in this process with io.stdout and io.stderr captured (for the unit specs of the CLI's
 -- modules); returns what fn returned and the two texts. fn's error is raised after both are back.

@@ -59,9 +59,11 @@
 ---@field stuck_timeout? number local door: seconds a job may keep one status (default 900)
 ---@field sync_generate? boolean local door: submit with the synchronous POST /generate
 ---@field cache_dir? string generate's result cache folder (else HY3D_CACHE_DIR; doc/api.md#cache)
+---@field max_credits? number refuse a submit whose estimate would pass this budget (else HY3D_MAX_CREDITS)
 
 ---@class hy3d.SubmitOptions
 ---@field kind? hy3d.Kind the job family (default "pro")
+---@field dry_run? boolean every local check, nothing sent: returns the plan (action, door, params, credits)
 
 ---@class hy3d.QueryOptions
 ---@field kind? hy3d.Kind the family of a bare JobId (default the job's kind, else "pro")
@@ -107,6 +109,27 @@
 ---@field max_bytes? integer each file's limit
 ---@field download_timeout? number seconds bounding the downloads
 ---@field cache? boolean false: bypass the client's cache_dir for this call
+---@field dry_run? boolean the checks and submit's plan, nothing sent
+
+---@class hy3d.EstimateOptions
+---@field kind? hy3d.Kind the job family (default "pro")
+---@field door? hy3d.Door the door (default "api3"; "local" costs 0; tokenhub and mps are not priced)
+---@field table? table prices that replace the built-in ones, family by family (hy3d.credits.table's shape)
+
+---@class hy3d.CreditsSummary
+---@field reported number credits the DONE answers reported (ResultCreditConsumed)
+---@field estimated number credits estimated for finished jobs whose answers report none
+---@field pending number the estimates of jobs submitted and not seen to end
+---@field pending_jobs integer those jobs
+---@field jobs integer jobs seen to finish (and Convert3DFormat calls)
+---@field unpriced integer finished jobs neither reported nor priced
+---@field max? number max_credits
+---@field left? number what the budget has left for new submits
+
+---@class hy3d.CreditsModule
+---@field table table the billing table (families, doors); change it in place to change estimates
+---@field estimate fun(params: string|hy3d.JobParams, opts?: hy3d.EstimateOptions): number?, table|hy3d.Error
+---@field of fun(result: hy3d.Result): number?, table<string, number>? the credits a DONE answer reports
 
 ---@class hy3d.ImageOptions
 ---@field formats? string[] accepted formats ("png", "jpeg", "webp")
@@ -366,6 +389,11 @@ function Client:health() end
 ---@return hy3d.Error? err
 function Client:convert(params) end
 
+---The credits this client's jobs have cost (each counted once, when seen DONE), and the breakdown.
+---@return number spent
+---@return hy3d.CreditsSummary summary
+function Client:credits() end
+
 ---Submits, waits and downloads in one call.
 ---@param params string|hy3d.JobParams a prompt, or a table of API fields
 ---@param opts? hy3d.GenerateOptions
@@ -420,6 +448,7 @@ function Client:close() end
 ---@field null lightuserdata JSON null
 ---@field kinds hy3d.Kinds the job families
 ---@field Error hy3d.ErrorModule the error module
+---@field credits hy3d.CreditsModule the billing table, estimate and of
 ---@field update_budget number the default resume budget of hy3d.update, in seconds
 local hy3d = {}
 
@@ -428,6 +457,14 @@ local hy3d = {}
 ---@param opts? hy3d.Options
 ---@return hy3d.Client
 function hy3d.new(opts) end
+
+---What a job would cost in credits (the billing table, [R]): the total and the details keyed as the
+---service's ResultCreditDetails; nil and an invalid error for a kind or value without a price.
+---@param params string|hy3d.JobParams
+---@param opts? hy3d.EstimateOptions
+---@return number? total
+---@return table<string, number>|hy3d.Error details_or_err
+function hy3d.estimate(params, opts) end
 
 ---`assert` for hy3d's `v | nil, err` returns, the same on every Lua.
 ---@generic T

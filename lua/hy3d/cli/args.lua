@@ -135,6 +135,7 @@ local OPTIONS = {
   ["--no-validate"] = { key = "no_validate", flag = true }, ["--language"] = { key = "language" },
   ["--cache"] = { key = "cache" }, ["--no-cache"] = { key = "no_cache", flag = true },
   ["--older-than"] = { key = "older_than" },
+  ["--max-credits"] = { key = "max_credits" }, ["--dry-run"] = { key = "dry_run", flag = true },
 }
 
 local GROUPS = {
@@ -149,12 +150,13 @@ local GROUPS = {
   list = { "--limit" },
   cache = { "--cache", "--no-cache" },
   cache_admin = { "--cache", "--older-than" },
+  budget = { "--max-credits", "--dry-run" },     -- hy3d.cli.budget
 }
 
 -- The option groups each command takes.
 local COMMANDS = {
-  generate = { "common", "connect", "job", "wait", "save", "cache" },
-  submit = { "common", "connect", "job" },
+  generate = { "common", "connect", "job", "wait", "save", "cache", "budget" },
+  submit = { "common", "connect", "job", "budget" },
   status = { "common", "connect", "kind" },
   wait = { "common", "connect", "kind", "wait" },
   download = { "common", "connect", "kind", "wait", "save" },

@@ -74,7 +74,7 @@ local LUA_WORDS = {
   { "(TENCENTCLOUD_SESSION_TOKEN or token)", "(TENCENTCLOUD_SESSION_TOKEN)" },
   { "set region (or TENCENTCLOUD_REGION)", "pass --region (or set TENCENTCLOUD_REGION)" },
   { ", or pass max_concurrent_jobs so submits queue for a slot", ", then submit again" },
-  { "validate = false", "--no-validate" }, { "allow_http = true", "--allow-http" },
+  { "validate = false", "--no-validate" }, { "max_credits", "--max-credits" }, { "allow_http = true", "--allow-http" },
   { "pass api_key", "set HY3D_API_KEY" }, { "api_key", "HY3D_API_KEY" },
   { "secret_id and secret_key", "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY" },
   { "secret_id", "TENCENTCLOUD_SECRET_ID" }, { "secret_key", "TENCENTCLOUD_SECRET_KEY" },

@@ -9,6 +9,7 @@ local context = require "hy3d.cli.context"
 local cli_kinds = require "hy3d.cli.kinds"
 local cli_params = require "hy3d.cli.params"
 local shared = require "hy3d.cli.cmd.shared"
+local budget = require "hy3d.cli.budget"
 
 local concat = table.concat
 local now = core.now
@@ -31,9 +32,11 @@ recorded before waiting: after Ctrl-C or a timeout, `hy3d download JOBID` picks 
 Without -o the files are named after the prompt (or the image file or URL), else after the
 JobId. With --cache DIR (or HY3D_CACHE_DIR) a request identical to an earlier one is answered
 from the cache: the same files, no request, no credits. The output folder is checked before
-the submit: nothing is billed for files that could not be saved.
+the submit: nothing is billed for files that could not be saved. --dry-run shows what would be
+submitted and its estimate in credits instead.
 
-]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. args.CACHE_HELP .. "\n" .. CONNECT_HELP .. "\n"
+]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. args.CACHE_HELP .. "\n" .. budget.HELP .. "\n"
+  .. CONNECT_HELP .. "\n"
   .. OUTPUT_HELP
 
 local function cmd_generate(ctx, o, pos)
@@ -41,6 +44,7 @@ local function cmd_generate(ctx, o, pos)
   local known, kerr = cli_kinds.job_kind(kind)
   if not known then return ctx:fail(kerr) end
   local ok, err = check_wait_options(o)
+  if ok then ok, err = budget.check(o) end
   if not ok then return ctx:fail(err) end
   if o.cache and o.no_cache then return ctx:fail(usage_error("--cache and --no-cache exclude each other")) end
   local save
@@ -52,11 +56,18 @@ local function cmd_generate(ctx, o, pos)
   ok, err = reconcile(params, save, kind)
   if not ok then return ctx:fail(err) end
   if not save.name then save.name = slug(params.Prompt) or (o.image and image_name(o.image)) or nil end
-  ok, err = check_dir(save.dir)
-  if not ok then return ctx:fail(err) end
+  if not o.dry_run then                           -- a dry run creates nothing
+    ok, err = check_dir(save.dir)
+    if not ok then return ctx:fail(err) end
+  end
   local client
   client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
   if not client then return ctx:fail(err) end
+  if o.dry_run then
+    local plan, perr = client:generate(params, { kind = kind, formats = save.formats, dry_run = true })
+    if not plan then return ctx:fail(perr) end
+    return budget.report(ctx, plan, client)
+  end
   ctx.t0 = now()
   ctx:start_clock(o)
   local res, gerr = ctx:drive(function()

@@ -463,7 +463,10 @@ local function result_files(family, p, cfg)
 end
 
 -- Credits per the billing table: total and the ResultCreditDetails map (Pro's keys as in the
--- official example {"FaceCount":10,"GenerateType-Normal":20,"Pbr":10}).
+-- official example {"FaceCount":10,"GenerateType-Normal":20,"Pbr":10}; the other kinds' key is the
+-- family's name [I]). An add-on counts when its field is sent (FaceCount at any value, EnablePBR
+-- true, MultiViewImages non-empty), but not where Pro ignores it (FaceCount with LowPoly, EnablePBR
+-- with Geometry). Kept apart from hy3d.credits (the client's estimate) on purpose: an oracle.
 local PRO_BASE = { Normal = 20, LowPoly = 25, Geometry = 15, Sketch = 25 }
 local FAMILY_CREDITS = { rapid = 15, reduce_face = 50, texture = 30, profile = 30, part = 30, uv = 10,
                          motion = 10, rigging = 10, convert = 5 }
@@ -473,7 +476,7 @@ local function credits(family, p)
   if family == "pro" then
     local gen = p.GenerateType or "Normal"
     details["GenerateType-" .. gen] = PRO_BASE[gen]
-    if p.MultiViewImages then details.MultiViewImages = 10 end
+    if type(p.MultiViewImages) == "table" and next(p.MultiViewImages) then details.MultiViewImages = 10 end
     if p.EnablePBR and gen ~= "Geometry" then details.Pbr = 10 end
     if p.FaceCount and gen ~= "LowPoly" then details.FaceCount = 10 end
     if p.ResultFormat then details.ResultFormat = 5 end

@@ -161,7 +161,10 @@ function Sandbox:query(action, p, door)
   local r = { Status = status, ErrorCode = "", ErrorMessage = "", ResultFile3Ds = EMPTY_ARRAY_MARK }
   if status == "DONE" then
     r.ResultFile3Ds = self:result_files(job)
-    if job.family == "pro" and (door == "api" or door == "gateway" and self.cfg.gateway_credits) then   -- intl: none
+    -- Pro's answers carry the credit fields (reference §5.3); the other kinds document none (all_credits adds
+    -- them, by the same table); the gateway's only with gateway_credits; the intl site's never
+    local credit_door = door == "api" or door == "gateway" and self.cfg.gateway_credits
+    if (job.family == "pro" or self.cfg.all_credits) and credit_door then
       r.ResultCreditConsumed = job.credits
       r.ResultCreditDetails = cjson.encode(job.credit_details)
     end
@@ -181,13 +184,18 @@ end
 -- Convert3DFormat: synchronous; the converted file is served like a job's result.
 function Sandbox:convert(p, door)
   local source = p.File3D
+  local total, details = actions.credits("convert", p)
   local job = { id = self:new_job_id(), family = "convert", action = "Convert3DFormat", created = self:now(),
-                params = p, wait_time = 0, run_time = 0, credits = 5,
+                params = p, wait_time = 0, run_time = 0, credits = total,
                 desc = self.assets:describe { text = "convert:" .. source },
                 results = { { p.Format, actions.FILE_NAMES[p.Format] } } }
   self:store(job)
   self.stats.credits_consumed = self.stats.credits_consumed + job.credits
-  return self:answer({ ResultFile3D = self:file_url(job, actions.FILE_NAMES[p.Format]) }, door)
+  local r = { ResultFile3D = self:file_url(job, actions.FILE_NAMES[p.Format]) }
+  if self.cfg.all_credits and door == "api" then
+    r.ResultCreditConsumed, r.ResultCreditDetails = total, cjson.encode(details)
+  end
+  return self:answer(r, door)
 end
 
 -- Validates and runs one action (both doors end here).

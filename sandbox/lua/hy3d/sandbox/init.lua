@@ -61,6 +61,7 @@ local DEFAULTS = {
   expired_code = "FailedOperation.JobNotFound",   -- answer for unknown or expired JobIds (reference §6 [I])
   result_format = "add",    -- Pro ResultFormat adds a file to OBJ+GLB ("add") or replaces them ("replace")
   gateway_credits = false,  -- gateway queries carry ResultCreditConsumed/Details (one report says not [R])
+  all_credits = false,      -- every kind's DONE answer (and Convert3DFormat's) carries them, not Pro's only
   -- TokenHub: its keys (false: the gateway's); errors at 4xx/5xx; Express's Prompt limit
   tokenhub = { keys = false, http_status = true, express_prompt_chars = 1024 },
   ranges = true,            -- file URLs and /_sandbox/blob honour Range (false: always 200, no Accept-Ranges)

@@ -45,6 +45,7 @@ usage: hy3d-sandbox [options]
   --envelope MODE        gateway bodies: wrapped (default) or flat
   --result-format MODE   Pro ResultFormat adds a file (add, default) or replaces OBJ+GLB (replace)
   --gateway-credits      include credit fields in gateway query answers
+  --all-credits          credit fields in every kind's DONE answer and Convert3DFormat's, not Pro's only
   --no-ranges            ignore Range on result files and /_sandbox/blob: always 200 with the whole
                          body and no Accept-Ranges (a host without range support). By default they
                          answer like COS: ETag, Accept-Ranges, 206 for one byte range, 416 past the end
@@ -149,6 +150,9 @@ local function parse_args(argv, getenv)
       i = i - 1
     elseif a == "--gateway-credits" then
       cfg.gateway_credits = true
+      i = i - 1
+    elseif a == "--all-credits" then
+      cfg.all_credits = true
       i = i - 1
     elseif a == "--no-ranges" then
       cfg.ranges = false
