@@ -147,6 +147,7 @@ local COMMANDS = {
   wait = { "common", "connect", "kind", "wait" },
   download = { "common", "connect", "kind", "wait", "save" },
   jobs = { "common", "list" },
+  doctor = { "common", "connect" },
 }
 
 local function allowed(cmd)

@@ -27,7 +27,7 @@ local M = {}
 M.EXIT = EXIT
 
 -- The commands in the order `hy3d --help` lists them; each is hy3d.cli.cmd.<name>.
-local NAMES = { "generate", "submit", "status", "wait", "download", "jobs", "sandbox" }
+local NAMES = { "generate", "submit", "status", "wait", "download", "jobs", "doctor", "sandbox" }
 local COMMANDS, USAGE = {}, {}
 for _, name in ipairs(NAMES) do
   COMMANDS[name] = require("hy3d.cli.cmd." .. name)
@@ -46,6 +46,7 @@ commands:
   wait JOBID             wait until a job is DONE or FAIL
   download JOBID         wait for a job if need be, then download its files
   jobs                   list the local record of jobs
+  doctor                 check the setup: credentials, door, clock, CA, proxy, account
   sandbox [ARGS]         run hy3d-sandbox, the offline emulator (needs Lua 5.3+)
   help [COMMAND]         this text, or a command's
 
@@ -101,7 +102,7 @@ local function run(ctx, argv)
   end
   local cmd = argv[i]
   if cmd == nil then
-    io.stderr:write("hy3d: give a command: generate, submit, status, wait, download, jobs, sandbox or help "
+    io.stderr:write("hy3d: give a command: generate, submit, status, wait, download, jobs, doctor, sandbox or help "
       .. "(see `hy3d --help`)\n")
     return EXIT.usage
   end
