@@ -255,8 +255,8 @@ local function check_ca(r, ctx, url)
       EXIT.network, extra)
   elseif #ignored > 0 and file then
     r:add("ca", "warn", message .. "; " .. table.concat(ignored, ", ") .. " point elsewhere: hy3d "
-      .. "(libcurl's library) does not read them", "put the certificate in " .. file .. " (update-ca-certificates), or unset the variable",
-      nil, extra)
+      .. "(libcurl's library) does not read them",
+      "put the certificate in " .. file .. " (update-ca-certificates), or unset the variable", nil, extra)
   else
     r:add("ca", "ok", message, nil, nil, extra)
   end
