@@ -1,5 +1,5 @@
 --- hy3d.cli: the `hy3d` command (bin/hy3d): generate, submit, status, wait, download, jobs,
--- sandbox. main(argv [, env]) returns the exit code; output goes to io.stdout and io.stderr.
+-- doctor, sandbox. main(argv [, env]) returns the exit code; output goes to io.stdout and io.stderr.
 -- On a terminal it draws a live status line and download bars on stderr; otherwise (or with
 -- --json) it writes one JSON object per line on stdout. Every job it submits is recorded
 -- (hy3d.jobs) before it waits, so neither a crash nor Ctrl-C loses a JobId. No secret reaches
