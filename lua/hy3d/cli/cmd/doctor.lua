@@ -268,7 +268,7 @@ local function check_clock(r, client, signs)
   local date = tr and tr.last_date
   local server = date and http_date(date)
   if not server then
-    r:add("clock", "warn", "the server sent no Date header: the clock was not compared", nil)
+    r:add("clock", "warn", "no Date header from the server (no answer, or none sent): the clock was not compared", nil)
     return nil
   end
   local skew = server - tr.last_date_at                    -- seconds the server is ahead of this machine
@@ -293,6 +293,7 @@ local function other_client(ctx, o, door, site)
   local o2 = {}
   for k, v in pairs(o) do o2[k] = v end
   o2.door, o2.site = door, site
+  if o2.retries ~= nil then o2.retries = ("%d"):format(o2.retries) end   -- parsed once already: text again
   local shadow = setmetatable({ client = false }, { __index = ctx })
   local ok, client = pcall(ctx.connect, shadow, o2, "pro", nil, nil)
   if ok and client then return client end
@@ -404,6 +405,7 @@ end
 local function cmd_doctor(ctx, o, pos)
   if #pos > 0 then return ctx:fail(exit.usage_error("takes no arguments")) end
   local r = setmetatable({ ctx = ctx, checks = {} }, Report)
+  if o.retries == nil then o.retries = "1" end     -- a check, not a job: one retry, then the answer
   check_versions(r)
   local client, err = ctx:connect(o, nil, nil, nil)
   if not client then
