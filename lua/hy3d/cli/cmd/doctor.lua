@@ -311,7 +311,7 @@ end
 
 local function check_account(r, ctx, o, client)
   local door, site = ctx.door, ctx.site
-  local url = client.base_url
+  local url = without_userinfo(tostring(client.base_url))
   if door == "local" then
     local res, err = ctx:drive(function() return client:health() end)
     if res then
@@ -411,9 +411,9 @@ local function cmd_doctor(ctx, o, pos)
   if not client then
     local e = exit.translate(err, ctx.door, ctx.language)
     local code = exit.exit_code(e)
-    r:add("credentials", "fail", errors.text(e.message), code == EXIT.usage and "see `hy3d doctor --help`"
-      or "set HY3D_API_KEY (the gateway) or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (API 3.0)", code,
-      { code = e.code })
+    local fix = e.code == "NO_CREDENTIALS" and "set HY3D_API_KEY (the gateway) or TENCENTCLOUD_SECRET_ID and "
+      .. "TENCENTCLOUD_SECRET_KEY (API 3.0)" or nil                -- the other messages say what to change
+    r:add("credentials", "fail", errors.text(e.message), fix, code, { code = e.code })
     check_ca(r, ctx, nil)
     check_proxy(r, ctx, nil)
     return r:finish()
@@ -421,9 +421,9 @@ local function cmd_doctor(ctx, o, pos)
   local door = ctx.door
   r:add("credentials", "ok", ("%s: %s"):format(DOOR_WORDS[door] or door, credential_words(o, door)), nil, nil,
     { door = door })
+  local url = without_userinfo(tostring(client.base_url))          -- a URL may carry a user and password
   r:add("door", "ok", ("%s, site %s, at %s (door: %s; site: %s)"):format(DOOR_WORDS[door] or door, ctx.site,
-    tostring(client.base_url), ctx.door_why, ctx.site_why), nil, nil,
-    { door = door, site = ctx.site, url = client.base_url })
+    url, ctx.door_why, ctx.site_why), nil, nil, { door = door, site = ctx.site, url = url })
   check_ca(r, ctx, client.base_url)
   check_proxy(r, ctx, client.base_url)
   check_account(r, ctx, o, client)
