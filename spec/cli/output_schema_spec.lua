@@ -11,6 +11,39 @@ local q = sandbox.shell_quote
 
 local SANDBOX_RUNS = _VERSION ~= "Lua 5.1" and _VERSION ~= "Lua 5.2" and not rawget(_G, "jit")
 
+describe("the recover command of an error", function()
+  local context = require "hy3d.cli.context"
+  local EXIT = require("hy3d.cli.exit").EXIT
+
+  local function ctx(fields)
+    local c = context.new {}
+    for k, v in pairs(fields) do c[k] = v end
+    return c
+  end
+
+  it("names the command that carries on, per command, quoting for the shell", function()
+    assert.equal("hy3d download 42", ctx({ cmd = "generate" }):recover_command(EXIT.network, "42"))
+    assert.equal("hy3d download 42", ctx({ cmd = "download" }):recover_command(EXIT.timeout, "42"))
+    assert.equal("hy3d wait 42", ctx({ cmd = "wait" }):recover_command(EXIT.timeout, "42"))
+    assert.equal("hy3d status 42", ctx({ cmd = "status" }):recover_command(EXIT.network, "42"))
+    assert.equal("hy3d wait 'a b' --kind rapid --jobs-file '/tmp/it'\\''s.jsonl'",
+      ctx({ cmd = "wait", kind = "rapid", kind_given = true, jobs_file = "/tmp/it's.jsonl" })
+        :recover_command(EXIT.interrupted, "a b"))
+  end)
+
+  it("has none where no command mends it, and takes a command's own", function()
+    for _, code in ipairs { EXIT.failed, EXIT.usage, EXIT.auth, EXIT.internal } do
+      assert.is_nil(ctx({ cmd = "generate" }):recover_command(code, "42"))
+    end
+    assert.is_nil(ctx({ cmd = "generate" }):recover_command(EXIT.api, "42", { code = "FailedOperation.JobNotFound" }))
+    assert.equal("hy3d download 42", ctx({ cmd = "generate" }):recover_command(EXIT.api, "42", { retryable = true }))
+    assert.is_nil(ctx({ cmd = "generate" }):recover_command(EXIT.network, nil), "no JobId yet: nothing to carry on")
+    assert.is_nil(ctx({ cmd = "jobs" }):recover_command(EXIT.io, "42"), "a command without a recover verb")
+    assert.equal("hy3d batch list.txt", ctx({ cmd = "batch", recover = "hy3d batch list.txt" })
+      :recover_command(EXIT.network, nil))
+  end)
+end)
+
 if not SANDBOX_RUNS then
   pending("machine output against the sandbox: hy3d-sandbox needs Lua 5.3+ (this suite runs on " .. _VERSION .. ")")
   return

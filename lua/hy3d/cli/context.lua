@@ -100,22 +100,26 @@ local function shell_word(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
+-- The command that carries on after a failure of each command with a JobId (another command sets
+-- ctx.recover, a whole command line, if it has one).
+local RECOVER_VERB = { generate = "download", download = "download", wait = "wait", status = "status", submit = "wait" }
+
 -- The command that carries on after a failure of this run (the "recover" field of its error
 -- event), or nil when nothing would (the job FAILed; usage, credentials; an API error that is not
 -- retryable, such as an unknown JobId): `hy3d download ID` once the job is DONE or when the command
 -- fetches files, `hy3d wait ID` after `hy3d wait`, `hy3d status ID` after `hy3d status`. It keeps
 -- --kind and --jobs-file when they were given (the record holds the rest: door, site, folder).
 function Ctx:recover_command(code, job_id, err)
-  if not job_id or code == EXIT.failed or code == EXIT.usage or code == EXIT.auth or code == EXIT.internal then
+  if not (job_id or self.recover) or code == EXIT.failed or code == EXIT.usage or code == EXIT.auth
+      or code == EXIT.internal then
     return nil
   end
   if code == EXIT.api and not (type(err) == "table" and err.retryable) then
     return nil                                    -- an API error about the job (unknown, expired) stays
   end
-  local verb = "download"
-  if self.cmd == "wait" and self.phase ~= "download" then verb = "wait" end
-  if self.cmd == "status" then verb = "status" end
-  if self.cmd == "submit" then verb = "wait" end
+  if self.recover then return self.recover end   -- a command's own (e.g. one that resumes a whole run)
+  local verb = RECOVER_VERB[self.cmd or ""]
+  if not verb then return nil end
   local words = { "hy3d", verb, shell_word(job_id) }
   if self.kind_given and self.kind then words[#words + 1] = "--kind " .. shell_word(self.kind) end
   if self.jobs_file then words[#words + 1] = "--jobs-file " .. shell_word(self.jobs_file) end
