@@ -81,6 +81,7 @@ build = {
     ["hy3d.cli.cmd.download"] = "lua/hy3d/cli/cmd/download.lua",
     ["hy3d.cli.cmd.generate"] = "lua/hy3d/cli/cmd/generate.lua",
     ["hy3d.cli.cmd.jobs"] = "lua/hy3d/cli/cmd/jobs.lua",
+    ["hy3d.cli.cmd.doctor"] = "lua/hy3d/cli/cmd/doctor.lua",
     ["hy3d.cli.cmd.sandbox"] = "lua/hy3d/cli/cmd/sandbox.lua",
     ["hy3d.cli.cmd.shared"] = "lua/hy3d/cli/cmd/shared.lua",
     ["hy3d.cli.cmd.status"] = "lua/hy3d/cli/cmd/status.lua",

@@ -19,6 +19,24 @@ static int hy3d_curl_ready = 0;
 static char hy3d_curl_version[64];
 static unsigned int hy3d_curl_num = 0;
 static int hy3d_curl_has_ssl = 0;
+static char hy3d_curl_ssl_version[64];        /* libcurl's TLS backend and its version ("OpenSSL/3.0.x") */
+static char hy3d_curl_cainfo[512];            /* libcurl's built-in CA bundle and path ("" when none) */
+static char hy3d_curl_capath[512];
+
+/* The CA file and directory libcurl uses when none is set (CURLINFO_CAINFO/CAPATH, libcurl 7.84+). */
+static void read_ca_defaults(void) {
+#if HY3D_CURL_GE(7, 84, 0)
+  CURL *e = curl_easy_init();
+  char *v = NULL;
+  if (e == NULL) return;
+  if (curl_easy_getinfo(e, CURLINFO_CAINFO, &v) == CURLE_OK && v != NULL)
+    snprintf(hy3d_curl_cainfo, sizeof hy3d_curl_cainfo, "%s", v);
+  v = NULL;
+  if (curl_easy_getinfo(e, CURLINFO_CAPATH, &v) == CURLE_OK && v != NULL)
+    snprintf(hy3d_curl_capath, sizeof hy3d_curl_capath, "%s", v);
+  curl_easy_cleanup(e);
+#endif
+}
 
 /* core.now() -> seconds on a monotonic clock */
 static int core_now(lua_State *L) {
@@ -58,6 +76,8 @@ HY3D_API int luaopen_hy3d_core(lua_State *L) {
     snprintf(hy3d_curl_version, sizeof hy3d_curl_version, "%s", info->version);
     hy3d_curl_num = info->version_num;
     hy3d_curl_has_ssl = (info->features & CURL_VERSION_SSL) != 0;
+    snprintf(hy3d_curl_ssl_version, sizeof hy3d_curl_ssl_version, "%s", info->ssl_version ? info->ssl_version : "");
+    read_ca_defaults();
     hy3d_curl_ready = 1;
   }
   if (hy3d_curl_num < 0x074200)                 /* curl_multi_poll */
@@ -84,5 +104,11 @@ HY3D_API int luaopen_hy3d_core(lua_State *L) {
   lua_setfield(L, -2, "curl_version");
   lua_pushboolean(L, hy3d_curl_has_ssl);
   lua_setfield(L, -2, "curl_ssl");
+  lua_pushstring(L, hy3d_curl_ssl_version);
+  lua_setfield(L, -2, "curl_ssl_version");
+  lua_pushstring(L, hy3d_curl_cainfo);
+  lua_setfield(L, -2, "curl_cainfo");
+  lua_pushstring(L, hy3d_curl_capath);
+  lua_setfield(L, -2, "curl_capath");
   return 1;
 }

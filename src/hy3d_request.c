@@ -111,6 +111,29 @@ static int request_progress(lua_State *L) {
   return 2;
 }
 
+/*
+ * req:header(name) -> string | nil. The value of a header of the last response received (after
+ * redirects), by name in any case: a generic HTTP read (the client reads the server's Date), no
+ * name is known here. nil when absent, before the response, or with a libcurl older than 7.84.
+ */
+static int request_header(lua_State *L) {
+  hy3d_request *r = hy3d_checkrequest(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+#if HY3D_CURL_GE(7, 84, 0)
+  struct curl_header *h = NULL;
+  if (r->easy != NULL && r->state == HY3D_REQ_DONE &&
+      curl_easy_header(r->easy, name, 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h != NULL && h->value != NULL) {
+    lua_pushstring(L, h->value);
+    return 1;
+  }
+#else
+  (void)r;
+  (void)name;
+#endif
+  lua_pushnil(L);
+  return 1;
+}
+
 /* req:close(), __gc, __close: cancel if running, free everything. Returns true. */
 static int request_close(lua_State *L) {
   hy3d_request *r = hy3d_checkrequest(L, 1);
@@ -131,6 +154,7 @@ static const luaL_Reg request_methods[] = {
   {"done", request_done},
   {"result", request_result},
   {"progress", request_progress},
+  {"header", request_header},
   {"close", request_close},
   {NULL, NULL}
 };

@@ -179,6 +179,10 @@ function Transport:settle(req)
   else
     eng:wait(req)
   end
+  -- the server's clock as its last answer said (hy3d doctor's skew check): the Date header
+  -- and when it arrived (wall clock)
+  local date = req.header and req:header("Date")
+  if date then self.last_date, self.last_date_at = date, os.time() end
   return closing(req, req:result())
 end
 

@@ -182,8 +182,8 @@ describe("hy3d command", function()
       end
       assert.equal("DONE", statuses[#statuses].status)
       local file = of(list, "file")[1]
-      assert.same({ event = "file", job_id = sub.job_id, type = "GLB", path = "a-wooden-chair.glb", bytes = file.bytes },
-        file)
+      assert.same({ schema = 1, event = "file", job_id = sub.job_id, type = "GLB", path = "a-wooden-chair.glb",
+                    bytes = file.bytes }, file)
       local glb = assert(sandbox.read_file(cwd .. "/a-wooden-chair.glb"))
       assert.equal("glTF", glb:sub(1, 4))
       assert.equal(#glb, file.bytes)

@@ -26,6 +26,10 @@ describe("hy3d.core", function()
   it("reports its version and libcurl's", function()
     assert.equal("0.4.0", core._VERSION)   -- HY3D_VERSION (spec/tooling/version_spec.lua checks every part)
     assert.matches("^%d+%.%d+%.%d+", core.curl_version)
+    assert.equal("string", type(core.curl_ssl_version))     -- "OpenSSL/3.0.x" ("" without TLS)
+    if core.curl_ssl then assert.matches("%S", core.curl_ssl_version) end
+    assert.equal("string", type(core.curl_cainfo))          -- libcurl's built-in CA file ("" when none)
+    assert.equal("string", type(core.curl_capath))
   end)
 
   it("has a monotonic clock that moves forward", function()
@@ -151,6 +155,21 @@ describe("hy3d.core", function()
         req:close()
         return res, err
       end
+
+      it("reads a response header by name, in any case, once the response is in", function()
+        local e = engine()
+        local req = assert(query(e, "1"))
+        assert.is_nil(req:header("Date"), "nothing before the response")
+        assert.is_true(e:wait(req, 5))
+        local date = req:header("date")
+        assert.matches("^%a%a%a, %d%d %a%a%a %d%d%d%d %d%d:%d%d:%d%d GMT$", date)
+        assert.equal(date, req:header("DATE"))
+        assert.equal("hy3d-sandbox", req:header("Server"))
+        assert.is_nil(req:header("X-Not-There"))
+        assert.has_error(function() req:header() end)
+        req:close()
+        e:close()
+      end)
 
       it("does not block when asked to wait 0 seconds", function()
         sb:fault { route = "query", action = "delay", delay = 1.0 }

@@ -162,6 +162,7 @@ local COMMANDS = {
   download = { "common", "connect", "kind", "wait", "save" },
   jobs = { "common", "list" },
   cache = { "common", "cache_admin" },
+  doctor = { "common", "connect" },
 }
 
 local function allowed(cmd)

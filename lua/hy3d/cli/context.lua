@@ -93,8 +93,41 @@ end
 
 -- ===== errors =====
 
--- Reports an error (stderr, and an "error" event in JSON mode) with a hint, and returns the
--- exit code.
+-- A word for a shell: as it is when it is plain, else in single quotes.
+local function shell_word(s)
+  s = tostring(s)
+  if s:match("^[%w%._/:@%%+=,-]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- The command that carries on after a failure of each command with a JobId (another command sets
+-- ctx.recover, a whole command line, if it has one).
+local RECOVER_VERB = { generate = "download", download = "download", wait = "wait", status = "status", submit = "wait" }
+
+-- The command that carries on after a failure of this run (the "recover" field of its error
+-- event), or nil when nothing would (the job FAILed; usage, credentials; an API error that is not
+-- retryable, such as an unknown JobId): `hy3d download ID` once the job is DONE or when the command
+-- fetches files, `hy3d wait ID` after `hy3d wait`, `hy3d status ID` after `hy3d status`. It keeps
+-- --kind and --jobs-file when they were given (the record holds the rest: door, site, folder).
+function Ctx:recover_command(code, job_id, err)
+  if not (job_id or self.recover) or code == EXIT.failed or code == EXIT.usage or code == EXIT.auth
+      or code == EXIT.internal then
+    return nil
+  end
+  if code == EXIT.api and not (type(err) == "table" and err.retryable) then
+    return nil                                    -- an API error about the job (unknown, expired) stays
+  end
+  if self.recover then return self.recover end   -- a command's own (e.g. one that resumes a whole run)
+  local verb = RECOVER_VERB[self.cmd or ""]
+  if not verb then return nil end
+  local words = { "hy3d", verb, shell_word(job_id) }
+  if self.kind_given and self.kind then words[#words + 1] = "--kind " .. shell_word(self.kind) end
+  if self.jobs_file then words[#words + 1] = "--jobs-file " .. shell_word(self.jobs_file) end
+  return table.concat(words, " ")
+end
+
+-- Reports an error (stderr, and an "error" event in JSON mode, with the command that recovers)
+-- with a hint, and returns the exit code.
 function Ctx:fail(err)
   err = translate(err, self.door, self.language)
   local code = exit_code(err, self.phase)
@@ -103,7 +136,8 @@ function Ctx:fail(err)
   if self.live then self:settle() end
   if self.json and err.kind ~= "usage" then
     self:emit { event = "error", kind = err.kind, code = err.code, message = err.message, job_id = job_id,
-                http_status = err.http_status, request_id = err.request_id, exit = code }
+                http_status = err.http_status, request_id = err.request_id, exit = code,
+                recover = self:recover_command(code, job_id, err) }
   end
   if err.kind == "usage" then
     self:err(("hy3d%s: %s (see `hy3d%s --help`)\n"):format(self.cmd and (" " .. self.cmd) or "", err.message,
@@ -158,7 +192,7 @@ function Ctx:interrupted()
   end
   if self.json then
     self:emit { event = "error", kind = "interrupted", code = "INTERRUPTED", message = message, job_id = id,
-                exit = EXIT.interrupted }
+                exit = EXIT.interrupted, recover = self:recover_command(EXIT.interrupted, id) }
   end
   self:err("hy3d: " .. message .. "\n")
   return EXIT.interrupted

@@ -98,8 +98,15 @@ function Output:err(s)
   io.stderr:flush()
 end
 
--- A JSON line on stdout (JSON mode).
+-- The version of the JSON lines' schema (doc/cli.md, "Machine output"): every line carries it
+-- as "schema". It goes up only when a stable field changes meaning or goes away; a new event or
+-- field does not change it.
+local SCHEMA = 1
+M.SCHEMA = SCHEMA
+
+-- A JSON line on stdout (JSON mode), with the schema version.
 function Output:emit(t)
+  t.schema = SCHEMA
   errors.redact_all(t, self.secrets)              -- before encoding: JSON may escape a secret ("\/")
   local line, err = core.encode(t)
   if not line then line = core.encode { event = "error", kind = "internal", message = "cannot encode: " .. tostring(err) } end

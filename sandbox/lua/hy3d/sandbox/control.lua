@@ -94,7 +94,8 @@ end
 local CONFIG_KEYS = {
   wait_time = "number", run_time = "number", envelope = "string", concurrency = "table", slot_cooldown = "number",
   rate_limit = "number", url_ttl = "number", job_ttl = "number", expired_code = "string", result_format = "string",
-  gateway_credits = "boolean", all_credits = "boolean", max_skew = "number", regions = "table", ranges = "boolean",
+  gateway_credits = "boolean", all_credits = "boolean", max_skew = "number", clock_offset = "number", regions = "table",
+  ranges = "boolean",
   tokenhub = "table",
   intl_regions = "table", intl_on_mainland_code = "string", mainland_on_intl_code = "string",
   selfhosted = "string", selfhosted_busy = "number", selfhosted_stuck = "boolean", selfhosted_answer = "string",

@@ -298,7 +298,7 @@ function Sandbox:api_preflight(req, entry, site)
   end
   local own, foreign = site.own(self.cfg) or {}, site.foreign(self.cfg) or {}
   local secret_id, code, message = tc3.verify(req, both(own, foreign), { max_skew = self.cfg.max_skew,
-                                                                          service = site.service })
+                                                                          service = site.service, now = self:wall_clock() })
   if not secret_id then
     local parsed = req.headers.authorization and tc3.parse(req.headers.authorization)
     entry.secret_id = parsed and parsed.secret_id

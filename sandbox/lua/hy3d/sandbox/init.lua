@@ -66,6 +66,8 @@ local DEFAULTS = {
   tokenhub = { keys = false, http_status = true, express_prompt_chars = 1024 },
   ranges = true,            -- file URLs and /_sandbox/blob honour Range (false: always 200, no Accept-Ranges)
   max_skew = 300,           -- seconds of clock skew before AuthFailure.SignatureExpire
+  clock_offset = 0,         -- seconds the server's wall clock is ahead of this machine's (negative: behind):
+                            -- its Date header and the TC3 timestamp check (hy3d doctor reports the skew)
   max_body = 10 * 1024 * 1024,   -- request bodies above this get RequestSizeLimitExceeded
   max_faces = 100000,       -- cap on generated triangles (FaceCount is honoured up to this)
   seed = nil,               -- seeds JobIds, RequestIds and probabilistic faults
@@ -93,7 +95,24 @@ for _, part in ipairs { store, doors, cos, control, tokenhub, families, selfhost
   end
 end
 
+local route
+
+-- Every answer carries a Date header (RFC 9110 IMF-fixdate) from the server's clock: this
+-- machine's moved by the clock_offset option, as a server whose clock is off would send it.
 function Sandbox:handle(req)
+  local res = route(self, req)
+  if type(res) == "table" and res.status and type(res.headers) == "table" and not res.headers.Date then
+    res.headers.Date = os.date("!%a, %d %b %Y %H:%M:%S GMT", self:wall_clock())
+  end
+  return res
+end
+
+--- The server's wall clock (UNIX seconds): os.time() moved by the clock_offset option.
+function Sandbox:wall_clock()
+  return os.time() + math.floor(tonumber(self.cfg.clock_offset) or 0)
+end
+
+route = function(self, req)
   local path = req.path
   if path == "/" and mps.owns(req) then return self:mps(req) end
   if path == "/" and req.headers["x-tc-action"] then return self:api3(req) end

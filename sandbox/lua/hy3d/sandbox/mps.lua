@@ -243,7 +243,8 @@ function Sandbox:mps_preflight(req, entry)
   for _, set in ipairs { self.cfg.secrets or {}, self.cfg.intl_secrets or {} } do
     for id, key in pairs(set) do accounts[id] = key end
   end
-  local secret_id, code, message = tc3.verify(req, accounts, { max_skew = self.cfg.max_skew, service = "mps" })
+  local secret_id, code, message = tc3.verify(req, accounts, { max_skew = self.cfg.max_skew, service = "mps",
+                                                       now = self:wall_clock() })
   if not secret_id then
     local parsed = h.authorization and tc3.parse(h.authorization)
     entry.secret_id = parsed and parsed.secret_id
