@@ -125,6 +125,7 @@ local OPTIONS = {
   ["--limit"] = { key = "limit" },
   ["--door"] = { key = "door" }, ["--site"] = { key = "site" }, ["--allow-http"] = { key = "allow_http", flag = true },
   ["--no-validate"] = { key = "no_validate", flag = true }, ["--language"] = { key = "language" },
+  ["--concurrency"] = { key = "concurrency" },                    -- hy3d batch
 }
 
 local GROUPS = {
@@ -137,6 +138,7 @@ local GROUPS = {
   wait = { "--timeout", "--interval" },
   save = { "-o", "--output", "--format", "--dir", "--extract" },
   list = { "--limit" },
+  batch = { "--kind", "--format", "--dir", "--extract", "--concurrency", "--no-validate" },
 }
 
 -- The option groups each command takes.
@@ -147,6 +149,7 @@ local COMMANDS = {
   wait = { "common", "connect", "kind", "wait" },
   download = { "common", "connect", "kind", "wait", "save" },
   jobs = { "common", "list" },
+  batch = { "common", "connect", "batch", "wait" },
 }
 
 local function allowed(cmd)

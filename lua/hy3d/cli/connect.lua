@@ -211,6 +211,7 @@ function M.connect(self, o, kind, kind_from, rec)
     token = pair and cred.token or nil,
     base_url = not pair and url or nil, endpoint = pair and url or nil,
     region = o.region, max_retries = o.retries, allow_http = o.allow_http or nil,
+    max_concurrent_jobs = o.concurrency,                           -- hy3d batch --concurrency
     language = pair and language or nil,                           -- the gateway has no such choice
     validate = not o.no_validate })
   -- hy3d.new raises a message string; the credentials it checks (length, control characters)
