@@ -373,13 +373,13 @@ function M.run(list, opts)
     local got, derr = client:download_files(res, { formats = opts.formats, dir = files.join(dir, it.name),
                                                    name = it.name, extract = opts.extract, kind = kind })
     if not got then return fail(it, derr, id) end
-    local list, credits = {}, tonumber(res.ResultCreditConsumed)
-    for i, f in ipairs(got) do list[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
-    job.status, job.files, job.credits = "done", list, credits
+    local saved, credits = {}, tonumber(res.ResultCreditConsumed)
+    for i, f in ipairs(got) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
+    job.status, job.files, job.credits = "done", saved, credits
     summary.done = summary.done + 1
     if credits then summary.credits = (summary.credits or 0) + credits end
-    journal_write(journal, { event = "done", key = it.key, job_id = id, files = list, credits = credits })
-    event { event = "done", name = it.name, line = it.line, key = it.key, job_id = id, files = list, credits = credits }
+    journal_write(journal, { event = "done", key = it.key, job_id = id, files = saved, credits = credits })
+    event { event = "done", name = it.name, line = it.line, key = it.key, job_id = id, files = saved, credits = credits }
     if opts.after then opts.after(it, res, got) end
   end
 
