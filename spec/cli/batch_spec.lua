@@ -118,6 +118,34 @@ describe("hy3d batch", function()
     assert.equal(files_before, sb:stats().requests.files)
   end)
 
+  it("Ctrl-C (SIGINT) exits 130 naming the journal; the next run waits for the jobs in flight", function()
+    local w = cli.workdir(dir)
+    write(w .. "/prompts.txt", prompts(6))
+    local jfile = w .. "/out/.hy3d-batch.jsonl"
+    local inner = "echo $$ > pid; exec "
+      .. cli.command("batch prompts.txt --dir out --interval 0.05 --json", env, w):gsub("^cd [^&]+&& ", "")
+    sb:freeze()                                    -- the first three jobs stay in flight
+    os.execute(("cd %s && ( sh -c %s > bg.out 2> bg.err; echo $? > bg.code ) > /dev/null 2>&1 &"):format(q(w), q(inner)))
+    local t0 = os.time()
+    repeat os.execute("sleep 0.02") until count(journal(jfile), "event", "submitted") == 3 or os.time() - t0 > 20
+    os.execute("kill -INT " .. assert(read(w .. "/pid")):match("%d+"))
+    local code
+    repeat
+      os.execute("sleep 0.02")
+      code = tonumber((read(w .. "/bg.code") or ""):match("%d+"))
+    until code or os.time() - t0 > 20
+    assert.equal(130, code)
+    assert.matches("run the same command again", read(w .. "/bg.err"), 1, true)
+    assert.equal("interrupted", of(events(read(w .. "/bg.out")), "error")[1].kind)
+    sb:clock { freeze = false }
+    local out, err
+    code, out, err = hy3d("batch prompts.txt --dir out --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    local summary = of(events(out), "summary")[1]
+    assert.same({ 6, 3 }, { summary.done, summary.resumed })
+    assert.equal(6, submits())
+  end)
+
   it("a job that fails gives exit 1 and its code in the summary; the others are done", function()
     sb:fault { action = "fail", code = "InvalidParameterValue.ImageContent", message = "bad content", count = 1 }
     local w = cli.workdir(dir)

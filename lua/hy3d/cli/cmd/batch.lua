@@ -110,11 +110,21 @@ local function cmd_batch(ctx, o, pos)
         what))
     end
   end
-  local summary, berr = ctx:drive(function()
+  local ran, summary, berr = pcall(ctx.drive, ctx, function()
     return batch.run(items, { client = client, dir = dir, kind = kind, formats = formats,
                               concurrency = o.concurrency, interval = o.interval, timeout = o.timeout,
                               extract = o.extract, on_event = guarded(ctx, on_event) })
   end)
+  if not ran then
+    if not tostring(summary):find("interrupted!", 1, true) then error(summary, 0) end
+    local message = ("interrupted; the jobs submitted go on at the service and %s has their JobIds: run the "
+      .. "same command again to wait for them and go on"):format(ctx:absolute(dir .. "/" .. batch.JOURNAL))
+    if ctx.json then
+      ctx:emit { event = "error", kind = "interrupted", code = "INTERRUPTED", message = message, exit = EXIT.interrupted }
+    end
+    ctx:err("hy3d: " .. message .. "\n")
+    return EXIT.interrupted
+  end
   if not summary then
     if berr and berr.line then return ctx:fail(usage_error(pos[1] .. ": " .. berr.message)) end
     return ctx:fail(berr)
