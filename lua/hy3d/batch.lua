@@ -210,7 +210,7 @@ local function journal_read(path)
       if e.job_id ~= nil then s.job_id = validate.job_id(e.job_id) end
       if e.event == "submitted" then s.status, s.files = "submitted", nil
       elseif e.event == "done" then s.status, s.files = "done", type(e.files) == "table" and e.files or {}
-      elseif e.event == "failed" then s.status, s.code = "failed", e.code end
+      elseif e.event == "failed" then s.status, s.code, s.resubmit = "failed", e.code, e.job_failed == true end
     end
   end
   f:close()
@@ -330,7 +330,7 @@ function M.run(list, opts)
       job.status, job.job_id, job.files, job.skipped = "done", s.job_id, s.files, true
       summary.done, summary.skipped = summary.done + 1, summary.skipped + 1
       event { event = "skipped", name = it.name, line = it.line, key = it.key, job_id = s.job_id, files = s.files }
-    elseif s and s.job_id and s.status ~= "failed" then
+    elseif s and s.job_id and not (s.status == "failed" and s.resubmit) then
       it.resume = s.job_id
       order[#order + 1] = it
     else
@@ -343,7 +343,11 @@ function M.run(list, opts)
     local job = it.job
     job.status, job.job_id, job.code, job.message = "failed", id or job.job_id, e.code or e.kind, e.message
     summary.failed = summary.failed + 1
-    if job.job_id then journal_write(journal, { event = "failed", key = it.key, job_id = job.job_id, code = job.code }) end
+    -- a job that FAILed is submitted again by the next run; any other failure (a timeout, a download) keeps its JobId
+    if job.job_id then
+      journal_write(journal, { event = "failed", key = it.key, job_id = job.job_id, code = job.code,
+                               job_failed = e.kind == "job" or nil })
+    end
     event { event = "failed", name = it.name, line = it.line, key = it.key, job_id = job.job_id, code = job.code,
             kind = e.kind, message = e.message }
   end

@@ -64,6 +64,19 @@ describe("hy3d.batch", function()
     assert.equal(4, requests("submit"))
   end)
 
+  it("a job past its timeout is failed with WAIT_TIMEOUT, and the next call waits for it (no second submit)", function()
+    local client = sb:client { poll_interval = 0.05 }
+    local out = fresh()
+    sb:freeze()
+    local first = hy3d.assert(hy3d.batch({ "a slow chair" }, { client = client, dir = out, timeout = 0.3 }))
+    assert.same({ "failed", "WAIT_TIMEOUT" }, { first.jobs[1].status, first.jobs[1].code })
+    sb:clock { freeze = false }
+    local second = hy3d.assert(hy3d.batch({ "a slow chair" }, { client = client, dir = out }))
+    assert.same({ 1, 1, 0 }, { second.done, second.resumed, second.failed })
+    assert.equal(first.jobs[1].job_id, second.jobs[1].job_id)
+    assert.equal(1, requests("submit"))
+  end)
+
   it("refuses a bad entry before any request, naming it", function()
     local client = sb:client()
     for _, case in ipairs {
@@ -106,6 +119,10 @@ describe("hy3d.batch", function()
     local summary = hy3d.assert(hy3d.batch({ "first", "second" }, { client = client, dir = out, concurrency = 1 }))
     assert.same({ 1, 1 }, { summary.done, summary.failed })
     assert.same({ "failed", "FailedOperation.Generate" }, { summary.jobs[1].status, summary.jobs[1].code })
+    -- a FAILed job is submitted again by the next call; the done one is skipped
+    local again = hy3d.assert(hy3d.batch({ "first", "second" }, { client = client, dir = out, concurrency = 1 }))
+    assert.same({ 2, 1, 0 }, { again.done, again.skipped, again.failed })
+    assert.equal(3, requests("submit"))
     local _, mode = sandbox.run("stat -c %a " .. q(out .. "/.hy3d-batch.jsonl"))
     assert.equal("600", mode:match("%d+"))
     -- every JobId the sandbox gave out is in the journal
@@ -114,6 +131,6 @@ describe("hy3d.batch", function()
       local e = core.decode(line)
       if e.event == "submitted" then ids[#ids + 1] = e.job_id end
     end
-    assert.equal(2, #ids)
+    assert.equal(3, #ids)
   end)
 end)
