@@ -311,6 +311,10 @@ function M.run(list, opts)
       if not ok then return nil, errors.new(merr) end
     end
   end
+  if journal then                                 -- a journal that cannot be written stops the batch before any submit
+    local ok, jerr = core.append_private(journal, "", PRIVATE_FILE)
+    if not ok then return nil, errors.new(jerr) end
+  end
   local state = journal and journal_read(journal) or {}
   local limit = c or DEFAULT_CONCURRENCY[kind] or 1
   if client._slots and client._slots.max < limit then limit = client._slots.max end

@@ -92,6 +92,10 @@ describe("hy3d.batch", function()
       assert.equal(case[2], err.code)
       assert.matches(case[3], err.message, 1, true)
     end
+    -- a journal that cannot be written (here a folder) stops the batch before any submit
+    local summary, err = hy3d.batch({ "ok" }, { client = client, dir = fresh(), journal = dir })
+    assert.is_nil(summary)
+    assert.same({ "io", "WRITE_ERROR" }, { err.kind, err.code })
     assert.equal(0, requests("submit"))
     assert.has_error(function() hy3d.batch({ "x" }, { client = client, concurrency = 0 }) end)
     assert.has_error(function() hy3d.batch({ "x" }, { client = client, formats = { 1 } }) end)

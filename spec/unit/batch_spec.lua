@@ -42,6 +42,14 @@ describe("hy3d.batch.parse", function()
     end
   end)
 
+  it("reads examples/prompts.txt", function()
+    local f = assert(io.open("examples/prompts.txt", "rb"))
+    local items = assert(batch.parse(f:read("*a")))
+    f:close()
+    assert.equal(5, #items)
+    assert.same({ name = "lantern", params = { Prompt = "an old brass lantern", EnablePBR = true }, line = 8 }, items[4])
+  end)
+
   it("says an empty file has no jobs, and raises for a non-string", function()
     local items, err = batch.parse("# only\n\n  \n")
     assert.is_nil(items)
