@@ -241,6 +241,15 @@ end
 
 -- ===== running =====
 
+-- A user's callback: true and what it returned, or nil and a callback error for what it raised (Ctrl-C's
+-- "interrupted!" goes on up).
+local function call_back(code, fn, ...)
+  local ok, a, b = pcall(fn, ...)
+  if ok then return true, a, b end
+  if tostring(a):find("interrupted!", 1, true) then error(a, 0) end
+  return nil, errors.new { kind = "callback", code = code, message = code:lower() .. " raised: " .. tostring(a) }
+end
+
 -- Pauses the calling task (or pumps, outside one) a moment.
 local function pause(seconds)
   if scheduler.current() then
@@ -321,7 +330,12 @@ function M.run(list, opts)
   local t0 = now()
   local summary = { total = #items, done = 0, failed = 0, skipped = 0, resumed = 0, jobs = {} }
   local function event(e)
-    if opts.on_event then opts.on_event(e) end
+    if not opts.on_event then return end
+    local ok, cerr = call_back("ON_EVENT", opts.on_event, e)
+    if not ok then                                -- the jobs go on; the summary says what the callback raised
+      summary.callback_errors = summary.callback_errors or {}
+      summary.callback_errors[#summary.callback_errors + 1] = cerr
+    end
   end
   -- in-flight jobs first: they hold the service's slots, so the pool counts them before any new submit
   local order, later = {}, {}
@@ -343,14 +357,14 @@ function M.run(list, opts)
   end
   for _, it in ipairs(later) do order[#order + 1] = it end
 
-  local function fail(it, e, id)
+  local function fail(it, e, id, after_step)
     local job = it.job
     job.status, job.job_id, job.code, job.message = "failed", id or job.job_id, e.code or e.kind, e.message
     summary.failed = summary.failed + 1
     -- a job that FAILed is submitted again by the next run; any other failure (a timeout, a download) keeps its JobId
     if job.job_id then
       journal_write(journal, { event = "failed", key = it.key, job_id = job.job_id, code = job.code,
-                               job_failed = e.kind == "job" or nil })
+                               job_failed = not after_step and e.kind == "job" or nil })
     end
     event { event = "failed", name = it.name, line = it.line, key = it.key, job_id = job.job_id, code = job.code,
             kind = e.kind, message = e.message }
@@ -364,8 +378,9 @@ function M.run(list, opts)
       event { event = "resumed", name = it.name, line = it.line, key = it.key, job_id = id }
     else
       if opts.before_submit then
-        local ok, berr = opts.before_submit(it)
-        if not ok then return fail(it, berr or invalid("REFUSED", "before_submit refused the job")) end
+        local called, ok, berr = call_back("BEFORE_SUBMIT", opts.before_submit, it)
+        if not called then return fail(it, ok) end
+        if not ok then return fail(it, type(berr) == "table" and berr or invalid("REFUSED", "before_submit refused the job")) end
       end
       local sub, serr = client:submit(it.send, { kind = kind })
       if not sub then return fail(it, serr) end
@@ -388,7 +403,17 @@ function M.run(list, opts)
     if credits then summary.credits = (summary.credits or 0) + credits end
     journal_write(journal, { event = "done", key = it.key, job_id = id, files = saved, credits = credits })
     event { event = "done", name = it.name, line = it.line, key = it.key, job_id = id, files = saved, credits = credits }
-    if opts.after then opts.after(it, res, got) end
+    if opts.after then                            -- the job is done and saved; a failing after step is reported
+      local called, ok, aerr = call_back("AFTER", opts.after, it, res, got)
+      local e = not called and ok or (not ok and aerr ~= nil and (type(aerr) == "table" and aerr
+        or invalid("AFTER", "after: " .. tostring(aerr)))) or nil
+      if e then                                   -- raised, or returned nil, err: the next run tries it again
+        summary.done = summary.done - 1
+        if credits then summary.credits = summary.credits - credits end
+        job.after_error = true
+        return fail(it, e, id, true)
+      end
+    end
   end
 
   local next_i = 0

@@ -102,6 +102,37 @@ describe("hy3d.batch", function()
     assert.has_error(function() hy3d.batch("x", { client = client }) end)
   end)
 
+  it("a callback that raises or an after step that fails is reported; the next call runs that after step again", function()
+    local client = sb:client { poll_interval = 0.05 }
+    local out, calls = fresh(), 0
+    local function after(item)
+      calls = calls + 1
+      if item.name == "b" and calls <= 2 then return nil, { kind = "job", code = "RIG_FAILED", message = "no rig" } end
+    end
+    local list = { { name = "a", params = "a chair" }, { name = "b", params = "a lamp" } }
+    local summary = hy3d.assert(hy3d.batch(list, { client = client, dir = out, concurrency = 1, after = after,
+                                                   on_event = function() error("boom") end }))
+    assert.same({ 1, 1 }, { summary.done, summary.failed })
+    assert.same({ "failed", "RIG_FAILED" }, { summary.jobs[2].status, summary.jobs[2].code })
+    assert.equal("ON_EVENT", summary.callback_errors[1].code)
+    assert.matches("boom", summary.callback_errors[1].message)
+    local again = hy3d.assert(hy3d.batch(list, { client = client, dir = out, after = after }))
+    assert.same({ 2, 1, 1 }, { again.done, again.skipped, again.resumed })
+    assert.equal(3, calls)
+    assert.equal(2, requests("submit"))
+    local raised = hy3d.assert(hy3d.batch({ "x" }, { client = client, dir = fresh(), journal = false,
+                                                      after = function() error("kaput") end }))
+    assert.same({ "failed", "AFTER" }, { raised.jobs[1].status, raised.jobs[1].code })
+  end)
+
+  it("runs inside an hy3d.spawn task, yielding like any call", function()
+    local client = sb:client { poll_interval = 0.05 }
+    local task = hy3d.spawn(function() return hy3d.batch({ "one", "two" }, { client = client, dir = fresh() }) end)
+    assert.is_true(hy3d.run())
+    local summary = task:result()
+    assert.equal(2, summary.done)
+  end)
+
   it("before_submit can refuse an entry: it fails with the refusal's code and is never sent", function()
     local client = sb:client { poll_interval = 0.05 }
     local summary = hy3d.assert(hy3d.batch({ "cheap", "dear" }, {

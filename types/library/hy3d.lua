@@ -212,6 +212,7 @@
 ---@field credits? number the sum of ResultCreditConsumed, when the answers carry it
 ---@field elapsed number seconds
 ---@field jobs hy3d.BatchJob[] one per entry, in the list's order
+---@field callback_errors? hy3d.Error[] what on_event raised (the jobs went on)
 
 ---@class hy3d.BatchOptions
 ---@field client? hy3d.Client the client (default: the default client)
