@@ -20,6 +20,13 @@ local DEFAULT_CONCURRENCY = { pro = 3 }   -- the service's default per family (r
 
 local M = { JOURNAL = JOURNAL }
 
+--- The concurrency of a family's batch by default: the service's default for it (pro 3, others 1).
+-- @tparam string kind the job family
+-- @treturn integer jobs at once
+function M.default_concurrency(kind)
+  return DEFAULT_CONCURRENCY[kind] or 1
+end
+
 local function invalid(code, message, fields)
   local t = { kind = "invalid", code = code, message = message }
   for k, v in pairs(fields or {}) do t[k] = v end
@@ -325,7 +332,7 @@ function M.run(list, opts)
     if not ok then return nil, errors.new(jerr) end
   end
   local state = journal and journal_read(journal) or {}
-  local limit = c or DEFAULT_CONCURRENCY[kind] or 1
+  local limit = c or M.default_concurrency(kind)
   if client._slots and client._slots.max < limit then limit = client._slots.max end
   local t0 = now()
   local summary = { total = #items, done = 0, failed = 0, skipped = 0, resumed = 0, jobs = {} }

@@ -77,6 +77,9 @@ local function cmd_batch(ctx, o, pos)
   local dir = o.dir or "."
   ok, err = cli_params.check_dir(dir)
   if not ok then return ctx:fail(err) end
+  -- the client queues its submits for a slot (max_concurrent_jobs): a submit the service refuses with
+  -- JobNumExceed (another program's jobs hold the account's slots) waits and is tried again
+  o.concurrency = o.concurrency or batch.default_concurrency(kind)
   local client
   client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
   if not client then return ctx:fail(err) end
