@@ -282,8 +282,19 @@ end
 -- @treturn[1] table the summary
 -- @treturn[2] nil
 -- @treturn[2] Error err
+local OPTIONS = { client = "table", dir = "string", kind = "string", formats = "table", journal = "string",
+                  concurrency = "number", interval = "number", timeout = "number", extract = "boolean",
+                  on_event = "function", after = "function", before_submit = "function" }
+
 function M.run(list, opts)
   if type(opts) ~= "table" or type(opts.client) ~= "table" then error("hy3d.batch: opts.client is required", 2) end
+  for key, v in pairs(opts) do
+    local want = OPTIONS[key]
+    if not want then error(("hy3d.batch: unknown option %s"):format(tostring(key)), 2) end
+    if type(v) ~= want and not (key == "journal" and v == false) then
+      error(("hy3d.batch: %s must be a %s%s"):format(key, want, key == "journal" and " or false" or ""), 2)
+    end
+  end
   local client, kind = opts.client, opts.kind or "pro"
   if type(kind) ~= "string" then error("hy3d.batch: kind must be a string", 2) end
   for _, f in ipairs(opts.formats or {}) do
@@ -296,6 +307,8 @@ function M.run(list, opts)
   local items, err = normalize(list, kind)
   if not items then return nil, err end
   local dir = opts.dir or "."
+  local nokey = client:_no_key()
+  if nokey then return nil, nokey end
   local door = client._transport.door_impl
   local k, family = families.resolve(kind, door)
   if not k then return nil, errors.new(family) end
@@ -318,6 +331,8 @@ function M.run(list, opts)
     end
     it.send = params
   end
+  local made, dir_err = files.mkdirs(dir)           -- before any submit: nothing paid for that cannot be saved
+  if not made then return nil, errors.new(dir_err) end
   local journal = opts.journal
   if journal == nil then journal = files.join(dir, JOURNAL) end
   if journal then
