@@ -274,17 +274,20 @@ end
 -- concurrency, interval and timeout (each job's wait), extract, on_event(event) (submitted, resumed, skipped,
 -- done, failed: { event, name, line, key, job_id, code, message, files, credits }), after(item, result, files)
 -- (called when a job is done: the seam of a post-processing chain), before_submit(item) (return nil, err to
--- refuse a submit: the seam of a budget). Returns the summary { total, done, failed, skipped, resumed, credits,
--- elapsed, jobs = { { name, line, status, job_id, code, message, files, credits }, ... } } or nil, err.
+-- refuse a submit: the seam of a budget), cached(item) (return a list of saved files { type, path, bytes } to
+-- count the entry done with no request: the seam of a result cache). Returns the summary { total, done, failed,
+-- skipped, resumed, cached, credits, elapsed, jobs = { { name, line, status, job_id, code, message, files,
+-- credits }, ... } } or nil, err.
 -- @tparam table list the entries
 -- @tparam table opts client, dir, kind, formats, journal, concurrency, interval, timeout, extract, on_event,
--- after, before_submit
+-- after, before_submit, cached
 -- @treturn[1] table the summary
 -- @treturn[2] nil
 -- @treturn[2] Error err
 local OPTIONS = { client = "table", dir = "string", kind = "string", formats = "table", journal = "string",
                   concurrency = "number", interval = "number", timeout = "number", extract = "boolean",
-                  on_event = "function", after = "function", before_submit = "function" }
+                  on_event = "function", after = "function", before_submit = "function",
+                  cached = "function" }
 
 function M.run(list, opts)
   if type(opts) ~= "table" or type(opts.client) ~= "table" then error("hy3d.batch: opts.client is required", 2) end
@@ -399,6 +402,18 @@ function M.run(list, opts)
       summary.resumed = summary.resumed + 1
       event { event = "resumed", name = it.name, line = it.line, key = it.key, job_id = id }
     else
+      if opts.cached then                         -- the seam of a result cache: files with no request at all
+        local called, hit = call_back("CACHED", opts.cached, it)
+        if not called then return fail(it, hit) end
+        if type(hit) == "table" and #hit > 0 then
+          local saved = {}
+          for i, f in ipairs(hit) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
+          job.status, job.files, job.cached = "done", saved, true
+          summary.done, summary.cached = summary.done + 1, (summary.cached or 0) + 1
+          event { event = "cached", name = it.name, line = it.line, key = it.key, files = saved }
+          return
+        end
+      end
       if opts.before_submit then
         local called, ok, berr = call_back("BEFORE_SUBMIT", opts.before_submit, it)
         if not called then return fail(it, ok) end

@@ -286,10 +286,10 @@ end
 -- before it is waited for; a second call with the same list waits for the jobs the journal holds and skips
 -- those whose files are whole, so nothing is submitted twice. Every entry is checked before anything is sent.
 -- opts: client (default: the default client), dir, kind, formats, journal (a path, or false), concurrency,
--- interval, timeout, extract, on_event(event), after(item, result, files), before_submit(item).
+-- interval, timeout, extract, on_event(event), after(item, result, files), before_submit(item), cached(item).
 -- @tparam table list the entries
 -- @tparam[opt] table opts client, dir, kind, formats, journal, concurrency, interval, timeout, extract,
--- on_event, after, before_submit
+-- on_event, after, before_submit, cached
 -- @treturn[1] table the summary: total, done, failed, skipped, resumed, credits, elapsed, jobs
 -- @treturn[2] nil
 -- @treturn[2] Error err (nothing was submitted)

@@ -136,6 +136,19 @@ describe("hy3d.batch", function()
     assert.same({ "failed", "AFTER" }, { raised.jobs[1].status, raised.jobs[1].code })
   end)
 
+  it("cached(item) makes an entry done with no request", function()
+    local client = sb:client { poll_interval = 0.05 }
+    local out = fresh()
+    local glb = sandbox.write_file(out .. "-hit.glb", "glTF")
+    local summary = hy3d.assert(hy3d.batch({ "hit", "miss" }, { client = client, dir = out,
+      cached = function(item)
+        if item.name == "hit" then return { { type = "GLB", path = glb, bytes = 4 } } end
+      end }))
+    assert.same({ 2, 1 }, { summary.done, summary.cached })
+    assert.equal(glb, summary.jobs[1].files[1].path)
+    assert.equal(1, requests("submit"))
+  end)
+
   it("runs inside an hy3d.spawn task, yielding like any call", function()
     local client = sb:client { poll_interval = 0.05 }
     local task = hy3d.spawn(function() return hy3d.batch({ "one", "two" }, { client = client, dir = fresh() }) end)

@@ -183,7 +183,7 @@
 ---@field key string the journal key: name and a hash of kind and params
 
 ---@class hy3d.BatchEvent
----@field event "submitted"|"resumed"|"skipped"|"done"|"failed"
+---@field event "submitted"|"resumed"|"skipped"|"cached"|"done"|"failed"
 ---@field name string
 ---@field line integer
 ---@field key string
@@ -209,6 +209,7 @@
 ---@field failed integer
 ---@field skipped integer done in an earlier run, files whole
 ---@field resumed integer submitted in an earlier run and waited for in this one
+---@field cached? integer done from opts.cached with no request
 ---@field credits? number the sum of ResultCreditConsumed, when the answers carry it
 ---@field elapsed number seconds
 ---@field jobs hy3d.BatchJob[] one per entry, in the list's order
@@ -227,6 +228,7 @@
 ---@field on_event? fun(event: hy3d.BatchEvent)
 ---@field after? fun(item: hy3d.BatchItem, result: hy3d.Result, files: hy3d.SavedFile[]) called when a job is done
 ---@field before_submit? fun(item: hy3d.BatchItem): boolean?, hy3d.Error? return nil, err to refuse a submit
+---@field cached? fun(item: hy3d.BatchItem): hy3d.SavedFile[]? saved files: the entry is done with no request
 
 ---@class hy3d.Error
 ---@field kind hy3d.ErrorKind

@@ -108,7 +108,7 @@ local function cmd_batch(ctx, o, pos)
     elseif not ctx.quiet or e.event == "failed" then
       local what = e.event == "done" and ("%d file%s"):format(#e.files, #e.files == 1 and "" or "s")
         or e.event == "failed" and ("%s: %s"):format(tostring(e.code), tostring(e.message))
-        or e.event == "skipped" and "files already there" or ""
+        or e.event == "skipped" and "files already there" or e.event == "cached" and "from the cache" or ""
       ctx:out(("%-9s line %-4d %-24s %s  %s\n"):format(e.event, e.line, e.name, e.job_id and ("job " .. e.job_id) or "",
         what))
     end
@@ -138,7 +138,7 @@ local function cmd_batch(ctx, o, pos)
   end
   if ctx.json then
     ctx:emit { event = "summary", total = summary.total, done = summary.done, failed = summary.failed,
-               skipped = summary.skipped, resumed = summary.resumed, credits = summary.credits,
+               skipped = summary.skipped, resumed = summary.resumed, cached = summary.cached, credits = summary.credits,
                elapsed = round3(summary.elapsed), failures = #failed > 0 and failed or nil }
   else
     local codes = {}
