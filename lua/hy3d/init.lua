@@ -10,6 +10,7 @@
 -- The tags below are LDoc's (`make doc`); types/ holds the same API for LuaLS and Teal.
 -- @module hy3d
 local core = require "hy3d.core"
+local batch = require "hy3d.batch"
 local client = require "hy3d.client"
 local credits = require "hy3d.credits"
 local errors = require "hy3d.error"
@@ -295,6 +296,26 @@ for _, name in ipairs { "submit", "query", "call", "convert", "wait", "download"
     local c = default()
     return c[name](c, ...)
   end
+end
+
+--- Runs many jobs (hy3d.batch): `list` holds prompt strings or { name =, params = } tables (params: API fields
+-- or a prompt); each job's files go to <dir>/<name>/, each JobId to the journal (<dir>/.hy3d-batch.jsonl, 0600)
+-- before it is waited for; a second call with the same list waits for the jobs the journal holds and skips
+-- those whose files are whole, so nothing is submitted twice. Every entry is checked before anything is sent.
+-- opts: client (default: the default client), dir, kind, formats, journal (a path, or false), concurrency,
+-- interval, timeout, extract, on_event(event), after(item, result, files), before_submit(item), cached(item).
+-- @tparam table list the entries
+-- @tparam[opt] table opts client, dir, kind, formats, journal, concurrency, interval, timeout, extract,
+-- on_event, after, before_submit, cached
+-- @treturn[1] table the summary: total, done, failed, skipped, resumed, credits, elapsed, jobs
+-- @treturn[2] nil
+-- @treturn[2] Error err (nothing was submitted)
+function M.batch(list, opts)
+  if opts ~= nil and type(opts) ~= "table" then error("hy3d.batch: opts must be a table", 2) end
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.client == nil then o.client = default() end
+  return batch.run(list, o)
 end
 
 --- Adds (or with replace = true, replaces) a job family (hy3d.families); a bad registration raises.

@@ -196,6 +196,65 @@
 ---@field result hy3d.Result the final query result
 ---@field files hy3d.SavedFile[] what download_files saved
 
+---@class hy3d.BatchEntry
+---@field name? string the job's name (made safe; default: from the prompt)
+---@field params string|hy3d.JobParams the API fields, or a prompt
+
+---@class hy3d.BatchItem
+---@field name string the safe, unique name: the files go to <dir>/<name>/
+---@field params hy3d.JobParams the API fields
+---@field line integer the line (or the entry's index)
+---@field index integer the entry's index in the list
+---@field key string the journal key: name and a hash of kind and params
+
+---@class hy3d.BatchEvent
+---@field event "submitted"|"resumed"|"skipped"|"cached"|"done"|"failed"
+---@field name string
+---@field line integer
+---@field key string
+---@field job_id? string
+---@field code? string a failure's code
+---@field message? string a failure's message
+---@field files? hy3d.SavedFile[] what was saved (done, skipped)
+---@field credits? number ResultCreditConsumed, when the answer carries it
+
+---@class hy3d.BatchJob
+---@field name string
+---@field line integer
+---@field status "done"|"failed"|"pending"
+---@field job_id? string
+---@field code? string
+---@field message? string
+---@field files? hy3d.SavedFile[]
+---@field credits? number
+
+---@class hy3d.BatchSummary
+---@field total integer
+---@field done integer done, skipped ones included
+---@field failed integer
+---@field skipped integer done in an earlier run, files whole
+---@field resumed integer submitted in an earlier run and waited for in this one
+---@field cached? integer done from opts.cached with no request
+---@field credits? number the sum of ResultCreditConsumed, when the answers carry it
+---@field elapsed number seconds
+---@field jobs hy3d.BatchJob[] one per entry, in the list's order
+---@field callback_errors? hy3d.Error[] what on_event raised (the jobs went on)
+
+---@class hy3d.BatchOptions
+---@field client? hy3d.Client the client (default: the default client)
+---@field dir? string where the files go, <dir>/<name>/ (default ".")
+---@field kind? hy3d.Kind the job family (default "pro")
+---@field formats? hy3d.Format[] File3D types to download (default the family's)
+---@field journal? string|false the journal's path (default <dir>/.hy3d-batch.jsonl; false: none)
+---@field concurrency? integer jobs at once (default pro 3, others 1; at most the client's max_concurrent_jobs)
+---@field interval? number seconds between polls
+---@field timeout? number each job's wait, seconds
+---@field extract? boolean unzip zipped results
+---@field on_event? fun(event: hy3d.BatchEvent)
+---@field after? fun(item: hy3d.BatchItem, result: hy3d.Result, files: hy3d.SavedFile[]) called when a job is done
+---@field before_submit? fun(item: hy3d.BatchItem): boolean?, hy3d.Error? return nil, err to refuse a submit
+---@field cached? fun(item: hy3d.BatchItem): hy3d.SavedFile[]? saved files: the entry is done with no request
+
 ---@class hy3d.Error
 ---@field kind hy3d.ErrorKind
 ---@field code? string|number the API's Code, the CURLE_ name, the HTTP status or hy3d's own code
@@ -589,5 +648,13 @@ function hy3d.download_files(job, opts) end
 ---@return hy3d.Generated? generated
 ---@return hy3d.Error? err
 function hy3d.generate(params, opts) end
+
+---Runs many jobs: every entry checked before anything is sent, each JobId journaled before it is waited for,
+---a second call with the same list resuming without a second submit.
+---@param list (string|hy3d.BatchEntry)[]
+---@param opts? hy3d.BatchOptions
+---@return hy3d.BatchSummary? summary
+---@return hy3d.Error? err
+function hy3d.batch(list, opts) end
 
 return hy3d

@@ -136,6 +136,7 @@ local OPTIONS = {
   ["--cache"] = { key = "cache" }, ["--no-cache"] = { key = "no_cache", flag = true },
   ["--older-than"] = { key = "older_than" },
   ["--max-credits"] = { key = "max_credits" }, ["--dry-run"] = { key = "dry_run", flag = true },
+  ["--concurrency"] = { key = "concurrency" },                    -- hy3d batch
 }
 
 local GROUPS = {
@@ -151,6 +152,7 @@ local GROUPS = {
   cache = { "--cache", "--no-cache" },
   cache_admin = { "--cache", "--older-than" },
   budget = { "--max-credits", "--dry-run" },     -- hy3d.cli.budget
+  batch = { "--kind", "--format", "--dir", "--extract", "--concurrency", "--no-validate" },
 }
 
 -- The option groups each command takes.
@@ -163,6 +165,7 @@ local COMMANDS = {
   jobs = { "common", "list" },
   cache = { "common", "cache_admin" },
   doctor = { "common", "connect" },
+  batch = { "common", "connect", "batch", "wait" },
 }
 
 local function allowed(cmd)

@@ -212,6 +212,7 @@ function M.connect(self, o, kind, kind_from, rec)
     base_url = not pair and url or nil, endpoint = pair and url or nil,
     region = o.region, max_retries = o.retries, allow_http = o.allow_http or nil,
     max_credits = type(o.max_credits) == "number" and o.max_credits or nil,      -- --max-credits (hy3d.cli.budget)
+    max_concurrent_jobs = o.concurrency,                           -- hy3d batch --concurrency
     language = pair and language or nil,                           -- the gateway has no such choice
     validate = not o.no_validate,
     cache_dir = o.cache })                                         -- else HY3D_CACHE_DIR (hy3d.options)

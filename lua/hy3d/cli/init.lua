@@ -1,4 +1,4 @@
---- hy3d.cli: the `hy3d` command (bin/hy3d): generate, submit, status, wait, download, jobs,
+--- hy3d.cli: the `hy3d` command (bin/hy3d): generate, batch, submit, status, wait, download, jobs,
 -- cache, doctor, sandbox. main(argv [, env]) returns the exit code; output goes to io.stdout and io.stderr.
 -- On a terminal it draws a live status line and download bars on stderr; otherwise (or with
 -- --json) it writes one JSON object per line on stdout. Every job it submits is recorded
@@ -27,7 +27,7 @@ local M = {}
 M.EXIT = EXIT
 
 -- The commands in the order `hy3d --help` lists them; each is hy3d.cli.cmd.<name>.
-local NAMES = { "generate", "submit", "status", "wait", "download", "jobs", "cache", "doctor", "sandbox" }
+local NAMES = { "generate", "batch", "submit", "status", "wait", "download", "jobs", "cache", "doctor", "sandbox" }
 local COMMANDS, USAGE = {}, {}
 for _, name in ipairs(NAMES) do
   COMMANDS[name] = require("hy3d.cli.cmd." .. name)
@@ -41,6 +41,7 @@ Generate 3D models with Tencent Hunyuan 3D.
 
 commands:
   generate PROMPT        submit a job, wait for it and download its files
+  batch FILE             run one job per line of FILE (resumable), files in --dir/NAME/
   submit PROMPT          submit a job and print its JobId
   status JOBID           query a job once
   wait JOBID             wait until a job is DONE or FAIL
@@ -103,7 +104,7 @@ local function run(ctx, argv)
   end
   local cmd = argv[i]
   if cmd == nil then
-    io.stderr:write("hy3d: give a command: generate, submit, status, wait, download, jobs, cache, doctor, sandbox or help "
+    io.stderr:write("hy3d: give a command: generate, batch, submit, status, wait, download, jobs, cache, doctor, sandbox or help "
       .. "(see `hy3d --help`)\n")
     return EXIT.usage
   end

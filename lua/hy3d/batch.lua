@@ -1,0 +1,484 @@
+--- hy3d.batch: many jobs from one list (hy3d.batch): names, a private journal of JobIds, a worker pool within the
+-- concurrency, resume without a second submit, and the summary. Also the batch file parser (prompts, JSON lines, CSV).
+-- Every line is checked before anything is sent: one bad line submits nothing. The journal (<dir>/.hy3d-batch.jsonl,
+-- 0600) gets each JobId before its job is waited for, keyed by the line's name and a hash of its kind and params;
+-- a run with the same list waits for jobs the journal holds and skips those whose files are present and whole.
+-- Version-neutral Lua (5.1 to 5.4, LuaJIT).
+local core = require "hy3d.core"
+local errors = require "hy3d.error"
+local families = require "hy3d.families"
+local files = require "hy3d.files"
+local scheduler = require "hy3d.scheduler"
+local validate = require "hy3d.validate"
+
+local now = core.now
+local concat, sort = table.concat, table.sort
+
+local PRIVATE_FILE = 384              -- 0600: the journal
+local JOURNAL = ".hy3d-batch.jsonl"
+local DEFAULT_CONCURRENCY = { pro = 3 }   -- the service's default per family (reference §8): pro 3, others 1
+
+local M = { JOURNAL = JOURNAL }
+
+--- The concurrency of a family's batch by default: the service's default for it (pro 3, others 1).
+-- @tparam string kind the job family
+-- @treturn integer jobs at once
+function M.default_concurrency(kind)
+  return DEFAULT_CONCURRENCY[kind] or 1
+end
+
+local function invalid(code, message, fields)
+  local t = { kind = "invalid", code = code, message = message }
+  for k, v in pairs(fields or {}) do t[k] = v end
+  return errors.new(t)
+end
+
+-- ===== the batch file =====
+
+-- One CSV record of a line (RFC 4180 quoting, "" for a quote; no line breaks inside a field).
+local function csv_fields(line)
+  local out, i, n = {}, 1, #line
+  while true do
+    if line:sub(i, i) == '"' then
+      local buf, j = {}, i + 1
+      while true do
+        local q = line:find('"', j, true)
+        if not q then return nil, "a quoted field is not closed" end
+        buf[#buf + 1] = line:sub(j, q - 1)
+        if line:sub(q + 1, q + 1) == '"' then
+          buf[#buf + 1] = '"'
+          j = q + 2
+        else
+          i = q + 1
+          break
+        end
+      end
+      out[#out + 1] = concat(buf)
+      local c = line:sub(i, i)
+      if c == "," then i = i + 1 elseif i > n then return out else return nil, "text after a quoted field" end
+    else
+      local c = line:find(",", i, true)
+      if not c then
+        out[#out + 1] = line:sub(i)
+        return out
+      end
+      out[#out + 1] = line:sub(i, c - 1)
+      i = c + 1
+    end
+  end
+end
+
+-- A cell read like --param: JSON when it decodes to a number, boolean or table, else the text.
+local function cell_value(s)
+  local ok, v = pcall(core.decode, s)
+  if ok and (type(v) == "number" or type(v) == "boolean" or type(v) == "table") then return v end
+  return s
+end
+
+local function trim(s)
+  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+--- Parses a batch file's text: one prompt per line, or one JSON object of API fields per line ("name" optional),
+-- or CSV with a header row name,prompt[,options][,more columns]. Blank lines and lines starting with # are
+-- skipped. Returns the list of { name =, params =, line = } or nil and an invalid error (code BATCH_LINE,
+-- err.line) naming the first bad line.
+-- @tparam string text the file's contents
+-- @treturn[1] table the items
+-- @treturn[2] nil
+-- @treturn[2] Error err
+function M.parse(text)
+  if type(text) ~= "string" then error("hy3d.batch.parse: expects the file's text", 2) end
+  local items, header, n = {}, nil, 0
+  local function bad(lineno, why)
+    return nil, invalid("BATCH_LINE", ("line %d: %s"):format(lineno, why), { line = lineno })
+  end
+  for raw in (text:gsub("\r\n", "\n") .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    local line = trim(raw)
+    if n == 1 then line = line:gsub("^\239\187\191", "") end         -- a UTF-8 byte order mark
+    if line ~= "" and line:sub(1, 1) ~= "#" then
+      if #items == 0 and not header and line:lower():match("^name%s*,%s*prompt") then
+        local cols, why = csv_fields(line)
+        if not cols then return bad(n, why) end
+        header = {}
+        for i, c in ipairs(cols) do header[i] = trim(c) end
+        header[1], header[2] = "name", "prompt"
+      elseif header then
+        local cols, why = csv_fields(line)
+        if not cols then return bad(n, "CSV: " .. why) end
+        if #cols > #header then return bad(n, ("CSV: %d fields, the header has %d"):format(#cols, #header)) end
+        local params, name = {}, trim(cols[1] or "")
+        if trim(cols[2] or "") ~= "" then params.Prompt = cols[2] end
+        for i = 3, #cols do
+          local col, v = header[i], trim(cols[i])
+          if v ~= "" then
+            if col:lower() == "options" then
+              local ok, t = pcall(core.decode, v)
+              if not ok or type(t) ~= "table" or t[1] ~= nil then return bad(n, "CSV: options is not a JSON object") end
+              for k, x in pairs(t) do params[k] = x end
+            elseif col == "" then
+              return bad(n, ("CSV: column %d has no name in the header"):format(i))
+            else
+              params[col] = cell_value(v)
+            end
+          end
+        end
+        if next(params) == nil then return bad(n, "CSV: no prompt and no options") end
+        items[#items + 1] = { name = name ~= "" and name or nil, params = params, line = n }
+      elseif line:sub(1, 1) == "{" then
+        local ok, t = pcall(core.decode, line)
+        if not ok or type(t) ~= "table" then return bad(n, "not a JSON object (a line starting with { is read as JSON)") end
+        local name = t.name
+        if name ~= nil and type(name) ~= "string" then return bad(n, "\"name\" must be a string") end
+        t.name = nil
+        if next(t) == nil then return bad(n, "a JSON line needs API fields, such as Prompt") end
+        for k in pairs(t) do
+          if type(k) ~= "string" then return bad(n, "not a JSON object (a list)") end
+        end
+        items[#items + 1] = { name = name, params = t, line = n }
+      else
+        items[#items + 1] = { params = { Prompt = line }, line = n }
+      end
+    end
+  end
+  if #items == 0 then return nil, invalid("BATCH_EMPTY", "the batch has no jobs (only blank lines and # comments)") end
+  return items
+end
+
+-- ===== names and keys =====
+
+-- JSON with sorted keys: the same params always hash the same.
+local function canonical(v)
+  if type(v) ~= "table" then return core.encode(v) end
+  if v[1] ~= nil or next(v) == nil then
+    local out = {}
+    for i = 1, #v do out[i] = canonical(v[i]) end
+    if #out == 0 and next(v) ~= nil then return "{}" end
+    return "[" .. concat(out, ",") .. "]"
+  end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+  sort(keys)
+  local out = {}
+  for i, k in ipairs(keys) do out[i] = core.encode(k) .. ":" .. canonical(v[k]) end
+  return "{" .. concat(out, ",") .. "}"
+end
+
+-- A name for a file: lower-case letters, digits, "_" and "-", never a path.
+local function clean_name(s)
+  if type(s) ~= "string" then return nil end
+  local t = files.safe_token(s:lower(), 48)
+  return t
+end
+
+-- The list as items { name, params, line, key }; names unique; nil, err for a bad entry.
+local function normalize(list, kind)
+  if type(list) ~= "table" then error("hy3d.batch: expects a list of prompts or { name =, params = } tables", 3) end
+  local out, used = {}, {}
+  for i, e in ipairs(list) do
+    local item = type(e) == "string" and { params = { Prompt = e } } or e
+    if type(item) ~= "table" then
+      return nil, invalid("BATCH_ITEM", ("entry %d is a %s, not a prompt or a table"):format(i, type(e)), { index = i })
+    end
+    local params = item.params
+    if type(params) == "string" then params = { Prompt = params } end
+    if type(params) ~= "table" or next(params) == nil then
+      return nil, invalid("BATCH_ITEM", ("entry %d has no params (a table of API fields)"):format(i), { index = i })
+    end
+    if item.name ~= nil and type(item.name) ~= "string" then
+      return nil, invalid("BATCH_ITEM", ("entry %d: name must be a string"):format(i), { index = i })
+    end
+    local base = clean_name(item.name) or clean_name(params.Prompt) or "job"
+    local name, k = base, 1
+    while used[name] do
+      k = k + 1
+      name = base .. "-" .. k
+    end
+    used[name] = true
+    local hash = core.sha256(canonical { kind = kind, params = params }, "hex"):sub(1, 16)
+    out[i] = { name = name, params = params, line = item.line or i, index = i, key = name .. ":" .. hash }
+  end
+  if #out == 0 then return nil, invalid("BATCH_EMPTY", "the batch has no jobs") end
+  return out
+end
+
+-- ===== the journal =====
+
+local function journal_read(path)
+  local state = {}
+  local f = io.open(path, "rb")
+  if not f then return state end
+  for text in f:lines() do
+    local ok, e = pcall(core.decode, text)
+    if ok and type(e) == "table" and type(e.key) == "string" then
+      local s = state[e.key] or {}
+      state[e.key] = s
+      if e.job_id ~= nil then s.job_id = validate.job_id(e.job_id) end
+      if e.event == "submitted" then s.status, s.files = "submitted", nil
+      elseif e.event == "done" then s.status, s.files = "done", type(e.files) == "table" and e.files or {}
+      elseif e.event == "failed" then s.status, s.code, s.resubmit = "failed", e.code, e.job_failed == true end
+    end
+  end
+  f:close()
+  return state
+end
+
+local function journal_write(path, entry)
+  if not path then return true end
+  local line = core.encode(entry)
+  return core.append_private(path, line .. "\n", PRIVATE_FILE, true)
+end
+
+-- Whether every file a done line recorded is there with its size.
+local function files_whole(list)
+  if type(list) ~= "table" or #list == 0 then return false end
+  for _, f in ipairs(list) do
+    if type(f) ~= "table" or type(f.path) ~= "string" then return false end
+    if f.dir then
+      local d = io.open(f.dir)
+      if not d then return false end
+      d:close()
+    elseif files.size(f.path) ~= f.bytes then
+      return false
+    end
+  end
+  return true
+end
+
+-- ===== running =====
+
+-- A user's callback: true and what it returned, or nil and a callback error for what it raised (Ctrl-C's
+-- "interrupted!" goes on up).
+local function call_back(code, fn, ...)
+  local ok, a, b = pcall(fn, ...)
+  if ok then return true, a, b end
+  if tostring(a):find("interrupted!", 1, true) then error(a, 0) end
+  return nil, errors.new { kind = "callback", code = code, message = code:lower() .. " raised: " .. tostring(a) }
+end
+
+-- Pauses the calling task (or pumps, outside one) a moment.
+local function pause(seconds)
+  if scheduler.current() then
+    coroutine.yield(scheduler.TOKEN, nil, scheduler.now() + seconds)
+  else
+    scheduler.pump_step(seconds)
+  end
+end
+
+--- Runs every entry of `list` (prompt strings, or { name =, params = } with params a table of API fields or a
+-- prompt) as a job of opts.kind (default "pro") on opts.client, at most opts.concurrency at once (default the
+-- family's: pro 3, others 1; never more than the client's max_concurrent_jobs), and downloads each job's files
+-- into <dir>/<name>/. Every line is checked before anything is sent. opts: client (required), dir (default "."),
+-- kind, formats (default the family's), journal (a path, default <dir>/.hy3d-batch.jsonl; false: none),
+-- concurrency, interval and timeout (each job's wait), extract, on_event(event) (submitted, resumed, skipped,
+-- done, failed: { event, name, line, key, job_id, code, message, files, credits }), after(item, result, files)
+-- (called when a job is done: the seam of a post-processing chain), before_submit(item) (return nil, err to
+-- refuse a submit: the seam of a budget), cached(item) (return a list of saved files { type, path, bytes } to
+-- count the entry done with no request: the seam of a result cache). Returns the summary { total, done, failed,
+-- skipped, resumed, cached, credits, elapsed, jobs = { { name, line, status, job_id, code, message, files,
+-- credits }, ... } } or nil, err.
+-- @tparam table list the entries
+-- @tparam table opts client, dir, kind, formats, journal, concurrency, interval, timeout, extract, on_event,
+-- after, before_submit, cached
+-- @treturn[1] table the summary
+-- @treturn[2] nil
+-- @treturn[2] Error err
+local OPTIONS = { client = "table", dir = "string", kind = "string", formats = "table", journal = "string",
+                  concurrency = "number", interval = "number", timeout = "number", extract = "boolean",
+                  on_event = "function", after = "function", before_submit = "function",
+                  cached = "function" }
+
+function M.run(list, opts)
+  if type(opts) ~= "table" or type(opts.client) ~= "table" then error("hy3d.batch: opts.client is required", 2) end
+  for key, v in pairs(opts) do
+    local want = OPTIONS[key]
+    if not want then error(("hy3d.batch: unknown option %s"):format(tostring(key)), 2) end
+    if type(v) ~= want and not (key == "journal" and v == false) then
+      error(("hy3d.batch: %s must be a %s%s"):format(key, want, key == "journal" and " or false" or ""), 2)
+    end
+  end
+  local client, kind = opts.client, opts.kind or "pro"
+  if type(kind) ~= "string" then error("hy3d.batch: kind must be a string", 2) end
+  for _, f in ipairs(opts.formats or {}) do
+    if type(f) ~= "string" then error("hy3d.batch: formats must be a list of strings", 2) end
+  end
+  local c = opts.concurrency
+  if c ~= nil and (type(c) ~= "number" or c < 1 or c ~= math.floor(c)) then
+    error("hy3d.batch: concurrency must be a whole number >= 1", 2)
+  end
+  local items, err = normalize(list, kind)
+  if not items then return nil, err end
+  local dir = opts.dir or "."
+  local nokey = client:_no_key()
+  if nokey then return nil, nokey end
+  local door = client._transport.door_impl
+  local k, family = families.resolve(kind, door)
+  if not k then return nil, errors.new(family) end
+  for _, it in ipairs(items) do                   -- every line checked before anything is sent
+    local params = it.params
+    if client._validate then
+      local fixed, derr = families.deliverable(kind, params, opts.formats or families.default_formats(kind))
+      if not fixed then
+        derr.message = ("%s (line %d, %s)"):format(tostring(derr.message), it.line, it.name)
+        derr.line = it.line
+        return nil, errors.new(derr)
+      end
+      params = fixed
+      local bad
+      if door.check then bad = door:check(family, params) else bad = validate.check(family, params, door.prompt_limits) end
+      if bad then
+        return nil, invalid("INVALID_PARAMETER", ("line %d (%s): %s (checked locally; nothing was sent)"):format(
+          it.line, it.name, bad.message), { field = bad.field, line = it.line })
+      end
+    end
+    it.send = params
+  end
+  local made, dir_err = files.mkdirs(dir)           -- before any submit: nothing paid for that cannot be saved
+  if not made then return nil, errors.new(dir_err) end
+  local journal = opts.journal
+  if journal == nil then journal = files.join(dir, JOURNAL) end
+  if journal then
+    local jdir = journal:match("^(.*)/[^/]*$")
+    if jdir and jdir ~= "" then
+      local ok, merr = files.mkdirs(jdir)
+      if not ok then return nil, errors.new(merr) end
+    end
+  end
+  if journal then                                 -- a journal that cannot be written stops the batch before any submit
+    local ok, jerr = core.append_private(journal, "", PRIVATE_FILE)
+    if not ok then return nil, errors.new(jerr) end
+  end
+  local state = journal and journal_read(journal) or {}
+  local limit = c or M.default_concurrency(kind)
+  if client._slots and client._slots.max < limit then limit = client._slots.max end
+  local t0 = now()
+  local summary = { total = #items, done = 0, failed = 0, skipped = 0, resumed = 0, jobs = {} }
+  local function event(e)
+    if not opts.on_event then return end
+    local ok, cerr = call_back("ON_EVENT", opts.on_event, e)
+    if not ok then                                -- the jobs go on; the summary says what the callback raised
+      summary.callback_errors = summary.callback_errors or {}
+      summary.callback_errors[#summary.callback_errors + 1] = cerr
+    end
+  end
+  -- in-flight jobs first: they hold the service's slots, so the pool counts them before any new submit
+  local order, later = {}, {}
+  for _, it in ipairs(items) do
+    local s = state[it.key]
+    local job = { name = it.name, line = it.line, status = "pending" }
+    summary.jobs[it.index] = job
+    it.job = job
+    if s and s.status == "done" and files_whole(s.files) then
+      job.status, job.job_id, job.files, job.skipped = "done", s.job_id, s.files, true
+      summary.done, summary.skipped = summary.done + 1, summary.skipped + 1
+      event { event = "skipped", name = it.name, line = it.line, key = it.key, job_id = s.job_id, files = s.files }
+    elseif s and s.job_id and not (s.status == "failed" and s.resubmit) then
+      it.resume = s.job_id
+      order[#order + 1] = it
+    else
+      later[#later + 1] = it
+    end
+  end
+  for _, it in ipairs(later) do order[#order + 1] = it end
+
+  local function fail(it, e, id, after_step)
+    local job = it.job
+    job.status, job.job_id, job.code, job.message = "failed", id or job.job_id, e.code or e.kind, e.message
+    summary.failed = summary.failed + 1
+    -- a job that FAILed is submitted again by the next run; any other failure (a timeout, a download) keeps its JobId
+    if job.job_id then
+      journal_write(journal, { event = "failed", key = it.key, job_id = job.job_id, code = job.code,
+                               job_failed = not after_step and e.kind == "job" or nil })
+    end
+    event { event = "failed", name = it.name, line = it.line, key = it.key, job_id = job.job_id, code = job.code,
+            kind = e.kind, message = e.message }
+  end
+
+  local function run_one(it)
+    local job, id = it.job, it.resume
+    if id then
+      job.job_id, job.resumed = id, true
+      summary.resumed = summary.resumed + 1
+      event { event = "resumed", name = it.name, line = it.line, key = it.key, job_id = id }
+    else
+      if opts.cached then                         -- the seam of a result cache: files with no request at all
+        local called, hit = call_back("CACHED", opts.cached, it)
+        if not called then return fail(it, hit) end
+        if type(hit) == "table" and #hit > 0 then
+          local saved = {}
+          for i, f in ipairs(hit) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
+          job.status, job.files, job.cached = "done", saved, true
+          summary.done, summary.cached = summary.done + 1, (summary.cached or 0) + 1
+          event { event = "cached", name = it.name, line = it.line, key = it.key, files = saved }
+          return
+        end
+      end
+      if opts.before_submit then
+        local called, ok, berr = call_back("BEFORE_SUBMIT", opts.before_submit, it)
+        if not called then return fail(it, ok) end
+        if not ok then return fail(it, type(berr) == "table" and berr or invalid("REFUSED", "before_submit refused the job")) end
+      end
+      local sub, serr = client:submit(it.send, { kind = kind })
+      if not sub then return fail(it, serr) end
+      id = sub.JobId
+      job.job_id = id
+      local ok, jerr = journal_write(journal, { event = "submitted", key = it.key, name = it.name, line = it.line,
+                                                job_id = id, kind = kind, at = os.time() })
+      event { event = "submitted", name = it.name, line = it.line, key = it.key, job_id = id,
+              journal_error = not ok and tostring(jerr and jerr.message or jerr) or nil }
+    end
+    local res, werr = client:wait(id, { kind = kind, interval = opts.interval, timeout = opts.timeout })
+    if not res then return fail(it, werr, id) end
+    local got, derr = client:download_files(res, { formats = opts.formats, dir = files.join(dir, it.name),
+                                                   name = it.name, extract = opts.extract, kind = kind })
+    if not got then return fail(it, derr, id) end
+    local saved, credits = {}, tonumber(res.ResultCreditConsumed)
+    for i, f in ipairs(got) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
+    job.status, job.files, job.credits = "done", saved, credits
+    summary.done = summary.done + 1
+    if credits then summary.credits = (summary.credits or 0) + credits end
+    journal_write(journal, { event = "done", key = it.key, job_id = id, files = saved, credits = credits })
+    event { event = "done", name = it.name, line = it.line, key = it.key, job_id = id, files = saved, credits = credits }
+    if opts.after then                            -- the job is done and saved; a failing after step is reported
+      local called, ok, aerr = call_back("AFTER", opts.after, it, res, got)
+      local e = not called and ok or (not ok and aerr ~= nil and (type(aerr) == "table" and aerr
+        or invalid("AFTER", "after: " .. tostring(aerr)))) or nil
+      if e then                                   -- raised, or returned nil, err: the next run tries it again
+        summary.done = summary.done - 1
+        if credits then summary.credits = summary.credits - credits end
+        job.after_error = true
+        return fail(it, e, id, true)
+      end
+    end
+  end
+
+  local next_i = 0
+  local tasks = {}
+  for w = 1, math.min(limit, #order) do
+    tasks[w] = scheduler.spawn(function()
+      while true do
+        next_i = next_i + 1
+        local it = order[next_i]
+        if not it then return end
+        run_one(it)
+      end
+    end)
+  end
+  while true do
+    local running = false
+    for _, t in ipairs(tasks) do
+      local st = t:status()
+      if st == "failed" then error(t.error, 0) end   -- a raise (Ctrl-C's "interrupted!" too) goes on up
+      if st == "running" then running = true end
+    end
+    if not running then break end
+    pause(0.02)
+  end
+  summary.elapsed = now() - t0
+  return summary
+end
+
+M.canonical, M.csv_fields = canonical, csv_fields
+
+return M

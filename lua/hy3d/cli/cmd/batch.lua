@@ -1,0 +1,154 @@
+--- hy3d.cli.cmd.batch: `hy3d batch FILE`: reads and checks every line of a batch file, then runs the jobs
+-- (hy3d.batch) within --concurrency, each JobId in the batch journal and the job record before it is waited for,
+-- each job's files in --dir/NAME/; an event per job and a summary (text or JSON lines); exit 1 if any failed.
+-- Version-neutral Lua (5.1 to 5.4, LuaJIT).
+local core = require "hy3d.core"
+local batch = require "hy3d.batch"
+local jobs = require "hy3d.jobs"
+local args = require "hy3d.cli.args"
+local context = require "hy3d.cli.context"
+local exit = require "hy3d.cli.exit"
+local cli_kinds = require "hy3d.cli.kinds"
+local cli_params = require "hy3d.cli.params"
+local output = require "hy3d.cli.output"
+local shared = require "hy3d.cli.cmd.shared"
+
+local concat = table.concat
+local EXIT, usage_error = exit.EXIT, exit.usage_error
+local guarded = context.guarded
+local round3, human_elapsed = output.round3, output.human_elapsed
+local CONNECT_HELP, OUTPUT_HELP = args.CONNECT_HELP, args.OUTPUT_HELP
+
+local USAGE = [[
+usage: hy3d batch [options] FILE
+
+Runs one job per line of FILE and saves each job's files in DIR/NAME/. FILE holds one
+prompt per line, or one JSON object of API fields per line ({"name":"chair","Prompt":"a
+chair","EnablePBR":true}; name is optional), or CSV with a header row name,prompt[,options]
+(options: a JSON object; other columns are API fields). Blank lines and # comments are
+skipped. Every line is checked first: a bad line is reported with its number and nothing
+is submitted. NAME is the line's name, else made from the prompt (letters, digits, - and _;
+a repeated name gets -2, -3, ...). Each JobId is written to DIR/.hy3d-batch.jsonl (owner-only)
+and to the job record before the job is waited for: run the same command again after a
+crash or Ctrl-C and it waits for the jobs already submitted (never submitting them twice)
+and skips those whose files are all there. Exit 1 if any job failed.
+
+batch:
+  --dir DIR              where the files go, DIR/NAME/ (default .; created if missing)
+  --kind KIND            the job family of every line (default pro)
+  --format LIST          file types to download, comma-separated (default GLB; "all")
+  --concurrency N        jobs at once (default: pro 3, other kinds 1, the service's limits)
+  --timeout SECONDS      each job's wait (default 1800; the job goes on, the next run resumes it)
+  --interval SECONDS     seconds between status queries (default 5)
+  --extract              unzip zipped results (OBJ) into NAME_obj/
+  --no-validate          skip hy3d's local check of the jobs' parameters
+
+]] .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
+
+local function read_all(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function cmd_batch(ctx, o, pos)
+  if #pos ~= 1 then return ctx:fail(usage_error("needs one FILE (a prompt or JSON object per line, or CSV)")) end
+  local kind = o.kind or "pro"
+  local known, kerr = cli_kinds.job_kind(kind)
+  if not known then return ctx:fail(kerr) end
+  local ok, err = shared.check_wait_options(o)
+  if ok then ok, err = args.number_option(o, "concurrency", "--concurrency", 1, true) end
+  if not ok then return ctx:fail(err) end
+  local formats
+  if o.format then
+    formats = cli_params.split_list(o.format)
+    if #formats == 0 then return ctx:fail(usage_error("--format needs a list of file types, e.g. glb,obj")) end
+    for i, f in ipairs(formats) do
+      if not f:match("^[%w_]+$") then return ctx:fail(usage_error("--format: not a file type name")) end
+      formats[i] = f:lower() == "all" and "all" or f:upper()
+    end
+  end
+  local text, rerr = read_all(pos[1])
+  if not text then return ctx:fail(usage_error("cannot read " .. pos[1] .. ": " .. tostring(rerr))) end
+  local items, perr = batch.parse(text)
+  if not items then return ctx:fail(usage_error(pos[1] .. ": " .. perr.message)) end
+  local dir = o.dir or "."
+  ok, err = cli_params.check_dir(dir)
+  if not ok then return ctx:fail(err) end
+  -- the client queues its submits for a slot (max_concurrent_jobs): a submit the service refuses with
+  -- JobNumExceed (another program's jobs hold the account's slots) waits and is tried again
+  o.concurrency = o.concurrency or batch.default_concurrency(kind)
+  local client
+  client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
+  if not client then return ctx:fail(err) end
+  local t0 = core.now()
+  local prompts = {}
+  for _, it in ipairs(items) do prompts[it.line] = it.params.Prompt end
+  local function on_event(e)
+    if e.event == "submitted" then
+      ctx:remember { job_id = e.job_id, kind = kind, door = client.door, base_url = client.base_url,
+                     site = client.site ~= "mainland" and client.site or nil,
+                     prompt = jobs.excerpt(prompts[e.line], 80), submitted_at = os.time(),
+                     dir = ctx:absolute(dir .. "/" .. e.name), name = e.name,
+                     formats = formats and concat(formats, ",") or nil, extract = o.extract }
+      if e.journal_error then ctx:warn("cannot write the batch journal: " .. e.journal_error) end
+    elseif e.event == "done" then
+      local paths = {}
+      for _, f in ipairs(e.files or {}) do paths[#paths + 1] = ctx:absolute(f.path) end
+      ctx:remember { job_id = e.job_id, status = "DONE", files = paths }
+    elseif e.event == "failed" and e.job_id then
+      ctx:remember { job_id = e.job_id, status = "FAIL" }
+    end
+    if ctx.json then
+      ctx:emit { event = "batch_job", state = e.event, name = e.name, line = e.line, job_id = e.job_id,
+                 code = e.code, message = e.message, credits = e.credits, files = e.files,
+                 elapsed = round3(core.now() - t0) }
+    elseif not ctx.quiet or e.event == "failed" then
+      local what = e.event == "done" and ("%d file%s"):format(#e.files, #e.files == 1 and "" or "s")
+        or e.event == "failed" and ("%s: %s"):format(tostring(e.code), tostring(e.message))
+        or e.event == "skipped" and "files already there" or e.event == "cached" and "from the cache" or ""
+      ctx:out(("%-9s line %-4d %-24s %s  %s\n"):format(e.event, e.line, e.name, e.job_id and ("job " .. e.job_id) or "",
+        what))
+    end
+  end
+  local ran, summary, berr = pcall(ctx.drive, ctx, function()
+    return batch.run(items, { client = client, dir = dir, kind = kind, formats = formats,
+                              concurrency = o.concurrency, interval = o.interval, timeout = o.timeout,
+                              extract = o.extract, on_event = guarded(ctx, on_event) })
+  end)
+  if not ran then
+    if not tostring(summary):find("interrupted!", 1, true) then error(summary, 0) end
+    local message = ("interrupted; the jobs submitted go on at the service and %s has their JobIds: run the "
+      .. "same command again to wait for them and go on"):format(ctx:absolute(dir .. "/" .. batch.JOURNAL))
+    if ctx.json then
+      ctx:emit { event = "error", kind = "interrupted", code = "INTERRUPTED", message = message, exit = EXIT.interrupted }
+    end
+    ctx:err("hy3d: " .. message .. "\n")
+    return EXIT.interrupted
+  end
+  if not summary then
+    if berr and berr.line then return ctx:fail(usage_error(pos[1] .. ": " .. berr.message)) end
+    return ctx:fail(berr)
+  end
+  local failed = {}
+  for _, j in ipairs(summary.jobs) do
+    if j.status == "failed" then failed[#failed + 1] = { name = j.name, line = j.line, job_id = j.job_id, code = j.code } end
+  end
+  if ctx.json then
+    ctx:emit { event = "summary", total = summary.total, done = summary.done, failed = summary.failed,
+               skipped = summary.skipped, resumed = summary.resumed, cached = summary.cached, credits = summary.credits,
+               elapsed = round3(summary.elapsed), failures = #failed > 0 and failed or nil }
+  else
+    local codes = {}
+    for _, f in ipairs(failed) do codes[#codes + 1] = ("%s (line %d) %s"):format(f.name, f.line, tostring(f.code)) end
+    ctx:out(("batch: %d done (%d skipped, %d resumed), %d failed of %d%s in %s\n"):format(summary.done,
+      summary.skipped, summary.resumed, summary.failed, summary.total,
+      summary.credits and (", %g credits"):format(summary.credits) or "", human_elapsed(summary.elapsed)))
+    if #codes > 0 then ctx:out("failed: " .. concat(codes, ", ") .. "\n") end
+  end
+  return summary.failed > 0 and EXIT.failed or EXIT.ok
+end
+
+return { usage = USAGE, run = cmd_batch }

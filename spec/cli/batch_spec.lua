@@ -1,0 +1,236 @@
+-- `hy3d batch FILE` run as a user runs it against hy3d-sandbox with its concurrency limit: every line done within
+-- the limit, a run killed with SIGKILL resumed without a second submit, failures in the summary and the exit code,
+-- bad lines refused before anything is sent, hostile names kept inside --dir.
+local core = require "hy3d.core"
+local sandbox = require "spec.support.sandbox"
+local cli = require "spec.support.cli"
+
+local q, write, exists, read = sandbox.shell_quote, sandbox.write_file, sandbox.exists, sandbox.read_file
+local hy3d, events, of = cli.run, cli.events, cli.of
+
+-- The lines of the batch journal, decoded.
+local function journal(path)
+  local out = {}
+  for line in (read(path) or ""):gmatch("([^\n]*)\n") do
+    local ok, e = pcall(core.decode, line)
+    if ok then out[#out + 1] = e end
+  end
+  return out
+end
+
+local function count(list, field, value)
+  local n = 0
+  for _, e in ipairs(list) do
+    if e[field] == value then n = n + 1 end
+  end
+  return n
+end
+
+local function prompts(n)
+  local lines = { "# thirty chairs" }
+  for i = 1, n do lines[#lines + 1] = ("a wooden chair, style %d"):format(i) end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+describe("hy3d batch", function()
+  local sb = sandbox.suite { wait_time = 0.1, run_time = 0.2, concurrency = 3 }
+  local dir, env
+
+  setup(function()
+    dir = sandbox.tmpdir()
+  end)
+  before_each(function()
+    env = { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_JOBS_FILE = dir .. "/jobs.jsonl" }
+  end)
+  teardown(function()
+    os.execute("rm -rf " .. q(dir))
+  end)
+
+  local function submits() return (sb:stats().requests or {}).submit or 0 end
+
+  it("runs 30 lines within the sandbox's limit of 3, every file written, the credits summed", function()
+    sb:config { gateway_credits = true }
+    local w = cli.workdir(dir)
+    write(w .. "/prompts.txt", prompts(30))
+    local code, out, err = hy3d("batch prompts.txt --dir out --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    local list = events(out)
+    local summary = of(list, "summary")[1]
+    assert.same({ 30, 30, 0 }, { summary.total, summary.done, summary.failed })
+    assert.equal(30 * 20, summary.credits)
+    for i = 1, 30 do
+      local name = ("a_wooden_chair_style_%d"):format(i)
+      assert.is_true(exists(("%s/out/%s/%s.glb"):format(w, name, name)), name)
+    end
+    -- a submit over the limit is refused with JobNumExceed and tried again: each would be one more submit
+    local stats = sb:stats()
+    assert.equal(30, stats.jobs_created)
+    assert.equal(30, stats.requests.submit)
+    assert.equal(30, count(list, "state", "submitted"))
+    -- the journal is owner-only and holds every JobId
+    local _, mode = sandbox.run("stat -c %a " .. q(w .. "/out/.hy3d-batch.jsonl"))
+    assert.equal("600", mode:match("%d+"))
+    assert.equal(30, count(journal(w .. "/out/.hy3d-batch.jsonl"), "event", "submitted"))
+  end)
+
+  it("killed with SIGKILL mid-way and run again: no job submitted twice, every line done", function()
+    local w = cli.workdir(dir)
+    write(w .. "/prompts.txt", prompts(30))
+    local jfile = w .. "/out/.hy3d-batch.jsonl"
+    local pidfile = w .. "/pid"
+    local inner = "echo $$ > " .. q(pidfile) .. "; exec "
+      .. cli.command("batch prompts.txt --dir out --interval 0.05 --json", env, w):gsub("^cd [^&]+&& ", "")
+    os.execute(("cd %s && ( sh -c %s > bg.out 2> bg.err ) > /dev/null 2>&1 &"):format(q(w), q(inner)))
+    local t0 = os.time()
+    repeat                                         -- until the journal shows a second round of submits
+      os.execute("sleep 0.02")
+    until count(journal(jfile), "event", "submitted") >= 4 or os.time() - t0 > 20
+    -- the job clock stops: the jobs in flight stay so, and the run settles with its 3 workers each waiting for
+    -- a journaled job (a kill while a submit's answer is on its way loses that JobId: see doc/cli.md)
+    sb:freeze()
+    repeat
+      os.execute("sleep 0.02")
+      local j = journal(jfile)
+    until count(j, "event", "submitted") - count(j, "event", "done") == 3 and submits() == count(j, "event", "submitted")
+      or os.time() - t0 > 20
+    local pid = assert(read(pidfile)):match("%d+")
+    os.execute("kill -9 " .. pid)
+    local before = journal(jfile)
+    local submitted = count(before, "event", "submitted")
+    assert.is_true(submitted >= 4 and submitted < 30, "submitted before the kill: " .. submitted)
+    assert.equal(submitted, submits())           -- the journal knew every JobId the sandbox gave out
+    sb:clock { freeze = false }
+
+    local code, out, err = hy3d("batch prompts.txt --dir out --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    local summary = of(events(out), "summary")[1]
+    assert.equal(30, summary.done)
+    assert.equal(3, summary.resumed)               -- the jobs in flight at the kill were waited for
+    assert.equal(30, submits())
+    assert.equal(30, sb:stats().jobs_created)
+    -- a third run submits nothing and downloads nothing: every line is skipped
+    local files_before = sb:stats().requests.files
+    code, out, err = hy3d("batch prompts.txt --dir out --json", env, w)
+    assert.equal(0, code, err)
+    summary = of(events(out), "summary")[1]
+    assert.same({ 30, 30 }, { summary.done, summary.skipped })
+    assert.equal(30, submits())
+    assert.equal(files_before, sb:stats().requests.files)
+  end)
+
+  it("Ctrl-C (SIGINT) exits 130 naming the journal; the next run waits for the jobs in flight", function()
+    local w = cli.workdir(dir)
+    write(w .. "/prompts.txt", prompts(6))
+    local jfile = w .. "/out/.hy3d-batch.jsonl"
+    local inner = "echo $$ > pid; exec "
+      .. cli.command("batch prompts.txt --dir out --interval 0.05 --json", env, w):gsub("^cd [^&]+&& ", "")
+    sb:freeze()                                    -- the first three jobs stay in flight
+    os.execute(("cd %s && ( sh -c %s > bg.out 2> bg.err; echo $? > bg.code ) > /dev/null 2>&1 &"):format(q(w), q(inner)))
+    local t0 = os.time()
+    repeat os.execute("sleep 0.02") until count(journal(jfile), "event", "submitted") == 3 or os.time() - t0 > 20
+    os.execute("kill -INT " .. assert(read(w .. "/pid")):match("%d+"))
+    local code
+    repeat
+      os.execute("sleep 0.02")
+      code = tonumber((read(w .. "/bg.code") or ""):match("%d+"))
+    until code or os.time() - t0 > 20
+    assert.equal(130, code)
+    assert.matches("run the same command again", read(w .. "/bg.err"), 1, true)
+    assert.equal("interrupted", of(events(read(w .. "/bg.out")), "error")[1].kind)
+    sb:clock { freeze = false }
+    local out, err
+    code, out, err = hy3d("batch prompts.txt --dir out --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    local summary = of(events(out), "summary")[1]
+    assert.same({ 6, 3 }, { summary.done, summary.resumed })
+    assert.equal(6, submits())
+  end)
+
+  it("a slot another program holds makes a submit wait for it instead of failing", function()
+    local other = sb:client()
+    assert(other:submit { Prompt = "another program's job" })
+    local w = cli.workdir(dir)
+    write(w .. "/p.txt", "one\ntwo\nthree\n")
+    local code, out, err = hy3d("batch p.txt --dir out --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    assert.equal(3, of(events(out), "summary")[1].done)
+    local stats = sb:stats()
+    assert.equal(4, stats.jobs_created)
+    assert.is_true(stats.requests.submit > 4, "a submit was refused with JobNumExceed and tried again")
+  end)
+
+  it("a job that fails gives exit 1 and its code in the summary; the others are done", function()
+    sb:fault { action = "fail", code = "InvalidParameterValue.ImageContent", message = "bad content", count = 1 }
+    local w = cli.workdir(dir)
+    write(w .. "/p.txt", "a red chair\na blue chair\n")
+    local code, out = hy3d("batch p.txt --dir out --concurrency 1 --interval 0.05 --json", env, w)
+    assert.equal(1, code)
+    local summary = of(events(out), "summary")[1]
+    assert.same({ 1, 1 }, { summary.done, summary.failed })
+    assert.equal("InvalidParameterValue.ImageContent", summary.failures[1].code)
+    assert.equal("a_red_chair", summary.failures[1].name)
+    -- text mode says the same in words
+    write(w .. "/q.txt", "a green chair\n")
+    sb:fault { action = "fail", code = "InvalidParameterValue.ImageContent", count = 1 }
+    local text
+    code, text = hy3d("batch q.txt --dir out --interval 0.05 --text", env, w)
+    assert.equal(1, code)
+    assert.matches("0 done %(0 skipped, 0 resumed%), 1 failed of 1", text)
+    assert.matches("failed: a_green_chair %(line 1%) InvalidParameterValue.ImageContent", text)
+  end)
+
+  it("a bad line is reported with its number and nothing is submitted", function()
+    local w = cli.workdir(dir)
+    for _, case in ipairs {
+      { "a chair\n\n{\"Prompt\": \"a table\"\n", "line 3" },
+      { "a chair\n# fine\n{\"Prompt\": \"a lamp\", \"FaceCount\": 5}\n", "line 3" },
+      { "name,prompt,options\nchair,a chair,{\"EnablePBR\":true}\ntable,a table,[1]\n", "line 3" },
+      { "# nothing\n\n", "no jobs" },
+    } do
+      write(w .. "/bad.txt", case[1])
+      local code, _, err = hy3d("batch bad.txt --dir out", env, w)
+      assert.equal(2, code, err)
+      assert.matches(case[2], err, 1, true)
+      assert.equal(0, submits())
+    end
+    local code, _, err = hy3d("batch missing.txt", env, w)
+    assert.equal(2, code)
+    assert.matches("cannot read missing.txt", err, 1, true)
+  end)
+
+  it("CSV columns and JSON lines become the jobs' fields", function()
+    local w = cli.workdir(dir)
+    write(w .. "/p.csv", 'name,prompt,options,FaceCount\nchair,"a chair, red",{"EnablePBR":true},40000\n'
+      .. 'lamp,a lamp,,\n')
+    local code, out, err = hy3d("batch p.csv --dir out --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    assert.equal(2, of(events(out), "summary")[1].done)
+    local bodies = {}
+    for _, r in ipairs(sb:requests("submit")) do bodies[#bodies + 1] = core.decode(r.body) end
+    table.sort(bodies, function(a, b) return a.Prompt < b.Prompt end)
+    assert.same({ Prompt = "a chair, red", EnablePBR = true, FaceCount = 40000 }, bodies[1])
+    assert.same({ Prompt = "a lamp" }, bodies[2])
+    assert.is_true(exists(w .. "/out/chair/chair.glb"))
+    assert.is_true(exists(w .. "/out/lamp/lamp.glb"))
+  end)
+
+  it("hostile names in the file stay inside --dir, and duplicates get a suffix", function()
+    local w = cli.workdir(dir)
+    write(w .. "/p.txt", table.concat({
+      '{"name":"../../escape","Prompt":"one"}', '{"name":"/etc/passwd","Prompt":"two"}',
+      '{"name":"..","Prompt":"three"}', '{"name":"a/../../b","Prompt":"four"}', '{"name":"dup","Prompt":"five"}',
+      '{"name":"dup","Prompt":"six"}', '{"name":"\\u0000\\n","Prompt":"seven"}' }, "\n") .. "\n")
+    local code, out, err = hy3d("batch p.txt --dir out/inner --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    local names = {}
+    for _, e in ipairs(of(events(out), "batch_job")) do
+      if e.state == "done" then names[#names + 1] = e.name end
+    end
+    table.sort(names)
+    assert.same({ "a_b", "dup", "dup-2", "escape", "etc_passwd", "seven", "three" }, names)
+    local _, listing = sandbox.run("cd " .. q(w) .. " && find . -type f | sort")
+    for path in listing:gmatch("[^\n]+") do
+      assert.is_truthy(path == "./p.txt" or path:match("^%./out/inner/"), path)
+    end
+  end)
+end)
