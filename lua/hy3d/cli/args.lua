@@ -147,6 +147,7 @@ local COMMANDS = {
   wait = { "common", "connect", "kind", "wait" },
   download = { "common", "connect", "kind", "wait", "save" },
   jobs = { "common", "list" },
+  inspect = { "common" },
 }
 
 local function allowed(cmd)
