@@ -230,6 +230,15 @@ describe("hy3d.inspect", function()
       for _, m in ipairs(info.materials) do
         assert.equal(0, #m.textures, "a texture came from " .. outside)
       end
+      os.execute("rm -rf " .. q(outside))
+    end)
+
+    it("an MTL that is a FIFO in the model's folder is skipped, not waited on", function()
+      if not HAS_MESH then return pending("hy3d.mesh is not built (libassimp-dev): " .. tostring(MESH_WHY)) end
+      assert(sandbox.run("mkfifo " .. q(dir .. "/fifo.mtl")))
+      local path = sandbox.write_file(dir .. "/f.obj", "mtllib fifo.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+      local info = assert(hy3d.inspect(path))
+      assert.equal(1, info.triangles)
     end)
   end)
 end)

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zip.h>
 
 #include "../hy3d_compat.h"
@@ -112,10 +114,11 @@ static char *fs_load(mesh_fs *fs, const char *name, size_t *size) {
     char path[2 * MESH_MAX_NAME];
     struct stat st;
     FILE *f;
+    int fd;
     snprintf(path, sizeof path, "%s%s", fs->base, name);
-    f = fopen(path, "rb");
-    if (f == NULL) return NULL;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) { fclose(f); return NULL; }
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);      /* a FIFO named by the model must not block */
+    if (fd < 0) return NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "rb")) == NULL) { close(fd); return NULL; }
     if ((unsigned long long)st.st_size > fs->budget) {
       fclose(f);
       fs->why = "the files together are over max_bytes";
