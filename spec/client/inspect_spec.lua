@@ -177,6 +177,40 @@ describe("hy3d.inspect", function()
       end
     end)
 
+    it("mutated and cut copies of every format (a fixed seed) each give a summary or a typed error", function()
+      if not HAS_MESH then return pending("hy3d.mesh is not built (libassimp-dev): " .. tostring(MESH_WHY)) end
+      local a = job_files("a coffee cup", 3000, "STL")
+      local sources = { a.GLB, a.OBJ, a.STL, job_files("a coffee cup", 3000, "FBX").FBX }
+      math.randomseed(19)
+      local n = 0
+      for _, src in ipairs(sources) do
+        local data = assert(sandbox.read_file(src))
+        local ext = src:match("%.%w+$")
+        for i = 1, 40 do
+          local copy
+          if i <= 10 then
+            copy = data:sub(1, math.floor(#data * i / 11))                 -- cut
+          else
+            copy = data
+            for _ = 1, math.random(1, 20) do                              -- a few bytes anywhere, the header included
+              local at = math.random(1, #copy)
+              copy = copy:sub(1, at - 1) .. string.char(math.random(0, 255)) .. copy:sub(at + 1)
+            end
+          end
+          local path = sandbox.write_file(("%s/m%d%s"):format(dir, i, ext), copy)
+          local info, err = hy3d.inspect(path)
+          if info then
+            assert.is_number(info.triangles)
+          else
+            assert.is_true(err.kind == "invalid" or err.kind == "io", tostring(err))
+            assert.is_string(err.code)
+            n = n + 1
+          end
+        end
+      end
+      assert.is_true(n >= 40, "at least the cut copies are refused")
+    end)
+
     it("a GLB whose accessors claim more than its buffer holds, and a zip with no model, are BAD_MODEL", function()
       if not HAS_MESH then return pending("hy3d.mesh is not built (libassimp-dev): " .. tostring(MESH_WHY)) end
       local glb = assert(sandbox.read_file(job_files("a wooden chair", 3000, "STL").GLB))
