@@ -93,7 +93,9 @@ local function fits(info)
       why = "takes " .. table.concat(names, ", ")
     elseif t.max_bytes and info.bytes > t.max_bytes then
       why = ("over %d MB"):format(t.max_bytes / MB)
-    elseif t.max_faces and info.triangles and info.triangles > t.max_faces then
+    elseif t.max_faces and not info.triangles then
+      why = ("up to %d faces, and the count is unknown"):format(t.max_faces)
+    elseif t.max_faces and info.triangles > t.max_faces then
       why = ("over %d faces"):format(t.max_faces)
     end
     list[#list + 1] = { kind = t.kind, ok = why == nil, why = why }
@@ -155,7 +157,8 @@ end
 -- bytes, vertices, triangles, faces, meshes, bones, animations, bbox = { min, max, size } (each {x, y, z}),
 -- materials = { { name, textures = { { type, path, embedded, format, width, height } } } },
 -- images = { { index, format, width, height, bytes } } (embedded), takes = { { kind, ok, why } },
--- parser }`
+-- parser, parsed }`; a binary FBX the parser cannot read gives its header only: format, encoding,
+-- version, bytes, takes, `parsed = false` and `reason`
 -- @return nil and an Error: kind "invalid" (BAD_PATH, BAD_MODEL, TOO_LARGE, INSPECT_UNAVAILABLE: hy3d.mesh
 -- is not installed) or "io" (FILE_UNREADABLE)
 local function inspect(path, opts)
@@ -185,8 +188,16 @@ local function inspect(path, opts)
   end
   local zipped = format == "zip"
   local s, code, message = mesh.read(path, floor(max_bytes), zipped)
+  local info = { path = path, bytes = size, parser = mesh.parser, parsed = s ~= nil }
+  if not s and format == "fbx" and encoding == "binary" and code == "BAD_MODEL" then
+    -- the binary header at least (assimp 5.2 cannot read every binary FBX, e.g. the 7.5 files its own
+    -- exporter writes): the version and size, no counts
+    info.format, info.encoding, info.version, info.reason = format, encoding, version, clean(message)
+    info.materials, info.images = {}, {}
+    info.takes = fits(info)
+    return info
+  end
   if not s then return fail("invalid", code or "BAD_MODEL", "cannot read the model: " .. clean(message), path) end
-  local info = { path = path, bytes = size, parser = mesh.parser }
   if zipped then
     info.container, info.entry = "zip", clean(s.entry)
     info.files = {}

@@ -133,6 +133,37 @@ describe("hy3d.inspect", function()
     assert.same({ 2, 3, 0 }, info.bbox.size)
   end)
 
+  it("a binary FBX: its header's version at least, and the counts where assimp reads the body", function()
+    if not HAS_MESH then return pending("hy3d.mesh is not built (libassimp-dev): " .. tostring(MESH_WHY)) end
+    local path = sandbox.write_file(dir .. "/head.fbx", "Kaydara FBX Binary  \0\26\0" .. "\232\28\0\0" .. ("\0"):rep(200))
+    local info = assert(hy3d.inspect(path))
+    assert.same({ "fbx", "binary", 7400, false, 227 }, { info.format, info.encoding, info.version, info.parsed, info.bytes })
+    assert.is_string(info.reason)
+    assert.is_nil(info.triangles)
+    assert.is_true(takes(info, "rigging").ok)
+    assert.is_false(takes(info, "uv").ok)                  -- its face limit cannot be checked
+    assert.matches("unknown", takes(info, "uv").why)
+  end)
+
+  it("a binary FBX written by assimp's own exporter (assimp-utils) from the sandbox's GLB", function()
+    if not HAS_MESH then return pending("hy3d.mesh is not built (libassimp-dev): " .. tostring(MESH_WHY)) end
+    if not sandbox.run("command -v assimp") then return pending("the assimp command (assimp-utils) is not installed") end
+    local want = generated("a wooden chair", 3000)
+    local glb = job_files("a wooden chair", 3000, "STL").GLB
+    local fbx = dir .. "/exported.fbx"
+    local ok, out = sandbox.run(("assimp export %s %s -ffbx"):format(q(glb), q(fbx)))
+    assert(ok, out)
+    local info = assert(hy3d.inspect(fbx))
+    assert.same({ "fbx", "binary" }, { info.format, info.encoding })
+    assert.is_true(info.version >= 7400)
+    if info.parsed then                                     -- an assimp that reads FBX 7.5 back
+      assert.equal(want.triangles, info.triangles)
+    else                                                    -- assimp 5.2 cannot: the header only
+      assert.is_nil(info.triangles)
+      assert.matches("FBX", info.reason)
+    end
+  end)
+
   describe("bad input", function()
     local function err_of(path, opts)
       local info, err = hy3d.inspect(path, opts)

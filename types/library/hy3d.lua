@@ -186,6 +186,8 @@
 ---@field images hy3d.ModelImage[]
 ---@field takes hy3d.ModelTakes[]
 ---@field parser string "assimp 5.2.0"
+---@field parsed boolean false: a binary FBX the parser cannot read (its header only: no counts)
+---@field reason? string why it was not parsed
 
 ---@class hy3d.Job
 ---@field JobId string

@@ -36,8 +36,12 @@ local function text(ctx, info)
     .. (info.encoding and (" " .. info.encoding) or "")
   if info.container then kind = format("%s in a %s (%s)", kind, info.container, info.entry) end
   ctx:out(format("%s: %s, %d bytes\n", info.path, kind, info.bytes))
-  ctx:out(format("  meshes %d, vertices %d, triangles %d, bones %d, animations %d%s\n", info.meshes, info.vertices,
-    info.triangles, info.bones, info.animations, info.incomplete and " (incomplete scene)" or ""))
+  if info.parsed == false then
+    ctx:out(format("  not parsed (the header only): %s\n", info.reason))
+  else
+    ctx:out(format("  meshes %d, vertices %d, triangles %d, bones %d, animations %d%s\n", info.meshes, info.vertices,
+      info.triangles, info.bones, info.animations, info.incomplete and " (incomplete scene)" or ""))
+  end
   if info.bbox then
     local s = info.bbox.size
     ctx:out(format("  bounding box %s to %s, size %s x %s x %s\n", vec(info.bbox.min), vec(info.bbox.max),
