@@ -50,6 +50,11 @@ describe("hy3d.inspect", function()
     dir = sandbox.tmpdir()
   end)
 
+  after_each(function()
+    if dir then os.execute("rm -rf " .. q(dir)) end
+    dir = nil
+  end)
+
   -- One job's files by type (GLB, OBJ zip, and `extra`, the one more format a job may make).
   local function job_files(prompt, faces, extra)
     local r = assert(client:generate({ Prompt = prompt, FaceCount = faces },
@@ -179,7 +184,9 @@ describe("hy3d.inspect", function()
       end
       local err = err_of("/nonexistent/model.glb")
       assert.same({ "io", "FILE_UNREADABLE" }, { err.kind, err.code })
-      err = err_of(sandbox.tmpdir())
+      local folder = sandbox.tmpdir()
+      err = err_of(folder)
+      os.execute("rm -rf " .. q(folder))
       assert.equal("io", err.kind)
       assert.same({ "invalid", "BAD_OPTION" }, { err_of("x.glb", { max_bytes = -1 }).kind, err_of("x.glb", 7).code })
     end)
