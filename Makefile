@@ -55,7 +55,8 @@ PROMPT      ?= a small wooden chair
 DEPS_BUILD  = gcc make pkg-config $(LUA_PKGS) libcurl4-openssl-dev libssl-dev libzip-dev lua-cjson
 DEPS_RUN    = $(DEPS_BUILD) $(filter-out $(LUA_PKGS),lua5.4 liblua5.4-dev) lua-socket lua-zlib lua-luaossl
 DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck bsdutils lua-cqueues lua-luv lua-copas love \
-              $(LUAJIT_PKGS) lua5.1 liblua5.1-0-dev nodejs npm nginx libnginx-mod-http-lua curl
+              $(LUAJIT_PKGS) lua5.1 liblua5.1-0-dev nodejs npm nginx libnginx-mod-http-lua curl \
+              libassimp-dev assimp-utils
 DEPS_MEMORY = $(DEPS_TEST) valgrind
 # The host specs (spec/hosts/): Tarantool's and Neovim's own packages run hy3d on LuaJIT.
 DEPS_TEST  += tarantool neovim
@@ -82,7 +83,23 @@ HDRS = src/hy3d.h src/hy3d_compat.h src/hy3d_buf.h
 OBJS = $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 CORE = $(BUILD)/hy3d/core.so
 
-all: $(CORE)
+# hy3d.mesh (src/inspect/): the optional mesh reader behind hy3d.inspect, on Open Asset Import Library
+# (libassimp-dev, in DEPS_TEST, not DEPS_BUILD). Built by `all` and installed by `install` only where
+# libassimp is found (MESH= empty leaves it out); the core and both rockspecs never need it.
+ASSIMP_CFLAGS ?= $(shell pkg-config --cflags assimp 2>/dev/null)
+ASSIMP_LIBS ?= $(shell pkg-config --libs assimp 2>/dev/null || echo -lassimp)
+MESH_SO     = $(BUILD)/hy3d/mesh.so
+MESH ?= $(if $(wildcard /usr/include/assimp/cimport.h)$(shell pkg-config --exists assimp 2>/dev/null && echo y),$(MESH_SO))
+
+all: $(CORE) $(MESH)
+
+mesh: $(MESH_SO)
+$(MESH_SO): src/inspect/hy3d_mesh.c src/hy3d_compat.h
+	@test -f $(LUA_INCDIR)/lua.h || { echo "make: $(LUA_INCDIR)/lua.h not found" >&2; exit 1; }
+	@mkdir -p $(dir $@) $(BUILD)/obj/inspect
+	$(CC) -std=c99 $(CFLAGS) $(WARNINGS) -fPIC -fvisibility=hidden -I$(LUA_INCDIR) $(ASSIMP_CFLAGS) $(ZIP_CFLAGS) \
+	  -c -o $(BUILD)/obj/inspect/hy3d_mesh.o src/inspect/hy3d_mesh.c
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(BUILD)/obj/inspect/hy3d_mesh.o $(ASSIMP_LIBS) $(ZIP_LIBS)
 
 # The 5.4 core hy3d-sandbox loads (the same as `all` when LUA_VERSION is 5.4).
 sandbox-core:
@@ -164,6 +181,7 @@ LIB_MODULES = $(patsubst lua/%,%,$(shell find lua -name '*.lua' | sort))
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/hy3d $(DESTDIR)$(BINDIR)
 	install -m 755 $(CORE) $(DESTDIR)$(LIBDIR)/hy3d/core.so
+	$(if $(MESH),install -m 755 $(MESH) $(DESTDIR)$(LIBDIR)/hy3d/mesh.so)
 	@for f in $(LIB_MODULES); do install -D -m 644 lua/$$f $(DESTDIR)$(LUADIR)/$$f || exit 1; done
 	sed '1s|.*|#!/usr/bin/env $(notdir $(LUA))|' bin/hy3d > $(DESTDIR)$(BINDIR)/hy3d
 	chmod 755 $(DESTDIR)$(BINDIR)/hy3d
@@ -206,7 +224,7 @@ UNINSTALL_RMDIR = sh -c 'top="$${DESTDIR%/}"; for d in "$$@"; do \
 uninstall_dirs = $(addprefix $(1)/,$(shell printf '%s\n' $(patsubst %/,%,$(dir $(2))) | sort -ru))
 uninstall_shared = $(if $(DESTDIR),$(addprefix $(DESTDIR),$(1)))
 uninstall: uninstall-sandbox
-	@$(UNINSTALL_RM) $(DESTDIR)$(LIBDIR)/hy3d/core.so $(DESTDIR)$(BINDIR)/hy3d $(addprefix $(DESTDIR)$(LUADIR)/,$(LIB_MODULES))
+	@$(UNINSTALL_RM) $(DESTDIR)$(LIBDIR)/hy3d/core.so $(DESTDIR)$(LIBDIR)/hy3d/mesh.so $(DESTDIR)$(BINDIR)/hy3d $(addprefix $(DESTDIR)$(LUADIR)/,$(LIB_MODULES))
 	@DESTDIR="$(DESTDIR)" $(UNINSTALL_RMDIR) $(call uninstall_dirs,$(DESTDIR)$(LUADIR),$(LIB_MODULES)) \
 	  $(DESTDIR)$(LIBDIR)/hy3d $(call uninstall_shared,$(LIBDIR) $(LUADIR) $(BINDIR))
 uninstall-sandbox:
@@ -228,7 +246,7 @@ clean:
 	rm -rf $(BUILD) hy3d/core.so src/*.o
 	@rmdir hy3d 2>/dev/null || true
 
-.PHONY: all sandbox-core deps-build deps-run deps-test deps-memory deps-sdk lint test demo sandbox install install-sandbox \
+.PHONY: all mesh sandbox-core deps-build deps-run deps-test deps-memory deps-sdk lint test demo sandbox install install-sandbox \
         uninstall uninstall-sandbox clean
 
 # The checks: test-all, asan/test-asan, valgrind/test-valgrind, test-tsan (mk/checks.mk); fuzz (mk/fuzz.mk);

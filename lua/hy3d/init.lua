@@ -16,6 +16,7 @@ local credits = require "hy3d.credits"
 local errors = require "hy3d.error"
 local files = require "hy3d.files"
 local image = require "hy3d.image"
+local inspection = require "hy3d.inspect"
 local loop = require "hy3d.loop"
 local scheduler = require "hy3d.scheduler"
 
@@ -62,6 +63,7 @@ local M = {
   estimate = credits.estimate,
   image = image.image,
   views = image.views,
+  inspect = inspection.inspect,
   partial_path = files.partial_path,
 }
 
@@ -101,6 +103,15 @@ local M = {
 -- @treturn[2] nil
 -- @treturn[2] Error err
 -- @function views
+
+--- What a model file holds: GLB, OBJ or its zip, STL or FBX (hy3d.inspect; the parsing is assimp's,
+-- through the optional module hy3d.mesh).
+-- @tparam string path the model file
+-- @tparam[opt] table opts max_bytes: the most the model and the files it names may hold together
+-- @treturn[1] table format, bytes, vertices, triangles, bbox, materials, images, takes (doc/api.md)
+-- @treturn[2] nil
+-- @treturn[2] Error err (kind "invalid" or "io")
+-- @function inspect
 
 --- The partial file a download of url to path writes (path plus a hash of the URL).
 -- @tparam string url the file's URL

@@ -272,6 +272,8 @@ describe("make install DESTDIR=… and make uninstall", function()
   -- What install puts where, for one LUA_VERSION and layout (paths without the leading /).
   local function expected(v, layout)
     local list = { layout.bin .. "/hy3d", layout.bin .. "/hy3d-sandbox", layout.lib .. "/hy3d/core.so" }
+    -- hy3d.mesh (hy3d.inspect's parser) where libassimp is installed (the Makefile's MESH)
+    if sandbox.exists("/usr/include/assimp/cimport.h") then list[#list + 1] = layout.lib .. "/hy3d/mesh.so" end
     for _, m in ipairs(LIB) do list[#list + 1] = layout.lua .. "/" .. m end
     local sandbox_lua = v == "5.4" and layout.lua or layout.prefix .. "/share/lua/5.4"
     if v ~= "5.4" then                                   -- the 5.4 core and library hy3d-sandbox runs on

@@ -161,6 +161,59 @@
 ---@field bytes integer
 ---@field path string
 
+---@class hy3d.InspectOptions
+---@field max_bytes? integer the most bytes the model and the files it names may hold together (default 512 MiB)
+
+---@class hy3d.ModelTexture
+---@field type string "diffuse", "base_color", "normal", ...
+---@field path string as the material names it ("*0": the first embedded image)
+---@field embedded? integer the index in images
+---@field format? string "png", "jpeg" or "webp" (or the file's own hint)
+---@field width? integer
+---@field height? integer
+---@field missing? boolean the file is not in the model's folder or zip
+
+---@class hy3d.ModelMaterial
+---@field name? string
+---@field textures hy3d.ModelTexture[]
+
+---@class hy3d.ModelImage
+---@field index integer
+---@field format? string
+---@field width? integer
+---@field height? integer
+---@field bytes? integer
+---@field name? string
+
+---@class hy3d.ModelTakes
+---@field kind string "rigging", "convert", "part", "uv", "topology", "texture"
+---@field ok boolean
+---@field why? string why the job would refuse the file
+
+---@class hy3d.ModelInfo
+---@field path string
+---@field format string "glb", "gltf", "obj", "stl" or "fbx"
+---@field encoding? string "binary" or "ascii"
+---@field version? integer GLB's container version, FBX's (7400)
+---@field container? string "zip" (an OBJ zip)
+---@field entry? string the model's name in the zip
+---@field files? string[] the zip's entries
+---@field bytes integer the file's size
+---@field vertices number
+---@field triangles number
+---@field faces number
+---@field meshes integer
+---@field bones integer
+---@field animations integer
+---@field incomplete? boolean
+---@field bbox? { min: number[], max: number[], size: number[] }
+---@field materials hy3d.ModelMaterial[]
+---@field images hy3d.ModelImage[]
+---@field takes hy3d.ModelTakes[]
+---@field parser string "assimp 5.2.0"
+---@field parsed boolean false: a binary FBX the parser cannot read (its header only: no counts)
+---@field reason? string why it was not parsed
+
 ---@class hy3d.Job
 ---@field JobId string
 ---@field RequestId? string
@@ -586,6 +639,13 @@ function hy3d.image(path, opts) end
 ---@return hy3d.ViewImage[]? views
 ---@return hy3d.Error? err
 function hy3d.views(map, opts) end
+
+---What a model file holds: GLB, OBJ or its zip, STL or FBX (needs the optional module hy3d.mesh).
+---@param path string
+---@param opts? hy3d.InspectOptions
+---@return hy3d.ModelInfo? info
+---@return hy3d.Error? err
+function hy3d.inspect(path, opts) end
 
 ---The partial file a download of url to path writes (path plus a hash of the URL).
 ---@param url string

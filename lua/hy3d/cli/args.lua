@@ -166,6 +166,7 @@ local COMMANDS = {
   cache = { "common", "cache_admin" },
   doctor = { "common", "connect" },
   batch = { "common", "connect", "batch", "wait" },
+  inspect = { "common" },
 }
 
 local function allowed(cmd)

@@ -1,5 +1,5 @@
 --- hy3d.cli: the `hy3d` command (bin/hy3d): generate, batch, submit, status, wait, download, jobs,
--- cache, doctor, sandbox. main(argv [, env]) returns the exit code; output goes to io.stdout and io.stderr.
+-- cache, doctor, inspect, sandbox. main(argv [, env]) returns the exit code; output goes to io.stdout and io.stderr.
 -- On a terminal it draws a live status line and download bars on stderr; otherwise (or with
 -- --json) it writes one JSON object per line on stdout. Every job it submits is recorded
 -- (hy3d.jobs) before it waits, so neither a crash nor Ctrl-C loses a JobId. No secret reaches
@@ -27,7 +27,8 @@ local M = {}
 M.EXIT = EXIT
 
 -- The commands in the order `hy3d --help` lists them; each is hy3d.cli.cmd.<name>.
-local NAMES = { "generate", "batch", "submit", "status", "wait", "download", "jobs", "cache", "doctor", "sandbox" }
+local NAMES = { "generate", "batch", "submit", "status", "wait", "download", "jobs", "cache", "doctor", "inspect",
+                "sandbox" }
 local COMMANDS, USAGE = {}, {}
 for _, name in ipairs(NAMES) do
   COMMANDS[name] = require("hy3d.cli.cmd." .. name)
@@ -49,6 +50,7 @@ commands:
   jobs                   list the local record of jobs
   cache ls|clear         list or clear the result cache (--cache DIR or HY3D_CACHE_DIR)
   doctor                 check the setup: credentials, door, clock, CA, proxy, account
+  inspect FILE...        what a model file holds: vertices, triangles, box, materials
   sandbox [ARGS]         run hy3d-sandbox, the offline emulator (needs Lua 5.3+)
   help [COMMAND]         this text, or a command's
 
@@ -104,7 +106,8 @@ local function run(ctx, argv)
   end
   local cmd = argv[i]
   if cmd == nil then
-    io.stderr:write("hy3d: give a command: generate, batch, submit, status, wait, download, jobs, cache, doctor, sandbox or help "
+    io.stderr:write("hy3d: give a command: generate, batch, submit, status, wait, download, jobs, cache, doctor, inspect, "
+      .. "sandbox or help "
       .. "(see `hy3d --help`)\n")
     return EXIT.usage
   end
