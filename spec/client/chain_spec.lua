@@ -129,6 +129,7 @@ describe("client:chain", function()
 
   it("refreshes an expired file link by querying the job again, and sends the fresh one", function()
     sb:config { url_ttl = 1 }
+    finally(function() sb:config { url_ttl = 86399 } end)
     local res = model()
     sb:freeze()
     sb:advance(5)                                     -- past the 1 s window; frozen, so a fresh link stays good
@@ -144,6 +145,7 @@ describe("client:chain", function()
 
   it("says a previous job that is not DONE cannot be chained, and submits nothing", function()
     sb:config { wait_time = 600 }
+    finally(function() sb:config { wait_time = 0 } end)
     sb:freeze()
     local job = assert(client:submit { Prompt = "a knight" })
     local got, err = client:chain(job, "rigging")

@@ -97,12 +97,20 @@ files:
 end
 local SAVE_HELP = save_help("the job is submitted")
 
+local THEN_HELP = [[
+then (post-processing chains, see doc/cli.md#chains):
+  --then VERB            when the model is done, run rig, topology, uv, texture, part, motion
+                         or convert on it, then download that job's files too (repeatable, or
+                         a comma list: each step works on the previous one's output)
+]]
+
 local KIND_HELP = [[
   --kind KIND            the job family (default: the recorded one, else pro)
 ]]
 
 M.CONNECT_HELP, M.OUTPUT_HELP, M.JOB_HELP, M.WAIT_HELP, M.SAVE_HELP, M.KIND_HELP =
   CONNECT_HELP, OUTPUT_HELP, JOB_HELP, WAIT_HELP, SAVE_HELP, KIND_HELP
+M.THEN_HELP = THEN_HELP
 M.output_help, M.wait_help, M.save_help = output_help, wait_help, save_help
 
 -- ===== options =====
@@ -125,6 +133,8 @@ local OPTIONS = {
   ["--limit"] = { key = "limit" },
   ["--door"] = { key = "door" }, ["--site"] = { key = "site" }, ["--allow-http"] = { key = "allow_http", flag = true },
   ["--no-validate"] = { key = "no_validate", flag = true }, ["--language"] = { key = "language" },
+  ["--then"] = { key = "then_list", multi = true }, ["--no-wait"] = { key = "no_wait", flag = true },
+  ["--input-type"] = { key = "input_type" },
 }
 
 local GROUPS = {
@@ -137,17 +147,22 @@ local GROUPS = {
   wait = { "--timeout", "--interval" },
   save = { "-o", "--output", "--format", "--dir", "--extract" },
   list = { "--limit" },
+  chain = { "--no-wait", "--input-type", "--param" },
+  ["then"] = { "--then" },
 }
 
 -- The option groups each command takes.
 local COMMANDS = {
-  generate = { "common", "connect", "job", "wait", "save" },
+  generate = { "common", "connect", "job", "wait", "save", "then" },
   submit = { "common", "connect", "job" },
   status = { "common", "connect", "kind" },
   wait = { "common", "connect", "kind", "wait" },
   download = { "common", "connect", "kind", "wait", "save" },
   jobs = { "common", "list" },
 }
+for _, verb in ipairs { "rig", "topology", "uv", "texture", "part", "motion", "convert" } do   -- hy3d.cli.cmd.chain
+  COMMANDS[verb] = { "common", "connect", "kind", "chain", "wait", "save" }
+end
 
 local function allowed(cmd)
   local set = {}
@@ -162,7 +177,7 @@ end
 -- Messages never repeat an option's value (it may be a key).
 local function parse(cmd, args)
   local spec = allowed(cmd)
-  local o, pos = { view = {}, param = {} }, {}
+  local o, pos = { view = {}, param = {}, then_list = {} }, {}
   local i, only_positional = 1, false
   while i <= #args do
     local a = args[i]

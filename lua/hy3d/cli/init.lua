@@ -33,6 +33,10 @@ for _, name in ipairs(NAMES) do
   COMMANDS[name] = require("hy3d.cli.cmd." .. name)
   USAGE[name] = COMMANDS[name].usage
 end
+local chain_cmd = require "hy3d.cli.cmd.chain"      -- the chain verbs: rig, topology, uv, texture, part, motion, convert
+for _, verb in ipairs(chain_cmd.order) do
+  COMMANDS[verb], USAGE[verb] = chain_cmd.verbs[verb], chain_cmd.verbs[verb].usage
+end
 
 USAGE.main = [[
 usage: hy3d <command> [options] [arguments]
@@ -46,6 +50,9 @@ commands:
   wait JOBID             wait until a job is DONE or FAIL
   download JOBID         wait for a job if need be, then download its files
   jobs                   list the local record of jobs
+  rig JOBID              rig a finished model (AutoRigging), wait and download the FBX
+  topology JOBID         retopologise it (smart topology); also uv, part, texture JOBID
+                         PROMPT, motion JOBID PROMPT, convert JOBID FORMAT (see doc/cli.md)
   sandbox [ARGS]         run hy3d-sandbox, the offline emulator (needs Lua 5.3+)
   help [COMMAND]         this text, or a command's
 

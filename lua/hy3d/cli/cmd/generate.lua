@@ -8,6 +8,7 @@ local context = require "hy3d.cli.context"
 local cli_kinds = require "hy3d.cli.kinds"
 local cli_params = require "hy3d.cli.params"
 local shared = require "hy3d.cli.cmd.shared"
+local chain_cmd = require "hy3d.cli.cmd.chain"
 
 local concat = table.concat
 local now = core.now
@@ -18,6 +19,7 @@ local slug, image_name = cli_params.slug, cli_params.image_name
 local check_wait_options, finish_download = shared.check_wait_options, shared.finish_download
 local JOB_HELP, WAIT_HELP, SAVE_HELP, CONNECT_HELP, OUTPUT_HELP = args.JOB_HELP, args.WAIT_HELP, args.SAVE_HELP,
   args.CONNECT_HELP, args.OUTPUT_HELP
+local THEN_HELP = args.THEN_HELP
 
 local USAGE = [[
 usage: hy3d generate [options] PROMPT...
@@ -29,7 +31,7 @@ Without -o the files are named after the prompt (or the image file or URL), else
 JobId. The output folder is checked before the submit: nothing is billed for files that could
 not be saved.
 
-]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
+]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. THEN_HELP .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
 
 local function cmd_generate(ctx, o, pos)
   local kind = o.kind or "pro"
@@ -40,6 +42,9 @@ local function cmd_generate(ctx, o, pos)
   local save
   save, err = save_options(o)
   if not save then return ctx:fail(err) end
+  local then_kinds
+  then_kinds, err = chain_cmd.then_kinds(o.then_list)
+  if not then_kinds then return ctx:fail(err) end
   local params
   params, err = job_params(o, pos, kind)
   if not params then return ctx:fail(err) end
@@ -78,7 +83,9 @@ local function cmd_generate(ctx, o, pos)
   end)
   if not res then return ctx:fail_download(ctx:deadline_error(gerr)) end
   ctx.job_id = ctx.job_id or (res.job and res.job.JobId)
-  return finish_download(ctx, res.files or {}, kind)
+  local code = finish_download(ctx, res.files or {}, kind)
+  if #then_kinds == 0 then return code end
+  return chain_cmd.then_steps(ctx, o, then_kinds, res.result, save)   -- --then: rig, topology, ...
 end
 
 return { usage = USAGE, run = cmd_generate }
