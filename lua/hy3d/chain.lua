@@ -232,6 +232,10 @@ function M.chain(client, src, kind, params, opts)
   end
   local err = client:_no_key() or (spec.sync and client:_needs_api3(k))
   if err then return nil, err end
+  if not spec.sync then                           -- not on this door (the gateway offers pro only): say so first
+    local family, kerr = client:_kind(k)
+    if not family then return nil, kerr end
+  end
   local res
   res, err = previous(client, src, opts.from)
   if not res then return nil, client:_error(err) end
