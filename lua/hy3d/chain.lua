@@ -182,7 +182,7 @@ local function check_file(client, res, file, spec, kind, opts)
   end
   if type(faces) == "number" and faces > spec.max_faces then
     return nil, { kind = "invalid", code = "TOO_MANY_FACES", job_id = job_id, limit = spec.max_faces, faces = faces,
-      message = ("the %s file of job %s has %d faces; a %s job takes at most %d: nothing was submitted"):format(
+      message = ("the %s file of job %s has %s faces; a %s job takes at most %d: nothing was submitted"):format(
         file.type, tostring(job_id), faces, kind, spec.max_faces) }
   end
   return url
