@@ -52,7 +52,8 @@ local CHAIN_OPTIONS = { from = "string", type = "string", check_size = "boolean"
                         timeout = "number" }
 local THEN_OPTIONS = { params = "table", dir = "string", name = "string", formats = "table", extract = "boolean",
                        on_submit = "function", on_status = "function", on_progress = "function", interval = "number",
-                       timeout = "number", download_timeout = "number", from = "string", check_size = "boolean" }
+                       timeout = "number", download_timeout = "number", from = "string", check_size = "boolean",
+                       on_step = "function" }
 
 local M = { inputs = INPUTS, verbs = VERBS }
 
@@ -300,7 +301,8 @@ end
 -- opts.dir as <name>_<kind>.<ext> (opts.formats, else what the kind makes: FBX for rigging, GLB
 -- for topology, ...). opts: params (a table by kind or verb of each step's params), dir, name,
 -- formats, extract, on_submit(job, i, kind) (record the JobId there), on_status(result, i, kind),
--- on_progress(done, total, type, i, kind), interval, timeout, download_timeout, from, check_size.
+-- on_progress(done, total, type, i, kind), on_step(step, i) (a step done, its files saved), interval,
+-- timeout, download_timeout, from, check_size.
 -- Returns the list of steps { kind, job, result, files }, or nil and err (err.steps: the steps
 -- done, err.job_id the step's job when one exists).
 -- @param client the hy3d.Client
@@ -349,7 +351,15 @@ function M.run_then(client, result, list, opts)
       extract = opts.extract, timeout = opts.download_timeout,
       on_progress = opts.on_progress and function(d, t, ft) return opts.on_progress(d, t, ft, i, k) end })
     if not got then return failed(derr, job.JobId) end
-    steps[#steps + 1] = { kind = k, job = job, result = res, files = got }
+    local step = { kind = k, job = job, result = res, files = got }
+    steps[#steps + 1] = step
+    if opts.on_step then
+      local ok, e = pcall(opts.on_step, step, i)
+      if not ok then
+        return failed(client:_error { kind = "callback", code = "ON_STEP", job_id = job.JobId,
+          message = "on_step raised: " .. tostring(e) .. " (the step's files are saved)" })
+      end
+    end
     prev, from = res, k
   end
   return steps

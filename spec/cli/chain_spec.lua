@@ -135,6 +135,12 @@ describe("hy3d chain verbs", function()
     assert.equal(3, #subs)
     assert.same({ "pro", "reduce_face", "rigging" }, { subs[1].kind, subs[2].kind, subs[3].kind })
     assert.equal(3, #results)
+    local order = {}                                  -- each step reported as it ends, not all at the end
+    for _, e in ipairs(events) do
+      if e.event == "submitted" or e.event == "result" then order[#order + 1] = e.event .. ":" .. e.kind end
+    end
+    assert.same({ "submitted:pro", "result:pro", "submitted:reduce_face", "result:reduce_face", "submitted:rigging",
+                  "result:rigging" }, order)
     assert.matches("a-knight_rigging%.fbx$", results[3].files[1].path)
     assert.truthy(io.open(dir .. "/out/a-knight.glb"))
     assert.truthy(io.open(dir .. "/out/a-knight_reduce_face.glb"))

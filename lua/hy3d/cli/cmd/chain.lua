@@ -185,20 +185,17 @@ local function then_steps(ctx, o, kinds, result, save)
         ctx.phase = "download"
         ctx:progressed(done, total, ftype)
       end),
+      on_step = guarded(ctx, function(step)            -- each step's files, reported as it ends
+        ctx.job_id = step.job.JobId
+        if ctx.job_id then return finish_download(ctx, step.files, step.kind) end
+        for _, f in ipairs(step.files) do ctx:saved(f) end   -- convert: synchronous, no job
+        if ctx.json then
+          ctx:emit { event = "result", kind = step.kind, status = "DONE", files = shared.file_list(step.files) }
+        end
+      end),
     })
   end)
   if not steps then return ctx:fail_download(ctx:deadline_error(err)) end
-  for _, step in ipairs(steps) do
-    ctx.job_id = step.job.JobId
-    if ctx.job_id then
-      finish_download(ctx, step.files, step.kind)
-    else
-      for _, f in ipairs(step.files) do ctx:saved(f) end
-      if ctx.json then
-        ctx:emit { event = "result", kind = step.kind, status = "DONE", files = shared.file_list(step.files) }
-      end
-    end
-  end
   return EXIT.ok
 end
 
