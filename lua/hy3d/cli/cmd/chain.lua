@@ -167,15 +167,16 @@ local function then_steps(ctx, o, kinds, result, save)
   local client, err = ctx:connect(o, kinds[1], "--then " .. kinds[1])
   if not client then return ctx:fail(err) end
   local from = result.JobId
+  local base = save.name or from                  -- the steps' files: <base>_<kind>.<ext>
   local steps
   steps, err = ctx:drive(function()
     return chain.run_then(client, result, kinds, {
-      dir = save.dir, name = save.name, extract = save.extract, from = result.kind,
+      dir = save.dir, name = base, extract = save.extract, from = result.kind,
       interval = o.interval, download_timeout = math.max(ctx.deadline - now(), 0.001),
       on_submit = guarded(ctx, function(job, _, kind)
         ctx.phase = "wait"
         ctx.status = nil
-        recorded(ctx, client, job, from, { dir = save.dir, name = (save.name or from) .. "_" .. kind,
+        recorded(ctx, client, job, from, { dir = save.dir, name = base .. "_" .. kind,
                                            extract = save.extract }, chain.inputs[kind].makes or { "all" })
         from = job.JobId or from
         ctx.job_id = job.JobId
