@@ -80,12 +80,14 @@ local function human_mb(n)
   return ("%g MB"):format(math.floor(n / MB * 10 + 0.5) / 10)
 end
 
--- The file of `res` the action of `spec` takes: { type, server_type, url, index } or nil and the
--- fields of an error. `want` (opts.type) names one type instead of the preferred list.
+-- The files of `res` the action of `spec` takes, in the order hy3d prefers them: a list of
+-- { type, server_type, url, index }, or nil and the fields of an error (none; or one whose URL is
+-- not http(s): a hostile answer is refused, not skipped). `want` (opts.type) names one type instead.
 local function pick(res, spec, kind, want)
   local list = type(res.ResultFile3Ds) == "table" and res.ResultFile3Ds or {}
   local job_id = id_string(res.JobId)
   local types = want and { want:upper() } or spec.types
+  local out = {}
   for _, t in ipairs(types) do
     for i, f in ipairs(list) do
       if type(f) == "table" and type(f.Type) == "string" and f.Type:upper() == t then
@@ -94,10 +96,11 @@ local function pick(res, spec, kind, want)
             message = ("job %s lists a %s file whose URL is not an http(s) URL hy3d would send on: refused "
               .. "(nothing was submitted)"):format(tostring(job_id), t) }
         end
-        return { type = t, server_type = f.Type, url = f.Url, index = i }
+        out[#out + 1] = { type = t, server_type = f.Type, url = f.Url, index = i }
       end
     end
   end
+  if #out > 0 then return out end
   local have = {}
   for _, f in ipairs(list) do
     have[#have + 1] = type(f) == "table" and files.safe_token(f.Type, 32) or "?"
@@ -240,13 +243,26 @@ function M.chain(client, src, kind, params, opts)
   local res
   res, err = previous(client, src, opts.from)
   if not res then return nil, client:_error(err) end
-  local file
-  file, err = pick(res, spec, k, opts.type)
-  if not file then return nil, client:_error(err) end
-  local url = file.url
-  if opts.check_size ~= false then
-    url, err = check_file(client, res, file, spec, k, opts)
-    if not url then return nil, client:_error(err) end
+  local candidates
+  candidates, err = pick(res, spec, k, opts.type)
+  if not candidates then return nil, client:_error(err) end
+  local file, url = candidates[1], candidates[1].url
+  if opts.check_size ~= false then                -- the first file within the limits (GLB too big: the FBX)
+    local first
+    url = nil
+    for _, c in ipairs(candidates) do
+      url, err = check_file(client, res, c, spec, k, opts)
+      if url then
+        file = c
+        break
+      end
+      if err.code ~= "FILE_TOO_LARGE" and err.code ~= "TOO_MANY_FACES" then return nil, client:_error(err) end
+      first = first or err
+    end
+    if not url then
+      if #candidates > 1 then first.message = first.message .. " (nor is any other file of the job it takes within it)" end
+      return nil, client:_error(first)
+    end
   end
   p[spec.field] = spec.shape == "url" and url or { Type = file.type, Url = url }
   local from_id = id_string(res.JobId)

@@ -118,6 +118,17 @@ describe("client:chain", function()
     assert.equal(0, #sent("Convert3DFormat"))
   end)
 
+  it("takes the next file the action accepts when the first is over the limit (a big GLB: the FBX)", function()
+    local res = model { Prompt = "a knight", ResultFormat = "FBX" }
+    local fbx = file_of(res, "FBX")
+    local mixed = { JobId = res.JobId, kind = "pro", Status = "DONE", ResultFile3Ds = {
+      { Type = "GLB", Url = sb.url .. "/_sandbox/blob?size=" .. (60 * MB + 1) }, fbx } }
+    local job = assert(client:chain(mixed, "rigging"))
+    assert.equal("FBX", job.input.type)
+    local body = sent("SubmitAutoRiggingJob")[1]
+    assert.same({ Type = "FBX", Url = fbx.Url }, body.File3D)
+  end)
+
   it("refuses a file over the face limit when told how to count faces, and submits nothing", function()
     local res = model()
     local job, err = client:chain(res, "uv", nil, { count_faces = function() return 30001 end })
