@@ -92,6 +92,16 @@ describe("hy3d chain verbs", function()
     end)
   end
 
+  it("--input-type sends another file of the job the action takes, and --param the action's fields", function()
+    local id = model("--result-format FBX")
+    local code, _, err = hy3d("rig --json --interval 0.02 --input-type fbx --param MotionType=26 " .. id)
+    assert.equal(0, code, err)
+    local body = sent("SubmitAutoRiggingJob")[1]
+    assert.equal("FBX", body.File3D.Type)
+    assert.matches("/files/" .. id .. "/model%.fbx%?", body.File3D.Url)
+    assert.equal(26, body.MotionType)
+  end)
+
   it("--no-wait prints the new JobId and records it, without waiting", function()
     local id = model()
     sb:config { wait_time = 600 }
