@@ -1101,4 +1101,18 @@ return {
     from = '    if not o.image then return nil, usage_error("--view needs --image (the front view)") end\n', to = "",
     specs = { "spec/cli/seams_spec.lua" }, filter = "without %-%-image",
     why = "--view without --image reaches validation and names the API's fields" },
+  -- chains (lua/hy3d/chain.lua, issue 19)
+  { id = "chain-size-unchecked", file = "lua/hy3d/chain.lua",
+    from = "local ok, derr = client:download(url, path, { max_bytes = spec.max_bytes,",
+    to = "local ok, derr = client:download(url, path, { max_bytes = nil,",
+    specs = { "spec/client/chain_spec.lua" }, filter = "size limit",
+    why = "a file over the action's limit is submitted (and billed) instead of refused" },
+  { id = "chain-any-url-scheme", file = "lua/hy3d/chain.lua",
+    from = "if not sendable_url(f.Url) then", to = "if type(f.Url) ~= \"string\" then",
+    specs = { "spec/client/chain_spec.lua" }, filter = "hostile",
+    why = "a result URL of another scheme (file:, javascript:) is sent on as the action's input" },
+  { id = "chain-unfinished-chained", file = "lua/hy3d/chain.lua",
+    from = "if status ~= \"DONE\" then\n    local failed", to = "if false then\n    local failed",
+    specs = { "spec/client/chain_spec.lua" }, filter = "not DONE",
+    why = "a job still running is chained: its (empty) result is sent on, or the error is unclear" },
 }

@@ -9,6 +9,7 @@
 -- poll_interval. The tags are LDoc's (`make doc`, with download.lua's methods merged in).
 -- @classmod hy3d.Client
 local cache = require "hy3d.cache"
+local chain = require "hy3d.chain"
 local core = require "hy3d.core"
 local credits = require "hy3d.credits"
 local download = require "hy3d.download"
@@ -464,6 +465,23 @@ function Client:_from_cache(key, opts)
   return self._transport:redact_all { cached = true, key = key, files = got,
     job = { JobId = id, kind = kind, cached = true },
     result = { JobId = id, kind = kind, Status = "DONE", ResultCreditConsumed = 0, cached = true } }
+end
+
+--- Submits a follow-up job on a previous job's output (hy3d.chain): kind "part", "uv",
+-- "reduce_face" ("topology"), "texture", "rigging" ("rig"), "motion" or "convert". src is the
+-- previous job's DONE result, job table or JobId; the file the action takes is picked by type,
+-- checked against the documented size limit before anything is sent, its URL refreshed by a query
+-- when expired. opts: from (the previous job's kind for a bare JobId), type, check_size, count_faces,
+-- timeout. Returns the job like submit (convert: its result) or nil, err.
+-- @param src the previous job's result, job table or JobId
+-- @tparam string kind the follow-up kind
+-- @tparam[opt] table params the action's other fields (Prompt, Format, MotionType, ...)
+-- @tparam[opt] table opts from, type, check_size, count_faces, timeout
+-- @treturn[1] table the job (convert: its result, with ResultFile3Ds)
+-- @treturn[2] nil
+-- @treturn[2] Error err
+function Client:chain(src, kind, params, opts)
+  return chain.chain(self, src, kind, params, opts)
 end
 
 --- The host-loop pump, non-blocking: drives the transfers of every client in this Lua state

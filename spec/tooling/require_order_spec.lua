@@ -15,7 +15,7 @@ local LAYER = {
   ["hy3d.transport"] = 4, ["hy3d.slots"] = 4, ["hy3d.credits"] = 4, ["hy3d.image"] = 4, ["hy3d.loop"] = 4,
   ["hy3d.cache"] = 4,
   ["hy3d.mesh"] = 0, ["hy3d.inspect"] = 4,
-  ["hy3d.download"] = 5,
+  ["hy3d.download"] = 5, ["hy3d.chain"] = 5,
   ["hy3d.client"] = 6, ["hy3d.batch"] = 6,
   ["hy3d"] = 7,
 }

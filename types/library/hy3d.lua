@@ -131,6 +131,13 @@
 ---@field estimate fun(params: string|hy3d.JobParams, opts?: hy3d.EstimateOptions): number?, table|hy3d.Error
 ---@field of fun(result: hy3d.Result): number?, table<string, number>? the credits a DONE answer reports
 
+---@class hy3d.ChainOptions
+---@field from? hy3d.Kind the previous job's family, for a bare JobId (default "pro")
+---@field type? string the previous job's file type to send (default: the first the action takes)
+---@field check_size? boolean false: skip the size check (a download capped at the limit)
+---@field count_faces? fun(path: string, type: string): integer? counts faces for the face limits
+---@field timeout? number seconds for the size check's download
+
 ---@class hy3d.ImageOptions
 ---@field formats? string[] accepted formats ("png", "jpeg", "webp")
 ---@field min_side? integer the shortest side allowed, in pixels
@@ -505,6 +512,16 @@ function Client:convert(params) end
 ---@return number spent
 ---@return hy3d.CreditsSummary summary
 function Client:credits() end
+
+---Submits a follow-up job (part, uv, reduce_face/topology, texture, rigging/rig, motion, convert) on a
+---previous job's output: the file picked by type, checked against the limit, its link refreshed.
+---@param src hy3d.Result|hy3d.Job|string the previous job's result, job table or JobId
+---@param kind string the follow-up kind
+---@param params? table the action's other fields (Prompt, Format, MotionType, ...)
+---@param opts? hy3d.ChainOptions
+---@return hy3d.Job|hy3d.Result? job the job (convert: its result, with ResultFile3Ds)
+---@return hy3d.Error? err
+function Client:chain(src, kind, params, opts) end
 
 ---Submits, waits and downloads in one call.
 ---@param params string|hy3d.JobParams a prompt, or a table of API fields

@@ -97,6 +97,13 @@ files:
 end
 local SAVE_HELP = save_help("the job is submitted")
 
+local THEN_HELP = [[
+then (post-processing chains, see doc/cli.md#chains):
+  --then VERB            when the model is done, run rig, topology, uv, texture, part, motion
+                         or convert on it, then download that job's files too (repeatable, or
+                         a comma list: each step works on the previous one's output)
+]]
+
 local KIND_HELP = [[
   --kind KIND            the job family (default: the recorded one, else pro)
 ]]
@@ -111,6 +118,7 @@ M.CACHE_HELP = CACHE_HELP
 
 M.CONNECT_HELP, M.OUTPUT_HELP, M.JOB_HELP, M.WAIT_HELP, M.SAVE_HELP, M.KIND_HELP =
   CONNECT_HELP, OUTPUT_HELP, JOB_HELP, WAIT_HELP, SAVE_HELP, KIND_HELP
+M.THEN_HELP = THEN_HELP
 M.output_help, M.wait_help, M.save_help = output_help, wait_help, save_help
 
 -- ===== options =====
@@ -137,6 +145,8 @@ local OPTIONS = {
   ["--older-than"] = { key = "older_than" },
   ["--max-credits"] = { key = "max_credits" }, ["--dry-run"] = { key = "dry_run", flag = true },
   ["--concurrency"] = { key = "concurrency" },                    -- hy3d batch
+  ["--then"] = { key = "then_list", multi = true }, ["--no-wait"] = { key = "no_wait", flag = true },
+  ["--input-type"] = { key = "input_type" },
 }
 
 local GROUPS = {
@@ -153,11 +163,13 @@ local GROUPS = {
   cache_admin = { "--cache", "--older-than" },
   budget = { "--max-credits", "--dry-run" },     -- hy3d.cli.budget
   batch = { "--kind", "--format", "--dir", "--extract", "--concurrency", "--no-validate" },
+  chain = { "--no-wait", "--input-type", "--param" },
+  ["then"] = { "--then" },
 }
 
 -- The option groups each command takes.
 local COMMANDS = {
-  generate = { "common", "connect", "job", "wait", "save", "cache", "budget" },
+  generate = { "common", "connect", "job", "wait", "save", "cache", "budget", "then" },
   submit = { "common", "connect", "job", "budget" },
   status = { "common", "connect", "kind" },
   wait = { "common", "connect", "kind", "wait" },
@@ -168,6 +180,9 @@ local COMMANDS = {
   batch = { "common", "connect", "batch", "wait" },
   inspect = { "common" },
 }
+for _, verb in ipairs { "rig", "topology", "uv", "texture", "part", "motion", "convert" } do   -- hy3d.cli.cmd.chain
+  COMMANDS[verb] = { "common", "connect", "kind", "chain", "wait", "save" }
+end
 
 local function allowed(cmd)
   local set = {}
@@ -182,7 +197,7 @@ end
 -- Messages never repeat an option's value (it may be a key).
 local function parse(cmd, args)
   local spec = allowed(cmd)
-  local o, pos = { view = {}, param = {} }, {}
+  local o, pos = { view = {}, param = {}, then_list = {} }, {}
   local i, only_positional = 1, false
   while i <= #args do
     local a = args[i]

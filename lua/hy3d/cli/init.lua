@@ -34,6 +34,10 @@ for _, name in ipairs(NAMES) do
   COMMANDS[name] = require("hy3d.cli.cmd." .. name)
   USAGE[name] = COMMANDS[name].usage
 end
+local chain_cmd = require "hy3d.cli.cmd.chain"      -- the chain verbs: rig, topology, uv, texture, part, motion, convert
+for _, verb in ipairs(chain_cmd.order) do
+  COMMANDS[verb], USAGE[verb] = chain_cmd.verbs[verb], chain_cmd.verbs[verb].usage
+end
 
 USAGE.main = [[
 usage: hy3d <command> [options] [arguments]
@@ -51,6 +55,9 @@ commands:
   cache ls|clear         list or clear the result cache (--cache DIR or HY3D_CACHE_DIR)
   doctor                 check the setup: credentials, door, clock, CA, proxy, account
   inspect FILE...        what a model file holds: vertices, triangles, box, materials
+  rig JOBID              rig a finished model (AutoRigging), wait and download the FBX
+  topology JOBID         retopologise it (smart topology); also uv, part, texture JOBID
+                         PROMPT, motion JOBID PROMPT, convert JOBID FORMAT (see doc/cli.md)
   sandbox [ARGS]         run hy3d-sandbox, the offline emulator (needs Lua 5.3+)
   help [COMMAND]         this text, or a command's
 

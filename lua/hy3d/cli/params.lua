@@ -300,5 +300,6 @@ end
 
 M.job_params, M.save_options, M.reconcile, M.check_dir = job_params, save_options, reconcile, check_dir
 M.slug, M.split_list, M.image_name = slug, split_list, image_name
+M.param_fields = param_fields
 
 return M

@@ -10,6 +10,7 @@ local cli_kinds = require "hy3d.cli.kinds"
 local cli_params = require "hy3d.cli.params"
 local shared = require "hy3d.cli.cmd.shared"
 local budget = require "hy3d.cli.budget"
+local chain_cmd = require "hy3d.cli.cmd.chain"
 
 local concat = table.concat
 local now = core.now
@@ -22,6 +23,7 @@ local check_wait_options, finish_download = shared.check_wait_options, shared.fi
 local JOB_HELP, WAIT_HELP, SAVE_HELP, CONNECT_HELP, OUTPUT_HELP = args.JOB_HELP, args.WAIT_HELP, args.SAVE_HELP,
   args.CONNECT_HELP, args.OUTPUT_HELP
 local cache_report = require("hy3d.cli.cmd.cache").report
+local THEN_HELP = args.THEN_HELP
 
 local USAGE = [[
 usage: hy3d generate [options] PROMPT...
@@ -36,7 +38,7 @@ the submit: nothing is billed for files that could not be saved. --dry-run shows
 submitted and its estimate in credits instead.
 
 ]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. args.CACHE_HELP .. "\n" .. budget.HELP .. "\n"
-  .. CONNECT_HELP .. "\n"
+  .. THEN_HELP .. "\n" .. CONNECT_HELP .. "\n"
   .. OUTPUT_HELP
 
 local function cmd_generate(ctx, o, pos)
@@ -50,6 +52,9 @@ local function cmd_generate(ctx, o, pos)
   local save
   save, err = save_options(o)
   if not save then return ctx:fail(err) end
+  local then_kinds
+  then_kinds, err = chain_cmd.then_kinds(o.then_list)
+  if not then_kinds then return ctx:fail(err) end
   local params
   params, err = job_params(o, pos, kind)
   if not params then return ctx:fail(err) end
@@ -96,7 +101,9 @@ local function cmd_generate(ctx, o, pos)
   if not res then return ctx:fail_download(ctx:deadline_error(gerr)) end
   ctx.job_id = ctx.job_id or (res.job and res.job.JobId)
   cache_report(ctx, res)
-  return finish_download(ctx, res.files or {}, kind)
+  local code = finish_download(ctx, res.files or {}, kind)
+  if #then_kinds == 0 then return code end
+  return chain_cmd.then_steps(ctx, o, then_kinds, res.result, save)   -- --then: rig, topology, ...
 end
 
 return { usage = USAGE, run = cmd_generate }
