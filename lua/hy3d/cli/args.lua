@@ -89,7 +89,8 @@ files:
   -o, --output PATH      where to save: a directory (ending in /), or a file name whose
                          extension (.glb, .obj, .zip, .stl, .usdz, .fbx) picks the format when
                          --format is not given; other types get the same base name
-  --format LIST          file types to download, comma-separated (default GLB; "all" = every file)
+  --format LIST          file types to download, comma-separated (default GLB; "all" = every file;
+                         "preview" = the preview image, for `hy3d gallery`)
   --dir DIR              the directory for the files (default .; -o is relative to it;
                          checked before ]] .. checked .. [[, created if missing)
   --extract              unzip zipped results (OBJ) into NAME_obj/
@@ -122,7 +123,7 @@ local OPTIONS = {
   ["--timeout"] = { key = "timeout" }, ["--interval"] = { key = "interval" },
   ["-o"] = { key = "output" }, ["--output"] = { key = "output" }, ["--format"] = { key = "format" },
   ["--dir"] = { key = "dir" }, ["--extract"] = { key = "extract", flag = true },
-  ["--limit"] = { key = "limit" },
+  ["--limit"] = { key = "limit" }, ["--fetch"] = { key = "fetch", flag = true }, ["--viewer"] = { key = "viewer" },
   ["--door"] = { key = "door" }, ["--site"] = { key = "site" }, ["--allow-http"] = { key = "allow_http", flag = true },
   ["--no-validate"] = { key = "no_validate", flag = true }, ["--language"] = { key = "language" },
 }
@@ -137,6 +138,7 @@ local GROUPS = {
   wait = { "--timeout", "--interval" },
   save = { "-o", "--output", "--format", "--dir", "--extract" },
   list = { "--limit" },
+  gallery = { "--fetch", "--viewer", "--timeout" },
 }
 
 -- The option groups each command takes.
@@ -147,6 +149,7 @@ local COMMANDS = {
   wait = { "common", "connect", "kind", "wait" },
   download = { "common", "connect", "kind", "wait", "save" },
   jobs = { "common", "list" },
+  gallery = { "common", "connect", "gallery" },
 }
 
 local function allowed(cmd)

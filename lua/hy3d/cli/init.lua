@@ -1,5 +1,5 @@
 --- hy3d.cli: the `hy3d` command (bin/hy3d): generate, submit, status, wait, download, jobs,
--- sandbox. main(argv [, env]) returns the exit code; output goes to io.stdout and io.stderr.
+-- gallery, sandbox. main(argv [, env]) returns the exit code; output goes to io.stdout and io.stderr.
 -- On a terminal it draws a live status line and download bars on stderr; otherwise (or with
 -- --json) it writes one JSON object per line on stdout. Every job it submits is recorded
 -- (hy3d.jobs) before it waits, so neither a crash nor Ctrl-C loses a JobId. No secret reaches
@@ -27,7 +27,7 @@ local M = {}
 M.EXIT = EXIT
 
 -- The commands in the order `hy3d --help` lists them; each is hy3d.cli.cmd.<name>.
-local NAMES = { "generate", "submit", "status", "wait", "download", "jobs", "sandbox" }
+local NAMES = { "generate", "submit", "status", "wait", "download", "jobs", "gallery", "sandbox" }
 local COMMANDS, USAGE = {}, {}
 for _, name in ipairs(NAMES) do
   COMMANDS[name] = require("hy3d.cli.cmd." .. name)
@@ -46,6 +46,7 @@ commands:
   wait JOBID             wait until a job is DONE or FAIL
   download JOBID         wait for a job if need be, then download its files
   jobs                   list the local record of jobs
+  gallery [DIR]          write DIR/index.html: previews, prompts and 3D views of DIR's models
   sandbox [ARGS]         run hy3d-sandbox, the offline emulator (needs Lua 5.3+)
   help [COMMAND]         this text, or a command's
 
@@ -101,7 +102,7 @@ local function run(ctx, argv)
   end
   local cmd = argv[i]
   if cmd == nil then
-    io.stderr:write("hy3d: give a command: generate, submit, status, wait, download, jobs, sandbox or help "
+    io.stderr:write("hy3d: give a command: generate, submit, status, wait, download, jobs, gallery, sandbox or help "
       .. "(see `hy3d --help`)\n")
     return EXIT.usage
   end
