@@ -12,7 +12,7 @@ local LAYER = {
   ["hy3d.hosts.tarantool"] = 3,
   ["hy3d.options"] = 3, ["hy3d.families"] = 3, ["hy3d.jobs"] = 3,
   ["hy3d.hosts.ngx"] = 3, ["hy3d.hosts.love"] = 3,
-  ["hy3d.transport"] = 4, ["hy3d.slots"] = 4, ["hy3d.image"] = 4, ["hy3d.loop"] = 4,
+  ["hy3d.transport"] = 4, ["hy3d.slots"] = 4, ["hy3d.image"] = 4, ["hy3d.loop"] = 4, ["hy3d.gallery"] = 4,
   ["hy3d.download"] = 5,
   ["hy3d.client"] = 6,
   ["hy3d"] = 7,
