@@ -238,6 +238,8 @@ function Client:_done_result(job, opts)
   return res
 end
 
+local PREVIEW_EXT = { png = true, jpg = true, jpeg = true, webp = true, gif = true }
+
 -- The preview image of a result: the first file's PreviewImageUrl (the service gives every file
 -- of a job the same one), as a file to fetch of type PREVIEW; nil when no file has one.
 local function preview_of(list)
@@ -338,7 +340,9 @@ function Client:download_files(job, opts)
   end
   local out, used = {}, {}
   for _, f in ipairs(picked) do
-    local path = unused(used, dir, base, f.type, "." .. files.extension(f.url, f.type))
+    local ext = files.extension(f.url, f.type)
+    if f.preview and not PREVIEW_EXT[ext] then ext = "png" end      -- a preview is an image, whatever its URL says
+    local path = unused(used, dir, base, f.type, "." .. ext)
     local function refresh()                      -- the same file of the job, under a fresh URL
       local fresh, qerr = self:query(job_id, { kind = res.kind or opts.kind })
       if not fresh then return nil, qerr end
