@@ -51,11 +51,19 @@ function send(method, params, sessionId) {
   return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
 }
 
+// Reports once, then stops chromium and removes its profile when it has exited (it writes there until then).
+let finished = false;
 function finish(code, report) {
+  if (finished) return;
+  finished = true;
   process.stdout.write(JSON.stringify(report) + '\n');
-  try { chrome.kill('SIGKILL'); } catch (e) { /* gone already */ }
-  fs.rmSync(profile, { recursive: true, force: true });
-  process.exit(code);
+  const done = () => {
+    try { fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 }); } catch (e) { /* left in tmp */ }
+    process.exit(code);
+  };
+  if (chrome.exitCode !== null || chrome.signalCode !== null) return done();
+  chrome.once('exit', done);
+  try { chrome.kill('SIGKILL'); } catch (e) { done(); }
 }
 
 const timer = setTimeout(() => finish(1, { error: 'timed out', stderr: stderr.slice(-2000) }), timeoutMs + 15000);

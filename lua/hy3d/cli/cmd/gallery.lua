@@ -31,24 +31,28 @@ gallery:
 ]] .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
 
 -- Downloads the preview of each model without one (jobs recorded DONE); records the new files.
-local function fetch_previews(ctx, o, result)
+local function fetch_previews(ctx, o, result, dir)
   local fetched = 0
+  local prefix = (ctx:absolute(dir):gsub("/+$", "")) .. "/"
   for _, id in ipairs(result.no_preview) do
     local rec = ctx:lookup(id)
-    local model
+    local model                                 -- the job's first model file in DIR: the preview goes beside it
     for _, p in ipairs(rec and rec.files or {}) do
-      if not p:find("/$") and not p:match("%.png$") then model = model or p end
+      if p:sub(1, #prefix) == prefix and not p:find("/$") and not p:find("/.", #prefix, true)
+          and not p:lower():match("%.png$") and not p:lower():match("%.jpe?g$") and not p:lower():match("%.webp$") then
+        model = model or p
+      end
     end
     if rec and model then
       local kind = type(rec.kind) == "string" and rec.kind or "pro"
       local client, err = ctx:connect(o, kind, ("the job record (a %s job)"):format(kind), rec)
       if not client then return nil, err end
-      local dir, stem = model:match("^(.*)/([^/]*)$")
+      local folder, stem = model:match("^(.*)/([^/]*)$")
       stem = stem:gsub("%.[^.]*$", "")
       ctx.job_id = id
       local got
       got, err = ctx:drive(function()
-        return client:download_files(id, { kind = kind, formats = { "preview" }, dir = dir, name = stem,
+        return client:download_files(id, { kind = kind, formats = { "preview" }, dir = folder, name = stem,
           timeout = math.max(ctx.deadline - now(), 0.001),
           on_progress = guarded(ctx, function(done, total, ftype) ctx:progressed(done, total, ftype) end) })
       end)
@@ -91,7 +95,7 @@ local function cmd_gallery(ctx, o, pos)
     ctx.t0 = now()
     ctx:start_clock(o)
     local fetched
-    fetched, err = fetch_previews(ctx, o, result)
+    fetched, err = fetch_previews(ctx, o, result, dir)
     if not fetched then return ctx:fail(err) end
     ctx.job_id = nil
     if fetched > 0 then
