@@ -121,7 +121,8 @@ $(SDK_DIR)/node_modules/.package-lock.json: spec/tooling/sdk/package.json spec/t
 
 # The 3D viewer of `hy3d gallery`: @google/model-viewer's UMD build (a classic script, so a gallery
 # works from file://), pinned in share/gallery/package-lock.json, fetched with npm into build/ (never
-# committed: ~1 MB of third-party code) and installed by `make install` as share/hy3d/ when present.
+# committed: ~1 MB of third-party code) and installed by `make install` beside the module, in
+# $(LUADIR)/hy3d/gallery/, when present.
 # `make test` runs it like deps-sdk (spec/cli/gallery_spec.lua); without it, a gallery has no 3D views.
 VIEWER_DIR = build/model-viewer
 VIEWER_JS = $(VIEWER_DIR)/model-viewer-umd.min.js
@@ -182,8 +183,8 @@ install: all
 	@for f in $(LIB_MODULES); do install -D -m 644 lua/$$f $(DESTDIR)$(LUADIR)/$$f || exit 1; done
 	sed '1s|.*|#!/usr/bin/env $(notdir $(LUA))|' bin/hy3d > $(DESTDIR)$(BINDIR)/hy3d
 	chmod 755 $(DESTDIR)$(BINDIR)/hy3d
-	@if [ -f $(VIEWER_JS) ]; then install -D -m 644 $(VIEWER_JS) $(DESTDIR)$(PREFIX)/share/hy3d/model-viewer-umd.min.js && \
-	  install -m 644 $(VIEWER_DIR)/LICENSE.model-viewer $(DESTDIR)$(PREFIX)/share/hy3d/LICENSE.model-viewer; \
+	@if [ -f $(VIEWER_JS) ]; then install -D -m 644 $(VIEWER_JS) $(DESTDIR)$(LUADIR)/hy3d/gallery/model-viewer-umd.min.js && \
+	  install -m 644 $(VIEWER_DIR)/LICENSE.model-viewer $(DESTDIR)$(LUADIR)/hy3d/gallery/LICENSE.model-viewer; \
 	else echo "install: no $(VIEWER_JS) (make deps-viewer fetches it): hy3d gallery will have no 3D views"; fi
 	@$(MAKE) -s --no-print-directory install-sandbox
 
@@ -225,9 +226,9 @@ uninstall_dirs = $(addprefix $(1)/,$(shell printf '%s\n' $(patsubst %/,%,$(dir $
 uninstall_shared = $(if $(DESTDIR),$(addprefix $(DESTDIR),$(1)))
 uninstall: uninstall-sandbox
 	@$(UNINSTALL_RM) $(DESTDIR)$(LIBDIR)/hy3d/core.so $(DESTDIR)$(BINDIR)/hy3d \
-	  $(DESTDIR)$(PREFIX)/share/hy3d/model-viewer-umd.min.js $(DESTDIR)$(PREFIX)/share/hy3d/LICENSE.model-viewer $(addprefix $(DESTDIR)$(LUADIR)/,$(LIB_MODULES))
-	@DESTDIR="$(DESTDIR)" $(UNINSTALL_RMDIR) $(call uninstall_dirs,$(DESTDIR)$(LUADIR),$(LIB_MODULES)) \
-	  $(DESTDIR)$(LIBDIR)/hy3d $(DESTDIR)$(PREFIX)/share/hy3d $(call uninstall_shared,$(LIBDIR) $(LUADIR) $(BINDIR))
+	  $(addprefix $(DESTDIR)$(LUADIR)/hy3d/gallery/,model-viewer-umd.min.js LICENSE.model-viewer) $(addprefix $(DESTDIR)$(LUADIR)/,$(LIB_MODULES))
+	@DESTDIR="$(DESTDIR)" $(UNINSTALL_RMDIR) $(DESTDIR)$(LUADIR)/hy3d/gallery $(call uninstall_dirs,$(DESTDIR)$(LUADIR),$(LIB_MODULES)) \
+	  $(DESTDIR)$(LIBDIR)/hy3d $(call uninstall_shared,$(LIBDIR) $(LUADIR) $(BINDIR))
 uninstall-sandbox:
 ifeq ($(LUA_VERSION),5.4)
 	@$(UNINSTALL_RM) $(DESTDIR)$(BINDIR)/hy3d-sandbox $(addprefix $(DESTDIR)$(LUADIR)/,$(SANDBOX_MODULES))

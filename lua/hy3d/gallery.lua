@@ -166,15 +166,15 @@ local function default_inspect()
   return nil
 end
 
--- The installed viewer: HY3D_MODEL_VIEWER, then beside the modules (share/hy3d/ of `make install`,
--- build/model-viewer/ of a checkout's `make deps-viewer`).
+-- The installed viewer: HY3D_MODEL_VIEWER, then beside this module (hy3d/gallery/, where `make
+-- install` puts it), then a checkout's build/model-viewer/ (`make deps-viewer`).
 local function find_viewer(getenv)
   local env = getenv("HY3D_MODEL_VIEWER")
   if env and env ~= "" then return env end
   local src = debug.getinfo(1, "S").source
   local here = type(src) == "string" and src:match("^@(.*)/[^/]*$")
   if not here then return nil end
-  for _, rel in ipairs { "/../../../hy3d/", "/../../build/model-viewer/", "/../../share/hy3d/" } do
+  for _, rel in ipairs { "/gallery/", "/../../build/model-viewer/" } do
     local p = here .. rel .. M.VIEWER_NAME
     if exists(p) then return p end
   end
@@ -387,7 +387,7 @@ function M.write(dir, opts)
     "<script>\n", SCRIPT, "</script>\n</head>\n<body>\n<header><h1>", escape(title), "</h1>\n<p>",
     ("%d model%s"):format(#models, #models == 1 and "" or "s"),
     credits > 0 and (", " .. escape(number_text(credits)) .. " credits") or "",
-    viewer and "" or (any_glb and ", 3D views left out: no model viewer installed" or ""),
+    (viewer or not any_glb or viewer_src == false) and "" or ", 3D views left out: no model viewer installed",
     "</p></header>\n<main>\n", concat(cards),
     #models == 0 and "<p>No models: the job record lists no file in this folder.</p>\n" or "",
     "</main>\n</body>\n</html>\n",
