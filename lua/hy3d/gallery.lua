@@ -302,11 +302,11 @@ local OPTIONS = { jobs = "table", jobs_file = "string", viewer = true, title = "
 -- the record at jobs_file, else hy3d.jobs.default_path()), viewer (the path of model-viewer-umd.min.js;
 -- false: no 3D views; default HY3D_MODEL_VIEWER, else the installed copy), title, cwd (what a relative
 -- dir is relative to; default PWD), inspect (a function(path) giving { triangles }, or false; default
--- hy3d.inspect when present). Returns { path, models, viewer (the viewer file used, or nil),
--- no_preview (JobIds without a preview image) } or nil, err.
+-- hy3d.inspect when present). Returns { path, models, glbs (models with a GLB), viewer (the viewer
+-- file used, or nil), no_preview (JobIds without a preview image) } or nil, err.
 -- @tparam string dir the folder of the models
 -- @tparam[opt] table opts jobs, jobs_file, viewer, title, cwd, inspect
--- @treturn[1] table { path, models, viewer, no_preview }
+-- @treturn[1] table { path, models, glbs, viewer, no_preview }
 -- @treturn[2] nil
 -- @treturn[2] Error err
 function M.write(dir, opts)
@@ -349,8 +349,11 @@ function M.write(dir, opts)
   if viewer_src == nil then viewer_src = find_viewer(getenv) end
   local assets = abs .. "/" .. M.ASSETS
   local viewer
-  local any_glb = false
-  for _, m in ipairs(models) do any_glb = any_glb or m.glb ~= nil end
+  local glbs = 0
+  for _, m in ipairs(models) do
+    if m.glb then glbs = glbs + 1 end
+  end
+  local any_glb = glbs > 0
   if viewer_src and any_glb then
     local js = read_all(viewer_src)
     if not js then return fail("NO_VIEWER", ("cannot read the model viewer %s"):format(viewer_src)) end
@@ -395,7 +398,7 @@ function M.write(dir, opts)
   local path = abs .. "/index.html"
   local ok, werr = write_file(path, concat(html))
   if not ok then return nil, werr end
-  return { path = path, models = #models, viewer = viewer, no_preview = no_preview }
+  return { path = path, models = #models, glbs = glbs, viewer = viewer, no_preview = no_preview }
 end
 
 return M

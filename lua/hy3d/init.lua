@@ -94,7 +94,7 @@ local M = {
 -- prompts, credits, links and a 3D view of each GLB (hy3d.gallery; doc/cli.md, "Gallery").
 -- @tparam string dir the folder of the models
 -- @tparam[opt] table opts jobs, jobs_file, viewer, title, cwd, inspect
--- @treturn[1] table { path, models, viewer, no_preview }
+-- @treturn[1] table { path, models, glbs, viewer, no_preview }
 -- @treturn[2] nil
 -- @treturn[2] Error err
 function M.gallery(dir, opts)

@@ -118,6 +118,7 @@
 ---@class hy3d.Gallery
 ---@field path string the index.html written
 ---@field models integer how many models it shows
+---@field glbs integer how many of them have a GLB (a 3D view when a viewer is found)
 ---@field viewer? string the viewer file copied beside it (nil: no 3D views)
 ---@field no_preview string[] the JobIds without a preview image
 

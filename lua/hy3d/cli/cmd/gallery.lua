@@ -103,7 +103,7 @@ local function cmd_gallery(ctx, o, pos)
       if not result then return ctx:fail(err) end
     end
   end
-  if not result.viewer and viewer ~= false then
+  if not result.viewer and viewer ~= false and result.glbs > 0 then
     ctx:warn("no model viewer installed (make deps-viewer, then make install; or --viewer FILE): 3D views left out")
   end
   if ctx.json then
