@@ -363,11 +363,12 @@ function M.write(dir, opts)
     if not ok then return nil, merr end
     viewer = viewer_src
   end
-  local cards, no_preview, credits = {}, {}, 0
+  local cards, no_preview, credits, wrapped = {}, {}, 0, {}
   for _, m in ipairs(models) do
     local key
     if viewer and m.glb then
       key = core.sha256(m.glb.rel, "hex"):sub(1, 24)
+      wrapped[#wrapped + 1] = key .. ".js"
       local data = read_all(m.glb.path)
       if not data then return fail("GALLERY_READ", ("cannot read %s"):format(m.glb.path)) end
       local ok, werr = write_file(assets .. "/" .. key .. ".js",
@@ -398,6 +399,20 @@ function M.write(dir, opts)
   local path = abs .. "/index.html"
   local ok, werr = write_file(path, concat(html))
   if not ok then return nil, werr end
+  -- the wrappers the last page used and this one does not (a model gone from the record) are removed:
+  -- the list of them is kept in the folder; only names of the wrappers' form are ever removed
+  local manifest = assets .. "/wrapped.txt"
+  local keep = {}
+  for _, name in ipairs(wrapped) do keep[name] = true end
+  for name in (read_all(manifest) or ""):gmatch("[^\n]+") do
+    if name:match("^%x+%.js$") and not keep[name] then os.remove(assets .. "/" .. name) end
+  end
+  if #wrapped > 0 then
+    ok, werr = write_file(manifest, concat(wrapped, "\n") .. "\n")
+    if not ok then return nil, werr end
+  elseif exists(manifest) then
+    os.remove(manifest)
+  end
   return { path = path, models = #models, glbs = glbs, viewer = viewer, no_preview = no_preview }
 end
 

@@ -47,6 +47,15 @@ describe("hy3d.gallery", function()
     local wrapped = assert(read(dir .. "/.hy3d-gallery/" .. key .. ".js"))
     local b64 = wrapped:match('^hy3dGallery%.model%("' .. key .. '","([%w+/=]+)"%);\n$')
     assert.equal(GLB, core.base64_decode(b64))
+    -- the next page without that model removes its wrapper, and nothing else of the folder
+    write(dir .. "/.hy3d-gallery/mine.txt", "the user's")
+    res = assert(hy3d.gallery(dir, { viewer = viewer, jobs = {
+      { job_id = "2", prompt = "a lamp", files = { dir .. "/lamp.glb" } } } }))
+    assert.equal(1, res.models)
+    assert.is_false(sandbox.exists(dir .. "/.hy3d-gallery/" .. key .. ".js"))
+    assert.equal("the user's", read(dir .. "/.hy3d-gallery/mine.txt"))
+    local other = assert(read(res.path)):match('<model%-viewer data%-model="(%x+)"')
+    assert.is_true(sandbox.exists(dir .. "/.hy3d-gallery/" .. other .. ".js"))
   end)
 
   it("never links a path that leaves DIR, and escapes every recorded text", function()
