@@ -56,7 +56,7 @@ DEPS_BUILD  = gcc make pkg-config $(LUA_PKGS) libcurl4-openssl-dev libssl-dev li
 DEPS_RUN    = $(DEPS_BUILD) $(filter-out $(LUA_PKGS),lua5.4 liblua5.4-dev) lua-socket lua-zlib lua-luaossl
 DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck bsdutils lua-cqueues lua-luv lua-copas love \
               $(LUAJIT_PKGS) lua5.1 liblua5.1-0-dev nodejs npm nginx libnginx-mod-http-lua curl \
-              libassimp-dev assimp-utils
+              libassimp-dev assimp-utils chromium
 DEPS_MEMORY = $(DEPS_TEST) valgrind
 # The host specs (spec/hosts/): Tarantool's and Neovim's own packages run hy3d on LuaJIT.
 DEPS_TEST  += tarantool neovim
@@ -137,6 +137,22 @@ $(SDK_DIR)/node_modules/.package-lock.json: spec/tooling/sdk/package.json spec/t
 	@cd $(SDK_DIR) && npm ci --no-audit --no-fund --loglevel=error >/dev/null || { \
 	  echo "deps-sdk: npm ci failed in $(SDK_DIR) (it needs the npm registry once; see the output above)" >&2; exit 1; }
 
+# The 3D viewer of `hy3d gallery`: @google/model-viewer's UMD build (a classic script, so a gallery
+# works from file://), pinned in share/gallery/package-lock.json, fetched with npm into build/ (never
+# committed: ~1 MB of third-party code) and installed by `make install` beside the module, in
+# $(LUADIR)/hy3d/gallery/, when present.
+# `make test` runs it like deps-sdk (spec/cli/gallery_spec.lua); without it, a gallery has no 3D views.
+VIEWER_DIR = build/model-viewer
+VIEWER_JS = $(VIEWER_DIR)/model-viewer-umd.min.js
+deps-viewer: $(VIEWER_JS)
+$(VIEWER_JS): share/gallery/package.json share/gallery/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "deps-viewer: npm not found (make deps-test installs nodejs and npm)" >&2; exit 1; }
+	@mkdir -p $(VIEWER_DIR)/npm && cp share/gallery/package.json share/gallery/package-lock.json $(VIEWER_DIR)/npm/
+	@cd $(VIEWER_DIR)/npm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null || { \
+	  echo "deps-viewer: npm ci failed in $(VIEWER_DIR)/npm (it needs the npm registry once)" >&2; exit 1; }
+	@cp $(VIEWER_DIR)/npm/node_modules/@google/model-viewer/LICENSE $(VIEWER_DIR)/LICENSE.model-viewer
+	@cp $(VIEWER_DIR)/npm/node_modules/@google/model-viewer/dist/model-viewer-umd.min.js $@
+
 # OFFLINE=1 (what `luarocks test` sets: scripts/luarocks-test.lua): `make test` fetches nothing: deps-test names
 # missing packages without installing them, deps-sdk is not run, and a spec whose host or tool is absent
 # (the Node.js SDK, LÖVE, …) reports pending with the reason (HY3D_OFFLINE=1 in the suite's environment).
@@ -151,6 +167,7 @@ test: deps-test
 	@$(MAKE) -s --no-print-directory all sandbox-core
 	@$(MAKE) -s --no-print-directory LUA_VERSION=jit all   # the LÖVE example (spec/tooling/love_spec.lua) runs LuaJIT
 	@$(if $(OFFLINE),true,$(MAKE) -s --no-print-directory deps-sdk) || { echo "deps-sdk failed"; echo "0 passed, 1 failed"; exit 1; }
+	@$(if $(OFFLINE),true,$(MAKE) -s --no-print-directory deps-viewer) || { echo "deps-viewer failed"; echo "0 passed, 1 failed"; exit 1; }
 	@luacheck -q . || { echo "luacheck failed"; echo "0 passed, 1 failed"; exit 1; }
 	@HY3D_CPATH="./$(BUILD)/?.so" $(TEST_ENV) $(LUA) $(BUSTED) -o spec/support/summary.lua $(BUSTED_ARGS) $(TEST_SPECS)
 
@@ -185,6 +202,9 @@ install: all
 	@for f in $(LIB_MODULES); do install -D -m 644 lua/$$f $(DESTDIR)$(LUADIR)/$$f || exit 1; done
 	sed '1s|.*|#!/usr/bin/env $(notdir $(LUA))|' bin/hy3d > $(DESTDIR)$(BINDIR)/hy3d
 	chmod 755 $(DESTDIR)$(BINDIR)/hy3d
+	@if [ -f $(VIEWER_JS) ]; then install -D -m 644 $(VIEWER_JS) $(DESTDIR)$(LUADIR)/hy3d/gallery/model-viewer-umd.min.js && \
+	  install -m 644 $(VIEWER_DIR)/LICENSE.model-viewer $(DESTDIR)$(LUADIR)/hy3d/gallery/LICENSE.model-viewer; \
+	else echo "install: no $(VIEWER_JS) (make deps-viewer fetches it): hy3d gallery will have no 3D views"; fi
 	@$(MAKE) -s --no-print-directory install-sandbox
 
 # hy3d-sandbox (sandbox/): its modules (every .lua under sandbox/lua, subfolders included) and its
@@ -224,8 +244,9 @@ UNINSTALL_RMDIR = sh -c 'top="$${DESTDIR%/}"; for d in "$$@"; do \
 uninstall_dirs = $(addprefix $(1)/,$(shell printf '%s\n' $(patsubst %/,%,$(dir $(2))) | sort -ru))
 uninstall_shared = $(if $(DESTDIR),$(addprefix $(DESTDIR),$(1)))
 uninstall: uninstall-sandbox
-	@$(UNINSTALL_RM) $(DESTDIR)$(LIBDIR)/hy3d/core.so $(DESTDIR)$(LIBDIR)/hy3d/mesh.so $(DESTDIR)$(BINDIR)/hy3d $(addprefix $(DESTDIR)$(LUADIR)/,$(LIB_MODULES))
-	@DESTDIR="$(DESTDIR)" $(UNINSTALL_RMDIR) $(call uninstall_dirs,$(DESTDIR)$(LUADIR),$(LIB_MODULES)) \
+	@$(UNINSTALL_RM) $(DESTDIR)$(LIBDIR)/hy3d/core.so $(DESTDIR)$(LIBDIR)/hy3d/mesh.so $(DESTDIR)$(BINDIR)/hy3d \
+	  $(addprefix $(DESTDIR)$(LUADIR)/hy3d/gallery/,model-viewer-umd.min.js LICENSE.model-viewer) $(addprefix $(DESTDIR)$(LUADIR)/,$(LIB_MODULES))
+	@DESTDIR="$(DESTDIR)" $(UNINSTALL_RMDIR) $(DESTDIR)$(LUADIR)/hy3d/gallery $(call uninstall_dirs,$(DESTDIR)$(LUADIR),$(LIB_MODULES)) \
 	  $(DESTDIR)$(LIBDIR)/hy3d $(call uninstall_shared,$(LIBDIR) $(LUADIR) $(BINDIR))
 uninstall-sandbox:
 ifeq ($(LUA_VERSION),5.4)
@@ -246,7 +267,7 @@ clean:
 	rm -rf $(BUILD) hy3d/core.so src/*.o
 	@rmdir hy3d 2>/dev/null || true
 
-.PHONY: all mesh sandbox-core deps-build deps-run deps-test deps-memory deps-sdk lint test demo sandbox install install-sandbox \
+.PHONY: all mesh sandbox-core deps-build deps-run deps-test deps-memory deps-sdk deps-viewer lint test demo sandbox install install-sandbox \
         uninstall uninstall-sandbox clean
 
 # The checks: test-all, asan/test-asan, valgrind/test-valgrind, test-tsan (mk/checks.mk); fuzz (mk/fuzz.mk);

@@ -238,9 +238,23 @@ function Client:_done_result(job, opts)
   return res
 end
 
--- The result files to fetch: every one for {"all"}, else one per format asked (case-insensitive).
--- Each gets `type`, the server's Type made a safe token (upper case; "FILE" when nothing of it is
--- safe), and keeps the Type as the server gave it in `server_type`.
+local PREVIEW_EXT = { png = true, jpg = true, jpeg = true, webp = true, gif = true }
+
+-- The preview image of a result: the first file's PreviewImageUrl (the service gives every file
+-- of a job the same one), as a file to fetch of type PREVIEW; nil when no file has one.
+local function preview_of(list)
+  for i, f in ipairs(list) do
+    if type(f) == "table" and type(f.PreviewImageUrl) == "string" and f.PreviewImageUrl ~= "" then
+      return { type = "PREVIEW", server_type = "PREVIEW", url = f.PreviewImageUrl, index = i, preview = true }
+    end
+  end
+  return nil
+end
+
+-- The result files to fetch: every one for {"all"}, else one per format asked (case-insensitive);
+-- "preview" is the files' PreviewImageUrl. Each gets `type`, the server's Type made a safe token
+-- (upper case; "FILE" when nothing of it is safe), and keeps the Type as the server gave it in
+-- `server_type`.
 function Client:_pick_files(res, formats)
   local list, picked = type(res.ResultFile3Ds) == "table" and res.ResultFile3Ds or {}, {}
   local want, seen = {}, {}
@@ -250,6 +264,10 @@ function Client:_pick_files(res, formats)
   end
   for _, w in ipairs(want) do
     local found = false
+    if w == "PREVIEW" and not seen.preview then
+      local p = preview_of(list)
+      if p then picked[#picked + 1], seen.preview, found = p, true, true end
+    end
     for i, f in ipairs(list) do
       if type(f) == "table" and type(f.Url) == "string" and type(f.Type) == "string"
           and (w == "ALL" or f.Type:upper() == w) and not seen[i] then
@@ -286,12 +304,13 @@ end
 
 --- Downloads a finished job's result files. `job` is a DONE query result, a job table or a
 -- JobId (queried first; opts.kind for a JobId that is not pro). opts: formats (File3D types,
--- default {"GLB"}; {"all"} for every file), dir (default "."), name (file base name, default the
--- JobId), extract (unzip zip results, such as OBJ, into <dir>/<name>_<type>/), on_progress(done,
--- total, type), max_bytes (each file's download, and with extract what each archive unpacks to),
--- timeout, stall. Names from the server never leave dir: the JobId and each Type are reduced to
--- letters, digits, "_" and "-" (files.safe_token). An expired URL (403) is refreshed by querying
--- the job again. Returns a list of {type, path, bytes, url[, dir, entries]} or nil, err.
+-- default {"GLB"}; {"all"} for every file; "preview" for the image at the files' PreviewImageUrl),
+-- dir (default "."), name (file base name, default the JobId), extract (unzip zip results, such as
+-- OBJ, into <dir>/<name>_<type>/), on_progress(done, total, type), max_bytes (each file's download,
+-- and with extract what each archive unpacks to), timeout, stall. Names from the server never leave
+-- dir: the JobId and each Type are reduced to letters, digits, "_" and "-" (files.safe_token). An
+-- expired URL (403) is refreshed by querying the job again. Returns a list of {type, path, bytes,
+-- url[, dir, entries]} or nil, err.
 -- @param job a DONE query result, a job table or a JobId
 -- @tparam[opt] table opts formats, dir, name, extract, on_progress, max_bytes, kind, timeout, stall
 -- @treturn[1] table the saved files
@@ -321,12 +340,16 @@ function Client:download_files(job, opts)
   end
   local out, used = {}, {}
   for _, f in ipairs(picked) do
-    local path = unused(used, dir, base, f.type, "." .. files.extension(f.url, f.type))
+    local ext = files.extension(f.url, f.type)
+    if f.preview and not PREVIEW_EXT[ext] then ext = "png" end      -- a preview is an image, whatever its URL says
+    local path = unused(used, dir, base, f.type, "." .. ext)
     local function refresh()                      -- the same file of the job, under a fresh URL
       local fresh, qerr = self:query(job_id, { kind = res.kind or opts.kind })
       if not fresh then return nil, qerr end
       local entry = type(fresh.ResultFile3Ds) == "table" and fresh.ResultFile3Ds[f.index]
-      if type(entry) == "table" and type(entry.Type) == "string" and entry.Type:upper() == f.server_type:upper()
+      if f.preview and type(entry) == "table" and type(entry.PreviewImageUrl) == "string" then
+        return entry.PreviewImageUrl
+      elseif type(entry) == "table" and type(entry.Type) == "string" and entry.Type:upper() == f.server_type:upper()
           and type(entry.Url) == "string" then
         return entry.Url
       end

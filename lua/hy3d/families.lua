@@ -254,7 +254,7 @@ local function deliverable(family, params, formats)
   for _, f in ipairs(formats) do
     if type(f) ~= "string" then return params end          -- generate raised already
     if f:upper() == "ALL" then return params end
-    want[#want + 1] = f:upper()
+    if f:upper() ~= "PREVIEW" then want[#want + 1] = f:upper() end    -- the files' preview image
   end
   local rf = type(params.ResultFormat) == "string" and params.ResultFormat:upper() or nil
   local have = {}

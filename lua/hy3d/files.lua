@@ -9,6 +9,7 @@ local EXTENSIONS = {
   GLB = "glb", OBJ = "zip", STL = "stl", FBX = "fbx", USDZ = "usdz", MP4 = "mp4", GIF = "gif",
   IMAGE = "png", MTL = "mtl", ZIP = "zip", TEXTURE_IMAGE = "png", POSTPROCESS_OBJ = "zip",
   INITIAL_GLB = "glb",               -- the self-hosted door's untextured model
+  PREVIEW = "png",                   -- a file's PreviewImageUrl (download_files' "preview" format)
 }
 
 --- Where a download to `path` keeps its partial file: beside it, named for the object (the URL

@@ -119,6 +119,17 @@ local M = {
 -- @treturn string the partial file's path
 -- @function partial_path
 
+--- Writes DIR/index.html, an offline page of the models a job record saved in dir: previews,
+-- prompts, credits, links and a 3D view of each GLB (hy3d.gallery; doc/cli.md, "Gallery").
+-- @tparam string dir the folder of the models
+-- @tparam[opt] table opts jobs, jobs_file, viewer, title, cwd, inspect
+-- @treturn[1] table { path, models, glbs, viewer, no_preview }
+-- @treturn[2] nil
+-- @treturn[2] Error err
+function M.gallery(dir, opts)
+  return require("hy3d.gallery").write(dir, opts)
+end
+
 -- PUC Lua 5.1's assert, and its standalone interpreter, accept only a string as the message.
 local STRING_ERRORS_ONLY = _VERSION == "Lua 5.1" and not rawget(_G, "jit")
 

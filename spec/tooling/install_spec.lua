@@ -281,6 +281,10 @@ describe("make install DESTDIR=… and make uninstall", function()
       for _, m in ipairs(LIB) do list[#list + 1] = sandbox_lua .. "/" .. m end
     end
     for _, m in ipairs(SANDBOX) do list[#list + 1] = sandbox_lua .. "/" .. m end
+    if sandbox.exists(ROOT .. "/build/model-viewer/model-viewer-umd.min.js") then   -- hy3d gallery's viewer (make deps-viewer)
+      list[#list + 1] = layout.lua .. "/hy3d/gallery/model-viewer-umd.min.js"
+      list[#list + 1] = layout.lua .. "/hy3d/gallery/LICENSE.model-viewer"
+    end
     table.sort(list)
     return list
   end

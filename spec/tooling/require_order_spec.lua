@@ -17,6 +17,7 @@ local LAYER = {
   ["hy3d.mesh"] = 0, ["hy3d.inspect"] = 4,
   ["hy3d.download"] = 5, ["hy3d.chain"] = 5,
   ["hy3d.client"] = 6, ["hy3d.batch"] = 6,
+  ["hy3d.gallery"] = 4,
   ["hy3d"] = 7,
 }
 

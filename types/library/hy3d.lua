@@ -138,6 +138,22 @@
 ---@field count_faces? fun(path: string, type: string): integer? counts faces for the face limits
 ---@field timeout? number seconds for the size check's download
 
+---@class hy3d.GalleryOptions
+---@field jobs? table[] job records as hy3d.jobs reads them (default: the record at jobs_file)
+---@field jobs_file? string the job record (default: HY3D_JOBS_FILE, XDG_STATE_HOME, ~/.local/state)
+---@field viewer? string|false model-viewer-umd.min.js (false: no 3D views; default: the installed one)
+---@field title? string the page's title
+---@field cwd? string what a relative dir is relative to (default PWD)
+---@field getenv? fun(name: string): string? stands in for os.getenv
+---@field inspect? (fun(path: string): table?)|false gives a GLB's { triangles } (default: hy3d.inspect when present)
+
+---@class hy3d.Gallery
+---@field path string the index.html written
+---@field models integer how many models it shows
+---@field glbs integer how many of them have a GLB (a 3D view when a viewer is found)
+---@field viewer? string the viewer file copied beside it (nil: no 3D views)
+---@field no_preview string[] the JobIds without a preview image
+
 ---@class hy3d.ImageOptions
 ---@field formats? string[] accepted formats ("png", "jpeg", "webp")
 ---@field min_side? integer the shortest side allowed, in pixels
@@ -669,6 +685,13 @@ function hy3d.inspect(path, opts) end
 ---@param path string
 ---@return string
 function hy3d.partial_path(url, path) end
+
+---Writes DIR/index.html: an offline page of the models a job record saved in dir (doc/cli.md, "Gallery").
+---@param dir string
+---@param opts? hy3d.GalleryOptions
+---@return hy3d.Gallery? gallery
+---@return hy3d.Error? err
+function hy3d.gallery(dir, opts) end
 
 ---Client:submit on the default client (made from the environment).
 ---@param params hy3d.JobParams

@@ -89,7 +89,8 @@ files:
   -o, --output PATH      where to save: a directory (ending in /), or a file name whose
                          extension (.glb, .obj, .zip, .stl, .usdz, .fbx) picks the format when
                          --format is not given; other types get the same base name
-  --format LIST          file types to download, comma-separated (default GLB; "all" = every file)
+  --format LIST          file types to download, comma-separated (default GLB; "all" = every file;
+                         "preview" = the preview image, for `hy3d gallery`)
   --dir DIR              the directory for the files (default .; -o is relative to it;
                          checked before ]] .. checked .. [[, created if missing)
   --extract              unzip zipped results (OBJ) into NAME_obj/
@@ -138,7 +139,7 @@ local OPTIONS = {
   ["--timeout"] = { key = "timeout" }, ["--interval"] = { key = "interval" },
   ["-o"] = { key = "output" }, ["--output"] = { key = "output" }, ["--format"] = { key = "format" },
   ["--dir"] = { key = "dir" }, ["--extract"] = { key = "extract", flag = true },
-  ["--limit"] = { key = "limit" },
+  ["--limit"] = { key = "limit" }, ["--fetch"] = { key = "fetch", flag = true }, ["--viewer"] = { key = "viewer" },
   ["--door"] = { key = "door" }, ["--site"] = { key = "site" }, ["--allow-http"] = { key = "allow_http", flag = true },
   ["--no-validate"] = { key = "no_validate", flag = true }, ["--language"] = { key = "language" },
   ["--cache"] = { key = "cache" }, ["--no-cache"] = { key = "no_cache", flag = true },
@@ -165,6 +166,7 @@ local GROUPS = {
   batch = { "--kind", "--format", "--dir", "--extract", "--concurrency", "--no-validate" },
   chain = { "--no-wait", "--input-type", "--param" },
   ["then"] = { "--then" },
+  gallery = { "--fetch", "--viewer", "--timeout" },
 }
 
 -- The option groups each command takes.
@@ -179,6 +181,7 @@ local COMMANDS = {
   doctor = { "common", "connect" },
   batch = { "common", "connect", "batch", "wait" },
   inspect = { "common" },
+  gallery = { "common", "connect", "gallery" },
 }
 for _, verb in ipairs { "rig", "topology", "uv", "texture", "part", "motion", "convert" } do   -- hy3d.cli.cmd.chain
   COMMANDS[verb] = { "common", "connect", "kind", "chain", "wait", "save" }

@@ -1,5 +1,6 @@
 --- hy3d.cli: the `hy3d` command (bin/hy3d): generate, batch, submit, status, wait, download, jobs,
--- cache, doctor, inspect, sandbox. main(argv [, env]) returns the exit code; output goes to io.stdout and io.stderr.
+-- cache, doctor, inspect, gallery, sandbox. main(argv [, env]) returns the exit code; output goes to io.stdout and
+-- io.stderr.
 -- On a terminal it draws a live status line and download bars on stderr; otherwise (or with
 -- --json) it writes one JSON object per line on stdout. Every job it submits is recorded
 -- (hy3d.jobs) before it waits, so neither a crash nor Ctrl-C loses a JobId. No secret reaches
@@ -28,7 +29,7 @@ M.EXIT = EXIT
 
 -- The commands in the order `hy3d --help` lists them; each is hy3d.cli.cmd.<name>.
 local NAMES = { "generate", "batch", "submit", "status", "wait", "download", "jobs", "cache", "doctor", "inspect",
-                "sandbox" }
+                "gallery", "sandbox" }
 local COMMANDS, USAGE = {}, {}
 for _, name in ipairs(NAMES) do
   COMMANDS[name] = require("hy3d.cli.cmd." .. name)
@@ -58,6 +59,7 @@ commands:
   rig JOBID              rig a finished model (AutoRigging), wait and download the FBX
   topology JOBID         retopologise it (smart topology); also uv, part, texture JOBID
                          PROMPT, motion JOBID PROMPT, convert JOBID FORMAT (see doc/cli.md)
+  gallery [DIR]          write DIR/index.html: previews, prompts and 3D views of DIR's models
   sandbox [ARGS]         run hy3d-sandbox, the offline emulator (needs Lua 5.3+)
   help [COMMAND]         this text, or a command's
 
@@ -114,7 +116,7 @@ local function run(ctx, argv)
   local cmd = argv[i]
   if cmd == nil then
     io.stderr:write("hy3d: give a command: generate, batch, submit, status, wait, download, jobs, cache, doctor, inspect, "
-      .. "sandbox or help "
+      .. "gallery, sandbox or help "
       .. "(see `hy3d --help`)\n")
     return EXIT.usage
   end

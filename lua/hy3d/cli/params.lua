@@ -215,8 +215,13 @@ local function reconcile(params, save, kind)
     return true
   end
   if save.formats[1] == "all" then return true end
+  local models = {}                         -- "preview" is the files' preview image, not a file type
+  for _, f in ipairs(save.formats) do
+    if f ~= "PREVIEW" then models[#models + 1] = f end
+  end
+  if #models == 0 then return true end
   if kind == "pro" then
-    for _, f in ipairs(save.formats) do
+    for _, f in ipairs(models) do
       if not (f == "OBJ" or f == "GLB" or PRO_RESULT_FORMATS[f]) then
         return nil, usage_error("--format: a pro job makes OBJ, GLB and one of " .. either(PRO.formats, "and")
           .. " (or give all)")
@@ -228,7 +233,7 @@ local function reconcile(params, save, kind)
   end
   if kind == "pro" and not params.ResultFormat then
     local extra
-    for _, f in ipairs(save.formats) do
+    for _, f in ipairs(models) do
       if PRO_RESULT_FORMATS[f] then
         if extra and extra ~= f then
           return nil, usage_error("a pro job makes at most one of " .. either(PRO.formats, "and"))
@@ -238,11 +243,11 @@ local function reconcile(params, save, kind)
     end
     params.ResultFormat = extra
   elseif kind == "rapid" and not params.ResultFormat then
-    if #save.formats > 1 or not RAPID_RESULT_FORMATS[save.formats[1]] then
+    if #models > 1 or not RAPID_RESULT_FORMATS[models[1]] then
       return nil, usage_error("a rapid job makes one file: --format " .. concat(validate.rapid_formats, ", ")
         .. " or all")
     end
-    params.ResultFormat = save.formats[1]
+    params.ResultFormat = models[1]
   end
   return true
 end

@@ -61,7 +61,7 @@ local function cmd_download(ctx, o, pos)
     })
   end)
   if not files then return ctx:fail_download(ctx:deadline_error(err)) end
-  return finish_download(ctx, files, kind)
+  return finish_download(ctx, files, kind, res)
 end
 
 return { usage = USAGE, run = cmd_download }

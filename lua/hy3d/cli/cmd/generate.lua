@@ -85,7 +85,8 @@ local function cmd_generate(ctx, o, pos)
                        site = client.site ~= "mainland" and client.site or nil,
                        prompt = jobs.excerpt(params.Prompt, 80), image = o.image and jobs.excerpt(o.image, 80) or nil,
                        submitted_at = os.time(), dir = ctx:absolute(save.dir or "."), name = save.name,
-                       formats = concat(save.formats, ","), extract = save.extract }
+                       formats = concat(save.formats, ","), extract = save.extract,
+                       face_count = tonumber(params.FaceCount) }
         ctx:submitted(job)
       end),
       on_status = guarded(ctx, function(r)
@@ -101,7 +102,7 @@ local function cmd_generate(ctx, o, pos)
   if not res then return ctx:fail_download(ctx:deadline_error(gerr)) end
   ctx.job_id = ctx.job_id or (res.job and res.job.JobId)
   cache_report(ctx, res)
-  local code = finish_download(ctx, res.files or {}, kind)
+  local code = finish_download(ctx, res.files or {}, kind, res.result)
   if #then_kinds == 0 then return code end
   return chain_cmd.then_steps(ctx, o, then_kinds, res.result, save)   -- --then: rig, topology, ...
 end

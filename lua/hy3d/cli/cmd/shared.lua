@@ -37,15 +37,17 @@ local function check_wait_options(o)
   return ok, err
 end
 
--- Records the files of a download and reports them, then the result event.
-local function finish_download(ctx, files, res_kind)
+-- Records the files of a download and reports them, then the result event. `res` (optional): the
+-- job's final query result, whose ResultCreditConsumed is recorded (for `hy3d gallery`).
+local function finish_download(ctx, files, res_kind, res)
   local paths = {}
   for _, f in ipairs(files) do
     ctx:saved(f)
     paths[#paths + 1] = ctx:absolute(f.path)
     if f.dir then paths[#paths + 1] = ctx:absolute((f.dir:gsub("/+$", "")) .. "/") end
   end
-  ctx:remember { job_id = ctx.job_id, status = "DONE", files = paths }
+  local credits = type(res) == "table" and tonumber(res.ResultCreditConsumed) or nil
+  ctx:remember { job_id = ctx.job_id, status = "DONE", files = paths, credits = credits }
   if ctx.json then
     ctx:emit { event = "result", job_id = ctx.job_id, kind = res_kind, status = "DONE",
                elapsed = round3(now() - ctx.t0), files = file_list(files) }
