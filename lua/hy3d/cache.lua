@@ -124,13 +124,7 @@ end
 
 -- ===== files =====
 
-local function read_all(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
+local read_all = files.read_all
 
 local counter = 0
 -- A name no other writer uses at the same time: the final name plus a random tail.
@@ -241,18 +235,7 @@ function Cache:lookup(key)
   return m
 end
 
--- A path in dir that no earlier file of this call took, as download_files names them (its
--- `unused`): stem.ext, else stem_type.ext, ... (ext "" and `typed` for a folder).
-local function unused(used, dir, stem, ftype, ext, typed)
-  local n = typed and 2 or 1
-  local path = typed and files.join(dir, ("%s_%s%s"):format(stem, ftype:lower(), ext)) or files.join(dir, stem .. ext)
-  while used[path] do
-    n = n + 1
-    path = files.join(dir, ("%s_%s%s%s"):format(stem, ftype:lower(), n > 2 and "_" .. (n - 1) or "", ext))
-  end
-  used[path] = true
-  return path
-end
+local unused = files.unused
 
 --- Copies a looked-up entry's files into opts.dir (default ".") under the names download_files
 -- gives them (opts.name, else the entry's JobId), unzipping zips with opts.extract (within

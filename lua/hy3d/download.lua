@@ -289,18 +289,7 @@ function Client:_pick_files(res, formats)
   return picked
 end
 
--- A path in dir that no earlier result of this call took: stem.ext (unless `typed`), else
--- stem_type.ext, else stem_type_2.ext, ... (ext "" for a folder).
-local function unused(used, dir, stem, ftype, ext, typed)
-  local n = typed and 2 or 1
-  local path = typed and files.join(dir, ("%s_%s%s"):format(stem, ftype:lower(), ext)) or files.join(dir, stem .. ext)
-  while used[path] do
-    n = n + 1
-    path = files.join(dir, ("%s_%s%s%s"):format(stem, ftype:lower(), n > 2 and "_" .. (n - 1) or "", ext))
-  end
-  used[path] = true
-  return path
-end
+local unused = files.unused
 
 --- Downloads a finished job's result files. `job` is a DONE query result, a job table or a
 -- JobId (queried first; opts.kind for a JobId that is not pro). opts: formats (File3D types,

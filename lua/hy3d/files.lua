@@ -101,7 +101,32 @@ local function is_zip(path)
   return head == "PK\3\4"
 end
 
+--- The whole content of the file at path, or nil and io.open's message.
+local function read_all(path)
+  local f, err = open(path, "rb")
+  if not f then return nil, err end
+  local data = f:read("*a")
+  f:close()
+  return data
+end
+
+--- A path in dir that no earlier file of this call took (`used`: a set of paths, updated), as
+-- download_files names a job's files: stem.ext (unless `typed`), else stem_type.ext, else
+-- stem_type_2.ext, ... (ext "" for a folder).
+local function unused(used, dir, stem, ftype, ext, typed)
+  local n = typed and 2 or 1
+  local path = typed and join(dir, ("%s_%s%s"):format(stem, ftype:lower(), ext)) or join(dir, stem .. ext)
+  while used[path] do
+    n = n + 1
+    path = join(dir, ("%s_%s%s%s"):format(stem, ftype:lower(), n > 2 and "_" .. (n - 1) or "", ext))
+  end
+  used[path] = true
+  return path
+end
+
 return {
+  read_all = read_all,
+  unused = unused,
   partial_path = partial_path,
   join = join,
   mkdirs = mkdirs,

@@ -28,13 +28,7 @@ local function fail(code, message)
   return nil, errors.new { kind = "io", code = code, message = message }
 end
 
-local function read_all(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
+local read_all = files.read_all
 
 local function exists(path)
   local f = io.open(path, "rb")

@@ -109,8 +109,8 @@ describe("hy3d gallery", function()
     local shot = dir .. "/shot.png"
     -- node and chromium run without LD_PRELOAD: under `make test-asan` the sanitizer runtimes are
     -- preloaded into every child, and chromium does not start under them (neither is hy3d's code).
-    local ok, output = sandbox.run(("env -u LD_PRELOAD node %s %s %s 90 2>/dev/null"):format(q(ROOT .. "/spec/support/chromium.js"),
-      q("file://" .. out .. "/index.html"), q(shot)))
+    local ok, output = sandbox.run(("env -u LD_PRELOAD node %s %s %s 90 2>/dev/null"):format(
+      q(ROOT .. "/spec/support/chromium.js"), q("file://" .. out .. "/index.html"), q(shot)))
     local page = core.decode(output:match("^[^\n]*"))
     assert.is_true(ok, output)
     assert.is_true(page.settled, output)

@@ -39,6 +39,24 @@ end
 
 M.human_bytes, M.human_elapsed, M.round3, M.width = human_bytes, human_elapsed, round3, width
 
+--- rows (lists of strings) as text lines: every column but the last padded to its widest cell
+-- (display width), two spaces between columns. hy3d jobs and hy3d cache ls print their tables so.
+function M.columns(rows)
+  local widths, lines = {}, {}
+  for _, row in ipairs(rows) do
+    for c = 1, #row - 1 do
+      if not widths[c] or width(row[c]) > widths[c] then widths[c] = width(row[c]) end
+    end
+  end
+  for i, row in ipairs(rows) do
+    local cells = {}
+    for c = 1, #row - 1 do cells[c] = row[c] .. (" "):rep(widths[c] - width(row[c])) end
+    cells[#row] = row[#row]
+    lines[i] = table.concat(cells, "  ") .. "\n"
+  end
+  return table.concat(lines)
+end
+
 -- ===== writing, redacted =====
 
 local Output = {}

@@ -5,6 +5,7 @@
 local core = require "hy3d.core"
 local batch = require "hy3d.batch"
 local jobs = require "hy3d.jobs"
+local files = require "hy3d.files"
 local args = require "hy3d.cli.args"
 local context = require "hy3d.cli.context"
 local exit = require "hy3d.cli.exit"
@@ -45,13 +46,7 @@ batch:
 
 ]] .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
 
-local function read_all(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_all = files.read_all
 
 local function cmd_batch(ctx, o, pos)
   if #pos ~= 1 then return ctx:fail(usage_error("needs one FILE (a prompt or JSON object per line, or CSV)")) end

@@ -11,7 +11,7 @@ local concat = table.concat
 local floor = math.floor
 local EXIT, usage_error = exit.EXIT, exit.usage_error
 local number_option, output_help = args.number_option, args.output_help
-local human_bytes, width = output.human_bytes, output.width
+local human_bytes = output.human_bytes
 
 local USAGE = [[
 usage: hy3d cache ls [options]
@@ -64,18 +64,7 @@ local function cmd_ls(ctx, store)
     rows[#rows + 1] = { m.key:sub(1, 12), tostring(m.kind or "-"), age(math.max(0, t - (tonumber(m.created) or t))),
                         types_of(m), human_bytes(m.bytes), prompt }
   end
-  local widths = {}
-  for _, row in ipairs(rows) do
-    for c = 1, 5 do
-      if not widths[c] or width(row[c]) > widths[c] then widths[c] = width(row[c]) end
-    end
-  end
-  for _, row in ipairs(rows) do
-    local cells = {}
-    for c = 1, 5 do cells[c] = row[c] .. (" "):rep(widths[c] - width(row[c])) end
-    cells[6] = row[6]
-    ctx:out(concat(cells, "  ") .. "\n")
-  end
+  ctx:out(output.columns(rows))
   return EXIT.ok
 end
 

@@ -10,7 +10,6 @@ local floor = math.floor
 local concat = table.concat
 local EXIT, usage_error = exit.EXIT, exit.usage_error
 local number_option, output_help = args.number_option, args.output_help
-local width = output.width
 
 local USAGE = [[
 usage: hy3d jobs [options]
@@ -61,18 +60,7 @@ local function cmd_jobs(ctx, o, pos)
     rows[#rows + 1] = { r.job_id, tostring(r.kind or "-"), when, tostring(r.status or "-"), short,
                         #r.files > 0 and concat(r.files, ", ") or "-" }
   end
-  local widths = {}
-  for _, row in ipairs(rows) do
-    for c = 1, 5 do
-      if not widths[c] or width(row[c]) > widths[c] then widths[c] = width(row[c]) end
-    end
-  end
-  for _, row in ipairs(rows) do
-    local cells = {}
-    for c = 1, 5 do cells[c] = row[c] .. (" "):rep(widths[c] - width(row[c])) end
-    cells[6] = row[6]
-    ctx:out(concat(cells, "  ") .. "\n")
-  end
+  ctx:out(output.columns(rows))
   return EXIT.ok
 end
 
