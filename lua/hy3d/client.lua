@@ -317,6 +317,14 @@ function Client:call(action, params)
   return res
 end
 
+--- The Date header of the last answer this client received and this machine's time (os.time())
+-- when it came: how `hy3d doctor` compares the clocks. nil before any answer carried one.
+-- @treturn ?string the header, as the server sent it
+-- @treturn ?number this machine's time then, in seconds
+function Client:server_date()
+  return self._transport.last_date, self._transport.last_date_at
+end
+
 --- Asks the server whether it is up, on a door that has such a check (the local door: GET /health,
 -- which Hunyuan3D-2.1's server has and 2's has not). Returns { Status = "healthy", ... } or nil, err
 -- (kind "invalid", code HEALTH_NOT_ON_DOOR on a door without one).

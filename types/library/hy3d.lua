@@ -518,6 +518,11 @@ function Client:call(action, params) end
 ---@return hy3d.Error? err
 function Client:health() end
 
+---The Date header of the last answer this client received, and this machine's os.time() when it came.
+---@return string? date
+---@return number? at
+function Client:server_date() end
+
 ---Converts a model file to another format (Convert3DFormat; needs API 3.0 credentials).
 ---@param params { File3D: string, Format: string }
 ---@return { ResultFile3D: string, [string]: any }? response

@@ -264,14 +264,14 @@ end
 
 -- The clock against the Date header of the last answer the client received.
 local function check_clock(r, client, signs)
-  local tr = client and client._transport
-  local date = tr and tr.last_date
-  local server = date and http_date(date)
+  local date, date_at
+  if client then date, date_at = client:server_date() end
+  local server = date and date_at and http_date(date)
   if not server then
     r:add("clock", "warn", "no Date header from the server (no answer, or none sent): the clock was not compared", nil)
     return nil
   end
-  local skew = server - tr.last_date_at                    -- seconds the server is ahead of this machine
+  local skew = server - date_at                    -- seconds the server is ahead of this machine
   local extra = { skew = skew, server_date = date }
   local words = skew == 0 and "agrees with the server's (within a second)"
     or ("is %d s %s the server's"):format(math.abs(skew), skew > 0 and "behind" or "ahead of")
