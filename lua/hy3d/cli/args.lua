@@ -177,7 +177,7 @@ local COMMANDS = {
   jobs = { "common", "list" },
   cache = { "common", "cache_admin" },
   doctor = { "common", "connect" },
-  batch = { "common", "connect", "batch", "wait" },
+  batch = { "common", "connect", "batch", "wait", "cache", "budget", "then" },
   inspect = { "common" },
 }
 for _, verb in ipairs { "rig", "topology", "uv", "texture", "part", "motion", "convert" } do   -- hy3d.cli.cmd.chain
