@@ -162,6 +162,23 @@ describe("hy3d batch --then rig --max-credits --cache (the pipeline)", function(
     assert.equal(before, sb:stats().jobs_created)
   end)
 
+  it("generate --then rig --cache: a second run (a fresh --dir) costs zero requests, the rig from the cache too", function()
+    local w = cli.workdir(root)
+    local args = "generate --json --interval 0.05 --cache cache --dir %s --then rig a knight"
+    local code, _, err = hy3d(args:format("one"), env, w)
+    assert.equal(0, code, err)
+    assert.is_true(exists(w .. "/one/a-knight_rigging.fbx"))
+    local before = all_requests()
+    local out
+    code, out, err = hy3d(args:format("two"), env, w)
+    assert.equal(0, code, err)
+    assert.equal(before, all_requests())
+    assert.is_true(exists(w .. "/two/a-knight.glb"))
+    assert.is_true(exists(w .. "/two/a-knight_rigging.fbx"))
+    assert.equal(read(w .. "/one/a-knight_rigging.fbx"), read(w .. "/two/a-knight_rigging.fbx"))
+    assert.is_true(#of(events(out), "result") >= 1)
+  end)
+
   it("--dry-run: every line's plan and estimate with its chained step, a total, nothing sent", function()
     local per_line, model, rig = line_cost()
     local w = cli.workdir(root)
