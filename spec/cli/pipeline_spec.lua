@@ -96,7 +96,8 @@ describe("hy3d batch --then rig --max-credits --cache (the pipeline)", function(
       if n == sb:stats().jobs_created then steady = steady + 1 else steady = 0 end
     until steady >= 3 or os.time() - t0 > 30
     os.execute("kill -9 " .. assert(read(pidfile)):match("%d+"))
-    local n_before = journaled()
+    local n_before, at_kill = journaled()
+    local chained_open = count(at_kill, "event", "then_submitted") - count(at_kill, "event", "then_done")
     assert.equal(n_before, sb:stats().jobs_created)
     assert.is_true(n_before < 2 * LINES, "the run was killed before the end: " .. n_before)
     sb:clock { freeze = false }
@@ -106,6 +107,8 @@ describe("hy3d batch --then rig --max-credits --cache (the pipeline)", function(
     local summary = of(events(out), "summary")[1]
     assert.same({ LINES, LINES, 0 }, { summary.total, summary.done, summary.failed })
     assert.equal(LINES, summary.chained)
+    -- a chained job in flight at the kill was waited for, not submitted again
+    assert.equal(chained_open, count(events(out), "state", "then_resumed"))
     assert.is_true(summary.resumed >= 1, "the jobs in flight at the kill were waited for")
     -- no job made twice: six models, six rigs, and every Pro submit accepted once
     assert.equal(2 * LINES, sb:stats().jobs_created)
@@ -115,10 +118,15 @@ describe("hy3d batch --then rig --max-credits --cache (the pipeline)", function(
       assert.is_true(exists(("%s/out/%s/%s_rigging.fbx"):format(w, name(i), name(i))), name(i) .. " rigged")
     end
     -- every chained job was journaled with the model it worked on
-    local j = journal(jfile)
+    local j, rig_ids = journal(jfile), {}
     for _, e in ipairs(j) do
-      if e.event == "then_submitted" then assert.is_string(e.from_job) end
+      if e.event == "then_submitted" then
+        assert.is_string(e.from_job)
+        assert.is_nil(rig_ids[e.job_id])
+        rig_ids[e.job_id] = true
+      end
     end
+    assert.equal(LINES, count(j, "event", "then_submitted"))
     local _, mode = sandbox.run("stat -c %a " .. q(jfile))
     assert.equal("600", mode:match("%d+"))
 
