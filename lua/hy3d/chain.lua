@@ -365,6 +365,7 @@ function M.run_then(client, result, list, opts)
     end
     if opts.on_submit and not hit and not resumed then
       local ok, e = pcall(opts.on_submit, job, i, k)
+      if not ok and tostring(e):find("interrupted!", 1, true) then error(e, 0) end   -- Ctrl-C goes on up
       if not ok then
         return failed(client:_error { kind = "callback", code = "ON_SUBMIT", job_id = job.JobId,
           message = "on_submit raised: " .. tostring(e) .. " (the job goes on; wait again with its JobId)" })
@@ -393,6 +394,7 @@ function M.run_then(client, result, list, opts)
     steps[#steps + 1] = step
     if opts.on_step then
       local ok, e = pcall(opts.on_step, step, i)
+      if not ok and tostring(e):find("interrupted!", 1, true) then error(e, 0) end
       if not ok then
         return failed(client:_error { kind = "callback", code = "ON_STEP", job_id = job.JobId,
           message = "on_step raised: " .. tostring(e) .. " (the step's files are saved)" })
