@@ -54,8 +54,11 @@ describe("the batch pipeline's seams", function()
 
   it("cache_key is generate's key; cache_lookup restores with no request; a parent key makes another", function()
     local cdir = fresh() .. "/cache"
-    local client = api3 { cache_dir = cdir }
-    finally(function() client:close() end)
+    local client, plain = api3 { cache_dir = cdir }, api3()             -- plain: no cache_dir
+    finally(function()                            -- one finally per test (busted keeps the last)
+      client:close()
+      plain:close()
+    end)
     local out = fresh()
     local res = hy3d.assert(client:generate({ Prompt = "a crate" }, { dir = out, name = "crate" }))
     local key = client:cache_key({ Prompt = "a crate" })
@@ -72,8 +75,6 @@ describe("the batch pipeline's seams", function()
     local step = client:cache_key({}, { kind = "rigging", formats = { "FBX" }, parent = key })
     assert.is_true(client:cache_store(step, { job_id = res.job.JobId, kind = "rigging" }, res.files))
     assert.truthy(client:cache_lookup(step, { dir = out .. "/step", name = "x" }))
-    local plain = api3()                                               -- no cache_dir: no key, no entry
-    finally(function() plain:close() end)
     assert.is_nil(plain:cache_key({ Prompt = "a crate" }))
     assert.is_nil(plain:cache_lookup(key))
     assert.equal("NO_CACHE", select(2, plain:cache_store(key, {}, res.files)).code)
