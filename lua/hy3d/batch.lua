@@ -4,7 +4,9 @@
 -- 0600) gets each JobId before its job is waited for, keyed by the line's name and a hash of its kind and params;
 -- a run with the same list waits for jobs the journal holds and skips those whose files are present and whole.
 -- Version-neutral Lua (5.1 to 5.4, LuaJIT).
+local chain = require "hy3d.chain"
 local core = require "hy3d.core"
+local credits = require "hy3d.credits"
 local errors = require "hy3d.error"
 local families = require "hy3d.families"
 local files = require "hy3d.files"
@@ -211,13 +213,31 @@ local function journal_read(path)
   if not f then return state end
   for text in f:lines() do
     local ok, e = pcall(core.decode, text)
-    if ok and type(e) == "table" and type(e.key) == "string" then
+    if ok and type(e) == "table" and type(e.key) == "string" and type(e.event) == "string" then
       local s = state[e.key] or {}
       state[e.key] = s
-      if e.job_id ~= nil then s.job_id = validate.job_id(e.job_id) end
-      if e.event == "submitted" then s.status, s.files = "submitted", nil
-      elseif e.event == "done" then s.status, s.files = "done", type(e.files) == "table" and e.files or {}
-      elseif e.event == "failed" then s.status, s.code, s.resubmit = "failed", e.code, e.job_failed == true end
+      local step = type(e.step) == "number" and e.step >= 1 and e.step <= 16 and math.floor(e.step) or nil
+      if e.event:sub(1, 5) == "then_" then       -- a chained step of the line (--then): its own JobId and state
+        if step then
+          s.steps = s.steps or {}
+          local st = s.steps[step] or {}
+          s.steps[step] = st
+          if e.event == "then_submitted" then
+            st.job_id, st.status, st.kind = validate.job_id(e.job_id), "submitted", e.kind
+          elseif e.event == "then_done" then
+            st.status, st.files, st.credits = "done", type(e.files) == "table" and e.files or {}, tonumber(e.credits)
+            st.job_id = validate.job_id(e.job_id) or st.job_id
+          elseif e.event == "then_failed" and e.job_failed == true then
+            st.job_id, st.status = nil, "failed"     -- the chained job FAILed: the next run submits it again
+          end
+        end
+      else
+        if e.job_id ~= nil then s.job_id = validate.job_id(e.job_id) end
+        if e.event == "submitted" then s.status, s.files, s.steps = "submitted", nil, nil
+        elseif e.event == "done" then
+          s.status, s.files, s.credits = "done", type(e.files) == "table" and e.files or {}, tonumber(e.credits)
+        elseif e.event == "failed" then s.status, s.code, s.resubmit = "failed", e.code, e.job_failed == true end
+      end
     end
   end
   f:close()
@@ -275,19 +295,28 @@ end
 -- done, failed: { event, name, line, key, job_id, code, message, files, credits }), after(item, result, files)
 -- (called when a job is done: the seam of a post-processing chain), before_submit(item) (return nil, err to
 -- refuse a submit: the seam of a budget), cached(item) (return a list of saved files { type, path, bytes } to
--- count the entry done with no request: the seam of a result cache). Returns the summary { total, done, failed,
--- skipped, resumed, cached, credits, elapsed, jobs = { { name, line, status, job_id, code, message, files,
--- credits }, ... } } or nil, err.
+-- count the entry done with no request: the seam of a result cache; by default the client's cache_dir serves
+-- and stores each line unless opts.cache is false), then (a list of chain kinds or verbs, "rig", "topology,rig":
+-- each line's model is followed by those steps, hy3d.chain.run_then, their files next to the model as
+-- NAME_<kind>.<ext>, each chained JobId in the journal before it is waited for, so a resumed run waits for it
+-- instead of submitting it again), then_params (a table by kind or verb of each step's params), dry_run (nothing
+-- sent: returns { dry_run = true, total, credits, plans = { { name, line, plan, steps, credits, error } } }).
+-- With the client's max_credits, the jobs a resumed run finds done (or in flight) in the journal count against
+-- the budget first (client:credits_add), and a line whose model and chained steps would not fit what is left
+-- fails OVER_BUDGET with nothing sent for it (the others go on when they fit). Returns the summary { total, done,
+-- failed, skipped, resumed, cached, credits, chained, chained_credits, elapsed, jobs = { { name, line, status,
+-- job_id, code, message, files, credits, steps }, ... } } or nil, err.
 -- @tparam table list the entries
 -- @tparam table opts client, dir, kind, formats, journal, concurrency, interval, timeout, extract, on_event,
--- after, before_submit, cached
+-- after, before_submit, cached, cache, then, then_params, dry_run
 -- @treturn[1] table the summary
 -- @treturn[2] nil
 -- @treturn[2] Error err
 local OPTIONS = { client = "table", dir = "string", kind = "string", formats = "table", journal = "string",
                   concurrency = "number", interval = "number", timeout = "number", extract = "boolean",
                   on_event = "function", after = "function", before_submit = "function",
-                  cached = "function" }
+                  cached = "function", cache = "boolean", ["then"] = "table", then_params = "table",
+                  dry_run = "boolean" }
 
 function M.run(list, opts)
   if type(opts) ~= "table" or type(opts.client) ~= "table" then error("hy3d.batch: opts.client is required", 2) end
@@ -334,6 +363,47 @@ function M.run(list, opts)
     end
     it.send = params
   end
+  local then_kinds = {}
+  for _, word in ipairs(opts["then"] or {}) do
+    for w in tostring(word):gmatch("[^,%s]+") do
+      local tk = chain.kind_of(w)
+      if not tk then
+        return nil, invalid("UNKNOWN_CHAIN_KIND", ("then: cannot chain a %s job (rig, topology, uv, texture, part, "
+          .. "motion, convert)"):format(files.safe_token(w, 32) or "?"))
+      end
+      then_kinds[#then_kinds + 1] = tk
+    end
+  end
+  local function step_estimate(tk)
+    local p = opts.then_params and opts.then_params[tk] or nil
+    if p == nil and opts.then_params then
+      for verb, vk in pairs(chain.verbs) do
+        if vk == tk and opts.then_params[verb] then p = opts.then_params[verb] end
+      end
+    end
+    return (credits.estimate(type(p) == "table" and p or {}, { kind = tk, door = client.door }))
+  end
+  if opts.dry_run then                            -- every line's plan and estimate; nothing sent, nothing made
+    local plans, total = {}, 0
+    for _, it in ipairs(items) do
+      local entry = { name = it.name, line = it.line }
+      local plan, perr = client:submit(it.send, { kind = kind, dry_run = true })
+      if plan then
+        entry.plan, entry.credits = plan, plan.credits
+      else
+        entry.error = perr
+      end
+      entry.steps = {}
+      for i, tk in ipairs(then_kinds) do
+        local est = step_estimate(tk)
+        entry.steps[i] = { kind = tk, credits = est }
+        if est and entry.credits then entry.credits = entry.credits + est end
+      end
+      if entry.credits then total = total + entry.credits end
+      plans[#plans + 1] = entry
+    end
+    return { dry_run = true, total = #items, credits = total, plans = plans, kind = kind, ["then"] = then_kinds }
+  end
   local made, dir_err = files.mkdirs(dir)           -- before any submit: nothing paid for that cannot be saved
   if not made then return nil, errors.new(dir_err) end
   local journal = opts.journal
@@ -350,10 +420,42 @@ function M.run(list, opts)
     if not ok then return nil, errors.new(jerr) end
   end
   local state = journal and journal_read(journal) or {}
+  for _, it in ipairs(items) do                   -- the client's result cache (cache_dir), unless opts.cache is false
+    if opts.cache ~= false and not opts.cached then
+      it.cache_key = client:cache_key(it.send, { kind = kind, formats = opts.formats })
+    end
+  end
+  -- a resumed run: what the journal says was spent (or is in flight) counts against max_credits first
+  for _, it in ipairs(items) do
+    local st = state[it.key]
+    if st and st.job_id then
+      if st.status == "done" then
+        if st.credits then client:credits_add(st.job_id, st.credits) end
+      elseif not (st.status == "failed" and st.resubmit) then
+        local est = credits.estimate(it.send, { kind = kind, door = client.door })
+        if est then client:credits_add(st.job_id, est, true) end
+      end
+    end
+    for i, step in pairs(st and st.steps or {}) do
+      if step.job_id and step.status == "done" and step.credits then client:credits_add(step.job_id, step.credits)
+      elseif step.job_id and step.status == "submitted" and then_kinds[i] then
+        local est = step_estimate(then_kinds[i])
+        if est then client:credits_add(step.job_id, est, true) end
+      end
+    end
+  end
+  local function chain_whole(st)
+    for i = 1, #then_kinds do
+      local step = st and st.steps and st.steps[i]
+      if not (step and step.status == "done" and files_whole(step.files)) then return false end
+    end
+    return true
+  end
   local limit = c or M.default_concurrency(kind)
   if client._slots and client._slots.max < limit then limit = client._slots.max end
   local t0 = now()
   local summary = { total = #items, done = 0, failed = 0, skipped = 0, resumed = 0, jobs = {} }
+  if #then_kinds > 0 then summary.chained, summary.chained_credits = 0, 0 end
   local function event(e)
     if not opts.on_event then return end
     local ok, cerr = call_back("ON_EVENT", opts.on_event, e)
@@ -369,7 +471,11 @@ function M.run(list, opts)
     local job = { name = it.name, line = it.line, status = "pending" }
     summary.jobs[it.index] = job
     it.job = job
-    if s and s.status == "done" and files_whole(s.files) then
+    if s and s.status == "done" and files_whole(s.files) and not chain_whole(s) then
+      job.job_id, job.files, job.credits = s.job_id, s.files, s.credits
+      it.chain_only = true                        -- the model is there; its chained steps are not all
+      order[#order + 1] = it
+    elseif s and s.status == "done" and files_whole(s.files) then
       job.status, job.job_id, job.files, job.skipped = "done", s.job_id, s.files, true
       summary.done, summary.skipped = summary.done + 1, summary.skipped + 1
       event { event = "skipped", name = it.name, line = it.line, key = it.key, job_id = s.job_id, files = s.files }
@@ -387,7 +493,12 @@ function M.run(list, opts)
     job.status, job.job_id, job.code, job.message = "failed", id or job.job_id, e.code or e.kind, e.message
     summary.failed = summary.failed + 1
     -- a job that FAILed is submitted again by the next run; any other failure (a timeout, a download) keeps its JobId
-    if job.job_id then
+    if after_step == "then" then                  -- a chained step: the model stays done in the journal
+      if e.step_job_id then
+        journal_write(journal, { event = "then_failed", key = it.key, step = e.step, job_id = e.step_job_id,
+                                 code = job.code, job_failed = e.kind == "job" or nil })
+      end
+    elseif job.job_id then
       journal_write(journal, { event = "failed", key = it.key, job_id = job.job_id, code = job.code,
                                job_failed = not after_step and e.kind == "job" or nil })
     end
@@ -395,29 +506,123 @@ function M.run(list, opts)
             kind = e.kind, message = e.message }
   end
 
+  -- The line's chained steps (--then) on its model: `src` the model's DONE result or JobId, `parent_key` its
+  -- cache key. Each chained JobId is journaled before it is waited for; a step an earlier run submitted is
+  -- waited for, not submitted again. True, or the failure reported (and false).
+  local function run_chain(it, src, parent_key)
+    local job, st = it.job, state[it.key]
+    local earlier = st and st.steps or {}
+    local steps, cerr = chain.run_then(client, src, then_kinds, {
+      params = opts.then_params, dir = files.join(dir, it.name), name = it.name, extract = opts.extract,
+      from = kind, interval = opts.interval, timeout = opts.timeout, cache = parent_key,
+      resume = function(i, tk)
+        local e = earlier[i]
+        if e and e.job_id and e.kind == tk and e.status ~= "failed" then
+          summary.resumed = summary.resumed + 1
+          event { event = "then_resumed", name = it.name, line = it.line, key = it.key, job_id = e.job_id, kind = tk,
+                  step = i }
+          return e.job_id
+        end
+      end,
+      on_submit = function(j, i, tk)
+        if not j.JobId then return end              -- convert: synchronous, nothing to wait for
+        local ok, jerr = journal_write(journal, { event = "then_submitted", key = it.key, step = i, kind = tk,
+                                                  job_id = j.JobId, from_job = job.job_id, at = os.time() })
+        event { event = "then_submitted", name = it.name, line = it.line, key = it.key, job_id = j.JobId, kind = tk,
+                step = i, from_job = job.job_id, journal_error = not ok and tostring(jerr and jerr.message or jerr) or nil }
+      end,
+      on_step = function(step, i)
+        local saved = {}
+        for n, f in ipairs(step.files) do saved[n] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
+        local spent = step.cached and 0 or credits.of(step.result)
+        local id = step.job and step.job.JobId
+        journal_write(journal, { event = "then_done", key = it.key, step = i, kind = step.kind, job_id = id,
+                                 files = saved, credits = spent })
+        job.steps = job.steps or {}
+        job.steps[i] = { kind = step.kind, job_id = id, files = saved, credits = spent, cached = step.cached }
+        summary.chained = summary.chained + 1
+        if spent then
+          summary.chained_credits = summary.chained_credits + spent
+          summary.credits = (summary.credits or 0) + spent
+        end
+        event { event = "then_done", name = it.name, line = it.line, key = it.key, job_id = id, kind = step.kind,
+                step = i, files = saved, credits = spent, cached = step.cached }
+      end,
+    })
+    if steps then return true end
+    local before = cerr.steps or {}
+    cerr.step = #before + 1
+    local sid = cerr.job_id                       -- the failing step's own job, when it has one
+    if sid == job.job_id or (#before > 0 and before[#before].job and sid == before[#before].job.JobId) then sid = nil end
+    cerr.step_job_id = sid
+    fail(it, cerr, job.job_id, "then")
+    return false
+  end
+
+  -- A line done (its model saved): its chain, then the after seam; the summary counts it once all are done.
+  local function finish(it, res, got, parent_key)
+    local job = it.job
+    if #then_kinds > 0 and not run_chain(it, res or job.job_id, parent_key) then return end
+    if opts.after and res then                    -- the job is done and saved; a failing after step is reported
+      local called, ok, aerr = call_back("AFTER", opts.after, it, res, got)
+      local e = not called and ok or (not ok and aerr ~= nil and (type(aerr) == "table" and aerr
+        or invalid("AFTER", "after: " .. tostring(aerr)))) or nil
+      if e then                                   -- raised, or returned nil, err: the next run tries it again
+        job.after_error = true
+        return fail(it, e, job.job_id, true)
+      end
+    end
+    job.status = "done"
+    summary.done = summary.done + 1
+  end
+
   local function run_one(it)
     local job, id = it.job, it.resume
+    if it.chain_only then                         -- the model was saved by an earlier run: its chain goes on
+      return finish(it, nil, nil, it.cache_key)
+    end
     if id then
       job.job_id, job.resumed = id, true
       summary.resumed = summary.resumed + 1
       event { event = "resumed", name = it.name, line = it.line, key = it.key, job_id = id }
     else
+      local hit
       if opts.cached then                         -- the seam of a result cache: files with no request at all
-        local called, hit = call_back("CACHED", opts.cached, it)
+        local called
+        called, hit = call_back("CACHED", opts.cached, it)
         if not called then return fail(it, hit) end
-        if type(hit) == "table" and #hit > 0 then
-          local saved = {}
-          for i, f in ipairs(hit) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
-          job.status, job.files, job.cached = "done", saved, true
-          summary.done, summary.cached = summary.done + 1, (summary.cached or 0) + 1
-          event { event = "cached", name = it.name, line = it.line, key = it.key, files = saved }
-          return
+      elseif it.cache_key then                    -- the client's cache_dir
+        local found = client:cache_lookup(it.cache_key, { dir = files.join(dir, it.name), name = it.name,
+                                                          extract = opts.extract, kind = kind })
+        if found then
+          hit = found.files
+          job.job_id = found.job and found.job.JobId
         end
+      end
+      if type(hit) == "table" and #hit > 0 then
+        local saved = {}
+        for i, f in ipairs(hit) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
+        job.files, job.cached = saved, true
+        summary.cached = (summary.cached or 0) + 1
+        event { event = "cached", name = it.name, line = it.line, key = it.key, files = saved }
+        if #then_kinds > 0 and not job.job_id then
+          return fail(it, invalid("CACHE_NO_JOB", "the cache entry has no JobId to chain from"))
+        end
+        return finish(it, nil, hit, it.cache_key)
       end
       if opts.before_submit then
         local called, ok, berr = call_back("BEFORE_SUBMIT", opts.before_submit, it)
         if not called then return fail(it, ok) end
         if not ok then return fail(it, type(berr) == "table" and berr or invalid("REFUSED", "before_submit refused the job")) end
+      end
+      if #then_kinds > 0 then                     -- the model and its chained steps must fit what the budget has left
+        local left = select(2, client:credits()).left
+        local need = credits.estimate(it.send, { kind = kind, door = client.door })
+        for _, tk in ipairs(then_kinds) do need = need and step_estimate(tk) and need + step_estimate(tk) end
+        if left and need and need > left then
+          return fail(it, invalid("OVER_BUDGET", ("line %d (%s): the model and its chained steps would cost %g credits; "
+            .. "max_credits has %g left (nothing was sent)"):format(it.line, it.name, need, left)))
+        end
       end
       local sub, serr = client:submit(it.send, { kind = kind })
       if not sub then return fail(it, serr) end
@@ -433,24 +638,17 @@ function M.run(list, opts)
     local got, derr = client:download_files(res, { formats = opts.formats, dir = files.join(dir, it.name),
                                                    name = it.name, extract = opts.extract, kind = kind })
     if not got then return fail(it, derr, id) end
-    local saved, credits = {}, tonumber(res.ResultCreditConsumed)
+    local saved, spent = {}, tonumber(res.ResultCreditConsumed)
     for i, f in ipairs(got) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
-    job.status, job.files, job.credits = "done", saved, credits
-    summary.done = summary.done + 1
-    if credits then summary.credits = (summary.credits or 0) + credits end
-    journal_write(journal, { event = "done", key = it.key, job_id = id, files = saved, credits = credits })
-    event { event = "done", name = it.name, line = it.line, key = it.key, job_id = id, files = saved, credits = credits }
-    if opts.after then                            -- the job is done and saved; a failing after step is reported
-      local called, ok, aerr = call_back("AFTER", opts.after, it, res, got)
-      local e = not called and ok or (not ok and aerr ~= nil and (type(aerr) == "table" and aerr
-        or invalid("AFTER", "after: " .. tostring(aerr)))) or nil
-      if e then                                   -- raised, or returned nil, err: the next run tries it again
-        summary.done = summary.done - 1
-        if credits then summary.credits = summary.credits - credits end
-        job.after_error = true
-        return fail(it, e, id, true)
-      end
+    job.files, job.credits = saved, spent
+    if spent then summary.credits = (summary.credits or 0) + spent end
+    journal_write(journal, { event = "done", key = it.key, job_id = id, files = saved, credits = spent })
+    if it.cache_key then                          -- stored for the next run; a store that fails costs nothing
+      client:cache_store(it.cache_key, { job_id = id, kind = kind, credits = spent,
+        prompt = type(it.send.Prompt) == "string" and it.send.Prompt:sub(1, 400) or nil }, got)
     end
+    event { event = "done", name = it.name, line = it.line, key = it.key, job_id = id, files = saved, credits = spent }
+    return finish(it, res, got, it.cache_key)
   end
 
   local next_i = 0

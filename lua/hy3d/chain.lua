@@ -53,7 +53,7 @@ local CHAIN_OPTIONS = { from = "string", type = "string", check_size = "boolean"
 local THEN_OPTIONS = { params = "table", dir = "string", name = "string", formats = "table", extract = "boolean",
                        on_submit = "function", on_status = "function", on_progress = "function", interval = "number",
                        timeout = "number", download_timeout = "number", from = "string", check_size = "boolean",
-                       on_step = "function" }
+                       on_step = "function", cache = "string", resume = "function" }
 
 local M = { inputs = INPUTS, verbs = VERBS }
 
@@ -318,8 +318,11 @@ end
 -- for topology, ...). opts: params (a table by kind or verb of each step's params), dir, name,
 -- formats, extract, on_submit(job, i, kind) (record the JobId there), on_status(result, i, kind),
 -- on_progress(done, total, type, i, kind), on_step(step, i) (a step done, its files saved), interval,
--- timeout, download_timeout, from, check_size.
--- Returns the list of steps { kind, job, result, files }, or nil and err (err.steps: the steps
+-- timeout, download_timeout, from, check_size, resume(i, kind) (a JobId an earlier run submitted for
+-- step i: it is waited for instead of a second submit), cache (the result cache key of the first job:
+-- each step is keyed by its parent's key, kind, params and formats, served from the client's cache with no
+-- request when there, stored when not; client:cache_key).
+-- Returns the list of steps { kind, job, result, files, key, cached }, or nil and err (err.steps: the steps
 -- done, err.job_id the step's job when one exists).
 -- @param client the hy3d.Client
 -- @param result the first job's result, job table or JobId
@@ -332,7 +335,7 @@ function M.run_then(client, result, list, opts)
   opts = options.check_options("hy3d run_then", opts, THEN_OPTIONS, 2)
   local kinds, err = then_list(client, list)
   if not kinds then return nil, err end
-  local steps, prev, from = {}, result, opts.from
+  local steps, prev, from, prev_key = {}, result, opts.from, opts.cache
   local base = opts.name or files.safe_token(id_string(type(result) == "table" and result.JobId or result), 64) or "chain"
   local function failed(e, job_id)
     e.steps = steps
@@ -346,37 +349,58 @@ function M.run_then(client, result, list, opts)
         if kk == k and opts.params[verb] then params = opts.params[verb] end
       end
     end
-    local job, cerr = M.chain(client, prev, k, params, { from = from, check_size = opts.check_size })
-    if not job then return failed(cerr) end
-    if opts.on_submit then
+    local formats = opts.formats or INPUTS[k].makes
+    local key = opts.cache and client:cache_key(params or {}, { kind = k, formats = formats or { "all" },
+                                                               parent = prev_key }) or nil
+    local hit = key and client:cache_lookup(key, { dir = opts.dir, name = base .. "_" .. k, extract = opts.extract })
+    local resumed = not hit and opts.resume and id_string(opts.resume(i, k)) or nil
+    local job, cerr
+    if hit then
+      job = hit.job
+    elseif resumed then
+      job = { JobId = resumed, kind = k, resumed = true }
+    else
+      job, cerr = M.chain(client, prev, k, params, { from = from, check_size = opts.check_size })
+      if not job then return failed(cerr) end
+    end
+    if opts.on_submit and not hit and not resumed then
       local ok, e = pcall(opts.on_submit, job, i, k)
+      if not ok and tostring(e):find("interrupted!", 1, true) then error(e, 0) end   -- Ctrl-C goes on up
       if not ok then
         return failed(client:_error { kind = "callback", code = "ON_SUBMIT", job_id = job.JobId,
           message = "on_submit raised: " .. tostring(e) .. " (the job goes on; wait again with its JobId)" })
       end
     end
-    local res = job
-    if not INPUTS[k].sync then
+    local res = hit and hit.result or job
+    if not hit and not INPUTS[k].sync then
       local werr
       res, werr = client:wait(job, { interval = opts.interval, timeout = opts.timeout,
         on_status = opts.on_status and function(r) return opts.on_status(r, i, k) end })
       if not res then return failed(werr, job.JobId) end
     end
-    local formats = opts.formats or INPUTS[k].makes or { res.ResultFile3Ds[1].Type }
-    local got, derr = client:download_files(res, { formats = formats, dir = opts.dir, name = base .. "_" .. k,
-      extract = opts.extract, timeout = opts.download_timeout,
-      on_progress = opts.on_progress and function(d, t, ft) return opts.on_progress(d, t, ft, i, k) end })
-    if not got then return failed(derr, job.JobId) end
-    local step = { kind = k, job = job, result = res, files = got }
+    local got, derr
+    if hit then
+      got = hit.files
+    else
+      got, derr = client:download_files(res, { formats = formats or { res.ResultFile3Ds[1].Type }, dir = opts.dir,
+        name = base .. "_" .. k, extract = opts.extract, timeout = opts.download_timeout,
+        on_progress = opts.on_progress and function(d, t, ft) return opts.on_progress(d, t, ft, i, k) end })
+      if not got then return failed(derr, job.JobId) end
+      if key then                                 -- stored for the next run; a store that fails costs nothing
+        client:cache_store(key, { job_id = res.JobId or job.JobId, kind = k, credits = res.ResultCreditConsumed }, got)
+      end
+    end
+    local step = { kind = k, job = job, result = res, files = got, key = key, cached = hit and true or nil }
     steps[#steps + 1] = step
     if opts.on_step then
       local ok, e = pcall(opts.on_step, step, i)
+      if not ok and tostring(e):find("interrupted!", 1, true) then error(e, 0) end
       if not ok then
         return failed(client:_error { kind = "callback", code = "ON_STEP", job_id = job.JobId,
           message = "on_step raised: " .. tostring(e) .. " (the step's files are saved)" })
       end
     end
-    prev, from = res, k
+    prev, from, prev_key = res, k, key
   end
   return steps
 end

@@ -377,6 +377,75 @@ function Client:credits()
   return self._ledger:summary()
 end
 
+--- Counts a job of an earlier run (one this client did not submit: a resumed batch's journal) in
+-- this client's credits and max_credits budget, once per JobId: `amount` credits spent, or with
+-- `pending` true the estimate of a job still running (settled when a wait sees it end).
+-- @tparam string job_id the job's JobId
+-- @tparam number amount its credits (spent, or the estimate when pending)
+-- @tparam[opt] boolean pending true: the job has not ended yet
+-- @treturn boolean true (false when the JobId was counted already or the arguments are not a job and a number)
+function Client:credits_add(job_id, amount, pending)
+  local id = id_string(job_id)
+  if not id or type(amount) ~= "number" or amount ~= amount or amount < 0 then return false end
+  local l = self._ledger
+  if l.seen[id] or l.pending[id] ~= nil then return false end
+  if pending then
+    l:submitted(id, amount, 0)
+  else
+    l:done(id, { ResultCreditConsumed = amount })
+  end
+  return true
+end
+
+--- The result cache key of a request (the key generate uses: door, base_url, kind, formats and params;
+-- opts.parent, the key of the job a chained step works on, makes the key of that step), or nil when the
+-- client has no cache_dir or the params cannot be keyed.
+-- @tparam table params the API fields (after generate's ResultFormat fix-up: hy3d.families.deliverable)
+-- @tparam[opt] table opts kind, formats, parent
+-- @treturn ?string the key (64 hex digits)
+function Client:cache_key(params, opts)
+  opts = opts or {}
+  if not self._cache or type(params) ~= "table" then return nil end
+  local p = params
+  if opts.parent ~= nil then p = { parent = tostring(opts.parent), params = params } end
+  return self:_cache_key(p, { kind = opts.kind, formats = opts.formats })
+end
+
+--- The cache entry of `key` restored into opts.dir as opts.name (like generate's hit: nothing is sent):
+-- { cached = true, key, files, job, result }, or nil (a miss, or a corrupt entry: err.code CACHE_CORRUPT,
+-- fetch it again) and nil or the error.
+-- @tparam string key a key of cache_key
+-- @tparam[opt] table opts dir, name, extract, max_bytes, kind
+-- @treturn[1] table the hit
+-- @treturn[2] nil
+-- @treturn[2] ?Error err
+function Client:cache_lookup(key, opts)
+  if not self._cache or type(key) ~= "string" then return nil end
+  local hit, err, fatal = self:_from_cache(key, opts or {})
+  if hit then return hit end
+  if err then
+    local e = self:_error(err)
+    e.fatal = fatal or nil
+    return nil, e
+  end
+  return nil
+end
+
+--- Stores the files a job saved (download_files' list) as the cache entry of `key`, with info
+-- (job_id, kind, prompt, credits; no secret). Returns true, or nil and err (the files stay saved).
+-- @tparam string key a key of cache_key
+-- @tparam table info job_id, kind, prompt, credits
+-- @tparam table saved the files of download_files
+-- @treturn[1] boolean true
+-- @treturn[2] nil
+-- @treturn[2] Error err
+function Client:cache_store(key, info, saved)
+  if not self._cache then return nil, self:_error { kind = "invalid", code = "NO_CACHE", message = "no cache_dir" } end
+  local ok, err = self._cache:store(key, self._transport:redact_all(info or {}), saved or {})
+  if not ok then return nil, self:_error(err) end
+  return true
+end
+
 --- Generates a model in one call: submits `params` (a table of API fields, or a prompt string
 -- meaning { Prompt = s }), waits for the job and downloads its files. opts: kind, formats (default
 -- {"GLB"}; {"all"} for a family registered at run time), dir, name, extract (see download_files),
@@ -445,7 +514,7 @@ function Client:generate(params, opts)
       credits = res.ResultCreditConsumed }, got)
     local repaired = ok and cache_err ~= nil and cache_err.code == "CACHE_CORRUPT"
     if ok then cache_err = nil else cache_err = serr end
-    return self._transport:redact_all { job = job, result = res, files = got, cache_repaired = repaired or nil,
+    return self._transport:redact_all { job = job, result = res, files = got, key = key, cache_repaired = repaired or nil,
       cache_error = cache_err and self:_error(cache_err) or nil }   -- the files are saved all the same
   end
   return self._transport:redact_all { job = job, result = res, files = got }

@@ -311,7 +311,9 @@
 ---@field skipped integer done in an earlier run, files whole
 ---@field resumed integer submitted in an earlier run and waited for in this one
 ---@field cached? integer done from opts.cached with no request
----@field credits? number the sum of ResultCreditConsumed, when the answers carry it
+---@field credits? number the sum of ResultCreditConsumed, when the answers carry it (chained jobs' included)
+---@field chained? integer chained jobs done (with opts.then)
+---@field chained_credits? number their credits
 ---@field elapsed number seconds
 ---@field jobs hy3d.BatchJob[] one per entry, in the list's order
 ---@field callback_errors? hy3d.Error[] what on_event raised (the jobs went on)
@@ -330,6 +332,10 @@
 ---@field after? fun(item: hy3d.BatchItem, result: hy3d.Result, files: hy3d.SavedFile[]) called when a job is done
 ---@field before_submit? fun(item: hy3d.BatchItem): boolean?, hy3d.Error? return nil, err to refuse a submit
 ---@field cached? fun(item: hy3d.BatchItem): hy3d.SavedFile[]? saved files: the entry is done with no request
+---@field cache? boolean false: not the client's cache_dir (default: each line and chained step from it, stored in it)
+---@field then? string[] chain kinds or verbs run on each line's model ("rig", "topology,rig")
+---@field then_params? table<string, table> each chained step's params, by kind or verb
+---@field dry_run? boolean nothing sent: returns { dry_run, total, credits, plans } instead
 
 ---@class hy3d.Error
 ---@field kind hy3d.ErrorKind
@@ -533,6 +539,35 @@ function Client:convert(params) end
 ---@return number spent
 ---@return hy3d.CreditsSummary summary
 function Client:credits() end
+
+---Counts a job of an earlier run (a resumed batch's journal) in this client's credits and max_credits, once per
+---JobId: amount spent, or with pending the estimate of a job still running.
+---@param job_id string
+---@param amount number
+---@param pending? boolean
+---@return boolean counted
+function Client:credits_add(job_id, amount, pending) end
+
+---The result cache key of a request (generate's; opts.parent: the key of the job a chained step works on).
+---@param params table
+---@param opts? { kind?: hy3d.Kind, formats?: hy3d.Format[], parent?: string }
+---@return string? key
+function Client:cache_key(params, opts) end
+
+---The cache entry of key restored into opts.dir as opts.name (nothing sent), or nil (a miss) and maybe an error.
+---@param key string
+---@param opts? { dir?: string, name?: string, extract?: boolean, max_bytes?: integer, kind?: hy3d.Kind }
+---@return { cached: true, key: string, files: hy3d.SavedFile[], job: hy3d.Job, result: hy3d.Result }? hit
+---@return hy3d.Error? err
+function Client:cache_lookup(key, opts) end
+
+---Stores the files a job saved as the cache entry of key.
+---@param key string
+---@param info { job_id?: string, kind?: string, prompt?: string, credits?: number }
+---@param saved hy3d.SavedFile[]
+---@return boolean? ok
+---@return hy3d.Error? err
+function Client:cache_store(key, info, saved) end
 
 ---Submits a follow-up job (part, uv, reduce_face/topology, texture, rigging/rig, motion, convert) on a
 ---previous job's output: the file picked by type, checked against the limit, its link refreshed.

@@ -179,7 +179,7 @@ local COMMANDS = {
   jobs = { "common", "list" },
   cache = { "common", "cache_admin" },
   doctor = { "common", "connect" },
-  batch = { "common", "connect", "batch", "wait" },
+  batch = { "common", "connect", "batch", "wait", "cache", "budget", "then" },
   inspect = { "common" },
   gallery = { "common", "connect", "gallery" },
 }

@@ -7,6 +7,8 @@ local batch = require "hy3d.batch"
 local jobs = require "hy3d.jobs"
 local files = require "hy3d.files"
 local args = require "hy3d.cli.args"
+local budget = require "hy3d.cli.budget"
+local chain_cmd = require "hy3d.cli.cmd.chain"
 local context = require "hy3d.cli.context"
 local exit = require "hy3d.cli.exit"
 local cli_kinds = require "hy3d.cli.kinds"
@@ -34,6 +36,15 @@ and to the job record before the job is waited for: run the same command again a
 crash or Ctrl-C and it waits for the jobs already submitted (never submitting them twice)
 and skips those whose files are all there. Exit 1 if any job failed.
 
+With --then VERB each line's model is followed by that chain (rig, topology, ...): the files
+go next to the model as NAME_<kind>.<ext>, each chained JobId in the journal before it is
+waited for, so a rerun waits for it rather than submitting it again. With --max-credits the
+jobs the journal shows done count against the budget first; a line whose model and chained
+steps would pass it fails OVER_BUDGET with nothing sent (the others go on if they fit).
+With --cache DIR (HY3D_CACHE_DIR) each line and each chained step identical to an earlier
+one comes from the cache: a second run costs no request. --dry-run prints every line's plan
+and estimate and a total, and sends nothing.
+
 batch:
   --dir DIR              where the files go, DIR/NAME/ (default .; created if missing)
   --kind KIND            the job family of every line (default pro)
@@ -44,9 +55,44 @@ batch:
   --extract              unzip zipped results (OBJ) into NAME_obj/
   --no-validate          skip hy3d's local check of the jobs' parameters
 
-]] .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
+]] .. args.CACHE_HELP .. "\n" .. budget.HELP .. "\n" .. args.THEN_HELP .. "\n" .. CONNECT_HELP .. "\n"
+  .. OUTPUT_HELP
 
 local read_all = files.read_all
+
+-- The report of a dry run: each line's action and estimate (and its chained steps'), the total; exit 0.
+local function dry_report(ctx, plan, client)
+  local max = select(2, client:credits()).max
+  if ctx.json then
+    for _, p in ipairs(plan.plans) do
+      local steps = {}
+      for i, st in ipairs(p.steps) do steps[i] = { kind = st.kind, credits = st.credits } end
+      ctx:emit { event = "dry_run", name = p.name, line = p.line, kind = plan.kind, action = p.plan and p.plan.action,
+                 door = p.plan and p.plan.door, params = p.plan and budget.shown(p.plan.params, nil, 0),
+                 credits = p.credits, steps = #steps > 0 and steps or nil,
+                 code = p.error and p.error.code, message = p.error and p.error.message }
+    end
+    ctx:emit { event = "dry_run_total", total = plan.total, credits = plan.credits, max_credits = max,
+               over_budget = max and plan.credits > max or nil }
+    return EXIT.ok
+  end
+  local lines = { "dry run: nothing was submitted" }
+  for _, p in ipairs(plan.plans) do
+    local chained = {}
+    for _, st in ipairs(p.steps) do
+      chained[#chained + 1] = ("%s %s"):format(st.kind, st.credits and ("%g"):format(st.credits) or "?")
+    end
+    lines[#lines + 1] = ("  line %-4d %-24s %s %s%s%s"):format(p.line, p.name, p.plan and tostring(p.plan.action) or "-",
+      p.credits and ("%g credits"):format(p.credits) or "estimate unknown",
+      #chained > 0 and (" (then " .. concat(chained, ", ") .. ")") or "",
+      p.error and ("  " .. tostring(p.error.code) .. ": " .. tostring(p.error.message)) or "")
+  end
+  lines[#lines + 1] = ("total: %d line%s, %g credits%s"):format(plan.total, plan.total == 1 and "" or "s", plan.credits,
+    max and ("; --max-credits %g%s"):format(max, plan.credits > max and " (over: a run would refuse some lines)" or "")
+    or "")
+  ctx:out(ctx:redact(concat(lines, "\n")) .. "\n")
+  return EXIT.ok
+end
 
 local function cmd_batch(ctx, o, pos)
   if #pos ~= 1 then return ctx:fail(usage_error("needs one FILE (a prompt or JSON object per line, or CSV)")) end
@@ -55,7 +101,12 @@ local function cmd_batch(ctx, o, pos)
   if not known then return ctx:fail(kerr) end
   local ok, err = shared.check_wait_options(o)
   if ok then ok, err = args.number_option(o, "concurrency", "--concurrency", 1, true) end
+  if ok then ok, err = budget.check(o) end
   if not ok then return ctx:fail(err) end
+  if o.cache and o.no_cache then return ctx:fail(usage_error("--cache and --no-cache exclude each other")) end
+  local then_kinds
+  then_kinds, err = chain_cmd.then_kinds(o.then_list)
+  if not then_kinds then return ctx:fail(err) end
   local formats
   if o.format then
     formats = cli_params.split_list(o.format)
@@ -70,14 +121,25 @@ local function cmd_batch(ctx, o, pos)
   local items, perr = batch.parse(text)
   if not items then return ctx:fail(usage_error(pos[1] .. ": " .. perr.message)) end
   local dir = o.dir or "."
-  ok, err = cli_params.check_dir(dir)
-  if not ok then return ctx:fail(err) end
+  if not o.dry_run then                           -- a dry run creates nothing
+    ok, err = cli_params.check_dir(dir)
+    if not ok then return ctx:fail(err) end
+  end
   -- the client queues its submits for a slot (max_concurrent_jobs): a submit the service refuses with
   -- JobNumExceed (another program's jobs hold the account's slots) waits and is tried again
   o.concurrency = o.concurrency or batch.default_concurrency(kind)
   local client
   client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
   if not client then return ctx:fail(err) end
+  if o.dry_run then
+    local plan, derr = batch.run(items, { client = client, dir = dir, kind = kind, formats = formats,
+                                          ["then"] = then_kinds, dry_run = true })
+    if not plan then
+      if derr and derr.line then return ctx:fail(usage_error(pos[1] .. ": " .. derr.message)) end
+      return ctx:fail(derr)
+    end
+    return dry_report(ctx, plan, client)
+  end
   local t0 = core.now()
   local prompts = {}
   for _, it in ipairs(items) do prompts[it.line] = it.params.Prompt end
@@ -93,25 +155,39 @@ local function cmd_batch(ctx, o, pos)
       local paths = {}
       for _, f in ipairs(e.files or {}) do paths[#paths + 1] = ctx:absolute(f.path) end
       ctx:remember { job_id = e.job_id, status = "DONE", files = paths }
-    elseif e.event == "failed" and e.job_id then
+    elseif e.event == "then_submitted" then
+      ctx:remember { job_id = e.job_id, kind = e.kind, door = client.door, base_url = client.base_url,
+                     site = client.site ~= "mainland" and client.site or nil, from_job = e.from_job,
+                     submitted_at = os.time(), dir = ctx:absolute(dir .. "/" .. e.name), name = e.name .. "_" .. e.kind }
+      if e.journal_error then ctx:warn("cannot write the batch journal: " .. e.journal_error) end
+    elseif e.event == "then_done" and e.job_id and not e.cached then
+      local paths = {}
+      for _, f in ipairs(e.files or {}) do paths[#paths + 1] = ctx:absolute(f.path) end
+      ctx:remember { job_id = e.job_id, status = "DONE", files = paths }
+    elseif e.event == "failed" and e.job_id and e.code ~= "OVER_BUDGET" then
       ctx:remember { job_id = e.job_id, status = "FAIL" }
     end
     if ctx.json then
       ctx:emit { event = "batch_job", state = e.event, name = e.name, line = e.line, job_id = e.job_id,
-                 code = e.code, message = e.message, credits = e.credits, files = e.files,
+                 code = e.code, message = e.message, credits = e.credits, files = e.files, step = e.step,
+                 chain_kind = e.step and e.kind or nil, from_job = e.from_job, cached = e.cached,
                  elapsed = round3(core.now() - t0) }
     elseif not ctx.quiet or e.event == "failed" then
-      local what = e.event == "done" and ("%d file%s"):format(#e.files, #e.files == 1 and "" or "s")
+      local what = e.event == "then_done" and ("%s: %d file%s%s"):format(e.kind, #e.files, #e.files == 1 and "" or "s",
+          e.cached and ", from the cache" or "")
+        or (e.event == "then_submitted" or e.event == "then_resumed") and tostring(e.kind)
+        or e.event == "done" and ("%d file%s"):format(#e.files, #e.files == 1 and "" or "s")
         or e.event == "failed" and ("%s: %s"):format(tostring(e.code), tostring(e.message))
         or e.event == "skipped" and "files already there" or e.event == "cached" and "from the cache" or ""
-      ctx:out(("%-9s line %-4d %-24s %s  %s\n"):format(e.event, e.line, e.name, e.job_id and ("job " .. e.job_id) or "",
+      ctx:out(("%-14s line %-4d %-24s %s  %s\n"):format(e.event, e.line, e.name, e.job_id and ("job " .. e.job_id) or "",
         what))
     end
   end
   local ran, summary, berr = pcall(ctx.drive, ctx, function()
     return batch.run(items, { client = client, dir = dir, kind = kind, formats = formats,
                               concurrency = o.concurrency, interval = o.interval, timeout = o.timeout,
-                              extract = o.extract, on_event = guarded(ctx, on_event) })
+                              extract = o.extract, on_event = guarded(ctx, on_event), ["then"] = then_kinds,
+                              cache = not o.no_cache })
   end)
   if not ran then
     if not tostring(summary):find("interrupted!", 1, true) then error(summary, 0) end
@@ -134,12 +210,15 @@ local function cmd_batch(ctx, o, pos)
   if ctx.json then
     ctx:emit { event = "summary", total = summary.total, done = summary.done, failed = summary.failed,
                skipped = summary.skipped, resumed = summary.resumed, cached = summary.cached, credits = summary.credits,
+               chained = summary.chained, chained_credits = summary.chained_credits,
                elapsed = round3(summary.elapsed), failures = #failed > 0 and failed or nil }
   else
     local codes = {}
     for _, f in ipairs(failed) do codes[#codes + 1] = ("%s (line %d) %s"):format(f.name, f.line, tostring(f.code)) end
-    ctx:out(("batch: %d done (%d skipped, %d resumed), %d failed of %d%s in %s\n"):format(summary.done,
-      summary.skipped, summary.resumed, summary.failed, summary.total,
+    ctx:out(("batch: %d done (%d skipped, %d resumed%s), %d failed of %d%s%s in %s\n"):format(summary.done,
+      summary.skipped, summary.resumed, summary.cached and (", %d cached"):format(summary.cached) or "",
+      summary.failed, summary.total,
+      summary.chained and (", %d chained job%s"):format(summary.chained, summary.chained == 1 and "" or "s") or "",
       summary.credits and (", %g credits"):format(summary.credits) or "", human_elapsed(summary.elapsed)))
     if #codes > 0 then ctx:out("failed: " .. concat(codes, ", ") .. "\n") end
   end

@@ -162,8 +162,9 @@ local function then_kinds(list)
 end
 
 -- Runs generate's --then steps on `result` (the model's DONE result): each is recorded as it is
--- submitted, waited for and downloaded next to the model as <name>_<kind>.<ext>. Returns the exit code.
-local function then_steps(ctx, o, kinds, result, save)
+-- submitted, waited for and downloaded next to the model as <name>_<kind>.<ext>. `key`: the model's cache
+-- key (each step then comes from the cache, or is stored in it). Returns the exit code.
+local function then_steps(ctx, o, kinds, result, save, key)
   local client, err = ctx:connect(o, kinds[1], "--then " .. kinds[1])
   if not client then return ctx:fail(err) end
   local from = result.JobId
@@ -172,7 +173,7 @@ local function then_steps(ctx, o, kinds, result, save)
   steps, err = ctx:drive(function()
     return chain.run_then(client, result, kinds, {
       dir = save.dir, name = base, extract = save.extract, from = result.kind,
-      interval = o.interval, download_timeout = math.max(ctx.deadline - now(), 0.001),
+      interval = o.interval, download_timeout = math.max(ctx.deadline - now(), 0.001), cache = key,
       on_submit = guarded(ctx, function(job, _, kind)
         ctx.phase = "wait"
         ctx.status = nil

@@ -104,7 +104,7 @@ local function cmd_generate(ctx, o, pos)
   cache_report(ctx, res)
   local code = finish_download(ctx, res.files or {}, kind, res.result)
   if #then_kinds == 0 then return code end
-  return chain_cmd.then_steps(ctx, o, then_kinds, res.result, save)   -- --then: rig, topology, ...
+  return chain_cmd.then_steps(ctx, o, then_kinds, res.result, save, res.key)   -- --then: rig, topology, ...
 end
 
 return { usage = USAGE, run = cmd_generate }
