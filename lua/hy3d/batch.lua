@@ -339,27 +339,15 @@ function M.run(list, opts)
   local items, err = normalize(list, kind)
   if not items then return nil, err end
   local dir = opts.dir or "."
-  local nokey = client:_no_key()
-  if nokey then return nil, nokey end
-  local door = client._transport.door_impl
-  local k, family = families.resolve(kind, door)
-  if not k then return nil, errors.new(family) end
+  local formats = opts.formats or families.default_formats(kind)
   for _, it in ipairs(items) do                   -- every line checked before anything is sent
-    local params = it.params
-    if client._validate then
-      local fixed, derr = families.deliverable(kind, params, opts.formats or families.default_formats(kind))
-      if not fixed then
-        derr.message = ("%s (line %d, %s)"):format(tostring(derr.message), it.line, it.name)
-        derr.line = it.line
-        return nil, errors.new(derr)
+    local params, cerr = client:check(it.params, { kind = kind, formats = formats })
+    if not params then
+      if cerr.code ~= "NO_CREDENTIALS" then       -- the line at fault (no credentials: none is)
+        cerr.message = ("line %d (%s): %s"):format(it.line, it.name, tostring(cerr.message))
+        cerr.line = it.line
       end
-      params = fixed
-      local bad
-      if door.check then bad = door:check(family, params) else bad = validate.check(family, params, door.prompt_limits) end
-      if bad then
-        return nil, invalid("INVALID_PARAMETER", ("line %d (%s): %s (checked locally; nothing was sent)"):format(
-          it.line, it.name, bad.message), { field = bad.field, line = it.line })
-      end
+      return nil, cerr
     end
     it.send = params
   end
@@ -452,7 +440,7 @@ function M.run(list, opts)
     return true
   end
   local limit = c or M.default_concurrency(kind)
-  if client._slots and client._slots.max < limit then limit = client._slots.max end
+  if client.max_concurrent_jobs and client.max_concurrent_jobs < limit then limit = client.max_concurrent_jobs end
   local t0 = now()
   local summary = { total = #items, done = 0, failed = 0, skipped = 0, resumed = 0, jobs = {} }
   if #then_kinds > 0 then summary.chained, summary.chained_credits = 0, 0 end

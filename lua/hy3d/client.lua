@@ -25,6 +25,7 @@ local now = core.now
 local min = math.min
 local check_options = options.check_options
 local DEFAULTS = options.defaults
+local CHECK_OPTIONS = { kind = "string", formats = "table" }   -- Client:check's (no module-level shortcut)
 local SUBMIT_OPTIONS, QUERY_OPTIONS, WAIT_OPTIONS, GENERATE_OPTIONS = options.methods.submit,
   options.methods.query, options.methods.wait, options.methods.generate
 local id_string, job_id_of, kind_of = validate.job_id, validate.job_id_of, families.of
@@ -51,6 +52,7 @@ local function new(opts)
     region = door == "api3" and s.region or nil,
     request_timeout = s.transport.request_timeout,
     poll_interval = s.poll_interval,
+    max_concurrent_jobs = s.max_concurrent_jobs or false,   -- false: no limit of the client's own
     _transport = transport.new(s.transport),
     _has_key = s.has_credentials,
     _validate = s.validate,
@@ -108,6 +110,52 @@ end
 
 -- ===== public methods =====
 
+-- What submit checks before anything is sent: credentials, the kind on this door and site, and
+-- (unless validate = false) the local rules. Returns the kind's entry and name, or nil, nil, err.
+function Client:_check(params, kind_name)
+  local err = self:_no_key()
+  if err then return nil, nil, err end
+  local k, kind = self:_kind(kind_name)
+  if not k then return nil, nil, kind end
+  local door = self._transport.door_impl   -- the door's table on the client's site (hy3d.sites.door)
+  local unsupported = sites.check(door, kind, params, k.submit)  -- not a rule: the site cannot express it
+  if unsupported then return nil, nil, self:_error(unsupported) end
+  if self._validate then
+    local bad
+    if door.check then bad = door:check(kind, params) else bad = validate.check(kind, params, door.prompt_limits) end
+    if bad then
+      return nil, nil, self:_error { kind = "invalid", code = "INVALID_PARAMETER", field = bad.field,
+        message = bad.message .. " (checked locally; nothing was sent — validate = false skips the check)" }
+    end
+  end
+  return k, kind
+end
+
+--- Checks a job's parameters as submit would, sending nothing: credentials, the kind on this
+-- client's door and site, and the local rules (unless validate = false). With opts.formats, first
+-- generate's fix-up for those files (hy3d.families.deliverable: the ResultFormat they need).
+-- Returns the parameters to send (a new table where fixed up), or nil, err (kind "invalid").
+-- @tparam table params the API fields
+-- @tparam[opt] table opts kind, formats
+-- @treturn[1] table the parameters to send
+-- @treturn[2] nil
+-- @treturn[2] Error err
+function Client:check(params, opts)
+  if type(params) ~= "table" then error("hy3d check: expects a table of API fields", 2) end
+  opts = check_options("hy3d check", opts, CHECK_OPTIONS, 2)
+  for _, f in ipairs(opts.formats or {}) do
+    if type(f) ~= "string" then error("hy3d check: formats must be a list of strings", 2) end
+  end
+  if opts.formats and self._validate then
+    local fixed, derr = families.deliverable(opts.kind or "pro", params, opts.formats)
+    if not fixed then return nil, self:_error(derr) end
+    params = fixed
+  end
+  local k, _, err = self:_check(params, opts.kind)
+  if not k then return nil, err end
+  return params
+end
+
 --- Submits a job. `params` is a table of API fields sent as the JSON body unchanged; opts.kind
 -- picks the family: "pro" (default), "rapid", "part", "uv", "reduce_face", "texture", "profile",
 -- "motion", "rigging", the intl site's "texture_edit" and "convert_job", or one hy3d.kinds.register
@@ -124,21 +172,8 @@ end
 function Client:submit(params, opts)
   if type(params) ~= "table" then error("hy3d submit: expects a table of API fields", 2) end
   opts = check_options("hy3d submit", opts, SUBMIT_OPTIONS, 2)
-  local err = self:_no_key()
-  if err then return nil, err end
-  local k, kind = self:_kind(opts.kind)
-  if not k then return nil, kind end
-  local door = self._transport.door_impl   -- the door's table on the client's site (hy3d.sites.door)
-  local unsupported = sites.check(door, kind, params, k.submit)  -- not a rule: the site cannot express it
-  if unsupported then return nil, self:_error(unsupported) end
-  if self._validate then
-    local bad
-    if door.check then bad = door:check(kind, params) else bad = validate.check(kind, params, door.prompt_limits) end
-    if bad then
-      return nil, self:_error { kind = "invalid", code = "INVALID_PARAMETER", field = bad.field,
-        message = bad.message .. " (checked locally; nothing was sent — validate = false skips the check)" }
-    end
-  end
+  local k, kind, cerr = self:_check(params, opts.kind)
+  if not k then return nil, cerr end
   local reserved, est, details = self:_reserve(params, kind)
   if not reserved then return nil, est end
   local tr, queue = self._transport, self._slots

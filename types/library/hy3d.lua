@@ -111,6 +111,10 @@
 ---@field cache? boolean false: bypass the client's cache_dir for this call
 ---@field dry_run? boolean the checks and submit's plan, nothing sent
 
+---@class hy3d.CheckOptions
+---@field kind? hy3d.Kind the job family (default "pro")
+---@field formats? string[] the files wanted: generate's ResultFormat fix-up for them first
+
 ---@class hy3d.EstimateOptions
 ---@field kind? hy3d.Kind the job family (default "pro")
 ---@field door? hy3d.Door the door (default "api3"; "local" costs 0; tokenhub and mps are not priced)
@@ -489,7 +493,15 @@ function Task:result() end
 ---@field region? string API 3.0's region
 ---@field request_timeout number
 ---@field poll_interval number
+---@field max_concurrent_jobs integer|false the client's own limit of jobs at the service (false: none)
 local Client = {}
+
+---Checks a job's parameters as submit would, sending nothing; with formats, generate's fix-up first.
+---@param params hy3d.JobParams
+---@param opts? hy3d.CheckOptions
+---@return hy3d.JobParams? params the parameters to send
+---@return hy3d.Error? err
+function Client:check(params, opts) end
 
 ---Submits a job; returns the submit response (JobId, RequestId, kind) or nil, err.
 ---@param params hy3d.JobParams a table of API fields, sent as the JSON body
