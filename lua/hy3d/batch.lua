@@ -362,6 +362,10 @@ function M.run(list, opts)
       then_kinds[#then_kinds + 1] = tk
     end
   end
+  for _, tk in ipairs(then_kinds) do              -- a step this door cannot run: refused before any model is paid for
+    local offered, oerr = chain.offered(client, tk)
+    if not offered then return nil, oerr end
+  end
   local function step_estimate(tk)
     local p = opts.then_params and opts.then_params[tk] or nil
     if p == nil and opts.then_params then

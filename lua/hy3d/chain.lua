@@ -192,6 +192,25 @@ local function check_file(client, res, file, spec, kind, opts)
   return url
 end
 
+--- Whether this client can run follow-up jobs of kind k (a kind, not a verb): credentials, and the
+-- kind on its door (the gateway offers Pro only; convert needs API 3.0). true, or nil and the error.
+-- Checked before a job whose output a chain needs is paid for (generate --then, hy3d.batch's then).
+-- @param client the hy3d.Client
+-- @tparam string k the follow-up kind
+-- @treturn[1] boolean true
+-- @treturn[2] nil
+-- @treturn[2] Error err
+function M.offered(client, k)
+  local spec = INPUTS[k]
+  local err = client:_no_key() or (spec and spec.sync and client:_needs_api3(k))
+  if err then return nil, err end
+  if spec and not spec.sync then                  -- not on this door (the gateway offers pro only): say so first
+    local family, kerr = client:_kind(k)
+    if not family then return nil, kerr end
+  end
+  return true
+end
+
 --- Submits a follow-up job on a previous job's output: `kind` is "part", "uv", "reduce_face" (or
 -- "topology"), "texture", "rigging" (or "rig"), "motion" or "convert". `src` is the previous job's
 -- DONE result (with ResultFile3Ds), its job table or its JobId (opts.from: its kind when not pro).
@@ -234,12 +253,8 @@ function M.chain(client, src, kind, params, opts)
   if opts.type ~= nil and not opts.type:match("^%w+$") then
     return nil, client:_error { kind = "invalid", code = "BAD_TYPE", message = "chain: type must be a file type such as FBX" }
   end
-  local err = client:_no_key() or (spec.sync and client:_needs_api3(k))
-  if err then return nil, err end
-  if not spec.sync then                           -- not on this door (the gateway offers pro only): say so first
-    local family, kerr = client:_kind(k)
-    if not family then return nil, kerr end
-  end
+  local offered, err = M.offered(client, k)
+  if not offered then return nil, err end
   local res
   res, err = previous(client, src, opts.from)
   if not res then return nil, client:_error(err) end

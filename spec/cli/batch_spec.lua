@@ -198,6 +198,16 @@ describe("hy3d batch", function()
     assert.matches("cannot read missing.txt", err, 1, true)
   end)
 
+  it("--then a kind the door cannot run (rig on the gateway) is refused before any model is paid for", function()
+    local w = cli.workdir(dir)
+    write(w .. "/list.txt", "a chair\na table\n")
+    local before = #sb:requests()
+    local code, _, err = hy3d("batch list.txt --then rig --dir out", env, w)
+    assert.equal(2, code, err)
+    assert.matches("rigging", err)
+    assert.equal(before, #sb:requests())           -- no submit, no query: nothing at all
+  end)
+
   it("CSV columns and JSON lines become the jobs' fields", function()
     local w = cli.workdir(dir)
     write(w .. "/p.csv", 'name,prompt,options,FaceCount\nchair,"a chair, red",{"EnablePBR":true},40000\n'

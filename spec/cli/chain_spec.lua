@@ -137,6 +137,16 @@ describe("hy3d chain verbs", function()
     assert.equal(0, #sb:requests("api"))
   end)
 
+  it("generate --then rig with a gateway key is refused before the model is paid for: nothing sent", function()
+    local before = #sb:requests()
+    local code, _, err = cli.run("generate --text --then rig a knight",
+      { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_JOBS_FILE = dir .. "/jobs.jsonl" }, dir)
+    assert.equal(2, code, err)
+    assert.matches("rigging", err)
+    assert.matches("API 3%.0", err)
+    assert.equal(before, #sb:requests())           -- not the model's submit either
+  end)
+
   it("generate --then rig: the model, then the rigged FBX, both downloaded, each job recorded first", function()
     local code, out, err = hy3d("generate --json --interval 0.02 --dir out --then topology,rig a knight")
     assert.equal(0, code, err)

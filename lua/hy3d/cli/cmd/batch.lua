@@ -154,7 +154,7 @@ local function cmd_batch(ctx, o, pos)
     elseif e.event == "done" then
       local paths = {}
       for _, f in ipairs(e.files or {}) do paths[#paths + 1] = ctx:absolute(f.path) end
-      ctx:remember { job_id = e.job_id, status = "DONE", files = paths }
+      ctx:remember { job_id = e.job_id, status = "DONE", files = paths, credits = e.credits }
     elseif e.event == "then_submitted" then
       ctx:remember { job_id = e.job_id, kind = e.kind, door = client.door, base_url = client.base_url,
                      site = client.site ~= "mainland" and client.site or nil, from_job = e.from_job,

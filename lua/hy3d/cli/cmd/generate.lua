@@ -10,6 +10,7 @@ local cli_kinds = require "hy3d.cli.kinds"
 local cli_params = require "hy3d.cli.params"
 local shared = require "hy3d.cli.cmd.shared"
 local budget = require "hy3d.cli.budget"
+local chain = require "hy3d.chain"
 local chain_cmd = require "hy3d.cli.cmd.chain"
 
 local concat = table.concat
@@ -68,6 +69,10 @@ local function cmd_generate(ctx, o, pos)
   local client
   client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
   if not client then return ctx:fail(err) end
+  for _, tk in ipairs(then_kinds) do              -- a --then step this door cannot run: refused before the model is paid for
+    local offered, oerr = chain.offered(client, tk)
+    if not offered then return ctx:fail(oerr) end
+  end
   if o.dry_run then
     local plan, perr = client:generate(params, { kind = kind, formats = save.formats, dry_run = true })
     if not plan then return ctx:fail(perr) end
