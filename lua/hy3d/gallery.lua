@@ -114,7 +114,7 @@ local function collect(list, dir, opts)
   local models = {}
   for _, rec in ipairs(list) do
     local m = { job_id = rec.job_id, kind = rec.kind, prompt = rec.prompt or rec.image, credits = rec.credits,
-                face_count = rec.face_count, files = {}, seen = {} }
+                face_count = rec.face_count, from_job = rec.from_job, files = {}, seen = {} }
     for _, p in ipairs(type(rec.files) == "table" and rec.files or {}) do
       local rel = inside(dir, p)
       if rel and not rel:find("/$") and not m.seen[rel] and not rel:match("^%.hy3d%-gallery/") and exists(p) then
@@ -148,7 +148,27 @@ local function collect(list, dir, opts)
       models[#models + 1] = m
     end
   end
-  return models
+  -- A follow-up job (--then rig, hy3d rig JOBID: its record names from_job) joins the card of the
+  -- model it was made from, when that model is shown: its files listed there, its credits added.
+  local by_id, cards = {}, {}
+  for _, m in ipairs(models) do by_id[m.job_id] = m end
+  for _, m in ipairs(models) do
+    local root, hops = m.from_job ~= nil and by_id[m.from_job] or nil, 0
+    while root and root.from_job ~= nil and by_id[root.from_job] and hops < 16 do   -- a chain of steps: its first model
+      root, hops = by_id[root.from_job], hops + 1
+    end
+    if root and root ~= m and not root.from_job_of then
+      for _, f in ipairs(m.files) do
+        f.step = m.kind
+        root.files[#root.files + 1] = f
+      end
+      if type(m.credits) == "number" then root.credits = (type(root.credits) == "number" and root.credits or 0) + m.credits end
+      m.from_job_of = root
+    else
+      cards[#cards + 1] = m
+    end
+  end
+  return cards
 end
 
 -- hy3d.inspect when another part of hy3d provides it (a GLB's triangle count); nil otherwise.
@@ -277,8 +297,9 @@ local function card(m, key, viewer)
   fact("credits", number_text(m.credits))
   add("</dl>\n<ul class=\"files\">")
   for _, f in ipairs(m.files) do
-    add(('<li><a href="%s">%s</a> %s%s</li>'):format(escape(url_path(f.rel)), escape(f.rel), escape(f.type),
-      f.bytes and (", " .. escape(human_bytes(f.bytes))) or ""))
+    local step = type(f.step) == "string" and (" (" .. escape(f.step) .. ")") or ""
+    add(('<li><a href="%s">%s</a> %s%s%s</li>'):format(escape(url_path(f.rel)), escape(f.rel), escape(f.type),
+      f.bytes and (", " .. escape(human_bytes(f.bytes))) or "", step))
   end
   if m.preview then
     add(('<li><a href="%s">%s</a> preview</li>'):format(escape(url_path(m.preview)), escape(m.preview)))

@@ -58,6 +58,31 @@ describe("hy3d.gallery", function()
     assert.is_true(sandbox.exists(dir .. "/.hy3d-gallery/" .. other .. ".js"))
   end)
 
+  it("lists a follow-up job's files (from_job: --then rig, a chain of steps) on its model's card, credits added", function()
+    write(dir .. "/chair.glb", GLB)
+    write(dir .. "/chair.png", "\137PNG")
+    write(dir .. "/chair_reduce_face.glb", GLB)
+    write(dir .. "/chair_rigging.fbx", "Kaydara FBX Binary  \0")
+    write(dir .. "/orphan_rigging.fbx", "Kaydara FBX Binary  \0")
+    local res = assert(hy3d.gallery(dir, { viewer = viewer, jobs = {
+      { job_id = "1", name = "chair", prompt = "a chair", kind = "pro", credits = 20,
+        files = { dir .. "/chair.glb", dir .. "/chair.png" } },
+      { job_id = "2", kind = "reduce_face", from_job = "1", credits = 50, files = { dir .. "/chair_reduce_face.glb" } },
+      { job_id = "3", kind = "rigging", from_job = "2", credits = 10, files = { dir .. "/chair_rigging.fbx" } },
+      { job_id = "4", kind = "rigging", from_job = "999", files = { dir .. "/orphan_rigging.fbx" } },   -- its model not here
+    } }))
+    assert.equal(2, res.models)                    -- the chair (with its two steps) and the orphan
+    assert.same({ "4" }, res.no_preview)
+    local html = assert(read(res.path))
+    local chair = html:match('<article.-chair%.glb.-</article>')
+    assert.truthy(chair:find('chair_reduce_face.glb</a> GLB', 1, true))
+    assert.truthy(chair:find('(reduce_face)', 1, true))
+    assert.truthy(chair:find('chair_rigging.fbx</a> FBX', 1, true))
+    assert.truthy(chair:find('(rigging)', 1, true))
+    assert.truthy(chair:find("<dt>credits</dt><dd>80</dd>", 1, true))
+    assert.falsy(chair:find("orphan", 1, true))
+  end)
+
   it("never links a path that leaves DIR, and escapes every recorded text", function()
     os.execute("mkdir -p " .. sandbox.shell_quote(dir .. "/sub"))
     write(dir .. "/sub/a b&\"<x>.glb", GLB)
