@@ -1,7 +1,7 @@
 -- The issue's "Done when" pipeline run as a user runs it against hy3d-sandbox: `hy3d batch prompts.txt --then rig
 -- --max-credits N --cache C --dir out`, killed with SIGKILL and run again (no job submitted twice, every model and
--- its rigged FBX saved), a second run with a fresh --dir costing zero requests, a budget too low refusing lines
--- with nothing sent for them, and --dry-run.
+-- its rigged FBX saved, `hy3d gallery out` showing each model with its rig), a second run with a fresh --dir
+-- costing zero requests, a budget too low refusing lines with nothing sent for them, and --dry-run.
 local core = require "hy3d.core"
 local hy3d_lib = require "hy3d"
 local sandbox = require "spec.support.sandbox"
@@ -129,6 +129,19 @@ describe("hy3d batch --then rig --max-credits --cache (the pipeline)", function(
     assert.equal(LINES, count(j, "event", "then_submitted"))
     local _, mode = sandbox.run("stat -c %a " .. q(jfile))
     assert.equal("600", mode:match("%d+"))
+
+    -- `hy3d gallery out`: one card per model, its rig listed on it; nothing sent
+    local sent = all_requests()
+    code, out, err = hy3d("gallery out --json", env, w)
+    assert.equal(0, code, err)
+    assert.equal(LINES, of(events(out), "gallery")[1].models)
+    local page, cards = assert(read(w .. "/out/index.html")), 0
+    for card in page:gmatch("<article.-</article>") do
+      cards = cards + 1
+      assert.truthy(card:find("_rigging.fbx</a> FBX", 1, true), card)
+    end
+    assert.equal(LINES, cards)
+    assert.equal(sent, all_requests())
 
     -- the same batch in a fresh --dir with the same cache: zero requests, every file there
     local before = all_requests()
