@@ -568,7 +568,7 @@ return {
     from = "id <= 2 ^ 53 and id % 1 == 0 then", to = "id <= 2 ^ 53 then",
     specs = { "spec/client/generate_spec.lua" }, filter = "JobIds from a hostile server",
     why = "a JobId of 2.5 is taken (and written as \"2\" or \"3\")" },
-  { id = "client-unused-once", file = DLD,
+  { id = "client-unused-once", file = FL,
     from = "  while used[path] do", to = "  if used[path] then",
     specs = { "spec/client/paths_spec.lua" }, why = "a third file with the same name overwrites the second" },
   { id = "client-extract-dir-untyped", file = DLD,
