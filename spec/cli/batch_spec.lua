@@ -203,9 +203,21 @@ describe("hy3d batch", function()
     write(w .. "/list.txt", "a chair\na table\n")
     local before = #sb:requests()
     local code, _, err = hy3d("batch list.txt --then rig --dir out", env, w)
-    assert.equal(2, code, err)
-    assert.matches("rigging", err)
+    assert.equal(3, code, err)                      -- credentials: the step needs API 3.0's
+    assert.matches("rigging needs API 3%.0", err)
     assert.equal(before, #sb:requests())           -- no submit, no query: nothing at all
+  end)
+
+  it("--then rig with both a gateway key and API 3.0 credentials runs on API 3.0: every model rigged", function()
+    local w = cli.workdir(dir)
+    write(w .. "/list.txt", "a chair\na table\n")
+    local both = { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_ENDPOINT = sb.url,
+                   TENCENTCLOUD_SECRET_ID = sandbox.secret_id, TENCENTCLOUD_SECRET_KEY = sandbox.secret_key,
+                   HY3D_JOBS_FILE = w .. "/jobs.jsonl" }
+    local code, _, err = hy3d("batch list.txt --then rig --dir out --interval 0.05", both, w)
+    assert.equal(0, code, err)
+    assert.is_true(sandbox.exists(w .. "/out/a_chair/a_chair_rigging.fbx"))
+    assert.is_true(sandbox.exists(w .. "/out/a_table/a_table_rigging.fbx"))
   end)
 
   it("CSV columns and JSON lines become the jobs' fields", function()

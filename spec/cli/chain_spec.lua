@@ -137,13 +137,21 @@ describe("hy3d chain verbs", function()
     assert.equal(0, #sb:requests("api"))
   end)
 
+  it("generate --then rig with both a gateway key and API 3.0 credentials: the model, then its rig", function()
+    local code, out, err = cli.run("generate --json --interval 0.02 --dir both --then rig a knight",
+      { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_ENDPOINT = sb.url, TENCENTCLOUD_SECRET_ID = sandbox.secret_id,
+        TENCENTCLOUD_SECRET_KEY = sandbox.secret_key, HY3D_JOBS_FILE = dir .. "/jobs.jsonl" }, dir)
+    assert.equal(0, code, err)
+    assert.equal(2, #cli.of(cli.events(out), "submitted"))
+    assert.equal(1, #sent("SubmitAutoRiggingJob"))
+  end)
+
   it("generate --then rig with a gateway key is refused before the model is paid for: nothing sent", function()
     local before = #sb:requests()
     local code, _, err = cli.run("generate --text --then rig a knight",
       { HY3D_BASE_URL = sb.url, HY3D_API_KEY = sb.key, HY3D_JOBS_FILE = dir .. "/jobs.jsonl" }, dir)
-    assert.equal(2, code, err)
-    assert.matches("rigging", err)
-    assert.matches("API 3%.0", err)
+    assert.equal(3, code, err)                      -- credentials: the step needs API 3.0's
+    assert.matches("rigging needs API 3%.0", err)
     assert.equal(before, #sb:requests())           -- not the model's submit either
   end)
 

@@ -157,6 +157,8 @@ end
       assert.is_true(is_glb(dir .. "/chair.glb"))
       assert.is_true(is_glb(dir .. "/out/a-wooden-chair.glb"))
       assert.is_true(is_glb(dir .. "/photo.glb"))
+      assert.is_true(is_glb(dir .. "/out/a_red_teapot/a_red_teapot.glb"))         -- hy3d batch, then the gallery
+      assert.truthy(sandbox.read_file(dir .. "/out/index.html"):find("a_red_teapot.glb", 1, true))
     end,
   },
   ["doc/game-loops.md § Using hy3d in a game loop #1"] = {

@@ -129,7 +129,11 @@ local function cmd_batch(ctx, o, pos)
   -- JobNumExceed (another program's jobs hold the account's slots) waits and is tried again
   o.concurrency = o.concurrency or batch.default_concurrency(kind)
   local client
-  client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
+  if #then_kinds > 0 and kind == "pro" then       -- one client runs the models and their steps: the door the steps
+    client, err = ctx:connect(o, then_kinds[1], "--then " .. then_kinds[1])   -- need (API 3.0 when both are set)
+  else
+    client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
+  end
   if not client then return ctx:fail(err) end
   if o.dry_run then
     local plan, derr = batch.run(items, { client = client, dir = dir, kind = kind, formats = formats,

@@ -69,9 +69,13 @@ local function cmd_generate(ctx, o, pos)
   local client
   client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
   if not client then return ctx:fail(err) end
-  for _, tk in ipairs(then_kinds) do              -- a --then step this door cannot run: refused before the model is paid for
-    local offered, oerr = chain.offered(client, tk)
-    if not offered then return ctx:fail(oerr) end
+  if #then_kinds > 0 then                         -- a --then step no door here can run: refused before the model is paid for
+    local steps_client, cerr = ctx:connect(o, then_kinds[1], "--then " .. then_kinds[1])   -- the client the steps use
+    if not steps_client then return ctx:fail(cerr) end
+    for _, tk in ipairs(then_kinds) do
+      local offered, oerr = chain.offered(steps_client, tk)
+      if not offered then return ctx:fail(oerr) end
+    end
   end
   if o.dry_run then
     local plan, perr = client:generate(params, { kind = kind, formats = save.formats, dry_run = true })
