@@ -347,7 +347,9 @@ function M.write(dir, opts)
     abs = cwd .. "/" .. abs
   end
   abs = normal(abs)
-  if not exists(abs .. "/.") then return fail("GALLERY_DIR", ("no folder %s"):format(dir)) end
+  if not exists(abs .. "/.") then
+    return fail("GALLERY_DIR", (exists(abs) and "%s is not a folder" or "no folder %s"):format(dir))
+  end
   local list = opts.jobs
   if not list then
     local path, perr = opts.jobs_file, nil

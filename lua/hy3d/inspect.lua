@@ -170,7 +170,11 @@ local function inspect(path, opts)
     return fail("invalid", "BAD_OPTION", "max_bytes must be a positive number")
   end
   local f, oerr = open(path, "rb")
-  if not f then return fail("io", "FILE_UNREADABLE", "cannot read the model: " .. tostring(oerr), path) end
+  if not f then                                     -- io.open's "PATH: reason": the path is err.path, said once
+    local why = tostring(oerr)
+    if why:sub(1, #path + 2) == path .. ": " then why = why:sub(#path + 3) end
+    return fail("io", "FILE_UNREADABLE", "cannot read the model: " .. why, path)
+  end
   local size = f:seek("end")
   local head = size and f:seek("set", 0) and f:read(4096)
   f:close()

@@ -39,6 +39,18 @@ describe("hy3d generate --cache and hy3d cache", function()
     assert.equal("DONE", of(second, "result")[1].status)
   end)
 
+  it("a cache hit leaves the first job's recorded credits alone: the gallery of its folder still counts them", function()
+    local api3 = merge(env, { HY3D_ENDPOINT = sb.url, TENCENTCLOUD_SECRET_ID = sandbox.secret_id,
+                              TENCENTCLOUD_SECRET_KEY = sandbox.secret_key })
+    gen("'a brass bell' --door api3 --dir b1 --cache " .. q(cdir), api3)
+    assert.equal(1, #of(gen("'a brass bell' --door api3 --dir b2 --cache " .. q(cdir), api3), "cached"))
+    local code, _, err = hy3d("gallery b1 --viewer none", env, dir)
+    assert.equal(0, code, err)
+    local html = assert(read_file(dir .. "/b1/index.html"))
+    local credits = tonumber(html:match("<dt>credits</dt><dd>(%d+)</dd>"))
+    assert.is_true(credits and credits > 0, html)
+  end)
+
   it("reads HY3D_CACHE_DIR, and --no-cache bypasses it", function()
     gen("'a tin cup'", { HY3D_CACHE_DIR = cdir })
     assert.equal(1, #of(gen("'a tin cup'", { HY3D_CACHE_DIR = cdir }), "cached"))

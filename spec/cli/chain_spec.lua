@@ -181,6 +181,59 @@ describe("hy3d chain verbs", function()
     assert.equal("reduce_face", kinds[subs[2].job_id])
   end)
 
+  -- The credits each job's records carry, by JobId (the last record of a job that says them).
+  local function credits_of()
+    local out = {}
+    for _, r in ipairs(records()) do if r.credits ~= nil then out[r.job_id] = r.credits end end
+    return out
+  end
+
+  it("hy3d rig records the rigging job's credits, and the gallery adds them to the model's card", function()
+    sb:config { all_credits = true }
+    finally(function() sb:config { all_credits = false } end)
+    local id = model()
+    local code, out, err = hy3d("rig --json --interval 0.02 " .. id)
+    assert.equal(0, code, err)
+    local rig = cli.of(cli.events(out), "submitted")[1].job_id
+    local credits = credits_of()
+    assert.equal(10, credits[rig])
+    assert.is_number(credits[id])
+    local _
+    code, _, err = hy3d("gallery out --viewer none")
+    assert.equal(0, code, err)
+    local html = assert(sandbox.read_file(dir .. "/out/index.html"))
+    assert.truthy(html:find(("<dt>credits</dt><dd>%d</dd>"):format(credits[id] + 10), 1, true), html)
+  end)
+
+  it("generate --then rig records each step's credits", function()
+    sb:config { all_credits = true }
+    finally(function() sb:config { all_credits = false } end)
+    local code, out, err = hy3d("generate --json --interval 0.02 --dir out --then rig a knight")
+    assert.equal(0, code, err)
+    local subs = cli.of(cli.events(out), "submitted")
+    assert.equal(10, credits_of()[subs[2].job_id])
+  end)
+
+  it("convert refuses a FORMAT it does not know before anything is sent, exit 2", function()
+    local id = model()
+    local before = #sb:requests()
+    local code, out, err = hy3d("convert " .. id .. " xyz")
+    assert.equal(2, code)
+    assert.equal("", out)
+    assert.matches("STL, USDZ, FBX, MP4 or GIF", err)
+    assert.equal(before, #sb:requests())
+    local _
+    code, _, err = hy3d("convert --interval 0.02 " .. id .. " stl")
+    assert.equal(0, code, err)
+  end)
+
+  it("each verb's help states its own default format (rig: FBX)", function()
+    local code, out = hy3d("rig --help")
+    assert.equal(0, code)
+    assert.matches("default FBX", out)
+    assert.is_nil(out:find("default GLB", 1, true), out)
+  end)
+
   it("hy3d --help lists the verbs, and each verb has its own help", function()
     local code, out = hy3d("--help")
     assert.equal(0, code)

@@ -89,6 +89,23 @@ describe("hy3d inspect", function()
     assert.matches("FILE_UNREADABLE", err)
   end)
 
+  it("prints plain text in a pipe unless --json, as its help says", function()
+    if not HAS_MESH then return pending("hy3d.mesh is not built (libassimp-dev): " .. tostring(MESH_WHY)) end
+    local code, out, err = cli.run("inspect " .. q(files.GLB))
+    assert.equal(0, code, err)
+    assert.matches(files.GLB .. ": GLB 2 binary, ", out, 1, true)
+    assert.is_nil(out:find("{", 1, true), out)
+  end)
+
+  it("a missing file is named once", function()
+    local path = dir .. "/nosuch.glb"
+    local code, out, err = cli.run("inspect --text " .. q(path))
+    assert.equal(7, code)
+    assert.equal("", out)
+    local _, n = err:gsub(path:gsub("%p", "%%%0"), "")
+    assert.equal(1, n, err)
+  end)
+
   it("a model's own names with control characters are printed harmlessly", function()
     if not HAS_MESH then return pending("hy3d.mesh is not built (libassimp-dev): " .. tostring(MESH_WHY)) end
     sandbox.write_file(dir .. "/odd.mtl", "newmtl bad\27[2Jname\n")

@@ -83,13 +83,13 @@ waiting:
 end
 local WAIT_HELP = wait_help(true)
 
-local function save_help(checked)
+local function save_help(checked, default)
   return [[
 files:
   -o, --output PATH      where to save: a directory (ending in /), or a file name whose
                          extension (.glb, .obj, .zip, .stl, .usdz, .fbx) picks the format when
                          --format is not given; other types get the same base name
-  --format LIST          file types to download, comma-separated (default GLB; "all" = every file;
+  --format LIST          file types to download, comma-separated (default ]] .. (default or "GLB") .. [[; "all" = every file;
                          "preview" = the preview image, for `hy3d gallery`)
   --dir DIR              the directory for the files (default .; -o is relative to it;
                          checked before ]] .. checked .. [[, created if missing)

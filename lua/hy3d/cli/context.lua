@@ -277,6 +277,7 @@ local function guarded(ctx, fn)
   end
 end
 M.guarded = guarded
+M.shell_word = shell_word
 M.Ctx = Ctx
 
 return M

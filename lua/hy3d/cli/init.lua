@@ -149,7 +149,9 @@ local function run(ctx, argv)
   local tty = isatty(1)
   ctx.tty_err = isatty(2)
   ctx.json = o.json or (not o.text and not tty)
-  if cmd == "submit" or cmd == "jobs" or cmd == "cache" then ctx.json = o.json == true end   -- a JobId / a table
+  if cmd == "submit" or cmd == "jobs" or cmd == "cache" or cmd == "inspect" then   -- a JobId / a table / a summary
+    ctx.json = o.json == true
+  end
   ctx.quiet = o.quiet == true
   ctx.live = not ctx.json and not ctx.quiet and tty and ctx.tty_err
   ctx.jobs_file = o.jobs_file

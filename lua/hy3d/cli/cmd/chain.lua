@@ -36,6 +36,7 @@ local VERBS = {
               .. "(synchronous Convert3DFormat; at most 60 MB)", example = "STL" },
 }
 local ORDER = { "rig", "topology", "uv", "texture", "part", "motion", "convert" }
+local CONVERT_FORMATS = { STL = true, USDZ = true, FBX = true, MP4 = true, GIF = true }   -- Convert3DFormat's Format
 
 local CHAIN_HELP = [[
 chain:
@@ -52,7 +53,8 @@ local function usage(verb)
     .. "file the service would refuse), and its link refreshed when it has expired. The new job is\n"
     .. "recorded before waiting; its files are named after the first job's, with _%s.\n"):format(v.what, v.kind)
     .. (v.example and ("example: hy3d %s 1384898587778465792 %s\n"):format(verb, v.example) or "")
-    .. "\njob:\n" .. KIND_HELP .. "\n" .. CHAIN_HELP .. "\n" .. WAIT_HELP .. "\n" .. save_help("anything is submitted")
+    .. "\njob:\n" .. KIND_HELP .. "\n" .. CHAIN_HELP .. "\n" .. WAIT_HELP .. "\n"
+    .. save_help("anything is submitted", v.kind == "convert" and "the FORMAT" or concat(chain.inputs[v.kind].makes, ","))
     .. "\n" .. CONNECT_HELP .. "\n" .. OUTPUT_HELP
 end
 
@@ -70,6 +72,10 @@ local function verb_params(verb, o, words)
       p.Format = words[1]:upper()
     end
     if p.Format == nil then return nil, usage_error("convert needs a FORMAT: STL, USDZ, FBX, MP4 or GIF") end
+    if not CONVERT_FORMATS[tostring(p.Format):upper()] then      -- the service would refuse it: sent for nothing
+      return nil, usage_error(("convert: %s is not a FORMAT it makes (STL, USDZ, FBX, MP4 or GIF)"):format(
+        tostring(p.Format)))
+    end
   elseif #words > 0 then
     return nil, usage_error(verb .. " takes one JOBID (other fields with --param NAME=VALUE)")
   end
@@ -142,7 +148,7 @@ local function run_verb(verb)
       })
     end)
     if not files then return ctx:fail_download(ctx:deadline_error(err)) end
-    return finish_download(ctx, files, kind)
+    return finish_download(ctx, files, kind, job.JobId and res or nil)   -- its credits; convert's: no job of its own
   end
 end
 
@@ -189,7 +195,7 @@ local function then_steps(ctx, o, kinds, result, save, key)
       end),
       on_step = guarded(ctx, function(step)            -- each step's files, reported as it ends
         ctx.job_id = step.job.JobId
-        if ctx.job_id then return finish_download(ctx, step.files, step.kind) end
+        if ctx.job_id then return finish_download(ctx, step.files, step.kind, not step.cached and step.result or nil) end
         for _, f in ipairs(step.files) do ctx:saved(f) end   -- convert: synchronous, no job
         if ctx.json then
           ctx:emit { event = "result", kind = step.kind, status = "DONE", files = shared.file_list(step.files) }

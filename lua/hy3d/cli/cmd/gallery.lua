@@ -112,7 +112,8 @@ local function cmd_gallery(ctx, o, pos)
   else
     ctx:out(("wrote %s (%d model%s)\n"):format(result.path, result.models, result.models == 1 and "" or "s"))
     if #result.no_preview > 0 and not o.fetch then
-      ctx:note(("%d without a preview image: `hy3d gallery --fetch` downloads them"):format(#result.no_preview))
+      ctx:note(("%d without a preview image: `hy3d gallery %s--fetch` downloads them"):format(#result.no_preview,
+        pos[1] and (context.shell_word(pos[1]) .. " ") or ""))
     end
   end
   return EXIT.ok

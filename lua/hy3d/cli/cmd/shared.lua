@@ -38,7 +38,8 @@ local function check_wait_options(o)
 end
 
 -- Records the files of a download and reports them, then the result event. `res` (optional): the
--- job's final query result, whose ResultCreditConsumed is recorded (for `hy3d gallery`).
+-- job's final query result, whose ResultCreditConsumed is recorded (for `hy3d gallery`); a cache hit's
+-- (res.cached) is not: the job's credits were recorded when it ran, and the hit spent none.
 local function finish_download(ctx, files, res_kind, res)
   local paths = {}
   for _, f in ipairs(files) do
@@ -46,7 +47,7 @@ local function finish_download(ctx, files, res_kind, res)
     paths[#paths + 1] = ctx:absolute(f.path)
     if f.dir then paths[#paths + 1] = ctx:absolute((f.dir:gsub("/+$", "")) .. "/") end
   end
-  local credits = type(res) == "table" and tonumber(res.ResultCreditConsumed) or nil
+  local credits = type(res) == "table" and not res.cached and tonumber(res.ResultCreditConsumed) or nil
   ctx:remember { job_id = ctx.job_id, status = "DONE", files = paths, credits = credits }
   if ctx.json then
     ctx:emit { event = "result", job_id = ctx.job_id, kind = res_kind, status = "DONE",
