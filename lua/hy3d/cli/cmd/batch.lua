@@ -31,7 +31,8 @@ chair","EnablePBR":true}; name is optional), or CSV with a header row name,promp
 (options: a JSON object; other columns are API fields). Blank lines and # comments are
 skipped. Every line is checked first: a bad line is reported with its number and nothing
 is submitted. NAME is the line's name, else made from the prompt (letters, digits, - and _;
-a repeated name gets -2, -3, ...). Each JobId is written to DIR/.hy3d-batch.jsonl (owner-only)
+a short hash is added when the prompt leaves nothing or is cut; a line the journal knows keeps
+its NAME; a new line never takes a used one, it gets -2, -3, ...). Each JobId is written to DIR/.hy3d-batch.jsonl (owner-only)
 and to the job record before the job is waited for: run the same command again after a
 crash or Ctrl-C and it waits for the jobs already submitted (never submitting them twice)
 and skips those whose files are all there. Exit 1 if any job failed.
