@@ -637,7 +637,7 @@ function M.run(list, opts)
         for i, f in ipairs(hit) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
         job.files, job.cached = saved, true
         summary.cached = (summary.cached or 0) + 1
-        event { event = "cached", name = it.name, line = it.line, key = it.key, files = saved }
+        event { event = "cached", name = it.name, line = it.line, key = it.key, job_id = job.job_id, files = saved }
         if #then_kinds > 0 and not job.job_id then
           return fail(it, invalid("CACHE_NO_JOB", "the cache entry has no JobId to chain from"))
         end
