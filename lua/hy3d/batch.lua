@@ -182,9 +182,9 @@ end
 local function normalize(list, kind, state)
   if type(list) ~= "table" then error("hy3d.batch: expects a list of prompts or { name =, params = } tables", 3) end
   state = state or {}
-  local out, used, seen = {}, {}, {}
+  local out, journaled, used, seen = {}, {}, {}, {}
   for _, s in pairs(state) do
-    if s.name then used[s.name] = true end
+    if s.name then journaled[s.name] = true end
   end
   for i, e in ipairs(list) do
     local item = type(e) == "string" and { params = { Prompt = e } } or e
@@ -206,27 +206,29 @@ local function normalize(list, kind, state)
     if seen[key] > 1 then key = key .. "#" .. seen[key] end
     out[i] = { params = params, line = item.line or i, index = i, key = key, hash = hash, explicit = explicit }
   end
-  local claimed = {}
   for _, it in ipairs(out) do                     -- first the names the journal recorded (its folders)
     local s = state[it.key]
-    if s and s.name and not claimed[s.name] then it.name, claimed[s.name] = s.name, true end
+    if s and s.name and not used[s.name] then it.name, used[s.name] = s.name, true end
   end
-  for _, it in ipairs(out) do
-    if not it.name then
-      local base = it.explicit
-      if not base then
-        local cut
-        base, cut = clean_name(it.params.Prompt)
-        if not base or cut then base = (base or "job") .. "-" .. it.hash:sub(1, 6) end
+  -- then the lines' own names (kept unless another line holds it), then names made from prompts (never one
+  -- the journal knows: that folder is another line's)
+  for pass = 1, 2 do
+    for _, it in ipairs(out) do
+      if not it.name and (pass == 2 or it.explicit) then
+        local base = it.explicit
+        if not base then
+          local cut
+          base, cut = clean_name(it.params.Prompt)
+          if not base or cut then base = (base or "job") .. "-" .. it.hash:sub(1, 6) end
+        end
+        local name, k = base, 1
+        while used[name] or (not it.explicit and journaled[name]) do
+          k = k + 1
+          name = base .. "-" .. k
+        end
+        it.name, used[name] = name, true
       end
-      local name, k = base, 1
-      while used[name] do
-        k = k + 1
-        name = base .. "-" .. k
-      end
-      it.name = name
     end
-    used[it.name] = true
   end
   if #out == 0 then return nil, invalid("BATCH_EMPTY", "the batch has no jobs") end
   return out
