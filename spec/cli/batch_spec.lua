@@ -336,6 +336,15 @@ describe("hy3d batch", function()
       assert.equal("cached", e.state)
       assert.is_string(e.job_id)
     end
+    -- the hits are recorded with their files and no credits: the original job's credits stand
+    local hits = 0
+    for _, rec in ipairs(journal(dir .. "/jobs.jsonl")) do
+      if type(rec.files) == "table" and tostring(rec.files[1]):find(w .. "/c2/", 1, true) then
+        hits = hits + 1
+        assert.is_nil(rec.credits)
+      end
+    end
+    assert.equal(3, hits)
     code, out, err = hy3d("gallery c2 --json --viewer none", env, w)
     assert.equal(0, code, err)
     assert.equal(3, of(events(out), "gallery")[1].models)
