@@ -1,7 +1,7 @@
 --- hy3d.batch: many jobs from one list (hy3d.batch): names, a private journal of JobIds, a worker pool within the
 -- concurrency, resume without a second submit, and the summary. Also the batch file parser (prompts, JSON lines, CSV).
 -- Every line is checked before anything is sent: one bad line submits nothing. The journal (<dir>/.hy3d-batch.jsonl,
--- 0600) gets each JobId before its job is waited for, keyed by the line's name and a hash of its kind and params;
+-- 0600) gets each JobId before its job is waited for, keyed by a hash of the line's kind, params and explicit name;
 -- a run with the same list waits for jobs the journal holds and skips those whose files are present and whole.
 -- Version-neutral Lua (5.1 to 5.4, LuaJIT).
 local chain = require "hy3d.chain"
@@ -167,17 +167,25 @@ local function canonical(v)
   return "{" .. concat(out, ",") .. "}"
 end
 
--- A name for a file: lower-case letters, digits, "_" and "-", never a path.
+-- A name for a file: lower-case letters, digits, "_" and "-", never a path; and whether it is generic or cut
+-- (nothing left of the text, or longer than 48): such a name gets a short hash suffix.
 local function clean_name(s)
   if type(s) ~= "string" then return nil end
   local t = files.safe_token(s:lower(), 48)
-  return t
+  return t, t and #(files.safe_token(s:lower(), 4096) or "") > 48
 end
 
--- The list as items { name, params, line, key }; names unique; nil, err for a bad entry.
-local function normalize(list, kind)
+-- The list as items { name, params, line, key }; nil, err for a bad entry. A line's key is the hash of its kind,
+-- fields and explicit name (and, for identical lines, which of them it is): never its position nor other lines.
+-- `state` (the journal): a line whose key it knows keeps the name it recorded; new lines get names that no
+-- journal entry and no other line uses.
+local function normalize(list, kind, state)
   if type(list) ~= "table" then error("hy3d.batch: expects a list of prompts or { name =, params = } tables", 3) end
-  local out, used = {}, {}
+  state = state or {}
+  local out, journaled, used, seen = {}, {}, {}, {}
+  for _, s in pairs(state) do
+    if s.name then journaled[s.name] = true end
+  end
   for i, e in ipairs(list) do
     local item = type(e) == "string" and { params = { Prompt = e } } or e
     if type(item) ~= "table" then
@@ -191,15 +199,36 @@ local function normalize(list, kind)
     if item.name ~= nil and type(item.name) ~= "string" then
       return nil, invalid("BATCH_ITEM", ("entry %d: name must be a string"):format(i), { index = i })
     end
-    local base = clean_name(item.name) or clean_name(params.Prompt) or "job"
-    local name, k = base, 1
-    while used[name] do
-      k = k + 1
-      name = base .. "-" .. k
-    end
-    used[name] = true
     local hash = core.sha256(canonical { kind = kind, params = params }, "hex"):sub(1, 16)
-    out[i] = { name = name, params = params, line = item.line or i, index = i, key = name .. ":" .. hash }
+    local explicit = clean_name(item.name)
+    local key = explicit and (explicit .. "=" .. hash) or hash
+    seen[key] = (seen[key] or 0) + 1
+    if seen[key] > 1 then key = key .. "#" .. seen[key] end
+    out[i] = { params = params, line = item.line or i, index = i, key = key, hash = hash, explicit = explicit }
+  end
+  for _, it in ipairs(out) do                     -- first the names the journal recorded (its folders)
+    local s = state[it.key]
+    if s and s.name and not used[s.name] then it.name, used[s.name] = s.name, true end
+  end
+  -- then the lines' own names (kept unless another line holds it), then names made from prompts (never one
+  -- the journal knows: that folder is another line's)
+  for pass = 1, 2 do
+    for _, it in ipairs(out) do
+      if not it.name and (pass == 2 or it.explicit) then
+        local base = it.explicit
+        if not base then
+          local cut
+          base, cut = clean_name(it.params.Prompt)
+          if not base or cut then base = (base or "job") .. "-" .. it.hash:sub(1, 6) end
+        end
+        local name, k = base, 1
+        while used[name] or (not it.explicit and journaled[name]) do
+          k = k + 1
+          name = base .. "-" .. k
+        end
+        it.name, used[name] = name, true
+      end
+    end
   end
   if #out == 0 then return nil, invalid("BATCH_EMPTY", "the batch has no jobs") end
   return out
@@ -210,12 +239,15 @@ end
 local function journal_read(path)
   local state = {}
   local f = io.open(path, "rb")
-  if not f then return state end
-  for text in f:lines() do
+  local read_ok, all = pcall(function() return f and f:read("*a") end)
+  if f then f:close() end
+  if not read_ok or type(all) ~= "string" then return state end   -- none yet, or not a file: its write says why
+  for text in all:gmatch("[^\n]+") do
     local ok, e = pcall(core.decode, text)
     if ok and type(e) == "table" and type(e.key) == "string" and type(e.event) == "string" then
       local s = state[e.key] or {}
       state[e.key] = s
+      if type(e.name) == "string" and e.name ~= "" then s.name = e.name end
       local step = type(e.step) == "number" and e.step >= 1 and e.step <= 16 and math.floor(e.step) or nil
       if e.event:sub(1, 5) == "then_" then       -- a chained step of the line (--then): its own JobId and state
         if step then
@@ -240,7 +272,18 @@ local function journal_read(path)
       end
     end
   end
-  f:close()
+  local old = {}                                  -- an older journal keyed a line "name:hash" (name by position)
+  for key, s in pairs(state) do
+    local name, hash = key:match("^(.+):(%x+)$")
+    if name and #hash == 16 then
+      s.name = s.name or name
+      old[hash] = old[hash] or s
+      old[name .. "=" .. hash] = s
+    end
+  end
+  for key, s in pairs(old) do
+    if not state[key] then state[key] = s end
+  end
   return state
 end
 
@@ -336,9 +379,12 @@ function M.run(list, opts)
   if c ~= nil and (type(c) ~= "number" or c < 1 or c ~= math.floor(c)) then
     error("hy3d.batch: concurrency must be a whole number >= 1", 2)
   end
-  local items, err = normalize(list, kind)
-  if not items then return nil, err end
   local dir = opts.dir or "."
+  local journal = opts.journal
+  if journal == nil then journal = files.join(dir, JOURNAL) end
+  local state = journal and journal_read(journal) or {}     -- read only: the names it recorded stay theirs
+  local items, err = normalize(list, kind, state)
+  if not items then return nil, err end
   local formats = opts.formats or families.default_formats(kind)
   for _, it in ipairs(items) do                   -- every line checked before anything is sent
     local params, cerr = client:check(it.params, { kind = kind, formats = formats })
@@ -398,8 +444,6 @@ function M.run(list, opts)
   end
   local made, dir_err = files.mkdirs(dir)           -- before any submit: nothing paid for that cannot be saved
   if not made then return nil, errors.new(dir_err) end
-  local journal = opts.journal
-  if journal == nil then journal = files.join(dir, JOURNAL) end
   if journal then
     local jdir = journal:match("^(.*)/[^/]*$")
     if jdir and jdir ~= "" then
@@ -411,7 +455,6 @@ function M.run(list, opts)
     local ok, jerr = core.append_private(journal, "", PRIVATE_FILE)
     if not ok then return nil, errors.new(jerr) end
   end
-  local state = journal and journal_read(journal) or {}
   for _, it in ipairs(items) do                   -- the client's result cache (cache_dir), unless opts.cache is false
     if opts.cache ~= false and not opts.cached then
       it.cache_key = client:cache_key(it.send, { kind = kind, formats = opts.formats })
@@ -596,7 +639,7 @@ function M.run(list, opts)
         for i, f in ipairs(hit) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
         job.files, job.cached = saved, true
         summary.cached = (summary.cached or 0) + 1
-        event { event = "cached", name = it.name, line = it.line, key = it.key, files = saved }
+        event { event = "cached", name = it.name, line = it.line, key = it.key, job_id = job.job_id, files = saved }
         if #then_kinds > 0 and not job.job_id then
           return fail(it, invalid("CACHE_NO_JOB", "the cache entry has no JobId to chain from"))
         end
@@ -634,7 +677,7 @@ function M.run(list, opts)
     for i, f in ipairs(got) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end
     job.files, job.credits = saved, spent
     if spent then summary.credits = (summary.credits or 0) + spent end
-    journal_write(journal, { event = "done", key = it.key, job_id = id, files = saved, credits = spent })
+    journal_write(journal, { event = "done", key = it.key, name = it.name, job_id = id, files = saved, credits = spent })
     if it.cache_key then                          -- stored for the next run; a store that fails costs nothing
       client:cache_store(it.cache_key, { job_id = id, kind = kind, credits = spent,
         prompt = type(it.send.Prompt) == "string" and it.send.Prompt:sub(1, 400) or nil }, got)

@@ -255,4 +255,101 @@ describe("hy3d batch", function()
       assert.is_truthy(path == "./p.txt" or path:match("^%./out/inner/"), path)
     end
   end)
+
+  -- Every file under `root` (not the journal) with its bytes.
+  local function snapshot(root)
+    local _, listing = sandbox.run("cd " .. q(root) .. " && find . -type f ! -name '.hy3d-batch.jsonl' | sort")
+    local t = {}
+    for path in listing:gmatch("[^\n]+") do t[path] = read(root .. "/" .. path) end
+    return t
+  end
+
+  local function assert_kept(before, root)
+    local after = snapshot(root)
+    for path, bytes in pairs(before) do assert.is_true(after[path] == bytes, path .. " was overwritten or removed") end
+    local _, newer = sandbox.run("cd " .. q(root) .. " && find . -type f -newer ../marker ! -name '.hy3d-batch.jsonl'")
+    for path in newer:gmatch("[^\n]+") do
+      assert.is_nil(before[path], path .. " was written again")
+    end
+  end
+
+  it("two long prompts sharing 48 chars: deleting line 1 submits nothing and overwrites nothing", function()
+    local w = cli.workdir(dir)
+    local stem = "an ornate carved wooden dining chair with tall back"
+    write(w .. "/p.txt", stem .. ", version one\n" .. stem .. ", version two\n")
+    local code, out, err = hy3d("batch p.txt --dir out --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    local names = {}
+    for _, e in ipairs(of(events(out), "batch_job")) do
+      if e.state == "done" then names[e.line] = e.name end
+    end
+    assert.are_not.equal(names[1], names[2])
+    local before = snapshot(w .. "/out")
+    write(w .. "/marker", "")
+    write(w .. "/p.txt", stem .. ", version two\n")
+    local n = submits()
+    code, out, err = hy3d("batch p.txt --dir out --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    assert.equal(n, submits())
+    local job = of(events(out), "batch_job")[1]
+    assert.same({ "skipped", names[2] }, { job.state, job.name })
+    assert_kept(before, w .. "/out")
+  end)
+
+  it("non-Latin prompts: a line added at the top is the only submit and takes no other line's folder", function()
+    local w = cli.workdir(dir)
+    write(w .. "/p.txt", "一把木椅子\n一个红色茶壶\n")
+    local code, out, err = hy3d("batch p.txt --dir out --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    local first = {}
+    for _, e in ipairs(of(events(out), "batch_job")) do
+      if e.state == "done" then first[e.name] = true end
+    end
+    local before = snapshot(w .. "/out")
+    write(w .. "/marker", "")
+    write(w .. "/p.txt", "一只小狗\n一把木椅子\n一个红色茶壶\n")
+    local n = submits()
+    code, out, err = hy3d("batch p.txt --dir out --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    assert.equal(n + 1, submits())
+    local states = {}
+    for _, e in ipairs(of(events(out), "batch_job")) do
+      if e.line == 1 and e.state == "done" then assert.is_nil(first[e.name], e.name) end
+      if e.line > 1 then states[#states + 1] = e.state end
+    end
+    assert.same({ "skipped", "skipped" }, states)
+    assert_kept(before, w .. "/out")
+  end)
+
+  it("a batch from --cache is in the job record: hy3d gallery on its folder shows every model", function()
+    local w = cli.workdir(dir)
+    write(w .. "/p.txt", "a red teapot\na green lamp\na blue vase\n")
+    local code, out, err = hy3d("batch p.txt --dir c1 --format glb,preview --cache C --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    assert.equal(0, of(events(out), "summary")[1].cached)
+    local n = submits()
+    code, out, err = hy3d("batch p.txt --dir c2 --format glb,preview --cache C --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    assert.equal(n, submits())
+    assert.equal(3, of(events(out), "summary")[1].cached)
+    for _, e in ipairs(of(events(out), "batch_job")) do
+      assert.equal("cached", e.state)
+      assert.is_string(e.job_id)
+    end
+    -- the hits are recorded with their files and no credits: the original job's credits stand
+    local hits = 0
+    for _, rec in ipairs(journal(dir .. "/jobs.jsonl")) do
+      if type(rec.files) == "table" and tostring(rec.files[1]):find(w .. "/c2/", 1, true) then
+        hits = hits + 1
+        assert.is_nil(rec.credits)
+      end
+    end
+    assert.equal(3, hits)
+    code, out, err = hy3d("gallery c2 --json --viewer none", env, w)
+    assert.equal(0, code, err)
+    assert.equal(3, of(events(out), "gallery")[1].models)
+    code, out, err = hy3d("gallery c1 --json --viewer none", env, w)
+    assert.equal(0, code, err)
+    assert.equal(3, of(events(out), "gallery")[1].models)
+  end)
 end)

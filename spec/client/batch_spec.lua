@@ -62,6 +62,25 @@ describe("hy3d.batch", function()
     local third = hy3d.assert(hy3d.batch(list, { client = client, dir = out }))
     assert.equal(2, third.skipped)
     assert.equal(4, requests("submit"))
+    assert.equal("a_green_chair", third.jobs[3].name)
+  end)
+
+  it("a journal of an earlier hy3d (keyed name:hash) is still honoured: its lines keep their folders", function()
+    local client = sb:client { poll_interval = 0.05 }
+    local out = fresh()
+    local first = hy3d.assert(hy3d.batch({ "an old chair" }, { client = client, dir = out }))
+    local n = requests("submit")
+    local journal = out .. "/.hy3d-batch.jsonl"
+    local text = sandbox.read_file(journal)
+    local hash = core.sha256(require("hy3d.batch").canonical { kind = "pro", params = { Prompt = "an old chair" } },
+      "hex"):sub(1, 16)
+    local f = io.open(journal, "wb")
+    f:write((text:gsub('"key":"' .. hash .. '"', '"key":"an_old_chair:' .. hash .. '"'):gsub(',"name":"[^"]*"', "")))
+    f:close()
+    local second = hy3d.assert(hy3d.batch({ "a new lamp", "an old chair" }, { client = client, dir = out }))
+    assert.equal(n + 1, requests("submit"))
+    assert.same({ "done", true, first.jobs[1].name }, { second.jobs[2].status, second.jobs[2].skipped,
+      second.jobs[2].name })
   end)
 
   it("a job past its timeout is failed with WAIT_TIMEOUT, and the next call waits for it (no second submit)", function()

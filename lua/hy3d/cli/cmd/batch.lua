@@ -31,7 +31,8 @@ chair","EnablePBR":true}; name is optional), or CSV with a header row name,promp
 (options: a JSON object; other columns are API fields). Blank lines and # comments are
 skipped. Every line is checked first: a bad line is reported with its number and nothing
 is submitted. NAME is the line's name, else made from the prompt (letters, digits, - and _;
-a repeated name gets -2, -3, ...). Each JobId is written to DIR/.hy3d-batch.jsonl (owner-only)
+a short hash is added when the prompt leaves nothing or is cut; a line the journal knows keeps
+its NAME; a new line never takes a used one, it gets -2, -3, ...). Each JobId is written to DIR/.hy3d-batch.jsonl (owner-only)
 and to the job record before the job is waited for: run the same command again after a
 crash or Ctrl-C and it waits for the jobs already submitted (never submitting them twice)
 and skips those whose files are all there. Exit 1 if any job failed.
@@ -159,6 +160,14 @@ local function cmd_batch(ctx, o, pos)
       local paths = {}
       for _, f in ipairs(e.files or {}) do paths[#paths + 1] = ctx:absolute(f.path) end
       ctx:remember { job_id = e.job_id, status = "DONE", files = paths, credits = e.credits }
+    elseif e.event == "cached" and e.job_id then   -- the cached job's files here too; no credits (a hit costs 0,
+      local paths = {}                             -- and the job's own credits stay as they were)
+      for _, f in ipairs(e.files or {}) do
+        paths[#paths + 1] = ctx:absolute(f.path)
+        if f.dir then paths[#paths + 1] = ctx:absolute((f.dir:gsub("/+$", "")) .. "/") end
+      end
+      ctx:remember { job_id = e.job_id, kind = kind, prompt = jobs.excerpt(prompts[e.line], 80), name = e.name,
+                     files = paths }
     elseif e.event == "then_submitted" then
       ctx:remember { job_id = e.job_id, kind = e.kind, door = client.door, base_url = client.base_url,
                      site = client.site ~= "mainland" and client.site or nil, from_job = e.from_job,
@@ -213,7 +222,7 @@ local function cmd_batch(ctx, o, pos)
   end
   if ctx.json then
     ctx:emit { event = "summary", total = summary.total, done = summary.done, failed = summary.failed,
-               skipped = summary.skipped, resumed = summary.resumed, cached = summary.cached, credits = summary.credits,
+               skipped = summary.skipped, resumed = summary.resumed, cached = summary.cached or 0, credits = summary.credits,
                chained = summary.chained, chained_credits = summary.chained_credits,
                elapsed = round3(summary.elapsed), failures = #failed > 0 and failed or nil }
   else
