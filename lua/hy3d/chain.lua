@@ -53,7 +53,7 @@ local CHAIN_OPTIONS = { from = "string", type = "string", check_size = "boolean"
 local THEN_OPTIONS = { params = "table", dir = "string", name = "string", formats = "table", extract = "boolean",
                        on_submit = "function", on_status = "function", on_progress = "function", interval = "number",
                        timeout = "number", download_timeout = "number", from = "string", check_size = "boolean",
-                       on_step = "function", cache = "string", resume = "function" }
+                       on_step = "function", cache = "string", resume = "function", before_step = "function" }
 
 local M = { inputs = INPUTS, verbs = VERBS }
 
@@ -332,7 +332,8 @@ end
 -- opts.dir as <name>_<kind>.<ext> (opts.formats, else what the kind makes: FBX for rigging, GLB
 -- for topology, ...). opts: params (a table by kind or verb of each step's params), dir, name,
 -- formats, extract, on_submit(job, i, kind) (record the JobId there), on_status(result, i, kind),
--- on_progress(done, total, type, i, kind), on_step(step, i) (a step done, its files saved), interval,
+-- on_progress(done, total, type, i, kind), on_step(step, i) (a step done, its files saved), before_step(i, kind)
+-- (a step is about to be chained: not called for one from the cache or resumed), interval,
 -- timeout, download_timeout, from, check_size, resume(i, kind) (a JobId an earlier run submitted for
 -- step i: it is waited for instead of a second submit), cache (the result cache key of the first job:
 -- each step is keyed by its parent's key, kind, params and formats, served from the client's cache with no
@@ -375,6 +376,7 @@ function M.run_then(client, result, list, opts)
     elseif resumed then
       job = { JobId = resumed, kind = k, resumed = true }
     else
+      if opts.before_step then opts.before_step(i, k) end   -- the step is about to be chained (hy3d.batch's budget)
       job, cerr = M.chain(client, prev, k, params, { from = from, check_size = opts.check_size })
       if not job then return failed(cerr) end
     end

@@ -17,6 +17,17 @@ credits:
                          estimate in credits; submit nothing, create nothing, exit 0
 ]]
 
+-- batch's: an over-budget line fails and the others go on (exit 1 when any line failed).
+M.BATCH_HELP = [[
+credits:
+  --max-credits N        the run's budget (HY3D_MAX_CREDITS): a line whose model and chained
+                         steps (estimated with hy3d's copy of the billing table) would take the
+                         run past N fails OVER_BUDGET with nothing sent for it; the other lines
+                         go on, and the exit is 1
+  --dry-run              print every line's plan and estimate and a total; submit nothing,
+                         create nothing, exit 0
+]]
+
 --- Checks --max-credits: a number >= 0 (o.max_credits becomes it), or nil and a usage error.
 function M.check(o)
   return args.number_option(o, "max_credits", "--max-credits", 0)

@@ -40,7 +40,8 @@ With --then VERB each line's model is followed by that chain (rig, topology, ...
 go next to the model as NAME_<kind>.<ext>, each chained JobId in the journal before it is
 waited for, so a rerun waits for it rather than submitting it again. With --max-credits the
 jobs the journal shows done count against the budget first; a line whose model and chained
-steps would pass it fails OVER_BUDGET with nothing sent (the others go on if they fit).
+steps would pass it (less the chained steps other lines in flight have still to submit) fails
+OVER_BUDGET with nothing sent for it; the others go on if they fit, and the exit is 1.
 With --cache DIR (HY3D_CACHE_DIR) each line and each chained step identical to an earlier
 one comes from the cache: a second run costs no request. --dry-run prints every line's plan
 and estimate and a total, and sends nothing.
@@ -55,7 +56,7 @@ batch:
   --extract              unzip zipped results (OBJ) into NAME_obj/
   --no-validate          skip hy3d's local check of the jobs' parameters
 
-]] .. args.CACHE_HELP .. "\n" .. budget.HELP .. "\n" .. args.THEN_HELP .. "\n" .. CONNECT_HELP .. "\n"
+]] .. args.CACHE_HELP .. "\n" .. budget.BATCH_HELP .. "\n" .. args.THEN_HELP .. "\n" .. CONNECT_HELP .. "\n"
   .. OUTPUT_HELP
 
 local read_all = files.read_all
