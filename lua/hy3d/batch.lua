@@ -366,6 +366,18 @@ function M.run(list, opts)
     local offered, oerr = chain.offered(client, tk)
     if not offered then return nil, oerr end
   end
+  if #then_kinds > 0 then                         -- each step's params and a file the model makes that it takes
+    for _, it in ipairs(items) do
+      local fine, perr = chain.precheck(client, then_kinds, opts.then_params, kind, it.send)
+      if not fine then
+        if perr.code == "NO_INPUT_FILE" then      -- this line's model (its ResultFormat) is at fault
+          perr.message = ("line %d (%s): %s"):format(it.line, it.name, tostring(perr.message))
+          perr.batch_line = it.line
+        end
+        return nil, perr
+      end
+    end
+  end
   local function step_estimate(tk)
     local p = opts.then_params and opts.then_params[tk] or nil
     if p == nil and opts.then_params then

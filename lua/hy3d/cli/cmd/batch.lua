@@ -108,6 +108,9 @@ local function cmd_batch(ctx, o, pos)
   local then_kinds
   then_kinds, err = chain_cmd.then_kinds(o.then_list)
   if not then_kinds then return ctx:fail(err) end
+  local then_params
+  then_params, err = chain_cmd.then_params(o.then_param, then_kinds)
+  if not then_params then return ctx:fail(err) end
   local formats
   if o.format then
     formats = cli_params.split_list(o.format)
@@ -138,7 +141,7 @@ local function cmd_batch(ctx, o, pos)
   if not client then return ctx:fail(err) end
   if o.dry_run then
     local plan, derr = batch.run(items, { client = client, dir = dir, kind = kind, formats = formats,
-                                          ["then"] = then_kinds, dry_run = true })
+                                          ["then"] = then_kinds, then_params = then_params, dry_run = true })
     if not plan then
       if derr and derr.line then return ctx:fail(usage_error(pos[1] .. ": " .. derr.message)) end
       return ctx:fail(derr)
@@ -192,7 +195,7 @@ local function cmd_batch(ctx, o, pos)
     return batch.run(items, { client = client, dir = dir, kind = kind, formats = formats,
                               concurrency = o.concurrency, interval = o.interval, timeout = o.timeout,
                               extract = o.extract, on_event = guarded(ctx, on_event), ["then"] = then_kinds,
-                              cache = not o.no_cache })
+                              then_params = then_params, cache = not o.no_cache })
   end)
   if not ran then
     if not tostring(summary):find("interrupted!", 1, true) then error(summary, 0) end

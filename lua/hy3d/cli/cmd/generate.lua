@@ -59,6 +59,9 @@ local function cmd_generate(ctx, o, pos)
   local then_kinds
   then_kinds, err = chain_cmd.then_kinds(o.then_list)
   if not then_kinds then return ctx:fail(err) end
+  local then_params
+  then_params, err = chain_cmd.then_params(o.then_param, then_kinds)
+  if not then_params then return ctx:fail(err) end
   local params
   params, err = job_params(o, pos, kind)
   if not params then return ctx:fail(err) end
@@ -80,8 +83,10 @@ local function cmd_generate(ctx, o, pos)
     for i, tk in ipairs(then_kinds) do
       local offered, oerr = chain.offered(steps_client, tk)
       if not offered then return ctx:fail(oerr) end
-      steps[i] = { kind = tk, credits = (credits.estimate({}, { kind = tk, door = steps_client.door })) }
+      steps[i] = { kind = tk, credits = (credits.estimate(then_params[tk] or {}, { kind = tk, door = steps_client.door })) }
     end
+    local fine, perr = chain.precheck(steps_client, then_kinds, then_params, kind, params)   -- a step's params and input
+    if not fine then return ctx:fail(perr) end
   end
   if o.dry_run or steps then
     local plan, perr = client:generate(params, { kind = kind, formats = save.formats, dry_run = true })
@@ -127,7 +132,7 @@ local function cmd_generate(ctx, o, pos)
   cache_report(ctx, res)
   local code = finish_download(ctx, res.files or {}, kind, res.result)
   if #then_kinds == 0 then return code end
-  return chain_cmd.then_steps(ctx, o, then_kinds, res.result, save, res.key)   -- --then: rig, topology, ...
+  return chain_cmd.then_steps(ctx, o, then_kinds, res.result, save, res.key, then_params)   -- --then: rig, topology, ...
 end
 
 return { usage = USAGE, run = cmd_generate }
