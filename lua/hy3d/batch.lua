@@ -412,6 +412,18 @@ function M.run(list, opts)
     local offered, oerr = chain.offered(client, tk)
     if not offered then return nil, oerr end
   end
+  if #then_kinds > 0 then                         -- each step's params and a file the model makes that it takes
+    for _, it in ipairs(items) do
+      local fine, perr = chain.precheck(client, then_kinds, opts.then_params, kind, it.send)
+      if not fine then
+        if perr.code == "NO_INPUT_FILE" then      -- this line's model (its ResultFormat) is at fault
+          perr.message = ("line %d (%s): %s"):format(it.line, it.name, tostring(perr.message))
+          perr.batch_line = it.line
+        end
+        return nil, perr
+      end
+    end
+  end
   local function step_estimate(tk)
     local p = opts.then_params and opts.then_params[tk] or nil
     if p == nil and opts.then_params then
@@ -523,7 +535,33 @@ function M.run(list, opts)
   end
   for _, it in ipairs(later) do order[#order + 1] = it end
 
+  -- What the chained steps of lines in flight will cost when they are submitted: a line's steps are held from
+  -- its budget check until each is submitted (the client's ledger then counts it) or the line ends.
+  local pending_steps, stepping = 0, 0             -- stepping: the part of it whose step is being chained
+  local function hold(it)
+    it.held, it.stepping = {}, {}
+    for i, tk in ipairs(then_kinds) do
+      it.held[i] = step_estimate(tk) or 0
+      pending_steps = pending_steps + it.held[i]
+    end
+  end
+  local function let_go(it, i)
+    if not it.held then return end
+    for n = i or 1, i or #then_kinds do
+      pending_steps = pending_steps - (it.held[n] or 0)
+      if it.stepping[n] then stepping = stepping - (it.held[n] or 0) end
+      it.held[n], it.stepping[n] = 0, nil
+    end
+  end
+  local function chaining(it, i)
+    if it.held and not it.stepping[i] then
+      it.stepping[i] = true
+      stepping = stepping + (it.held[i] or 0)
+    end
+  end
+
   local function fail(it, e, id, after_step)
+    let_go(it)
     local job = it.job
     job.status, job.job_id, job.code, job.message = "failed", id or job.job_id, e.code or e.kind, e.message
     summary.failed = summary.failed + 1
@@ -559,7 +597,9 @@ function M.run(list, opts)
           return e.job_id
         end
       end,
+      before_step = function(i) chaining(it, i) end,
       on_submit = function(j, i, tk)
+        let_go(it, i)                               -- the client's ledger counts this step now
         if not j.JobId then return end              -- convert: synchronous, nothing to wait for
         local ok, jerr = journal_write(journal, { event = "then_submitted", key = it.key, step = i, kind = tk,
                                                   job_id = j.JobId, from_job = job.job_id, at = os.time() })
@@ -607,6 +647,7 @@ function M.run(list, opts)
         return fail(it, e, job.job_id, true)
       end
     end
+    let_go(it)
     job.status = "done"
     summary.done = summary.done + 1
   end
@@ -650,14 +691,21 @@ function M.run(list, opts)
         if not called then return fail(it, ok) end
         if not ok then return fail(it, type(berr) == "table" and berr or invalid("REFUSED", "before_submit refused the job")) end
       end
-      if #then_kinds > 0 then                     -- the model and its chained steps must fit what the budget has left
-        local left = select(2, client:credits()).left
+      if #then_kinds > 0 then                     -- the model and its chained steps must fit what the budget has left,
+        local left = select(2, client:credits()).left   -- less the steps other lines in flight have still to submit
         local need = credits.estimate(it.send, { kind = kind, door = client.door })
         for _, tk in ipairs(then_kinds) do need = need and step_estimate(tk) and need + step_estimate(tk) end
-        if left and need and need > left then
-          return fail(it, invalid("OVER_BUDGET", ("line %d (%s): the model and its chained steps would cost %g credits; "
-            .. "max_credits has %g left (nothing was sent)"):format(it.line, it.name, need, left)))
+        -- a step being chained is held here and may already be reserved by the client: wait for it to settle
+        while left and need and need > left - pending_steps and need <= left - pending_steps + stepping do
+          pause(0.02)
+          left = select(2, client:credits()).left
         end
+        if left and need and need > left - pending_steps then
+          return fail(it, invalid("OVER_BUDGET", ("line %d (%s): the model and its chained steps would cost %g credits; "
+            .. "max_credits has %g left once the other lines' chained steps are paid (nothing was sent)"):format(
+              it.line, it.name, need, left - pending_steps)))
+        end
+        hold(it)
       end
       local sub, serr = client:submit(it.send, { kind = kind })
       if not sub then return fail(it, serr) end

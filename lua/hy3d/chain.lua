@@ -53,7 +53,7 @@ local CHAIN_OPTIONS = { from = "string", type = "string", check_size = "boolean"
 local THEN_OPTIONS = { params = "table", dir = "string", name = "string", formats = "table", extract = "boolean",
                        on_submit = "function", on_status = "function", on_progress = "function", interval = "number",
                        timeout = "number", download_timeout = "number", from = "string", check_size = "boolean",
-                       on_step = "function", cache = "string", resume = "function" }
+                       on_step = "function", cache = "string", resume = "function", before_step = "function" }
 
 local M = { inputs = INPUTS, verbs = VERBS }
 
@@ -211,6 +211,70 @@ function M.offered(client, k)
   return true
 end
 
+-- The params of step i (kind k) in a table by kind, verb or index (run_then's opts.params), or nil.
+local function step_params(by, k, i)
+  if type(by) ~= "table" then return nil end
+  local p = by[k] or (i and by[i])
+  if p == nil then
+    for verb, kk in pairs(VERBS) do
+      if kk == k and by[verb] then p = by[verb] end
+    end
+  end
+  return p
+end
+M.step_params = step_params
+
+--- What a chain of steps after a model needs that can be known before the model is submitted:
+-- each step's required parameters (INPUTS[k].needs: Format for convert, Prompt for motion, Prompt or
+-- Image for texture) in params_by (a table by kind, verb or index, like run_then's opts.params), and
+-- a file the first step takes among those the model will make (model_kind and model_params: a Pro
+-- job makes OBJ and GLB, FBX only with ResultFormat = "FBX"; later steps' inputs are left to Client:chain).
+-- Nothing is sent. true, or nil and an invalid error (MISSING_PARAMETER, NO_INPUT_FILE; err.step, err.field).
+-- @param client the hy3d.Client
+-- @tparam table kinds the steps' kinds, in order
+-- @tparam[opt] table params_by each step's params
+-- @tparam[opt] string model_kind the model's kind (default pro)
+-- @tparam[opt] table model_params the model's params
+-- @treturn[1] boolean true
+-- @treturn[2] nil
+-- @treturn[2] Error err
+function M.precheck(client, kinds, params_by, model_kind, model_params)
+  local families = require "hy3d.families"
+  local have = families.made_types(model_kind or "pro", model_params)
+  for i, word in ipairs(kinds) do
+    local k = kind_of(word)
+    local spec = k and INPUTS[k]
+    if spec then
+      local p = step_params(params_by, k, i)
+      local any = not spec.needs
+      for _, n in ipairs(spec.needs or {}) do any = any or (type(p) == "table" and p[n] ~= nil) end
+      if not any then
+        return nil, client:_error { kind = "invalid", code = "MISSING_PARAMETER", field = spec.needs[1], step = i,
+          message = ("the %s step needs %s: give it in the step's params (on the command line "
+            .. "--then-param %s.%s=VALUE): nothing was sent"):format(k, table.concat(spec.needs, " or "), k,
+            spec.needs[1]) }
+      end
+      if have then
+        local takes = false
+        for _, t in ipairs(spec.types) do
+          for _, h in ipairs(have) do takes = takes or h == t end
+        end
+        if not takes then
+          local hint = i == 1 and (model_kind or "pro") == "pro" and spec.types[1] == "FBX"
+            and " (add ResultFormat FBX to the model: --result-format FBX, or \"ResultFormat\":\"FBX\" in a batch line)"
+            or ""
+          return nil, client:_error { kind = "invalid", code = "NO_INPUT_FILE", step = i,
+            message = ("the %s step takes %s, and %s will make %s%s: nothing was sent"):format(k,
+              table.concat(spec.types, " or "), "the model",
+              table.concat(have, " and "), hint) }
+        end
+      end
+      have = nil                                  -- what a step returns beyond the files hy3d saves is the service's
+    end
+  end
+  return true
+end
+
 --- Submits a follow-up job on a previous job's output: `kind` is "part", "uv", "reduce_face" (or
 -- "topology"), "texture", "rigging" (or "rig"), "motion" or "convert". `src` is the previous job's
 -- DONE result (with ResultFile3Ds), its job table or its JobId (opts.from: its kind when not pro).
@@ -332,7 +396,8 @@ end
 -- opts.dir as <name>_<kind>.<ext> (opts.formats, else what the kind makes: FBX for rigging, GLB
 -- for topology, ...). opts: params (a table by kind or verb of each step's params), dir, name,
 -- formats, extract, on_submit(job, i, kind) (record the JobId there), on_status(result, i, kind),
--- on_progress(done, total, type, i, kind), on_step(step, i) (a step done, its files saved), interval,
+-- on_progress(done, total, type, i, kind), on_step(step, i) (a step done, its files saved), before_step(i, kind)
+-- (a step is about to be chained: not called for one from the cache or resumed), interval,
 -- timeout, download_timeout, from, check_size, resume(i, kind) (a JobId an earlier run submitted for
 -- step i: it is waited for instead of a second submit), cache (the result cache key of the first job:
 -- each step is keyed by its parent's key, kind, params and formats, served from the client's cache with no
@@ -375,6 +440,7 @@ function M.run_then(client, result, list, opts)
     elseif resumed then
       job = { JobId = resumed, kind = k, resumed = true }
     else
+      if opts.before_step then opts.before_step(i, k) end   -- the step is about to be chained (hy3d.batch's budget)
       job, cerr = M.chain(client, prev, k, params, { from = from, check_size = opts.check_size })
       if not job then return failed(cerr) end
     end

@@ -291,4 +291,18 @@ return {
   of = of,
   default_formats = default_formats,
   deliverable = deliverable,
+  -- The file types a job of `family` with `params` returns (the defaults and ResultFormat's), or nil when
+  -- hy3d does not know (a family other than pro and rapid).
+  made_types = function(family, params)
+    local rule = MAKES[family]
+    if not rule then return nil end
+    params = type(params) == "table" and params or {}
+    local rf = type(params.ResultFormat) == "string" and params.ResultFormat:upper() or nil
+    local out = {}
+    if not (rf and not rule.adds) then
+      for _, t in ipairs(rule.made(params)) do out[#out + 1] = t end
+    end
+    if rf then out[#out + 1] = rf end
+    return out
+  end,
 }

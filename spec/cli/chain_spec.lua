@@ -244,4 +244,42 @@ describe("hy3d chain verbs", function()
       assert.matches("usage: hy3d " .. verb, text)
     end
   end)
+
+  it("generate and batch --then: what a step needs is checked before the model is sent (exit 2, zero requests)",
+    function()
+    sandbox.write_file(dir .. "/one.txt", "a cone\n")
+    local cases = {
+      { "generate --json --then convert a cone", "MISSING_PARAMETER", "--then-param convert.Format" },
+      { "generate --json --then texture a cone", "MISSING_PARAMETER", "Prompt or Image" },
+      { "generate --json --then motion a cone", "MISSING_PARAMETER", "Prompt" },
+      { "generate --json --then part a cone", "NO_INPUT_FILE", "--result-format FBX" },
+      { "generate --json --dry-run --then convert a cone", "MISSING_PARAMETER", "Format" },
+      { "batch one.txt --json --then convert", "MISSING_PARAMETER", "Format" },
+      { "batch one.txt --json --then motion", "MISSING_PARAMETER", "Prompt" },
+      { "batch one.txt --json --dry-run --then part", "NO_INPUT_FILE", "ResultFormat" },
+      { "batch one.txt --json --then part", "NO_INPUT_FILE", "ResultFormat" },
+    }
+    for _, c in ipairs(cases) do
+      local code, out, err = hy3d(c[1])
+      assert.equal(2, code, c[1] .. ": " .. err)
+      assert.matches(c[2], out .. err, 1, true)
+      assert.matches(c[3], out .. err, 1, true)
+      assert.equal(0, #sb:requests(), c[1])
+    end
+  end)
+
+  it("--then-param gives a step its fields: generate --then convert with convert.Format=STL saves the STL", function()
+    local code, out, err = hy3d("generate --json --interval 0.02 --dir out --then convert --then-param convert.Format=STL "
+      .. "--result-format FBX a cone")
+    assert.equal(0, code, err)
+    assert.equal("STL", sent("Convert3DFormat")[1].Format)
+    assert.is_true(#cli.of(cli.events(out), "result") >= 1)
+    local _
+    code, _, err = hy3d("generate --json --dry-run --then part --result-format FBX a cone")
+    assert.equal(0, code, err)
+    local before = #sb:requests()
+    assert.equal(2, (hy3d("generate --then convert --then-param Format=STL a cone")))   -- no VERB.
+    assert.equal(2, (hy3d("generate --then rig --then-param convert.Format=STL a cone")))   -- no --then convert
+    assert.equal(before, #sb:requests())
+  end)
 end)

@@ -83,6 +83,28 @@ describe("hy3d credits on the command line", function()
     assert.equal(1, #sb:requests("submit"))
   end)
 
+  it("generate --then rig --max-credits: the model and its steps are checked together, exit 2, nothing sent", function()
+    local code, out = cli.run("generate --json --max-credits 25 --then rig 'a knight'", api3, cli.workdir(dir))
+    assert.equal(2, code)
+    local e = cli.of(cli.events(out), "error")[1]
+    assert.equal("OVER_BUDGET", e.code)
+    assert.equal(0, #sb:requests())
+  end)
+
+  it("generate --dry-run --then rig: each step's estimate and the total; nothing sent", function()
+    local code, out, err = cli.run("generate --dry-run --json --then rig 'a knight'", api3)
+    assert.equal(0, code, err)
+    local e = cli.of(cli.events(out), "dry_run")[1]
+    assert.equal(20, e.credits)
+    assert.same({ { kind = "rigging", credits = 10 } }, e.steps)
+    assert.equal(30, e.total_credits)
+    code, out, err = cli.run("generate --dry-run --text --then rig 'a knight'", api3)
+    assert.equal(0, code, err)
+    assert.matches("then      rigging: 10 credits", out, 1, true)
+    assert.matches("total     30 credits", out, 1, true)
+    assert.equal(0, #sb:requests())
+  end)
+
   it("HY3D_MAX_CREDITS is the budget when --max-credits is not given", function()
     local code, _, err = cli.run("submit 'a chair'", merge(env, { HY3D_MAX_CREDITS = "10" }))
     assert.equal(2, code)

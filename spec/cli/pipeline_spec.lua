@@ -183,6 +183,23 @@ describe("hy3d batch --then rig --max-credits --cache (the pipeline)", function(
     assert.equal(before, sb:stats().jobs_created)
   end)
 
+  it("--max-credits with --concurrency 3: a line starts only if its steps fit beside the others' pending steps", function()
+    local per_line, model = line_cost()
+    local w = cli.workdir(root)
+    write(w .. "/prompts.txt", prompts())
+    local created0 = sb:stats().jobs_created
+    local max = per_line + model                  -- room for one whole line and a second line's model only
+    local code, out, err = hy3d(("batch prompts.txt --then rig --max-credits %d --concurrency 3 --dir out "
+      .. "--interval 0.05 --json"):format(max), env, w)
+    assert.equal(1, code, err)
+    local summary = of(events(out), "summary")[1]
+    assert.same({ 1, LINES - 1 }, { summary.done, summary.failed })
+    for _, f in ipairs(summary.failures) do assert.equal("OVER_BUDGET", f.code) end
+    for _, e in ipairs(of(events(out), "failed")) do assert.is_nil(e.job_id) end   -- nothing sent for them
+    assert.equal(2, sb:stats().jobs_created - created0)   -- one model and its rig: no model left without its rig
+    assert.is_true(summary.credits <= max)
+  end)
+
   it("generate --then rig --cache: a second run (a fresh --dir) costs zero requests, the rig from the cache too", function()
     local w = cli.workdir(root)
     local args = "generate --json --interval 0.05 --cache cache --dir %s --then rig a knight"

@@ -103,6 +103,11 @@ then (post-processing chains, see doc/cli.md#chains):
   --then VERB            when the model is done, run rig, topology, uv, texture, part, motion
                          or convert on it, then download that job's files too (repeatable, or
                          a comma list: each step works on the previous one's output)
+  --then-param VERB.NAME=VALUE
+                         a field of that step, read as JSON like --param (repeatable):
+                         --then-param convert.Format=STL, --then-param texture.Prompt=rusty,
+                         --then-param motion.Prompt="a person walks". What a step needs is
+                         checked before the model is submitted (exit 2, nothing sent)
 ]]
 
 local KIND_HELP = [[
@@ -146,7 +151,8 @@ local OPTIONS = {
   ["--older-than"] = { key = "older_than" },
   ["--max-credits"] = { key = "max_credits" }, ["--dry-run"] = { key = "dry_run", flag = true },
   ["--concurrency"] = { key = "concurrency" },                    -- hy3d batch
-  ["--then"] = { key = "then_list", multi = true }, ["--no-wait"] = { key = "no_wait", flag = true },
+  ["--then"] = { key = "then_list", multi = true },
+  ["--then-param"] = { key = "then_param", multi = true }, ["--no-wait"] = { key = "no_wait", flag = true },
   ["--input-type"] = { key = "input_type" },
 }
 
@@ -165,7 +171,7 @@ local GROUPS = {
   budget = { "--max-credits", "--dry-run" },     -- hy3d.cli.budget
   batch = { "--kind", "--format", "--dir", "--extract", "--concurrency", "--no-validate" },
   chain = { "--no-wait", "--input-type", "--param" },
-  ["then"] = { "--then" },
+  ["then"] = { "--then", "--then-param" },
   gallery = { "--fetch", "--viewer", "--timeout" },
 }
 
@@ -200,7 +206,7 @@ end
 -- Messages never repeat an option's value (it may be a key).
 local function parse(cmd, args)
   local spec = allowed(cmd)
-  local o, pos = { view = {}, param = {}, then_list = {} }, {}
+  local o, pos = { view = {}, param = {}, then_list = {}, then_param = {} }, {}
   local i, only_positional = 1, false
   while i <= #args do
     local a = args[i]

@@ -17,6 +17,17 @@ credits:
                          estimate in credits; submit nothing, create nothing, exit 0
 ]]
 
+-- batch's: an over-budget line fails and the others go on (exit 1 when any line failed).
+M.BATCH_HELP = [[
+credits:
+  --max-credits N        the run's budget (HY3D_MAX_CREDITS): a line whose model and chained
+                         steps (estimated with hy3d's copy of the billing table) would take the
+                         run past N fails OVER_BUDGET with nothing sent for it; the other lines
+                         go on, and the exit is 1
+  --dry-run              print every line's plan and estimate and a total; submit nothing,
+                         create nothing, exit 0
+]]
+
 --- Checks --max-credits: a number >= 0 (o.max_credits becomes it), or nil and a usage error.
 function M.check(o)
   return args.number_option(o, "max_credits", "--max-credits", 0)
@@ -46,8 +57,9 @@ local function itemised(details)
 end
 
 --- Reports the plan of a dry run (client:submit/generate with dry_run) and returns exit 0. When the plan has
--- no estimate (a kind or door without a price), says why.
-function M.report(ctx, plan, client)
+-- no estimate (a kind or door without a price), says why. steps (generate --then): { kind, credits } of each
+-- chained step, listed with the total (model and steps).
+function M.report(ctx, plan, client, steps, total)
   local why
   if plan.credits == nil then
     local _, err = require("hy3d").estimate(plan.params, { kind = plan.kind, door = plan.door })
@@ -57,7 +69,8 @@ function M.report(ctx, plan, client)
   if ctx.json then
     ctx:emit { event = "dry_run", kind = plan.kind, door = plan.door, site = plan.site, base_url = plan.base_url,
                action = plan.action, params = params, credits = plan.credits, credit_details = plan.credit_details,
-               estimate_error = why, max_credits = select(2, client:credits()).max }
+               estimate_error = why, max_credits = select(2, client:credits()).max, steps = steps,
+               total_credits = steps and total or nil }
     return EXIT.ok
   end
   local core = require "hy3d.core"
@@ -70,6 +83,13 @@ function M.report(ctx, plan, client)
     plan.credits and ("  estimate  %g credits (%s)"):format(plan.credits, itemised(plan.credit_details))
       or ("  estimate  unknown: %s"):format(why),
   }
+  for _, st in ipairs(steps or {}) do           -- generate --then: each step's estimate, then the total
+    lines[#lines + 1] = st.credits and ("  then      %s: %g credits"):format(st.kind, st.credits)
+      or ("  then      %s: estimate unknown"):format(st.kind)
+  end
+  if steps then
+    lines[#lines + 1] = total and ("  total     %g credits"):format(total) or "  total     unknown"
+  end
   local max = select(2, client:credits()).max
   if max then lines[#lines + 1] = ("  budget    --max-credits %g"):format(max) end
   ctx:out(ctx:redact(table.concat(lines, "\n")) .. "\n")

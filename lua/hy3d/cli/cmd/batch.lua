@@ -41,7 +41,8 @@ With --then VERB each line's model is followed by that chain (rig, topology, ...
 go next to the model as NAME_<kind>.<ext>, each chained JobId in the journal before it is
 waited for, so a rerun waits for it rather than submitting it again. With --max-credits the
 jobs the journal shows done count against the budget first; a line whose model and chained
-steps would pass it fails OVER_BUDGET with nothing sent (the others go on if they fit).
+steps would pass it (less the chained steps other lines in flight have still to submit) fails
+OVER_BUDGET with nothing sent for it; the others go on if they fit, and the exit is 1.
 With --cache DIR (HY3D_CACHE_DIR) each line and each chained step identical to an earlier
 one comes from the cache: a second run costs no request. --dry-run prints every line's plan
 and estimate and a total, and sends nothing.
@@ -56,7 +57,7 @@ batch:
   --extract              unzip zipped results (OBJ) into NAME_obj/
   --no-validate          skip hy3d's local check of the jobs' parameters
 
-]] .. args.CACHE_HELP .. "\n" .. budget.HELP .. "\n" .. args.THEN_HELP .. "\n" .. CONNECT_HELP .. "\n"
+]] .. args.CACHE_HELP .. "\n" .. budget.BATCH_HELP .. "\n" .. args.THEN_HELP .. "\n" .. CONNECT_HELP .. "\n"
   .. OUTPUT_HELP
 
 local read_all = files.read_all
@@ -108,6 +109,9 @@ local function cmd_batch(ctx, o, pos)
   local then_kinds
   then_kinds, err = chain_cmd.then_kinds(o.then_list)
   if not then_kinds then return ctx:fail(err) end
+  local then_params
+  then_params, err = chain_cmd.then_params(o.then_param, then_kinds)
+  if not then_params then return ctx:fail(err) end
   local formats
   if o.format then
     formats = cli_params.split_list(o.format)
@@ -138,7 +142,7 @@ local function cmd_batch(ctx, o, pos)
   if not client then return ctx:fail(err) end
   if o.dry_run then
     local plan, derr = batch.run(items, { client = client, dir = dir, kind = kind, formats = formats,
-                                          ["then"] = then_kinds, dry_run = true })
+                                          ["then"] = then_kinds, then_params = then_params, dry_run = true })
     if not plan then
       if derr and derr.line then return ctx:fail(usage_error(pos[1] .. ": " .. derr.message)) end
       return ctx:fail(derr)
@@ -200,7 +204,7 @@ local function cmd_batch(ctx, o, pos)
     return batch.run(items, { client = client, dir = dir, kind = kind, formats = formats,
                               concurrency = o.concurrency, interval = o.interval, timeout = o.timeout,
                               extract = o.extract, on_event = guarded(ctx, on_event), ["then"] = then_kinds,
-                              cache = not o.no_cache })
+                              then_params = then_params, cache = not o.no_cache })
   end)
   if not ran then
     if not tostring(summary):find("interrupted!", 1, true) then error(summary, 0) end

@@ -167,10 +167,34 @@ local function then_kinds(list)
   return out
 end
 
+-- The --then-param list (VERB.NAME=VALUE, VALUE read as JSON like --param) for the --then `kinds`: a table
+-- by kind of each step's fields, or nil and a usage error (a VERB not in --then is one).
+local function then_params(list, kinds)
+  local by, out, listed = {}, {}, {}
+  for _, k in ipairs(kinds or {}) do listed[k] = true end
+  for _, item in ipairs(list or {}) do
+    local verb, rest = item:match("^(%a[%w_]*)%.(.*)$")
+    local k = verb and chain.kind_of(verb)
+    if not k then
+      return nil, usage_error("--then-param needs VERB.NAME=VALUE, VERB one of " .. concat(ORDER, ", ")
+        .. " (e.g. convert.Format=STL)")
+    end
+    if not listed[k] then return nil, usage_error("--then-param " .. verb .. ".*: no --then " .. verb .. " to give it to") end
+    by[k] = by[k] or {}
+    by[k][#by[k] + 1] = rest
+  end
+  for k, fields in pairs(by) do
+    local p, err = param_fields(fields)
+    if not p then return nil, usage_error("--then-param " .. k .. ": " .. tostring(err.message)) end
+    out[k] = p
+  end
+  return out
+end
+
 -- Runs generate's --then steps on `result` (the model's DONE result): each is recorded as it is
 -- submitted, waited for and downloaded next to the model as <name>_<kind>.<ext>. `key`: the model's cache
 -- key (each step then comes from the cache, or is stored in it). Returns the exit code.
-local function then_steps(ctx, o, kinds, result, save, key)
+local function then_steps(ctx, o, kinds, result, save, key, params)
   local client, err = ctx:connect(o, kinds[1], "--then " .. kinds[1])
   if not client then return ctx:fail(err) end
   local from = result.JobId
@@ -178,7 +202,7 @@ local function then_steps(ctx, o, kinds, result, save, key)
   local steps
   steps, err = ctx:drive(function()
     return chain.run_then(client, result, kinds, {
-      dir = save.dir, name = base, extract = save.extract, from = result.kind,
+      dir = save.dir, name = base, extract = save.extract, from = result.kind, params = params,
       interval = o.interval, download_timeout = math.max(ctx.deadline - now(), 0.001), cache = key,
       on_submit = guarded(ctx, function(job, _, kind)
         ctx.phase = "wait"
@@ -207,7 +231,8 @@ local function then_steps(ctx, o, kinds, result, save, key)
   return EXIT.ok
 end
 
-local M = { verbs = {}, order = ORDER, then_kinds = then_kinds, then_steps = then_steps }
+local M = { verbs = {}, order = ORDER, then_kinds = then_kinds, then_steps = then_steps,
+            then_params = then_params }
 for _, verb in ipairs(ORDER) do
   M.verbs[verb] = { usage = usage(verb), run = run_verb(verb) }
 end

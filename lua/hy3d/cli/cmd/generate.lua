@@ -11,6 +11,7 @@ local cli_params = require "hy3d.cli.params"
 local shared = require "hy3d.cli.cmd.shared"
 local budget = require "hy3d.cli.budget"
 local chain = require "hy3d.chain"
+local credits = require "hy3d.credits"
 local chain_cmd = require "hy3d.cli.cmd.chain"
 
 local concat = table.concat
@@ -36,7 +37,9 @@ Without -o the files are named after the prompt (or the image file or URL), else
 JobId. With --cache DIR (or HY3D_CACHE_DIR) a request identical to an earlier one is answered
 from the cache: the same files, no request, no credits. The output folder is checked before
 the submit: nothing is billed for files that could not be saved. --dry-run shows what would be
-submitted and its estimate in credits instead.
+submitted and its estimate in credits instead. With --then, --max-credits covers the model
+and its steps together (all refused before anything is sent), and --dry-run lists each step's
+estimate and the total.
 
 ]] .. JOB_HELP .. "\n" .. WAIT_HELP .. "\n" .. SAVE_HELP .. "\n" .. args.CACHE_HELP .. "\n" .. budget.HELP .. "\n"
   .. THEN_HELP .. "\n" .. CONNECT_HELP .. "\n"
@@ -56,6 +59,9 @@ local function cmd_generate(ctx, o, pos)
   local then_kinds
   then_kinds, err = chain_cmd.then_kinds(o.then_list)
   if not then_kinds then return ctx:fail(err) end
+  local then_params
+  then_params, err = chain_cmd.then_params(o.then_param, then_kinds)
+  if not then_params then return ctx:fail(err) end
   local params
   params, err = job_params(o, pos, kind)
   if not params then return ctx:fail(err) end
@@ -69,18 +75,31 @@ local function cmd_generate(ctx, o, pos)
   local client
   client, err = ctx:connect(o, kind, o.kind and ("--kind " .. kind))
   if not client then return ctx:fail(err) end
+  local steps                                     -- --then: each step's estimate, checked with the model's
   if #then_kinds > 0 then                         -- a --then step no door here can run: refused before the model is paid for
     local steps_client, cerr = ctx:connect(o, then_kinds[1], "--then " .. then_kinds[1])   -- the client the steps use
     if not steps_client then return ctx:fail(cerr) end
-    for _, tk in ipairs(then_kinds) do
+    steps = {}
+    for i, tk in ipairs(then_kinds) do
       local offered, oerr = chain.offered(steps_client, tk)
       if not offered then return ctx:fail(oerr) end
+      steps[i] = { kind = tk, credits = (credits.estimate(then_params[tk] or {}, { kind = tk, door = steps_client.door })) }
     end
+    local fine, perr = chain.precheck(steps_client, then_kinds, then_params, kind, params)   -- a step's params and input
+    if not fine then return ctx:fail(perr) end
   end
-  if o.dry_run then
+  if o.dry_run or steps then
     local plan, perr = client:generate(params, { kind = kind, formats = save.formats, dry_run = true })
     if not plan then return ctx:fail(perr) end
-    return budget.report(ctx, plan, client)
+    local total = plan.credits
+    for _, st in ipairs(steps or {}) do total = total and st.credits and total + st.credits end
+    local left = select(2, client:credits()).left
+    if steps and left and total and total > left then   -- the model and its steps must fit: nothing is sent otherwise
+      return ctx:fail(client:_error { kind = "invalid", code = "OVER_BUDGET",
+        message = ("the model and its --then steps would cost %g credits, over --max-credits %g (%g left): "
+          .. "nothing was sent"):format(total, select(2, client:credits()).max, left) })
+    end
+    if o.dry_run then return budget.report(ctx, plan, client, steps, total) end
   end
   ctx.t0 = now()
   ctx:start_clock(o)
@@ -113,7 +132,7 @@ local function cmd_generate(ctx, o, pos)
   cache_report(ctx, res)
   local code = finish_download(ctx, res.files or {}, kind, res.result)
   if #then_kinds == 0 then return code end
-  return chain_cmd.then_steps(ctx, o, then_kinds, res.result, save, res.key)   -- --then: rig, topology, ...
+  return chain_cmd.then_steps(ctx, o, then_kinds, res.result, save, res.key, then_params)   -- --then: rig, topology, ...
 end
 
 return { usage = USAGE, run = cmd_generate }
