@@ -8,23 +8,7 @@ local cli = require "spec.support.cli"
 local q, write, exists, read = sandbox.shell_quote, sandbox.write_file, sandbox.exists, sandbox.read_file
 local hy3d, events, of = cli.run, cli.events, cli.of
 
--- The lines of the batch journal, decoded.
-local function journal(path)
-  local out = {}
-  for line in (read(path) or ""):gmatch("([^\n]*)\n") do
-    local ok, e = pcall(core.decode, line)
-    if ok then out[#out + 1] = e end
-  end
-  return out
-end
-
-local function count(list, field, value)
-  local n = 0
-  for _, e in ipairs(list) do
-    if e[field] == value then n = n + 1 end
-  end
-  return n
-end
+local journal, count = cli.journal, cli.count
 
 local function prompts(n)
   local lines = { "# thirty chairs" }

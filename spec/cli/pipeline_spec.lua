@@ -2,7 +2,6 @@
 -- --max-credits N --cache C --dir out`, killed with SIGKILL and run again (no job submitted twice, every model and
 -- its rigged FBX saved, `hy3d gallery out` showing each model with its rig), a second run with a fresh --dir
 -- costing zero requests, a budget too low refusing lines with nothing sent for them, and --dry-run.
-local core = require "hy3d.core"
 local hy3d_lib = require "hy3d"
 local sandbox = require "spec.support.sandbox"
 local cli = require "spec.support.cli"
@@ -12,22 +11,7 @@ local hy3d, events, of = cli.run, cli.events, cli.of
 
 local LINES = 6
 
-local function journal(path)
-  local out = {}
-  for line in (read(path) or ""):gmatch("([^\n]*)\n") do
-    local ok, e = pcall(core.decode, line)
-    if ok then out[#out + 1] = e end
-  end
-  return out
-end
-
-local function count(list, field, value)
-  local n = 0
-  for _, e in ipairs(list) do
-    if e[field] == value then n = n + 1 end
-  end
-  return n
-end
+local journal, count = cli.journal, cli.count
 
 local function prompts()
   local lines = { "# the pipeline's props" }

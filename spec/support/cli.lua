@@ -74,6 +74,25 @@ function M.of(list, name)
   return out
 end
 
+--- The lines of a JSON-lines file (a batch journal), decoded; lines that do not parse are skipped.
+function M.journal(path)
+  local out = {}
+  for line in (sandbox.read_file(path) or ""):gmatch("([^\n]*)\n") do
+    local ok, e = pcall(core.decode, line)
+    if ok then out[#out + 1] = e end
+  end
+  return out
+end
+
+--- How many tables of `list` have `field` equal to `value`.
+function M.count(list, field, value)
+  local n = 0
+  for _, e in ipairs(list) do
+    if e[field] == value then n = n + 1 end
+  end
+  return n
+end
+
 --- A fresh working directory for one test, under `parent`.
 function M.workdir(parent)
   local d = parent .. "/w" .. tostring(math.random(1, 1e9))

@@ -177,13 +177,17 @@ local function check_versions(r)
     tostring(tls)), nil, nil, extra)
 end
 
+-- A variable's value when it is set to something other than blanks: ctx's getenv first (the
+-- command's environment), then the process's; nil otherwise.
+local function set_env(ctx, name)
+  local v = ctx and ctx.getenv(name) or os.getenv(name)
+  if v and v:match("%S") then return v end
+end
+
 -- The credentials in effect and where they come from (the variables connect.lua reads).
 local function credential_words(o, door)
   local parts = {}
-  local function env(name)
-    local v = os.getenv(name)
-    if v and v:match("%S") then return v end
-  end
+  local function env(name) return set_env(nil, name) end
   if door == "gateway" or door == "tokenhub" then
     local key, from = o.api_key, "--api-key"
     if not key then key, from = env("HY3D_API_KEY"), "HY3D_API_KEY" end
@@ -200,10 +204,7 @@ local function credential_words(o, door)
 end
 
 local function check_proxy(r, ctx, url)
-  local function env(name)
-    local v = ctx.getenv(name) or os.getenv(name)
-    if v and v:match("%S") then return v end
-  end
+  local function env(name) return set_env(ctx, name) end
   local seen, shown = {}, {}
   for _, name in ipairs { "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy" } do
     local v = env(name)
@@ -230,10 +231,7 @@ local function check_proxy(r, ctx, url)
 end
 
 local function check_ca(r, ctx, url)
-  local function env(name)
-    local v = ctx.getenv(name) or os.getenv(name)
-    if v and v:match("%S") then return v end
-  end
+  local function env(name) return set_env(ctx, name) end
   local file, dir = core.curl_cainfo ~= "" and core.curl_cainfo or nil, core.curl_capath ~= "" and core.curl_capath or nil
   local where = {}
   if file then where[#where + 1] = "file " .. file end
