@@ -334,7 +334,8 @@ end
 -- family's: pro 3, others 1; never more than the client's max_concurrent_jobs), and downloads each job's files
 -- into <dir>/<name>/. Every line is checked before anything is sent. opts: client (required), dir (default "."),
 -- kind, formats (default the family's), journal (a path, default <dir>/.hy3d-batch.jsonl; false: none),
--- concurrency, interval and timeout (each job's wait), extract, on_event(event) (submitted, resumed, skipped,
+-- concurrency, interval and timeout (each job's wait), download_timeout (each file's download, seconds), extract,
+-- on_event(event) (submitted, resumed, skipped,
 -- done, failed: { event, name, line, key, job_id, code, message, files, credits }), after(item, result, files)
 -- (called when a job is done: the seam of a post-processing chain), before_submit(item) (return nil, err to
 -- refuse a submit: the seam of a budget), cached(item) (return a list of saved files { type, path, bytes } to
@@ -350,13 +351,15 @@ end
 -- failed, skipped, resumed, cached, credits, chained, chained_credits, elapsed, jobs = { { name, line, status,
 -- job_id, code, message, files, credits, steps }, ... } } or nil, err.
 -- @tparam table list the entries
--- @tparam table opts client, dir, kind, formats, journal, concurrency, interval, timeout, extract, on_event,
+-- @tparam table opts client, dir, kind, formats, journal, concurrency, interval, timeout, download_timeout, extract,
+-- on_event,
 -- after, before_submit, cached, cache, then, then_params, dry_run
 -- @treturn[1] table the summary
 -- @treturn[2] nil
 -- @treturn[2] Error err
 local OPTIONS = { client = "table", dir = "string", kind = "string", formats = "table", journal = "string",
-                  concurrency = "number", interval = "number", timeout = "number", extract = "boolean",
+                  concurrency = "number", interval = "number", timeout = "number", download_timeout = "number",
+                  extract = "boolean",
                   on_event = "function", after = "function", before_submit = "function",
                   cached = "function", cache = "boolean", ["then"] = "table", then_params = "table",
                   dry_run = "boolean" }
@@ -587,7 +590,8 @@ function M.run(list, opts)
     local earlier = st and st.steps or {}
     local steps, cerr = chain.run_then(client, src, then_kinds, {
       params = opts.then_params, dir = files.join(dir, it.name), name = it.name, extract = opts.extract,
-      from = kind, interval = opts.interval, timeout = opts.timeout, cache = parent_key,
+      from = kind, interval = opts.interval, timeout = opts.timeout, download_timeout = opts.download_timeout,
+      cache = parent_key,
       resume = function(i, tk)
         local e = earlier[i]
         if e and e.job_id and e.kind == tk and e.status ~= "failed" then
@@ -719,7 +723,8 @@ function M.run(list, opts)
     local res, werr = client:wait(id, { kind = kind, interval = opts.interval, timeout = opts.timeout })
     if not res then return fail(it, werr, id) end
     local got, derr = client:download_files(res, { formats = opts.formats, dir = files.join(dir, it.name),
-                                                   name = it.name, extract = opts.extract, kind = kind })
+                                                   name = it.name, extract = opts.extract, kind = kind,
+                                                   timeout = opts.download_timeout })
     if not got then return fail(it, derr, id) end
     local saved, spent = {}, tonumber(res.ResultCreditConsumed)
     for i, f in ipairs(got) do saved[i] = { type = f.type, path = f.path, bytes = f.bytes, dir = f.dir } end

@@ -163,6 +163,30 @@ describe("hy3d batch", function()
     assert.matches("failed: a_green_chair %(line 1%) InvalidParameterValue.ImageContent", text)
   end)
 
+  it("--timeout bounds each line's download too: a stalled file host fails the line, the batch ends", function()
+    sb:fault { route = "files", action = "stall", after = 100, stall = 600, count = 1 }
+    local w = cli.workdir(dir)
+    write(w .. "/p.txt", "a stalled stool\n")
+    local code, out, err = hy3d("batch p.txt --dir out --timeout 4 --interval 0.05 --json", env, w)
+    assert.equal(1, code, err)
+    local list = events(out)
+    local summary = of(list, "summary")[1]
+    assert.same({ 1, 0, 1 }, { summary.total, summary.done, summary.failed })
+    local failure = summary.failures[1]
+    assert.equal("TIMEOUT", failure.code)
+    local failed = of(list, "batch_job")[#of(list, "batch_job")]
+    assert.same({ "failed", "timeout" }, { failed.state, failed.message:match("timeout") })
+    assert.truthy(failure.job_id, "the failed line names its JobId: the next run downloads it, no second submit")
+    assert.equal(failure.job_id, failed.job_id)
+    assert.equal(1, submits())
+    -- the job is DONE and journaled: a run with a working host finishes the line without a second submit
+    code, out, err = hy3d("batch p.txt --dir out --timeout 30 --interval 0.05 --json", env, w)
+    assert.equal(0, code, err)
+    assert.same({ 1, 1 }, { of(events(out), "summary")[1].total, of(events(out), "summary")[1].done })
+    assert.equal(1, submits())
+    assert.is_true(exists(w .. "/out/a_stalled_stool/a_stalled_stool.glb"))
+  end)
+
   it("a bad line is reported with its number and nothing is submitted", function()
     local w = cli.workdir(dir)
     for _, case in ipairs {

@@ -331,6 +331,7 @@
 ---@field concurrency? integer jobs at once (default pro 3, others 1; at most the client's max_concurrent_jobs)
 ---@field interval? number seconds between polls
 ---@field timeout? number each job's wait, seconds
+---@field download_timeout? number each file's download, seconds
 ---@field extract? boolean unzip zipped results
 ---@field on_event? fun(event: hy3d.BatchEvent)
 ---@field after? fun(item: hy3d.BatchItem, result: hy3d.Result, files: hy3d.SavedFile[]) called when a job is done

@@ -52,7 +52,8 @@ batch:
   --kind KIND            the job family of every line (default pro)
   --format LIST          file types to download, comma-separated (default GLB; "all")
   --concurrency N        jobs at once (default: pro 3, other kinds 1, the service's limits)
-  --timeout SECONDS      each job's wait (default 1800; the job goes on, the next run resumes it)
+  --timeout SECONDS      each job's wait, and each file's download (default 1800; the job goes
+                         on, the next run resumes it or fetches its files)
   --interval SECONDS     seconds between status queries (default 5)
   --extract              unzip zipped results (OBJ) into NAME_obj/
   --no-validate          skip hy3d's local check of the jobs' parameters
@@ -203,6 +204,7 @@ local function cmd_batch(ctx, o, pos)
   local ran, summary, berr = pcall(ctx.drive, ctx, function()
     return batch.run(items, { client = client, dir = dir, kind = kind, formats = formats,
                               concurrency = o.concurrency, interval = o.interval, timeout = o.timeout,
+                              download_timeout = o.timeout,
                               extract = o.extract, on_event = guarded(ctx, on_event), ["then"] = then_kinds,
                               then_params = then_params, cache = not o.no_cache })
   end)
