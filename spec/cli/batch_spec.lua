@@ -120,7 +120,10 @@ describe("hy3d batch", function()
     until code or os.time() - t0 > 20
     assert.equal(130, code)
     assert.matches("run the same command again", read(w .. "/bg.err"), 1, true)
-    assert.equal("interrupted", of(events(read(w .. "/bg.out")), "error")[1].kind)
+    local stop = of(events(read(w .. "/bg.out")), "error")[1]
+    assert.equal("interrupted", stop.kind)
+    assert.equal("hy3d batch prompts.txt --dir out --interval 0.05 --json", stop.recover,
+                 "the error line says how to go on: the same command")
     sb:clock { freeze = false }
     local out, err
     code, out, err = hy3d("batch prompts.txt --dir out --interval 0.05 --json", env, w)

@@ -138,6 +138,7 @@ local function run(ctx, argv)
   local words = {}
   for _, a in ipairs(before) do words[#words + 1] = a end
   for _, a in ipairs(rest) do words[#words + 1] = a end
+  ctx.words = words                                -- the command's own words, to say how to run it again
   local o, pos = parse(cmd, words)
   if not o then return ctx:fail(pos) end
   if o.help then

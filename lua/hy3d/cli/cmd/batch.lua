@@ -213,7 +213,10 @@ local function cmd_batch(ctx, o, pos)
     local message = ("interrupted; the jobs submitted go on at the service and %s has their JobIds: run the "
       .. "same command again to wait for them and go on"):format(ctx:absolute(dir .. "/" .. batch.JOURNAL))
     if ctx.json then
-      ctx:emit { event = "error", kind = "interrupted", code = "INTERRUPTED", message = message, exit = EXIT.interrupted }
+      local again = { "hy3d", "batch" }
+      for _, w in ipairs(ctx.words or {}) do again[#again + 1] = context.shell_word(w) end
+      ctx:emit { event = "error", kind = "interrupted", code = "INTERRUPTED", message = message, exit = EXIT.interrupted,
+                 recover = concat(again, " ") }
     end
     ctx:err("hy3d: " .. message .. "\n")
     return EXIT.interrupted
