@@ -55,7 +55,7 @@ PROMPT      ?= a small wooden chair
 DEPS_BUILD  = gcc make pkg-config $(LUA_PKGS) libcurl4-openssl-dev libssl-dev libzip-dev lua-cjson
 DEPS_RUN    = $(DEPS_BUILD) $(filter-out $(LUA_PKGS),lua5.4 liblua5.4-dev) lua-socket lua-zlib lua-luaossl
 DEPS_TEST   = $(DEPS_RUN) lua-busted lua-check luarocks unzip pngcheck bsdutils lua-cqueues lua-luv lua-copas love \
-              $(LUAJIT_PKGS) lua5.1 liblua5.1-0-dev nodejs npm nginx libnginx-mod-http-lua curl \
+              $(LUAJIT_PKGS) lua5.1 liblua5.1-0-dev nodejs npm nginx libnginx-mod-http-lua openssl curl \
               libassimp-dev assimp-utils chromium
 DEPS_MEMORY = $(DEPS_TEST) valgrind
 # The host specs (spec/hosts/): Tarantool's and Neovim's own packages run hy3d on LuaJIT.

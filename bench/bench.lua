@@ -900,6 +900,37 @@ else
 end
 w("")
 
+-- TLS at scale (bench/tls/run.lua writes bench/out/tls.json in the scale format)
+w("## TLS at scale")
+w("")
+do
+  local text = read_file(OUT_DIR .. "/tls.json")
+  local ok, tls = pcall(cjson.decode, text or "")
+  if not (text and ok and type(tls) == "table") then
+    w("Not measured in this run: bench/out/tls.json (written by bench/tls/run.lua) is missing or not JSON.")
+  elseif type(tls.markdown) == "string" then
+    w(tls.markdown)
+  else
+    if tls.date then w("From bench/out/tls.json, measured ", tostring(tls.date), ".") w("") end
+    for _, t in ipairs(type(tls.tables) == "table" and tls.tables or {}) do
+      if t.title then w("### ", t.title) w("") end
+      w("| ", table.concat(t.columns, " | "), " |")
+      w("|", ("---|"):rep(#t.columns))
+      for _, row in ipairs(t.rows or {}) do
+        local cells = {}
+        for i = 1, #t.columns do cells[i] = row[i] == nil and "" or cell(row[i]) end
+        w("| ", table.concat(cells, " | "), " |")
+      end
+      w("")
+    end
+    for _, t in ipairs(type(tls.targets) == "table" and tls.targets or {}) do
+      w("- ", tostring(t.target), ": ", tostring(t.value), " — ", t.met and "met" or "not met")
+    end
+    if type(tls.notes) == "string" then w("") w(tls.notes) end
+  end
+end
+w("")
+
 -- the server
 w("## The server: bench/server, not hy3d-sandbox")
 w("")

@@ -115,6 +115,7 @@ typedef struct hy3d_engine {
   CURL *idle[HY3D_POOL_MAX];       /* set-up easy handles for API requests (hy3d_handle.c's pool) */
   int nidle;
   long maxconnects;                /* CURLMOPT_MAXCONNECTS now: twice the most transfers in flight at once, >= 256 */
+  CURLSH *share;                   /* TLS sessions and DNS of its transfers (hy3d_handle.c), NULL: none */
   hy3d_tc3_cfg *tc3;               /* API 3.0 signing, or NULL (an engine without: requests are not signed) */
   hy3d_envelope envelope;          /* kept while any request of it lives (they anchor the engine) */
 } hy3d_engine;
@@ -223,6 +224,10 @@ void hy3d_handle_recycle(hy3d_engine *eng, CURL *easy, int kind);
 void hy3d_handle_pool_free(hy3d_engine *eng);
 CURLcode hy3d_handle_options(hy3d_engine *eng, CURL *easy);
 CURLcode hy3d_handle_prepare(hy3d_request *req, const char *url, long timeout_ms);
+CURLSH *hy3d_share_new(void);
+CURLcode hy3d_handle_join(hy3d_engine *eng, CURL *easy);
+void hy3d_handle_leave(CURL *easy);
+void hy3d_share_free(hy3d_engine *eng);
 size_t hy3d_api_write(char *p, size_t size, size_t n, void *ud);
 
 /* ===== hy3d_sign.c: TC3-HMAC-SHA256, its configuration and headers; SHA-256, HMAC, base64 ===== */

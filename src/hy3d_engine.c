@@ -28,8 +28,10 @@ hy3d_engine *hy3d_checkengine(lua_State *L, int idx) {
 void hy3d_engine_attach(lua_State *L, int engidx, int reqidx) {
   hy3d_engine *eng = (hy3d_engine *)lua_touserdata(L, engidx);
   hy3d_request *r = (hy3d_request *)lua_touserdata(L, reqidx);
-  CURLMcode mc = curl_multi_add_handle(eng->multi, r->easy);
+  CURLMcode mc = hy3d_handle_join(eng, r->easy) == CURLE_OK ? curl_multi_add_handle(eng->multi, r->easy)
+                                                             : CURLM_OUT_OF_MEMORY;
   if (mc != CURLM_OK) {
+    hy3d_handle_leave(r->easy);
     hy3d_request_cancel(r);
     luaL_error(L, "hy3d: curl_multi_add_handle: %s", curl_multi_strerror(mc));
   }
@@ -71,6 +73,7 @@ void hy3d__engine_detach(lua_State *L, int engidx, hy3d_request *r) {
   hy3d_engine *eng = r->engine;
   if (eng == NULL) return;
   if (eng->multi != NULL) curl_multi_remove_handle(eng->multi, r->easy);
+  hy3d_handle_leave(r->easy);                   /* the share is used only on the multi handle */
   if (r->prev != NULL) r->prev->next = r->next; else eng->inflight = r->next;
   if (r->next != NULL) r->next->prev = r->prev;
   r->prev = r->next = NULL;
@@ -387,8 +390,12 @@ static int engine_request(lua_State *L) {
   rc |= curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, (void *)r);
   /*
    * A fresh request (a submit) goes on a new connection: libcurl silently sends a request again
-   * when a reused keep-alive connection dies before any response byte, and a second submit is a
-   * second job. Set either way: the handle may have carried a fresh request before.
+   * when a reused connection dies before any response byte (Curl_retry_request in lib/transfer.c
+   * retries on any reused connection with no byte received, a multiplexed HTTP/2 one too: its test
+   * is conn->bits.reuse, not the protocol), and a second submit is a second job. Over TLS the new
+   * connection resumes the session of an earlier one (the engine's share handle): a TCP connect and
+   * an abbreviated handshake, not a full one. Set either way: the handle may have carried a fresh
+   * request before.
    */
   rc |= curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
   if (rc != CURLE_OK) {
@@ -565,6 +572,7 @@ static int engine_close(lua_State *L) {
     eng->multi = NULL;
   }
   hy3d_handle_pool_free(eng);
+  hy3d_share_free(eng);                         /* every transfer left it above */
 #if defined(HY3D_EPOLL)
   if (eng->epfd >= 0) close(eng->epfd);
 #endif
@@ -665,9 +673,11 @@ static struct curl_slist *plain_headers(void) {
 
 /*
  * core.new{ base_url=, authorization=, tc3=, envelope=, user_agent=, timeout=, connect_timeout=, stall=,
- *           ca_file=, ca_path=, insecure= } -> engine
+ *           ca_file=, ca_path=, insecure=, share= } -> engine
  * authorization: the Authorization value of unsigned requests; tc3: API 3.0 credentials (see
  * engine_tc3); envelope: the field names of the service's answers (see engine_envelope).
+ * share: false for no share handle (TLS sessions not resumed across connections: only for the
+ * benchmark that compares with it).
  * The userdata is created closed and only then acquires its multi handle and strings, so an
  * error half-way leaves an object __gc can release.
  */
@@ -688,6 +698,9 @@ static int engine_new(lua_State *L) {
   if (eng->multi == NULL) return luaL_error(L, "hy3d: curl_multi_init failed (out of memory?)");
   eng->maxconnects = HY3D_MIN_CACHED_CONNECTIONS;
   curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, eng->maxconnects);
+  lua_getfield(L, 1, "share");
+  if (!(lua_isboolean(L, -1) && !lua_toboolean(L, -1))) eng->share = hy3d_share_new();
+  lua_pop(L, 1);
 #if defined(HY3D_EPOLL)
   eng->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (eng->epfd >= 0) {

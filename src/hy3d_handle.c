@@ -1,4 +1,4 @@
-/* hy3d_handle.c — libcurl easy handles set up with an engine's options (protocols, TLS, timeouts, the API body callbacks) and the engine's pool of idle ones. Knows the engine's and the request's structs, calls no other unit. */
+/* hy3d_handle.c — libcurl easy handles set up with an engine's options (protocols, TLS, timeouts, the API body callbacks), the engine's pool of idle ones and its share handle (TLS sessions, DNS). Knows the engine's and the request's structs, calls no other unit. */
 #include <errno.h>
 #include <string.h>
 
@@ -84,6 +84,11 @@ static CURL *api_handle_new(hy3d_engine *eng) {
   rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hy3d_api_write);
   rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, api_header);
+  /* Where HTTP/2 may be offered (https: libcurl's default asks for it through ALPN, HTTP/1.1 when
+     the server says no; plain http stays HTTP/1.1), a request waits for a connection being set up
+     that it may multiplex on instead of opening one of its own: a burst of 1,000 polls shares a
+     few connections, not one per request in flight. */
+  if (curl_strnequal(eng->base_url, "https:", 6)) rc |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   if (eng->stall_s > 0) {
     rc |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     rc |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, eng->stall_s);
@@ -139,4 +144,48 @@ void hy3d_handle_recycle(hy3d_engine *eng, CURL *easy, int kind) {
 /* Cleans up the engine's idle handles (engine:close). */
 void hy3d_handle_pool_free(hy3d_engine *eng) {
   while (eng->nidle > 0) curl_easy_cleanup(eng->idle[--eng->nidle]);
+}
+
+/* ===== the engine's share handle ===== */
+
+/*
+ * A share handle for one engine: TLS sessions (a new connection resumes the session of an earlier
+ * one: an abbreviated handshake, no certificate chain or key exchange again) and the DNS cache.
+ * Not CURL_LOCK_DATA_CONNECT: every transfer of an engine is on its one multi handle, whose
+ * connection cache they share already; a shared one would only move that cache out of the multi
+ * (and libcurl multiplexes HTTP/2 only on connections its own multi holds). No lock callbacks: an
+ * engine is used by one thread (hy3d's rule for every object), so nothing touches the share
+ * concurrently. NULL when out of memory (the engine then runs without, as before).
+ */
+CURLSH *hy3d_share_new(void) {
+  CURLSH *sh = curl_share_init();
+  if (sh == NULL) return NULL;
+  if (curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+      curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+    curl_share_cleanup(sh);
+    return NULL;
+  }
+  return sh;
+}
+
+/*
+ * An easy handle uses the engine's share only while it is on the multi handle: joined just before
+ * curl_multi_add_handle, left just after curl_multi_remove_handle (hy3d_engine.c). So no handle
+ * holds the share once the engine has taken its transfers off (engine:close), and the share can
+ * go then, whatever requests, idle handles or downloads are still alive (a request closed after
+ * its engine would otherwise clean up a handle pointing at a freed share). Both are a few stores
+ * inside libcurl.
+ */
+CURLcode hy3d_handle_join(hy3d_engine *eng, CURL *e) {
+  if (eng->share == NULL) return CURLE_OK;
+  return curl_easy_setopt(e, CURLOPT_SHARE, eng->share);
+}
+
+void hy3d_handle_leave(CURL *e) {
+  (void)curl_easy_setopt(e, CURLOPT_SHARE, (CURLSH *)NULL);
+}
+
+/* Frees the share (engine:close, after every transfer left it). */
+void hy3d_share_free(hy3d_engine *eng) {
+  if (eng->share != NULL && curl_share_cleanup(eng->share) == CURLSHE_OK) eng->share = NULL;
 }
