@@ -115,7 +115,8 @@ typedef struct hy3d_engine {
   int collect;                     /* record finished requests for engine:completed() (a scheduler asked) */
   CURL **idle;                     /* set-up easy handles for API requests, a stack (hy3d_handle.c's pool) */
   int nidle, idle_cap;
-  int idle_low;                    /* the fewest idle since the window began: untouched for its length */
+  int idle_low;                    /* the fewest idle (but marked ones) since the window began: untouched for it */
+  int idle_excess;                 /* the bottom ones still to free, a few per round (hy3d_handle_pool_trim) */
   double idle_s;                   /* the window: idle handles unused that long are freed (pool_idle) */
   double idle_until;               /* hy3d_now() at which the window ends */
   long maxconnects;                /* CURLMOPT_MAXCONNECTS now: twice the most transfers in flight at once, >= 256 */

@@ -117,9 +117,9 @@ static void api_handle_release(CURL *e) {
  * (each returns its handle there), so a burst of N concurrent requests costs N curl_easy_init only
  * the first time. It shrinks lazily: idle_low is the fewest idle handles it held since idle_until
  * was set; those at the bottom of the stack were not taken for a whole window of idle_s seconds,
- * and hy3d_handle_pool_trim frees them when the window ends (from the engine's rounds: no timer,
- * an engine nobody steps keeps them until closed). A handle is freed after idle_s to 2 * idle_s
- * without use.
+ * and hy3d_handle_pool_trim frees them once the window ends, a few per round (from the engine's
+ * rounds: no timer, an engine nobody steps keeps them until closed). A handle is freed after
+ * idle_s to 2 * idle_s without use.
  */
 
 /*
@@ -131,7 +131,8 @@ CURL *hy3d_handle_take(hy3d_engine *eng, int kind) {
   if (kind != HY3D_KIND_API) return curl_easy_init();
   if (eng->nidle > 0) {
     CURL *e = eng->idle[--eng->nidle];
-    if (eng->nidle < eng->idle_low) eng->idle_low = eng->nidle;
+    if (eng->nidle < eng->idle_excess) eng->idle_excess = eng->nidle;   /* a marked one is in use again */
+    if (eng->nidle - eng->idle_excess < eng->idle_low) eng->idle_low = eng->nidle - eng->idle_excess;
     return e;
   }
   return api_handle_new(eng);
@@ -166,23 +167,32 @@ void hy3d_handle_recycle(hy3d_engine *eng, CURL *easy, int kind) {
   }
 }
 
+/* Idle handles freed in one round at most: freeing 10,000 at once would stall a frame (~50 ms:
+ * curl_easy_cleanup costs ~5 us here). */
+#define HY3D_POOL_TRIM_STEP 32
+
 /*
- * Frees the idle handles no request took during the window that ended (the idle_low at the
- * bottom of the stack) and starts the next window, once the window's end has passed; cheap
- * otherwise (an empty pool does not even read the clock). The engine calls it on its rounds.
+ * Once the window's end has passed, marks for freeing the idle handles no request took during it
+ * (the idle_low at the bottom of the stack) and starts the next window; frees up to
+ * HY3D_POOL_TRIM_STEP of those marked per call, the rest on later calls. Cheap otherwise (an empty
+ * pool does not even read the clock). The engine calls it on its rounds.
  */
 void hy3d_handle_pool_trim(hy3d_engine *eng) {
-  double now;
   int drop, i;
   if (eng->nidle == 0) return;                 /* idle_low is 0: nothing to free, the window may run on */
-  now = hy3d_now();
-  if (now < eng->idle_until) return;
-  drop = eng->idle_low;
+  if (eng->idle_excess == 0) {
+    double now = hy3d_now();
+    if (now < eng->idle_until) return;
+    eng->idle_excess = eng->idle_low;          /* the oldest: untouched for a whole window */
+    eng->idle_low = eng->nidle - eng->idle_excess;   /* the next window counts the ones that stay */
+    eng->idle_until = now + eng->idle_s;
+  }
+  drop = eng->idle_excess < HY3D_POOL_TRIM_STEP ? eng->idle_excess : HY3D_POOL_TRIM_STEP;
+  if (drop > eng->nidle) drop = eng->nidle;
   for (i = 0; i < drop; i++) curl_easy_cleanup(eng->idle[i]);
   if (drop > 0) memmove(eng->idle, eng->idle + drop, (size_t)(eng->nidle - drop) * sizeof *eng->idle);
   eng->nidle -= drop;
-  eng->idle_low = eng->nidle;
-  eng->idle_until = now + eng->idle_s;
+  eng->idle_excess -= drop;
   if (eng->nidle == 0 && eng->idle_cap > 16) {  /* an emptied pool gives its stack back too */
     free(eng->idle);
     eng->idle = NULL;
@@ -195,5 +205,5 @@ void hy3d_handle_pool_free(hy3d_engine *eng) {
   while (eng->nidle > 0) curl_easy_cleanup(eng->idle[--eng->nidle]);
   free(eng->idle);
   eng->idle = NULL;
-  eng->idle_cap = eng->idle_low = 0;
+  eng->idle_cap = eng->idle_low = eng->idle_excess = 0;
 }

@@ -77,6 +77,25 @@ describe("hy3d.core engine's handle pool", function()
     e:close()
   end)
 
+  it("frees a large idle pool a few handles per round, not all in one step", function()
+    local e = engine(0.2)
+    burst(e, 300)
+    assert.equal(300, (e:_pool()))
+    local seen, steps = {}, 0
+    local limit = core.now() + 60                 -- a guard against a hang, not a margin
+    while e:_pool() > 0 do
+      assert(core.now() < limit, "the pool still holds " .. e:_pool() .. " idle handles")
+      e:step(0.02)
+      steps = steps + 1
+      local idle = e:_pool()
+      if idle > 0 and idle < 300 then seen[#seen + 1] = idle end
+    end
+    -- 32 per round: a step makes a few rounds, so 300 take several steps, each seen part-way
+    assert.is_true(#seen >= 2, "freed in " .. #seen + 1 .. " steps")
+    for i = 2, #seen do assert.is_true(seen[i] < seen[i - 1]) end
+    e:close()
+  end)
+
   it("frees its idle handles when closed (valgrind: nothing leaks)", function()
     local e = engine()
     burst(e, 50)
