@@ -1030,7 +1030,7 @@ if profile then
       { "request_result", "req:result: decode the body into Lua tables" },
       { "hy3d_json_decode", "· lua-cjson decode" },
       { "request_close", "req:close(): the handle back to the engine's pool, frees" },
-      { "curl_easy_cleanup", "· curl_easy_cleanup (only when the pool is full)" },
+      { "curl_easy_cleanup", "· curl_easy_cleanup (downloads; idle API handles past pool_idle)" },
     }
     w("The steps of one query, counted with everything they call (inclusive; `·` = part of the step above):")
     w("")

@@ -43,8 +43,9 @@
 /* libcurl's receive buffer for downloads (CURLOPT_BUFFERSIZE; its maximum, CURL_MAX_READ_SIZE). */
 #define HY3D_FILE_BUFFER (512L * 1024L)
 
-/* Idle easy handles an engine keeps for its next API requests (set up already: a new one costs more). */
-#define HY3D_POOL_MAX 16
+/* Seconds an idle easy handle is kept for the next API requests by default (core.new's pool_idle):
+ * the pool holds as many as were in use at once lately (set up already: a new one costs more). */
+#define HY3D_POOL_IDLE_S 30.0
 
 /* Connections an engine's cache holds at least (CURLMOPT_MAXCONNECTS, idle and in use; it grows to
  * twice the most transfers in flight at once). Node's http.Agent keeps up to 256 free sockets too. */
@@ -112,8 +113,12 @@ typedef struct hy3d_engine {
   int insecure;                    /* 1: no TLS peer/host verification (only when asked) */
   int epfd;                        /* epoll set of libcurl's sockets (a pollable fd for event loops), or -1 */
   int collect;                     /* record finished requests for engine:completed() (a scheduler asked) */
-  CURL *idle[HY3D_POOL_MAX];       /* set-up easy handles for API requests (hy3d_handle.c's pool) */
-  int nidle;
+  CURL **idle;                     /* set-up easy handles for API requests, a stack (hy3d_handle.c's pool) */
+  int nidle, idle_cap;
+  int idle_low;                    /* the fewest idle (but marked ones) since the window began: untouched for it */
+  int idle_excess;                 /* the bottom ones still to free, a few per round (hy3d_handle_pool_trim) */
+  double idle_s;                   /* the window: idle handles unused that long are freed (pool_idle) */
+  double idle_until;               /* hy3d_now() at which the window ends */
   long maxconnects;                /* CURLMOPT_MAXCONNECTS now: twice the most transfers in flight at once, >= 256 */
   CURLSH *share;                   /* TLS sessions and DNS of its transfers (hy3d_handle.c), NULL: none */
   hy3d_tc3_cfg *tc3;               /* API 3.0 signing, or NULL (an engine without: requests are not signed) */
@@ -221,6 +226,7 @@ int hy3d_push_file_result(lua_State *L, hy3d_request *req);
 /* ===== hy3d_handle.c: easy handles with an engine's options, the idle pool ===== */
 CURL *hy3d_handle_take(hy3d_engine *eng, int kind);
 void hy3d_handle_recycle(hy3d_engine *eng, CURL *easy, int kind);
+void hy3d_handle_pool_trim(hy3d_engine *eng);
 void hy3d_handle_pool_free(hy3d_engine *eng);
 CURLcode hy3d_handle_options(hy3d_engine *eng, CURL *easy);
 CURLcode hy3d_handle_prepare(hy3d_request *req, const char *url, long timeout_ms);

@@ -165,6 +165,7 @@ static void engine_round(lua_State *L, int engidx, hy3d_engine *eng, int timers,
   int left = 0;
   CURLMsg *m;
   CURLMcode mc = engine_act(eng, timers, wait_ms);
+  hy3d_handle_pool_trim(eng);                   /* idle handles unused for a while (cheap when none) */
   if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_socket_action/perform/poll: %s", curl_multi_strerror(mc));
   while ((m = curl_multi_info_read(eng->multi, &left)) != NULL) {
     char *priv = NULL;
@@ -239,6 +240,17 @@ static int engine_pollfd(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
   if (eng->epfd < 0) lua_pushnil(L); else lua_pushinteger(L, eng->epfd);
   return 1;
+}
+
+/*
+ * engine:_pool() -> idle, capacity. Test hook, not public API (spec/unit/pool_spec.lua): the
+ * easy handles the pool holds now and the slots of its stack.
+ */
+static int engine_pool(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  lua_pushinteger(L, eng->nidle);
+  lua_pushinteger(L, eng->idle_cap);
+  return 2;
 }
 
 /* ===== methods ===== */
@@ -614,6 +626,18 @@ static long seconds_field_ms(lua_State *L, int t, const char *name, long dflt) {
   return hy3d_seconds_to_ms(v);
 }
 
+/* pool_idle: seconds an unused idle easy handle is kept (>= 0; default HY3D_POOL_IDLE_S). */
+static double pool_idle_field(lua_State *L, int t) {
+  lua_Number v;
+  lua_getfield(L, t, "pool_idle");
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return HY3D_POOL_IDLE_S; }
+  if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "hy3d.core.new: 'pool_idle' must be a number");
+  v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(v >= 0 && v < 1e9)) luaL_error(L, "hy3d.core.new: 'pool_idle' must be >= 0");
+  return (double)v;
+}
+
 /*
  * Reads the tc3 = { secret_id=, secret_key=, token=, region=, version=, language=, service= } table
  * at t into the engine's one hy3d_tc3_cfg (hy3d_sign.c). Test hook (not public API): tc3._clock,
@@ -673,9 +697,10 @@ static struct curl_slist *plain_headers(void) {
 
 /*
  * core.new{ base_url=, authorization=, tc3=, envelope=, user_agent=, timeout=, connect_timeout=, stall=,
- *           ca_file=, ca_path=, insecure=, share= } -> engine
+ *           ca_file=, ca_path=, insecure=, share=, pool_idle= } -> engine
  * authorization: the Authorization value of unsigned requests; tc3: API 3.0 credentials (see
- * engine_tc3); envelope: the field names of the service's answers (see engine_envelope).
+ * engine_tc3); envelope: the field names of the service's answers (see engine_envelope);
+ * pool_idle: seconds an idle easy handle nobody took is kept (default 30; see hy3d_handle.c).
  * share: false for no share handle (TLS sessions not resumed across connections: only for the
  * benchmark that compares with it).
  * The userdata is created closed and only then acquires its multi handle and strings, so an
@@ -719,6 +744,7 @@ static int engine_new(lua_State *L) {
   lua_getfield(L, 1, "insecure");
   eng->insecure = lua_toboolean(L, -1);
   lua_pop(L, 1);
+  eng->idle_s = pool_idle_field(L, 1);
   eng->stall_s = seconds_field_ms(L, 1, "stall", 0L);
   eng->stall_s = eng->stall_s / 1000 + (eng->stall_s % 1000 != 0);     /* whole seconds, rounded up */
   eng->api_headers = plain_headers();
@@ -760,6 +786,7 @@ static const luaL_Reg engine_methods[] = {
   {"pending", engine_pending},
   {"pollfd", engine_pollfd},
   {"completed", engine_completed},
+  {"_pool", engine_pool},
   {"close", engine_close},
   {NULL, NULL}
 };

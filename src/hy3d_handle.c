@@ -1,5 +1,7 @@
 /* hy3d_handle.c — libcurl easy handles set up with an engine's options (protocols, TLS, timeouts, the API body callbacks), the engine's pool of idle ones and its share handle (TLS sessions, DNS). Knows the engine's and the request's structs, calls no other unit. */
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hy3d.h"
@@ -116,24 +118,53 @@ static void api_handle_release(CURL *e) {
 /* ===== the idle pool ===== */
 
 /*
+ * The pool is a stack of set-up API handles, as deep as the most requests that were alive at once
+ * (each returns its handle there), so a burst of N concurrent requests costs N curl_easy_init only
+ * the first time. It shrinks lazily: idle_low is the fewest idle handles it held since idle_until
+ * was set; those at the bottom of the stack were not taken for a whole window of idle_s seconds,
+ * and hy3d_handle_pool_trim frees them once the window ends, a few per round (from the engine's
+ * rounds: no timer, an engine nobody steps keeps them until closed). A handle is freed after
+ * idle_s to 2 * idle_s without use.
+ */
+
+/*
  * An easy handle for a new request: for API calls one the engine kept from an earlier call when
  * it has one (set up already; curl_easy_init allocates and fills a large handle, and setting the
  * engine's options again costs as much), else a new one. NULL when out of memory.
  */
 CURL *hy3d_handle_take(hy3d_engine *eng, int kind) {
   if (kind != HY3D_KIND_API) return curl_easy_init();
-  if (eng->nidle > 0) return eng->idle[--eng->nidle];
+  if (eng->nidle > 0) {
+    CURL *e = eng->idle[--eng->nidle];
+    if (eng->nidle < eng->idle_excess) eng->idle_excess = eng->nidle;   /* a marked one is in use again */
+    if (eng->nidle - eng->idle_excess < eng->idle_low) eng->idle_low = eng->nidle - eng->idle_excess;
+    return e;
+  }
   return api_handle_new(eng);
+}
+
+/* Room for one more idle handle (the stack doubles); 0 when out of memory. */
+static int pool_room(hy3d_engine *eng) {
+  CURL **grown;
+  int cap;
+  if (eng->nidle < eng->idle_cap) return 1;
+  if (eng->idle_cap > INT_MAX / 2) return 0;
+  cap = eng->idle_cap > 0 ? 2 * eng->idle_cap : 16;
+  grown = (CURL **)realloc(eng->idle, (size_t)cap * sizeof *grown);
+  if (grown == NULL) return 0;
+  eng->idle = grown;
+  eng->idle_cap = cap;
+  return 1;
 }
 
 /*
  * Takes back the easy handle of a finished or closed request (no longer on the multi handle).
  * An API request's handle loses everything that points into the request and is kept while the
- * engine is open and its pool has room; any other is cleaned up. Download handles are not kept:
- * their receive buffer is large and downloads are few.
+ * engine is open (the pool grows to the most requests alive at once); any other is cleaned up.
+ * Download handles are not kept: their receive buffer is large and downloads are few.
  */
 void hy3d_handle_recycle(hy3d_engine *eng, CURL *easy, int kind) {
-  if (kind == HY3D_KIND_API && eng != NULL && eng->multi != NULL && eng->nidle < HY3D_POOL_MAX) {
+  if (kind == HY3D_KIND_API && eng != NULL && eng->multi != NULL && pool_room(eng)) {
     api_handle_release(easy);
     eng->idle[eng->nidle++] = easy;
   } else {
@@ -141,9 +172,45 @@ void hy3d_handle_recycle(hy3d_engine *eng, CURL *easy, int kind) {
   }
 }
 
-/* Cleans up the engine's idle handles (engine:close). */
+/* Idle handles freed in one round at most: freeing 10,000 at once would stall a frame (~50 ms:
+ * curl_easy_cleanup costs ~5 us here). */
+#define HY3D_POOL_TRIM_STEP 32
+
+/*
+ * Once the window's end has passed, marks for freeing the idle handles no request took during it
+ * (the idle_low at the bottom of the stack) and starts the next window; frees up to
+ * HY3D_POOL_TRIM_STEP of those marked per call, the rest on later calls. Cheap otherwise (an empty
+ * pool does not even read the clock). The engine calls it on its rounds.
+ */
+void hy3d_handle_pool_trim(hy3d_engine *eng) {
+  int drop, i;
+  if (eng->nidle == 0) return;                 /* idle_low is 0: nothing to free, the window may run on */
+  if (eng->idle_excess == 0) {
+    double now = hy3d_now();
+    if (now < eng->idle_until) return;
+    eng->idle_excess = eng->idle_low;          /* the oldest: untouched for a whole window */
+    eng->idle_low = eng->nidle - eng->idle_excess;   /* the next window counts the ones that stay */
+    eng->idle_until = now + eng->idle_s;
+  }
+  drop = eng->idle_excess < HY3D_POOL_TRIM_STEP ? eng->idle_excess : HY3D_POOL_TRIM_STEP;
+  if (drop > eng->nidle) drop = eng->nidle;
+  for (i = 0; i < drop; i++) curl_easy_cleanup(eng->idle[i]);
+  if (drop > 0) memmove(eng->idle, eng->idle + drop, (size_t)(eng->nidle - drop) * sizeof *eng->idle);
+  eng->nidle -= drop;
+  eng->idle_excess -= drop;
+  if (eng->nidle == 0 && eng->idle_cap > 16) {  /* an emptied pool gives its stack back too */
+    free(eng->idle);
+    eng->idle = NULL;
+    eng->idle_cap = 0;
+  }
+}
+
+/* Cleans up the engine's idle handles and their stack (engine:close). */
 void hy3d_handle_pool_free(hy3d_engine *eng) {
   while (eng->nidle > 0) curl_easy_cleanup(eng->idle[--eng->nidle]);
+  free(eng->idle);
+  eng->idle = NULL;
+  eng->idle_cap = eng->idle_low = eng->idle_excess = 0;
 }
 
 /* ===== the engine's share handle ===== */

@@ -7,6 +7,8 @@
 -- (bench/scale/run.sh starts the sandbox with --wait-s/--run-s and passes their sum as JOB_SECONDS.)
 -- HY3D_SCALE_GC=incremental|generational|pause=N|stepmul=N sets the collector for an experiment;
 -- HY3D_SANDBOX_PID (set by run.sh) adds the sandbox's own CPU time during the run.
+-- HY3D_SCALE_LIMIT (seconds, default 120): a run whose jobs are not all done by then stops there
+-- and reports what finished ("stalled"), so a stuck run never hangs bench/scale/run.sh.
 package.path = "./bench/scale/?.lua;" .. package.path
 local lib = require "lib"
 local hy3d = require "hy3d"
@@ -78,7 +80,13 @@ hy3d.spawn(function()
   end
 end)
 
-local ok, errs = hy3d.run()
+-- hy3d.run(), with a limit: hy3d.step(1) is what it loops on.
+local limit = tonumber(os.getenv("HY3D_SCALE_LIMIT") or "") or 120
+local live
+repeat live = hy3d.step(1) until live == 0 or now() - t0 > limit
+local stalled = live > 0
+local ok = not stalled and failed == 0 and first_error == nil
+local errs = { n = failed }
 local wall = now() - t0
 local u1, s1 = lib.cpu()
 local cpu = os.clock() - c0
@@ -94,6 +102,9 @@ local function delta(a, b) return b and a and math.floor(b - a) or nil end
 local reqs = delta(st0.requests_served, st1.requests_served)
 local conns = delta(st0.connections_opened, st1.connections_opened)
 local target = job_s + 2 * interval
+-- The ideal: the job time plus the poll interval's granularity (a job is seen done at the first
+-- poll after it ends, up to one interval late); issue #20 asks for wall <= 1.1x that at 10,000 jobs.
+local ideal = job_s + interval
 local first = lib.quantile(done_at, 0) or 0
 local med = lib.quantile(done_at, 0.5) or 0
 local result = {
@@ -101,6 +112,8 @@ local result = {
   finished = #done_at,
   failed = failed,
   ok = ok,
+  stalled = stalled or nil,
+  stalled_tasks = stalled and live - 1 or nil,    -- (the sampler is one of the live tasks)
   error = first_error and tostring(first_error):match("^[^\n]*") or nil,
   job_seconds = job_s,
   poll_interval = interval,
@@ -108,7 +121,9 @@ local result = {
   wall_s = round(wall, 3),
   first_done_s = round(first, 3),
   median_done_s = round(med, 3),
-  wall_met = wall <= target,
+  wall_met = not stalled and wall <= target,
+  ideal_wall_s = ideal,
+  wall_vs_ideal = round(wall / ideal, 3),
   cpu_s = round(cpu, 3),
   cpu_user_s = round(u1 - u0, 2),
   cpu_sys_s = round(s1 - s0, 2),
@@ -116,6 +131,8 @@ local result = {
   requests = reqs,
   cpu_per_request_us = reqs and reqs > 0 and round(cpu / reqs * 1e6, 1) or nil,
   connections_opened = conns,
+  sandbox_jobs_created = delta(st0.jobs_created, st1.jobs_created),
+  sandbox_connections_evicted = delta(st0.connections_evicted, st1.connections_evicted),
   sandbox_cpu_s = spid and round(su1 + ss1 - su0 - ss0, 2) or nil,
   inflight_peak = inflight_peak,
   rss_before_mb = round(mem0.rss / 1024, 1),
@@ -130,10 +147,15 @@ local result = {
   samples = samples,
 }
 result.memory_met = (result.rss_peak_growth_mb or result.rss_growth_mb) < 20
+result.rss_per_job_kb = round((result.rss_peak_growth_mb or result.rss_growth_mb) * 1024 / m, 2)
+-- The sandbox is one Lua process: when it was busy most of the run, it set the pace, not the client.
+result.sandbox_busy = result.sandbox_cpu_s and round(result.sandbox_cpu_s / wall, 2) or nil
+result.sandbox_bound = result.sandbox_busy ~= nil and result.sandbox_busy >= 0.8
 
 print(("jobs: %d concurrent jobs of %.1f s (polls every %.2f s) %s in %.2f s wall (target %.2f s: %s); "
   .. "first done %.2f s, median %.2f s"):format(m, job_s, interval,
-  ok and "finished" or ("FAILED (%d tasks; first: %s)"):format(#errs, result.error), wall, target,
+  ok and "finished" or stalled and ("STALLED (%d jobs not done after %d s; %d failed)"):format(live - 1, limit, failed)
+  or ("FAILED (%d tasks; first: %s)"):format(errs.n, tostring(result.error)), wall, target,
   result.wall_met and "met" or "missed", first, med))
 print(("jobs: client CPU %.2f s (user %.2f, sys %.2f) = %.2f ms per job%s; %s connections opened, peak %d requests "
   .. "in flight (sampled); sandbox CPU %s s"):format(cpu, u1 - u0, s1 - s0, cpu / m * 1000,
@@ -143,4 +165,17 @@ print(("jobs: RSS %.1f MB before; +%.1f MB after, peak +%s MB, +%.1f MB after a 
   .. "Lua heap +%.1f MB after, peak +%.1f MB, +%.1f MB after GC"):format(mem0.rss / 1024, result.rss_growth_mb,
   tostring(result.rss_peak_growth_mb), result.rss_after_gc_growth_mb, result.memory_met and "met" or "missed",
   result.lua_heap_growth_mb, result.lua_heap_peak_growth_mb, result.lua_heap_after_gc_growth_mb))
+print(("jobs: wall %.2f s = %.2fx the ideal %.2f s (job time + one poll interval); RSS peak growth %.2f kB per job; "
+  .. "client CPU %.1f%% of the wall, sandbox CPU %s"):format(wall, wall / ideal, ideal, result.rss_per_job_kb,
+  cpu / wall * 100, result.sandbox_busy and ("%.0f%%"):format(result.sandbox_busy * 100) or "?"))
+if stalled then
+  print(("jobs: the sandbox created %s of the %d jobs and evicted %s connections (it keeps at most 900 open: "
+    .. "luasocket's select; a submit it drops leaves its task waiting)"):format(
+    tostring(delta(st0.jobs_created, st1.jobs_created)), m,
+    tostring(delta(st0.connections_evicted, st1.connections_evicted))))
+end
+if result.sandbox_bound then
+  print("jobs: the sandbox (one Lua process) was busy " .. math.floor(result.sandbox_busy * 100 + 0.5)
+    .. "% of the wall time: it, not the client, set the pace; the client's own cost is its CPU above")
+end
 lib.write_json(out, result)

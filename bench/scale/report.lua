@@ -84,6 +84,37 @@ if #runs > 0 then
     :format(jobs.jobs, #runs)
 end
 
+-- ===== many more jobs (issue #20) =====
+local big
+do
+  local r = load_runs("big")[1]
+  if r then
+    local malloc = decode_file(dir .. "/malloc.json")
+    big = {
+      jobs = r.jobs, finished = r.finished, failed = r.failed or 0, stalled = r.stalled, stalled_tasks = r.stalled_tasks,
+      sandbox_jobs_created = r.sandbox_jobs_created, sandbox_connections_evicted = r.sandbox_connections_evicted,
+      job_seconds = r.job_seconds, poll_interval = r.poll_interval,
+      ideal_wall_s = r.ideal_wall_s, wall_s = r.wall_s, wall_vs_ideal = r.wall_vs_ideal, wall_target_ratio = 1.1,
+      first_done_s = r.first_done_s, median_done_s = r.median_done_s,
+      cpu_s = r.cpu_s, cpu_user_s = r.cpu_user_s, cpu_sys_s = r.cpu_sys_s, cpu_per_request_us = r.cpu_per_request_us,
+      requests = r.requests, connections_opened = r.connections_opened, inflight_peak = r.inflight_peak,
+      sandbox_cpu_s = r.sandbox_cpu_s, sandbox_busy = r.sandbox_busy, sandbox_bound = r.sandbox_bound,
+      rss_peak_growth_mb = r.rss_peak_growth_mb, rss_per_job_kb = r.rss_per_job_kb, rss_per_job_target_kb = 8,
+      rss_after_gc_growth_mb = r.rss_after_gc_growth_mb, lua_heap_peak_growth_mb = r.lua_heap_peak_growth_mb,
+      malloc_pct = malloc and lib.round(malloc.samples_pct, 1) or nil,
+    }
+    big.wall_met = not big.stalled and big.wall_vs_ideal ~= nil and big.wall_vs_ideal <= 1.1
+    big.memory_met = big.rss_per_job_kb ~= nil and big.rss_per_job_kb <= 8
+    big.notes = ("bench/scale/jobs.lua with %d jobs, once, as the 1,000-job run. ideal_wall_s: job time + one poll "
+      .. "interval (a job is seen done at the first poll after it ends). rss_per_job_kb: peak resident growth "
+      .. "(VmHWM minus VmRSS before) over the jobs. malloc_pct: the client's CPU samples (perf record -F 499) in "
+      .. "glibc's allocator (bench/scale/malloc_share.lua). sandbox_busy: the sandbox's CPU over the wall time; "
+      .. "at 0.8 or more the sandbox (one Lua process) set the pace (sandbox_bound), not the client. stalled: "
+      .. "not every job was done after HY3D_SCALE_LIMIT seconds (the sandbox keeps at most 900 connections "
+      .. "and evicts the oldest incomplete one for a new one; a submit it dropped leaves its task waiting)."):format(big.jobs)
+  end
+end
+
 -- ===== download =====
 local download
 do
@@ -174,6 +205,49 @@ if #uruns > 0 then
     .. "submits and jobs finished (the pump's pace; every resume is bounded by budget_ms per frame)."
 end
 
+-- ===== the game loop (issue #20) =====
+local gameloop
+do
+  local r = load_runs("loop")[1]
+  if r then
+    gameloop = {
+      jobs = r.jobs, failed = r.failed, frames = r.frames, seconds = r.seconds, frame_ms = r.frame_ms,
+      budget_ms = r.budget_ms, job_seconds = r.job_seconds, poll_interval = r.poll_interval,
+      late_intervals = r.late_intervals, late_target_intervals = 2,
+      update_ms = { p50 = r.update_ms.p50, p99 = r.update_ms.p99, max = r.update_ms.max },
+      update_cpu_ms = { p50 = r.update_cpu_ms.p50, p99 = r.update_cpu_ms.p99, max = r.update_cpu_ms.max },
+      frames_over_1ms = r.frames_over_1ms, frames_over_1ms_descheduled = r.frames_over_1ms_descheduled,
+      jobs_done_last_s = r.jobs_done_s and r.jobs_done_s.last, submits_done_last_s = r.submits_done_s and r.submits_done_s.last,
+      late_met = r.late_met, frame_met = r.met, met = r.gameloop_met,
+    }
+    gameloop.notes = ("bench/update.lua with %d jobs and JOB_SECONDS %.1f: hy3d.spawn tasks (submit, then "
+      .. "client:wait polling every %.1f s), client:update() with the default budget once per 16 ms frame, no "
+      .. "query delay. late_intervals: per job, the time from its hy3d.spawn (all before the first frame) to "
+      .. "client:wait's return minus the job time, in poll intervals (target: at most 2 for every job, with "
+      .. "update() p99 under 1 ms); the submits' pace counts, as a job starts when its submit is sent.")
+      :format(r.jobs, r.job_seconds or 0, r.poll_interval or 0.5)
+  end
+end
+
+-- ===== the targets (bench/bench.lua lists them in BENCHMARKS.md) =====
+local targets = {}
+if big then
+  targets[#targets + 1] = { target = ("%d jobs in one thread: wall ≤ 1.1× the ideal (job time + one poll interval)")
+    :format(big.jobs), value = ("%.2f× (%.2f s vs %.2f s)%s%s"):format(big.wall_vs_ideal, big.wall_s, big.ideal_wall_s,
+    big.sandbox_bound and "; the sandbox was the bottleneck" or "",
+    big.stalled and ("; STALLED: %d jobs not done"):format(big.stalled_tasks or 0) or ""), met = big.wall_met }
+  targets[#targets + 1] = { target = ("%d jobs in one thread: resident growth ≤ 8 kB per job"):format(big.jobs),
+    value = ("%.1f kB per job (peak +%.1f MB)%s"):format(big.rss_per_job_kb, big.rss_peak_growth_mb,
+    big.malloc_pct and ("; %.1f%% of client CPU in malloc/free"):format(big.malloc_pct) or ""), met = big.memory_met }
+end
+if gameloop then
+  local l = gameloop.late_intervals or {}
+  targets[#targets + 1] = { target = ("game loop, %d jobs, default update() budget: each job done ≤ job time + 2 poll "
+    .. "intervals, update() p99 < 1 ms"):format(gameloop.jobs), value = ("late by p50 %.2f, p99 %.2f, max %.2f "
+    .. "intervals; update() p50 %.3f, p99 %.3f, max %.3f ms"):format(l.p50 or -1, l.p99 or -1, l.max or -1,
+    gameloop.update_ms.p50, gameloop.update_ms.p99, gameloop.update_ms.max), met = gameloop.met == true }
+end
+
 local report = {
   quick = quick,
   lua = sh(lua .. " -v 2>&1 | head -n 1"),
@@ -184,6 +258,9 @@ local report = {
   jobs1000 = jobs,
   download = download,
   update = update,
+  jobs10k = big,
+  gameloop = gameloop,
+  targets = targets,
 }
 lib.write_json(out, report)
 
@@ -196,6 +273,13 @@ if jobs then
     jobs.job_seconds, jobs.target_wall_s, jobs.wall_met and "met" or "MISSED", jobs.cpu_s, jobs.rss_peak_growth_mb,
     table.concat(jobs.rss_peak_growth_mb_runs, "/"), jobs.memory_met and "met" or "MISSED"))
 end
+if big then
+  print(("  %d concurrent jobs: %.2f s wall = %.2fx the ideal %.2f s (target <= 1.1x: %s)%s; CPU %.2f s; RSS peak +%.1f MB "
+    .. "= %.1f kB per job (target <= 8 kB: %s); malloc/free %s%% of the client's CPU"):format(big.jobs, big.wall_s,
+    big.wall_vs_ideal, big.ideal_wall_s, big.wall_met and "met" or "MISSED",
+    big.sandbox_bound and ", the sandbox was the bottleneck" or "", big.cpu_s, big.rss_peak_growth_mb,
+    big.rss_per_job_kb, big.memory_met and "met" or "MISSED", tostring(big.malloc_pct or "?")))
+end
 print(("  download %d MB: hy3d %.0f MB/s, curl -o %.0f MB/s (median of %d): %.3fx, target >= 0.95x: %s; "
   .. "hy3d RSS growth %d KB (max %d KB), target < 8 MB: %s"):format(dl_mb, download.hy3d.mb_s, download.curl.mb_s,
   download.runs, download.ratio, download.throughput_met and "met" or "MISSED", download.hy3d.rss_growth_kb,
@@ -206,4 +290,7 @@ if update then
     update.update_ms.p50, update.update_ms.p99, table.concat(update.update_ms_runs.p99, "/"), update.update_ms.max,
     update.frames, update.runs, update.met and "met" or "MISSED", update.update_cpu_ms.p99 or -1,
     update.cpu_met and "met" or "MISSED", update.frames_over_1ms_descheduled, update.frames_over_1ms))
+end
+if gameloop then
+  print("  game loop: " .. targets[#targets].value .. ": " .. (gameloop.met and "met" or "MISSED"))
 end

@@ -6,13 +6,22 @@
 #             wall time vs job time, client CPU, resident memory growth (bench/scale/jobs.lua)
 #   download  a 256 MB file: client:download vs `curl -o` from the same local server to /tmp,
 #             alternating, each in a fresh process; MB/s and resident growth (bench/scale/download.lua)
+#   jobs10k   10,000 concurrent jobs from one thread, the same way, once (issue #20): wall against
+#             the ideal (job time + one poll interval), RSS peak growth per job, client and sandbox
+#             CPU, and the share of the client's CPU in glibc's allocator (perf record, when perf
+#             is there and may record; PERF=0 skips it)
 #   update    client:update() per 16 ms frame with 200 jobs in flight, the sandbox delaying every
 #             query by 2 s (bench/update.lua)
-# Full: 3 runs of 1,000 jobs, the 256 MB file 7 times each (after one untimed warm-up each), 3
-# update runs of ~900 frames. QUICK=1: 200 jobs once, a 32 MB file 3 times, one short update run
-# (under 30 s in all).
-# Variables: LUA (default lua5.4), QUICK, JOBS, JOB_REPS, DL_MB, DL_REPS, UPDATE_RUN (RUN seconds of
-# the update benchmark's jobs), UPDATE_REPS, OUT (default
+#   gameloop  client:update() per 16 ms frame with the default budget and 1,000 jobs (no delay):
+#             how late each job finishes after its job time, in poll intervals, and update()'s
+#             frame cost (bench/update.lua with JOB_SECONDS)
+# Full: 3 runs of 1,000 jobs, one of 10,000, the 256 MB file 7 times each (after one untimed
+# warm-up each), 3 update runs of ~900 frames, one game loop of 1,000 jobs. QUICK=1: 200 jobs once,
+# 2,000 for the big run, a 32 MB file 3 times, one short update run, a game loop of 200 jobs (under
+# a minute in all).
+# Variables: LUA (default lua5.4), QUICK, JOBS, JOB_REPS, BIG_JOBS (0 skips that run), PERF, DL_MB,
+# DL_REPS, UPDATE_RUN (RUN seconds of the update benchmark's jobs), UPDATE_REPS, LOOP_JOBS (0 skips
+# the game loop), OUT (default
 # bench/out/scale.json), BLOB_URL (a server's URL of a file of DL_MB MB to use instead of the
 # built-in one; then BLOB_WARM_URL for a small file on it).
 # The file server is bench/server.c (built here with cc into build/bench/server unless BENCH_SERVER
@@ -26,10 +35,10 @@ lua=${LUA:-lua5.4}
 quick=${QUICK:-0}
 if [ "$quick" = 1 ]; then
   jobs=${JOBS:-200} job_reps=${JOB_REPS:-1} dl_mb=${DL_MB:-32} dl_reps=${DL_REPS:-3}
-  update_run=${UPDATE_RUN:-3} update_reps=${UPDATE_REPS:-1}
+  update_run=${UPDATE_RUN:-3} update_reps=${UPDATE_REPS:-1} big_jobs=${BIG_JOBS:-2000} loop_jobs=${LOOP_JOBS:-200}
 else
   jobs=${JOBS:-1000} job_reps=${JOB_REPS:-3} dl_mb=${DL_MB:-256} dl_reps=${DL_REPS:-7}
-  update_run=${UPDATE_RUN:-10} update_reps=${UPDATE_REPS:-3}
+  update_run=${UPDATE_RUN:-10} update_reps=${UPDATE_REPS:-3} big_jobs=${BIG_JOBS:-10000} loop_jobs=${LOOP_JOBS:-1000}
 fi
 out=${OUT:-bench/out/scale.json}
 mkdir -p "$(dirname "$out")"
@@ -57,6 +66,20 @@ while [ "$i" -le "$job_reps" ]; do
   stop_sandbox
   i=$((i + 1))
 done
+
+# ===== 1b. many more jobs (issue #20: 10,000) =====
+if [ "$big_jobs" -gt 0 ]; then
+  perf_cmd=
+  if [ "${PERF:-1}" != 0 ] && command -v perf >/dev/null 2>&1 &&
+     perf record -q -o "$tmp/perf-probe.data" -- true >/dev/null 2>&1; then
+    perf_cmd="perf record -q -F 499 -o $tmp/perf.data --"
+  fi
+  echo "== $big_jobs concurrent jobs from one thread (once${perf_cmd:+, under perf record})"
+  start_sandbox --run-s 3
+  HY3D_SANDBOX_PID=$SANDBOX_PID $perf_cmd "$lua" bench/scale/jobs.lua "$SANDBOX_URL" "$big_jobs" 3.5 0.5 "$tmp/big-1.json"
+  stop_sandbox
+  [ -n "$perf_cmd" ] && "$lua" bench/scale/malloc_share.lua "$tmp/perf.data" "$tmp/malloc.json"
+fi
 
 # ===== 2. download throughput =====
 dest=$tmp/download.out
@@ -130,6 +153,14 @@ while [ "$i" -le "$update_reps" ]; do
   stop_sandbox
   i=$((i + 1))
 done
+
+# ===== 4. the game loop: 1,000 jobs, the default update() budget =====
+if [ "$loop_jobs" -gt 0 ]; then
+  echo "== game loop: $loop_jobs jobs, client:update() (default budget) per 16 ms frame, jobs of 0.5 s + 3 s"
+  start_sandbox --run-s 3
+  "$lua" bench/update.lua "$SANDBOX_URL" "$loop_jobs" "$tmp/loop-1.json" 3.5
+  stop_sandbox
+fi
 
 # ===== the report =====
 "$lua" bench/scale/report.lua "$tmp" "$out" "$quick" "$server" "$dl_mb" "$lua"
