@@ -57,7 +57,7 @@ hy3d_request *hy3d_request_new(lua_State *L, hy3d_engine *eng, int kind) {
   r->kind = kind;
   luaL_getmetatable(L, HY3D_REQUEST_MT);
   lua_setmetatable(L, -2);
-  lua_newtable(L);
+  lua_createtable(L, 0, 2);                      /* body and engine: sized once, never rehashed */
   hy3d_setuservalue(L, -2);
   r->envelope = &eng->envelope;
   r->easy = hy3d_handle_take(eng, kind);

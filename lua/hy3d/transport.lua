@@ -12,6 +12,7 @@ local retry = require "hy3d.retry"
 local scheduler = require "hy3d.scheduler"
 
 local now = core.now
+local mentions = core.mentions                    -- C: does any string of an answer hold a secret?
 local new_error = errors.new
 local yield = coroutine.yield
 
@@ -90,8 +91,15 @@ end
 --- Runs one API call with retries (see hy3d.retry), logging each try when asked. Every error
 -- carries `attempts`. `deadline` (monotonic) bounds the pauses: when only it stops the retries,
 -- the error carries past_deadline = true. Answers come back with every secret redacted.
+-- Whether an action is a submit (its name starts with "Submit"), memoized: the query path asks on every call.
+local is_submit = setmetatable({}, { __index = function(t, action)
+  local v = action:match("^Submit") ~= nil
+  t[action] = v
+  return v
+end })
+
 function Transport:api(action, params, timeout, deadline)
-  local submit = action:match("^Submit") ~= nil
+  local submit = is_submit[action]
   local policy = self.retry
   local attempt = 0
   while true do
@@ -103,7 +111,11 @@ function Transport:api(action, params, timeout, deadline)
       self:log_line(("hy3d: <- %s %s in %.3f s%s"):format(action, res and "ok" or tostring(self:error(err)),
         now() - t0, res and res.RequestId and (", request " .. tostring(res.RequestId)) or ""))
     end
-    if res then return errors.redact_all(res, secrets_of[self]) end   -- an answer may echo a secret
+    if res then                                   -- an answer may echo a secret: redact it when it does
+      local secrets = secrets_of[self]
+      if secrets and mentions(res, secrets) then return errors.redact_all(res, secrets) end
+      return res
+    end
     err.attempts = attempt
     local again, ambiguous = policy:decide(err, submit)
     if ambiguous then err.retryable = false end
