@@ -340,6 +340,17 @@ describe("credentials", function()
       res = assert(c:query(job))
       assert.equal("kept [redacted] " .. s1:sub(1, 4), res.ErrorMessage)
       assert.same({ [s2:sub(1, 4) .. "x"] = { "[redacted]" } }, res.Extra)
+      -- a secret the JSON text spells with escapes (\u0073, \/, \u00XX) is one once decoded: still redacted
+      local function spelt(secret)
+        return secret:sub(1, 1) .. ("\\u%04x"):format(secret:byte(2)) .. secret:sub(3, -2)
+          .. ("\\u%04X"):format(secret:byte(-1))
+      end
+      sb:fault { route = "query", action = "status", status = 200, content_type = "application/json",
+                 body = '{"Response":{"Status":"RUN","RequestId":"r","ErrorMessage":"a\\/b ' .. spelt(s1)
+                   .. '","Extra":{"' .. spelt(s2) .. '":["x"]}}}' }
+      res = assert(c:query(job))
+      assert.equal("a/b [redacted]", res.ErrorMessage)
+      check(res)
       c:close()
     end)
   end
