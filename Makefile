@@ -78,7 +78,7 @@ TEST_ENV = HY3D_SANDBOX_LUA=$(SANDBOX_LUA) HY3D_TEST_LUA=$(LUA) $(if $(OFFLINE),
 
 SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_download.c src/hy3d_result.c \
        src/hy3d_handle.c src/hy3d_sign.c src/hy3d_json.c src/hy3d_files.c src/hy3d_image.c src/hy3d_util.c \
-       src/hy3d_buf.c
+       src/hy3d_buf.c src/hy3d_scan.c
 HDRS = src/hy3d.h src/hy3d_compat.h src/hy3d_buf.h
 OBJS = $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 CORE = $(BUILD)/hy3d/core.so

@@ -38,7 +38,8 @@ build = {
     ["hy3d.core"] = {
       sources = { "src/hy3d_core.c", "src/hy3d_engine.c", "src/hy3d_request.c", "src/hy3d_download.c",
                   "src/hy3d_result.c", "src/hy3d_handle.c", "src/hy3d_sign.c", "src/hy3d_json.c",
-                  "src/hy3d_files.c", "src/hy3d_image.c", "src/hy3d_util.c", "src/hy3d_buf.c" },
+                  "src/hy3d_files.c", "src/hy3d_image.c", "src/hy3d_util.c", "src/hy3d_buf.c",
+                  "src/hy3d_scan.c" },
       libraries = { "curl", "crypto", "zip" },
       incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)", "$(LIBZIP_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(LIBZIP_LIBDIR)" },

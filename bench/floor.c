@@ -4,8 +4,16 @@
  * body collected into a reused buffer and no JSON work (the JobId is cut out of the submit's
  * answer with strstr). No Lua client can beat it; the table says how close each one gets.
  *
+ * Built with -DFLOOR_LUA it is the decode-included floor (floor-decode): the same loop in a C
+ * program that embeds a Lua state (Lua 5.4 or LuaJIT, whichever it is linked with), loads Debian's
+ * lua-cjson with require and, per query, calls cjson.decode on the body, leaving the table to the
+ * collector as a Lua caller would. That is the least any Lua client that hands back the answer as a
+ * table must do; hy3d's query does that plus building the request and its Lua layer.
+ *
  * Usage: floor URL N      Prints one JSON line like the Lua contenders (bench/overhead/common.lua).
  * Build: cc -O2 -Wall -Wextra -o build/bench/floor bench/floor.c $(pkg-config --cflags --libs libcurl)
+ *        cc -O2 -DFLOOR_LUA $(pkg-config --cflags lua5.4) -o build/bench/floor-decode-5.4 bench/floor.c \
+ *          $(pkg-config --libs libcurl lua5.4)          (LuaJIT: luajit instead of lua5.4)
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -14,6 +22,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#ifdef FLOOR_LUA
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#endif
 
 typedef struct {
   char *p;
@@ -81,6 +94,23 @@ int main(int argc, char **argv) {
   sink s = {0};
   struct curl_slist *headers = NULL;
   CURL *e;
+#ifdef FLOOR_LUA
+  const char *name = "floor-decode";
+  lua_State *L = luaL_newstate();
+  int decode;                                   /* stack index of cjson.decode */
+  if (L == NULL) return 1;
+  luaL_openlibs(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "cjson");
+  if (lua_pcall(L, 1, 1, 0) != 0) {
+    fprintf(stderr, "floor-decode: %s\n", lua_tostring(L, -1));
+    return 1;
+  }
+  lua_getfield(L, -1, "decode");                /* cjson, decode */
+  decode = lua_gettop(L);
+#else
+  const char *name = "floor";
+#endif
 
   if (argc < 3) {
     fprintf(stderr, "usage: %s URL N\n", argv[0]);
@@ -123,20 +153,30 @@ int main(int argc, char **argv) {
   for (long i = 0; i < n; i++) {
     double a = now();
     errors += post(e, &s, query_url, query);
+#ifdef FLOOR_LUA
+    /* the answer as a Lua table, left to the collector (a Lua caller would keep it a while) */
+    lua_pushvalue(L, decode);
+    lua_pushlstring(L, s.p, s.len);
+    if (lua_pcall(L, 1, 1, 0) != 0 || !lua_istable(L, -1)) errors++;
+    lua_pop(L, 1);
+#endif
     lat[i] = now() - a;
   }
   wall = now() - w0;
   cpus = cpu() - c0;
 
   qsort(lat, (size_t)n, sizeof *lat, cmp);
-  printf("{\"name\":\"floor\",\"requests\":%ld,\"p50_us\":%.3f,\"p99_us\":%.3f,\"mean_us\":%.3f,\"wall_s\":%.3f,"
+  printf("{\"name\":\"%s\",\"requests\":%ld,\"p50_us\":%.3f,\"p99_us\":%.3f,\"mean_us\":%.3f,\"wall_s\":%.3f,"
          "\"cpu_s\":%.3f,\"submit_us\":%.3f,\"errors\":%ld,\"libcurl\":\"%s\"}\n",
-         n, percentile(lat, n, 0.5) * 1e6, percentile(lat, n, 0.99) * 1e6, n > 0 ? wall / (double)n * 1e6 : 0.0,
+         name, n, percentile(lat, n, 0.5) * 1e6, percentile(lat, n, 0.99) * 1e6, n > 0 ? wall / (double)n * 1e6 : 0.0,
          wall, cpus, submit * 1e6, errors, curl_version_info(CURLVERSION_NOW)->version);
   curl_slist_free_all(headers);
   curl_easy_cleanup(e);
   curl_global_cleanup();
   free(lat);
   free(s.p);
+#ifdef FLOOR_LUA
+  lua_close(L);
+#endif
   return errors ? 1 : 0;
 }

@@ -271,6 +271,10 @@ int hy3d_json_encode(lua_State *L, int idx);
 int hy3d_json_decode(lua_State *L, const char *s, size_t len);
 extern const luaL_Reg hy3d_json_funcs[];
 
+/* ===== hy3d_scan.c: core.mentions, req:mentions (may an answer hold a secret?) ===== */
+void hy3d_scan_json(lua_State *L, const char *s, size_t len, int idx);
+extern const luaL_Reg hy3d_scan_funcs[];
+
 /* ===== hy3d_files.c, hy3d_image.c: local files (zip, partial names), image probing ===== */
 extern const luaL_Reg hy3d_files_funcs[];
 extern const luaL_Reg hy3d_image_funcs[];

@@ -72,4 +72,11 @@ static inline lua_Integer hy3d_tointegerx(lua_State *L, int idx, int *isnum) {
 #define lua_tointeger(L, i) hy3d_tointegerx((L), (i), NULL)
 #endif
 
+/* memmem (a search that beats memchr + memcmp on text full of the needle's first byte): glibc with
+ * _GNU_SOURCE, musl, the BSDs and macOS have it; elsewhere hy3d_scan.c searches by memchr. */
+#if defined(__GLIBC__) || defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
+    defined(__OpenBSD__) || (defined(__linux__) && !defined(__GLIBC__))
+#define HY3D_HAVE_MEMMEM 1
+#endif
+
 #endif

@@ -98,6 +98,7 @@ HY3D_API int luaopen_hy3d_core(lua_State *L) {
   hy3d_setfuncs(L, hy3d_sign_funcs, 0);
   hy3d_setfuncs(L, hy3d_files_funcs, 0);
   hy3d_setfuncs(L, hy3d_image_funcs, 0);
+  hy3d_setfuncs(L, hy3d_scan_funcs, 0);
   lua_pushliteral(L, HY3D_VERSION);
   lua_setfield(L, -2, "_VERSION");
   lua_pushstring(L, hy3d_curl_version);

@@ -309,6 +309,28 @@ static int same_origin(const char *a, const char *b) {
 }
 
 /*
+ * Pushes the base URL joined with the path at idx. The last join is kept in the engine's user value
+ * (url_path, url): a client polling one route formats its URL once, not on every query.
+ */
+static void push_joined_url(lua_State *L, hy3d_engine *eng, int idx) {
+  hy3d_getuservalue(L, 1);                       /* anchors */
+  lua_getfield(L, -1, "url_path");               /* anchors, path|nil */
+  if (lua_rawequal(L, -1, idx)) {
+    lua_getfield(L, -2, "url");                  /* anchors, path, url */
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_pushfstring(L, "%s%s", eng->base_url, lua_tostring(L, idx));   /* anchors, url */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "url");
+  lua_pushvalue(L, idx);
+  lua_setfield(L, -3, "url_path");
+  lua_replace(L, -2);                            /* url */
+}
+
+/*
  * engine:request(method, target, body, timeout, fresh, action) -> request | nil, err
  * One API request, the only one the engine knows (routes, bodies and actions are the caller's:
  * lua/hy3d/doors.lua). method: "GET" or "POST". target: a path joined to the base URL, or an
@@ -370,7 +392,7 @@ static int engine_request(lua_State *L) {
     return 2;
   }
   if (is_absolute(target)) lua_pushvalue(L, 3);
-  else lua_pushfstring(L, "%s%s", eng->base_url, target);   /* 8: the URL (libcurl copies it) */
+  else push_joined_url(L, eng, 3);              /* 8: the URL (libcurl copies it) */
   url = lua_tostring(L, 8);
   r = hy3d_request_new(L, eng, HY3D_KIND_API);   /* 9 */
   reqidx = 9;

@@ -57,7 +57,7 @@ hy3d_request *hy3d_request_new(lua_State *L, hy3d_engine *eng, int kind) {
   r->kind = kind;
   luaL_getmetatable(L, HY3D_REQUEST_MT);
   lua_setmetatable(L, -2);
-  lua_newtable(L);
+  lua_createtable(L, 0, 2);                      /* body and engine: sized once, never rehashed */
   hy3d_setuservalue(L, -2);
   r->envelope = &eng->envelope;
   r->easy = hy3d_handle_take(eng, kind);
@@ -134,6 +134,22 @@ static int request_header(lua_State *L) {
   return 1;
 }
 
+/*
+ * req:mentions(list) -> boolean. Whether the answer of a completed API request may hold, once
+ * decoded, one of the strings of `list` (the client's secrets): false only when it cannot, read from
+ * the JSON text (hy3d_scan.c). A download, or a request not completed: true.
+ */
+static int request_mentions(lua_State *L) {
+  hy3d_request *r = hy3d_checkrequest(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  if (r->kind != HY3D_KIND_API || r->easy == NULL || r->state != HY3D_REQ_DONE) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  hy3d_scan_json(L, r->body.data, r->body.len, 2);
+  return 1;
+}
+
 /* req:close(), __gc, __close: cancel if running, free everything. Returns true. */
 static int request_close(lua_State *L) {
   hy3d_request *r = hy3d_checkrequest(L, 1);
@@ -155,6 +171,7 @@ static const luaL_Reg request_methods[] = {
   {"result", request_result},
   {"progress", request_progress},
   {"header", request_header},
+  {"mentions", request_mentions},
   {"close", request_close},
   {NULL, NULL}
 };

@@ -30,6 +30,10 @@ local SUBMIT_OPTIONS, QUERY_OPTIONS, WAIT_OPTIONS, GENERATE_OPTIONS = options.me
   options.methods.query, options.methods.wait, options.methods.generate
 local id_string, job_id_of, kind_of = validate.job_id, validate.job_id_of, families.of
 
+-- The params of a query of each JobId ({ JobId = id }, read-only: no door changes its params), made
+-- once, not on every poll; weak values: a JobId nobody polls any more is collected.
+local query_params = setmetatable({}, { __mode = "v" })
+
 local Client = {}
 Client.__index = Client
 Client.__name = "hy3d.Client"
@@ -230,7 +234,12 @@ function Client:query(job, opts)
   if err then return nil, err end
   local k, kind = self:_kind(kind_of(job, opts))
   if not k then return nil, kind end
-  local res, qerr = self._transport:api(k.query, { JobId = id })
+  local params = query_params[id]
+  if not params then
+    params = { JobId = id }
+    query_params[id] = params
+  end
+  local res, qerr = self._transport:api(k.query, params)
   if not res then
     qerr.job_id = id
     return nil, self:_api_error(qerr)

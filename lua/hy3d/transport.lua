@@ -12,6 +12,7 @@ local retry = require "hy3d.retry"
 local scheduler = require "hy3d.scheduler"
 
 local now = core.now
+local mentions = core.mentions                    -- C: does any string of an answer hold a secret?
 local new_error = errors.new
 local yield = coroutine.yield
 
@@ -81,29 +82,41 @@ function Transport:try(action, params, timeout, submit)
   if not method then return nil, target end      -- the door refused the params: nothing was sent
   local req, err = self.engine:request(method, target, body, timeout, submit, signed)
   if not req then return nil, err end
-  local res, rerr = self:settle(req)
+  local res, rerr, clean = self:settle(req, secrets_of[self])
   if res and door.answer then return door:answer(action, res, submit, params) end
   if not res and door.failure then return nil, door:failure(action, rerr, submit, params) end
-  return res, rerr
+  return res, rerr, clean
 end
 
 --- Runs one API call with retries (see hy3d.retry), logging each try when asked. Every error
 -- carries `attempts`. `deadline` (monotonic) bounds the pauses: when only it stops the retries,
 -- the error carries past_deadline = true. Answers come back with every secret redacted.
+-- Whether an action is a submit (its name starts with "Submit"), memoized: the query path asks on every call.
+local is_submit = setmetatable({}, { __index = function(t, action)
+  local v = action:match("^Submit") ~= nil
+  t[action] = v
+  return v
+end })
+
 function Transport:api(action, params, timeout, deadline)
-  local submit = action:match("^Submit") ~= nil
+  local submit = is_submit[action]
   local policy = self.retry
   local attempt = 0
   while true do
     attempt = attempt + 1
     local t0 = now()
     if self.log then self:log_line(("hy3d: -> %s %s %s"):format(self.door, action, core.encode(params) or "?")) end
-    local res, err = self:try(action, params, timeout, submit)
+    local res, err, clean = self:try(action, params, timeout, submit)
     if self.log then
       self:log_line(("hy3d: <- %s %s in %.3f s%s"):format(action, res and "ok" or tostring(self:error(err)),
         now() - t0, res and res.RequestId and (", request " .. tostring(res.RequestId)) or ""))
     end
-    if res then return errors.redact_all(res, secrets_of[self]) end   -- an answer may echo a secret
+    if res then                                   -- an answer may echo a secret: redact it when it may
+      if clean then return res end                -- its JSON text could hold none (req:mentions)
+      local secrets = secrets_of[self]
+      if secrets and mentions(res, secrets) then return errors.redact_all(res, secrets) end
+      return res
+    end
     err.attempts = attempt
     local again, ambiguous = policy:decide(err, submit)
     if ambiguous then err.retryable = false end
@@ -168,7 +181,9 @@ end
 
 --- Runs a started request to completion: through this call's waiter (Transport:waiter), or
 -- blocking in the kernel where there is none. An adapter that refuses to wait here: nil, its error.
-function Transport:settle(req)
+-- Given `secrets` (a list), an API request's answer comes with a third value: true when its JSON
+-- text could hold none of them (req:mentions), so it needs no redaction.
+function Transport:settle(req, secrets)
   local eng = self.engine
   local w, werr = self:waiter()
   if w then
@@ -183,6 +198,12 @@ function Transport:settle(req)
   -- and when it arrived (wall clock)
   local date = req.header and req:header("Date")
   if date then self.last_date, self.last_date_at = date, os.time() end
+  if secrets then
+    local res, err = req:result()
+    local clean = res ~= nil and not req:mentions(secrets)
+    req:close()
+    return res, err, clean
+  end
   return closing(req, req:result())
 end
 

@@ -83,7 +83,7 @@ local LAYERS = {
   { "hy3d_engine" },                                          -- transport: multi handle, request, download
   { "hy3d_request" },                                         -- the hy3d.Request object
   { "hy3d_download", "hy3d_result" },                         -- the file sink; a finished transfer as Lua values
-  { "hy3d_handle", "hy3d_sign", "hy3d_json", "hy3d_files", "hy3d_image" },
+  { "hy3d_handle", "hy3d_sign", "hy3d_json", "hy3d_files", "hy3d_image", "hy3d_scan" },
   { "hy3d_util", "hy3d_buf" },                                -- helpers
 }
 -- The one call back up, as Lua-cURL's lcurl__multi_remove_handle: a request detaching from its engine.

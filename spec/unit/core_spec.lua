@@ -68,6 +68,39 @@ describe("hy3d.core", function()
     end)
   end)
 
+  describe("mentions (does any string of a value hold a secret?)", function()
+    local secrets = { "sk-0123456789", "AKIDxyz" }
+    it("finds a secret in a string, a value or a key at any depth", function()
+      assert.is_true(core.mentions("x sk-0123456789 y", secrets))
+      assert.is_true(core.mentions({ a = { b = { "ok", "AKIDxyz" } } }, secrets))
+      assert.is_true(core.mentions({ Response = { ["key sk-0123456789"] = 1 } }, secrets))
+      assert.is_true(core.mentions({ [{ "AKIDxyz" }] = true }, secrets))          -- a table as a key
+      assert.is_true(core.mentions({ a = "\0AKIDxyz\0" }, secrets))           -- bytes, NULs included
+    end)
+    it("says no when no string holds one, and for what holds no string", function()
+      assert.is_false(core.mentions({ Status = "DONE", n = 1, Files = { { Url = "http://x/sk-012345678" } } }, secrets))
+      assert.is_false(core.mentions("AKIDxy", secrets))
+      assert.is_false(core.mentions(12, secrets))
+      assert.is_false(core.mentions(nil, secrets))
+      assert.is_false(core.mentions({ "sk" }, {}))
+      assert.is_false(core.mentions({ "sk" }, { "", 5 }))                        -- no non-empty string
+    end)
+    it("errs on the side of yes: a cycle, a value nested past its depth, more secrets than it keeps", function()
+      local t = { a = "ok" }
+      t.self = t
+      assert.is_true(core.mentions(t, secrets))
+      local deep = "ok"
+      for _ = 1, 40 do deep = { deep } end
+      assert.is_true(core.mentions(deep, secrets))
+      local many = {}
+      for i = 1, 20 do many[i] = "secret" .. i end
+      assert.is_true(core.mentions({ "none here" }, many))
+    end)
+    it("raises when the list is not a table", function()
+      assert.has_error(function() core.mentions("x", "x") end)
+    end)
+  end)
+
   describe("engine", function()
     it("rejects wrong option types and missing base_url", function()
       assert.has_error(function() core.new() end)

@@ -332,6 +332,25 @@ describe("credentials", function()
       hostile("query", fail)
       _, err = c:wait(job, { interval = 0 })
       check(err)
+      -- an answer that holds no secret comes back as it came (hy3d checks in C, then redacts only
+      -- an answer that mentions one): a marker, a secret's prefix and keys untouched
+      local clean = { Status = "RUN", RequestId = "r", ErrorMessage = "kept [redacted] " .. s1:sub(1, 4),
+                      Extra = { [s2:sub(1, 4) .. "x"] = { "[redacted]" } } }
+      hostile("query", clean)
+      res = assert(c:query(job))
+      assert.equal("kept [redacted] " .. s1:sub(1, 4), res.ErrorMessage)
+      assert.same({ [s2:sub(1, 4) .. "x"] = { "[redacted]" } }, res.Extra)
+      -- a secret the JSON text spells with escapes (\u0073, \/, \u00XX) is one once decoded: still redacted
+      local function spelt(secret)
+        return secret:sub(1, 1) .. ("\\u%04x"):format(secret:byte(2)) .. secret:sub(3, -2)
+          .. ("\\u%04X"):format(secret:byte(-1))
+      end
+      sb:fault { route = "query", action = "status", status = 200, content_type = "application/json",
+                 body = '{"Response":{"Status":"RUN","RequestId":"r","ErrorMessage":"a\\/b ' .. spelt(s1)
+                   .. '","Extra":{"' .. spelt(s2) .. '":["x"]}}}' }
+      res = assert(c:query(job))
+      assert.equal("a/b [redacted]", res.ErrorMessage)
+      check(res)
       c:close()
     end)
   end
