@@ -87,10 +87,26 @@ function Transport:try(action, params, timeout, submit)
   return res, rerr
 end
 
+-- One try of a query the engine polls (engine:poll with `spec`; see hy3d.doors' poll): sent again in
+-- C while the job runs, its last answer read as Transport:try reads one.
+function Transport:try_poll(action, params, timeout, spec)
+  local door = self.door_impl
+  local method, target, body, signed = door:request(action, params, false)
+  if not method then return nil, target end
+  local req, err = self.engine:poll(method, target, body, timeout, signed, spec)
+  if not req then return nil, err end
+  local res, rerr = self:settle(req)
+  if res and door.answer then return door:answer(action, res, false, params) end
+  if not res and door.failure then return nil, door:failure(action, rerr, false, params) end
+  return res, rerr
+end
+
 --- Runs one API call with retries (see hy3d.retry), logging each try when asked. Every error
 -- carries `attempts`. `deadline` (monotonic) bounds the pauses: when only it stops the retries,
 -- the error carries past_deadline = true. Answers come back with every secret redacted.
-function Transport:api(action, params, timeout, deadline)
+-- With `spec` (engine:poll's) each try is polled by the engine (Transport:try_poll); a retry
+-- sends at once (spec.delay is for the first).
+function Transport:api(action, params, timeout, deadline, spec)
   local submit = action:match("^Submit") ~= nil
   local policy = self.retry
   local attempt = 0
@@ -98,7 +114,13 @@ function Transport:api(action, params, timeout, deadline)
     attempt = attempt + 1
     local t0 = now()
     if self.log then self:log_line(("hy3d: -> %s %s %s"):format(self.door, action, core.encode(params) or "?")) end
-    local res, err = self:try(action, params, timeout, submit)
+    local res, err
+    if spec then
+      res, err = self:try_poll(action, params, timeout, spec)
+      spec.delay = nil
+    else
+      res, err = self:try(action, params, timeout, submit)
+    end
     if self.log then
       self:log_line(("hy3d: <- %s %s in %.3f s%s"):format(action, res and "ok" or tostring(self:error(err)),
         now() - t0, res and res.RequestId and (", request " .. tostring(res.RequestId)) or ""))
@@ -106,6 +128,7 @@ function Transport:api(action, params, timeout, deadline)
     if res then return errors.redact_all(res, secrets_of[self]) end   -- an answer may echo a secret
     err.attempts = attempt
     local again, ambiguous = policy:decide(err, submit)
+    if self.closed then again = false end       -- closed meanwhile: nothing can be sent again
     if ambiguous then err.retryable = false end
     local delay = again and policy:backoff(attempt, err)
     local past = again and deadline and now() + delay >= deadline
@@ -172,7 +195,10 @@ function Transport:settle(req)
   local eng = self.engine
   local w, werr = self:waiter()
   if w then
-    while not eng:wait(req, 0) do self:pause(eng:timeout(), req, nil, w) end
+    while not eng:wait(req, 0) do
+      self:pause(eng:timeout(), req, nil, w)
+      if self.closed then break end             -- closed meanwhile (another task): req was cancelled
+    end
   elseif w == false then
     req:close()
     return nil, self:error(werr)
