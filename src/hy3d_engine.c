@@ -193,13 +193,16 @@ static int poll_rearm(lua_State *L, int engidx, hy3d_engine *eng, hy3d_request *
 
 static long long sign_time(lua_State *L);
 
+/* Seconds early a poll may be sent: polls due within it go out in the same round (fewer wake-ups). */
+#define HY3D_POLL_SLACK 0.001
+
 /* Sends again every armed poll request that is due (signed anew), and finds the next one due. */
 static void poll_fire_due(lua_State *L, int engidx, hy3d_engine *eng) {
   hy3d_request *r, *next;
   double now, soonest = 0;
   int first = 1;
   if (eng->narmed == 0) return;
-  now = hy3d_now();
+  now = hy3d_now() + HY3D_POLL_SLACK;
   if (now < eng->next_due) return;
   for (r = eng->inflight; r != NULL; r = next) {
     next = r->next;
@@ -227,8 +230,8 @@ static void poll_fire_due(lua_State *L, int engidx, hy3d_engine *eng) {
 static long poll_wait_ms(hy3d_engine *eng) {
   double left;
   if (eng->narmed == 0) return -1;
-  left = eng->next_due - hy3d_now();
-  return left <= 0 ? 0 : hy3d_seconds_to_ms(left) + 1;   /* +1: never wake just before it */
+  left = eng->next_due - HY3D_POLL_SLACK - hy3d_now();
+  return left <= 0 ? 0 : hy3d_seconds_to_ms(left);
 }
 
 /*
