@@ -514,6 +514,7 @@ static int engine_poll(lua_State *L) {
   if (lua_isnil(L, 8)) return 2;
   lua_pop(L, 1);
   r = hy3d_checkrequest(L, 8);
+  r->timeout_ms = opt_timeout_ms(L, 5) > 0 ? opt_timeout_ms(L, 5) : eng->timeout_ms;   /* each send's limit */
   hy3d_poll_setup(L, 8, 7, r);
   hy3d_getuservalue(L, 8);
   lua_pushvalue(L, 6);

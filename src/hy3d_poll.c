@@ -222,6 +222,11 @@ void hy3d_poll_reset(lua_State *L, int reqidx, hy3d_request *r, const hy3d_tc3_c
   r->sink_errno = 0;
   r->head_done = 0;
   r->errbuf[0] = '\0';
+  if (r->poll_deadline < 1e12) {                  /* no send outlives the deadline by its own timeout */
+    double left_ms = (r->poll_deadline - hy3d_now()) * 1000.0;
+    long ms = left_ms < 1 ? 1 : left_ms < (double)r->timeout_ms ? (long)left_ms + 1 : r->timeout_ms;
+    curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, ms);
+  }
   hy3d_getuservalue(L, reqidx);
   lua_getfield(L, -1, "action");
   if (lua_type(L, -1) == LUA_TSTRING && tc3 != NULL) {

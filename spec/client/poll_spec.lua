@@ -69,6 +69,31 @@ describe("wait polled by the engine", function()
     assert.is_true(queries() >= 13, "the server saw " .. queries() .. " queries")
   end)
 
+  it("signs each of its API 3.0 polls anew, at the time it is sent", function()
+    local c = hy3d.new { secret_id = sandbox.secret_id, secret_key = sandbox.secret_key, endpoint = sb.url,
+                         allow_http = true, poll_interval = 0.05, max_retries = 0 }
+    finally(function() c:close() end)
+    local job = assert(c:submit { Prompt = "a chair" })
+    local sends = count_sends()
+    local task = hy3d.spawn(function() return c:wait(job) end)
+    local stamps = {}
+    local function two_stamps()                     -- polls signed in two different seconds
+      stamps = {}
+      for _, r in ipairs(sb:requests("api")) do
+        if r.headers["x-tc-action"]:match("^Query") then stamps[r.headers["x-tc-timestamp"]] = r.status end
+      end
+      local n = 0
+      for _ in pairs(stamps) do n = n + 1 end
+      return n >= 2
+    end
+    pump_until(two_stamps, "polls signed in two seconds")
+    for stamp, status in pairs(stamps) do assert.equal(200, status, "the poll signed at " .. stamp) end
+    sb:advance(2)
+    pump_until(function() return task:status() ~= "running" end, "the wait to end")
+    assert.equal("DONE", (task:result()).Status)
+    assert.same({ request = 0, poll = 1 }, sends)
+  end)
+
   it("returns the job error on FAIL, blocking in the main thread", function()
     sb:clock { freeze = false }
     sb:config { wait_time = 0.1, run_time = 0.1 }
