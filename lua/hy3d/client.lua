@@ -270,14 +270,15 @@ function Client:wait(job, opts)
         cause and ("; the last poll: " .. tostring(self:_error(cause))) or "") }
   end
   -- the engine polls (engine:poll) where the door says how; Lua then runs only on what it must see
-  local poll, delay = tr.door_impl.poll, nil
+  local poll, delay, seen = tr.door_impl.poll, nil, nil
   if tr.door_impl.exchange then poll = nil end
   while true do
     local left = deadline - now()
     if left <= 0 then return nil, timed_out() end
     local spec = poll and { interval = interval, deadline = deadline, path = poll.path, running = poll.running,
-      watch = opts.on_status and { poll.path, poll.progress } or nil, last = { last, last_progress }, delay = delay }
+      watch = opts.on_status and { poll.path, poll.progress } or nil, last = seen, delay = delay }
     local res, qerr = tr:api(k.query, { JobId = id }, min(self.request_timeout, left), deadline, spec)
+    if spec then seen = spec.seen end             -- the watched values as the service sent them
     if not res then
       if qerr.kind == "network" and qerr.code == "OPERATION_TIMEDOUT" and now() >= deadline then
         return nil, timed_out()

@@ -88,7 +88,8 @@ function Transport:try(action, params, timeout, submit)
 end
 
 -- One try of a query the engine polls (engine:poll with `spec`; see hy3d.doors' poll): sent again in
--- C while the job runs, its last answer read as Transport:try reads one.
+-- C while the job runs, its last answer read as Transport:try reads one. spec.seen: the values at
+-- spec.watch in that answer as the service sent it (the next poll's spec.last).
 function Transport:try_poll(action, params, timeout, spec)
   local door = self.door_impl
   local method, target, body, signed = door:request(action, params, false)
@@ -96,6 +97,14 @@ function Transport:try_poll(action, params, timeout, spec)
   local req, err = self.engine:poll(method, target, body, timeout, signed, spec)
   if not req then return nil, err end
   local res, rerr = self:settle(req)
+  if res and spec.watch then                      -- the watched values as answered (before door:answer)
+    spec.seen = {}
+    for i, path in ipairs(spec.watch) do
+      local v = res
+      for _, name in ipairs(path) do v = type(v) == "table" and v[name] or nil end
+      spec.seen[i] = v
+    end
+  end
   if res and door.answer then return door:answer(action, res, false, params) end
   if not res and door.failure then return nil, door:failure(action, rerr, false, params) end
   return res, rerr

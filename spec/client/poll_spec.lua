@@ -94,6 +94,27 @@ describe("wait polled by the engine", function()
     assert.same({ request = 0, poll = 1 }, sends)
   end)
 
+  it("polls an MPS task in the engine too, on_status seeing each of its statuses once", function()
+    local c = hy3d.new { door = "mps", secret_id = sandbox.secret_id, secret_key = sandbox.secret_key,
+                         endpoint = sb.url, allow_http = true, poll_interval = 0.01, max_retries = 0 }
+    finally(function() c:close() end)
+    local job = assert(c:submit { Prompt = "a chair" })
+    local sends, seen = count_sends(), {}
+    local task = hy3d.spawn(function()
+      return c:wait(job, { on_status = function(res) seen[#seen + 1] = res.Status end })
+    end)
+    local function polls() return #sb:requests("mps") - 1 end   -- the submit's request too
+    pump_until(function() return polls() >= 6 end, "6 queries in WAIT")
+    sb:advance(1)
+    local n = polls()
+    pump_until(function() return polls() >= n + 6 end, "6 more queries in RUN")
+    sb:advance(1)
+    pump_until(function() return task:status() ~= "running" end, "the wait to end")
+    assert.equal("DONE", (task:result()).Status)
+    assert.same({ "WAIT", "RUN", "DONE" }, seen)
+    assert.same({ request = 0, poll = 3 }, sends)
+  end)
+
   it("returns the job error on FAIL, blocking in the main thread", function()
     sb:clock { freeze = false }
     sb:config { wait_time = 0.1, run_time = 0.1 }
