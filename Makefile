@@ -76,7 +76,7 @@ endif
 TEST_ENV = HY3D_SANDBOX_LUA=$(SANDBOX_LUA) HY3D_TEST_LUA=$(LUA) $(if $(OFFLINE),HY3D_OFFLINE=1) HY3D_CACHE_DIR= \
            $(if $(filter 5.4,$(LUA_VERSION)),,HY3D_SANDBOX_CPATH="./$(SANDBOX_BUILD)/?.so")
 
-SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_download.c src/hy3d_result.c \
+SRCS = src/hy3d_core.c src/hy3d_engine.c src/hy3d_request.c src/hy3d_poll.c src/hy3d_download.c src/hy3d_result.c \
        src/hy3d_handle.c src/hy3d_sign.c src/hy3d_json.c src/hy3d_files.c src/hy3d_image.c src/hy3d_util.c \
        src/hy3d_buf.c src/hy3d_scan.c
 HDRS = src/hy3d.h src/hy3d_compat.h src/hy3d_buf.h

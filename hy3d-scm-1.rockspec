@@ -36,7 +36,7 @@ build = {
   type = "builtin",
   modules = {
     ["hy3d.core"] = {
-      sources = { "src/hy3d_core.c", "src/hy3d_engine.c", "src/hy3d_request.c", "src/hy3d_download.c",
+      sources = { "src/hy3d_core.c", "src/hy3d_engine.c", "src/hy3d_request.c", "src/hy3d_poll.c", "src/hy3d_download.c",
                   "src/hy3d_result.c", "src/hy3d_handle.c", "src/hy3d_sign.c", "src/hy3d_json.c",
                   "src/hy3d_files.c", "src/hy3d_image.c", "src/hy3d_util.c", "src/hy3d_buf.c",
                   "src/hy3d_scan.c" },

@@ -123,6 +123,8 @@ typedef struct hy3d_engine {
   CURLSH *share;                   /* TLS sessions and DNS of its transfers (hy3d_handle.c), NULL: none */
   hy3d_tc3_cfg *tc3;               /* API 3.0 signing, or NULL (an engine without: requests are not signed) */
   hy3d_envelope envelope;          /* kept while any request of it lives (they anchor the engine) */
+  int narmed;                      /* engine:poll requests waiting for their next send (in inflight, not on multi) */
+  double next_due;                 /* the earliest hy3d_now() one of them is due (valid while narmed > 0) */
 } hy3d_engine;
 
 enum { HY3D_REQ_IDLE, HY3D_REQ_RUNNING, HY3D_REQ_DONE };
@@ -170,6 +172,11 @@ struct hy3d_request {
   char etag[HY3D_VALIDATOR_MAX];          /* this response's ETag and Last-Modified ("" when none) */
   char modified[HY3D_VALIDATOR_MAX];
   char errbuf[CURL_ERROR_SIZE];
+  int polling;                     /* an engine:poll request: re-sent while its answer says "still running" */
+  int armed;                       /* ... waiting (off the multi handle, still in inflight) until poll_due */
+  double poll_due;                 /* hy3d_now() of its next send */
+  double poll_interval;            /* seconds between sends */
+  double poll_deadline;            /* hy3d_now() past which it surfaces instead of sending again */
 };
 
 /* What engine:download asks of hy3d_download_setup. */
@@ -212,6 +219,11 @@ hy3d_request *hy3d_request_new(lua_State *L, hy3d_engine *eng, int kind);
 hy3d_request *hy3d_checkrequest(lua_State *L, int idx);
 void hy3d_request_finish(hy3d_request *req, CURLcode result);
 void hy3d_request_cancel(hy3d_request *req);
+
+/* ===== hy3d_poll.c: engine:poll's spec, its "still running?" check and a re-send's reset and signature ===== */
+void hy3d_poll_setup(lua_State *L, int reqidx, int specidx, hy3d_request *req);
+int hy3d_poll_again(lua_State *L, int reqidx, hy3d_request *req);
+void hy3d_poll_reset(lua_State *L, int reqidx, hy3d_request *req, const hy3d_tc3_cfg *tc3, long long timestamp);
 
 /* ===== hy3d_download.c: the file sink and the C side of the resume protocol ===== */
 int hy3d_download_setup(lua_State *L, hy3d_engine *eng, hy3d_request *req, const hy3d_download_opts *o);

@@ -79,6 +79,10 @@ void hy3d__engine_detach(lua_State *L, int engidx, hy3d_request *r) {
   r->prev = r->next = NULL;
   r->engine = NULL;
   eng->ninflight--;
+  if (r->armed) {
+    r->armed = 0;
+    eng->narmed--;
+  }
   hy3d_getuservalue(L, engidx);
   lua_pushlightuserdata(L, (void *)r);
   lua_pushnil(L);
@@ -157,6 +161,82 @@ static void note_completed(lua_State *L, int engidx, hy3d_engine *eng, hy3d_requ
   lua_pop(L, 3);
 }
 
+/* ===== engine:poll's timer: requests re-sent while their answer says "still running" ===== */
+
+/* Pushes the request r of the engine at engidx (from its anchors). */
+static void push_anchored(lua_State *L, int engidx, hy3d_request *r) {
+  hy3d_getuservalue(L, engidx);
+  lua_pushlightuserdata(L, (void *)r);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+}
+
+/* Takes the poll request r off the multi handle (it stays in inflight, anchored) until r->poll_due. */
+static void poll_arm(hy3d_engine *eng, hy3d_request *r) {
+  curl_multi_remove_handle(eng->multi, r->easy);
+  r->armed = 1;
+  if (eng->narmed++ == 0 || r->poll_due < eng->next_due) eng->next_due = r->poll_due;
+}
+
+/*
+ * A poll request libcurl just finished (result): 1 when hy3d_poll_again says it is still running
+ * and unchanged, and it is armed for its next send; 0 when it surfaces like any request.
+ */
+static int poll_rearm(lua_State *L, int engidx, hy3d_engine *eng, hy3d_request *r, CURLcode result) {
+  int again;
+  hy3d_request_finish(r, result);
+  push_anchored(L, engidx, r);
+  again = hy3d_poll_again(L, -1, r);
+  lua_pop(L, 1);
+  if (!again) return 0;
+  r->state = HY3D_REQ_RUNNING;
+  poll_arm(eng, r);
+  return 1;
+}
+
+static long long sign_time(lua_State *L);
+
+/* Seconds early a poll may be sent: polls due within it go out in the same round (fewer wake-ups). */
+#define HY3D_POLL_SLACK 0.001
+
+/* Sends again every armed poll request that is due (signed anew), and finds the next one due. */
+static void poll_fire_due(lua_State *L, int engidx, hy3d_engine *eng) {
+  hy3d_request *r, *next;
+  double now, soonest = 0;
+  int first = 1;
+  if (eng->narmed == 0) return;
+  now = hy3d_now() + HY3D_POLL_SLACK;
+  if (now < eng->next_due) return;
+  for (r = eng->inflight; r != NULL; r = next) {
+    next = r->next;
+    if (!r->armed) continue;
+    if (r->poll_due > now) {
+      if (first || r->poll_due < soonest) soonest = r->poll_due;
+      first = 0;
+      continue;
+    }
+    push_anchored(L, engidx, r);
+    hy3d_poll_reset(L, -1, r, eng->tc3, eng->tc3 != NULL ? sign_time(L) : 0);
+    lua_pop(L, 1);
+    r->armed = 0;
+    eng->narmed--;
+    if (curl_multi_add_handle(eng->multi, r->easy) != CURLM_OK) {   /* surfaces as a failed transfer */
+      note_completed(L, engidx, eng, r);
+      hy3d__engine_detach(L, engidx, r);
+      hy3d_request_finish(r, CURLE_FAILED_INIT);
+    }
+  }
+  eng->next_due = soonest;
+}
+
+/* Milliseconds until the next armed poll is due (0 when one is), or -1 when none is armed. */
+static long poll_wait_ms(hy3d_engine *eng) {
+  double left;
+  if (eng->narmed == 0) return -1;
+  left = eng->next_due - HY3D_POLL_SLACK - hy3d_now();
+  return left <= 0 ? 0 : hy3d_seconds_to_ms(left);
+}
+
 /*
  * Lets libcurl act on its timers or on the ready sockets (waiting up to wait_ms for one), then
  * collects every finished transfer.
@@ -164,7 +244,9 @@ static void note_completed(lua_State *L, int engidx, hy3d_engine *eng, hy3d_requ
 static void engine_round(lua_State *L, int engidx, hy3d_engine *eng, int timers, long wait_ms) {
   int left = 0;
   CURLMsg *m;
-  CURLMcode mc = engine_act(eng, timers, wait_ms);
+  CURLMcode mc;
+  if (timers) poll_fire_due(L, engidx, eng);
+  mc = engine_act(eng, timers, wait_ms);
   hy3d_handle_pool_trim(eng);                   /* idle handles unused for a while (cheap when none) */
   if (mc != CURLM_OK) luaL_error(L, "hy3d: curl_multi_socket_action/perform/poll: %s", curl_multi_strerror(mc));
   while ((m = curl_multi_info_read(eng->multi, &left)) != NULL) {
@@ -175,6 +257,7 @@ static void engine_round(lua_State *L, int engidx, hy3d_engine *eng, int timers,
     result = m->data.result;                    /* m is invalid once the handle is removed */
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
     r = (hy3d_request *)priv;
+    if (r->polling && poll_rearm(L, engidx, eng, r, result)) continue;   /* still running: not surfaced */
     note_completed(L, engidx, eng, r);
     hy3d__engine_detach(L, engidx, r);
     hy3d_request_finish(r, result);
@@ -183,9 +266,10 @@ static void engine_round(lua_State *L, int engidx, hy3d_engine *eng, int timers,
 
 /* How long a wait of `seconds` may block before libcurl's next timer is due, in ms (>= 0). */
 static long engine_wait_ms(hy3d_engine *eng, double seconds) {
-  long ms = hy3d_seconds_to_ms(seconds), timer = -1;
+  long ms = hy3d_seconds_to_ms(seconds), timer = -1, due = poll_wait_ms(eng);
   curl_multi_timeout(eng->multi, &timer);
   if (timer >= 0 && timer < ms) ms = timer;
+  if (due >= 0 && due < ms) ms = due;
   return ms;
 }
 
@@ -442,6 +526,56 @@ static int engine_request(lua_State *L) {
   return 1;
 }
 
+/*
+ * engine:poll(method, target, body, timeout, action, spec) -> request | nil, err
+ * engine:request's request (never on a fresh connection) that the engine itself sends again,
+ * every spec.interval seconds, while its answer is "still running": a 2xx JSON answer whose value
+ * at spec.path (a list of field names inside the envelope's root) is one of spec.running (compared
+ * upper-cased) and whose values at each of spec.watch (field paths) equal spec.last's (strings
+ * upper-cased). Anything else completes it like any request (so a task, a blocking wait, update()
+ * or an adapter waits on it as on engine:request's): an error, an undecodable answer, a missing or
+ * other value, a change, or a next send that would come at or after spec.deadline (core.now's
+ * clock). spec.delay: seconds before the first send (default 0). A signed request is signed anew
+ * at every send. The field names and values are the caller's data (hy3d.doors): the core knows none.
+ */
+static int engine_poll(lua_State *L) {
+  hy3d_engine *eng = hy3d_checkengine(L, 1);
+  hy3d_request *r;
+  double delay;
+  int i;
+  luaL_checktype(L, 7, LUA_TTABLE);
+  lua_settop(L, 7);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_pushcclosure(L, engine_request, HY3D_NUPVALUES);   /* 8: engine:request with the same upvalues */
+  for (i = 1; i <= 5; i++) lua_pushvalue(L, i);
+  lua_pushboolean(L, 0);                         /* never fresh: a query, not a submit */
+  lua_pushvalue(L, 6);
+  lua_call(L, 7, 2);                             /* 8: request|nil, 9: nil|err */
+  if (lua_isnil(L, 8)) return 2;
+  lua_pop(L, 1);
+  r = hy3d_checkrequest(L, 8);
+  r->timeout_ms = opt_timeout_ms(L, 5) > 0 ? opt_timeout_ms(L, 5) : eng->timeout_ms;   /* each send's limit */
+  hy3d_poll_setup(L, 8, 7, r);
+  hy3d_getuservalue(L, 8);
+  lua_pushvalue(L, 6);
+  lua_setfield(L, -2, "action");
+  if (is_absolute(lua_tostring(L, 3))) {
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "url");
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, 7, "delay");
+  delay = lua_isnumber(L, -1) ? (double)lua_tonumber(L, -1) : 0;
+  lua_pop(L, 1);
+  if (delay > 0 && delay < 1e9) {                /* not sent yet: wait for its time, off the multi handle */
+    r->poll_due = hy3d_now() + delay;
+    poll_arm(eng, r);
+  }
+  lua_settop(L, 8);
+  return 1;
+}
+
 /* opts[name] as a number >= 0 (0 when opts or the field is nil). */
 static lua_Number opt_field_number(lua_State *L, int t, const char *name) {
   lua_Number v;
@@ -580,8 +714,9 @@ static int engine_step(lua_State *L) {
 /* engine:timeout() -> seconds until libcurl wants attention, or nil when it has no timer */
 static int engine_timeout(lua_State *L) {
   hy3d_engine *eng = hy3d_checkengine(L, 1);
-  long ms = -1;
+  long ms = -1, due = poll_wait_ms(eng);
   curl_multi_timeout(eng->multi, &ms);
+  if (due >= 0 && (ms < 0 || due < ms)) ms = due;
   if (ms < 0) lua_pushnil(L); else lua_pushnumber(L, (lua_Number)ms / 1000.0);
   return 1;
 }
@@ -801,6 +936,7 @@ static int engine_new(lua_State *L) {
 
 static const luaL_Reg engine_methods[] = {
   {"request", engine_request},
+  {"poll", engine_poll},
   {"download", engine_download},
   {"wait", engine_wait},
   {"step", engine_step},

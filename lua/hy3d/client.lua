@@ -278,10 +278,16 @@ function Client:wait(job, opts)
         .. " wait again with its JobId"):format(id, limit, tostring(last),
         cause and ("; the last poll: " .. tostring(self:_error(cause))) or "") }
   end
+  -- the engine polls (engine:poll) where the door says how; Lua then runs only on what it must see
+  local poll, delay, seen = tr.door_impl.poll, nil, nil
+  if tr.door_impl.exchange then poll = nil end
   while true do
     local left = deadline - now()
     if left <= 0 then return nil, timed_out() end
-    local res, qerr = tr:api(k.query, { JobId = id }, min(self.request_timeout, left), deadline)
+    local spec = poll and { interval = interval, deadline = deadline, path = poll.path, running = poll.running,
+      watch = opts.on_status and { poll.path, poll.progress } or nil, last = seen, delay = delay }
+    local res, qerr = tr:api(k.query, { JobId = id }, min(self.request_timeout, left), deadline, spec)
+    if spec then seen = spec.seen end             -- the watched values as the service sent them
     if not res then
       if qerr.kind == "network" and qerr.code == "OPERATION_TIMEDOUT" and now() >= deadline then
         return nil, timed_out()
@@ -320,7 +326,11 @@ function Client:wait(job, opts)
         message = (res.ErrorMessage and res.ErrorMessage ~= "") and res.ErrorMessage or ("job " .. id .. " failed"),
         result = res }
     end
-    tr:sleep_until(min(now() + interval, deadline))
+    if poll and now() + interval < deadline then
+      delay = interval                            -- the engine's first send waits the interval
+    else
+      tr:sleep_until(min(now() + interval, deadline))
+    end
   end
 end
 

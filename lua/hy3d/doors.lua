@@ -37,6 +37,11 @@
 --   check(door, kind, params) -> nil | { field, message }   (optional)
 --                the door's own local rules, in place of hy3d.validate's (validate = true)
 --   prompt_limits  { kind = characters }: the door's own Prompt limits for hy3d.validate's rules
+--   poll         { path = field names, running = statuses, progress = field names } (optional): where
+--                a query's answer (inside the envelope's root, before `answer`) keeps the job's status,
+--                the statuses of a job still running, and where its progress is (optional); with it
+--                (and no `exchange`) client:wait lets the engine poll (engine:poll: re-sent in C, Lua
+--                runs only when the status leaves them, or, for on_status, when it or the progress changes)
 -- An exchange is request, then (on an answer) answer or (on a failed exchange) failure. A door
 -- whose exchange is not one JSON request and answer adds, all optional:
 --   exchange(door, transport, action, params, timeout, submit) -> res | nil, error fields | nothing
@@ -62,6 +67,9 @@ M.envelope = {
   http_error = "error",
 }
 
+-- Where a query's answer keeps the job's status, and the statuses of a running job (engine:poll's).
+M.status_poll = { path = { "Status" }, running = { "WAIT", "RUN" }, progress = { "Progress" } }
+
 -- The gateway (an API key): JSON POSTs to one route per call, the key as the Authorization
 -- header, raw or after the scheme (auth_scheme = "Bearer"). Pro jobs only.
 M.gateway = {
@@ -72,6 +80,7 @@ M.gateway = {
   scheme = "Bearer",
   envelope = M.envelope,
   families = { pro = true },
+  poll = M.status_poll,
   request = function(door, _, params, submit)
     return "POST", submit and door.submit or door.query, params, nil
   end,
@@ -85,6 +94,7 @@ M.api3 = {
   path = "/",
   service = "ai3d",
   envelope = M.envelope,
+  poll = M.status_poll,
   request = function(door, action, params)
     return "POST", door.path, params, action
   end,

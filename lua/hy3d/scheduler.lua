@@ -195,9 +195,13 @@ end
 
 -- Moves to `runnable` the tasks whose request finished (reported by each engine) or whose wake
 -- time has come.
+local swept = setmetatable({}, { __mode = "k" })   -- closed transports whose waiters were looked at
 local function collect(t)
   for tr in pairs(transports) do
-    if not tr.closed then
+    if tr.closed then
+      -- closing cancelled its requests (done, CANCELLED) without reporting them: look at every waiter once
+      if not swept[tr] then swept[tr], overflowed = true, true end
+    else
       local eng = tr.engine
       eng:step(0)
       local done = eng:completed()

@@ -88,9 +88,29 @@ function Transport:try(action, params, timeout, submit)
   return res, rerr, clean
 end
 
---- Runs one API call with retries (see hy3d.retry), logging each try when asked. Every error
--- carries `attempts`. `deadline` (monotonic) bounds the pauses: when only it stops the retries,
--- the error carries past_deadline = true. Answers come back with every secret redacted.
+-- One try of a query the engine polls (engine:poll with `spec`; see hy3d.doors' poll): sent again in
+-- C while the job runs, its last answer read as Transport:try reads one. spec.seen: the values at
+-- spec.watch in that answer as the service sent it (the next poll's spec.last).
+function Transport:try_poll(action, params, timeout, spec)
+  local door = self.door_impl
+  local method, target, body, signed = door:request(action, params, false)
+  if not method then return nil, target end
+  local req, err = self.engine:poll(method, target, body, timeout, signed, spec)
+  if not req then return nil, err end
+  local res, rerr, clean = self:settle(req, secrets_of[self])
+  if res and spec.watch then                      -- the watched values as answered (before door:answer)
+    spec.seen = {}
+    for i, path in ipairs(spec.watch) do
+      local v = res
+      for _, name in ipairs(path) do v = type(v) == "table" and v[name] or nil end
+      spec.seen[i] = v
+    end
+  end
+  if res and door.answer then return door:answer(action, res, false, params) end
+  if not res and door.failure then return nil, door:failure(action, rerr, false, params) end
+  return res, rerr, clean
+end
+
 -- Whether an action is a submit (its name starts with "Submit"), memoized: the query path asks on every call.
 local is_submit = setmetatable({}, { __index = function(t, action)
   local v = action:match("^Submit") ~= nil
@@ -98,7 +118,12 @@ local is_submit = setmetatable({}, { __index = function(t, action)
   return v
 end })
 
-function Transport:api(action, params, timeout, deadline)
+--- Runs one API call with retries (see hy3d.retry), logging each try when asked. Every error
+-- carries `attempts`. `deadline` (monotonic) bounds the pauses: when only it stops the retries,
+-- the error carries past_deadline = true. Answers come back with every secret redacted.
+-- With `spec` (engine:poll's) each try is polled by the engine (Transport:try_poll); a retry
+-- sends at once (spec.delay is for the first).
+function Transport:api(action, params, timeout, deadline, spec)
   local submit = is_submit[action]
   local policy = self.retry
   local attempt = 0
@@ -106,7 +131,13 @@ function Transport:api(action, params, timeout, deadline)
     attempt = attempt + 1
     local t0 = now()
     if self.log then self:log_line(("hy3d: -> %s %s %s"):format(self.door, action, core.encode(params) or "?")) end
-    local res, err, clean = self:try(action, params, timeout, submit)
+    local res, err, clean
+    if spec then
+      res, err, clean = self:try_poll(action, params, timeout, spec)
+      spec.delay = nil
+    else
+      res, err, clean = self:try(action, params, timeout, submit)
+    end
     if self.log then
       self:log_line(("hy3d: <- %s %s in %.3f s%s"):format(action, res and "ok" or tostring(self:error(err)),
         now() - t0, res and res.RequestId and (", request " .. tostring(res.RequestId)) or ""))
@@ -119,6 +150,7 @@ function Transport:api(action, params, timeout, deadline)
     end
     err.attempts = attempt
     local again, ambiguous = policy:decide(err, submit)
+    if self.closed then again = false end       -- closed meanwhile: nothing can be sent again
     if ambiguous then err.retryable = false end
     local delay = again and policy:backoff(attempt, err)
     local past = again and deadline and now() + delay >= deadline
@@ -187,7 +219,10 @@ function Transport:settle(req, secrets)
   local eng = self.engine
   local w, werr = self:waiter()
   if w then
-    while not eng:wait(req, 0) do self:pause(eng:timeout(), req, nil, w) end
+    while not eng:wait(req, 0) do
+      self:pause(eng:timeout(), req, nil, w)
+      if self.closed then break end             -- closed meanwhile (another task): req was cancelled
+    end
   elseif w == false then
     req:close()
     return nil, self:error(werr)

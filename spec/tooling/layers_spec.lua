@@ -82,6 +82,7 @@ local LAYERS = {
   { "hy3d_core" },                                            -- luaopen_hy3d_core, process-wide setup
   { "hy3d_engine" },                                          -- transport: multi handle, request, download
   { "hy3d_request" },                                         -- the hy3d.Request object
+  { "hy3d_poll" },                                            -- engine:poll's spec, check and re-send
   { "hy3d_download", "hy3d_result" },                         -- the file sink; a finished transfer as Lua values
   { "hy3d_handle", "hy3d_sign", "hy3d_json", "hy3d_files", "hy3d_image", "hy3d_scan" },
   { "hy3d_util", "hy3d_buf" },                                -- helpers

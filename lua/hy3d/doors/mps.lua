@@ -204,6 +204,14 @@ local STATUS = {
   FAIL = "FAIL", FAILED = "FAIL", ERROR = "FAIL",
 }
 
+-- engine:poll's data (hy3d.doors' poll): MPS's own Status words of a task still waiting or running.
+local running = {}
+for word, status in pairs(STATUS) do
+  if status == "WAIT" or status == "RUN" then running[#running + 1] = word end
+end
+table.sort(running)
+M.poll = { path = { "Status" }, running = running, progress = { "Progress" } }
+
 local function str(v)
   if type(v) == "string" then return v end
   if type(v) == "number" then return tostring(v) end
