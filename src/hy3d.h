@@ -123,8 +123,10 @@ typedef struct hy3d_engine {
   CURLSH *share;                   /* TLS sessions and DNS of its transfers (hy3d_handle.c), NULL: none */
   hy3d_tc3_cfg *tc3;               /* API 3.0 signing, or NULL (an engine without: requests are not signed) */
   hy3d_envelope envelope;          /* kept while any request of it lives (they anchor the engine) */
-  int narmed;                      /* engine:poll requests waiting for their next send (in inflight, not on multi) */
-  double next_due;                 /* the earliest hy3d_now() one of them is due (valid while narmed > 0) */
+  hy3d_request **armed;            /* engine:poll requests waiting for their next send (in inflight, not on
+                                      multi): a binary min-heap on poll_due, so a round finds the due ones
+                                      in O(log n) each, whatever the number of jobs polled */
+  int narmed, armed_cap;
 } hy3d_engine;
 
 enum { HY3D_REQ_IDLE, HY3D_REQ_RUNNING, HY3D_REQ_DONE };
@@ -173,7 +175,8 @@ struct hy3d_request {
   char modified[HY3D_VALIDATOR_MAX];
   char errbuf[CURL_ERROR_SIZE];
   int polling;                     /* an engine:poll request: re-sent while its answer says "still running" */
-  int armed;                       /* ... waiting (off the multi handle, still in inflight) until poll_due */
+  int armed;                       /* ... waiting (off the multi handle, still in inflight) until poll_due:
+                                      its place in engine->armed plus one, 0 when not armed */
   double poll_due;                 /* hy3d_now() of its next send */
   double poll_interval;            /* seconds between sends */
   double poll_deadline;            /* hy3d_now() past which it surfaces instead of sending again */

@@ -64,6 +64,56 @@ void hy3d_engine_attach(lua_State *L, int engidx, int reqidx) {
   }
 }
 
+/* ===== the armed polls: a binary min-heap on poll_due (r->armed is a request's place + 1) ===== */
+
+static void armed_set(hy3d_engine *eng, int i, hy3d_request *r) {
+  eng->armed[i] = r;
+  r->armed = i + 1;
+}
+
+/* Moves the entry at i up or down to where its poll_due belongs. */
+static void armed_fix(hy3d_engine *eng, int i) {
+  hy3d_request *r = eng->armed[i];
+  while (i > 0 && eng->armed[(i - 1) / 2]->poll_due > r->poll_due) {
+    armed_set(eng, i, eng->armed[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+  for (;;) {
+    int c = 2 * i + 1;
+    if (c >= eng->narmed) break;
+    if (c + 1 < eng->narmed && eng->armed[c + 1]->poll_due < eng->armed[c]->poll_due) c++;
+    if (eng->armed[c]->poll_due >= r->poll_due) break;
+    armed_set(eng, i, eng->armed[c]);
+    i = c;
+  }
+  armed_set(eng, i, r);
+}
+
+/* Adds r: 0, or -1 when out of memory (r is then not armed). */
+static int armed_add(hy3d_engine *eng, hy3d_request *r) {
+  if (eng->narmed == eng->armed_cap) {
+    int cap = eng->armed_cap > 0 ? 2 * eng->armed_cap : 64;
+    hy3d_request **a = (hy3d_request **)realloc(eng->armed, (size_t)cap * sizeof *a);
+    if (a == NULL) return -1;
+    eng->armed = a;
+    eng->armed_cap = cap;
+  }
+  armed_set(eng, eng->narmed++, r);
+  armed_fix(eng, eng->narmed - 1);
+  return 0;
+}
+
+/* Takes r (armed) out. */
+static void armed_remove(hy3d_engine *eng, hy3d_request *r) {
+  int i = r->armed - 1;
+  hy3d_request *last = eng->armed[--eng->narmed];
+  r->armed = 0;
+  if (last != r) {
+    armed_set(eng, i, last);
+    armed_fix(eng, i);
+  }
+}
+
 /*
  * Takes a request off its engine (engine userdata at engidx) and drops the engine's anchor.
  * The exception to the layers: hy3d_request.c's release calls it (back up), as Lua-cURL's
@@ -79,10 +129,7 @@ void hy3d__engine_detach(lua_State *L, int engidx, hy3d_request *r) {
   r->prev = r->next = NULL;
   r->engine = NULL;
   eng->ninflight--;
-  if (r->armed) {
-    r->armed = 0;
-    eng->narmed--;
-  }
+  if (r->armed) armed_remove(eng, r);
   hy3d_getuservalue(L, engidx);
   lua_pushlightuserdata(L, (void *)r);
   lua_pushnil(L);
@@ -171,11 +218,14 @@ static void push_anchored(lua_State *L, int engidx, hy3d_request *r) {
   lua_remove(L, -2);
 }
 
-/* Takes the poll request r off the multi handle (it stays in inflight, anchored) until r->poll_due. */
-static void poll_arm(hy3d_engine *eng, hy3d_request *r) {
+/*
+ * Takes the poll request r off the multi handle (it stays in inflight, anchored) until r->poll_due:
+ * 1, or 0 when there was no memory to arm it (it stays as it was).
+ */
+static int poll_arm(hy3d_engine *eng, hy3d_request *r) {
+  if (armed_add(eng, r) != 0) return 0;
   curl_multi_remove_handle(eng->multi, r->easy);
-  r->armed = 1;
-  if (eng->narmed++ == 0 || r->poll_due < eng->next_due) eng->next_due = r->poll_due;
+  return 1;
 }
 
 /*
@@ -189,8 +239,8 @@ static int poll_rearm(lua_State *L, int engidx, hy3d_engine *eng, hy3d_request *
   again = hy3d_poll_again(L, -1, r);
   lua_pop(L, 1);
   if (!again) return 0;
+  if (!poll_arm(eng, r)) return 0;              /* no memory to arm it: it surfaces, Lua polls again */
   r->state = HY3D_REQ_RUNNING;
-  poll_arm(eng, r);
   return 1;
 }
 
@@ -199,41 +249,30 @@ static long long sign_time(lua_State *L);
 /* Seconds early a poll may be sent: polls due within it go out in the same round (fewer wake-ups). */
 #define HY3D_POLL_SLACK 0.001
 
-/* Sends again every armed poll request that is due (signed anew), and finds the next one due. */
+/* Sends again every armed poll request that is due (signed anew): the heap's top, while it is due. */
 static void poll_fire_due(lua_State *L, int engidx, hy3d_engine *eng) {
-  hy3d_request *r, *next;
-  double now, soonest = 0;
-  int first = 1;
+  double now;
   if (eng->narmed == 0) return;
   now = hy3d_now() + HY3D_POLL_SLACK;
-  if (now < eng->next_due) return;
-  for (r = eng->inflight; r != NULL; r = next) {
-    next = r->next;
-    if (!r->armed) continue;
-    if (r->poll_due > now) {
-      if (first || r->poll_due < soonest) soonest = r->poll_due;
-      first = 0;
-      continue;
-    }
+  while (eng->narmed > 0 && eng->armed[0]->poll_due <= now) {
+    hy3d_request *r = eng->armed[0];
+    armed_remove(eng, r);
     push_anchored(L, engidx, r);
     hy3d_poll_reset(L, -1, r, eng->tc3, eng->tc3 != NULL ? sign_time(L) : 0);
     lua_pop(L, 1);
-    r->armed = 0;
-    eng->narmed--;
     if (curl_multi_add_handle(eng->multi, r->easy) != CURLM_OK) {   /* surfaces as a failed transfer */
       note_completed(L, engidx, eng, r);
       hy3d__engine_detach(L, engidx, r);
       hy3d_request_finish(r, CURLE_FAILED_INIT);
     }
   }
-  eng->next_due = soonest;
 }
 
 /* Milliseconds until the next armed poll is due (0 when one is), or -1 when none is armed. */
 static long poll_wait_ms(hy3d_engine *eng) {
   double left;
   if (eng->narmed == 0) return -1;
-  left = eng->next_due - HY3D_POLL_SLACK - hy3d_now();
+  left = eng->armed[0]->poll_due - HY3D_POLL_SLACK - hy3d_now();
   return left <= 0 ? 0 : hy3d_seconds_to_ms(left);
 }
 
@@ -570,7 +609,7 @@ static int engine_poll(lua_State *L) {
   lua_pop(L, 1);
   if (delay > 0 && delay < 1e9) {                /* not sent yet: wait for its time, off the multi handle */
     r->poll_due = hy3d_now() + delay;
-    poll_arm(eng, r);
+    (void)poll_arm(eng, r);                      /* no memory to arm it: it is sent now instead */
   }
   lua_settop(L, 8);
   return 1;
@@ -741,6 +780,9 @@ static int engine_close(lua_State *L) {
     eng->multi = NULL;
   }
   hy3d_handle_pool_free(eng);
+  free(eng->armed);                             /* empty: every armed request was detached above */
+  eng->armed = NULL;
+  eng->armed_cap = 0;
   hy3d_share_free(eng);                         /* every transfer left it above */
 #if defined(HY3D_EPOLL)
   if (eng->epfd >= 0) close(eng->epfd);

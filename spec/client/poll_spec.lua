@@ -149,6 +149,47 @@ describe("wait polled by the engine", function()
     end)
   end
 
+  it("keeps each job's polls on its own interval: 30 jobs end, none starved by a slower one, close ends the rest", function()
+    sb:config { concurrency = { pro = 0 } }
+    local c = sb:client { max_retries = 0 }
+    local jobs, tasks = {}, {}
+    for i = 1, 30 do jobs[i] = assert(c:submit { Prompt = "chair " .. i }) end
+    local sends = count_sends()
+    local function slow(i) return i % 3 == 0 end   -- polled every 60 s: armed the whole test
+    for i = 1, 30 do
+      local interval = slow(i) and 60 or i % 3 == 1 and 0.01 or 0.03
+      tasks[i] = hy3d.spawn(function() return c:wait(jobs[i], { interval = interval }) end)
+    end
+    pump_until(function() return queries() >= 100 end, "the fast jobs polled again and again")
+    sb:advance(2)                                   -- every job DONE at the service
+    pump_until(function()
+      for i = 1, 30 do
+        if not slow(i) and tasks[i]:status() == "running" then return false end
+      end
+      return true
+    end, "the 20 fast jobs to end")
+    for i = 1, 30 do
+      if slow(i) then
+        assert.equal("running", tasks[i]:status(), "job " .. i .. " is not due for a minute")
+      else
+        assert.equal("DONE", (tasks[i]:result()).Status, "job " .. i)
+      end
+    end
+    assert.same({ request = 0, poll = 30 }, sends)  -- Lua sent each wait once; the engine did the rest
+    c:close()                                       -- the 10 slow ones, armed across the timer heap
+    pump_until(function()
+      for i = 3, 30, 3 do
+        if tasks[i]:status() == "running" then return false end
+      end
+      return true
+    end, "the slow jobs to end")
+    for i = 3, 30, 3 do
+      local r, err = tasks[i]:result()
+      assert.is_nil(r)
+      assert.equal("CANCELLED", err.code, "job " .. i)
+    end
+  end)
+
   it("times out with WAIT_TIMEOUT and the last status, Lua having run once", function()
     local c = sb:client { poll_interval = 0.01, max_retries = 0 }
     local job = assert(c:submit { Prompt = "a chair" })
