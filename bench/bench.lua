@@ -867,16 +867,9 @@ w("")
 
 -- scale results from the other half of the harness (bench/scale/ writes bench/out/scale.json)
 w("## Scale, downloads and `update()`")
-w("")
-if not scale then
-  w("Not measured in this run: bench/out/scale.json (written by the scale benchmarks in bench/scale/) is missing.")
-elseif type(scale) ~= "table" then
-  w("bench/out/scale.json is not valid JSON: ", tostring(scale_err))
-elseif type(scale.markdown) == "string" then
-  w(scale.markdown)
-else
-  if scale.date then w("From bench/out/scale.json, measured ", tostring(scale.date), ".") w("") end
-  for _, t in ipairs(type(scale.tables) == "table" and scale.tables or {}) do
+-- The { title, columns, rows } tables of a results file (bench/out/scale.json, tls.json) as markdown.
+local function write_tables(tables)
+  for _, t in ipairs(type(tables) == "table" and tables or {}) do
     if t.title then w("### ", t.title) w("") end
     w("| ", table.concat(t.columns, " | "), " |")
     w("|", ("---|"):rep(#t.columns))
@@ -887,6 +880,18 @@ else
     end
     w("")
   end
+end
+
+w("")
+if not scale then
+  w("Not measured in this run: bench/out/scale.json (written by the scale benchmarks in bench/scale/) is missing.")
+elseif type(scale) ~= "table" then
+  w("bench/out/scale.json is not valid JSON: ", tostring(scale_err))
+elseif type(scale.markdown) == "string" then
+  w(scale.markdown)
+else
+  if scale.date then w("From bench/out/scale.json, measured ", tostring(scale.date), ".") w("") end
+  write_tables(scale.tables)
   -- sections: objects of figures, each a key/value table (nested objects flattened, long arrays
   -- and per-sample series left to the JSON file) and its notes
   local SECTION_TITLES = { jobs1000 = "1,000 concurrent jobs from one thread",
@@ -948,17 +953,7 @@ do
     w(tls.markdown)
   else
     if tls.date then w("From bench/out/tls.json, measured ", tostring(tls.date), ".") w("") end
-    for _, t in ipairs(type(tls.tables) == "table" and tls.tables or {}) do
-      if t.title then w("### ", t.title) w("") end
-      w("| ", table.concat(t.columns, " | "), " |")
-      w("|", ("---|"):rep(#t.columns))
-      for _, row in ipairs(t.rows or {}) do
-        local cells = {}
-        for i = 1, #t.columns do cells[i] = row[i] == nil and "" or cell(row[i]) end
-        w("| ", table.concat(cells, " | "), " |")
-      end
-      w("")
-    end
+    write_tables(tls.tables)
     for _, t in ipairs(type(tls.targets) == "table" and tls.targets or {}) do
       w("- ", tostring(t.target), ": ", tostring(t.value), " — ", t.met and "met" or "not met")
     end
