@@ -52,8 +52,8 @@ batch:
   --kind KIND            the job family of every line (default pro)
   --format LIST          file types to download, comma-separated (default GLB; "all")
   --concurrency N        jobs at once (default: pro 3, other kinds 1, the service's limits)
-  --timeout SECONDS      each job's wait, and each file's download (default 1800; the job goes
-                         on, the next run resumes it or fetches its files)
+  --timeout SECONDS      each job's wait (default 1800) and, when given, each file's download
+                         (the job goes on; the next run resumes it or fetches its files)
   --interval SECONDS     seconds between status queries (default 5)
   --extract              unzip zipped results (OBJ) into NAME_obj/
   --no-validate          skip hy3d's local check of the jobs' parameters
