@@ -132,8 +132,11 @@ local h2 = by.h2[true]
 local notes = ("Each submit has a connection of its own (never replayed: libcurl re-sends a request on any reused "
   .. "connection that dies before the answer, HTTP/2 included), so there are as many connections as jobs; with the "
   .. "share each of them resumes a TLS session (an abbreviated handshake), without it each makes a full one; the "
-  .. "full ones left are the cold start: the first submits of the burst connect at once, before any session "
-  .. "exists (a client that made any call before makes none). The "
+  .. "full ones left on HTTP/1.1 are the cold start: the first submits of the burst connect at once, before any "
+  .. "session exists (a client that made any call before makes none). HTTP/2 makes a few more mid-burst (3 to 16 "
+  .. "in runs of 2026-12-03): holding every request behind a cold client's first one until it ended, an experiment, "
+  .. "changed nothing there, so they are not the cold start; the likely cause, unconfirmed, is libcurl 7.88's "
+  .. "session cache replacing its TLS 1.3 session as each new ticket arrives. The "
   .. "polls ride on those connections (HTTP/2: %d requests over %d connections, %d carrying polls only). Jobs of "
   .. "%.1f s, polls every %.1f s; client CPU is os.clock() of this process (the sandbox and nginx not included).")
   :format(h2.requests, h2.connections, h2.poll_connections, JOB_WAIT + JOB_RUN, POLL)
