@@ -7,7 +7,7 @@ local core = require "hy3d.core"
 
 local create, resume, status, running = coroutine.create, coroutine.resume, coroutine.status, coroutine.running
 local unpack = table.unpack or unpack   -- luacheck: ignore 143
-local min, floor, huge = math.min, math.floor, math.huge
+local min, max, floor, huge = math.min, math.max, math.floor, math.huge
 
 -- What a task yields to say what it waits for: TOKEN, request (or nil), wake time (or nil).
 local TOKEN = {}
@@ -240,12 +240,18 @@ end
 
 --- Non-blocking: drives every client's transfers and resumes the tasks whose request finished
 -- or whose timer is due. With `budget` (seconds), stops resuming once that much time has gone
--- and leaves the rest, first in line, for the next call: a frame's cost stays bounded however
--- many jobs finish at once. Returns the number of live tasks.
+-- since the call began (driving the transfers counts; after a collect that used it all, resumes
+-- get half of it more) and leaves the rest, first in line, for the next call: a frame's cost stays
+-- bounded however many jobs finish at once. Returns the number of live tasks.
 function M.update(budget)
+  -- The budget is real time, whatever M.now is, counted from the call: the engines' round in
+  -- collect (the connects of the requests the last resumes started, answers, the armed polls)
+  -- spends it too, so a frame whose transfers were costly starts fewer new requests. Resumes still
+  -- get half the budget after a collect that used it all: tasks keep moving however busy the engine.
+  local stop = budget and (core.now() + budget) or huge
   local t = now()
   collect(t)
-  local stop = budget and (core.now() + budget) or huge   -- the budget is real time, whatever M.now is
+  if budget then stop = max(stop, core.now() + budget / 2) end
   local last = rq_tail                            -- tasks these resumes make ready wait for the next call
   while rq_head <= last do
     local task = runnable[rq_head]
