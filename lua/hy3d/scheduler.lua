@@ -7,7 +7,7 @@ local core = require "hy3d.core"
 
 local create, resume, status, running = coroutine.create, coroutine.resume, coroutine.status, coroutine.running
 local unpack = table.unpack or unpack   -- luacheck: ignore 143
-local min, floor, huge = math.min, math.floor, math.huge
+local min, max, floor, huge = math.min, math.max, math.floor, math.huge
 
 -- What a task yields to say what it waits for: TOKEN, request (or nil), wake time (or nil).
 local TOKEN = {}
@@ -24,6 +24,10 @@ local hooks = { attach = nil, wake = nil }        -- set by an adapter
 local waiting = {}                                -- request -> task
 local sleepers, nsleepers = {}, 0                 -- task -> true (those with a wake time), and how many
 local runnable, rq_head, rq_tail = {}, 1, 0       -- tasks to resume, in order: runnable[rq_head..rq_tail]
+-- Spawned tasks not started yet, in spawn order: fresh[fr_head..fr_tail]. An update resumes the tasks
+-- that were woken first and starts new ones with what is left of its budget, so a task whose
+-- request finished never queues behind a thousand spawns (a game's burst of jobs).
+local fresh, fr_head, fr_tail = {}, 1, 0
 local overflowed = false                          -- some engine dropped completions: scan waiting
 
 -- Wake times: a binary min-heap in two arrays (no table per entry). An entry is stale once its
@@ -147,7 +151,8 @@ function M.add(tr)
   if hooks.attach then hooks.attach(tr) end
 end
 
---- Runs fn(...) in a coroutine the pump drives: it starts at the next update, step or run.
+--- Runs fn(...) in a coroutine the pump drives: it starts at the next update, step or run (an update
+-- with a budget starts new tasks after resuming the woken ones, with what the budget has left).
 -- Inside it, submit, wait, download and call yield to the pump instead of blocking.
 function M.spawn(fn, ...)
   if type(fn) ~= "function" then error("hy3d.spawn: expects a function", 2) end
@@ -155,7 +160,8 @@ function M.spawn(fn, ...)
                               started = false }, Task)
   task_of[task.co] = task
   tasks[#tasks + 1] = task
-  ready(task)
+  fr_tail = fr_tail + 1
+  fresh[fr_tail] = task
   if hooks.wake then hooks.wake() end
   return task
 end
@@ -240,23 +246,42 @@ end
 
 --- Non-blocking: drives every client's transfers and resumes the tasks whose request finished
 -- or whose timer is due. With `budget` (seconds), stops resuming once that much time has gone
--- and leaves the rest, first in line, for the next call: a frame's cost stays bounded however
--- many jobs finish at once. Returns the number of live tasks.
+-- since the call began (driving the transfers counts; after a collect that used it all, resumes
+-- get half of it more) and leaves the rest, first in line, for the next call: a frame's cost stays
+-- bounded however many jobs finish at once. Returns the number of live tasks.
 function M.update(budget)
+  -- The budget is real time, whatever M.now is, counted from the call: the engines' round in
+  -- collect (the connects of the requests the last resumes started, answers, the armed polls)
+  -- spends it too, so a frame whose transfers were costly starts fewer new requests. Resumes still
+  -- get half the budget after a collect that used it all: tasks keep moving however busy the engine.
+  local stop = budget and (core.now() + budget) or huge
   local t = now()
   collect(t)
-  local stop = budget and (core.now() + budget) or huge   -- the budget is real time, whatever M.now is
-  local last = rq_tail                            -- tasks these resumes make ready wait for the next call
-  while rq_head <= last do
+  if budget then stop = max(stop, core.now() + budget / 2) end
+  local last, flast = rq_tail, fr_tail            -- tasks these resumes make ready or spawn wait for the next call
+  local ran, over = false, false
+  while rq_head <= last do                        -- the woken tasks first
     local task = runnable[rq_head]
     runnable[rq_head] = nil
     rq_head = rq_head + 1
     if task.state == "running" then
       run_task(task)
-      if rq_head <= last and core.now() >= stop then break end   -- over budget: the rest go first next time
+      ran = true
+      if core.now() >= stop then over = true; break end   -- over budget: the rest go first next time
+    end
+  end
+  while not over and fr_head <= flast do          -- then new ones, with what is left
+    if ran and core.now() >= stop then break end
+    local task = fresh[fr_head]
+    fresh[fr_head] = nil
+    fr_head = fr_head + 1
+    if task.state == "running" then
+      run_task(task)
+      ran = true
     end
   end
   if rq_head > rq_tail then rq_head, rq_tail = 1, 0 end
+  if fr_head > fr_tail then fr_head, fr_tail = 1, 0 end
   if finished > 0 then                            -- drop the finished; spawned ones stay
     local live = {}
     for k = 1, #tasks do
@@ -270,7 +295,7 @@ end
 --- Seconds until the pump next has work: a task's timer or a libcurl timer; 0 when something is
 -- ready now; nil when nothing is pending at all.
 function M.timeout()
-  if rq_head <= rq_tail then return 0 end
+  if rq_head <= rq_tail or fr_head <= fr_tail then return 0 end
   local t, best = now(), nil
   if heap_n > 0 then best = heap_t[1] - t end     -- maybe a stale entry: an early, harmless wake-up
   for tr in pairs(transports) do

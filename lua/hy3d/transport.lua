@@ -218,7 +218,15 @@ end
 function Transport:settle(req, secrets)
   local eng = self.engine
   local w, werr = self:waiter()
-  if w then
+  if w == "task" then
+    -- In a spawned task the pump's update drives the engine (its collect starts this request and
+    -- finds it done): a round of our own here would do every other transfer's due work (the armed
+    -- polls of a thousand jobs) inside this task's resume, outside any budget.
+    while not req:done() do
+      self:pause(nil, req, nil, w)
+      if self.closed then break end             -- closed meanwhile (another task): req was cancelled
+    end
+  elseif w then
     while not eng:wait(req, 0) do
       self:pause(eng:timeout(), req, nil, w)
       if self.closed then break end             -- closed meanwhile (another task): req was cancelled

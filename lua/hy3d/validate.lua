@@ -8,12 +8,13 @@
 -- be, for the client and the job record; job_id_of raises for a caller's non-JobId) and
 -- loopback (where plain http:// needs no opt-in) always apply.
 local floor = math.floor
-local byte = string.byte
+local byte, find = string.byte, string.find
 
 local MB = 1024 * 1024
 
 -- The number of UTF-8 characters in s, or nil when s is not valid UTF-8.
 local function utf8_length(s)
+  if not find(s, "[\128-\255]") then return #s end   -- ASCII (most prompts): one C scan, no loop
   local i, n, len = 1, 0, #s
   while i <= len do
     local c = byte(s, i)

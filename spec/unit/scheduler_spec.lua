@@ -168,6 +168,21 @@ describe("hy3d pump", function()
     assert.equal(50, resumed)
   end)
 
+  it("resumes a woken task before it starts the tasks spawned meanwhile", function()
+    local order = {}
+    hy3d.spawn(function()
+      coroutine.yield()                           -- a plain yield: due again a millisecond later
+      order[#order + 1] = "woken"
+    end)
+    hy3d.update()                                 -- started: now it waits for its timer
+    for _ = 1, 5 do hy3d.spawn(function() order[#order + 1] = "new" end) end
+    core.sleep(0.005)                             -- past its timer
+    hy3d.update(0)                                -- a budget of nothing: one resume
+    assert.same({ "woken" }, order)
+    assert.is_true((hy3d.run()))
+    assert.same({ "woken", "new", "new", "new", "new", "new" }, order)
+  end)
+
   it("pauses a task with hy3d.sleep while others go on", function()
     local order = {}
     hy3d.spawn(function() hy3d.sleep(0.2); order[#order + 1] = "slow" end)
