@@ -1168,7 +1168,7 @@ end
 w("## Reproduce")
 w("")
 w("```sh")
-w("make bench          # about 3-5 minutes: this file, in full")
+w("make bench          # about 5 minutes: this file, in full")
 w("make bench-quick    # under a minute: the same table with small N")
 w("bench/instructions.sh OLD_TREE   # instructions per query of another checkout beside this one (callgrind)")
 w("lua5.4 bench/bench.lua --n 5000 --reps 1 --only hy3d   # a subset (the floor always runs)")
