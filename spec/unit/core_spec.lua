@@ -245,6 +245,16 @@ describe("hy3d.core", function()
         e:close()
       end)
 
+      it("wakes engine:wait for an armed poll's send, not only for the sockets", function()
+        local e = engine()
+        local req = assert(e:poll("POST", doors.gateway.query, { JobId = "1" }, nil, nil,
+                                  { path = { "Status" }, running = { "WAIT", "RUN" }, delay = 0.05 }))
+        assert.is_true(e:wait(req, 3), "sent after its delay and answered within the wait")
+        assert.equal("FailedOperation.JobNotFound", select(2, req:result()).code)   -- no such job: it surfaces
+        req:close()
+        e:close()
+      end)
+
       it("does not block when asked to wait 0 seconds", function()
         sb:fault { route = "query", action = "delay", delay = 1.0 }
         local e = engine()
