@@ -149,6 +149,22 @@ describe("wait polled by the engine", function()
     end)
   end
 
+  -- a 200 answer whose envelope holds an API error surfaces, whatever status it carries beside it
+  it("takes an API error beside a running status to Lua, not polled again silently", function()
+    local c = sb:client { poll_interval = 0.01, max_retries = 0 }
+    local job = assert(c:submit { Prompt = "a chair" })
+    local task = hy3d.spawn(function() return c:wait(job) end)
+    pump_until(function() return queries() >= 3 end, "3 queries")
+    sb:fault { route = "query", action = "status", status = 200, content_type = "application/json",
+               body = '{"Response":{"Status":"RUN","RequestId":"r-1",'
+                 .. '"Error":{"Code":"FailedOperation.Hiccup","Message":"not now"}}}' }
+    pump_until(function() return task:status() ~= "running" end, "the wait to end")
+    local r, err = task:result()
+    assert.is_nil(r)
+    assert.is_table(err)
+    assert.equal("FailedOperation.Hiccup", err.code)
+  end)
+
   it("keeps each job's polls on its own interval: 30 jobs end, none starved by a slower one, close ends the rest", function()
     sb:config { concurrency = { pro = 0 } }
     local c = sb:client { max_retries = 0 }

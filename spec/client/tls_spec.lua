@@ -91,6 +91,27 @@ describe("TLS (nginx in front of the sandbox)", function()
     assert.is_true(s.connections <= 2, ("%d connections for the polls of 50 jobs"):format(s.connections))
   end)
 
+  -- A burst sent at once from an engine with no connection yet: every request waits for the first
+  -- connection to say it multiplexes (PIPEWAIT) instead of opening one of its own.
+  it("sends 50 queries made at once over one new HTTP/2 connection, not one each", function()
+    local e = core.new { base_url = ng.h2, authorization = sb.key, ca_file = ng.ca }
+    local reqs = {}
+    for i = 1, 50 do reqs[i] = assert(e:request("POST", "/v1/ai3d/query", { JobId = "nope" .. i })) end
+    for i = 1, 50 do
+      assert.is_true(e:wait(reqs[i], 10))
+      reqs[i]:close()
+    end
+    e:close()
+    local s = ng:summary("h2")
+    local limit = core.now() + 10                 -- nginx logs a request after answering it: wait for the 50
+    while s.requests < 50 and core.now() < limit do
+      require("socket").sleep(0.01)
+      s = ng:summary("h2")
+    end
+    assert.equal(50, s.requests)
+    assert.is_true(s.connections <= 2, ("%d connections for a burst of 50 queries"):format(s.connections))
+  end)
+
   -- The share is freed at close; every easy handle holds it only while on the multi handle, so
   -- requests done, in flight or never started may be closed (or collected) after their engine.
   it("closes an engine before its requests, done, running or never started (the share goes first)", function()

@@ -204,6 +204,57 @@ describe("hy3d.core", function()
         e:close()
       end)
 
+      -- req:mentions reads the JSON text (the client skips redaction when it says no): it must say
+      -- yes whenever the decoded answer could hold a secret, escapes included.
+      it("req:mentions says yes where the decoded answer may hold a secret, escapes and all", function()
+        local e = engine()
+        local function mentions(body, secrets)
+          sb:fault { route = "query", action = "status", status = 200, content_type = "application/json", body = body }
+          local req = assert(query(e, "1"))
+          assert.is_true(e:wait(req, 5))
+          local v = req:mentions(secrets)
+          req:close()
+          return v
+        end
+        local plain = '{"Response":{"Status":"RUN","Note":"a\\/b \\u00e9 \\n"}}'
+        assert.is_false(mentions(plain, { "sk-0123456789" }))          -- escapes of bytes no secret has
+        assert.is_true(mentions('{"Response":{"Note":"x sk-0123456789"}}', { "AKIDxyz", "sk-0123456789" }))
+        -- "\/" decodes to the '/' of a secret that has one
+        assert.is_true(mentions('{"Response":{"Note":"ab\\/cd-123456"}}', { "ab/cd-123456" }))
+        -- a \u escape past U+007F decodes to UTF-8 bytes a secret may have
+        assert.is_true(mentions('{"Response":{"Note":"cl\\u00e9-987654"}}', { "cl\195\169-987654" }))
+        -- more secrets than it keeps: yes, whatever the text
+        local many = {}
+        for i = 1, 20 do many[i] = "secret" .. i end
+        assert.is_true(mentions(plain, many))
+        assert.is_false(mentions(plain, { "" }))                          -- no non-empty secret: nothing to hold
+        e:close()
+      end)
+
+      -- An event loop sleeps for engine:timeout(): a poll armed off the multi handle (its first send
+      -- after spec.delay) must show there, or a loop with nothing else in flight sleeps past it.
+      it("counts an armed poll's next send in engine:timeout()", function()
+        local e = engine()
+        assert.is_nil(e:timeout(), "nothing in flight: no timer")
+        local req = assert(e:poll("POST", doors.gateway.query, { JobId = "1" }, nil, nil,
+                                  { path = { "Status" }, running = { "WAIT", "RUN" }, delay = 30 }))
+        local t = e:timeout()
+        assert.is_number(t, "the armed poll is a timer")
+        assert.is_true(t > 1 and t <= 30, tostring(t))                  -- not sent yet: due in ~30 s
+        req:close()
+        e:close()
+      end)
+
+      it("wakes engine:wait for an armed poll's send, not only for the sockets", function()
+        local e = engine()
+        local req = assert(e:poll("POST", doors.gateway.query, { JobId = "1" }, nil, nil,
+                                  { path = { "Status" }, running = { "WAIT", "RUN" }, delay = 0.05 }))
+        assert.is_true(e:wait(req, 3), "sent after its delay and answered within the wait")
+        assert.equal("FailedOperation.JobNotFound", select(2, req:result()).code)   -- no such job: it surfaces
+        req:close()
+        e:close()
+      end)
+
       it("does not block when asked to wait 0 seconds", function()
         sb:fault { route = "query", action = "delay", delay = 1.0 }
         local e = engine()
