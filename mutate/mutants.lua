@@ -1215,8 +1215,10 @@ return {
       .. "numbers rendered by tostring and statuses mapped to WAIT/RUN/DONE/FAIL: no string it returns can hold a "
       .. "secret the raw answer's JSON text could not; a door that joined two strings would make it a bug" },
   { id = "transport-settle-closed-waits", file = TR,
-    from = "      self:pause(nil, req, nil, w)\n      if self.closed then break end             -- closed meanwhile (another task): req was cancelled\n",
-    to = "      self:pause(nil, req, nil, w)\n", specs = { "spec/client/poll_spec.lua" }, filter = "closes the client", timeout = 60,
+    from = "      self:pause(nil, req, nil, w)\n"
+      .. "      if self.closed then break end             -- closed meanwhile (another task): req was cancelled\n",
+    to = "      self:pause(nil, req, nil, w)\n", specs = { "spec/client/poll_spec.lua" }, filter = "closes the client",
+    timeout = 60,
     why = "a wait whose client another task closed keeps pausing on its cancelled request" },
   { id = "sched-closed-not-swept", file = SC,
     from = "if not swept[tr] then swept[tr], overflowed = true, true end", to = "if not swept[tr] then swept[tr] = true end",
