@@ -616,7 +616,7 @@ return {
     why = "only the Pro submit is treated as a submit: an ambiguous Rapid submit is retried" },
   { id = "client-wait-spins", timeout = 90, file = TR,
     from = "    eng:step(left)", to = "    eng:step(0)",
-    specs = { "spec/client/wait_spec.lua" }, filter = "instead of spinning",
+    specs = { "spec/client/wait_spec.lua" }, filter = "instead of spinning %(polled by Lua",
     why = "wait spins between polls in the main thread instead of sleeping in libcurl" },
 
   { id = "client-files-name-dotdot", file = DLD,

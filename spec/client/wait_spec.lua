@@ -138,23 +138,31 @@ describe("wait", function()
     assert.has_error(function() client:wait("1", { on_status = "print" }) end)
   end)
 
-  it("sleeps between polls in the main thread instead of spinning", function()
-    sb:config { wait_time = 0.5, run_time = 1.0 }
-    local job = assert(client:submit { Prompt = "a chair" })
-    -- count the engine's waits: a wait that sleeps in libcurl calls them a few times per poll,
-    -- one that spins calls them as fast as it can (100,000+ times in these 1.5 s)
-    local methods = debug.getmetatable(client._transport.engine).__index
-    local step, ewait, calls = methods.step, methods.wait, 0
-    methods.step = function(...) calls = calls + 1; return step(...) end
-    methods.wait = function(...) calls = calls + 1; return ewait(...) end
-    finally(function() methods.step, methods.wait = step, ewait end)
-    local wall0 = core.now()
-    assert(client:wait(job, { interval = 0.3 }))
-    methods.step, methods.wait = step, ewait
-    local wall = core.now() - wall0
-    assert.is_true(wall >= 1.4, "waited " .. wall)
-    assert.is_true(calls > 0 and calls < 200, "the engine was stepped " .. calls .. " times")
-  end)
+  for _, loop in ipairs { "the engine", "Lua" } do
+    it(("sleeps between polls in the main thread instead of spinning (polled by %s)"):format(loop), function()
+      if loop == "Lua" then                           -- a door with no poll data: client:wait's own loop
+        local gateway = require("hy3d.doors").gateway
+        local poll = gateway.poll
+        gateway.poll = nil
+        finally(function() gateway.poll = poll end)
+      end
+      sb:config { wait_time = 0.5, run_time = 1.0 }
+      local job = assert(client:submit { Prompt = "a chair" })
+      -- count the engine's waits: a wait that sleeps in libcurl calls them a few times per poll,
+      -- one that spins calls them as fast as it can (100,000+ times in these 1.5 s)
+      local methods = debug.getmetatable(client._transport.engine).__index
+      local step, ewait, calls = methods.step, methods.wait, 0
+      methods.step = function(...) calls = calls + 1; return step(...) end
+      methods.wait = function(...) calls = calls + 1; return ewait(...) end
+      finally(function() methods.step, methods.wait = step, ewait end)
+      local wall0 = core.now()
+      assert(client:wait(job, { interval = 0.3 }))
+      methods.step, methods.wait = step, ewait
+      local wall = core.now() - wall0
+      assert.is_true(wall >= 1.4, "waited " .. wall)
+      assert.is_true(calls > 0 and calls < 200, "the engine was stepped " .. calls .. " times")
+    end)
+  end
 
   describe("inside a coroutine hy3d did not spawn", function()
     it("blocks in the kernel without the yield option: a host that resumes at once never makes it spin", function()

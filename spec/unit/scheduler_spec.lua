@@ -168,6 +168,27 @@ describe("hy3d pump", function()
     assert.equal(50, resumed)
   end)
 
+  it("spends at most the budget on woken tasks too, not only on tasks not started yet", function()
+    local resumed = 0
+    for _ = 1, 50 do
+      hy3d.spawn(function()
+        coroutine.yield()                         -- a plain yield: due again a millisecond later
+        local t = now()
+        while now() - t < 0.001 do end            -- 1 ms of work per resume
+        resumed = resumed + 1
+      end)
+    end
+    hy3d.update()                                 -- every task started: each waits for its timer
+    assert.equal(0, resumed)
+    core.sleep(0.005)                             -- all 50 due
+    hy3d.update(0.005)
+    -- woken tasks: each resume takes at least 1 ms, so the budget is spent after 5 of them (a few
+    -- more when the round before them took its half)
+    assert.is_true(resumed >= 1 and resumed <= 9, resumed .. " woken tasks resumed in one update")
+    assert.is_true((hy3d.run()))
+    assert.equal(50, resumed)
+  end)
+
   it("resumes a woken task before it starts the tasks spawned meanwhile", function()
     local order = {}
     hy3d.spawn(function()
@@ -311,6 +332,21 @@ describe("hy3d pump", function()
     scheduler.update()
     assert.equal(t0 + 5, woke)
     assert.equal(0, scheduler.count())
+  end)
+
+  it("tells an event loop to come back at once while one woken task is left for the next update", function()
+    local set = fake_clock()
+    local t0 = scheduler.now()
+    scheduler.update()                                   -- timer entries older tests left, due by now, go
+    local ran = 0
+    for _ = 1, 2 do hy3d.spawn(function() hy3d.sleep(1); ran = ran + 1 end) end
+    scheduler.update()                                   -- both sleep
+    set(t0 + 2)                                          -- both due
+    scheduler.update(0)                                  -- a budget of nothing: one resume
+    assert.equal(1, ran)
+    assert.equal(0, hy3d.timeout(), "one task is ready: no time to sleep")
+    scheduler.update()
+    assert.equal(2, ran)
   end)
 
   it("tells an event loop to come back at once while a spawned task waits for its first resume", function()
