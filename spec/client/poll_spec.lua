@@ -4,16 +4,10 @@
 local core = require "hy3d.core"
 local hy3d = require "hy3d"
 local sandbox = require "spec.support.sandbox"
+local engine = require "spec.support.engine"
 
--- Counts the Lua-level sends (engine:request and engine:poll) of every engine until the test ends.
-local function count_sends()
-  local methods = debug.getmetatable(core.new { base_url = "http://127.0.0.1:1" }).__index
-  local request, poll, n = methods.request, methods.poll, { request = 0, poll = 0 }
-  methods.request = function(...) n.request = n.request + 1; return request(...) end
-  methods.poll = function(...) n.poll = n.poll + 1; return poll(...) end
-  finally(function() methods.request, methods.poll = request, poll end)
-  return n
-end
+-- The Lua-level sends (engine:request and engine:poll) of every engine until the test ends.
+local function count_sends() return engine.count_calls(finally, "request", "poll") end
 
 describe("wait polled by the engine", function()
   local sb = sandbox.suite { wait_time = 1, run_time = 1 }

@@ -4,16 +4,10 @@
 local core = require "hy3d.core"
 local hy3d = require "hy3d"
 local sandbox = require "spec.support.sandbox"
+local engine = require "spec.support.engine"
 
--- Counts engine:wait and engine:step calls on every engine until the test ends.
-local function count_rounds()
-  local methods = debug.getmetatable(core.new { base_url = "http://127.0.0.1:1" }).__index
-  local wait, step, n = methods.wait, methods.step, { wait = 0, step = 0 }
-  methods.wait = function(...) n.wait = n.wait + 1; return wait(...) end
-  methods.step = function(...) n.step = n.step + 1; return step(...) end
-  finally(function() methods.wait, methods.step = wait, step end)
-  return n
-end
+-- The engine:wait and engine:step calls of every engine until the test ends.
+local function count_rounds() return engine.count_calls(finally, "wait", "step") end
 
 describe("a spawned task's requests", function()
   local sb = sandbox.suite { wait_time = 0, run_time = 0 }

@@ -2,6 +2,7 @@
 local core = require "hy3d.core"
 local socket = require "socket"
 local sandbox = require "spec.support.sandbox"
+local engine = require "spec.support.engine"
 
 -- Resumes a coroutine until it finishes; returns its results, the number of resumes and the
 -- longest single resume in seconds.
@@ -150,14 +151,10 @@ describe("wait", function()
       local job = assert(client:submit { Prompt = "a chair" })
       -- count the engine's waits: a wait that sleeps in libcurl calls them a few times per poll,
       -- one that spins calls them as fast as it can (100,000+ times in these 1.5 s)
-      local methods = debug.getmetatable(client._transport.engine).__index
-      local step, ewait, calls = methods.step, methods.wait, 0
-      methods.step = function(...) calls = calls + 1; return step(...) end
-      methods.wait = function(...) calls = calls + 1; return ewait(...) end
-      finally(function() methods.step, methods.wait = step, ewait end)
+      local counted = engine.count_calls(finally, "step", "wait")
       local wall0 = core.now()
       assert(client:wait(job, { interval = 0.3 }))
-      methods.step, methods.wait = step, ewait
+      local calls = counted.step + counted.wait
       local wall = core.now() - wall0
       assert.is_true(wall >= 1.4, "waited " .. wall)
       assert.is_true(calls > 0 and calls < 200, "the engine was stepped " .. calls .. " times")
